@@ -1,0 +1,97 @@
+// Package apperr is the one error type of the system. Every error that reaches a caller carries a
+// Code; one table maps codes to HTTP statuses, and only Internal hides its message.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Code classifies an error for callers.
+type Code string
+
+const (
+	Invalid         Code = "invalid"           // 400: malformed or failing validation
+	Unauthenticated Code = "unauthenticated"   // 401: no or bad credentials
+	Forbidden       Code = "forbidden"         // 403: authenticated, not allowed
+	NotFound        Code = "not_found"         // 404: absent, or not the caller's
+	Conflict        Code = "conflict"          // 409: state changed underneath, duplicate, key reuse
+	TooLarge        Code = "payload_too_large" // 413: body over the limit
+	Unprocessable   Code = "unprocessable"     // 422: well-formed but breaks a business rule
+	RateLimited     Code = "rate_limited"      // 429
+	Internal        Code = "internal"          // 500: our fault; message never shown
+	Unavailable     Code = "unavailable"       // 503: a dependency (Stripe, AWS) failed
+)
+
+var statuses = map[Code]int{
+	Invalid:         http.StatusBadRequest,
+	Unauthenticated: http.StatusUnauthorized,
+	Forbidden:       http.StatusForbidden,
+	NotFound:        http.StatusNotFound,
+	Conflict:        http.StatusConflict,
+	TooLarge:        http.StatusRequestEntityTooLarge,
+	Unprocessable:   http.StatusUnprocessableEntity,
+	RateLimited:     http.StatusTooManyRequests,
+	Internal:        http.StatusInternalServerError,
+	Unavailable:     http.StatusServiceUnavailable,
+}
+
+// Error is an error with a code, a message safe to show the caller, and an optional cause that is
+// logged but never shown.
+type Error struct {
+	Code    Code
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns an error with a code and a caller-safe message.
+func New(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an error with a code and caller-safe message around a cause.
+func Wrap(err error, code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// CodeOf returns the code of the outermost *Error in err's chain, or Internal.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}
+
+// Is reports whether err carries code.
+func Is(err error, code Code) bool { return err != nil && CodeOf(err) == code }
+
+// Status returns the HTTP status for a code.
+func Status(code Code) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// PublicMessage is what a caller may see: the message for known codes, a fixed text otherwise.
+func PublicMessage(err error) string {
+	var e *Error
+	if !errors.As(err, &e) || e.Code == Internal {
+		return "Internal error."
+	}
+	if e.Code == Unavailable {
+		return "A dependency is unavailable; try again shortly."
+	}
+	return e.Message
+}

@@ -1,0 +1,104 @@
+// Package billing is subscriptions: the tier catalogue, entitlements, the subscription lifecycle
+// driven by Stripe, and the billing-cycle job.
+package billing
+
+import "slices"
+
+// Tier ids.
+const (
+	TierFree       = "free"
+	TierPro        = "pro"
+	TierEnterprise = "enterprise"
+)
+
+// Feature ids. A tier includes its own features and those of every tier below it.
+const (
+	FeatureCourseCatalog    = "course-catalog"
+	FeatureFreeCourses      = "free-courses"
+	FeatureTokenRewards     = "token-rewards"
+	FeatureCommunity        = "community"
+	FeatureProCourses       = "pro-courses"
+	FeatureCertificates     = "certificates"
+	FeatureOfflineDownloads = "offline-downloads"
+	FeatureAIAssistant      = "ai-assistant"
+	FeatureTeamSeats        = "team-seats"
+	FeatureWhiteLabel       = "white-label"
+	FeatureSSO              = "sso"
+	FeatureSLASupport       = "sla-support"
+	FeatureUsageAnalytics   = "usage-analytics"
+)
+
+// Tier is one subscription tier. Prices are integer cents.
+type Tier struct {
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	PriceCents    int64    `json:"priceCents"`
+	Currency      string   `json:"currency"`
+	Interval      string   `json:"interval"`
+	Features      []string `json:"features"`
+	Rank          int      `json:"rank"`
+	stripePriceID func(Prices) string
+}
+
+// Prices are the Stripe price ids of the paid tiers (from configuration).
+type Prices struct{ Pro, Enterprise string }
+
+var tiers = []Tier{
+	{ID: TierFree, Name: "Free", PriceCents: 0, Currency: "usd", Interval: "month", Rank: 0,
+		Features: []string{FeatureCourseCatalog, FeatureFreeCourses, FeatureTokenRewards, FeatureCommunity}},
+	{ID: TierPro, Name: "Pro", PriceCents: 999, Currency: "usd", Interval: "month", Rank: 1,
+		Features:      []string{FeatureProCourses, FeatureCertificates, FeatureOfflineDownloads, FeatureAIAssistant},
+		stripePriceID: func(p Prices) string { return p.Pro }},
+	{ID: TierEnterprise, Name: "Enterprise", PriceCents: 9900, Currency: "usd", Interval: "month", Rank: 2,
+		Features:      []string{FeatureTeamSeats, FeatureWhiteLabel, FeatureSSO, FeatureSLASupport, FeatureUsageAnalytics},
+		stripePriceID: func(p Prices) string { return p.Enterprise }},
+}
+
+// Tiers returns the catalogue, each tier listing all features it grants (cumulative).
+func Tiers() []Tier {
+	out := make([]Tier, len(tiers))
+	var acc []string
+	for i, t := range tiers {
+		acc = append(acc, t.Features...)
+		t.Features = slices.Clone(acc)
+		out[i] = t
+	}
+	return out
+}
+
+// TierByID returns a tier (with cumulative features).
+func TierByID(id string) (Tier, bool) {
+	for _, t := range Tiers() {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return Tier{}, false
+}
+
+// TierByPrice maps a Stripe price id back to a tier.
+func TierByPrice(p Prices, priceID string) (Tier, bool) {
+	for _, t := range Tiers() {
+		if t.stripePriceID != nil && priceID != "" && t.stripePriceID(p) == priceID {
+			return t, true
+		}
+	}
+	return Tier{}, false
+}
+
+// PriceID returns the Stripe price id for a paid tier ("" for free).
+func (t Tier) PriceID(p Prices) string {
+	if t.stripePriceID == nil {
+		return ""
+	}
+	return t.stripePriceID(p)
+}
+
+// Grants reports whether the tier includes a feature.
+func (t Tier) Grants(feature string) bool { return slices.Contains(t.Features, feature) }
+
+// KnownFeature reports whether any tier grants the feature.
+func KnownFeature(feature string) bool {
+	all := Tiers()
+	return all[len(all)-1].Grants(feature)
+}

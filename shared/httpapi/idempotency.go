@@ -1,0 +1,76 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// IdempotencyHeader is the request header a caller sets to make a POST safe to retry.
+const IdempotencyHeader = "idempotency-key"
+
+// Idempotency settings: a completed response is replayed for 24 h; a claim older than
+// idempotencyInFlight (longer than any HTTP function's timeout) may be taken over by a retry.
+const (
+	idempotencyTTL      = 24 * time.Hour
+	idempotencyInFlight = 35 * time.Second
+)
+
+// Idempotent makes a handler honour the Idempotency-Key header: the first request with a key runs
+// and its response (success or business error) is stored; a retry with the same key and body gets
+// the stored response with header "idempotent-replayed: true"; the same key with a different body
+// is a 422; a retry while the first is still running is a 409. Keys are scoped per function and
+// user, so one user's key never collides with another's. Without the header the handler just runs.
+func Idempotent(s *store.Store, function string, h Handler) Handler {
+	return func(ctx context.Context, r *Request) (Response, error) {
+		key := r.Header(IdempotencyHeader)
+		if key == "" {
+			return h(ctx, r)
+		}
+		if len(key) > 255 {
+			return Response{}, apperr.New(apperr.Invalid, "Idempotency-Key must be at most 255 characters")
+		}
+		body, err := r.Body()
+		if err != nil {
+			return Response{}, err
+		}
+		scope := function + "#" + r.Principal.UserID
+		hash := store.HashPayload([]byte(r.Event.RawPath), []byte(r.Event.RawQueryString), body)
+		prior, err := s.BeginIdempotent(ctx, scope, key, hash, idempotencyInFlight, idempotencyTTL)
+		if err != nil {
+			return Response{}, err
+		}
+		if prior != nil {
+			return Response{Status: prior.StatusCode, Body: json.RawMessage(prior.Result),
+				Headers: map[string]string{"idempotent-replayed": "true"}}, nil
+		}
+		resp, err := h(ctx, r)
+		code := apperr.CodeOf(err)
+		// Failures that may succeed on retry (our bugs, dependencies down, races) release the key;
+		// answers that a retry would repeat (validation, business rules) are stored like successes.
+		if err != nil && (code == apperr.Internal || code == apperr.Unavailable || code == apperr.Conflict) {
+			_ = s.ReleaseIdempotent(context.WithoutCancel(ctx), scope, key)
+			return resp, err
+		}
+		status, stored := resp.Status, resp.Body
+		if err != nil {
+			status = apperr.Status(code)
+			stored = ErrorBody{ErrorDetail{code, apperr.PublicMessage(err), r.ID}}
+		}
+		if status == 0 {
+			status = http.StatusOK
+		}
+		b, mErr := json.Marshal(stored)
+		if mErr != nil {
+			return resp, err
+		}
+		if cErr := s.CompleteIdempotent(context.WithoutCancel(ctx), scope, key, status, string(b)); cErr != nil {
+			r.Log.Warn("idempotency record not completed", "err", cErr.Error())
+		}
+		return resp, err
+	}
+}

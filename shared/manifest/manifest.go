@@ -1,0 +1,185 @@
+// Package manifest is the single list of every Lambda function in the system: its trigger, its
+// authorisation level and the exact AWS actions it needs. The CDK stack, template.yaml and the local
+// gateway are generated from it or checked against it by tests, so they cannot drift apart.
+package manifest
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Auth is who may call an HTTP route.
+type Auth string
+
+const (
+	// Public routes need no token.
+	Public Auth = "public"
+	// User routes need a valid JWT.
+	User Auth = "user"
+	// Admin routes need a valid JWT whose cognito:groups contains "admin".
+	Admin Auth = "admin"
+	// Signed means the caller authenticates with a signature over the body (Stripe webhooks).
+	Signed Auth = "signed"
+	// Internal functions are invoked by AWS (SQS, EventBridge), never by a caller.
+	Internal Auth = "internal"
+)
+
+// TriggerKind says what invokes a function.
+type TriggerKind string
+
+const (
+	HTTP        TriggerKind = "http"         // API Gateway HTTP API route (payload 2.0)
+	FunctionURL TriggerKind = "function-url" // Lambda function URL (Stripe webhook)
+	Queue       TriggerKind = "queue"        // SQS event source mapping
+	Schedule    TriggerKind = "schedule"     // EventBridge Scheduler
+)
+
+// Trigger describes the event source of a function.
+type Trigger struct {
+	Kind TriggerKind
+	// HTTP and FunctionURL: method and path (FunctionURL path is the local gateway's mount point).
+	Method string
+	Path   string
+	// Queue: the queue name (see Queues) and batch size.
+	Queue     string
+	BatchSize int
+	// Schedule: an EventBridge Scheduler expression, e.g. "cron(15 0 * * ? *)".
+	Expression string
+}
+
+// Table actions a function may be granted. Scan is deliberately absent: no request path scans.
+const (
+	GetItem            = "dynamodb:GetItem"
+	PutItem            = "dynamodb:PutItem"
+	UpdateItem         = "dynamodb:UpdateItem"
+	DeleteItem         = "dynamodb:DeleteItem"
+	Query              = "dynamodb:Query"
+	BatchGetItem       = "dynamodb:BatchGetItem"
+	TransactWriteItems = "dynamodb:TransactWriteItems" // IAM checks the item actions inside too
+	ConditionCheckItem = "dynamodb:ConditionCheckItem"
+)
+
+// Function is one Lambda.
+type Function struct {
+	Name    string // kebab-case folder under functions/
+	Summary string
+	Trigger Trigger
+	Auth    Auth
+	// TimeoutSeconds and MemoryMB size the Lambda.
+	TimeoutSeconds int
+	MemoryMB       int
+	// Table lists the exact DynamoDB actions on the single table (and its indexes).
+	Table []string
+	// Sends lists queue names the function sends messages to.
+	Sends []string
+	// Bucket lists S3 actions on the content/receipts bucket ("s3:GetObject", "s3:PutObject").
+	Bucket []string
+	// Email: the function sends e-mail (SES v2 SendEmail in AWS, SMTP locally).
+	Email bool
+	// Stripe: the function calls the Stripe API and so reads the Stripe secret key.
+	Stripe bool
+	// WebhookSecret: the function reads the Stripe webhook signing secret.
+	WebhookSecret bool
+}
+
+// LogicalID is the CloudFormation logical id used by both CDK and template.yaml.
+func (f Function) LogicalID() string { return Pascal(f.Name) + "Function" }
+
+// RouteKey is the API Gateway route key ("GET /tiers") for HTTP functions.
+func (f Function) RouteKey() string { return f.Trigger.Method + " " + f.Trigger.Path }
+
+// Pascal turns "create-checkout" into "CreateCheckout".
+func Pascal(kebab string) string {
+	out := make([]byte, 0, len(kebab))
+	up := true
+	for i := 0; i < len(kebab); i++ {
+		c := kebab[i]
+		if c == '-' {
+			up = true
+			continue
+		}
+		if up && c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		up = false
+		out = append(out, c)
+	}
+	return string(out)
+}
+
+// QueueDef is an SQS queue; every queue has a dead-letter queue.
+type QueueDef struct {
+	Name            string // logical name, e.g. "receipts"
+	MaxReceiveCount int    // deliveries before a message moves to the DLQ
+	// VisibilitySeconds must be at least 6 × the consumer's timeout (checked by a test).
+	VisibilitySeconds int
+}
+
+// EnvVar names of the queue's URL for producers.
+func (q QueueDef) EnvVar() string { return "QUEUE_URL_" + upper(q.Name) }
+
+// DLQName is the dead-letter queue's name.
+func (q QueueDef) DLQName() string { return q.Name + "-dlq" }
+
+func upper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z':
+			b[i] = c - ('a' - 'A')
+		case c == '-':
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// ByName returns the function with that name.
+func ByName(name string) (Function, bool) {
+	for _, f := range Functions {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Function{}, false
+}
+
+// MustByName is ByName for wiring code; it panics on an unknown name (a programming error).
+func MustByName(name string) Function {
+	f, ok := ByName(name)
+	if !ok {
+		panic(fmt.Sprintf("manifest: no function %q", name))
+	}
+	return f
+}
+
+// QueueByName returns the queue definition with that name.
+func QueueByName(name string) (QueueDef, bool) {
+	for _, q := range Queues {
+		if q.Name == name {
+			return q, true
+		}
+	}
+	return QueueDef{}, false
+}
+
+// Names returns all function names, sorted.
+func Names() []string {
+	names := make([]string, 0, len(Functions))
+	for _, f := range Functions {
+		names = append(names, f.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Of returns the functions with the given trigger kind, in manifest order.
+func Of(kind TriggerKind) []Function {
+	var out []Function
+	for _, f := range Functions {
+		if f.Trigger.Kind == kind {
+			out = append(out, f)
+		}
+	}
+	return out
+}

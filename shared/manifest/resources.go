@@ -1,0 +1,45 @@
+package manifest
+
+// The single DynamoDB table. Generic key names; what they hold is documented in docs/data-model.md
+// and built only by shared/store/keys.go.
+const (
+	TableLogicalName = "Table"
+	AttrPK           = "PK"
+	AttrSK           = "SK"
+	AttrTTL          = "expiresAt" // epoch seconds; DynamoDB TTL deletes the item some time after
+)
+
+// Index is a global secondary index with a string partition and sort key, projecting all attributes.
+type Index struct {
+	Name string
+	PK   string
+	SK   string
+}
+
+// Indexes are the table's GSIs.
+var Indexes = []Index{
+	// GSI1: lookups by an external id (Stripe customer/subscription/charge id → our item).
+	{Name: "GSI1", PK: "GSI1PK", SK: "GSI1SK"},
+	// GSI2: lists across users by state and time (e.g. subscriptions by status, for jobs).
+	{Name: "GSI2", PK: "GSI2PK", SK: "GSI2SK"},
+}
+
+// Environment variable names shared by the stack, template.yaml and the local gateway.
+const (
+	EnvTable            = "TABLE_NAME"
+	EnvBucket           = "BUCKET_NAME"
+	EnvStripeKey        = "STRIPE_SECRET_KEY"       // local/dev: the key itself
+	EnvStripeKeyParam   = "STRIPE_SECRET_KEY_PARAM" // AWS: SSM SecureString name holding the key
+	EnvWebhookSecret    = "STRIPE_WEBHOOK_SECRET"
+	EnvWebhookParam     = "STRIPE_WEBHOOK_SECRET_PARAM"
+	EnvStripeAPIBase    = "STRIPE_API_BASE" // stripe-mock locally; unset in AWS
+	EnvPricePro         = "STRIPE_PRICE_PRO"
+	EnvPriceEnterprise  = "STRIPE_PRICE_ENTERPRISE"
+	EnvMailFrom         = "MAIL_FROM"
+	EnvMailTransport    = "MAIL_TRANSPORT" // "ses" (AWS) or "smtp" (local)
+	EnvSMTPAddr         = "SMTP_ADDR"
+	EnvCursorSecret     = "CURSOR_SECRET"
+	EnvCursorSecretName = "CURSOR_SECRET_PARAM"
+	EnvFunctionName     = "FUNCTION_NAME" // our manifest name (AWS sets AWS_LAMBDA_FUNCTION_NAME to the physical one)
+	EnvAppURL           = "APP_URL"       // where the web app lives (links in e-mails)
+)

@@ -1,0 +1,133 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+)
+
+// Idempotency record states (the design of AWS Lambda Powertools' idempotency utility).
+const (
+	IdemInProgress = "INPROGRESS"
+	IdemCompleted  = "COMPLETED"
+)
+
+// IdemRecord remembers one operation: who started it, with what payload, and its stored result.
+type IdemRecord struct {
+	PK              string `dynamodbav:"PK"`
+	SK              string `dynamodbav:"SK"`
+	Type            string `dynamodbav:"type"`
+	Status          string `dynamodbav:"status"`
+	PayloadHash     string `dynamodbav:"payloadHash"`
+	InProgressUntil int64  `dynamodbav:"inProgressUntil"` // epoch ms; after it a retry may take over
+	ExpiresAt       int64  `dynamodbav:"expiresAt"`       // epoch s; DynamoDB TTL
+	StatusCode      int    `dynamodbav:"statusCode,omitempty"`
+	Result          string `dynamodbav:"result,omitempty"` // stored response body (JSON)
+}
+
+// HashPayload returns the hex SHA-256 of the parts, separated so ("ab","c") ≠ ("a","bc").
+func HashPayload(parts ...[]byte) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(strconv.Itoa(len(p))))
+		h.Write([]byte{0})
+		h.Write(p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Errors from BeginIdempotent that callers branch on.
+var (
+	ErrIdemInProgress = errors.New("operation in progress")
+	ErrIdemMismatch   = errors.New("idempotency key reused with a different payload")
+)
+
+// BeginIdempotent claims (scope, key) for an operation whose payload hashes to hash.
+//
+//   - first call (or the previous claim expired, or an in-progress claim outlived inProgressFor):
+//     returns (nil, nil) and the caller does the work, then calls CompleteIdempotent or
+//     ReleaseIdempotent;
+//   - a completed record with the same hash: returns it so the caller replays the stored result;
+//   - a record with another hash: apperr.Unprocessable wrapping ErrIdemMismatch;
+//   - a live in-progress record: apperr.Conflict wrapping ErrIdemInProgress.
+//
+// inProgressFor should not exceed the Lambda's remaining time, so a timed-out attempt can be
+// retried; ttl is how long a completed record is kept.
+func (s *Store) BeginIdempotent(ctx context.Context, scope, key, hash string, inProgressFor, ttl time.Duration) (*IdemRecord, error) {
+	now := s.Clock.Now()
+	k := IdempotencyKey(scope, key)
+	rec := IdemRecord{
+		PK: k.PK, SK: k.SK, Type: "idempotency", Status: IdemInProgress, PayloadHash: hash,
+		InProgressUntil: now.Add(inProgressFor).UnixMilli(),
+		ExpiresAt:       now.Add(ttl).Unix(),
+	}
+	err := s.Put(ctx, rec,
+		"attribute_not_exists(PK) OR expiresAt < :nowS OR (#st = :inprog AND inProgressUntil < :nowMs)",
+		map[string]string{"#st": "status"},
+		map[string]types.AttributeValue{
+			":nowS":   &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)},
+			":nowMs":  &types.AttributeValueMemberN{Value: strconv.FormatInt(now.UnixMilli(), 10)},
+			":inprog": &types.AttributeValueMemberS{Value: IdemInProgress},
+		})
+	if err == nil {
+		return nil, nil
+	}
+	if !IsConditionFailed(err) {
+		return nil, err
+	}
+	var existing IdemRecord
+	if err := s.getConsistent(ctx, k, &existing); err != nil {
+		if apperr.Is(err, apperr.NotFound) { // deleted between our put and get: a retry will win
+			return nil, apperr.Wrap(ErrIdemInProgress, apperr.Conflict, "a request with this idempotency key is in progress")
+		}
+		return nil, err
+	}
+	if existing.PayloadHash != hash {
+		return nil, apperr.Wrap(ErrIdemMismatch, apperr.Unprocessable, "idempotency key was already used with a different request")
+	}
+	if existing.Status == IdemCompleted {
+		return &existing, nil
+	}
+	return nil, apperr.Wrap(ErrIdemInProgress, apperr.Conflict, "a request with this idempotency key is in progress")
+}
+
+// CompleteIdempotent stores the result of a claimed operation.
+func (s *Store) CompleteIdempotent(ctx context.Context, scope, key string, statusCode int, result string) error {
+	k := IdempotencyKey(scope, key)
+	return s.Update(ctx, &dynamodb.UpdateItemInput{
+		Key:                      k.Item(),
+		UpdateExpression:         aws.String("SET #st = :done, statusCode = :code, #res = :res"),
+		ConditionExpression:      aws.String("attribute_exists(PK)"),
+		ExpressionAttributeNames: map[string]string{"#st": "status", "#res": "result"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":done": &types.AttributeValueMemberS{Value: IdemCompleted},
+			":code": &types.AttributeValueMemberN{Value: strconv.Itoa(statusCode)},
+			":res":  &types.AttributeValueMemberS{Value: result},
+		},
+	}, nil)
+}
+
+// ReleaseIdempotent deletes an in-progress claim after a failure so that a retry can run.
+func (s *Store) ReleaseIdempotent(ctx context.Context, scope, key string) error {
+	return s.Delete(ctx, IdempotencyKey(scope, key))
+}
+
+func (s *Store) getConsistent(ctx context.Context, k Key, out any) error {
+	res, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: k.Item(), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return apperr.Wrap(err, apperr.Unavailable, "read failed")
+	}
+	if res.Item == nil {
+		return apperr.New(apperr.NotFound, "not found")
+	}
+	return decode(res.Item, out)
+}

@@ -1,0 +1,94 @@
+package store
+
+// Every key in the single table is built here and nowhere else. docs/data-model.md lists the access
+// patterns these keys serve. Ids are ours (ULID-like, time ordered) unless named Stripe*.
+
+import (
+	"fmt"
+	"time"
+)
+
+// Key is a primary key.
+type Key struct{ PK, SK string }
+
+const sep = "#"
+
+// Users and their Stripe customer.
+func UserKey(userID string) Key { return Key{"USER#" + userID, "PROFILE"} }
+
+// StripeCustomerLookup maps a Stripe customer id to our user (GSI1 on the user profile item).
+func StripeCustomerGSI1(customerID string) (string, string) { return "CUS#" + customerID, "USER" }
+
+// Subscription: one current subscription item per user.
+func SubscriptionKey(userID string) Key { return Key{"USER#" + userID, "SUB"} }
+
+// StripeSubscriptionGSI1 indexes the subscription item by Stripe subscription id.
+func StripeSubscriptionGSI1(subID string) (string, string) { return "STRIPESUB#" + subID, "SUB" }
+
+// SubscriptionStatusGSI2 lists subscriptions by status for the billing-cycle job ("SUBSTATUS#active").
+func SubscriptionStatusGSI2(status, userID string) (string, string) {
+	return "SUBSTATUS#" + status, userID
+}
+
+// Payments: one item per successful (or failed) charge, listed newest first per user.
+func PaymentKey(userID, paymentID string) Key { return Key{"USER#" + userID, "PAY#" + paymentID} }
+
+// PaymentPrefix is the SK prefix to list a user's payments.
+const PaymentPrefix = "PAY#"
+
+// PaymentByIDGSI1 finds a payment by our id (admin refunds) — GSI1PK "PAYMENT#<id>".
+func PaymentByIDGSI1(paymentID string) (string, string) { return "PAYMENT#" + paymentID, "PAYMENT" }
+
+// ChargeGSI2 finds a payment by Stripe charge id (charge.refunded, disputes).
+func ChargeGSI2(chargeID string) (string, string) { return "CHARGE#" + chargeID, "PAYMENT" }
+
+// RefundKey: refunds hang under their payment's user partition.
+func RefundKey(userID, paymentID, refundID string) Key {
+	return Key{"USER#" + userID, "REFUND#" + paymentID + sep + refundID}
+}
+
+// DisputeKey: disputes likewise.
+func DisputeKey(userID, disputeID string) Key { return Key{"USER#" + userID, "DISPUTE#" + disputeID} }
+
+// StripeEventKey dedupes webhook events by Stripe event id.
+func StripeEventKey(eventID string) Key { return Key{"STRIPEEVT#" + eventID, "EVENT"} }
+
+// IdempotencyKey stores one idempotency record per scope (function + user) and caller key.
+func IdempotencyKey(scope, key string) Key { return Key{"IDEMP#" + scope, key} }
+
+// EmailSentKey marks that a given e-mail (by its dedupe id, e.g. "receipt#<paymentId>") was sent.
+func EmailSentKey(dedupeID string) Key { return Key{"EMAIL#" + dedupeID, "SENT"} }
+
+// Audit records: one partition per day, sorted by time then id, so a day's actions are one Query.
+func AuditKey(at time.Time, id string) Key {
+	return Key{"AUDIT#" + at.UTC().Format("2006-01-02"), at.UTC().Format(time.RFC3339Nano) + sep + id}
+}
+
+// AuditByActorGSI1 lists an actor's audit records.
+func AuditByActorGSI1(actor string, at time.Time, id string) (string, string) {
+	return "ACTOR#" + actor, at.UTC().Format(time.RFC3339Nano) + sep + id
+}
+
+// Metrics facts, kept as counters so /admin/metrics reads a handful of items instead of scanning.
+//
+// MetricsCurrentKey holds live gauges (MRR cents, paying customers, subscriptions per tier).
+func MetricsCurrentKey() Key { return Key{"METRICS", "CURRENT"} }
+
+// MetricsDayKey holds one day's counters (payments succeeded/failed, cancellations, new subs).
+func MetricsDayKey(day time.Time) Key {
+	return Key{"METRICS", "DAY#" + day.UTC().Format("2006-01-02")}
+}
+
+// MetricsDayPrefix lists daily counters in a range (SK between DAY#from and DAY#to).
+const MetricsDayPrefix = "DAY#"
+
+// SnapshotKey is the billing-cycle job's snapshot for a day (written once per day).
+func SnapshotKey(day time.Time) Key {
+	return Key{"SNAPSHOT", day.UTC().Format("2006-01-02")}
+}
+
+// JobRunKey records that a scheduled job ran for a period (idempotent jobs).
+func JobRunKey(job, period string) Key { return Key{"JOBRUN#" + job, period} }
+
+// String renders a key for logs.
+func (k Key) String() string { return fmt.Sprintf("%s|%s", k.PK, k.SK) }

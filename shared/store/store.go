@@ -1,0 +1,210 @@
+// Package store is the DynamoDB single-table layer: key builders (keys.go), typed repository
+// functions (one file per entity), conditional writes, transactions, cursor pagination and
+// idempotency records. It never scans.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/manifest"
+)
+
+// DynamoAPI is the subset of the DynamoDB client the store uses.
+type DynamoAPI interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+var _ DynamoAPI = (*dynamodb.Client)(nil)
+
+// Store is the table plus the things every repository function needs.
+type Store struct {
+	DB     DynamoAPI
+	Table  string
+	Clock  clock.Clock
+	Cursor *CursorCodec
+}
+
+// New returns a Store.
+func New(db DynamoAPI, table string, clk clock.Clock, cursorSecret []byte) *Store {
+	if clk == nil {
+		clk = clock.System{}
+	}
+	return &Store{DB: db, Table: table, Clock: clk, Cursor: NewCursorCodec(cursorSecret)}
+}
+
+// ErrConditionFailed is returned (wrapped in an apperr.Conflict) when a condition expression fails.
+var ErrConditionFailed = errors.New("condition failed")
+
+// Key returns the DynamoDB attribute map of a key.
+func (k Key) Item() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		manifest.AttrPK: &types.AttributeValueMemberS{Value: k.PK},
+		manifest.AttrSK: &types.AttributeValueMemberS{Value: k.SK},
+	}
+}
+
+// Get reads one item into out. A missing item is an apperr.NotFound (never nil, nil).
+func (s *Store) Get(ctx context.Context, k Key, out any) error {
+	res, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: k.Item()})
+	if err != nil {
+		return apperr.Wrap(err, apperr.Unavailable, "read failed")
+	}
+	if res.Item == nil {
+		return apperr.New(apperr.NotFound, "not found")
+	}
+	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
+		return apperr.Wrap(err, apperr.Internal, "decode %s", k)
+	}
+	return nil
+}
+
+// Marshal turns a record (with PK/SK fields tagged `dynamodbav`) into an item.
+func Marshal(v any) (map[string]types.AttributeValue, error) {
+	item, err := attributevalue.MarshalMap(v)
+	if err != nil {
+		return nil, apperr.Wrap(err, apperr.Internal, "encode item")
+	}
+	return item, nil
+}
+
+// Put writes an item; cond (may be "") is a condition expression, e.g. "attribute_not_exists(PK)".
+// A failed condition is an apperr.Conflict wrapping ErrConditionFailed.
+func (s *Store) Put(ctx context.Context, v any, cond string, names map[string]string, values map[string]types.AttributeValue) error {
+	item, err := Marshal(v)
+	if err != nil {
+		return err
+	}
+	in := &dynamodb.PutItemInput{TableName: &s.Table, Item: item}
+	if cond != "" {
+		in.ConditionExpression = aws.String(cond)
+		if len(names) > 0 {
+			in.ExpressionAttributeNames = names
+		}
+		if len(values) > 0 {
+			in.ExpressionAttributeValues = values
+		}
+	}
+	_, err = s.DB.PutItem(ctx, in)
+	return mapWriteErr(err)
+}
+
+// Update runs an UpdateItem and returns the new item when out is non-nil.
+func (s *Store) Update(ctx context.Context, in *dynamodb.UpdateItemInput, out any) error {
+	in.TableName = &s.Table
+	if out != nil {
+		in.ReturnValues = types.ReturnValueAllNew
+	}
+	res, err := s.DB.UpdateItem(ctx, in)
+	if err != nil {
+		return mapWriteErr(err)
+	}
+	if out != nil {
+		if err := attributevalue.UnmarshalMap(res.Attributes, out); err != nil {
+			return apperr.Wrap(err, apperr.Internal, "decode update result")
+		}
+	}
+	return nil
+}
+
+// Delete removes an item (used for releasing failed idempotency records).
+func (s *Store) Delete(ctx context.Context, k Key) error {
+	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.Table, Key: k.Item()})
+	return mapWriteErr(err)
+}
+
+// Transact writes items atomically. If any condition fails the whole write is refused with an
+// apperr.Conflict wrapping ErrConditionFailed; CancelledIndexes tells which items failed.
+func (s *Store) Transact(ctx context.Context, items []types.TransactWriteItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	for i := range items {
+		switch {
+		case items[i].Put != nil:
+			items[i].Put.TableName = &s.Table
+		case items[i].Update != nil:
+			items[i].Update.TableName = &s.Table
+		case items[i].Delete != nil:
+			items[i].Delete.TableName = &s.Table
+		case items[i].ConditionCheck != nil:
+			items[i].ConditionCheck.TableName = &s.Table
+		}
+	}
+	_, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	return mapWriteErr(err)
+}
+
+// TxError describes which items of a cancelled transaction failed their condition.
+type TxError struct{ Failed []int }
+
+func (e *TxError) Error() string { return fmt.Sprintf("transaction cancelled; failed items %v", e.Failed) }
+
+// Unwrap makes errors.Is(err, ErrConditionFailed) true.
+func (e *TxError) Unwrap() error { return ErrConditionFailed }
+
+// FailedItems returns the indexes of the transaction items whose condition failed, if err is one.
+func FailedItems(err error) []int {
+	var tx *TxError
+	if errors.As(err, &tx) {
+		return tx.Failed
+	}
+	return nil
+}
+
+func mapWriteErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return apperr.Wrap(ErrConditionFailed, apperr.Conflict, "the record changed or already exists")
+	}
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		tx := &TxError{}
+		conflictOnly := true
+		for i, r := range tce.CancellationReasons {
+			code := aws.ToString(r.Code)
+			switch code {
+			case "", "None":
+			case "ConditionalCheckFailed":
+				tx.Failed = append(tx.Failed, i)
+			default:
+				conflictOnly = false
+			}
+		}
+		if conflictOnly && len(tx.Failed) > 0 {
+			return apperr.Wrap(tx, apperr.Conflict, "the record changed or already exists")
+		}
+		return apperr.Wrap(err, apperr.Unavailable, "transaction cancelled")
+	}
+	var tcf *types.TransactionConflictException
+	if errors.As(err, &tcf) {
+		return apperr.Wrap(err, apperr.Conflict, "a concurrent change is in progress; retry")
+	}
+	return apperr.Wrap(err, apperr.Unavailable, "write failed")
+}
+
+// IsConditionFailed reports whether err is a failed condition (single write or transaction).
+func IsConditionFailed(err error) bool { return errors.Is(err, ErrConditionFailed) }
+
+func decode(item map[string]types.AttributeValue, out any) error {
+	if err := attributevalue.UnmarshalMap(item, out); err != nil {
+		return apperr.Wrap(err, apperr.Internal, "decode item")
+	}
+	return nil
+}
