@@ -151,7 +151,9 @@ func (s *Store) Transact(ctx context.Context, items []types.TransactWriteItem) e
 // TxError describes which items of a cancelled transaction failed their condition.
 type TxError struct{ Failed []int }
 
-func (e *TxError) Error() string { return fmt.Sprintf("transaction cancelled; failed items %v", e.Failed) }
+func (e *TxError) Error() string {
+	return fmt.Sprintf("transaction cancelled; failed items %v", e.Failed)
+}
 
 // Unwrap makes errors.Is(err, ErrConditionFailed) true.
 func (e *TxError) Unwrap() error { return ErrConditionFailed }

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Config is what varies between environments. main.go fills it from CDK context (-c key=value or
+// cdk.json); tests build it directly.
+type Config struct {
+	Env string // "dev" or "prod"
+	// AssetDir holds <function-name>/bootstrap for every function (`make build` writes ../../build).
+	AssetDir string
+	// AllowedOrigins are the browser origins the HTTP API and the bucket answer CORS for. Never "*".
+	AllowedOrigins []string
+	MailFrom       string
+	AppURL         string
+	// Stripe price ids for the paid tiers (not secrets).
+	PricePro        string
+	PriceEnterprise string
+	// ParamPrefix is where the SSM SecureStrings live: <prefix>/stripe-secret-key,
+	// <prefix>/stripe-webhook-secret, <prefix>/cursor-secret. They are created outside
+	// CloudFormation (which cannot create SecureStrings).
+	ParamPrefix string
+	// AlarmEmail, if set, is subscribed to the alarm topic.
+	AlarmEmail string
+}
+
+// Prod reports whether this is the production environment (data is retained on delete).
+func (c Config) Prod() bool { return c.Env == "prod" }
+
+// ConfigFromContext reads Config through get (the app node's TryGetContext).
+func ConfigFromContext(get func(key string) string) (Config, error) {
+	c := Config{
+		Env:             or(get("env"), "dev"),
+		AssetDir:        or(get("assetDir"), "../../build"),
+		AllowedOrigins:  split(get("allowedOrigins")),
+		MailFrom:        get("mailFrom"),
+		AppURL:          get("appURL"),
+		PricePro:        get("stripePricePro"),
+		PriceEnterprise: get("stripePriceEnterprise"),
+		ParamPrefix:     get("paramPrefix"),
+		AlarmEmail:      get("alarmEmail"),
+	}
+	if c.ParamPrefix == "" {
+		c.ParamPrefix = "/monetization/" + c.Env
+	}
+	return c, c.Validate()
+}
+
+// Validate rejects configurations that would deploy something unsafe or broken.
+func (c Config) Validate() error {
+	if c.Env != "dev" && c.Env != "prod" {
+		return fmt.Errorf("context env must be dev or prod, got %q", c.Env)
+	}
+	if len(c.AllowedOrigins) == 0 {
+		return fmt.Errorf("context allowedOrigins is empty: list the web app's origins")
+	}
+	for _, o := range c.AllowedOrigins {
+		if o == "*" || !strings.HasPrefix(o, "http") {
+			return fmt.Errorf("allowed origin %q must be an explicit http(s) origin", o)
+		}
+	}
+	if c.MailFrom == "" || c.PricePro == "" || c.PriceEnterprise == "" {
+		return fmt.Errorf("context mailFrom, stripePricePro and stripePriceEnterprise are required")
+	}
+	if !strings.HasPrefix(c.ParamPrefix, "/") {
+		return fmt.Errorf("paramPrefix %q must start with /", c.ParamPrefix)
+	}
+	return nil
+}
+
+// Param names of the SSM SecureStrings.
+func (c Config) stripeKeyParam() string     { return c.ParamPrefix + "/stripe-secret-key" }
+func (c Config) webhookSecretParam() string { return c.ParamPrefix + "/stripe-webhook-secret" }
+func (c Config) cursorSecretParam() string  { return c.ParamPrefix + "/cursor-secret" }
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func split(csv string) []string {
+	var out []string
+	for _, s := range strings.Split(csv, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

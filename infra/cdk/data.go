@@ -1,0 +1,98 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/jsii-runtime-go"
+
+	m "github.com/liberation/monetization/shared/manifest"
+)
+
+// data holds the stateful resources functions are granted access to.
+type data struct {
+	table  awsdynamodb.Table
+	bucket awss3.Bucket
+	queues map[string]awssqs.Queue
+	dlqs   map[string]awssqs.Queue
+}
+
+func newData(stack awscdk.Stack, cfg Config) *data {
+	retain := awscdk.RemovalPolicy_DESTROY
+	if cfg.Prod() {
+		retain = awscdk.RemovalPolicy_RETAIN
+	}
+	d := &data{queues: map[string]awssqs.Queue{}, dlqs: map[string]awssqs.Queue{}}
+
+	str := func(name string) *awsdynamodb.Attribute {
+		return &awsdynamodb.Attribute{Name: jsii.String(name), Type: awsdynamodb.AttributeType_STRING}
+	}
+	d.table = awsdynamodb.NewTable(stack, jsii.String(m.TableLogicalName), &awsdynamodb.TableProps{
+		PartitionKey: str(m.AttrPK),
+		SortKey:      str(m.AttrSK),
+		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		TimeToLiveAttribute: jsii.String(m.AttrTTL),
+		DeletionProtection:  jsii.Bool(cfg.Prod()),
+		RemovalPolicy:       retain,
+	})
+	for _, ix := range m.Indexes {
+		d.table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(ix.Name),
+			PartitionKey:   str(ix.PK),
+			SortKey:        str(ix.SK),
+			ProjectionType: awsdynamodb.ProjectionType_ALL,
+		})
+	}
+	setLogicalID(d.table, m.TableLogicalName)
+
+	origins := make([]*string, len(cfg.AllowedOrigins))
+	for i, o := range cfg.AllowedOrigins {
+		origins[i] = jsii.String(o)
+	}
+	d.bucket = awss3.NewBucket(stack, jsii.String(m.BucketLogicalID), &awss3.BucketProps{
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		Versioned:         jsii.Bool(true),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		RemovalPolicy:     retain,
+		// Browsers upload and download through presigned URLs.
+		Cors: &[]*awss3.CorsRule{{
+			AllowedMethods: &[]awss3.HttpMethods{awss3.HttpMethods_GET, awss3.HttpMethods_PUT},
+			AllowedOrigins: &origins,
+			AllowedHeaders: jsii.Strings("content-type"),
+			MaxAge:         jsii.Number(3000),
+		}},
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(30)),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+		}},
+	})
+	setLogicalID(d.bucket, m.BucketLogicalID)
+
+	for _, q := range m.Queues {
+		dlq := awssqs.NewQueue(stack, jsii.String(q.DLQLogicalID()), &awssqs.QueueProps{
+			RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+			Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+			EnforceSSL:      jsii.Bool(true),
+		})
+		setLogicalID(dlq, q.DLQLogicalID())
+		queue := awssqs.NewQueue(stack, jsii.String(q.LogicalID()), &awssqs.QueueProps{
+			VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(float64(q.VisibilitySeconds))),
+			RetentionPeriod:   awscdk.Duration_Days(jsii.Number(4)),
+			Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+			EnforceSSL:        jsii.Bool(true),
+			DeadLetterQueue: &awssqs.DeadLetterQueue{
+				Queue:           dlq,
+				MaxReceiveCount: jsii.Number(float64(q.MaxReceiveCount)),
+			},
+		})
+		setLogicalID(queue, q.LogicalID())
+		d.queues[q.Name], d.dlqs[q.Name] = queue, dlq
+	}
+	return d
+}

@@ -1,0 +1,12 @@
+module github.com/liberation/monetization/infra/cdk
+
+go 1.26
+
+require (
+	github.com/aws/aws-cdk-go/awscdk/v2 v2.276.0
+	github.com/aws/constructs-go/constructs/v10 v10.8.1
+	github.com/aws/jsii-runtime-go v1.142.0
+	github.com/liberation/monetization v0.0.0
+)
+
+replace github.com/liberation/monetization => ../..

@@ -1,0 +1,193 @@
+// Package services starts and stops the local stand-ins for AWS and Stripe as child processes:
+// moto server (DynamoDB, SQS, S3, SES, Scheduler), stripe-mock and mailpit. Binaries come from
+// .tools/ (installed by `make tools`); ports come from the environment with fixed defaults.
+package services
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Ports of the local services.
+type Ports struct {
+	Moto, StripeMock, SMTP, MailpitUI int
+}
+
+// DevPorts are `make dev`'s defaults; TestPorts are `make test`'s, so both can run at once.
+var (
+	DevPorts  = Ports{Moto: 5055, StripeMock: 12111, SMTP: 1025, MailpitUI: 8025}
+	TestPorts = Ports{Moto: 5155, StripeMock: 12211, SMTP: 1125, MailpitUI: 8125}
+)
+
+// FromEnv overrides defaults with MOTO_PORT, STRIPE_MOCK_PORT, SMTP_PORT, MAILPIT_PORT.
+func (p Ports) FromEnv(getenv func(string) string) Ports {
+	set := func(dst *int, name string) {
+		if v, err := strconv.Atoi(getenv(name)); err == nil && v > 0 {
+			*dst = v
+		}
+	}
+	set(&p.Moto, "MOTO_PORT")
+	set(&p.StripeMock, "STRIPE_MOCK_PORT")
+	set(&p.SMTP, "SMTP_PORT")
+	set(&p.MailpitUI, "MAILPIT_PORT")
+	return p
+}
+
+// URLs derived from the ports.
+func (p Ports) MotoURL() string       { return "http://127.0.0.1:" + strconv.Itoa(p.Moto) }
+func (p Ports) StripeMockURL() string { return "http://127.0.0.1:" + strconv.Itoa(p.StripeMock) }
+func (p Ports) SMTPAddr() string      { return "127.0.0.1:" + strconv.Itoa(p.SMTP) }
+func (p Ports) MailpitURL() string    { return "http://127.0.0.1:" + strconv.Itoa(p.MailpitUI) }
+
+// Env is what functions and tests need to reach the services.
+func (p Ports) Env() map[string]string {
+	return map[string]string{
+		"AWS_ENDPOINT_URL":      p.MotoURL(),
+		"AWS_REGION":            "us-east-1",
+		"AWS_ACCESS_KEY_ID":     "testing",
+		"AWS_SECRET_ACCESS_KEY": "testing",
+		"STRIPE_API_BASE":       p.StripeMockURL(),
+		"MAIL_TRANSPORT":        "smtp",
+		"SMTP_ADDR":             p.SMTPAddr(),
+		"MAILPIT_URL":           p.MailpitURL(),
+	}
+}
+
+// Stack is a set of running services.
+type Stack struct {
+	Ports Ports
+	procs []*exec.Cmd
+}
+
+// Start launches the services, logging to logDir, and waits until each answers. root is the
+// project root (to find .tools/).
+func Start(ctx context.Context, root, logDir string, p Ports) (*Stack, error) {
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, err
+	}
+	bin := filepath.Join(root, ".tools", "bin")
+	venv := filepath.Join(root, ".tools", "venv", "bin")
+	s := &Stack{Ports: p}
+	specs := []struct {
+		name  string
+		path  string
+		args  []string
+		ready func() error
+	}{
+		{"moto", filepath.Join(venv, "moto_server"), []string{"-H", "127.0.0.1", "-p", strconv.Itoa(p.Moto)},
+			httpReady(p.MotoURL() + "/moto-api/")},
+		{"stripe-mock", filepath.Join(bin, "stripe-mock"), []string{"-http-addr", "127.0.0.1:" + strconv.Itoa(p.StripeMock)},
+			httpReady(p.StripeMockURL() + "/v1/customers")},
+		{"mailpit", filepath.Join(bin, "mailpit"), []string{"--smtp", p.SMTPAddr(), "--listen", "127.0.0.1:" + strconv.Itoa(p.MailpitUI), "--quiet",
+			"--smtp-auth-accept-any", "--smtp-auth-allow-insecure"},
+			httpReady(p.MailpitURL() + "/api/v1/info")},
+	}
+	for _, sp := range specs {
+		if _, err := os.Stat(sp.path); err != nil {
+			s.Stop()
+			return nil, fmt.Errorf("%s not installed at %s: run `make tools`", sp.name, sp.path)
+		}
+		if portInUse(sp.args) {
+			s.Stop()
+			return nil, fmt.Errorf("%s: port already in use (another `make dev`/`make test`?); set its *_PORT variable", sp.name)
+		}
+		logf, err := os.Create(filepath.Join(logDir, sp.name+".log"))
+		if err != nil {
+			s.Stop()
+			return nil, err
+		}
+		cmd := exec.Command(sp.path, sp.args...)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+		if err := cmd.Start(); err != nil {
+			s.Stop()
+			return nil, fmt.Errorf("start %s: %w", sp.name, err)
+		}
+		s.procs = append(s.procs, cmd)
+	}
+	for _, sp := range specs {
+		if err := waitFor(ctx, sp.name, sp.ready, 60*time.Second); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Stop ends every service (process groups, so moto's workers go too).
+func (s *Stack) Stop() {
+	for _, c := range s.procs {
+		if c.Process != nil {
+			_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
+		}
+	}
+	for _, c := range s.procs {
+		done := make(chan struct{})
+		go func() { _ = c.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		}
+	}
+	s.procs = nil
+}
+
+func portInUse(args []string) bool {
+	for i, a := range args {
+		if (a == "-p" || a == "-http-addr" || a == "--smtp") && i+1 < len(args) {
+			addr := args[i+1]
+			if a == "-p" {
+				addr = "127.0.0.1:" + addr
+			}
+			if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+				c.Close()
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func httpReady(url string) func() error {
+	return func() error {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer sk_test_123")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode >= 500 {
+			return fmt.Errorf("status %d", res.StatusCode)
+		}
+		return nil
+	}
+}
+
+func waitFor(ctx context.Context, name string, ready func() error, max time.Duration) error {
+	deadline := time.Now().Add(max)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = ready(); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(150 * time.Millisecond):
+		}
+	}
+	return errors.Join(fmt.Errorf("%s did not become ready in %s", name, max), err)
+}

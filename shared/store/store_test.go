@@ -1,0 +1,155 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/infra/local/localtest"
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/store"
+)
+
+func TestMain(m *testing.M) { localtest.Main(m) }
+
+type item struct {
+	PK    string `dynamodbav:"PK"`
+	SK    string `dynamodbav:"SK"`
+	Value int64  `dynamodbav:"value"`
+}
+
+func TestGetMissingIsNotFound(t *testing.T) {
+	s := localtest.New(t).Deps.Store
+	var out item
+	err := s.Get(context.Background(), store.Key{PK: "X", SK: "Y"}, &out)
+	if !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("want NotFound, got %v", err)
+	}
+}
+
+func TestConditionalPutConflicts(t *testing.T) {
+	s := localtest.New(t).Deps.Store
+	ctx := context.Background()
+	it := item{PK: "A", SK: "1", Value: 5}
+	if err := s.Put(ctx, it, "attribute_not_exists(PK)", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Put(ctx, it, "attribute_not_exists(PK)", nil, nil)
+	if !apperr.Is(err, apperr.Conflict) || !store.IsConditionFailed(err) {
+		t.Fatalf("second put: want conflict, got %v", err)
+	}
+}
+
+func TestTransactionIsAllOrNothing(t *testing.T) {
+	s := localtest.New(t).Deps.Store
+	ctx := context.Background()
+	if err := s.Put(ctx, item{PK: "B", SK: "1", Value: 1}, "", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	newItem, _ := store.Marshal(item{PK: "B", SK: "2", Value: 2})
+	err := s.Transact(ctx, []types.TransactWriteItem{
+		{Put: &types.Put{Item: newItem}},
+		{ConditionCheck: &types.ConditionCheck{Key: store.Key{PK: "B", SK: "1"}.Item(),
+			ConditionExpression:       aws.String("#v > :min"),
+			ExpressionAttributeNames:  map[string]string{"#v": "value"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":min": &types.AttributeValueMemberN{Value: "10"}}}},
+	})
+	if !store.IsConditionFailed(err) {
+		t.Fatalf("want condition failure, got %v", err)
+	}
+	if got := store.FailedItems(err); len(got) != 1 || got[0] != 1 {
+		t.Fatalf("failed items = %v, want [1]", got)
+	}
+	var out item
+	if err := s.Get(ctx, store.Key{PK: "B", SK: "2"}, &out); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("put inside a failed transaction must not land; got %v", err)
+	}
+}
+
+func TestQueryPageCursor(t *testing.T) {
+	s := localtest.New(t).Deps.Store
+	ctx := context.Background()
+	for i := int64(0); i < 5; i++ {
+		if err := s.Put(ctx, item{PK: "C", SK: string(rune('a' + i)), Value: i}, "", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := func() *dynamodb.QueryInput {
+		return &dynamodb.QueryInput{
+			KeyConditionExpression:    aws.String("PK = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "C"}},
+		}
+	}
+	var got []int64
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("too many pages")
+		}
+		page, err := store.QueryPage[item](ctx, s, "scope-1", q(), 2, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			got = append(got, it.Value)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+		if _, err := store.QueryPage[item](ctx, s, "scope-2", q(), 2, cursor); !apperr.Is(err, apperr.Invalid) {
+			t.Fatalf("cursor replayed in another scope: want invalid, got %v", err)
+		}
+		if _, err := store.QueryPage[item](ctx, s, "scope-1", q(), 2, cursor+"x"); !apperr.Is(err, apperr.Invalid) {
+			t.Fatalf("tampered cursor: want invalid, got %v", err)
+		}
+	}
+	if len(got) != 5 || got[0] != 0 || got[4] != 4 {
+		t.Fatalf("paged values = %v", got)
+	}
+}
+
+func TestIdempotencyLifecycle(t *testing.T) {
+	env := localtest.New(t)
+	clk := env.WithFakeClock()
+	s := env.Deps.Store
+	ctx := context.Background()
+	h := store.HashPayload([]byte("body"))
+
+	prior, err := s.BeginIdempotent(ctx, "fn#u1", "k1", h, 30*time.Second, time.Hour)
+	if err != nil || prior != nil {
+		t.Fatalf("first begin: %v %v", prior, err)
+	}
+	if _, err := s.BeginIdempotent(ctx, "fn#u1", "k1", h, 30*time.Second, time.Hour); !apperr.Is(err, apperr.Conflict) {
+		t.Fatalf("concurrent begin: want conflict, got %v", err)
+	}
+	if _, err := s.BeginIdempotent(ctx, "fn#u1", "k1", store.HashPayload([]byte("other")), 30*time.Second, time.Hour); !apperr.Is(err, apperr.Unprocessable) {
+		t.Fatalf("other payload: want unprocessable, got %v", err)
+	}
+	if err := s.CompleteIdempotent(ctx, "fn#u1", "k1", 201, `{"ok":true}`); err != nil {
+		t.Fatal(err)
+	}
+	prior, err = s.BeginIdempotent(ctx, "fn#u1", "k1", h, 30*time.Second, time.Hour)
+	if err != nil || prior == nil || prior.StatusCode != 201 || prior.Result != `{"ok":true}` {
+		t.Fatalf("replay: %+v %v", prior, err)
+	}
+	// A claim that outlives its in-progress window can be taken over by a retry.
+	if _, err := s.BeginIdempotent(ctx, "fn#u1", "k2", h, 30*time.Second, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(31 * time.Second)
+	if prior, err := s.BeginIdempotent(ctx, "fn#u1", "k2", h, 30*time.Second, time.Hour); err != nil || prior != nil {
+		t.Fatalf("takeover after timeout: %v %v", prior, err)
+	}
+	// Released claims can be retried at once.
+	if err := s.ReleaseIdempotent(ctx, "fn#u1", "k2"); err != nil {
+		t.Fatal(err)
+	}
+	if prior, err := s.BeginIdempotent(ctx, "fn#u1", "k2", h, 30*time.Second, time.Hour); err != nil || prior != nil {
+		t.Fatalf("after release: %v %v", prior, err)
+	}
+}

@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/manifest"
+)
+
+// User is a user's profile item: who they are to Stripe.
+type User struct {
+	PK               string    `dynamodbav:"PK"`
+	SK               string    `dynamodbav:"SK"`
+	GSI1PK           string    `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK           string    `dynamodbav:"GSI1SK,omitempty"`
+	Type             string    `dynamodbav:"type"`
+	UserID           string    `dynamodbav:"userId"`
+	Email            string    `dynamodbav:"email,omitempty"`
+	StripeCustomerID string    `dynamodbav:"stripeCustomerId,omitempty"`
+	CreatedAt        time.Time `dynamodbav:"createdAt"`
+}
+
+// GetUser reads a user's profile (apperr.NotFound if the user never touched billing).
+func (s *Store) GetUser(ctx context.Context, userID string) (User, error) {
+	var u User
+	err := s.Get(ctx, UserKey(userID), &u)
+	return u, err
+}
+
+// LinkStripeCustomer records the user's Stripe customer once. If the user already has one, the
+// existing id wins and is returned (so two racing checkouts end with one customer on file).
+func (s *Store) LinkStripeCustomer(ctx context.Context, userID, email, customerID string) (string, error) {
+	k := UserKey(userID)
+	g1, g1s := StripeCustomerGSI1(customerID)
+	var out User
+	err := s.Update(ctx, &dynamodb.UpdateItemInput{
+		Key: k.Item(),
+		UpdateExpression: aws.String("SET #t = :t, userId = :u, stripeCustomerId = :c, GSI1PK = :g1, GSI1SK = :g1s, " +
+			"createdAt = if_not_exists(createdAt, :now), email = :e"),
+		ConditionExpression:      aws.String("attribute_not_exists(stripeCustomerId) OR stripeCustomerId = :c"),
+		ExpressionAttributeNames: map[string]string{"#t": "type"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":t": av("user"), ":u": av(userID), ":c": av(customerID), ":g1": av(g1), ":g1s": av(g1s),
+			":now": av(s.Clock.Now().Format(time.RFC3339Nano)), ":e": av(email),
+		},
+	}, &out)
+	if IsConditionFailed(err) {
+		existing, gErr := s.GetUser(ctx, userID)
+		if gErr != nil {
+			return "", gErr
+		}
+		return existing.StripeCustomerID, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return out.StripeCustomerID, nil
+}
+
+// UserIDByStripeCustomer finds our user for a Stripe customer id (GSI1). NotFound if unknown.
+func (s *Store) UserIDByStripeCustomer(ctx context.Context, customerID string) (string, error) {
+	if customerID == "" {
+		return "", apperr.New(apperr.NotFound, "no customer id")
+	}
+	g1, g1s := StripeCustomerGSI1(customerID)
+	res, err := s.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:              &s.Table,
+		IndexName:              aws.String(manifest.Indexes[0].Name),
+		KeyConditionExpression: aws.String("GSI1PK = :pk AND GSI1SK = :sk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": av(g1), ":sk": av(g1s),
+		},
+		Limit: aws.Int32(1),
+	})
+	if err != nil {
+		return "", apperr.Wrap(err, apperr.Unavailable, "query failed")
+	}
+	if len(res.Items) == 0 {
+		return "", apperr.New(apperr.NotFound, "unknown Stripe customer")
+	}
+	var u User
+	if err := decode(res.Items[0], &u); err != nil {
+		return "", err
+	}
+	return u.UserID, nil
+}
+
+func av(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+// S is a string attribute value (for expression values built outside this package).
+func S(s string) types.AttributeValue { return av(s) }
+
+// N is a number attribute value.
+func N(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: itoa(n)}
+}
