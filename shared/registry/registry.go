@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"runtime"
 
-	"github.com/liberation/monetization/shared/billing"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/platform"
 )
@@ -27,7 +26,13 @@ func entry[H any](f func(manifest.Function, *platform.Deps) H) Entry {
 	}
 }
 
-// Entries maps function names to constructors.
-var Entries = map[string]Entry{
-	"list-tiers": entry(billing.HandleListTiers),
+// Entries maps function names to constructors. Each area registers its functions in its own file
+// (billing.go, payments.go, …) so that adding a function touches one small file.
+var Entries = map[string]Entry{}
+
+func register(name string, e Entry) {
+	if _, dup := Entries[name]; dup {
+		panic("registry: duplicate function " + name)
+	}
+	Entries[name] = e
 }

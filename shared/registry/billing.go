@@ -1,0 +1,7 @@
+package registry
+
+import "github.com/liberation/monetization/shared/billing"
+
+func init() {
+	register("list-tiers", entry(billing.HandleListTiers))
+}
