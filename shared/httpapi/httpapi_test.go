@@ -1,0 +1,186 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/manifest"
+)
+
+func request(body string, claims map[string]string) events.APIGatewayV2HTTPRequest {
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "POST /things", RawPath: "/things", Body: body,
+		Headers: map[string]string{"content-type": "application/json"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "req-1",
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/things"}},
+	}
+	if claims != nil {
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
+	}
+	return ev
+}
+
+type errBody struct {
+	Error struct{ Code, Message, RequestID string } `json:"error"`
+}
+
+func call(t *testing.T, auth manifest.Auth, ev events.APIGatewayV2HTTPRequest, h httpapi.Handler) (events.APIGatewayV2HTTPResponse, errBody, string) {
+	t.Helper()
+	var logs bytes.Buffer
+	fn := manifest.Function{Name: "test-fn", Auth: auth, Trigger: manifest.Trigger{Kind: manifest.HTTP, Method: "POST", Path: "/things"}}
+	l := httpapi.RouteWithLogger(fn, slog.New(slog.NewJSONHandler(&logs, nil)), h)
+	resp, err := l(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("lambda returned an error (it must always answer HTTP): %v", err)
+	}
+	var eb errBody
+	_ = json.Unmarshal([]byte(resp.Body), &eb)
+	return resp, eb, logs.String()
+}
+
+func ok(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	return httpapi.OK(map[string]string{"user": r.Principal.UserID}), nil
+}
+
+func TestAuthorization(t *testing.T) {
+	user := map[string]string{"sub": "u1", "cognito:groups": "[instructor]"}
+	admin := map[string]string{"sub": "a1", "cognito:groups": "[admin instructor]"}
+	tests := []struct {
+		name   string
+		auth   manifest.Auth
+		claims map[string]string
+		want   int
+	}{
+		{"PublicNoClaims", manifest.Public, nil, 200},
+		{"UserNoClaims", manifest.User, nil, 401},
+		{"UserClaimsWithoutSub", manifest.User, map[string]string{"email": "x@y.z"}, 401},
+		{"UserOK", manifest.User, user, 200},
+		{"AdminAsUser", manifest.Admin, user, 403},
+		{"AdminOK", manifest.Admin, admin, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, eb, _ := call(t, tt.auth, request("", tt.claims), ok)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d (%s)", resp.StatusCode, tt.want, resp.Body)
+			}
+			if tt.want >= 400 && (eb.Error.Code == "" || eb.Error.RequestID != "req-1") {
+				t.Fatalf("error body missing code or request id: %s", resp.Body)
+			}
+		})
+	}
+}
+
+type thing struct {
+	Name  string `json:"name"`
+	Count int64  `json:"count"`
+}
+
+func (t thing) Validate() error {
+	if t.Name == "" {
+		return apperr.New(apperr.Invalid, "name is required")
+	}
+	return nil
+}
+
+func TestDecode(t *testing.T) {
+	decode := func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var in thing
+		if err := r.Decode(&in); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(201, in), nil
+	}
+	claims := map[string]string{"sub": "u1"}
+	tests := []struct {
+		name    string
+		body    string
+		b64     bool
+		want    int
+		message string
+	}{
+		{"OK", `{"name":"a","count":2}`, false, 201, ""},
+		{"Base64", base64.StdEncoding.EncodeToString([]byte(`{"name":"a"}`)), true, 201, ""},
+		{"UnknownField", `{"name":"a","role":"admin"}`, false, 400, `unknown field "role"`},
+		{"WrongType", `{"name":"a","count":"9"}`, false, 400, `field "count"`},
+		{"Malformed", `{"name":`, false, 400, "request body is invalid"},
+		{"TrailingData", `{"name":"a"}{"name":"b"}`, false, 400, "single JSON object"},
+		{"Empty", ``, false, 400, "required"},
+		{"ValidationFails", `{"count":1}`, false, 400, "name is required"},
+		{"TooLarge", `{"name":"` + strings.Repeat("x", httpapi.MaxBodyBytes) + `"}`, false, 413, "larger than"},
+		{"BadBase64", "!!!", true, 400, "base64"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := request(tt.body, claims)
+			ev.IsBase64Encoded = tt.b64
+			resp, eb, _ := call(t, manifest.User, ev, decode)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.want, resp.Body)
+			}
+			if tt.message != "" && !strings.Contains(eb.Error.Message, tt.message) {
+				t.Fatalf("message %q does not mention %q", eb.Error.Message, tt.message)
+			}
+		})
+	}
+}
+
+func TestInternalErrorsAndPanicsLeakNothing(t *testing.T) {
+	secret := "arn:aws:dynamodb:us-east-1:123:table/secret-table"
+	for name, h := range map[string]httpapi.Handler{
+		"Error": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			return httpapi.Response{}, errors.New(secret)
+		},
+		"Panic": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) { panic(secret) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp, eb, logs := call(t, manifest.User, request("", map[string]string{"sub": "u1"}), h)
+			if resp.StatusCode != 500 || eb.Error.Message != "Internal error." || strings.Contains(resp.Body, "secret") {
+				t.Fatalf("leaky 500: %d %s", resp.StatusCode, resp.Body)
+			}
+			if !strings.Contains(logs, "secret-table") || !strings.Contains(logs, `"requestId":"req-1"`) || !strings.Contains(logs, `"userId":"u1"`) {
+				t.Fatalf("the cause, request id and user id belong in the log: %s", logs)
+			}
+		})
+	}
+}
+
+func TestResponseHeaders(t *testing.T) {
+	resp, _, _ := call(t, manifest.Public, request("", nil), func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		return httpapi.Response{Status: 200, Body: map[string]int{"a": 1}, Headers: map[string]string{"Cache-Control": "public, max-age=60"}}, nil
+	})
+	if resp.Headers["content-type"] != "application/json" || resp.Headers["cache-control"] != "public, max-age=60" || resp.Headers["x-content-type-options"] != "nosniff" {
+		t.Fatalf("headers %v", resp.Headers)
+	}
+}
+
+func TestLimit(t *testing.T) {
+	for _, tt := range []struct {
+		q    string
+		want int32
+		err  bool
+	}{{"", 20, false}, {"5", 5, false}, {"100", 100, false}, {"0", 0, true}, {"101", 0, true}, {"1000000", 0, true}, {"x", 0, true}, {"-1", 0, true}} {
+		r := &httpapi.Request{Event: &events.APIGatewayV2HTTPRequest{QueryStringParameters: map[string]string{"limit": tt.q}}}
+		if tt.q == "" {
+			r.Event.QueryStringParameters = nil
+		}
+		got, err := r.Limit(20, 100)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("limit=%q: got %d, %v", tt.q, got, err)
+		}
+		if err != nil && !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("limit=%q: want invalid, got %v", tt.q, err)
+		}
+	}
+}
