@@ -64,6 +64,16 @@ func (c Config) Validate() error {
 	if c.MailFrom == "" || c.PricePro == "" || c.PriceEnterprise == "" {
 		return fmt.Errorf("context mailFrom, stripePricePro and stripePriceEnterprise are required")
 	}
+	if c.Prod() {
+		for _, o := range c.AllowedOrigins {
+			if !strings.HasPrefix(o, "https://") {
+				return fmt.Errorf("prod origin %q must be https (pass -c allowedOrigins=...)", o)
+			}
+		}
+		if strings.Contains(c.PricePro+c.PriceEnterprise, "placeholder") {
+			return fmt.Errorf("prod needs real Stripe price ids (-c stripePricePro=... -c stripePriceEnterprise=...)")
+		}
+	}
 	if !strings.HasPrefix(c.ParamPrefix, "/") {
 		return fmt.Errorf("paramPrefix %q must start with /", c.ParamPrefix)
 	}

@@ -6,9 +6,13 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+
+	m "github.com/liberation/monetization/shared/manifest"
 )
 
 func main() {
@@ -20,6 +24,9 @@ func main() {
 		}
 		return ""
 	})
+	if err == nil {
+		err = checkAssets(cfg.AssetDir)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cdk:", err)
 		os.Exit(2)
@@ -42,4 +49,19 @@ func env() *awscdk.Environment {
 		return nil
 	}
 	return &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}
+}
+
+// checkAssets names every function whose bootstrap `make build` has not produced, in one message.
+func checkAssets(dir string) error {
+	var missing []string
+	for _, f := range m.Functions {
+		if _, err := os.Stat(filepath.Join(dir, f.Name, "bootstrap")); err != nil {
+			missing = append(missing, f.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("no bootstrap under %s for %s: run `make build` (each needs functions/<name>/main.go)",
+			dir, strings.Join(missing, ", "))
+	}
+	return nil
 }

@@ -32,10 +32,8 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 	api := newHTTPAPI(stack, cfg, auth)
 	alarmAPI(stack, ops, api)
 
-	fns := map[string]awslambda.Function{}
 	for _, f := range m.Functions {
 		fn := newFunction(stack, cfg, d, f)
-		fns[f.Name] = fn
 		switch f.Trigger.Kind {
 		case m.HTTP:
 			addRoute(stack, api, auth, f, fn)

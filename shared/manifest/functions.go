@@ -13,7 +13,7 @@ var Queues = []QueueDef{
 
 var (
 	readOnly  = []string{GetItem, Query}
-	readWrite = []string{GetItem, Query, PutItem, UpdateItem, TransactWriteItems, ConditionCheckItem}
+	readWrite = []string{GetItem, Query, PutItem, UpdateItem, ConditionCheckItem}
 )
 
 func route(method, path string) Trigger { return Trigger{Kind: HTTP, Method: method, Path: path} }

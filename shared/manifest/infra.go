@@ -66,3 +66,6 @@ func (f Function) ScheduleInput() string {
 		`"source":"aws.scheduler","time":"<aws.scheduler.scheduled-time>",` +
 		`"resources":["<aws.scheduler.schedule-arn>"],"detail":{"job":"` + f.Name + `"}}`
 }
+
+// TableIAMActions are the IAM actions for f.Table (the manifest lists only real IAM actions).
+func (f Function) TableIAMActions() []string { return append([]string(nil), f.Table...) }

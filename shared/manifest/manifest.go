@@ -48,6 +48,8 @@ type Trigger struct {
 }
 
 // Table actions a function may be granted. Scan is deliberately absent: no request path scans.
+// TransactWriteItems is not an IAM action: IAM authorises each Put/Update/ConditionCheck inside a
+// transaction as PutItem/UpdateItem/ConditionCheckItem, so those are what a transacting function needs.
 const (
 	GetItem            = "dynamodb:GetItem"
 	PutItem            = "dynamodb:PutItem"
@@ -55,7 +57,6 @@ const (
 	DeleteItem         = "dynamodb:DeleteItem"
 	Query              = "dynamodb:Query"
 	BatchGetItem       = "dynamodb:BatchGetItem"
-	TransactWriteItems = "dynamodb:TransactWriteItems" // IAM checks the item actions inside too
 	ConditionCheckItem = "dynamodb:ConditionCheckItem"
 )
 

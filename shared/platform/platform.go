@@ -96,14 +96,13 @@ func Load(ctx context.Context, getenv func(string) string) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	cursorSecret := getenv(m.EnvCursorSecret)
-	if cursorSecret == "" {
-		return nil, fmt.Errorf("%s is not set", m.EnvCursorSecret)
+	if getenv(m.EnvCursorSecret) == "" && getenv(m.EnvCursorSecretName) == "" {
+		return nil, fmt.Errorf("neither %s nor %s is set", m.EnvCursorSecret, m.EnvCursorSecretName)
 	}
 	d := &Deps{
 		Config:  cfg,
 		Clock:   clock.System{},
-		Store:   store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, clock.System{}, []byte(cursorSecret)),
+		Store:   store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, clock.System{}, nil),
 		Queue:   queue.NewSender(sqs.NewFromConfig(awsCfg), getenv),
 		S3:      s3c,
 		Presign: s3.NewPresignClient(s3c),
@@ -111,6 +110,10 @@ func Load(ctx context.Context, getenv func(string) string) (*Deps, error) {
 		ssm:     ssm.NewFromConfig(awsCfg),
 		getenv:  getenv,
 	}
+	d.Store.Cursor = store.NewLazyCursorCodec(func(ctx context.Context) ([]byte, error) {
+		s, err := d.secret(ctx, m.EnvCursorSecret, m.EnvCursorSecretName)
+		return []byte(s), err
+	})
 	return d, nil
 }
 

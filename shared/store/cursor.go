@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -19,10 +20,42 @@ import (
 // CursorCodec turns a DynamoDB LastEvaluatedKey into an opaque, signed cursor and back. The cursor
 // is bound to the query's scope (e.g. the user and list), so a cursor minted for one user's list
 // cannot be replayed against another's, and a tampered cursor is a 400.
-type CursorCodec struct{ secret []byte }
+//
+// The secret is resolved on first use (in AWS it is an SSM SecureString), so building a Store makes
+// no network call at cold start.
+type CursorCodec struct {
+	resolve func(context.Context) ([]byte, error)
+	mu      sync.Mutex
+	secret  []byte
+}
 
-// NewCursorCodec returns a codec with the HMAC secret.
+// NewCursorCodec returns a codec with a fixed HMAC secret.
 func NewCursorCodec(secret []byte) *CursorCodec { return &CursorCodec{secret: secret} }
+
+// NewLazyCursorCodec returns a codec that resolves its secret on first use and caches it.
+func NewLazyCursorCodec(resolve func(context.Context) ([]byte, error)) *CursorCodec {
+	return &CursorCodec{resolve: resolve}
+}
+
+func (c *CursorCodec) key(ctx context.Context) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.secret) > 0 {
+		return c.secret, nil
+	}
+	if c.resolve == nil {
+		return nil, apperr.New(apperr.Internal, "cursor secret is not configured")
+	}
+	s, err := c.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(s) < 16 {
+		return nil, apperr.New(apperr.Internal, "cursor secret is shorter than 16 bytes")
+	}
+	c.secret = s
+	return s, nil
+}
 
 type cursorBody struct {
 	Scope string            `json:"s"`
@@ -30,7 +63,7 @@ type cursorBody struct {
 }
 
 // Encode returns "" for a nil key (no more pages).
-func (c *CursorCodec) Encode(scope string, lek map[string]types.AttributeValue) (string, error) {
+func (c *CursorCodec) Encode(ctx context.Context, scope string, lek map[string]types.AttributeValue) (string, error) {
 	if len(lek) == 0 {
 		return "", nil
 	}
@@ -38,15 +71,23 @@ func (c *CursorCodec) Encode(scope string, lek map[string]types.AttributeValue) 
 	if err := attributevalue.UnmarshalMap(lek, &key); err != nil {
 		return "", apperr.Wrap(err, apperr.Internal, "encode cursor")
 	}
+	secret, err := c.key(ctx)
+	if err != nil {
+		return "", err
+	}
 	raw, _ := json.Marshal(cursorBody{Scope: scope, Key: key})
-	mac := c.sign(raw)
+	mac := sign(secret, raw)
 	return base64.RawURLEncoding.EncodeToString(raw) + "." + base64.RawURLEncoding.EncodeToString(mac), nil
 }
 
 // Decode validates a cursor for scope; "" decodes to nil (first page).
-func (c *CursorCodec) Decode(scope, cursor string) (map[string]types.AttributeValue, error) {
+func (c *CursorCodec) Decode(ctx context.Context, scope, cursor string) (map[string]types.AttributeValue, error) {
 	if cursor == "" {
 		return nil, nil
+	}
+	secret, err := c.key(ctx)
+	if err != nil {
+		return nil, err
 	}
 	bad := apperr.New(apperr.Invalid, "cursor is invalid")
 	body, sig, ok := strings.Cut(cursor, ".")
@@ -55,7 +96,7 @@ func (c *CursorCodec) Decode(scope, cursor string) (map[string]types.AttributeVa
 	}
 	raw, err1 := base64.RawURLEncoding.DecodeString(body)
 	mac, err2 := base64.RawURLEncoding.DecodeString(sig)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, c.sign(raw)) {
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, sign(secret, raw)) {
 		return nil, bad
 	}
 	var cb cursorBody
@@ -69,8 +110,8 @@ func (c *CursorCodec) Decode(scope, cursor string) (map[string]types.AttributeVa
 	return out, nil
 }
 
-func (c *CursorCodec) sign(b []byte) []byte {
-	h := hmac.New(sha256.New, c.secret)
+func sign(secret, b []byte) []byte {
+	h := hmac.New(sha256.New, secret)
 	h.Write(b)
 	return h.Sum(nil)
 }
@@ -85,7 +126,7 @@ type Page[T any] struct {
 // The caller sets KeyConditionExpression and friends on in; TableName, Limit and
 // ExclusiveStartKey are set here.
 func QueryPage[T any](ctx context.Context, s *Store, scope string, in *dynamodb.QueryInput, limit int32, cursor string) (Page[T], error) {
-	start, err := s.Cursor.Decode(scope, cursor)
+	start, err := s.Cursor.Decode(ctx, scope, cursor)
 	if err != nil {
 		return Page[T]{}, err
 	}
@@ -103,7 +144,7 @@ func QueryPage[T any](ctx context.Context, s *Store, scope string, in *dynamodb.
 	if page.Items == nil {
 		page.Items = []T{}
 	}
-	page.NextCursor, err = s.Cursor.Encode(scope, res.LastEvaluatedKey)
+	page.NextCursor, err = s.Cursor.Encode(ctx, scope, res.LastEvaluatedKey)
 	return page, err
 }
 

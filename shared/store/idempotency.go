@@ -116,9 +116,21 @@ func (s *Store) CompleteIdempotent(ctx context.Context, scope, key string, statu
 	}, nil)
 }
 
-// ReleaseIdempotent deletes an in-progress claim after a failure so that a retry can run.
+// ReleaseIdempotent expires an in-progress claim after a failure so that a retry can run at once.
+// It updates rather than deletes, so idempotent functions need no DeleteItem permission; a
+// completed record is never released.
 func (s *Store) ReleaseIdempotent(ctx context.Context, scope, key string) error {
-	return s.Delete(ctx, IdempotencyKey(scope, key))
+	err := s.Update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       IdempotencyKey(scope, key).Item(),
+		UpdateExpression:          aws.String("SET expiresAt = :zero, inProgressUntil = :zero"),
+		ConditionExpression:       aws.String("#st = :inprog"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": N(0), ":inprog": S(IdemInProgress)},
+	}, nil)
+	if IsConditionFailed(err) {
+		return nil // absent or completed: nothing to release
+	}
+	return err
 }
 
 func (s *Store) getConsistent(ctx context.Context, k Key, out any) error {

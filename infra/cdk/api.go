@@ -1,0 +1,99 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/jsii-runtime-go"
+
+	m "github.com/liberation/monetization/shared/manifest"
+)
+
+// Cognito groups; membership reaches handlers as the cognito:groups claim.
+var groups = []string{"admin", "instructor"}
+
+type auth struct {
+	pool   awscognito.UserPool
+	client awscognito.UserPoolClient
+	jwt    awsapigatewayv2authorizers.HttpJwtAuthorizer
+}
+
+func newAuth(stack awscdk.Stack, cfg Config) *auth {
+	removal := awscdk.RemovalPolicy_DESTROY
+	if cfg.Prod() {
+		removal = awscdk.RemovalPolicy_RETAIN
+	}
+	pool := awscognito.NewUserPool(stack, jsii.String("UserPool"), &awscognito.UserPoolProps{
+		SelfSignUpEnabled: jsii.Bool(true),
+		SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
+		AutoVerify:        &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
+		AccountRecovery:   awscognito.AccountRecovery_EMAIL_ONLY,
+		PasswordPolicy: &awscognito.PasswordPolicy{
+			MinLength: jsii.Number(12), RequireLowercase: jsii.Bool(true), RequireUppercase: jsii.Bool(true),
+			RequireDigits: jsii.Bool(true),
+		},
+		DeletionProtection: jsii.Bool(cfg.Prod()),
+		RemovalPolicy:      removal,
+	})
+	for _, g := range groups {
+		awscognito.NewCfnUserPoolGroup(stack, jsii.String(m.Pascal(g)+"Group"), &awscognito.CfnUserPoolGroupProps{
+			UserPoolId: pool.UserPoolId(), GroupName: jsii.String(g),
+		})
+	}
+	client := pool.AddClient(jsii.String("WebClient"), &awscognito.UserPoolClientOptions{
+		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+		GenerateSecret:             jsii.Bool(false),
+		PreventUserExistenceErrors: jsii.Bool(true),
+	})
+	jwt := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("CognitoJwt"), pool.UserPoolProviderUrl(),
+		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: &[]*string{client.UserPoolClientId()}})
+	return &auth{pool: pool, client: client, jwt: jwt}
+}
+
+func newHTTPAPI(stack awscdk.Stack, cfg Config, a *auth) awsapigatewayv2.HttpApi {
+	origins := make([]*string, len(cfg.AllowedOrigins))
+	for i, o := range cfg.AllowedOrigins {
+		origins[i] = jsii.String(o)
+	}
+	api := awsapigatewayv2.NewHttpApi(stack, jsii.String(m.HTTPAPILogicalID), &awsapigatewayv2.HttpApiProps{
+		ApiName: jsii.String("monetization-" + cfg.Env),
+		// Tokens travel in the Authorization header, not cookies: no credentials, explicit origins.
+		CorsPreflight: &awsapigatewayv2.CorsPreflightOptions{
+			AllowOrigins: &origins,
+			AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
+				awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST,
+				awsapigatewayv2.CorsHttpMethod_PUT, awsapigatewayv2.CorsHttpMethod_DELETE,
+			},
+			AllowHeaders:     jsii.Strings("authorization", "content-type", "idempotency-key"),
+			AllowCredentials: jsii.Bool(false),
+			MaxAge:           awscdk.Duration_Hours(jsii.Number(1)),
+		},
+	})
+	setLogicalID(api, m.HTTPAPILogicalID)
+	// Bound consumption at the edge; handlers still limit bodies and page sizes.
+	stage := api.DefaultStage().Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	stage.SetDefaultRouteSettings(&awsapigatewayv2.CfnStage_RouteSettingsProperty{
+		ThrottlingBurstLimit: jsii.Number(200), ThrottlingRateLimit: jsii.Number(100),
+	})
+	return api
+}
+
+// addRoute exposes one HTTP function at its manifest route key.
+func addRoute(stack awscdk.Stack, api awsapigatewayv2.HttpApi, a *auth, f m.Function, fn awslambda.Function) {
+	var authorizer awsapigatewayv2.IHttpRouteAuthorizer = awsapigatewayv2.NewHttpNoneAuthorizer()
+	if f.NeedsJWT() {
+		authorizer = a.jwt // Admin routes: the handler checks the admin group.
+	}
+	awsapigatewayv2.NewHttpRoute(stack, jsii.String(m.Pascal(f.Name)+"Route"), &awsapigatewayv2.HttpRouteProps{
+		HttpApi:  api,
+		RouteKey: awsapigatewayv2.HttpRouteKey_With(jsii.String(f.Trigger.Path), awsapigatewayv2.HttpMethod(f.Trigger.Method)),
+		Integration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(m.Pascal(f.Name)+"Integration"), fn,
+			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+			}),
+		Authorizer: authorizer,
+	})
+}

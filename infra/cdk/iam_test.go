@@ -1,0 +1,192 @@
+package main
+
+import (
+	"encoding/json"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	m "github.com/liberation/monetization/shared/manifest"
+)
+
+// statement is one IAM policy statement; Action and Resource may be a string or a list.
+type statement struct {
+	Effect    string
+	Action    any
+	Resource  any
+	Condition map[string]any
+}
+
+func list(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		out := make([]string, len(v))
+		for i, x := range v {
+			b, _ := json.Marshal(x)
+			out[i] = strings.Trim(string(b), `"`)
+		}
+		return out
+	case map[string]any: // one intrinsic, e.g. {"Fn::Join": ...}
+		b, _ := json.Marshal(v)
+		return []string{string(b)}
+	}
+	return nil
+}
+
+var paramARN = regexp.MustCompile(`:parameter/([^"]+)`)
+
+// policies returns each AWS::IAM::Policy's statements keyed by the role logical id it attaches to.
+func policies(t *testing.T, c cfn) map[string][]statement {
+	t.Helper()
+	out := map[string][]statement{}
+	for id, r := range c.ofType("AWS::IAM::Policy") {
+		var doc struct{ Statement []statement }
+		raw, _ := json.Marshal(r.Properties["PolicyDocument"])
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		for _, role := range r.Properties["Roles"].([]any) {
+			ref := role.(map[string]any)["Ref"].(string)
+			out[ref] = append(out[ref], doc.Statement...)
+		}
+	}
+	return out
+}
+
+func TestNoWildcardOrScanActions(t *testing.T) {
+	for _, env := range []string{"dev", "prod"} {
+		c, _ := synth(t, env)
+		pols := policies(t, c)
+		if len(pols) == 0 {
+			t.Fatal("no IAM policies found: the check below would pass vacuously")
+		}
+		for role, stmts := range pols {
+			for _, s := range stmts {
+				for _, a := range list(s.Action) {
+					if a == "*" || strings.HasSuffix(a, ":*") || strings.Contains(a, "*") {
+						t.Errorf("%s: wildcard action %q", role, a)
+					}
+					if strings.EqualFold(a, "dynamodb:Scan") {
+						t.Errorf("%s: grants dynamodb:Scan", role)
+					}
+				}
+			}
+		}
+	}
+}
+
+// sqsConsume is what an SQS event source mapping needs (added by CDK for queue consumers).
+var sqsConsume = []string{"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+	"sqs:GetQueueUrl", "sqs:ReceiveMessage"}
+
+// wantActions is computed from the manifest fields directly, not from the stack's own helpers.
+func wantActions(f m.Function) []string {
+	var want []string
+	for _, a := range f.Table {
+		if a != m.TransactWriteItems { // not an IAM action: IAM checks the item actions inside
+			want = append(want, a)
+		}
+	}
+	want = append(want, f.Bucket...)
+	if len(f.Sends) > 0 {
+		want = append(want, "sqs:SendMessage")
+	}
+	if f.Email {
+		want = append(want, "ses:SendEmail", "ses:SendRawEmail")
+	}
+	want = append(want, "ssm:GetParameter", "kms:Decrypt") // every function reads the cursor secret
+	if f.Trigger.Kind == m.Queue {
+		want = append(want, sqsConsume...)
+	}
+	return uniq(want)
+}
+
+func uniq(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestFunctionPoliciesMatchManifest(t *testing.T) {
+	c, _ := synth(t, "dev")
+	pols := policies(t, c)
+	fns := c.ofType("AWS::Lambda::Function")
+	for _, f := range m.Functions {
+		t.Run(f.Name, func(t *testing.T) {
+			role := fns[f.LogicalID()].Properties["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+			stmts := pols[role]
+			var got []string
+			params := map[string]bool{}
+			for _, s := range stmts {
+				if s.Effect != "Allow" {
+					t.Errorf("non-Allow statement %+v", s)
+				}
+				actions := list(s.Action)
+				got = append(got, actions...)
+				res := strings.Join(list(s.Resource), " ")
+				switch {
+				case strings.HasPrefix(actions[0], "dynamodb:"):
+					if len(list(s.Resource)) != 2 || !strings.Contains(res, m.TableLogicalName) ||
+						!strings.Contains(res, "/index/*") {
+						t.Errorf("dynamodb resources %s, want the table and its indexes only", res)
+					}
+				case actions[0] == "ssm:GetParameter":
+					for _, r := range list(s.Resource) {
+						if p := paramARN.FindStringSubmatch(r); p != nil {
+							params[p[1]] = true
+						}
+					}
+				case actions[0] == "kms:Decrypt":
+					if s.Condition == nil {
+						t.Error("kms:Decrypt without a kms:ViaService condition")
+					}
+				case strings.HasPrefix(actions[0], "s3:"):
+					if !strings.Contains(res, `"`+m.BucketLogicalID+`"`) || !strings.Contains(res, `"/*"`) {
+						t.Errorf("s3 resources %s, want the bucket's objects", res)
+					}
+				}
+			}
+			checkEq(t, "actions", uniq(got), wantActions(f))
+			if len(got) != len(uniq(got)) {
+				t.Errorf("actions granted more than once: %v", got)
+			}
+			wantParams := map[string]bool{"monetization/dev/cursor-secret": true}
+			if f.Stripe {
+				wantParams["monetization/dev/stripe-secret-key"] = true
+			}
+			if f.WebhookSecret {
+				wantParams["monetization/dev/stripe-webhook-secret"] = true
+			}
+			checkEq(t, "ssm parameters", params, wantParams)
+		})
+	}
+}
+
+func TestScheduleRolesInvokeOnlyTheirFunction(t *testing.T) {
+	c, _ := synth(t, "dev")
+	pols := policies(t, c)
+	for _, f := range m.Of(m.Schedule) {
+		stmts := pols[c.scheduleRole(t, f)]
+		if len(stmts) != 1 {
+			t.Fatalf("%s schedule role has %d statements, want 1", f.Name, len(stmts))
+		}
+		checkEq(t, "actions", list(stmts[0].Action), []string{"lambda:InvokeFunction"})
+		checkEq(t, "resource", stmts[0].Resource, map[string]any{"Fn::GetAtt": []any{f.LogicalID(), "Arn"}})
+	}
+}
+
+func (c cfn) scheduleRole(t *testing.T, f m.Function) string {
+	t.Helper()
+	s := c.Resources[m.Pascal(f.Name)+"Schedule"].Properties["Target"].(map[string]any)
+	return s["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+}

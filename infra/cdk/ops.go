@@ -1,0 +1,90 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/jsii-runtime-go"
+
+	m "github.com/liberation/monetization/shared/manifest"
+)
+
+// addSchedule invokes a job on its manifest expression, at the exact time (no flexible window),
+// through a role that may invoke that one function.
+func addSchedule(stack awscdk.Stack, f m.Function, fn awslambda.Function) {
+	role := awsiam.NewRole(stack, jsii.String(m.Pascal(f.Name)+"ScheduleRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()}},
+		}),
+	})
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("lambda:InvokeFunction"), Resources: &[]*string{fn.FunctionArn()},
+	}))
+	awsscheduler.NewCfnSchedule(stack, jsii.String(m.Pascal(f.Name)+"Schedule"), &awsscheduler.CfnScheduleProps{
+		Description:                jsii.String(f.Summary),
+		ScheduleExpression:         jsii.String(f.Trigger.Expression),
+		ScheduleExpressionTimezone: jsii.String("UTC"),
+		FlexibleTimeWindow:         &awsscheduler.CfnSchedule_FlexibleTimeWindowProperty{Mode: jsii.String("OFF")},
+		Target: &awsscheduler.CfnSchedule_TargetProperty{
+			Arn:         fn.FunctionArn(),
+			RoleArn:     role.RoleArn(),
+			Input:       jsii.String(f.ScheduleInput()),
+			RetryPolicy: &awsscheduler.CfnSchedule_RetryPolicyProperty{MaximumRetryAttempts: jsii.Number(2)},
+		},
+	})
+}
+
+func newAlarmTopic(stack awscdk.Stack, cfg Config) awssns.Topic {
+	topic := awssns.NewTopic(stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("monetization-" + cfg.Env + " alarms"),
+		EnforceSSL:  jsii.Bool(true),
+	})
+	if cfg.AlarmEmail != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.AlarmEmail), nil))
+	}
+	return topic
+}
+
+func alarm(stack awscdk.Stack, topic awssns.Topic, id, desc string, metric awscloudwatch.IMetric, threshold float64) {
+	a := awscloudwatch.NewAlarm(stack, jsii.String(id), &awscloudwatch.AlarmProps{
+		AlarmDescription:   jsii.String(desc),
+		Metric:             metric,
+		Threshold:          jsii.Number(threshold),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	a.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+}
+
+// alarmDLQ fires as soon as one message is dead-lettered.
+func alarmDLQ(stack awscdk.Stack, topic awssns.Topic, q m.QueueDef, dlq awssqs.Queue) {
+	alarm(stack, topic, q.DLQLogicalID()+"Alarm", "Messages in "+q.DLQName()+": a consumer failed "+
+		"them repeatedly; inspect and redrive.",
+		dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
+		}), 0)
+}
+
+// alarmAPI fires on any 5xx in a five-minute window.
+func alarmAPI(stack awscdk.Stack, topic awssns.Topic, api awsapigatewayv2.HttpApi) {
+	alarm(stack, topic, "HttpApi5xxAlarm", "The HTTP API returned 5xx responses.",
+		api.MetricServerError(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
+		}), 0)
+}
+
+// alarmFunctionErrors fires on any error of a function whose caller (Stripe) only retries.
+func alarmFunctionErrors(stack awscdk.Stack, topic awssns.Topic, f m.Function, fn awslambda.Function) {
+	alarm(stack, topic, f.LogicalID()+"ErrorsAlarm", f.Name+" failed; Stripe will retry, but check the logs.",
+		fn.MetricErrors(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
+		}), 0)
+}
