@@ -84,12 +84,7 @@ var sqsConsume = []string{"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "s
 
 // wantActions is computed from the manifest fields directly, not from the stack's own helpers.
 func wantActions(f m.Function) []string {
-	var want []string
-	for _, a := range f.Table {
-		if a != m.TransactWriteItems { // not an IAM action: IAM checks the item actions inside
-			want = append(want, a)
-		}
-	}
+	want := append([]string(nil), f.Table...)
 	want = append(want, f.Bucket...)
 	if len(f.Sends) > 0 {
 		want = append(want, "sqs:SendMessage")

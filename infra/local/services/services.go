@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -86,7 +87,10 @@ func Start(ctx context.Context, root, logDir string, p Ports) (*Stack, error) {
 	}{
 		{"moto", filepath.Join(venv, "moto_server"), []string{"-H", "127.0.0.1", "-p", strconv.Itoa(p.Moto)},
 			httpReady(p.MotoURL() + "/moto-api/")},
-		{"stripe-mock", filepath.Join(bin, "stripe-mock"), []string{"-http-addr", "127.0.0.1:" + strconv.Itoa(p.StripeMock)},
+		{"stripe-mock", filepath.Join(bin, "stripe-mock"), []string{"-http-addr", "127.0.0.1:" + strconv.Itoa(p.StripeMock),
+			// stripe-mock also opens HTTPS on :12112 unless told otherwise; a free port lets several
+			// stacks (parallel test packages) run at once.
+			"-https-addr", "127.0.0.1:"},
 			httpReady(p.StripeMockURL() + "/v1/customers")},
 		{"mailpit", filepath.Join(bin, "mailpit"), []string{"--smtp", p.SMTPAddr(), "--listen", "127.0.0.1:" + strconv.Itoa(p.MailpitUI), "--quiet",
 			"--smtp-auth-accept-any", "--smtp-auth-allow-insecure"},
@@ -108,6 +112,7 @@ func Start(ctx context.Context, root, logDir string, p Ports) (*Stack, error) {
 		}
 		cmd := exec.Command(sp.path, sp.args...)
 		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.Env = childEnv(os.Environ())
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 		if err := cmd.Start(); err != nil {
 			s.Stop()
@@ -190,4 +195,16 @@ func waitFor(ctx context.Context, name string, ready func() error, max time.Dura
 		}
 	}
 	return errors.Join(fmt.Errorf("%s did not become ready in %s", name, max), err)
+}
+
+// childEnv drops PORT: stripe-mock listens on $PORT when it is set (a Heroku convention), ignoring
+// -http-addr, so `make dev`'s gateway port would be taken from under it.
+func childEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "PORT=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

@@ -1,0 +1,100 @@
+package authlocal
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Attack is a token the authorizer must refuse, with the attack it represents.
+type Attack struct {
+	Name  string
+	Token string
+}
+
+// Attacks returns one bad token per broken-auth technique (OWASP API2): tests at every level (this
+// package, the gateway, end to end) run the same list so none can be forgotten in one of them.
+func (a *Authority) Attacks(sub string) ([]Attack, error) {
+	now := a.now()
+	base := func() jwt.MapClaims {
+		return jwt.MapClaims{"sub": sub, "iss": a.Issuer, "aud": a.Audience, "token_use": "id",
+			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+			"cognito:groups": []string{"admin"}}
+	}
+	with := func(k string, v any) jwt.MapClaims { c := base(); c[k] = v; return c }
+	var out []Attack
+	add := func(name, tok string, err error) error {
+		if err == nil {
+			out = append(out, Attack{name, tok})
+		}
+		return err
+	}
+
+	other, err := NewKey()
+	if err != nil {
+		return nil, err
+	}
+	forger := &Authority{Key: &Key{Private: other.Private, ID: a.Key.ID}, Issuer: a.Issuer, Audience: a.Audience}
+	unknownKid := &Authority{Key: other, Issuer: a.Issuer, Audience: a.Audience}
+
+	good, err := a.Sign(base())
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, Attack{"no token", ""}, Attack{"garbage", "not.a.jwt"},
+		Attack{"tampered payload", tamper(good, with("sub", "someone-else"))})
+	steps := []struct {
+		name string
+		sign func() (string, error)
+	}{
+		{"forged signature (other RSA key, our kid)", func() (string, error) { return forger.Sign(base()) }},
+		{"unknown kid", func() (string, error) { return unknownKid.Sign(base()) }},
+		{"alg none", func() (string, error) {
+			t := jwt.NewWithClaims(jwt.SigningMethodNone, base())
+			t.Header["kid"] = a.Key.ID
+			return t.SignedString(jwt.UnsafeAllowNoneSignatureType)
+		}},
+		{"HS256 signed with the public key PEM", func() (string, error) {
+			t := jwt.NewWithClaims(jwt.SigningMethodHS256, base())
+			t.Header["kid"] = a.Key.ID
+			return t.SignedString(a.Key.PublicPEM())
+		}},
+		{"expired", func() (string, error) { return a.Sign(with("exp", now.Add(-time.Hour).Unix())) }},
+		{"no exp", func() (string, error) { c := base(); delete(c, "exp"); return a.Sign(c) }},
+		{"nbf in the future", func() (string, error) { return a.Sign(with("nbf", now.Add(time.Hour).Unix())) }},
+		{"iat in the future", func() (string, error) { return a.Sign(with("iat", now.Add(time.Hour).Unix())) }},
+		{"wrong audience", func() (string, error) { return a.Sign(with("aud", "some-other-client")) }},
+		{"wrong issuer", func() (string, error) { return a.Sign(with("iss", "https://evil.example/issuer")) }},
+	}
+	for _, s := range steps {
+		tok, err := s.sign()
+		if err := add(s.name, tok, err); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// tamper swaps a signed token's payload for another, keeping header and signature.
+func tamper(tok string, c jwt.MapClaims) string {
+	b, _ := json.Marshal(c)
+	parts := splitDots(tok)
+	return parts[0] + "." + base64.RawURLEncoding.EncodeToString(b) + "." + parts[2]
+}
+
+func splitDots(s string) [3]string {
+	var out [3]string
+	i := 0
+	start := 0
+	for j := 0; j < len(s) && i < 2; j++ {
+		if s[j] == '.' {
+			out[i] = s[start:j]
+			i++
+			start = j + 1
+		}
+	}
+	out[i] = s[start:]
+	return out
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/liberation/monetization/infra/local/authlocal"
+	"github.com/liberation/monetization/infra/local/gateway"
+	"github.com/liberation/monetization/infra/local/invoke"
+	"github.com/liberation/monetization/infra/local/poller"
+	"github.com/liberation/monetization/infra/local/resources"
+	"github.com/liberation/monetization/infra/local/scheduler"
+	"github.com/liberation/monetization/infra/local/services"
+	m "github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/registry"
+)
+
+// Defaults for `make dev`. A variable already set in the environment always wins.
+const (
+	defaultPort          = "3000"
+	defaultWebhookSecret = "whsec_local_dev_secret"
+	devPrefix            = "liberation-dev"
+)
+
+func devDefaults(p services.Ports) map[string]string {
+	d := map[string]string{
+		m.EnvStripeKey:       "sk_test_local", // stripe-mock accepts any key
+		m.EnvWebhookSecret:   defaultWebhookSecret,
+		m.EnvPricePro:        "price_pro_monthly",
+		m.EnvPriceEnterprise: "price_enterprise_monthly",
+		m.EnvCursorSecret:    "local-dev-cursor-secret",
+		m.EnvMailFrom:        "receipts@liberation.local",
+		m.EnvMailTransport:   "smtp",
+		"PORT":               defaultPort,
+	}
+	for k, v := range p.Env() { // AWS_ENDPOINT_URL=moto, STRIPE_API_BASE=stripe-mock, SMTP_ADDR, …
+		if _, set := d[k]; !set {
+			d[k] = v
+		}
+	}
+	return d
+}
+
+func runDev(args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ExitOnError)
+	fs.Parse(args)
+	root, err := projectRoot()
+	if err != nil {
+		return err
+	}
+	ports := services.DevPorts.FromEnv(os.Getenv)
+	for k, v := range devDefaults(ports) {
+		if os.Getenv(k) == "" {
+			os.Setenv(k, v) // the AWS SDK reads the process environment itself
+		}
+	}
+	port := os.Getenv("PORT")
+	addr := "127.0.0.1:" + port
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("gateway port %s is busy (another `make dev`?); set PORT: %w", port, err)
+	}
+	defer ln.Close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintln(os.Stderr, "starting moto, stripe-mock and mailpit…")
+	stack, err := services.Start(ctx, root, filepath.Join(root, ".local", "logs"), ports)
+	if err != nil {
+		return err
+	}
+	defer stack.Stop()
+
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return err
+	}
+	set, err := resources.Create(ctx, resources.NewClients(awsCfg), devPrefix, os.Getenv(m.EnvMailFrom))
+	if err != nil {
+		return fmt.Errorf("create resources in moto: %w", err)
+	}
+	for k, v := range set.Env() {
+		os.Setenv(k, v)
+	}
+	deps, err := platform.Load(ctx, os.Getenv)
+	if err != nil {
+		return err
+	}
+	handlers, missing := gateway.Handlers(m.Functions, registry.Entries, deps)
+	key, err := authlocal.LoadOrCreateKey(filepath.Join(root, ".local", "jwt"))
+	if err != nil {
+		return err
+	}
+	auth := authlocal.FromEnv(key, os.Getenv)
+	gw, err := gateway.New(gateway.Config{Functions: m.Functions, Handlers: handlers, Authority: auth, Jobs: true,
+		CORSOrigins: strings.Split(or(os.Getenv("LOCAL_CORS_ORIGINS"), deps.Config.AppURL), ",")})
+	if err != nil {
+		return err
+	}
+	var sources []poller.Source
+	var jobFns []*invoke.Function
+	for _, fn := range m.Functions {
+		h, ok := handlers[fn.Name]
+		if !ok {
+			continue // not written yet: leave its messages in the queue
+		}
+		switch fn.Trigger.Kind {
+		case m.Queue:
+			sources = append(sources, poller.Source{Fn: invoke.New(fn, h), QueueURL: set.QueueURLs[fn.Trigger.Queue]})
+		case m.Schedule:
+			jobFns = append(jobFns, invoke.New(fn, h))
+		}
+	}
+	jobs, err := scheduler.Jobs(jobFns)
+	if err != nil {
+		return err
+	}
+
+	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := (&poller.Poller{SQS: sqs.NewFromConfig(awsCfg)}).Run(ctx, sources); err != nil {
+			errc <- err
+		}
+	}()
+	go func() { defer wg.Done(); scheduler.Run(ctx, jobs, os.Stderr) }()
+
+	envFile := devEnvFile(root)
+	api := "http://" + addr
+	if err := writeDevEnv(envFile, map[string]string{
+		"PORT": port, "API_URL": api, m.EnvWebhookSecret: os.Getenv(m.EnvWebhookSecret),
+		authlocal.EnvIssuer: auth.Issuer, authlocal.EnvAudience: auth.Audience,
+		"MOTO_URL": ports.MotoURL(), "STRIPE_MOCK_URL": ports.StripeMockURL(), "MAILPIT_URL": ports.MailpitURL(),
+		m.EnvTable: set.Table, m.EnvBucket: set.Bucket,
+	}); err != nil {
+		return err
+	}
+	defer os.Remove(envFile)
+	banner(api, ports, missing, jobs)
+
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	stop()
+	fmt.Fprintln(os.Stderr, "\nstopping…")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	wg.Wait()
+	return err
+}
+
+func banner(api string, p services.Ports, missing []string, jobs []scheduler.Job) {
+	hook := api + webhookPath()
+	var b strings.Builder
+	line := func(f string, a ...any) { fmt.Fprintf(&b, f+"\n", a...) }
+	line("")
+	line("Liberation Monetization — local stack is up (Ctrl-C stops everything)")
+	line("  API (HTTP API v2):   %s", api)
+	line("  Stripe webhook:      %s   (function URL)", hook)
+	line("  JWKS:                %s/.well-known/jwks.json", api)
+	line("  Mail inbox:          %s", p.MailpitURL())
+	line("  moto (AWS):          %s", p.MotoURL())
+	line("  stripe-mock:         %s", p.StripeMockURL())
+	line("  logs of services:    .local/logs/")
+	for _, j := range jobs {
+		line("  schedule:            %s %s, next %s", j.Fn.Name, j.Fn.Trigger.Expression, j.Schedule.Next(time.Now()).Format(time.RFC3339))
+	}
+	if len(missing) > 0 {
+		line("  not implemented yet (501): %s", strings.Join(missing, ", "))
+	}
+	line("")
+	line("Try:")
+	line("  curl -s %s/tiers", api)
+	line("  TOKEN=$(make -s token SUB=user-1 EMAIL=user-1@example.com)")
+	line("  curl -s -H \"Authorization: Bearer $TOKEN\" %s/subscription", api)
+	line("  ADMIN=$(make -s token SUB=admin-1 GROUPS=admin)")
+	line("  curl -s -H \"Authorization: Bearer $ADMIN\" %s/admin/metrics", api)
+	line("  make trigger EVENT=checkout.session.completed SUB=user-1 TIER=pro")
+	line("  make job NAME=billing-cycle")
+	line("")
+	fmt.Fprint(os.Stderr, b.String())
+}

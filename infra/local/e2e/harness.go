@@ -1,0 +1,245 @@
+// Package e2e runs the system end to end: real handlers from the registry behind the local gateway
+// (API Gateway events, JWT authorizer, function URL) and the SQS poller, against moto, stripe-mock
+// and mailpit. Harness is importable so other packages' end-to-end tests can use it too.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/liberation/monetization/infra/local/authlocal"
+	"github.com/liberation/monetization/infra/local/gateway"
+	"github.com/liberation/monetization/infra/local/invoke"
+	"github.com/liberation/monetization/infra/local/localtest"
+	"github.com/liberation/monetization/infra/local/poller"
+	"github.com/liberation/monetization/infra/local/stripeevents"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/registry"
+)
+
+// Harness is a running local system for one test.
+type Harness struct {
+	Env     *localtest.Env
+	URL     string // the gateway's base URL
+	Auth    *authlocal.Authority
+	Gateway *gateway.Gateway
+	SQS     *sqs.Client
+	fns     []manifest.Function
+}
+
+// Options change what the harness serves.
+type Options struct {
+	// Functions replaces the manifest's list (nil: manifest.Functions).
+	Functions []manifest.Function
+	// Handlers overrides or adds handlers by function name; the others come from the registry.
+	Handlers map[string]any
+}
+
+// Option sets Options.
+type Option func(*Options)
+
+// WithFunctions serves exactly fns.
+func WithFunctions(fns ...manifest.Function) Option {
+	return func(o *Options) { o.Functions = append([]manifest.Function{}, fns...) }
+}
+
+// WithHandler adds fn (appended to the served functions unless already there) with handler h.
+func WithHandler(fn manifest.Function, h any) Option {
+	return func(o *Options) {
+		if o.Handlers == nil {
+			o.Handlers = map[string]any{}
+		}
+		o.Handlers[fn.Name] = h
+		if o.Functions == nil {
+			o.Functions = append([]manifest.Function(nil), manifest.Functions...)
+		}
+		for i, f := range o.Functions {
+			if f.Name == fn.Name {
+				o.Functions[i] = fn
+				return
+			}
+		}
+		o.Functions = append(o.Functions, fn)
+	}
+}
+
+// Start creates fresh resources, serves the gateway on a local port and runs the SQS poller for
+// every queue function. Everything stops when the test ends.
+func Start(t testing.TB, opts ...Option) *Harness {
+	t.Helper()
+	var o Options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.Functions == nil {
+		o.Functions = manifest.Functions
+	}
+	env := localtest.New(t)
+	handlers, _ := gateway.Handlers(o.Functions, registry.Entries, env.Deps)
+	for name, h := range o.Handlers {
+		handlers[name] = h
+	}
+	key, err := authlocal.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := authlocal.New(key, authlocal.DefaultIssuer, authlocal.DefaultAudience)
+	logw := &testLog{t: t}
+	gw, err := gateway.New(gateway.Config{Functions: o.Functions, Handlers: handlers, Authority: auth, Jobs: true, Log: logw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw)
+
+	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqsc := sqs.NewFromConfig(awsCfg)
+	var sources []poller.Source
+	for _, fn := range o.Functions {
+		if h, ok := handlers[fn.Name]; ok && fn.Trigger.Kind == manifest.Queue {
+			sources = append(sources, poller.Source{Fn: invoke.New(fn, h), QueueURL: env.Resources.QueueURLs[fn.Trigger.Queue]})
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := (&poller.Poller{SQS: sqsc, Log: logw}).Run(ctx, sources); err != nil {
+			t.Errorf("poller: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait() // the poller stops logging before the test is marked done
+		srv.Close()
+		logw.close()
+	})
+	return &Harness{Env: env, URL: srv.URL, Auth: auth, Gateway: gw, SQS: sqsc, fns: o.Functions}
+}
+
+// Token mints a valid bearer token (without the "Bearer " prefix).
+func (h *Harness) Token(sub, email string, groups ...string) string {
+	tok, err := h.Auth.Mint(sub, email, groups, time.Hour)
+	if err != nil {
+		panic(err) // only a broken key can fail here
+	}
+	return tok
+}
+
+// Do sends a request. body may be nil, []byte or string (sent as is, application/json), or any
+// other value (marshalled to JSON). token may be empty.
+func (h *Harness) Do(t testing.TB, method, path, token string, body any) (int, []byte, http.Header) {
+	t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		r = bytes.NewReader(b)
+	case string:
+		r = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, h.URL+path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b, res.Header
+}
+
+// PostWebhook signs payload with the environment's webhook secret, as Stripe does, and posts it to
+// the webhook's function URL.
+func (h *Harness) PostWebhook(t testing.TB, payload []byte) int {
+	t.Helper()
+	status, _ := h.PostWebhookSigned(t, payload, stripeevents.SignatureHeader(payload, h.Env.Getenv(manifest.EnvWebhookSecret), time.Now()))
+	return status
+}
+
+// PostWebhookSigned posts payload with the given Stripe-Signature header (tests of bad signatures).
+func (h *Harness) PostWebhookSigned(t testing.TB, payload []byte, signature string) (int, []byte) {
+	t.Helper()
+	var path string
+	for _, fn := range h.fns {
+		if fn.Trigger.Kind == manifest.FunctionURL {
+			path = fn.Trigger.Path
+		}
+	}
+	if path == "" {
+		t.Fatal("no function URL is served")
+	}
+	req, _ := http.NewRequest(http.MethodPost, h.URL+path, bytes.NewReader(payload))
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("Stripe-Signature", signature)
+	req.Header.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// RunJob runs a schedule function now through the gateway's local jobs endpoint.
+func (h *Harness) RunJob(t testing.TB, name string) gateway.JobResult {
+	t.Helper()
+	status, body, _ := h.Do(t, http.MethodPost, "/_local/jobs/"+name, "", nil)
+	var res gateway.JobResult
+	if err := json.Unmarshal(body, &res); err != nil {
+		t.Fatalf("job %s: %d %s", name, status, body)
+	}
+	if status != http.StatusOK {
+		t.Fatalf("job %s failed: %d %s", name, status, res.Error)
+	}
+	return res
+}
+
+// testLog forwards gateway and poller lines to t.Log until the test ends.
+type testLog struct {
+	mu     sync.Mutex
+	t      testing.TB
+	closed bool
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed {
+		l.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func (l *testLog) close() { l.mu.Lock(); l.closed = true; l.mu.Unlock() }
+
+var _ io.Writer = (*testLog)(nil)

@@ -1,0 +1,166 @@
+// Package gateway is the local stand-in for API Gateway (HTTP API, payload 2.0, JWT authorizer)
+// and for the Stripe webhook's Lambda function URL. It turns each HTTP request into the event AWS
+// would send, invokes the function through lambda.NewHandler (so real JSON (un)marshalling runs),
+// and turns the function's response back into HTTP the way API Gateway does.
+package gateway
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/liberation/monetization/infra/local/authlocal"
+	"github.com/liberation/monetization/infra/local/invoke"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/registry"
+)
+
+// Limits of the emulated services.
+const (
+	MaxAPIBody         = 10 << 20 // HTTP API payload limit
+	MaxFunctionURLBody = 6 << 20  // Lambda's synchronous invoke payload limit (function URLs)
+)
+
+// Config is what a Gateway serves.
+type Config struct {
+	// Functions to serve (normally manifest.Functions; tests pass their own).
+	Functions []manifest.Function
+	// Handlers by function name (see Handlers). A function without one answers 501 locally, so the
+	// stack runs while functions are still being written.
+	Handlers map[string]any
+	// Authority verifies bearer tokens (the JWT authorizer) and provides the JWKS.
+	Authority *authlocal.Authority
+	// Jobs mounts POST /_local/jobs/{name}, which runs a schedule function now. Local only.
+	Jobs bool
+	// CORSOrigins answers preflights and adds CORS headers for these origins, as the deployed
+	// API's CorsPreflight does. Empty: no CORS.
+	CORSOrigins []string
+	// Log receives one line per request; nil means stderr.
+	Log io.Writer
+}
+
+// Gateway is an http.Handler.
+type Gateway struct {
+	cfg     Config
+	routes  []*route
+	urls    map[string]*invoke.Function // function URL mount path → function
+	jobs    map[string]*invoke.Function
+	missing []string
+	log     io.Writer
+}
+
+// Handlers builds every function's handler from the registry with d. missing lists functions the
+// registry does not know yet.
+func Handlers(fns []manifest.Function, entries map[string]registry.Entry, d *platform.Deps) (map[string]any, []string) {
+	out := map[string]any{}
+	var missing []string
+	for _, fn := range fns {
+		e, ok := entries[fn.Name]
+		if !ok {
+			missing = append(missing, fn.Name)
+			continue
+		}
+		out[fn.Name] = e.Build(fn, d)
+	}
+	return out, missing
+}
+
+// New builds a gateway.
+func New(cfg Config) (*Gateway, error) {
+	g := &Gateway{cfg: cfg, urls: map[string]*invoke.Function{}, jobs: map[string]*invoke.Function{}, log: cfg.Log}
+	if g.log == nil {
+		g.log = os.Stderr
+	}
+	if cfg.Authority == nil {
+		return nil, fmt.Errorf("gateway: an Authority is required")
+	}
+	seen := map[string]bool{}
+	for _, fn := range cfg.Functions {
+		h, ok := cfg.Handlers[fn.Name]
+		if !ok {
+			g.missing = append(g.missing, fn.Name)
+			h = notImplemented(fn.Name)
+		}
+		f := invoke.New(fn, h)
+		switch fn.Trigger.Kind {
+		case manifest.HTTP:
+			if seen[fn.RouteKey()] {
+				return nil, fmt.Errorf("gateway: duplicate route %s", fn.RouteKey())
+			}
+			seen[fn.RouteKey()] = true
+			g.routes = append(g.routes, newRoute(f))
+		case manifest.FunctionURL:
+			g.urls[fn.Trigger.Path] = f
+		case manifest.Schedule:
+			g.jobs[fn.Name] = f
+		}
+	}
+	sort.Strings(g.missing)
+	return g, nil
+}
+
+// Missing lists served functions that have no handler yet.
+func (g *Gateway) Missing() []string { return g.missing }
+
+// ServeHTTP dispatches: JWKS, local jobs, function URLs, then API routes.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	g.serve(rec, r)
+	fmt.Fprintf(g.log, "%s %s %s %d %dms\n", time.Now().Format("15:04:05"), r.Method, r.URL.RequestURI(), rec.status, time.Since(start).Milliseconds())
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.EscapedPath()
+	switch {
+	case path == "/.well-known/jwks.json" && r.Method == http.MethodGet:
+		w.Header().Set("content-type", "application/json")
+		_, _ = w.Write(g.cfg.Authority.Key.JWKS())
+		return
+	case g.cfg.Jobs && strings.HasPrefix(path, jobsPrefix):
+		g.serveJob(w, r, strings.TrimPrefix(path, jobsPrefix))
+		return
+	}
+	if f, rest, ok := g.functionURL(path); ok {
+		g.serveFunctionURL(w, r, f, rest)
+		return
+	}
+	if g.preflight(w, r) {
+		return
+	}
+	g.serveAPI(w, r)
+}
+
+// functionURL finds the function URL mounted at path (or a prefix of it); rest is the path the
+// function sees, since in AWS the function URL is a host of its own.
+func (g *Gateway) functionURL(path string) (*invoke.Function, string, bool) {
+	for mount, f := range g.urls {
+		if path == mount || strings.HasPrefix(path, mount+"/") {
+			rest := strings.TrimPrefix(path, mount)
+			if rest == "" {
+				rest = "/"
+			}
+			return f, rest, true
+		}
+	}
+	return nil, "", false
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+
+// message writes API Gateway's own error shape, {"message":"..."}.
+func message(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("content-type", "application/json")
+	w.WriteHeader(status)
+	_, _ = fmt.Fprintf(w, `{"message":%q}`, msg)
+}
