@@ -25,10 +25,18 @@ func SubscriptionKey(userID string) Key { return Key{"USER#" + userID, "SUB"} }
 // StripeSubscriptionGSI1 indexes the subscription item by Stripe subscription id.
 func StripeSubscriptionGSI1(subID string) (string, string) { return "STRIPESUB#" + subID, "SUB" }
 
-// SubscriptionStatusGSI2 lists subscriptions by status for the billing-cycle job ("SUBSTATUS#active").
-func SubscriptionStatusGSI2(status, userID string) (string, string) {
-	return "SUBSTATUS#" + status, userID
+// SubscriptionStatusGSI2 lists subscriptions by status for the billing-cycle job ("SUBSTATUS#active"),
+// sorted by current period end, so "active and due before now" is one key condition (GSI2SK < now).
+func SubscriptionStatusGSI2(status string, periodEnd time.Time, userID string) (string, string) {
+	return SubscriptionStatusPrefix + status, SortTime(periodEnd) + sep + userID
 }
+
+// SubscriptionStatusPrefix starts the GSI2PK of subscriptions by status.
+const SubscriptionStatusPrefix = "SUBSTATUS#"
+
+// SortTime renders t as fixed-width UTC seconds ("2006-01-02T15:04:05Z"), so that string order is
+// time order in sort keys and condition expressions.
+func SortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
 // Payments: one item per successful (or failed) charge, listed newest first per user.
 func PaymentKey(userID, paymentID string) Key { return Key{"USER#" + userID, "PAY#" + paymentID} }
@@ -49,6 +57,24 @@ func RefundKey(userID, paymentID, refundID string) Key {
 
 // DisputeKey: disputes likewise.
 func DisputeKey(userID, disputeID string) Key { return Key{"USER#" + userID, "DISPUTE#" + disputeID} }
+
+// RefundPrefix is the SK prefix of one payment's refunds (a bounded Query, never a Scan).
+func RefundPrefix(paymentID string) string { return "REFUND#" + paymentID + sep }
+
+// PaymentSourceKey guards "one payment per Stripe source" (an invoice id or a Checkout Session id)
+// and points back at the payment (userId, paymentId) for webhook retries.
+func PaymentSourceKey(sourceID string) Key { return Key{"PAYSRC#" + sourceID, "PAYMENT"} }
+
+// PaymentIntentKey points a Stripe PaymentIntent id at our payment (purchases have no charge id
+// until a later event names it; charge.refunded and disputes carry the intent id too).
+func PaymentIntentKey(paymentIntentID string) Key {
+	return Key{"PAYINTENT#" + paymentIntentID, "PAYMENT"}
+}
+
+// PaymentFailureKey marks one failed attempt of an invoice as counted (and its dunning e-mail queued).
+func PaymentFailureKey(invoiceID string, attempt int64) Key {
+	return Key{"PAYFAIL#" + invoiceID, fmt.Sprintf("ATTEMPT#%04d", attempt)}
+}
 
 // StripeEventKey dedupes webhook events by Stripe event id.
 func StripeEventKey(eventID string) Key { return Key{"STRIPEEVT#" + eventID, "EVENT"} }

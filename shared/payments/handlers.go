@@ -1,0 +1,127 @@
+package payments
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// List limits for GET /payments.
+const (
+	DefaultListLimit = 20
+	MaxListLimit     = 100
+)
+
+// ReceiptLinkTTL is how long a presigned receipt URL works.
+const ReceiptLinkTTL = 5 * time.Minute
+
+// PaymentView is a payment as its owner sees it; internal keys and Stripe bookkeeping stay inside.
+type PaymentView struct {
+	ID               string `json:"id"`
+	AmountCents      int64  `json:"amountCents"`
+	Currency         string `json:"currency"`
+	Status           string `json:"status"`
+	Kind             string `json:"kind"`
+	Description      string `json:"description"`
+	RefundedCents    int64  `json:"refundedCents"`
+	Disputed         bool   `json:"disputed"`
+	CreatedAt        string `json:"createdAt"`
+	ReceiptAvailable bool   `json:"receiptAvailable"`
+	InvoiceID        string `json:"invoiceId,omitempty"`
+}
+
+func paymentView(p store.Payment) PaymentView {
+	return PaymentView{ID: p.ID, AmountCents: p.AmountCents, Currency: p.Currency, Status: p.Status, Kind: p.Kind,
+		Description: p.Description, RefundedCents: p.RefundedCents, Disputed: p.Disputed,
+		CreatedAt: rfc3339(p.CreatedAt), ReceiptAvailable: p.ReceiptKey != "", InvoiceID: p.InvoiceID}
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// ListPaymentsResponse is the body of GET /payments.
+type ListPaymentsResponse struct {
+	Payments   []PaymentView `json:"payments"`
+	NextCursor string        `json:"nextCursor,omitempty"`
+}
+
+// HandleListPayments serves GET /payments: the caller's payments, newest first, cursor-paginated.
+func HandleListPayments(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		limit, err := r.Limit(DefaultListLimit, MaxListLimit)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		page, err := d.Store.ListPayments(ctx, r.Principal.UserID, limit, r.Query("cursor"))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		out := ListPaymentsResponse{Payments: make([]PaymentView, 0, len(page.Items)), NextCursor: page.NextCursor}
+		for _, p := range page.Items {
+			out.Payments = append(out.Payments, paymentView(p))
+		}
+		return httpapi.OK(out), nil
+	})
+}
+
+// callerPayment reads the caller's payment named by the path; another user's id is a 404.
+func callerPayment(ctx context.Context, d *platform.Deps, r *httpapi.Request) (store.Payment, error) {
+	id := r.PathParam("paymentId")
+	if !ValidPaymentID(id) {
+		return store.Payment{}, apperr.New(apperr.Invalid, "paymentId is not a valid payment id")
+	}
+	p, err := d.Store.GetPayment(ctx, r.Principal.UserID, id)
+	if apperr.Is(err, apperr.NotFound) {
+		return store.Payment{}, apperr.New(apperr.NotFound, "payment not found")
+	}
+	return p, err
+}
+
+// HandleGetPayment serves GET /payments/{paymentId}.
+func HandleGetPayment(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		p, err := callerPayment(ctx, d, r)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(paymentView(p)), nil
+	})
+}
+
+// ReceiptLink is the body of GET /payments/{paymentId}/receipt.
+type ReceiptLink struct {
+	URL       string `json:"url"`
+	ExpiresAt string `json:"expiresAt"`
+}
+
+// HandleGetReceipt serves GET /payments/{paymentId}/receipt: a presigned S3 GET URL for the PDF,
+// valid five minutes. 409 while the receipt has not been rendered yet.
+func HandleGetReceipt(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		p, err := callerPayment(ctx, d, r)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if p.ReceiptKey == "" {
+			return httpapi.Response{}, apperr.New(apperr.Conflict, "the receipt for this payment is still being prepared; try again in a minute")
+		}
+		now := d.Clock.Now()
+		req, err := d.Presign.PresignGetObject(ctx, &s3.GetObjectInput{
+			Bucket:                     aws.String(d.Config.BucketName),
+			Key:                        aws.String(p.ReceiptKey),
+			ResponseContentType:        aws.String("application/pdf"),
+			ResponseContentDisposition: aws.String(`inline; filename="receipt-` + p.ID + `.pdf"`),
+		}, s3.WithPresignExpires(ReceiptLinkTTL))
+		if err != nil {
+			return httpapi.Response{}, apperr.Wrap(err, apperr.Internal, "presign receipt")
+		}
+		return httpapi.OK(ReceiptLink{URL: req.URL, ExpiresAt: rfc3339(now.Add(ReceiptLinkTTL))}), nil
+	})
+}
