@@ -144,6 +144,17 @@ func (h *Harness) Token(sub, email string, groups ...string) string {
 // other value (marshalled to JSON). token may be empty.
 func (h *Harness) Do(t testing.TB, method, path, token string, body any) (int, []byte, http.Header) {
 	t.Helper()
+	return h.doWithHeaders(t, method, path, token, body, nil)
+}
+
+// DoWithHeaders is Do with extra request headers (e.g. Idempotency-Key).
+func (h *Harness) DoWithHeaders(t testing.TB, method, path, token string, body any, headers map[string]string) (int, []byte, http.Header) {
+	t.Helper()
+	return h.doWithHeaders(t, method, path, token, body, headers)
+}
+
+func (h *Harness) doWithHeaders(t testing.TB, method, path, token string, body any, headers map[string]string) (int, []byte, http.Header) {
+	t.Helper()
 	var r io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -167,6 +178,9 @@ func (h *Harness) Do(t testing.TB, method, path, token string, body any) (int, [
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
