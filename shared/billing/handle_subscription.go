@@ -1,0 +1,186 @@
+package billing
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// SubscriptionView is the wire shape of a user's subscription (GET /subscription and the answers of
+// the routes that change it). A user without a subscription is on Free with status "none".
+type SubscriptionView struct {
+	Tier              string     `json:"tier"`   // effective tier now
+	Status            string     `json:"status"` // Stripe's status, or "none"
+	SubscribedTier    string     `json:"subscribedTier,omitempty"`
+	CurrentPeriodEnd  *time.Time `json:"currentPeriodEnd"`
+	CancelAtPeriodEnd bool       `json:"cancelAtPeriodEnd"`
+	PendingTier       string     `json:"pendingTier,omitempty"` // downgrade taking effect at currentPeriodEnd
+	AccessUntil       *time.Time `json:"accessUntil"`           // paid access ends then unless renewed
+	PaidThrough       *time.Time `json:"paidThrough"`
+	Reason            string     `json:"reason"`
+	Entitlements      []string   `json:"entitlements"`
+}
+
+// View renders a stored subscription at now.
+func View(sub store.Subscription, now time.Time) SubscriptionView {
+	a := AccessAt(sub, now)
+	t, _ := TierByID(a.Tier)
+	v := SubscriptionView{Tier: a.Tier, Status: a.Status, Reason: a.Reason, Entitlements: t.Features,
+		AccessUntil: timePtr(a.AccessUntil), PaidThrough: timePtr(a.PaidThrough)}
+	if a.Status != StatusNone {
+		v.CurrentPeriodEnd = timePtr(sub.CurrentPeriodEnd)
+		v.CancelAtPeriodEnd = sub.CancelAtPeriodEnd
+		v.PendingTier = sub.PendingTier
+		if sub.Tier != a.Tier {
+			v.SubscribedTier = sub.Tier
+		}
+	}
+	return v
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() || t.Unix() <= 0 {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// loadSubscription reads the caller's item; a user without one gets the zero item (Free).
+func loadSubscription(ctx context.Context, d *platform.Deps, userID string) (store.Subscription, error) {
+	sub, err := d.Store.GetSubscription(ctx, userID)
+	if apperr.Is(err, apperr.NotFound) {
+		return store.Subscription{}, nil
+	}
+	return sub, err
+}
+
+// HandleGetSubscription serves GET /subscription.
+func HandleGetSubscription(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		sub, err := loadSubscription(ctx, d, r.Principal.UserID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(View(sub, d.Clock.Now())), nil
+	})
+}
+
+// FeatureDecision is the answer of GET /features/{feature}.
+type FeatureDecision struct {
+	Feature      string     `json:"feature"`
+	Allowed      bool       `json:"allowed"`
+	Tier         string     `json:"tier"`
+	Status       string     `json:"status"`
+	RequiredTier string     `json:"requiredTier"`
+	AccessUntil  *time.Time `json:"accessUntil"`
+	PaidThrough  *time.Time `json:"paidThrough"`
+	Reason       string     `json:"reason"`
+}
+
+// Feature-check cache settings (see docs/decisions/0008).
+const (
+	featureCacheTTL = 60 * time.Second
+	featureCacheMax = 10000
+)
+
+// featureCache keeps, per user, the subscription item last read in this Lambda container, stamped
+// with its version. A check reads the item's version (one small, strongly consistent GetItem) and
+// uses the cached item only when the versions match and the entry is younger than the TTL, so a
+// changed subscription is never served past its version. Access is computed from the item at the
+// time of the check, so a period end is honoured to the second even from the cache.
+type featureCache struct {
+	ttl     time.Duration
+	max     int
+	mu      sync.Mutex
+	entries map[string]cacheEntry
+	hits    atomic.Int64
+	misses  atomic.Int64
+}
+
+type cacheEntry struct {
+	sub     store.Subscription
+	expires time.Time
+}
+
+func newFeatureCache(ttl time.Duration, max int) *featureCache {
+	return &featureCache{ttl: ttl, max: max, entries: map[string]cacheEntry{}}
+}
+
+func (c *featureCache) subscription(ctx context.Context, d *platform.Deps, userID string) (store.Subscription, error) {
+	now := d.Clock.Now()
+	version, err := d.Store.SubscriptionVersion(ctx, userID)
+	if err != nil {
+		return store.Subscription{}, err
+	}
+	c.mu.Lock()
+	e, ok := c.entries[userID]
+	c.mu.Unlock()
+	if ok && e.sub.Version == version && now.Before(e.expires) {
+		c.hits.Add(1)
+		return e.sub, nil
+	}
+	c.misses.Add(1)
+	sub, err := loadSubscription(ctx, d, userID)
+	if err != nil {
+		return sub, err
+	}
+	c.mu.Lock()
+	if len(c.entries) >= c.max {
+		clear(c.entries) // a container serving this many users restarts its cache rather than grow
+	}
+	c.entries[userID] = cacheEntry{sub: sub, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return sub, nil
+}
+
+// requiredTier is the lowest tier granting feature.
+func requiredTier(feature string) string {
+	for _, t := range Tiers() {
+		if t.Grants(feature) {
+			return t.ID
+		}
+	}
+	return ""
+}
+
+// Decide answers whether sub allows feature at now.
+func Decide(sub store.Subscription, feature string, now time.Time) FeatureDecision {
+	a := AccessAt(sub, now)
+	t, _ := TierByID(a.Tier)
+	dec := FeatureDecision{Feature: feature, Allowed: t.Grants(feature), Tier: a.Tier, Status: a.Status,
+		RequiredTier: requiredTier(feature), AccessUntil: timePtr(a.AccessUntil), PaidThrough: timePtr(a.PaidThrough)}
+	if dec.Allowed {
+		dec.Reason = "included in the " + t.Name + " tier; " + a.Reason
+	} else {
+		req, _ := TierByID(dec.RequiredTier)
+		dec.Reason = "requires the " + req.Name + " tier; " + a.Reason
+	}
+	return dec
+}
+
+// HandleCheckFeature serves GET /features/{feature}.
+func HandleCheckFeature(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+	return httpapi.Route(fn, newCheckFeature(d, newFeatureCache(featureCacheTTL, featureCacheMax)))
+}
+
+func newCheckFeature(d *platform.Deps, cache *featureCache) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		feature := r.PathParam("feature")
+		if !KnownFeature(feature) {
+			return httpapi.Response{}, apperr.New(apperr.NotFound, "unknown feature")
+		}
+		sub, err := cache.subscription(ctx, d, r.Principal.UserID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(Decide(sub, feature, d.Clock.Now())), nil
+	}
+}
