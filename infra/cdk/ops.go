@@ -81,10 +81,22 @@ func alarmAPI(stack awscdk.Stack, topic awssns.Topic, api awsapigatewayv2.HttpAp
 		}), 0)
 }
 
-// alarmFunctionErrors fires on any error of a function whose caller (Stripe) only retries.
+// alarmFunctionErrors fires on any error of a function whose caller (Stripe, the scheduler) only
+// retries: nobody else would notice.
 func alarmFunctionErrors(stack awscdk.Stack, topic awssns.Topic, f m.Function, fn awslambda.Function) {
-	alarm(stack, topic, f.LogicalID()+"ErrorsAlarm", f.Name+" failed; Stripe will retry, but check the logs.",
+	alarm(stack, topic, f.LogicalID()+"ErrorsAlarm", f.Name+" failed; its caller retries, but check the logs.",
 		fn.MetricErrors(&awscloudwatch.MetricOptions{
 			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
+		}), 0)
+}
+
+// alarmURL5xx fires when the webhook answers 5xx. The webhook reports its own failures as 500
+// responses (so Stripe retries) rather than as Lambda errors, which the Errors metric would miss.
+func alarmURL5xx(stack awscdk.Stack, topic awssns.Topic, f m.Function, fn awslambda.Function) {
+	alarm(stack, topic, f.LogicalID()+"Url5xxAlarm", f.Name+" answered 5xx; Stripe retries for up to 3 days, check the logs.",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String("AWS/Lambda"), MetricName: jsii.String("Url5xxCount"),
+			DimensionsMap: &map[string]*string{"FunctionName": fn.FunctionName()},
+			Period:        awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
 		}), 0)
 }

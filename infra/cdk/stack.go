@@ -41,10 +41,12 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 			url := fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_NONE})
 			output(stack, m.Pascal(f.Name)+"Url", url.Url(), f.Summary+" (function URL)")
 			alarmFunctionErrors(stack, ops, f, fn)
+			alarmURL5xx(stack, ops, f, fn)
 		case m.Queue:
 			addQueueSource(d, f, fn)
 		case m.Schedule:
 			addSchedule(stack, f, fn)
+			alarmFunctionErrors(stack, ops, f, fn)
 		}
 	}
 

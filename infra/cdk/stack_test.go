@@ -251,6 +251,33 @@ func TestQueues(t *testing.T) {
 	}
 }
 
+// Callers that only retry (Stripe, the scheduler) get alarms on the function's failures; the
+// webhook also on its 5xx answers, which are responses, not Lambda errors.
+func TestRetryOnlyCallersHaveAlarms(t *testing.T) {
+	c, _ := synth(t, "dev")
+	has := func(metric, fnLogicalID string) bool {
+		for _, a := range c.ofType("AWS::CloudWatch::Alarm") {
+			dims, _ := json.Marshal(a.Properties["Dimensions"])
+			if a.Properties["MetricName"] == metric && strings.Contains(string(dims), `"`+fnLogicalID+`"`) && a.Properties["AlarmActions"] != nil {
+				return true
+			}
+		}
+		return false
+	}
+	for _, f := range m.Functions {
+		switch f.Trigger.Kind {
+		case m.FunctionURL:
+			if !has("Errors", f.LogicalID()) || !has("Url5xxCount", f.LogicalID()) {
+				t.Errorf("%s: want Errors and Url5xxCount alarms", f.Name)
+			}
+		case m.Schedule:
+			if !has("Errors", f.LogicalID()) {
+				t.Errorf("%s: want an Errors alarm", f.Name)
+			}
+		}
+	}
+}
+
 func mustQueue(t *testing.T, name string) m.QueueDef {
 	q, ok := m.QueueByName(name)
 	if !ok {

@@ -38,7 +38,8 @@ const SubscriptionStatusPrefix = "SUBSTATUS#"
 // time order in sort keys and condition expressions.
 func SortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
-// Payments: one item per successful (or failed) charge, listed newest first per user.
+// Payments: one item per successful charge, listed newest first per user (failed attempts are
+// PaymentFailureKey guard items, not payments).
 func PaymentKey(userID, paymentID string) Key { return Key{"USER#" + userID, "PAY#" + paymentID} }
 
 // PaymentPrefix is the SK prefix to list a user's payments.
@@ -76,14 +77,10 @@ func PaymentFailureKey(invoiceID string, attempt int64) Key {
 	return Key{"PAYFAIL#" + invoiceID, fmt.Sprintf("ATTEMPT#%04d", attempt)}
 }
 
-// StripeEventKey dedupes webhook events by Stripe event id.
-func StripeEventKey(eventID string) Key { return Key{"STRIPEEVT#" + eventID, "EVENT"} }
-
-// IdempotencyKey stores one idempotency record per scope (function + user) and caller key.
-func IdempotencyKey(scope, key string) Key { return Key{"IDEMP#" + scope, key} }
-
-// EmailSentKey marks that a given e-mail (by its dedupe id, e.g. "receipt#<paymentId>") was sent.
-func EmailSentKey(dedupeID string) Key { return Key{"EMAIL#" + dedupeID, "SENT"} }
+// IdempotencyKey stores one idempotency record per scope (e.g. "stripe-event", "email",
+// "create-refund#<user>") and key. The key is in the partition key so that records spread over
+// partitions instead of making one hot partition per scope.
+func IdempotencyKey(scope, key string) Key { return Key{"IDEMP#" + scope + sep + key, "IDEMP"} }
 
 // Audit records: one partition per day, sorted by time then id, so a day's actions are one Query.
 func AuditKey(at time.Time, id string) Key {
