@@ -61,7 +61,7 @@ build: ## build every function as linux/arm64 bootstrap under build/<name>/
 synth: build ## synthesize the CDK stack into infra/cdk/cdk.out
 	cd infra/cdk && npm ci --silent && npx cdk synth --quiet
 
-lint: tools ## go vet, gofmt, sam validate --lint, cfn-lint on the synthesized template
+lint: tools synth ## go vet, gofmt, sam validate --lint, cfn-lint on the synthesized template
 	$(GO) vet ./...
 	@gofiles=$$(find shared functions infra -name '*.go' -not -path '*/node_modules/*'); \
 	  test -z "$$(gofmt -l $$gofiles)" || (gofmt -l $$gofiles; exit 1)

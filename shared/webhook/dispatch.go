@@ -16,6 +16,7 @@ import (
 // Event types the webhook applies. Anything else is acknowledged (200) and changes nothing.
 const (
 	evCheckoutCompleted    = "checkout.session.completed"
+	evCheckoutAsyncPaid    = "checkout.session.async_payment_succeeded" // delayed methods (e.g. bank debits)
 	evSubscriptionCreated  = "customer.subscription.created"
 	evSubscriptionUpdated  = "customer.subscription.updated"
 	evSubscriptionDeleted  = "customer.subscription.deleted"
@@ -28,7 +29,7 @@ const (
 
 // Handled lists the event types the webhook applies (the endpoint's enabled_events).
 var Handled = []string{
-	evCheckoutCompleted, evSubscriptionCreated, evSubscriptionUpdated, evSubscriptionDeleted,
+	evCheckoutCompleted, evCheckoutAsyncPaid, evSubscriptionCreated, evSubscriptionUpdated, evSubscriptionDeleted,
 	evInvoicePaid, evInvoicePaymentFailed, evChargeRefunded, evDisputeCreated, evDisputeClosed,
 }
 
@@ -54,7 +55,7 @@ func decodeObject(ev stripe.Event, v any) error {
 // the event changes nothing, with the outcome to report.
 func (h *handler) prepare(ctx context.Context, ev stripe.Event) (work, string, error) {
 	switch string(ev.Type) {
-	case evCheckoutCompleted:
+	case evCheckoutCompleted, evCheckoutAsyncPaid:
 		var s stripe.CheckoutSession
 		if err := decodeObject(ev, &s); err != nil {
 			return nil, "", err

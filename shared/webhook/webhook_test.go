@@ -480,10 +480,11 @@ func TestPaymentEventsReachPayments(t *testing.T) {
 	}
 
 	w.deliver(t, stripeevents.MustBuild(stripeevents.CheckoutSessionCompleted, stripeevents.Options{UserID: "u-pay", Mode: "payment", SessionID: "cs_1"}))
+	w.deliver(t, stripeevents.MustBuild(stripeevents.CheckoutAsyncPaymentPaid, stripeevents.Options{UserID: "u-pay", SessionID: "cs_2"}))
 	w.deliver(t, stripeevents.MustBuild(stripeevents.ChargeRefunded, stripeevents.Options{UserID: "u-pay", ChargeID: "ch_1"}))
 	w.deliver(t, stripeevents.MustBuild(stripeevents.ChargeDisputeCreated, stripeevents.Options{DisputeID: "dp_1"}))
 	w.deliver(t, stripeevents.MustBuild(stripeevents.ChargeDisputeClosed, stripeevents.Options{DisputeID: "dp_1", Status: "won"}))
-	want := []string{"invoicePaid:u-pay/in_1", "invoicePaid:u-pay/in_1", "checkoutPayment:u-pay/cs_1", "chargeRefunded:ch_1",
+	want := []string{"invoicePaid:u-pay/in_1", "invoicePaid:u-pay/in_1", "checkoutPayment:u-pay/cs_1", "checkoutPayment:u-pay/cs_2", "chargeRefunded:ch_1",
 		"dispute:dp_1/needs_response", "dispute:dp_1/won"}
 	if got := w.pay.got(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("calls %v\nwant  %v", got, want)

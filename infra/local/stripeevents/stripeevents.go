@@ -24,6 +24,7 @@ import (
 // Event types Build knows how to shape.
 const (
 	CheckoutSessionCompleted    = "checkout.session.completed"
+	CheckoutAsyncPaymentPaid    = "checkout.session.async_payment_succeeded"
 	CustomerSubscriptionCreated = "customer.subscription.created"
 	CustomerSubscriptionUpdated = "customer.subscription.updated"
 	CustomerSubscriptionDeleted = "customer.subscription.deleted"
@@ -36,7 +37,7 @@ const (
 
 // Types lists the event types Build shapes without Options.Object.
 var Types = []string{
-	CheckoutSessionCompleted, CustomerSubscriptionCreated, CustomerSubscriptionUpdated,
+	CheckoutSessionCompleted, CheckoutAsyncPaymentPaid, CustomerSubscriptionCreated, CustomerSubscriptionUpdated,
 	CustomerSubscriptionDeleted, InvoicePaid, InvoicePaymentFailed, ChargeRefunded,
 	ChargeDisputeCreated, ChargeDisputeClosed,
 }
@@ -99,7 +100,7 @@ func Build(eventType string, o Options) ([]byte, error) {
 	obj := o.Object
 	if obj == nil {
 		switch eventType {
-		case CheckoutSessionCompleted:
+		case CheckoutSessionCompleted, CheckoutAsyncPaymentPaid:
 			obj = checkoutSession(o)
 		case CustomerSubscriptionCreated, CustomerSubscriptionUpdated, CustomerSubscriptionDeleted:
 			obj = subscription(o, eventType == CustomerSubscriptionDeleted)
@@ -193,12 +194,15 @@ func (o Options) withDefaults(eventType string) Options {
 			o.PriceID = DefaultPriceEnterprise
 		}
 	}
+	if eventType == CheckoutAsyncPaymentPaid && o.Mode == "" {
+		o.Mode = "payment" // delayed payment methods complete one-off purchases later
+	}
 	if eventType == CheckoutSessionCompleted && o.Mode == "" {
 		o.Mode = "subscription"
 	}
 	if o.AmountCents == 0 {
 		switch {
-		case eventType == CheckoutSessionCompleted && o.Mode == "payment":
+		case (eventType == CheckoutSessionCompleted || eventType == CheckoutAsyncPaymentPaid) && o.Mode == "payment":
 			o.AmountCents = 1999
 		case eventType == ChargeRefunded || eventType == ChargeDisputeCreated || eventType == ChargeDisputeClosed:
 			o.AmountCents = 1999
