@@ -71,8 +71,10 @@ lint: tools synth ## go vet, gofmt, sam validate --lint, cfn-lint on the synthes
 	@if [ -d infra/cdk/cdk.out ]; then cfn-lint --ignore-checks W3005 -- infra/cdk/cdk.out/*.template.json; \
 	  else echo "run 'make synth' to cfn-lint the CDK template"; fi
 
-bench: ## run the benchmarks
+bench: tools ## run the benchmarks (micro, through the local gateway, cold-start init); see docs/performance.md
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
+	$(GO) test -run '^$$' -bench . -benchtime 200x ./infra/local/e2e/
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./infra/local/coldstart/
 
 fmt: ## gofmt everything
 	gofmt -w shared functions $$(find infra -name '*.go' -not -path '*/node_modules/*')
