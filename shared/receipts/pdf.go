@@ -16,6 +16,7 @@ func PDF(r Receipt) ([]byte, error) {
 	v := receiptView(r)
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetCompression(false)
+	pdf.SetCatalogSort(true) // deterministic object order: the same receipt always gives the same bytes
 	pdf.SetCreationDate(r.Date.UTC())
 	pdf.SetModificationDate(r.Date.UTC())
 	pdf.SetTitle(v.B.ProductName+" receipt "+v.Number, true)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -29,6 +30,7 @@ type IdemRecord struct {
 	Status          string `dynamodbav:"status"`
 	PayloadHash     string `dynamodbav:"payloadHash"`
 	InProgressUntil int64  `dynamodbav:"inProgressUntil"` // epoch ms; after it a retry may take over
+	Owner           string `dynamodbav:"owner"`           // random per claim: recognises our own write
 	ExpiresAt       int64  `dynamodbav:"expiresAt"`       // epoch s; DynamoDB TTL
 	StatusCode      int    `dynamodbav:"statusCode,omitempty"`
 	Result          string `dynamodbav:"result,omitempty"` // stored response body (JSON)
@@ -65,8 +67,9 @@ var (
 func (s *Store) BeginIdempotent(ctx context.Context, scope, key, hash string, inProgressFor, ttl time.Duration) (*IdemRecord, error) {
 	now := s.Clock.Now()
 	k := IdempotencyKey(scope, key)
+	owner := newOwnerToken()
 	rec := IdemRecord{
-		PK: k.PK, SK: k.SK, Type: "idempotency", Status: IdemInProgress, PayloadHash: hash,
+		PK: k.PK, SK: k.SK, Type: "idempotency", Status: IdemInProgress, PayloadHash: hash, Owner: owner,
 		InProgressUntil: now.Add(inProgressFor).UnixMilli(),
 		ExpiresAt:       now.Add(ttl).Unix(),
 	}
@@ -90,6 +93,11 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, hash string, in
 			return nil, apperr.Wrap(ErrIdemInProgress, apperr.Conflict, "a request with this idempotency key is in progress")
 		}
 		return nil, err
+	}
+	if existing.Owner == owner && existing.Status == IdemInProgress {
+		// Our own claim: the SDK retried a put that had already succeeded (e.g. a lost response),
+		// and the retry's condition failed against the item the first attempt wrote.
+		return nil, nil
 	}
 	if existing.PayloadHash != hash {
 		return nil, apperr.Wrap(ErrIdemMismatch, apperr.Unprocessable, "idempotency key was already used with a different request")
@@ -131,6 +139,12 @@ func (s *Store) ReleaseIdempotent(ctx context.Context, scope, key string) error 
 		return nil // absent or completed: nothing to release
 	}
 	return err
+}
+
+func newOwnerToken() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func (s *Store) getConsistent(ctx context.Context, k Key, out any) error {

@@ -153,3 +153,28 @@ func TestIdempotencyLifecycle(t *testing.T) {
 		t.Fatalf("after release: %v %v", prior, err)
 	}
 }
+
+// doublePut sends every PutItem twice and returns the second answer: what an SDK retry after a lost
+// response looks like to the caller.
+type doublePut struct{ store.DynamoAPI }
+
+func (d doublePut) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if _, err := d.DynamoAPI.PutItem(ctx, in, opts...); err != nil {
+		return nil, err
+	}
+	return d.DynamoAPI.PutItem(ctx, in, opts...)
+}
+
+func TestIdempotencyClaimSurvivesARetriedPut(t *testing.T) {
+	env := localtest.New(t)
+	s := *env.Deps.Store
+	s.DB = doublePut{s.DB}
+	prior, err := s.BeginIdempotent(context.Background(), "fn#u1", "k", store.HashPayload([]byte("b")), 30*time.Second, time.Hour)
+	if err != nil || prior != nil {
+		t.Fatalf("our own retried claim must count as claimed: %+v %v", prior, err)
+	}
+	// Someone else's claim is still refused.
+	if _, err := env.Deps.Store.BeginIdempotent(context.Background(), "fn#u1", "k", store.HashPayload([]byte("b")), 30*time.Second, time.Hour); !apperr.Is(err, apperr.Conflict) {
+		t.Fatalf("another claimant: want conflict, got %v", err)
+	}
+}

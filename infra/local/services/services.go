@@ -67,7 +67,13 @@ func (p Ports) Env() map[string]string {
 // Stack is a set of running services.
 type Stack struct {
 	Ports Ports
-	procs []*exec.Cmd
+	procs []*proc
+}
+
+// proc is a started service; done closes when it has exited.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
 }
 
 // Start launches the services, logging to logDir, and waits until each answers. root is the
@@ -101,9 +107,9 @@ func Start(ctx context.Context, root, logDir string, p Ports) (*Stack, error) {
 			s.Stop()
 			return nil, fmt.Errorf("%s not installed at %s: run `make tools`", sp.name, sp.path)
 		}
-		if portInUse(sp.args) {
+		if addr, busy := portInUse(sp.args); busy {
 			s.Stop()
-			return nil, fmt.Errorf("%s: port already in use (another `make dev`/`make test`?); set its *_PORT variable", sp.name)
+			return nil, fmt.Errorf("%s: port %s already in use (another `make dev`/`make test`?); set its *_PORT variable", sp.name, addr)
 		}
 		logf, err := os.Create(filepath.Join(logDir, sp.name+".log"))
 		if err != nil {
@@ -115,15 +121,18 @@ func Start(ctx context.Context, root, logDir string, p Ports) (*Stack, error) {
 		cmd.Env = childEnv(os.Environ())
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 		if err := cmd.Start(); err != nil {
+			logf.Close()
 			s.Stop()
 			return nil, fmt.Errorf("start %s: %w", sp.name, err)
 		}
-		s.procs = append(s.procs, cmd)
+		p := &proc{cmd: cmd, done: make(chan struct{})}
+		go func() { _ = cmd.Wait(); logf.Close(); close(p.done) }()
+		s.procs = append(s.procs, p)
 	}
-	for _, sp := range specs {
-		if err := waitFor(ctx, sp.name, sp.ready, 60*time.Second); err != nil {
+	for i, sp := range specs {
+		if err := waitFor(ctx, sp.name, sp.ready, 60*time.Second, s.procs[i].done); err != nil {
 			s.Stop()
-			return nil, err
+			return nil, fmt.Errorf("%w (log: %s)", err, filepath.Join(logDir, sp.name+".log"))
 		}
 	}
 	return s, nil
@@ -131,44 +140,46 @@ func Start(ctx context.Context, root, logDir string, p Ports) (*Stack, error) {
 
 // Stop ends every service (process groups, so moto's workers go too).
 func (s *Stack) Stop() {
-	for _, c := range s.procs {
-		if c.Process != nil {
-			_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
-		}
+	for _, p := range s.procs {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 	}
-	for _, c := range s.procs {
-		done := make(chan struct{})
-		go func() { _ = c.Wait(); close(done) }()
+	for _, p := range s.procs {
 		select {
-		case <-done:
+		case <-p.done:
 		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.done
 		}
 	}
 	s.procs = nil
 }
 
-func portInUse(args []string) bool {
+// portInUse reports the first of a service's listen addresses that something already answers on
+// (the readiness check would otherwise take that for the service).
+func portInUse(args []string) (string, bool) {
 	for i, a := range args {
-		if (a == "-p" || a == "-http-addr" || a == "--smtp") && i+1 < len(args) {
+		if (a == "-p" || a == "-http-addr" || a == "--smtp" || a == "--listen") && i+1 < len(args) {
 			addr := args[i+1]
 			if a == "-p" {
 				addr = "127.0.0.1:" + addr
 			}
 			if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
 				c.Close()
-				return true
+				return addr, true
 			}
 		}
 	}
-	return false
+	return "", false
 }
+
+// probe is the readiness checks' client: a port that accepts but never answers must not hang Start.
+var probe = &http.Client{Timeout: 2 * time.Second}
 
 func httpReady(url string) func() error {
 	return func() error {
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
 		req.Header.Set("Authorization", "Bearer sk_test_123")
-		res, err := http.DefaultClient.Do(req)
+		res, err := probe.Do(req)
 		if err != nil {
 			return err
 		}
@@ -181,7 +192,8 @@ func httpReady(url string) func() error {
 	}
 }
 
-func waitFor(ctx context.Context, name string, ready func() error, max time.Duration) error {
+// waitFor polls ready until it succeeds, max passes, ctx ends or the service exits (exited closes).
+func waitFor(ctx context.Context, name string, ready func() error, max time.Duration, exited <-chan struct{}) error {
 	deadline := time.Now().Add(max)
 	var err error
 	for time.Now().Before(deadline) {
@@ -191,6 +203,8 @@ func waitFor(ctx context.Context, name string, ready func() error, max time.Dura
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-exited:
+			return fmt.Errorf("%s exited before it was ready", name)
 		case <-time.After(150 * time.Millisecond):
 		}
 	}

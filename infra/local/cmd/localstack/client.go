@@ -2,13 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,13 +18,15 @@ import (
 )
 
 // runToken prints a bearer token the running `make dev` gateway accepts (same persisted key).
-func runToken(args []string) error {
-	fs := flag.NewFlagSet("token", flag.ExitOnError)
+func (c *cli) runToken(_ context.Context, args []string) error {
+	fs := c.flags("token")
 	sub := fs.String("sub", "", "user id (the token's sub) (required)")
 	email := fs.String("email", "", "e-mail claim (default <sub>@example.com)")
 	groups := fs.String("groups", "", "comma-separated Cognito groups, e.g. admin,instructor")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime (Cognito's default is 1h)")
-	fs.Parse(args)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
 	if *sub == "" {
 		return errors.New("-sub is required (make token SUB=user-1)")
 	}
@@ -35,7 +37,8 @@ func runToken(args []string) error {
 	if err != nil {
 		return err
 	}
-	key, err := authlocal.LoadOrCreateKey(filepath.Join(root, ".local", "jwt"))
+	state := c.stateDir(root)
+	key, err := authlocal.LoadOrCreateKey(filepath.Join(state, "jwt"))
 	if err != nil {
 		return err
 	}
@@ -45,18 +48,18 @@ func runToken(args []string) error {
 			gs = append(gs, g)
 		}
 	}
-	tok, err := authlocal.FromEnv(key, devGetenv(root)).Mint(*sub, *email, gs, *ttl)
+	tok, err := authlocal.FromEnv(key, c.devGetenv(state)).Mint(*sub, *email, gs, *ttl)
 	if err != nil {
 		return err
 	}
-	fmt.Println(tok)
+	fmt.Fprintln(c.stdout, tok)
 	return nil
 }
 
 // runTrigger builds a realistic Stripe event, signs it with the running stack's webhook secret
 // and posts it to the webhook, as Stripe would.
-func runTrigger(args []string) error {
-	fs := flag.NewFlagSet("trigger", flag.ExitOnError)
+func (c *cli) runTrigger(ctx context.Context, args []string) error {
+	fs := c.flags("trigger")
 	typ := fs.String("event", "", "event type, e.g. "+strings.Join(stripeevents.Types, ", ")+" (required)")
 	var o stripeevents.Options
 	fs.StringVar(&o.UserID, "user", "", "our user id (metadata.userId) (required)")
@@ -72,32 +75,39 @@ func runTrigger(args []string) error {
 	fs.StringVar(&o.EventID, "id", "", "event id (repeat one to test deduplication)")
 	fs.StringVar(&o.Mode, "mode", "", "checkout mode: subscription or payment")
 	fs.BoolVar(&o.CancelAtPeriodEnd, "cancel-at-period-end", false, "subscription cancel_at_period_end")
-	fs.Parse(args)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
 	if *typ == "" || o.UserID == "" {
 		return errors.New("-event and -user are required (make trigger EVENT=invoice.paid SUB=user-1)")
+	}
+	if !slices.Contains(stripeevents.Types, *typ) {
+		return fmt.Errorf("unknown -event %q; supported: %s", *typ, strings.Join(stripeevents.Types, ", "))
 	}
 	root, err := projectRoot()
 	if err != nil {
 		return err
 	}
-	getenv := devGetenv(root)
+	getenv := c.devGetenv(c.stateDir(root))
 	payload, err := stripeevents.Build(*typ, o)
 	if err != nil {
 		return err
 	}
 	secret := or(getenv(manifest.EnvWebhookSecret), defaultWebhookSecret)
-	req, _ := http.NewRequest(http.MethodPost, baseURL(getenv)+webhookPath(), bytes.NewReader(payload))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, baseURL(getenv)+webhookPath(), bytes.NewReader(payload))
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("Stripe-Signature", stripeevents.SignatureHeader(payload, secret, time.Now()))
 	req.Header.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
-	return send(req)
+	return c.send(req)
 }
 
 // runJob runs a schedule function now on the running stack.
-func runJob(args []string) error {
-	fs := flag.NewFlagSet("job", flag.ExitOnError)
+func (c *cli) runJob(ctx context.Context, args []string) error {
+	fs := c.flags("job")
 	name := fs.String("name", "", "schedule function, e.g. billing-cycle (required)")
-	fs.Parse(args)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
 	if *name == "" {
 		var names []string
 		for _, f := range manifest.Of(manifest.Schedule) {
@@ -109,8 +119,8 @@ func runJob(args []string) error {
 	if err != nil {
 		return err
 	}
-	req, _ := http.NewRequest(http.MethodPost, baseURL(devGetenv(root))+"/_local/jobs/"+*name, nil)
-	return send(req)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, baseURL(c.devGetenv(c.stateDir(root)))+"/_local/jobs/"+*name, nil)
+	return c.send(req)
 }
 
 func baseURL(getenv func(string) string) string {
@@ -125,16 +135,16 @@ func webhookPath() string {
 }
 
 // send prints the status and body; a non-2xx answer is an error (non-zero exit).
-func send(req *http.Request) error {
+func (c *cli) send(req *http.Request) error {
 	res, err := (&http.Client{Timeout: 5 * time.Minute}).Do(req)
 	if err != nil {
 		return fmt.Errorf("%w (is `make dev` running?)", err)
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	fmt.Println(res.Status)
-	os.Stdout.Write(bytes.TrimRight(body, "\n"))
-	fmt.Println()
+	fmt.Fprintln(c.stdout, res.Status)
+	c.stdout.Write(bytes.TrimRight(body, "\n"))
+	fmt.Fprintln(c.stdout)
 	if res.StatusCode >= 300 {
 		return fmt.Errorf("%s %s answered %s", req.Method, req.URL.Path, res.Status)
 	}

@@ -3,16 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -56,20 +53,42 @@ func devDefaults(p services.Ports) map[string]string {
 	return d
 }
 
-func runDev(args []string) error {
-	fs := flag.NewFlagSet("dev", flag.ExitOnError)
-	fs.Parse(args)
+// sdkEnv are the variables the AWS SDK reads from the process environment itself (it has no
+// getenv hook), so dev exports its values of them.
+var sdkEnv = []string{"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+
+// layered reads each variable from the first source that has it set.
+func layered(sources ...func(string) string) func(string) string {
+	return func(k string) string {
+		for _, get := range sources {
+			if v := get(k); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+}
+
+func fromMap(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func (c *cli) runDev(ctx context.Context, args []string) error {
+	fs := c.flags("dev")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
 	root, err := projectRoot()
 	if err != nil {
 		return err
 	}
-	ports := services.DevPorts.FromEnv(os.Getenv)
-	for k, v := range devDefaults(ports) {
-		if os.Getenv(k) == "" {
-			os.Setenv(k, v) // the AWS SDK reads the process environment itself
+	state := c.stateDir(root)
+	ports := services.DevPorts.FromEnv(c.getenv)
+	getenv := layered(c.getenv, fromMap(devDefaults(ports))) // a variable already set wins
+	for _, k := range sdkEnv {
+		if v := getenv(k); v != "" && os.Getenv(k) != v {
+			os.Setenv(k, v)
 		}
 	}
-	port := os.Getenv("PORT")
+	port := getenv("PORT")
 	addr := "127.0.0.1:" + port
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -77,10 +96,11 @@ func runDev(args []string) error {
 	}
 	defer ln.Close()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	fmt.Fprintln(os.Stderr, "starting moto, stripe-mock and mailpit…")
-	stack, err := services.Start(ctx, root, filepath.Join(root, ".local", "logs"), ports)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fmt.Fprintln(c.stderr, "starting moto, stripe-mock and mailpit…")
+	logDir := filepath.Join(state, "logs")
+	stack, err := services.Start(ctx, root, logDir, ports)
 	if err != nil {
 		return err
 	}
@@ -90,25 +110,23 @@ func runDev(args []string) error {
 	if err != nil {
 		return err
 	}
-	set, err := resources.Create(ctx, resources.NewClients(awsCfg), devPrefix, os.Getenv(m.EnvMailFrom))
+	set, err := resources.Create(ctx, resources.NewClients(awsCfg), devPrefix, getenv(m.EnvMailFrom))
 	if err != nil {
 		return fmt.Errorf("create resources in moto: %w", err)
 	}
-	for k, v := range set.Env() {
-		os.Setenv(k, v)
-	}
-	deps, err := platform.Load(ctx, os.Getenv)
+	getenv = layered(fromMap(set.Env()), getenv) // the created resources win
+	deps, err := platform.Load(ctx, getenv)
 	if err != nil {
 		return err
 	}
 	handlers, missing := gateway.Handlers(m.Functions, registry.Entries, deps)
-	key, err := authlocal.LoadOrCreateKey(filepath.Join(root, ".local", "jwt"))
+	key, err := authlocal.LoadOrCreateKey(filepath.Join(state, "jwt"))
 	if err != nil {
 		return err
 	}
-	auth := authlocal.FromEnv(key, os.Getenv)
+	auth := authlocal.FromEnv(key, getenv)
 	gw, err := gateway.New(gateway.Config{Functions: m.Functions, Handlers: handlers, Authority: auth, Jobs: true,
-		CORSOrigins: strings.Split(or(os.Getenv("LOCAL_CORS_ORIGINS"), deps.Config.AppURL), ",")})
+		CORSOrigins: strings.Split(or(getenv("LOCAL_CORS_ORIGINS"), deps.Config.AppURL), ","), Log: c.stderr})
 	if err != nil {
 		return err
 	}
@@ -133,7 +151,7 @@ func runDev(args []string) error {
 
 	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
@@ -143,39 +161,50 @@ func runDev(args []string) error {
 	}()
 	go func() {
 		defer wg.Done()
-		if err := (&poller.Poller{SQS: sqs.NewFromConfig(awsCfg)}).Run(ctx, sources); err != nil {
+		if err := (&poller.Poller{SQS: sqs.NewFromConfig(awsCfg), Log: c.stderr}).Run(ctx, sources); err != nil {
 			errc <- err
 		}
 	}()
-	go func() { defer wg.Done(); scheduler.Run(ctx, jobs, os.Stderr) }()
+	go func() { defer wg.Done(); scheduler.Run(ctx, jobs, c.stderr) }()
 
-	envFile := devEnvFile(root)
+	envFile := devEnvFile(state)
 	api := "http://" + addr
 	if err := writeDevEnv(envFile, map[string]string{
-		"PORT": port, "API_URL": api, m.EnvWebhookSecret: os.Getenv(m.EnvWebhookSecret),
+		"PORT": port, "API_URL": api, m.EnvWebhookSecret: getenv(m.EnvWebhookSecret),
 		authlocal.EnvIssuer: auth.Issuer, authlocal.EnvAudience: auth.Audience,
 		"MOTO_URL": ports.MotoURL(), "STRIPE_MOCK_URL": ports.StripeMockURL(), "MAILPIT_URL": ports.MailpitURL(),
 		m.EnvTable: set.Table, m.EnvBucket: set.Bucket,
 	}); err != nil {
+		cancel()
+		_ = srv.Close()
+		wg.Wait()
 		return err
 	}
 	defer os.Remove(envFile)
-	banner(api, ports, missing, jobs)
+	c.banner(api, displayPath(root, logDir), ports, missing, jobs)
 
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
-	stop()
-	fmt.Fprintln(os.Stderr, "\nstopping…")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	cancel()
+	fmt.Fprintln(c.stderr, "\nstopping…")
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelShutdown()
 	_ = srv.Shutdown(shutdownCtx)
 	wg.Wait()
 	return err
 }
 
-func banner(api string, p services.Ports, missing []string, jobs []scheduler.Job) {
+// displayPath is path relative to root when it is inside it (".local/logs/"), else absolute.
+func displayPath(root, path string) string {
+	if rel, err := filepath.Rel(root, path); err == nil && !strings.HasPrefix(rel, "..") {
+		path = rel
+	}
+	return path + string(filepath.Separator)
+}
+
+func (c *cli) banner(api, logs string, p services.Ports, missing []string, jobs []scheduler.Job) {
 	hook := api + webhookPath()
 	var b strings.Builder
 	line := func(f string, a ...any) { fmt.Fprintf(&b, f+"\n", a...) }
@@ -187,7 +216,7 @@ func banner(api string, p services.Ports, missing []string, jobs []scheduler.Job
 	line("  Mail inbox:          %s", p.MailpitURL())
 	line("  moto (AWS):          %s", p.MotoURL())
 	line("  stripe-mock:         %s", p.StripeMockURL())
-	line("  logs of services:    .local/logs/")
+	line("  logs of services:    %s", logs)
 	for _, j := range jobs {
 		line("  schedule:            %s %s, next %s", j.Fn.Name, j.Fn.Trigger.Expression, j.Schedule.Next(time.Now()).Format(time.RFC3339))
 	}
@@ -204,5 +233,5 @@ func banner(api string, p services.Ports, missing []string, jobs []scheduler.Job
 	line("  make trigger EVENT=checkout.session.completed SUB=user-1 TIER=pro")
 	line("  make job NAME=billing-cycle")
 	line("")
-	fmt.Fprint(os.Stderr, b.String())
+	fmt.Fprint(c.stderr, b.String())
 }

@@ -7,45 +7,98 @@
 //	job      run a scheduled job now on the running stack
 //
 // The Makefile wraps each one (make dev, make test, make token, make trigger, make job).
+//
+// State shared between `dev` and the other subcommands (the JWT key, dev.env, service logs) lives
+// in <repository>/.local unless LIBERATION_STATE_DIR names another directory.
 package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
+// EnvStateDir overrides where the local state lives (default <repository>/.local).
+const EnvStateDir = "LIBERATION_STATE_DIR"
+
 func main() {
-	if len(os.Args) < 2 {
-		usage()
-		os.Exit(2)
-	}
-	cmds := map[string]func([]string) error{
-		"dev": runDev, "test": runTest, "token": runToken, "trigger": runTrigger, "job": runJob,
-	}
-	run, ok := cmds[os.Args[1]]
-	if !ok {
-		usage()
-		os.Exit(2)
-	}
-	if err := run(os.Args[2:]); err != nil {
-		if errors.Is(err, errReported) {
-			os.Exit(1)
-		}
-		fmt.Fprintln(os.Stderr, "localstack "+os.Args[1]+":", err)
-		os.Exit(1)
-	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() { <-ctx.Done(); stop() }() // after the first Ctrl-C, a second one kills at once
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-// errReported is a failure already explained on the output.
-var errReported = errors.New("failed")
+// cli is one invocation: where settings come from and where output goes.
+type cli struct {
+	getenv         func(string) string
+	stdout, stderr io.Writer
+}
 
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: localstack dev|test|token|trigger|job [flags]  (-h on a subcommand lists its flags)")
+// run runs the subcommand args[0] and returns the process exit code: 0 ok, 1 failure, 2 usage.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	c := &cli{getenv: getenv, stdout: stdout, stderr: stderr}
+	if len(args) < 1 {
+		c.usage()
+		return 2
+	}
+	cmds := map[string]func(context.Context, []string) error{
+		"dev": c.runDev, "test": c.runTest, "token": c.runToken, "trigger": c.runTrigger, "job": c.runJob,
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		c.usage()
+		return 2
+	}
+	err := cmd(ctx, args[1:])
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case errors.Is(err, errReported):
+		return 1
+	}
+	fmt.Fprintln(stderr, "localstack "+args[0]+":", err)
+	return 1
+}
+
+var (
+	// errReported is a failure already explained on the output.
+	errReported = errors.New("failed")
+	// errUsage is a flag error the flag package already printed with the subcommand's flags.
+	errUsage = errors.New("usage")
+)
+
+func (c *cli) usage() {
+	fmt.Fprintln(c.stderr, "usage: localstack dev|test|token|trigger|job [flags]  (-h on a subcommand lists its flags)")
+}
+
+// flags is a subcommand's flag set; it reports errors on stderr and leaves exiting to run.
+func (c *cli) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	return fs
+}
+
+// parse parses args; a bad flag is errUsage (already printed), -h is flag.ErrHelp.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	return nil
 }
 
 // projectRoot walks up from the working directory to the module's go.mod.
@@ -67,8 +120,16 @@ func projectRoot() (string, error) {
 	}
 }
 
+// stateDir is where the local state lives: $LIBERATION_STATE_DIR, or <root>/.local.
+func (c *cli) stateDir(root string) string {
+	if d := c.getenv(EnvStateDir); d != "" {
+		return d
+	}
+	return filepath.Join(root, ".local")
+}
+
 // devEnvFile is where `dev` records the running stack's settings for token/trigger/job.
-func devEnvFile(root string) string { return filepath.Join(root, ".local", "dev.env") }
+func devEnvFile(state string) string { return filepath.Join(state, "dev.env") }
 
 func writeDevEnv(path string, vars map[string]string) error {
 	keys := make([]string, 0, len(vars))
@@ -87,10 +148,10 @@ func writeDevEnv(path string, vars map[string]string) error {
 	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
-// devGetenv reads a setting: the process environment first, then the running stack's dev.env.
-func devGetenv(root string) func(string) string {
+// readDevEnv reads a dev.env file; a missing or unreadable file is empty.
+func readDevEnv(path string) map[string]string {
 	file := map[string]string{}
-	if f, err := os.Open(devEnvFile(root)); err == nil {
+	if f, err := os.Open(path); err == nil {
 		defer f.Close()
 		s := bufio.NewScanner(f)
 		for s.Scan() {
@@ -100,8 +161,14 @@ func devGetenv(root string) func(string) string {
 			}
 		}
 	}
+	return file
+}
+
+// devGetenv reads a setting: the environment first, then the running stack's dev.env.
+func (c *cli) devGetenv(state string) func(string) string {
+	file := readDevEnv(devEnvFile(state))
 	return func(k string) string {
-		if v := os.Getenv(k); v != "" {
+		if v := c.getenv(k); v != "" {
 			return v
 		}
 		return file[k]

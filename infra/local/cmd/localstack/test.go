@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/liberation/monetization/infra/local/localtest"
@@ -19,25 +16,26 @@ import (
 
 // runTest is `make test`: one set of services on the test ports (so it can run next to `make dev`)
 // shared by every package, then every test with coverage, then the CDK module's tests.
-func runTest(args []string) error {
-	fs := flag.NewFlagSet("test", flag.ExitOnError)
-	fs.Parse(args)
+func (c *cli) runTest(ctx context.Context, args []string) error {
+	fs := c.flags("test")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
 	root, err := projectRoot()
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ports := services.TestPorts.FromEnv(os.Getenv)
+	ports := services.TestPorts.FromEnv(c.getenv)
 	start := time.Now()
-	stack, err := services.Start(ctx, root, filepath.Join(root, ".local", "test-logs"), ports)
+	logDir := filepath.Join(c.stateDir(root), "test-logs")
+	stack, err := services.Start(ctx, root, logDir, ports)
 	if err != nil {
 		return fmt.Errorf("cannot start the test services on ports %d/%d/%d/%d (moto/stripe-mock/smtp/mailpit): %w\n"+
 			"stop whatever holds them (a previous `make test`?) or set MOTO_PORT, STRIPE_MOCK_PORT, SMTP_PORT, MAILPIT_PORT",
 			ports.Moto, ports.StripeMock, ports.SMTP, ports.MailpitUI, err)
 	}
 	defer stack.Stop()
-	fmt.Printf("services up in %s (logs in .local/test-logs/)\n", time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(c.stdout, "services up in %s (logs in %s)\n", time.Since(start).Round(time.Millisecond), displayPath(root, logDir))
 
 	env := os.Environ()
 	for k, v := range ports.Env() {
@@ -46,7 +44,7 @@ func runTest(args []string) error {
 	env = append(env, localtest.StackEnv+"=1")
 	run := func(dir string, name string, args ...string) error {
 		cmd := exec.CommandContext(ctx, name, args...)
-		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, os.Stdout, os.Stderr
+		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, c.stdout, c.stderr
 		return cmd.Run()
 	}
 
@@ -57,13 +55,13 @@ func runTest(args []string) error {
 		"-coverprofile="+cover, "./..."); err != nil {
 		failed = append(failed, "go test ./...")
 	}
-	fmt.Printf("go test ./... took %s\n", time.Since(t0).Round(time.Second))
+	fmt.Fprintf(c.stdout, "go test ./... took %s\n", time.Since(t0).Round(time.Second))
 	if _, err := os.Stat(filepath.Join(root, "infra", "cdk", "go.mod")); err == nil && ctx.Err() == nil {
 		t0 = time.Now()
 		if err := run(filepath.Join(root, "infra", "cdk"), "go", "test", "-count=1", "./..."); err != nil {
 			failed = append(failed, "go test ./... in infra/cdk")
 		}
-		fmt.Printf("infra/cdk tests took %s\n", time.Since(t0).Round(time.Second))
+		fmt.Fprintf(c.stdout, "infra/cdk tests took %s\n", time.Since(t0).Round(time.Second))
 	}
 	total, covErr := coverageTotal(ctx, root, cover)
 	if covErr != nil {
@@ -71,12 +69,12 @@ func runTest(args []string) error {
 	}
 	// The verdict and the coverage are the last lines, where CI logs are read from.
 	if len(failed) > 0 {
-		fmt.Println("FAILED: " + strings.Join(failed, "; "))
+		fmt.Fprintln(c.stdout, "FAILED: "+strings.Join(failed, "; "))
 	} else {
-		fmt.Println("PASSED")
+		fmt.Fprintln(c.stdout, "PASSED")
 	}
 	if covErr == nil {
-		fmt.Printf("total statement coverage: %s\n", total)
+		fmt.Fprintf(c.stdout, "total statement coverage: %s\n", total)
 	}
 	if len(failed) > 0 {
 		return errReported
@@ -95,10 +93,16 @@ func coverageTotal(ctx context.Context, root, profile string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	f := strings.Fields(lines[len(lines)-1])
-	if len(f) == 0 || f[0] != "total:" {
-		return "", fmt.Errorf("unexpected cover output %q", lines[len(lines)-1])
+	return parseCoverTotal(string(out))
+}
+
+// parseCoverTotal returns the percentage on the last line of `go tool cover -func` output.
+func parseCoverTotal(out string) (string, error) {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := lines[len(lines)-1]
+	f := strings.Fields(last)
+	if len(f) < 2 || f[0] != "total:" || !strings.HasSuffix(f[len(f)-1], "%") {
+		return "", fmt.Errorf("unexpected cover output %q", last)
 	}
 	return f[len(f)-1], nil
 }
