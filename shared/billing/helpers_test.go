@@ -193,18 +193,5 @@ func gauges(t *testing.T, d *platform.Deps) map[string]int64 {
 // auditCount counts the audit records of a day with an action.
 func auditCount(t *testing.T, d *platform.Deps, day time.Time, action string) int {
 	t.Helper()
-	items, err := store.QueryAll[audit.Record](context.Background(), d.Store, &dynamodb.QueryInput{
-		KeyConditionExpression:    aws.String("PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.AuditKey(day, "x").PK)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, it := range items {
-		if it.Action == action {
-			n++
-		}
-	}
-	return n
+	return localtest.AuditCount(t, d.Store, day, action)
 }

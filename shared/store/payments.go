@@ -197,7 +197,7 @@ func (s *Store) GetConsistent(ctx context.Context, k Key, out any) error {
 // NotFound briefly.
 func (s *Store) PaymentByID(ctx context.Context, paymentID string) (Payment, error) {
 	pk, sk := PaymentByIDGSI1(paymentID)
-	return s.paymentByIndex(ctx, manifest.Indexes[0].Name, "GSI1PK", "GSI1SK", pk, sk)
+	return s.paymentByIndex(ctx, manifest.Indexes[0], pk, sk)
 }
 
 // PaymentByCharge finds a payment by Stripe charge id through GSI2.
@@ -206,7 +206,7 @@ func (s *Store) PaymentByCharge(ctx context.Context, chargeID string) (Payment, 
 		return Payment{}, apperr.New(apperr.NotFound, "no charge id")
 	}
 	pk, sk := ChargeGSI2(chargeID)
-	return s.paymentByIndex(ctx, manifest.Indexes[1].Name, "GSI2PK", "GSI2SK", pk, sk)
+	return s.paymentByIndex(ctx, manifest.Indexes[1], pk, sk)
 }
 
 // PaymentByLookup follows a lookup item (PaymentSourceKey, PaymentIntentKey) to its payment.
@@ -218,25 +218,10 @@ func (s *Store) PaymentByLookup(ctx context.Context, k Key) (Payment, error) {
 	return s.GetPayment(ctx, l.UserID, l.PaymentID)
 }
 
-func (s *Store) paymentByIndex(ctx context.Context, index, pkName, skName, pk, sk string) (Payment, error) {
-	res, err := s.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.Table),
-		IndexName:                aws.String(index),
-		KeyConditionExpression:   aws.String("#pk = :pk AND #sk = :sk"),
-		ExpressionAttributeNames: map[string]string{"#pk": pkName, "#sk": skName},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": av(pk), ":sk": av(sk),
-		},
-		Limit: aws.Int32(1),
-	})
+// paymentByIndex finds a payment through an index, then reads the item itself consistently.
+func (s *Store) paymentByIndex(ctx context.Context, ix manifest.Index, pk, sk string) (Payment, error) {
+	p, err := QueryIndexOne[Payment](ctx, s, ix, pk, sk, "payment not found")
 	if err != nil {
-		return Payment{}, apperr.Wrap(err, apperr.Unavailable, "query failed")
-	}
-	if len(res.Items) == 0 {
-		return Payment{}, apperr.New(apperr.NotFound, "payment not found")
-	}
-	var p Payment
-	if err := decode(res.Items[0], &p); err != nil {
 		return Payment{}, err
 	}
 	return s.GetPayment(ctx, p.UserID, p.ID)

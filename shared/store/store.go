@@ -203,3 +203,29 @@ func decode(item map[string]types.AttributeValue, out any) error {
 	}
 	return nil
 }
+
+// QueryIndexOne reads the single item whose index keys equal (pk, sk) — the lookup of one of our
+// items by an external id. Index reads are eventually consistent: callers that must see their own
+// latest write re-read the base item. notFound is the message of the apperr.NotFound returned when
+// no item matches.
+func QueryIndexOne[T any](ctx context.Context, s *Store, ix manifest.Index, pk, sk, notFound string) (T, error) {
+	var out T
+	res, err := s.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:                &s.Table,
+		IndexName:                aws.String(ix.Name),
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk = :sk"),
+		ExpressionAttributeNames: map[string]string{"#pk": ix.PK, "#sk": ix.SK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: pk}, ":sk": &types.AttributeValueMemberS{Value: sk},
+		},
+		Limit: aws.Int32(1),
+	})
+	if err != nil {
+		return out, apperr.Wrap(err, apperr.Unavailable, "query failed")
+	}
+	if len(res.Items) == 0 {
+		return out, apperr.New(apperr.NotFound, "%s", notFound)
+	}
+	err = decode(res.Items[0], &out)
+	return out, err
+}

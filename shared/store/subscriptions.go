@@ -87,24 +87,7 @@ func (s *Store) SubscriptionVersion(ctx context.Context, userID string) (int64, 
 // consistent). NotFound if unknown.
 func (s *Store) SubscriptionByStripeID(ctx context.Context, subID string) (Subscription, error) {
 	g1, g1s := StripeSubscriptionGSI1(subID)
-	res, err := s.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName:              &s.Table,
-		IndexName:              aws.String(manifest.Indexes[0].Name),
-		KeyConditionExpression: aws.String("GSI1PK = :pk AND GSI1SK = :sk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": av(g1), ":sk": av(g1s),
-		},
-		Limit: aws.Int32(1),
-	})
-	if err != nil {
-		return Subscription{}, apperr.Wrap(err, apperr.Unavailable, "query failed")
-	}
-	if len(res.Items) == 0 {
-		return Subscription{}, apperr.New(apperr.NotFound, "unknown Stripe subscription")
-	}
-	var sub Subscription
-	err = decode(res.Items[0], &sub)
-	return sub, err
+	return QueryIndexOne[Subscription](ctx, s, manifest.Indexes[0], g1, g1s, "unknown Stripe subscription")
 }
 
 // PutSubscriptionTx returns the transaction item that writes next for userID, conditioned on the

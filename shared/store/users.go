@@ -68,26 +68,8 @@ func (s *Store) UserIDByStripeCustomer(ctx context.Context, customerID string) (
 		return "", apperr.New(apperr.NotFound, "no customer id")
 	}
 	g1, g1s := StripeCustomerGSI1(customerID)
-	res, err := s.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName:              &s.Table,
-		IndexName:              aws.String(manifest.Indexes[0].Name),
-		KeyConditionExpression: aws.String("GSI1PK = :pk AND GSI1SK = :sk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": av(g1), ":sk": av(g1s),
-		},
-		Limit: aws.Int32(1),
-	})
-	if err != nil {
-		return "", apperr.Wrap(err, apperr.Unavailable, "query failed")
-	}
-	if len(res.Items) == 0 {
-		return "", apperr.New(apperr.NotFound, "unknown Stripe customer")
-	}
-	var u User
-	if err := decode(res.Items[0], &u); err != nil {
-		return "", err
-	}
-	return u.UserID, nil
+	u, err := QueryIndexOne[User](ctx, s, manifest.Indexes[0], g1, g1s, "unknown Stripe customer")
+	return u.UserID, err
 }
 
 func av(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }

@@ -22,7 +22,6 @@ import (
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/infra/local/stripeevents"
 	"github.com/liberation/monetization/shared/apperr"
-	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/billing"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/platform"
@@ -167,20 +166,7 @@ func (w *wenv) counters(t *testing.T, k store.Key) map[string]int64 {
 
 func (w *wenv) audits(t *testing.T, day time.Time, action string) int {
 	t.Helper()
-	items, err := store.QueryAll[audit.Record](context.Background(), w.d.Store, &dynamodb.QueryInput{
-		KeyConditionExpression:    aws.String("PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.AuditKey(day, "x").PK)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, it := range items {
-		if it.Action == action {
-			n++
-		}
-	}
-	return n
+	return localtest.AuditCount(t, w.d.Store, day, action)
 }
 
 func TestSignatureVerification(t *testing.T) {
