@@ -52,6 +52,7 @@ func environment(cfg Config, d *data, f m.Function) *map[string]*string {
 		m.EnvMailFrom:        jsii.String(cfg.MailFrom),
 		m.EnvPricePro:        jsii.String(cfg.PricePro),
 		m.EnvPriceEnterprise: jsii.String(cfg.PriceEnterprise),
+		m.EnvAllowedOrigins:  jsii.String(strings.Join(cfg.AllowedOrigins, ",")),
 	}
 	if cfg.AppURL != "" {
 		env[m.EnvAppURL] = jsii.String(cfg.AppURL)

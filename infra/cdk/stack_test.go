@@ -132,7 +132,7 @@ func TestFunctions(t *testing.T) {
 		env := p["Environment"].(map[string]any)["Variables"].(map[string]any)
 		checkEq(t, f.Name+" FUNCTION_NAME", env[m.EnvFunctionName], f.Name)
 		checkEq(t, f.Name+" MAIL_TRANSPORT", env[m.EnvMailTransport], "ses")
-		want := []string{m.EnvTable, m.EnvBucket, m.EnvMailFrom, m.EnvPricePro, m.EnvPriceEnterprise}
+		want := []string{m.EnvTable, m.EnvBucket, m.EnvMailFrom, m.EnvPricePro, m.EnvPriceEnterprise, m.EnvAllowedOrigins}
 		want = append(want, f.SecretParamEnv()...)
 		for _, q := range f.SendQueues() {
 			want = append(want, q.EnvVar())

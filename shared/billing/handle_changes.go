@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,16 @@ func validateRedirectURL(field, raw string) error {
 		}
 	}
 	return apperr.New(apperr.Invalid, "%s must use https (http is allowed only for localhost)", field)
+}
+
+// checkAppOrigin refuses a redirect URL outside the web app's origins, so Checkout and the portal
+// can only send a user back to us (no open redirect through a Stripe-hosted page).
+func checkAppOrigin(origins []string, field, raw string) error {
+	o := platform.Origin(raw)
+	if slices.Contains(origins, o) {
+		return nil
+	}
+	return apperr.New(apperr.Invalid, "%s must be on the web app's origin (%s)", field, strings.Join(origins, ", "))
 }
 
 func isLoopback(host string) bool {
@@ -177,6 +188,12 @@ func HandleCreateCheckout(fn manifest.Function, d *platform.Deps) httpapi.Lambda
 		if err := r.Decode(&req); err != nil {
 			return httpapi.Response{}, err
 		}
+		if err := checkAppOrigin(d.Config.AppOrigins, "successUrl", req.SuccessURL); err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := checkAppOrigin(d.Config.AppOrigins, "cancelUrl", req.CancelURL); err != nil {
+			return httpapi.Response{}, err
+		}
 		tier, _ := TierByID(req.Tier)
 		price := tier.PriceID(pricesOf(d))
 		if price == "" {
@@ -235,6 +252,9 @@ func HandleCreatePortalSession(fn manifest.Function, d *platform.Deps) httpapi.L
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var req portalRequest
 		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := checkAppOrigin(d.Config.AppOrigins, "returnUrl", req.ReturnURL); err != nil {
 			return httpapi.Response{}, err
 		}
 		u, err := d.Store.GetUser(ctx, r.Principal.UserID)

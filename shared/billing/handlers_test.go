@@ -96,6 +96,10 @@ func TestCheckoutValidation(t *testing.T) {
 		{"ErrCancelMissing", `{"tier":"pro","successUrl":"https://a.example/ok"}`, 400},
 		{"ErrURLTooLong", `{"tier":"pro","successUrl":"https://a.example/` + strings.Repeat("a", 3000) + `","cancelUrl":"https://a.example/no"}`, 400},
 		{"ErrUnknownField", `{"tier":"pro","successUrl":"https://a.example/ok","cancelUrl":"https://a.example/no","price":1}`, 400},
+		// Only the web app's origins (ALLOWED_ORIGINS + APP_URL): no open redirect through Stripe.
+		{"ErrSuccessOffOrigin", `{"tier":"pro","successUrl":"https://evil.example/ok","cancelUrl":"https://a.example/no"}`, 400},
+		{"ErrCancelOffOrigin", `{"tier":"pro","successUrl":"https://a.example/ok","cancelUrl":"https://a.example.evil.example/no"}`, 400},
+		{"ErrOtherPort", `{"tier":"pro","successUrl":"https://a.example:8443/ok","cancelUrl":"https://a.example/no"}`, 400},
 		{"OK", ok("enterprise"), 201},
 	}
 	for _, tc := range tests {
@@ -135,8 +139,10 @@ func TestPortal(t *testing.T) {
 	if len(reqs) != 1 || reqs[0].Form.Get("customer") != "cus_portal" || reqs[0].Form.Get("return_url") != "https://app.example.com/account" || reqs[0].IdempotencyKey == "" {
 		t.Fatalf("portal requests = %+v", reqs)
 	}
-	if status, _ := call(t, h, "u-p", `{"returnUrl":"http://evil.example/"}`, callOpts{}); status != http.StatusBadRequest {
-		t.Fatalf("bad return url: %d", status)
+	for _, bad := range []string{"http://evil.example/", "https://evil.example/account"} {
+		if status, _ := call(t, h, "u-p", `{"returnUrl":"`+bad+`"}`, callOpts{}); status != http.StatusBadRequest {
+			t.Fatalf("return url %s: %d, want 400", bad, status)
+		}
 	}
 }
 

@@ -7,7 +7,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,11 +43,14 @@ type Config struct {
 	AppURL          string
 	StripeAPIBase   string // stripe-mock URL locally
 	Region          string
+	// AppOrigins are the web app's origins ("https://app.example.com"): ALLOWED_ORIGINS plus the
+	// origin of APP_URL. Redirect URLs handed to Stripe must be on one of them.
+	AppOrigins []string
 }
 
 // ConfigFromEnv reads Config.
 func ConfigFromEnv(getenv func(string) string) Config {
-	return Config{
+	cfg := Config{
 		TableName:       getenv(m.EnvTable),
 		BucketName:      getenv(m.EnvBucket),
 		PricePro:        getenv(m.EnvPricePro),
@@ -55,6 +60,31 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		StripeAPIBase:   getenv(m.EnvStripeAPIBase),
 		Region:          or(getenv("AWS_REGION"), "us-east-1"),
 	}
+	cfg.AppOrigins = appOrigins(getenv(m.EnvAllowedOrigins), cfg.AppURL)
+	return cfg
+}
+
+// appOrigins normalises the comma-separated origins and the app URL's origin ("scheme://host[:port]",
+// lower case), dropping empty and malformed entries.
+func appOrigins(list, appURL string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, raw := range append(strings.Split(list, ","), appURL) {
+		if o := Origin(strings.TrimSpace(raw)); o != "" && !seen[o] {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Origin returns "scheme://host[:port]" of an absolute http(s) URL, lower case, or "".
+func Origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return ""
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host)
 }
 
 func or(v, def string) string {

@@ -115,6 +115,8 @@ func New(t testing.TB) *Env {
 		manifest.EnvMailFrom:        MailFrom,
 		manifest.EnvCursorSecret:    "localtest-cursor-secret-" + randHex(8),
 		manifest.EnvAppURL:          "http://app.liberation.local",
+		// The web app's origins used by tests' redirect URLs.
+		manifest.EnvAllowedOrigins: "https://a.example,https://app.example.com,http://localhost:5173",
 	}
 	for k, v := range set.Env() {
 		vars[k] = v
