@@ -320,16 +320,30 @@ func ApplyInvoicePaymentFailed(ctx context.Context, d *platform.Deps, userID str
 
 // ----- helpers -----
 
+// joinDescriptions joins the non-blank line descriptions ("" when there are none), clipped.
+func joinDescriptions(descs []string) string {
+	var parts []string
+	for _, d := range descs {
+		if d = strings.TrimSpace(d); d != "" {
+			parts = append(parts, d)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return clip(strings.Join(parts, "; "), 300)
+}
+
 func invoiceDescription(inv *stripe.Invoice) string {
 	if inv.Lines != nil {
-		var parts []string
+		var descs []string
 		for _, l := range inv.Lines.Data {
-			if l != nil && strings.TrimSpace(l.Description) != "" {
-				parts = append(parts, strings.TrimSpace(l.Description))
+			if l != nil {
+				descs = append(descs, l.Description)
 			}
 		}
-		if len(parts) > 0 {
-			return clip(strings.Join(parts, "; "), 300)
+		if d := joinDescriptions(descs); d != "" {
+			return d
 		}
 	}
 	if inv.Description != "" {
@@ -345,14 +359,14 @@ func checkoutDescription(s *stripe.CheckoutSession) string {
 		}
 	}
 	if s.LineItems != nil {
-		var parts []string
+		var descs []string
 		for _, li := range s.LineItems.Data {
-			if li != nil && strings.TrimSpace(li.Description) != "" {
-				parts = append(parts, strings.TrimSpace(li.Description))
+			if li != nil {
+				descs = append(descs, li.Description)
 			}
 		}
-		if len(parts) > 0 {
-			return clip(strings.Join(parts, "; "), 300)
+		if d := joinDescriptions(descs); d != "" {
+			return d
 		}
 	}
 	return "Purchase"
