@@ -15,7 +15,7 @@ BUILD_DIR           := build
 
 export PATH := $(BIN):$(VENV)/bin:$(PATH)
 
-.PHONY: help tools clean-tools dev test test-unit token trigger job build lint synth clean fmt bench
+.PHONY: help tools clean-tools dev test test-unit token trigger job build lint synth clean fmt bench generate
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ trigger: ## send a signed Stripe event to make dev's webhook: make trigger EVENT
 
 job: ## run a scheduled job now against the local stack: make job NAME=billing-cycle
 	@$(LOCAL) job -name "$(NAME)"
+
+generate: ## write functions/*/main.go, the registry and template.yaml from the manifest (commit the result)
+	$(GO) generate ./shared/manifest
 
 build: ## build every function as linux/arm64 bootstrap under build/<name>/
 	@for f in $(FUNCTIONS); do \

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -64,11 +65,17 @@ func (c Config) Validate() error {
 	if c.MailFrom == "" || c.PricePro == "" || c.PriceEnterprise == "" {
 		return fmt.Errorf("context mailFrom, stripePricePro and stripePriceEnterprise are required")
 	}
+	if c.AppURL == "" {
+		return fmt.Errorf("context appURL is required: the web app's URL, used in e-mail links and as an allowed redirect origin")
+	}
 	if c.Prod() {
 		for _, o := range c.AllowedOrigins {
 			if !strings.HasPrefix(o, "https://") {
 				return fmt.Errorf("prod origin %q must be https (pass -c allowedOrigins=...)", o)
 			}
+		}
+		if !strings.HasPrefix(c.AppURL, "https://") || isLocalhost(c.AppURL) {
+			return fmt.Errorf("prod appURL %q must be the web app's public https URL (pass -c appURL=https://...)", c.AppURL)
 		}
 		if strings.Contains(c.PricePro+c.PriceEnterprise, "placeholder") {
 			return fmt.Errorf("prod needs real Stripe price ids (-c stripePricePro=... -c stripePriceEnterprise=...)")
@@ -84,6 +91,16 @@ func (c Config) Validate() error {
 func (c Config) stripeKeyParam() string     { return c.ParamPrefix + "/stripe-secret-key" }
 func (c Config) webhookSecretParam() string { return c.ParamPrefix + "/stripe-webhook-secret" }
 func (c Config) cursorSecretParam() string  { return c.ParamPrefix + "/cursor-secret" }
+
+// isLocalhost reports a URL on a loopback host.
+func isLocalhost(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return true
+	}
+	h := strings.ToLower(u.Hostname())
+	return h == "localhost" || strings.HasSuffix(h, ".localhost") || strings.HasPrefix(h, "127.") || h == "::1"
+}
 
 func or(v, def string) string {
 	if v == "" {

@@ -8,7 +8,7 @@ import (
 func TestConfigFromContext(t *testing.T) {
 	base := map[string]string{
 		"allowedOrigins": "https://app.example.com, https://admin.example.com", "mailFrom": "r@example.com",
-		"stripePricePro": "price_1", "stripePriceEnterprise": "price_2",
+		"stripePricePro": "price_1", "stripePriceEnterprise": "price_2", "appURL": "https://app.example.com",
 	}
 	get := func(over map[string]string) func(string) string {
 		return func(k string) string {
@@ -39,6 +39,10 @@ func TestConfigFromContext(t *testing.T) {
 		"ErrParamPrefix":    {map[string]string{"paramPrefix": "monetization"}, "start with /"},
 		"ErrProdHTTP":       {map[string]string{"env": "prod", "allowedOrigins": "http://localhost:5173"}, "https"},
 		"ErrProdPrice":      {map[string]string{"env": "prod", "stripePricePro": "price_pro_placeholder"}, "real Stripe"},
+		"ErrNoAppURL":       {map[string]string{"appURL": ""}, "appURL is required"},
+		// cdk.json's dev default (localhost) must never reach production.
+		"ErrProdLocalhostAppURL": {map[string]string{"env": "prod", "appURL": "http://localhost:5173"}, "public https URL"},
+		"ErrProdLoopbackAppURL":  {map[string]string{"env": "prod", "appURL": "https://127.0.0.1:8443"}, "public https URL"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ConfigFromContext(get(tc.over))

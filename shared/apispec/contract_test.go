@@ -1,3 +1,5 @@
+//go:build integration
+
 package apispec_test
 
 import (
@@ -32,6 +34,8 @@ import (
 	"github.com/liberation/monetization/shared/registry"
 	"github.com/liberation/monetization/shared/webhook"
 )
+
+func TestMain(m *testing.M) { localtest.Main(m) }
 
 // localServer is the document's local server: requests are routed against it.
 const localServer = "http://127.0.0.1:3000"
@@ -116,15 +120,37 @@ func baseEvent(t *testing.T, fn string) events.APIGatewayV2HTTPRequest {
 
 func (c *contract) handler(name string) httpapi.Lambda {
 	c.t.Helper()
-	e, ok := registry.Entries[name]
-	if !ok {
-		c.t.Fatalf("PENDING: %s has no registry entry yet", name)
+	built, err := registry.Handler(c.env.Runtime, manifest.MustByName(name))
+	if err != nil {
+		c.t.Fatalf("%s: %v", name, err)
 	}
-	h, ok := e.Build(manifest.MustByName(name), c.env.Deps).(httpapi.Lambda)
+	h, ok := built.(httpapi.Lambda)
 	if !ok {
 		c.t.Fatalf("%s: registry entry does not build an httpapi.Lambda", name)
 	}
 	return h
+}
+
+// consume delivers one message to a queue consumer, as the event source mapping would, and fails the
+// test unless it is processed.
+func (c *contract) consume(fn, typ, dedupeID string, payload any) {
+	c.t.Helper()
+	built, err := registry.Handler(c.env.Runtime, manifest.MustByName(fn))
+	if err != nil {
+		c.t.Fatalf("%s: %v", fn, err)
+	}
+	consumer, ok := built.(queue.Consumer)
+	if !ok {
+		c.t.Fatalf("%s: registry entry does not build a queue.Consumer", fn)
+	}
+	body, err := queue.Envelope(typ, dedupeID, payload)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp, err := consumer(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m-" + randHex(4), Body: body}}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		c.t.Fatalf("%s: message not processed: %v %+v", fn, err, resp)
+	}
 }
 
 // call invokes the route's handler with a realistic event and validates request and response.
@@ -256,11 +282,11 @@ func (c *contract) validate(label, method, path, rawQuery string, headers map[st
 func (c *contract) webhookCall(payload []byte, sig string, wantStatus int, wantOutcome string) {
 	t := c.t
 	t.Helper()
-	e, ok := registry.Entries["stripe-webhook"]
-	if !ok {
-		t.Fatal("PENDING: stripe-webhook has no registry entry yet")
+	built, err := registry.Handler(c.env.Runtime, manifest.MustByName("stripe-webhook"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	h, ok := e.Build(manifest.MustByName("stripe-webhook"), c.env.Deps).(webhook.Handler)
+	h, ok := built.(webhook.Handler)
 	if !ok {
 		t.Fatal("stripe-webhook: registry entry does not build a webhook.Handler")
 	}
@@ -424,11 +450,8 @@ func TestResponsesMatchDocument(t *testing.T) {
 	c.call(req{fn: "get-payment", as: alice, path: map[string]string{"paymentId": "not-a-payment"}, invalid: true}, 400)
 	c.call(req{fn: "get-receipt", as: alice, path: pid}, 409) // not rendered yet
 	c.call(req{fn: "get-receipt", as: bob, path: pid}, 404)
-	job, _ := json.Marshal(payments.ReceiptJob{UserID: alice.sub, PaymentID: pay.ID})
-	if err := payments.HandleMessage(context.Background(), c.env.Deps, queue.Message{Type: payments.MsgReceipt,
-		DedupeID: payments.ReceiptDedupeID(pay.ID), Payload: job}); err != nil {
-		t.Fatalf("render receipt: %v", err)
-	}
+	c.consume("send-receipts", payments.MsgReceipt, payments.ReceiptDedupeID(pay.ID),
+		payments.ReceiptJob{UserID: alice.sub, PaymentID: pay.ID})
 	c.call(req{fn: "get-receipt", as: alice, path: pid}, 200)
 
 	// Refunds (admin).

@@ -9,13 +9,10 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/shared/apispec"
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/manifest"
 )
-
-func TestMain(m *testing.M) { localtest.Main(m) }
 
 func loadDoc(t *testing.T) *openapi3.T {
 	t.Helper()

@@ -2,18 +2,15 @@ package billing
 
 import (
 	"context"
-	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/job"
 	"github.com/liberation/monetization/shared/logging"
-	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -32,7 +29,7 @@ var reconcileStatuses = []string{StatusActive, StatusTrialing, StatusPastDue}
 // fetchSubscription reads a subscription's current state from Stripe.
 type fetchSubscription func(ctx context.Context, subID string) (*stripe.Subscription, error)
 
-func stripeFetcher(d *platform.Deps) fetchSubscription {
+func stripeFetcher(d *Deps) fetchSubscription {
 	return func(ctx context.Context, subID string) (*stripe.Subscription, error) {
 		sc, err := stripeClient(ctx, d)
 		if err != nil {
@@ -61,23 +58,14 @@ type CycleReport struct {
 
 // HandleBillingCycle is the daily EventBridge job: (1) reconcile subscriptions whose period ended
 // with Stripe, (2) move expired cancellations and unpaid subscriptions to Free, (3) write the day's
-// metrics snapshot once, and record the run. Running it twice changes nothing more.
-func HandleBillingCycle(fn manifest.Function, d *platform.Deps) func(context.Context, events.EventBridgeEvent) error {
-	log := logging.New(os.Stdout, fn.Name)
-	fetch := stripeFetcher(d)
-	return func(ctx context.Context, ev events.EventBridgeEvent) error {
-		rep, err := RunBillingCycle(logging.With(ctx, log), d, fetch)
-		if err != nil {
-			log.Error("billing cycle failed", "err", err.Error(), "eventId", ev.ID)
-			return err
-		}
-		log.Info("billing cycle done", "eventId", ev.ID, "report", rep)
-		return nil
-	}
+// metrics snapshot once, and record the run. Running it twice changes nothing more. It returns its
+// report (logged by the job frame, printed by `make job`).
+func HandleBillingCycle(d *Deps, fetch fetchSubscription) job.Func[CycleReport] {
+	return func(ctx context.Context) (CycleReport, error) { return RunBillingCycle(ctx, d, fetch) }
 }
 
 // RunBillingCycle runs the job once at d.Clock's now.
-func RunBillingCycle(ctx context.Context, d *platform.Deps, fetch fetchSubscription) (CycleReport, error) {
+func RunBillingCycle(ctx context.Context, d *Deps, fetch fetchSubscription) (CycleReport, error) {
 	now := d.Clock.Now().UTC()
 	rep := CycleReport{Day: day(now)}
 	requestID := cycleJobName + "-" + rep.Day
@@ -190,7 +178,7 @@ func expireMutation(now time.Time) mutation {
 
 // eachDue calls f for every subscription with status whose period ended before now, in bounded
 // pages. It reports whether it stopped at the bound.
-func eachDue(ctx context.Context, d *platform.Deps, status string, now time.Time, f func(store.Subscription) error) (bool, error) {
+func eachDue(ctx context.Context, d *Deps, status string, now time.Time, f func(store.Subscription) error) (bool, error) {
 	var start map[string]types.AttributeValue
 	for page := 0; page < cycleMaxPages; page++ {
 		subs, next, err := d.Store.SubscriptionsDue(ctx, status, now, cyclePageSize, start)

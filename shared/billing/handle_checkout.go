@@ -10,7 +10,6 @@ import (
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/platform"
 )
 
 type checkoutRequest struct {
@@ -37,7 +36,7 @@ type CheckoutResponse struct {
 
 // HandleCreateCheckout serves POST /subscription/checkout: a Stripe Checkout Session (mode
 // subscription) for the caller's Stripe customer.
-func HandleCreateCheckout(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+func HandleCreateCheckout(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, httpapi.Idempotent(d.Store, fn.Name, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var req checkoutRequest
 		if err := r.Decode(&req); err != nil {
@@ -103,7 +102,7 @@ type portalRequest struct {
 func (p portalRequest) Validate() error { return validateRedirectURL("returnUrl", p.ReturnURL) }
 
 // HandleCreatePortalSession serves POST /subscription/portal: a Stripe Customer Portal session.
-func HandleCreatePortalSession(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+func HandleCreatePortalSession(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var req portalRequest
 		if err := r.Decode(&req); err != nil {

@@ -11,14 +11,13 @@ import (
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
 
 // patch writes a user-initiated change to the stored item: only if the item still describes the
 // same Stripe subscription. It leaves the ordering watermark alone, so Stripe's own event for the
 // change (which always follows) stays authoritative.
-func patch(ctx context.Context, d *platform.Deps, r *httpapi.Request, sub store.Subscription, action string,
+func patch(ctx context.Context, d *Deps, r *httpapi.Request, sub store.Subscription, action string,
 	details map[string]string, fn func(next *store.Subscription)) (store.Subscription, error) {
 	stored, _, err := apply(ctx, d, change{
 		userID: r.Principal.UserID, at: d.Clock.Now(),
@@ -50,7 +49,7 @@ func (c changeRequest) Validate() error {
 // HandleChangeSubscription serves PUT /subscription {tier}: an upgrade takes effect now and is
 // invoiced now with proration; a downgrade takes effect at the period end (a Stripe subscription
 // schedule); "free" cancels at the period end. See docs/decisions/0009.
-func HandleChangeSubscription(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+func HandleChangeSubscription(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, httpapi.Idempotent(d.Store, fn.Name, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var req changeRequest
 		if err := r.Decode(&req); err != nil {
@@ -110,7 +109,7 @@ func viewOrErr(sub store.Subscription, now time.Time, err error) (httpapi.Respon
 // upgrade switches the subscription's price now and invoices the prorated difference at once
 // (proration_behavior always_invoice, payment_behavior error_if_incomplete: a declined card leaves
 // the subscription unchanged and the caller gets a 422).
-func upgrade(ctx context.Context, d *platform.Deps, r *httpapi.Request, sc *client.API, sub store.Subscription, target Tier) (httpapi.Response, error) {
+func upgrade(ctx context.Context, d *Deps, r *httpapi.Request, sc *client.API, sub store.Subscription, target Tier) (httpapi.Response, error) {
 	price := target.PriceID(pricesOf(d))
 	if err := releaseSchedule(sc, sub); err != nil {
 		return httpapi.Response{}, err
@@ -146,7 +145,7 @@ func upgrade(ctx context.Context, d *platform.Deps, r *httpapi.Request, sc *clie
 // scheduleDowngrade attaches a subscription schedule: the current price until currentPeriodEnd, then
 // the lower price; the schedule releases the subscription after that. Access stays at the current
 // tier until the period ends; Stripe's subscription.updated at renewal brings the new price.
-func scheduleDowngrade(ctx context.Context, d *platform.Deps, r *httpapi.Request, sc *client.API, sub store.Subscription,
+func scheduleDowngrade(ctx context.Context, d *Deps, r *httpapi.Request, sc *client.API, sub store.Subscription,
 	current, target Tier) (httpapi.Response, error) {
 	if sub.PendingTier == target.ID {
 		return httpapi.OK(View(sub, d.Clock.Now())), nil
@@ -201,7 +200,7 @@ func releaseSchedule(sc *client.API, sub store.Subscription) error {
 	return nil
 }
 
-func cancelAtPeriodEnd(ctx context.Context, d *platform.Deps, r *httpapi.Request, sub store.Subscription) (httpapi.Response, error) {
+func cancelAtPeriodEnd(ctx context.Context, d *Deps, r *httpapi.Request, sub store.Subscription) (httpapi.Response, error) {
 	if sub.CancelAtPeriodEnd {
 		return httpapi.OK(View(sub, d.Clock.Now())), nil
 	}
@@ -225,7 +224,7 @@ func cancelAtPeriodEnd(ctx context.Context, d *platform.Deps, r *httpapi.Request
 
 // HandleCancelSubscription serves DELETE /subscription: cancel at the period end (access continues
 // until then). Canceling an already canceling subscription returns it unchanged.
-func HandleCancelSubscription(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+func HandleCancelSubscription(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, httpapi.Idempotent(d.Store, fn.Name, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		sub, err := loadSubscription(ctx, d, r.Principal.UserID)
 		if err != nil {
@@ -240,7 +239,7 @@ func HandleCancelSubscription(fn manifest.Function, d *platform.Deps) httpapi.La
 
 // HandleResumeSubscription serves POST /subscription/resume: undo a cancellation before the period
 // ends.
-func HandleResumeSubscription(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+func HandleResumeSubscription(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, httpapi.Idempotent(d.Store, fn.Name, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		sub, err := loadSubscription(ctx, d, r.Principal.UserID)
 		if err != nil {

@@ -9,7 +9,6 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -54,7 +53,7 @@ func timePtr(t time.Time) *time.Time {
 }
 
 // loadSubscription reads the caller's item; a user without one gets the zero item (Free).
-func loadSubscription(ctx context.Context, d *platform.Deps, userID string) (store.Subscription, error) {
+func loadSubscription(ctx context.Context, d *Deps, userID string) (store.Subscription, error) {
 	sub, err := d.Store.GetSubscription(ctx, userID)
 	if apperr.Is(err, apperr.NotFound) {
 		return store.Subscription{}, nil
@@ -63,7 +62,7 @@ func loadSubscription(ctx context.Context, d *platform.Deps, userID string) (sto
 }
 
 // HandleGetSubscription serves GET /subscription.
-func HandleGetSubscription(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+func HandleGetSubscription(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		sub, err := loadSubscription(ctx, d, r.Principal.UserID)
 		if err != nil {
@@ -114,7 +113,7 @@ func newFeatureCache(ttl time.Duration, max int) *featureCache {
 	return &featureCache{ttl: ttl, max: max, entries: map[string]cacheEntry{}}
 }
 
-func (c *featureCache) subscription(ctx context.Context, d *platform.Deps, userID string) (store.Subscription, error) {
+func (c *featureCache) subscription(ctx context.Context, d *Deps, userID string) (store.Subscription, error) {
 	now := d.Clock.Now()
 	version, err := d.Store.SubscriptionVersion(ctx, userID)
 	if err != nil {
@@ -167,11 +166,11 @@ func Decide(sub store.Subscription, feature string, now time.Time) FeatureDecisi
 }
 
 // HandleCheckFeature serves GET /features/{feature}.
-func HandleCheckFeature(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+func HandleCheckFeature(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, newCheckFeature(d, newFeatureCache(featureCacheTTL, featureCacheMax)))
 }
 
-func newCheckFeature(d *platform.Deps, cache *featureCache) httpapi.Handler {
+func newCheckFeature(d *Deps, cache *featureCache) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		feature := r.PathParam("feature")
 		if !KnownFeature(feature) {

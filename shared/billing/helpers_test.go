@@ -1,3 +1,5 @@
+//go:build integration
+
 package billing
 
 import (
@@ -23,10 +25,11 @@ import (
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/infra/local/stripeevents"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/stripeapi"
 )
 
 func TestMain(m *testing.M) { localtest.Main(m) }
@@ -76,7 +79,7 @@ func (s *stripeRecorder) all() []recordedReq {
 
 type testEnv struct {
 	*localtest.Env
-	d      *platform.Deps
+	d      *Deps
 	stripe *stripeRecorder
 }
 
@@ -87,11 +90,20 @@ func newEnv(t *testing.T) *testEnv {
 	cfg := &stripe.BackendConfig{HTTPClient: &http.Client{Transport: rec, Timeout: 20 * time.Second},
 		URL: stripe.String(os.Getenv(manifest.EnvStripeAPIBase)), MaxNetworkRetries: stripe.Int64(0),
 		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelError}}
-	env.Deps.SetStripe(client.New(localtest.StripeKey, &stripe.Backends{
+	sc := stripeapi.New(localtest.StripeKey, "", 10*time.Second)
+	sc.Set(client.New(localtest.StripeKey, &stripe.Backends{
 		API: stripe.GetBackendWithConfig(stripe.APIBackend, cfg), Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg),
 		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg),
 	}))
-	return &testEnv{Env: env, d: env.Deps, stripe: rec}
+	d := &Deps{Config: env.Runtime.Config, Clock: env.Runtime.Clock, Store: env.Store(), Stripe: sc}
+	return &testEnv{Env: env, d: d, stripe: rec}
+}
+
+// WithFakeClock gives the environment and billing's Deps one settable clock.
+func (e *testEnv) WithFakeClock() *clock.Fake {
+	f := e.Env.WithFakeClock()
+	e.d.Clock = f
+	return f
 }
 
 var reqSeq struct {
@@ -153,7 +165,7 @@ func stripeSub(t *testing.T, typ string, o stripeevents.Options) *stripe.Subscri
 }
 
 // seed stores a Stripe subscription state for a user as the webhook would.
-func seed(t *testing.T, d *platform.Deps, typ string, o stripeevents.Options) store.Subscription {
+func seed(t *testing.T, d *Deps, typ string, o stripeevents.Options) store.Subscription {
 	t.Helper()
 	if o.Created.IsZero() {
 		o.Created = d.Clock.Now().Add(-time.Hour)
@@ -166,7 +178,7 @@ func seed(t *testing.T, d *platform.Deps, typ string, o stripeevents.Options) st
 	return res.Stored
 }
 
-func mustSub(t *testing.T, d *platform.Deps, userID string) store.Subscription {
+func mustSub(t *testing.T, d *Deps, userID string) store.Subscription {
 	t.Helper()
 	s, err := d.Store.GetSubscription(context.Background(), userID)
 	if err != nil {
@@ -175,7 +187,7 @@ func mustSub(t *testing.T, d *platform.Deps, userID string) store.Subscription {
 	return s
 }
 
-func rawItem(t *testing.T, d *platform.Deps, k store.Key) map[string]types.AttributeValue {
+func rawItem(t *testing.T, d *Deps, k store.Key) map[string]types.AttributeValue {
 	t.Helper()
 	res, err := d.Store.DB.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: &d.Store.Table, Key: k.Item(),
 		ConsistentRead: aws.Bool(true)})
@@ -185,13 +197,13 @@ func rawItem(t *testing.T, d *platform.Deps, k store.Key) map[string]types.Attri
 	return res.Item
 }
 
-func gauges(t *testing.T, d *platform.Deps) map[string]int64 {
+func gauges(t *testing.T, d *Deps) map[string]int64 {
 	t.Helper()
 	return counters(rawItem(t, d, store.MetricsCurrentKey()))
 }
 
 // auditCount counts the audit records of a day with an action.
-func auditCount(t *testing.T, d *platform.Deps, day time.Time, action string) int {
+func auditCount(t *testing.T, d *Deps, day time.Time, action string) int {
 	t.Helper()
 	return localtest.AuditCount(t, d.Store, day, action)
 }

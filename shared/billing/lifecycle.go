@@ -13,7 +13,6 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
-	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -181,7 +180,7 @@ const maxApplyAttempts = 8
 // apply reads the user's item, applies the mutation and writes the result together with the metric
 // deltas and an audit record in one transaction, conditioned on the version read. On a lost race it
 // reads again and retries. It returns the stored item and whether the state changed.
-func apply(ctx context.Context, d *platform.Deps, c change) (store.Subscription, bool, error) {
+func apply(ctx context.Context, d *Deps, c change) (store.Subscription, bool, error) {
 	for attempt := 0; attempt < maxApplyAttempts; attempt++ {
 		cur, err := d.Store.GetSubscription(ctx, c.userID)
 		if err != nil && !apperr.Is(err, apperr.NotFound) {
@@ -363,7 +362,7 @@ type SyncResult struct {
 // SyncFromStripe stores the state of a Stripe subscription for userID if it is not older than what is
 // stored (see docs/decisions/0007). stamp orders it: the event's created time and id for webhook
 // events; the fetch time for reconciliation. Duplicates and any arrival order end in the same state.
-func SyncFromStripe(ctx context.Context, d *platform.Deps, userID string, sub *stripe.Subscription, stamp Stamp,
+func SyncFromStripe(ctx context.Context, d *Deps, userID string, sub *stripe.Subscription, stamp Stamp,
 	actor, requestID string) (SyncResult, error) {
 	s, err := StateFromStripe(sub, pricesOf(d))
 	if err != nil {
@@ -382,7 +381,7 @@ func SyncFromStripe(ctx context.Context, d *platform.Deps, userID string, sub *s
 
 // RecordPaidThrough remembers the end of a paid invoice period (the later of what is stored and
 // periodEnd, so any order of invoice.paid events gives the same result).
-func RecordPaidThrough(ctx context.Context, d *platform.Deps, userID string, periodEnd time.Time, eventID string) error {
+func RecordPaidThrough(ctx context.Context, d *Deps, userID string, periodEnd time.Time, eventID string) error {
 	periodEnd = periodEnd.UTC()
 	_, _, err := apply(ctx, d, change{
 		userID: userID, at: d.Clock.Now(),
@@ -406,7 +405,7 @@ func RecordPaidThrough(ctx context.Context, d *platform.Deps, userID string, per
 	return err
 }
 
-func pricesOf(d *platform.Deps) Prices {
+func pricesOf(d *Deps) Prices {
 	return Prices{Pro: d.Config.PricePro, Enterprise: d.Config.PriceEnterprise}
 }
 

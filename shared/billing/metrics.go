@@ -12,7 +12,6 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -164,7 +163,7 @@ func queryAllRaw(ctx context.Context, s *store.Store, in *dynamodb.QueryInput) (
 }
 
 // HandleGetMetrics serves GET /admin/metrics (admin only).
-func HandleGetMetrics(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+func HandleGetMetrics(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		m, err := ReadMetrics(ctx, d.Store, d.Clock.Now())
 		if err != nil {

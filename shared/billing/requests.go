@@ -19,6 +19,7 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/auth"
 	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -93,7 +94,7 @@ func parseTier(field, id string, allowFree bool) (Tier, error) {
 // Idempotency-Key when given (so a client retry reuses the Stripe key too), else the request id.
 func operationID(r *httpapi.Request, function string) string {
 	if k := r.Header(httpapi.IdempotencyHeader); k != "" {
-		return "k" + store.HashPayload([]byte(function), []byte(r.Principal.UserID), []byte(k))[:40]
+		return "k" + idempotency.Hash([]byte(function), []byte(r.Principal.UserID), []byte(k))[:40]
 	}
 	return "r" + r.ID
 }
@@ -122,12 +123,11 @@ func stripeFailure(err error, what string) error {
 	return apperr.Wrap(err, apperr.Unavailable, "%s failed", what)
 }
 
-func stripeClient(ctx context.Context, d *platform.Deps) (*client.API, error) {
-	sc, err := d.Stripe(ctx)
-	if err != nil {
-		return nil, apperr.Wrap(err, apperr.Unavailable, "payment provider is not configured")
+func stripeClient(ctx context.Context, d *Deps) (*client.API, error) {
+	if d.Stripe == nil {
+		return nil, apperr.New(apperr.Internal, "this function has no Stripe client: declare Stripe in its manifest entry")
 	}
-	return sc, nil
+	return d.Stripe.API(ctx)
 }
 
 // hasLiveSubscription: the user has a Stripe subscription that grants a paid tier now.
@@ -138,7 +138,7 @@ func hasLiveSubscription(sub store.Subscription, a Access) bool {
 // ensureCustomer returns the user's Stripe customer, creating it once: the creation's idempotency
 // key is derived from the user id, and store.LinkStripeCustomer keeps the first id on file if two
 // requests race.
-func ensureCustomer(ctx context.Context, d *platform.Deps, sc *client.API, p auth.Principal) (string, error) {
+func ensureCustomer(ctx context.Context, d *Deps, sc *client.API, p auth.Principal) (string, error) {
 	u, err := d.Store.GetUser(ctx, p.UserID)
 	if err == nil && u.StripeCustomerID != "" {
 		return u.StripeCustomerID, nil

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
-	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/idempotency"
 )
 
 // IdempotencyHeader is the request header a caller sets to make a POST safe to retry.
@@ -25,7 +25,7 @@ const (
 // the stored response with header "idempotent-replayed: true"; the same key with a different body
 // is a 422; a retry while the first is still running is a 409. Keys are scoped per function and
 // user, so one user's key never collides with another's. Without the header the handler just runs.
-func Idempotent(s *store.Store, function string, h Handler) Handler {
+func Idempotent(s idempotency.Store, function string, h Handler) Handler {
 	return func(ctx context.Context, r *Request) (Response, error) {
 		key := r.Header(IdempotencyHeader)
 		if key == "" {
@@ -39,7 +39,7 @@ func Idempotent(s *store.Store, function string, h Handler) Handler {
 			return Response{}, err
 		}
 		scope := function + "#" + r.Principal.UserID
-		hash := store.HashPayload([]byte(r.Event.RawPath), []byte(r.Event.RawQueryString), body)
+		hash := idempotency.Hash([]byte(r.Event.RawPath), []byte(r.Event.RawQueryString), body)
 		prior, err := s.BeginIdempotent(ctx, scope, key, hash, idempotencyInFlight, idempotencyTTL)
 		if err != nil {
 			return Response{}, err

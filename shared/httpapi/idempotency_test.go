@@ -5,20 +5,17 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/idempotency/idemtest"
 	"github.com/liberation/monetization/shared/manifest"
 )
 
-func TestMain(m *testing.M) { localtest.Main(m) }
-
 func TestIdempotentReplaysAndRefusesMismatch(t *testing.T) {
-	env := localtest.New(t)
 	var runs atomic.Int32
 	var fail atomic.Value
 	fail.Store(apperr.Code(""))
-	h := httpapi.Idempotent(env.Deps.Store, "test-fn", func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	h := httpapi.Idempotent(idemtest.New(nil), "test-fn", func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		n := runs.Add(1)
 		if c := fail.Load().(apperr.Code); c != "" {
 			return httpapi.Response{}, apperr.New(c, "failed")

@@ -1,7 +1,6 @@
 package mail
 
 import (
-	"context"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -9,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 )
 
 func TestBuildMIMEParses(t *testing.T) {
@@ -58,43 +55,5 @@ func TestValidateRefusesHeaderInjection(t *testing.T) {
 		if err := m.Validate(); err == nil {
 			t.Errorf("accepted %+v", m)
 		}
-		if err := (SES{Client: nil}).Send(context.Background(), m); err == nil {
-			t.Errorf("SES sent an invalid message")
-		}
-	}
-}
-
-type fakeSES struct{ in *sesv2.SendEmailInput }
-
-func (f *fakeSES) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, _ ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
-	f.in = in
-	return &sesv2.SendEmailOutput{}, nil
-}
-
-func TestSESRequestShape(t *testing.T) {
-	f := &fakeSES{}
-	err := SES{Client: f}.Send(context.Background(), Message{From: "a@b.c", To: "d@e.f", Subject: "s", Text: "t", HTML: "<b>t</b>",
-		Attachments: []Attachment{{Filename: "r.pdf", ContentType: "application/pdf", Data: []byte("x")}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := f.in.Content.Simple
-	if *f.in.FromEmailAddress != "a@b.c" || f.in.Destination.ToAddresses[0] != "d@e.f" || *s.Body.Text.Data != "t" || *s.Body.Html.Data != "<b>t</b>" || len(s.Attachments) != 1 {
-		t.Fatalf("request %+v", f.in)
-	}
-}
-
-func TestFromEnv(t *testing.T) {
-	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	if s, _ := FromEnv(nil, env(map[string]string{"MAIL_TRANSPORT": "smtp", "SMTP_ADDR": "h:1"})); s.(SMTP).Addr != "h:1" {
-		t.Fatal("smtp")
-	}
-	if s, _ := FromEnv(nil, env(nil)); s == nil {
-		t.Fatal("ses default")
-	} else if _, ok := s.(SES); !ok {
-		t.Fatal("default transport must be SES")
-	}
-	if _, err := FromEnv(nil, env(map[string]string{"MAIL_TRANSPORT": "carrier-pigeon"})); err == nil {
-		t.Fatal("unknown transport must fail")
 	}
 }

@@ -1,3 +1,5 @@
+//go:generate go run ./gen/generate
+
 // Package manifest is the single list of every Lambda function in the system: its trigger, its
 // authorisation level and the exact AWS actions it needs. The CDK stack, template.yaml and the local
 // gateway are generated from it or checked against it by tests, so they cannot drift apart.
@@ -64,6 +66,14 @@ const (
 type Function struct {
 	Name    string // kebab-case folder under functions/
 	Summary string
+	// Area is the business area that owns the function (set from the Area it is declared in).
+	Area string
+	// Package is the Go package (under the module) holding the function's constructor,
+	// New<PascalName>(*platform.Runtime). Empty: the area's package.
+	Package string
+	// Host marks a frame function (the Stripe webhook, a queue consumer) whose constructor takes the
+	// hooks of every area that lists the function in Area.Hooks.
+	Host    bool
 	Trigger Trigger
 	Auth    Auth
 	// TimeoutSeconds and MemoryMB size the Lambda.
@@ -133,6 +143,75 @@ func upper(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// Area is one business area: its functions live in its package and it may contribute hooks (Stripe
+// event handlers, queue message handlers) to the frame functions named in Hooks. Each area is
+// declared in its own file of this package.
+type Area struct {
+	Name    string // "billing"
+	Package string // Go package under the module, e.g. "shared/billing"
+	// Hooks lists host functions (Host: true) the area contributes to. For a host "stripe-webhook"
+	// the area's package exports StripeWebhookHooks (see shared/webhook and shared/queue).
+	Hooks     []string
+	Functions []Function
+	Queues    []QueueDef
+}
+
+// HookFunc is the name of the Go function an area exports for a host ("StripeWebhookHooks").
+func HookFunc(host string) string { return Pascal(host) + "Hooks" }
+
+// Constructor is the Go function that builds the function's handler ("NewCreateRefund").
+func (f Function) Constructor() string { return "New" + Pascal(f.Name) }
+
+// GoPackage is the package path (under the module) of the function's constructor.
+func (f Function) GoPackage() string {
+	if f.Package != "" {
+		return f.Package
+	}
+	if a, ok := AreaByName(f.Area); ok {
+		return a.Package
+	}
+	return ""
+}
+
+// Areas lists the declared areas, in declaration (file) order.
+var Areas []Area
+
+// declare adds an area and its functions and queues; called from each area file's init.
+func declare(a Area) {
+	if a.Package == "" {
+		a.Package = "shared/" + a.Name
+	}
+	for i := range a.Functions {
+		a.Functions[i].Area = a.Name
+	}
+	Areas = append(Areas, a)
+	Functions = append(Functions, a.Functions...)
+	Queues = append(Queues, a.Queues...)
+}
+
+// AreaByName returns the declared area.
+func AreaByName(name string) (Area, bool) {
+	for _, a := range Areas {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return Area{}, false
+}
+
+// HooksFor lists the areas contributing hooks to host, in declaration order.
+func HooksFor(host string) []Area {
+	var out []Area
+	for _, a := range Areas {
+		for _, h := range a.Hooks {
+			if h == host {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }
 
 // ByName returns the function with that name.

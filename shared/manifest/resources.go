@@ -42,6 +42,9 @@ const (
 	EnvCursorSecretName = "CURSOR_SECRET_PARAM"
 	EnvFunctionName     = "FUNCTION_NAME" // our manifest name (AWS sets AWS_LAMBDA_FUNCTION_NAME to the physical one)
 	EnvAppURL           = "APP_URL"       // where the web app lives (links in e-mails)
+	// EnvLocal is "1" under the local stack (make dev, make test); it enables local-only defaults
+	// such as a localhost APP_URL. Never set in AWS.
+	EnvLocal = "LIBERATION_LOCAL"
 	// EnvAllowedOrigins lists the web app's origins (comma-separated): CORS, and the only places
 	// Checkout and the Customer Portal may send a user back to.
 	EnvAllowedOrigins = "ALLOWED_ORIGINS"

@@ -1,3 +1,5 @@
+//go:build integration
+
 package payments_test
 
 import (
@@ -15,14 +17,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/liberation/monetization/infra/local/localtest"
+	"github.com/liberation/monetization/shared/blob/s3blob"
+	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/payments"
-	"github.com/liberation/monetization/shared/store"
 )
 
 func TestListPayments(t *testing.T) {
 	env := localtest.New(t)
-	d := env.Deps
+	d := depsFor(t, env)
 	fn := manifest.MustByName("list-payments")
 	h := payments.HandleListPayments(fn, d)
 	user, email := newUser()
@@ -86,7 +89,7 @@ func TestListPayments(t *testing.T) {
 
 func TestGetPayment(t *testing.T) {
 	env := localtest.New(t)
-	d := env.Deps
+	d := depsFor(t, env)
 	fn := manifest.MustByName("get-payment")
 	h := payments.HandleGetPayment(fn, d)
 	user, email := newUser()
@@ -119,7 +122,7 @@ func TestGetPayment(t *testing.T) {
 
 func TestReceiptEmailExactlyOnce(t *testing.T) {
 	env := localtest.New(t)
-	d := env.Deps
+	d := depsFor(t, env)
 	ctx := context.Background()
 	user, email := newUser()
 	inv := invoice(999, email, time.Now())
@@ -164,7 +167,7 @@ func TestReceiptEmailExactlyOnce(t *testing.T) {
 	if p.ReceiptKey != "receipts/"+user+"/"+p.ID+".pdf" {
 		t.Fatalf("receiptKey = %q", p.ReceiptKey)
 	}
-	obj, err := d.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(d.Config.BucketName), Key: aws.String(p.ReceiptKey)})
+	obj, err := d.Blobs.(*s3blob.Bucket).Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(d.Config.BucketName), Key: aws.String(p.ReceiptKey)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,9 +208,9 @@ func TestReceiptEmailExactlyOnce(t *testing.T) {
 func TestReceiptNotReady(t *testing.T) {
 	env := localtest.New(t)
 	user, email := newUser()
-	p := recordInvoice(t, env.Deps, user, invoice(999, email, time.Now()))
+	p := recordInvoice(t, depsFor(t, env), user, invoice(999, email, time.Now()))
 	fn := manifest.MustByName("get-receipt")
-	resp := invoke(t, payments.HandleGetReceipt(fn, env.Deps),
+	resp := invoke(t, payments.HandleGetReceipt(fn, depsFor(t, env)),
 		apiRequest(fn, &caller{sub: user}, "/payments/"+p.ID+"/receipt", map[string]string{"paymentId": p.ID}, nil, "", nil))
 	wantStatus(t, resp, http.StatusConflict)
 	if !strings.Contains(resp.Body, "still being prepared") {
@@ -217,7 +220,7 @@ func TestReceiptNotReady(t *testing.T) {
 
 func TestConsumerPartialBatchFailure(t *testing.T) {
 	env := localtest.New(t)
-	d := env.Deps
+	d := depsFor(t, env)
 	user, email := newUser()
 	recordInvoice(t, d, user, invoice(999, email, time.Now()))
 	good := drain(t, env)
@@ -234,7 +237,7 @@ func TestConsumerPartialBatchFailure(t *testing.T) {
 	env.Mailpit.WaitFor(t, "to:"+email, 1)
 	// The failed message released its claim, so its retry may claim (and send) at once.
 	dedupe := "receipt#pay_01ARZ3NDEKTSV4RRFFQ69G5FAV"
-	prior, err := d.Store.BeginIdempotent(context.Background(), "email", dedupe, store.HashPayload([]byte(dedupe)), time.Minute, time.Hour)
+	prior, err := d.Store.BeginIdempotent(context.Background(), "email", dedupe, idempotency.Hash([]byte(dedupe)), time.Minute, time.Hour)
 	if err != nil || prior != nil {
 		t.Fatalf("claim of the failed message not released: %+v %v", prior, err)
 	}

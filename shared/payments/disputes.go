@@ -12,7 +12,6 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
-	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -29,7 +28,7 @@ func disputeClosed(status string) bool {
 // dispute (whatever its status, since events arrive in any order) creates the Dispute item, flags
 // the payment disputed and adds the disputed amount to the day's counter — once. Later events move
 // the status forward; a stale event never moves a closed dispute (won/lost) back to open.
-func ApplyDispute(ctx context.Context, d *platform.Deps, dp *stripe.Dispute, eventID string) error {
+func ApplyDispute(ctx context.Context, d *Deps, dp *stripe.Dispute, eventID string) error {
 	if dp == nil || dp.ID == "" {
 		return apperr.New(apperr.Invalid, "dispute is required")
 	}

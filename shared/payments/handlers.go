@@ -4,13 +4,10 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/blob"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -53,7 +50,7 @@ type ListPaymentsResponse struct {
 }
 
 // HandleListPayments serves GET /payments: the caller's payments, newest first, cursor-paginated.
-func HandleListPayments(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+func HandleListPayments(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		limit, err := r.Limit(DefaultListLimit, MaxListLimit)
 		if err != nil {
@@ -72,7 +69,7 @@ func HandleListPayments(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
 }
 
 // callerPayment reads the caller's payment named by the path; another user's id is a 404.
-func callerPayment(ctx context.Context, d *platform.Deps, r *httpapi.Request) (store.Payment, error) {
+func callerPayment(ctx context.Context, d *Deps, r *httpapi.Request) (store.Payment, error) {
 	id := r.PathParam("paymentId")
 	if !ValidPaymentID(id) {
 		return store.Payment{}, apperr.New(apperr.Invalid, "paymentId is not a valid payment id")
@@ -85,7 +82,7 @@ func callerPayment(ctx context.Context, d *platform.Deps, r *httpapi.Request) (s
 }
 
 // HandleGetPayment serves GET /payments/{paymentId}.
-func HandleGetPayment(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+func HandleGetPayment(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		p, err := callerPayment(ctx, d, r)
 		if err != nil {
@@ -103,7 +100,7 @@ type ReceiptLink struct {
 
 // HandleGetReceipt serves GET /payments/{paymentId}/receipt: a presigned S3 GET URL for the PDF,
 // valid five minutes. 409 while the receipt has not been rendered yet.
-func HandleGetReceipt(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+func HandleGetReceipt(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		p, err := callerPayment(ctx, d, r)
 		if err != nil {
@@ -113,15 +110,11 @@ func HandleGetReceipt(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
 			return httpapi.Response{}, apperr.New(apperr.Conflict, "the receipt for this payment is still being prepared; try again in a minute")
 		}
 		now := d.Clock.Now()
-		req, err := d.Presign.PresignGetObject(ctx, &s3.GetObjectInput{
-			Bucket:                     aws.String(d.Config.BucketName),
-			Key:                        aws.String(p.ReceiptKey),
-			ResponseContentType:        aws.String("application/pdf"),
-			ResponseContentDisposition: aws.String(`inline; filename="receipt-` + p.ID + `.pdf"`),
-		}, s3.WithPresignExpires(ReceiptLinkTTL))
+		url, err := d.Blobs.PresignGet(ctx, blob.Object{Key: p.ReceiptKey, ContentType: "application/pdf",
+			ContentDisposition: `inline; filename="receipt-` + p.ID + `.pdf"`}, ReceiptLinkTTL)
 		if err != nil {
-			return httpapi.Response{}, apperr.Wrap(err, apperr.Internal, "presign receipt")
+			return httpapi.Response{}, err
 		}
-		return httpapi.OK(ReceiptLink{URL: req.URL, ExpiresAt: rfc3339(now.Add(ReceiptLinkTTL))}), nil
+		return httpapi.OK(ReceiptLink{URL: url, ExpiresAt: rfc3339(now.Add(ReceiptLinkTTL))}), nil
 	})
 }

@@ -1,3 +1,5 @@
+//go:build integration
+
 package payments_test
 
 import (
@@ -5,6 +7,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
@@ -20,11 +24,25 @@ import (
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/payments"
-	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/store"
 )
 
 func TestMain(m *testing.M) { localtest.Main(m) }
+
+// allCaps is a function with every capability payments uses, so one Deps serves every test.
+var allCaps = manifest.Function{Name: "payments-test", Stripe: true, Sends: []string{manifest.ReceiptsQueue},
+	Bucket: []string{"s3:GetObject", "s3:PutObject"}, Email: true}
+
+// depsFor builds payments' Deps on the test's environment (moto, stripe-mock, mailpit).
+func depsFor(t *testing.T, env *localtest.Env) *payments.Deps {
+	t.Helper()
+	d, err := payments.NewDeps(env.RuntimeFor(t, allCaps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
 
 func randID(prefix string) string {
 	b := make([]byte, 6)
@@ -55,7 +73,7 @@ func invoice(amount int64, email string, paidAt time.Time) *stripe.Invoice {
 }
 
 // recordInvoice applies invoice.paid and returns the recorded payment.
-func recordInvoice(t *testing.T, d *platform.Deps, userID string, inv *stripe.Invoice) store.Payment {
+func recordInvoice(t *testing.T, d *payments.Deps, userID string, inv *stripe.Invoice) store.Payment {
 	t.Helper()
 	if err := payments.ApplyInvoicePaid(context.Background(), d, userID, inv, randID("evt_")); err != nil {
 		t.Fatalf("ApplyInvoicePaid: %v", err)
@@ -71,7 +89,7 @@ func recordInvoice(t *testing.T, d *platform.Deps, userID string, inv *stripe.In
 	return p
 }
 
-func mustPayment(t *testing.T, d *platform.Deps, p store.Payment) store.Payment {
+func mustPayment(t *testing.T, d *payments.Deps, p store.Payment) store.Payment {
 	t.Helper()
 	got, err := d.Store.GetPayment(context.Background(), p.UserID, p.ID)
 	if err != nil {
@@ -89,7 +107,7 @@ type dayCounters struct {
 	DisputedCents     int64 `dynamodbav:"disputedCents"`
 }
 
-func counters(t *testing.T, d *platform.Deps, day time.Time) dayCounters {
+func counters(t *testing.T, d *payments.Deps, day time.Time) dayCounters {
 	t.Helper()
 	var c dayCounters
 	if err := d.Store.GetConsistent(context.Background(), store.MetricsDayKey(day), &c); err != nil {
@@ -149,9 +167,13 @@ func envelopes(t *testing.T, msgs []events.SQSMessage) []envelope {
 }
 
 // consume runs the send-receipts consumer on a batch, through the runtime's (un)marshalling.
-func consume(t *testing.T, d *platform.Deps, msgs ...events.SQSMessage) events.SQSEventResponse {
+func consume(t *testing.T, d *payments.Deps, msgs ...events.SQSMessage) events.SQSEventResponse {
 	t.Helper()
-	h := payments.HandleSendReceipts(manifest.MustByName("send-receipts"), d)
+	var r queue.Router
+	for _, typ := range []string{payments.MsgReceipt, payments.MsgRefundReceipt, payments.MsgDunning} {
+		r.On(typ, func(ctx context.Context, m queue.Message) error { return payments.HandleMessage(ctx, d, m) })
+	}
+	h := r.Consumer(slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	in, _ := json.Marshal(events.SQSEvent{Records: msgs})
 	out, err := lambda.NewHandler(h).Invoke(context.Background(), in)
 	if err != nil {

@@ -25,7 +25,6 @@ import (
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -106,7 +105,7 @@ func newPaymentID(at time.Time) string {
 // counts it in the day's metrics, audits it, and queues the receipt e-mail (every call queues; the
 // receipt consumer sends one e-mail per payment). A $0 invoice (a free tier, a trial, a fully
 // discounted period) moves no money: nothing is recorded and no receipt is sent.
-func ApplyInvoicePaid(ctx context.Context, d *platform.Deps, userID string, inv *stripe.Invoice, eventID string) error {
+func ApplyInvoicePaid(ctx context.Context, d *Deps, userID string, inv *stripe.Invoice, eventID string) error {
 	if inv == nil || inv.ID == "" || userID == "" {
 		return apperr.New(apperr.Invalid, "invoice and user are required")
 	}
@@ -158,7 +157,7 @@ func ApplyInvoicePaid(ctx context.Context, d *platform.Deps, userID string, inv 
 // payment_status "paid"). Other sessions are ignored: subscription checkouts are recorded from their
 // invoice, and an unpaid (async) session is recorded when checkout.session.async_payment_succeeded
 // brings it back paid.
-func ApplyCheckoutPayment(ctx context.Context, d *platform.Deps, userID string, s *stripe.CheckoutSession, eventID string) error {
+func ApplyCheckoutPayment(ctx context.Context, d *Deps, userID string, s *stripe.CheckoutSession, eventID string) error {
 	if s == nil || s.ID == "" || userID == "" {
 		return apperr.New(apperr.Invalid, "session and user are required")
 	}
@@ -201,7 +200,7 @@ func ApplyCheckoutPayment(ctx context.Context, d *platform.Deps, userID string, 
 }
 
 // recordPayment writes p once per sourceID and always queues its receipt.
-func recordPayment(ctx context.Context, d *platform.Deps, p *store.Payment, sourceID, eventID string) error {
+func recordPayment(ctx context.Context, d *Deps, p *store.Payment, sourceID, eventID string) error {
 	p.ID = newPaymentID(p.PaidAt)
 	p.Currency = strings.ToLower(p.Currency)
 	if p.Description == "" {
@@ -260,7 +259,7 @@ func recordPayment(ctx context.Context, d *platform.Deps, p *store.Payment, sour
 	return enqueueReceipt(ctx, d, ReceiptJob{UserID: p.UserID, PaymentID: paymentID})
 }
 
-func enqueueReceipt(ctx context.Context, d *platform.Deps, job ReceiptJob) error {
+func enqueueReceipt(ctx context.Context, d *Deps, job ReceiptJob) error {
 	if job.RefundID != "" {
 		return d.Queue.Send(ctx, manifest.ReceiptsQueue, MsgRefundReceipt, RefundDedupeID(job.RefundID), job)
 	}
@@ -269,7 +268,7 @@ func enqueueReceipt(ctx context.Context, d *platform.Deps, job ReceiptJob) error
 
 // ApplyInvoicePaymentFailed counts a failed payment once per (invoice, attempt) and queues a dunning
 // e-mail for that attempt (queued on every call; the consumer sends one per attempt).
-func ApplyInvoicePaymentFailed(ctx context.Context, d *platform.Deps, userID string, inv *stripe.Invoice, eventID string) error {
+func ApplyInvoicePaymentFailed(ctx context.Context, d *Deps, userID string, inv *stripe.Invoice, eventID string) error {
 	if inv == nil || inv.ID == "" || userID == "" {
 		return apperr.New(apperr.Invalid, "invoice and user are required")
 	}

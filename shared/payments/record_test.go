@@ -1,3 +1,5 @@
+//go:build integration
+
 package payments_test
 
 import (
@@ -17,7 +19,7 @@ import (
 func TestApplyInvoicePaid(t *testing.T) {
 	t.Run("OnceForThreeDeliveries", func(t *testing.T) {
 		env := localtest.New(t)
-		d := env.Deps
+		d := depsFor(t, env)
 		ctx := context.Background()
 		user, email := newUser()
 		paidAt := time.Now().UTC().Truncate(time.Second)
@@ -69,10 +71,10 @@ func TestApplyInvoicePaid(t *testing.T) {
 		env := localtest.New(t)
 		user, email := newUser()
 		inv := invoice(0, email, time.Now())
-		if err := payments.ApplyInvoicePaid(context.Background(), env.Deps, user, inv, "evt_zero"); err != nil {
+		if err := payments.ApplyInvoicePaid(context.Background(), depsFor(t, env), user, inv, "evt_zero"); err != nil {
 			t.Fatal(err)
 		}
-		page, _ := env.Deps.Store.ListPayments(context.Background(), user, 10, "")
+		page, _ := depsFor(t, env).Store.ListPayments(context.Background(), user, 10, "")
 		if len(page.Items) != 0 || len(drain(t, env)) != 0 {
 			t.Fatal("a $0 invoice must record and send nothing")
 		}
@@ -81,7 +83,7 @@ func TestApplyInvoicePaid(t *testing.T) {
 
 func TestApplyCheckoutPayment(t *testing.T) {
 	env := localtest.New(t)
-	d := env.Deps
+	d := depsFor(t, env)
 	ctx := context.Background()
 	user, email := newUser()
 	s := &stripe.CheckoutSession{
@@ -125,7 +127,7 @@ func TestApplyCheckoutPayment(t *testing.T) {
 
 func TestApplyInvoicePaymentFailed(t *testing.T) {
 	env := localtest.New(t)
-	d := env.Deps
+	d := depsFor(t, env)
 	ctx := context.Background()
 	user, email := newUser()
 	inv := invoice(999, email, time.Now())
@@ -172,7 +174,7 @@ func TestApplyInvoicePaymentFailed(t *testing.T) {
 
 func TestApplyDispute(t *testing.T) {
 	env := localtest.New(t)
-	d := env.Deps
+	d := depsFor(t, env)
 	ctx := context.Background()
 	user, email := newUser()
 	inv := invoice(999, email, time.Now())

@@ -1,3 +1,5 @@
+//go:build integration
+
 package payments_test
 
 import (
@@ -17,8 +19,8 @@ import (
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/payments"
-	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/stripeapi"
 )
 
 var admin = &caller{sub: "admin-1", email: "admin@liberation.local", groups: "[admin]"}
@@ -26,7 +28,7 @@ var admin = &caller{sub: "admin-1", email: "admin@liberation.local", groups: "[a
 type refundEnv struct {
 	t    *testing.T
 	env  *localtest.Env
-	d    *platform.Deps
+	d    *payments.Deps
 	fn   manifest.Function
 	h    any
 	user string
@@ -39,9 +41,10 @@ func newRefundEnv(t *testing.T) *refundEnv {
 	fn := manifest.MustByName("create-refund")
 	user, email := newUser()
 	inv := invoice(999, email, time.Now())
-	p := recordInvoice(t, env.Deps, user, inv)
+	d := depsFor(t, env)
+	p := recordInvoice(t, d, user, inv)
 	drain(t, env)
-	return &refundEnv{t: t, env: env, d: env.Deps, fn: fn, h: payments.HandleCreateRefund(fn, env.Deps), user: user, inv: inv, p: p}
+	return &refundEnv{t: t, env: env, d: d, fn: fn, h: payments.HandleCreateRefund(fn, d), user: user, inv: inv, p: p}
 }
 
 func (e *refundEnv) post(c *caller, body string, headers map[string]string) events.APIGatewayV2HTTPResponse {
@@ -327,7 +330,7 @@ func TestRefundStripeErrorsReleaseTheReservation(t *testing.T) {
 				_, _ = w.Write([]byte(tt.body))
 			}))
 			defer srv.Close()
-			e.d.SetStripe(platform.NewStripeClient(localtest.StripeKey, srv.URL))
+			e.d.Stripe = stripeapi.New(localtest.StripeKey, srv.URL, 10*time.Second)
 			resp := e.post(admin, fmt.Sprintf(`{"paymentId":%q,"amountCents":100,"reason":"duplicate"}`, e.p.ID), nil)
 			wantStatus(t, resp, tt.want)
 			if strings.Contains(resp.Body, "boom") {

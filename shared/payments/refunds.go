@@ -16,9 +16,9 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -41,7 +41,7 @@ func countsAsRefunded(status string) bool {
 }
 
 // findPayment locates the payment of a Stripe charge: by charge id (GSI2), else by PaymentIntent.
-func findPayment(ctx context.Context, d *platform.Deps, chargeID, paymentIntentID string) (store.Payment, error) {
+func findPayment(ctx context.Context, d *Deps, chargeID, paymentIntentID string) (store.Payment, error) {
 	p, err := d.Store.PaymentByCharge(ctx, chargeID)
 	if err == nil || !apperr.Is(err, apperr.NotFound) {
 		return p, err
@@ -65,7 +65,7 @@ func findPayment(ctx context.Context, d *platform.Deps, chargeID, paymentIntentI
 // in amount_refunded is then recorded as one "sync_<charge>_<total>" refund (deterministic, so a
 // redelivery converges). While one of our refunds is mid-flight that increase could be it, so the
 // event is refused with ErrRefundInFlight and Stripe redelivers it after our bookkeeping is done.
-func ApplyChargeRefunded(ctx context.Context, d *platform.Deps, ch *stripe.Charge, eventID string) error {
+func ApplyChargeRefunded(ctx context.Context, d *Deps, ch *stripe.Charge, eventID string) error {
 	if ch == nil || ch.ID == "" {
 		return apperr.New(apperr.Invalid, "charge is required")
 	}
@@ -248,7 +248,7 @@ type CreateRefundResponse struct {
 // idempotency key derived from our operation id, then moved from pending to refunded in one
 // transaction with the Refund item (keyed by the Stripe refund id), counters and audit. A Stripe
 // error releases the reservation.
-func HandleCreateRefund(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
+func HandleCreateRefund(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, httpapi.Idempotent(d.Store, fn.Name, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var req CreateRefundRequest
 		if err := r.Decode(&req); err != nil {
@@ -267,14 +267,14 @@ func HandleCreateRefund(fn manifest.Function, d *platform.Deps) httpapi.Lambda {
 // retry after a lost response reuses the same Stripe idempotency key and cannot refund twice.
 func operationID(function, actor, idemKey string) string {
 	if idemKey != "" {
-		return "rop_" + store.HashPayload([]byte(function), []byte(actor), []byte(idemKey))[:32]
+		return "rop_" + idempotency.Hash([]byte(function), []byte(actor), []byte(idemKey))[:32]
 	}
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return "rop_" + hex.EncodeToString(b)
 }
 
-func createRefund(ctx context.Context, d *platform.Deps, req CreateRefundRequest, opID, actor, requestID string) (CreateRefundResponse, error) {
+func createRefund(ctx context.Context, d *Deps, req CreateRefundRequest, opID, actor, requestID string) (CreateRefundResponse, error) {
 	log := logging.From(ctx)
 	found, err := d.Store.PaymentByID(ctx, req.PaymentID)
 	if apperr.Is(err, apperr.NotFound) {
@@ -400,8 +400,8 @@ func createRefund(ctx context.Context, d *platform.Deps, req CreateRefundRequest
 	return out, nil
 }
 
-func stripeRefund(ctx context.Context, d *platform.Deps, p store.Payment, amount int64, reason, opID, actor string) (*stripe.Refund, error) {
-	sc, err := d.Stripe(ctx)
+func stripeRefund(ctx context.Context, d *Deps, p store.Payment, amount int64, reason, opID, actor string) (*stripe.Refund, error) {
+	sc, err := d.Stripe.API(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -444,7 +444,7 @@ func refusal(se *stripe.Error) string {
 	return fmt.Sprintf("status %d", se.HTTPStatusCode)
 }
 
-func releaseReservation(ctx context.Context, d *platform.Deps, userID, paymentID, opID string) error {
+func releaseReservation(ctx context.Context, d *Deps, userID, paymentID, opID string) error {
 	return retryConflicts(ctx, "release refund reservation", func() error {
 		p, err := d.Store.GetPayment(ctx, userID, paymentID)
 		if err != nil {

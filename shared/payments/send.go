@@ -1,19 +1,15 @@
 package payments
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/blob"
+	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/mail"
-	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/receipts"
@@ -37,17 +33,23 @@ func ReceiptObjectKey(userID, paymentID string) string {
 	return "receipts/" + userID + "/" + paymentID + ".pdf"
 }
 
-// HandleSendReceipts is the receipts-queue consumer: receipts (HTML, text and PDF; the PDF stored
-// in S3 and attached), refund notices and dunning e-mails, exactly one e-mail per dedupe id.
-// Only failed messages are reported back to SQS for retry.
-func HandleSendReceipts(fn manifest.Function, d *platform.Deps) queue.Consumer {
-	return queue.Consume(fn.Name, func(ctx context.Context, msg queue.Message, _ events.SQSMessage) error {
-		return HandleMessage(ctx, d, msg)
-	})
+// SendReceiptsHooks registers payments' messages with the receipts-queue consumer (send-receipts):
+// receipts (HTML, text and PDF; the PDF stored in S3 and attached), refund notices and dunning
+// e-mails, exactly one e-mail per dedupe id.
+func SendReceiptsHooks(rt *platform.Runtime, r *queue.Router) error {
+	d, err := NewDeps(rt)
+	if err != nil {
+		return err
+	}
+	h := func(ctx context.Context, msg queue.Message) error { return HandleMessage(ctx, d, msg) }
+	for _, t := range []string{MsgReceipt, MsgRefundReceipt, MsgDunning} {
+		r.On(t, h)
+	}
+	return nil
 }
 
 // HandleMessage processes one receipts-queue message.
-func HandleMessage(ctx context.Context, d *platform.Deps, msg queue.Message) error {
+func HandleMessage(ctx context.Context, d *Deps, msg queue.Message) error {
 	switch msg.Type {
 	case MsgReceipt, MsgRefundReceipt:
 		var job ReceiptJob
@@ -76,12 +78,12 @@ func HandleMessage(ctx context.Context, d *platform.Deps, msg queue.Message) err
 // sendOnce sends the message built by build unless an e-mail with this dedupe id was already sent.
 // The claim is released on failure so the SQS retry can send; a claim held by a concurrent attempt
 // fails this message for a later retry, which then finds the send completed.
-func sendOnce(ctx context.Context, d *platform.Deps, dedupeID string, build func() (mail.Message, error)) error {
+func sendOnce(ctx context.Context, d *Deps, dedupeID string, build func() (mail.Message, error)) error {
 	if dedupeID == "" {
 		return apperr.New(apperr.Invalid, "message has no dedupe id")
 	}
 	log := logging.From(ctx)
-	prior, err := d.Store.BeginIdempotent(ctx, emailScope, dedupeID, store.HashPayload([]byte(dedupeID)), emailInFlight, emailTTL)
+	prior, err := d.Store.BeginIdempotent(ctx, emailScope, dedupeID, idempotency.Hash([]byte(dedupeID)), emailInFlight, emailTTL)
 	if err != nil {
 		return err
 	}
@@ -113,7 +115,7 @@ func sendOnce(ctx context.Context, d *platform.Deps, dedupeID string, build func
 
 // brandingFor returns the branding of a user's receipts. Enterprise white-label settings plug in
 // here (the license of the user's organisation); until then everyone gets the platform's.
-func brandingFor(context.Context, *platform.Deps, string) receipts.Branding {
+func brandingFor(context.Context, *Deps, string) receipts.Branding {
 	return receipts.DefaultBranding
 }
 
@@ -124,7 +126,7 @@ func receiptNumber(p store.Payment) string {
 	return "LIB-" + p.ID[len("pay_"):]
 }
 
-func recipient(ctx context.Context, d *platform.Deps, userID, snapshot string) (string, error) {
+func recipient(ctx context.Context, d *Deps, userID, snapshot string) (string, error) {
 	if snapshot != "" {
 		return snapshot, nil
 	}
@@ -139,7 +141,7 @@ func recipient(ctx context.Context, d *platform.Deps, userID, snapshot string) (
 }
 
 // receiptMessage renders the receipt (or refund notice), stores the PDF and records its key.
-func receiptMessage(ctx context.Context, d *platform.Deps, job ReceiptJob) (mail.Message, error) {
+func receiptMessage(ctx context.Context, d *Deps, job ReceiptJob) (mail.Message, error) {
 	p, err := d.Store.GetPayment(ctx, job.UserID, job.PaymentID)
 	if err != nil {
 		return mail.Message{}, err
@@ -158,11 +160,9 @@ func receiptMessage(ctx context.Context, d *platform.Deps, job ReceiptJob) (mail
 		return mail.Message{}, err
 	}
 	key := ReceiptObjectKey(p.UserID, p.ID)
-	if _, err := d.S3.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: aws.String(d.Config.BucketName), Key: aws.String(key), Body: bytes.NewReader(pdf),
-		ContentType: aws.String("application/pdf"), ContentDisposition: aws.String(`inline; filename="receipt-` + p.ID + `.pdf"`),
-	}); err != nil {
-		return mail.Message{}, apperr.Wrap(err, apperr.Unavailable, "store receipt PDF")
+	if err := d.Blobs.Put(ctx, blob.Object{Key: key, ContentType: "application/pdf",
+		ContentDisposition: `inline; filename="receipt-` + p.ID + `.pdf"`}, pdf); err != nil {
+		return mail.Message{}, err
 	}
 	if p.ReceiptKey != key {
 		if err := d.Store.SetReceiptKey(ctx, p.UserID, p.ID, key); err != nil {
@@ -188,7 +188,7 @@ func receiptMessage(ctx context.Context, d *platform.Deps, job ReceiptJob) (mail
 	}, nil
 }
 
-func dunningMessage(ctx context.Context, d *platform.Deps, job DunningJob) (mail.Message, error) {
+func dunningMessage(ctx context.Context, d *Deps, job DunningJob) (mail.Message, error) {
 	to, err := recipient(ctx, d, job.UserID, job.Email)
 	if err != nil {
 		return mail.Message{}, err

@@ -1,5 +1,9 @@
-// Package queue sends JSON messages to SQS and turns a per-message function into an SQS consumer
-// that reports partial batch failures, so only the failed messages are retried.
+// Package queue is the SQS frame: the message envelope every queue carries, the Sender interface
+// producers use, and the consumer host that dispatches each message to the area that registered
+// its type, reporting partial batch failures so only the failed messages are retried.
+//
+// It links no AWS package: the SQS implementation is queue/sqsqueue, linked only by functions whose
+// manifest entry sends to a queue.
 package queue
 
 import (
@@ -7,39 +11,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
+	"sort"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/logging"
-	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/platform"
 )
-
-// SQSAPI is the subset of the SQS client used to send.
-type SQSAPI interface {
-	SendMessage(context.Context, *sqs.SendMessageInput, ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
-}
-
-// Sender sends to the queues named in the manifest, resolving their URLs from the environment.
-type Sender struct {
-	Client SQSAPI
-	URLs   map[string]string // queue name → URL
-}
-
-// NewSender reads QUEUE_URL_<NAME> for every manifest queue from getenv.
-func NewSender(c SQSAPI, getenv func(string) string) *Sender {
-	urls := map[string]string{}
-	for _, q := range manifest.Queues {
-		if u := getenv(q.EnvVar()); u != "" {
-			urls[q.Name] = u
-		}
-	}
-	return &Sender{Client: c, URLs: urls}
-}
 
 // Message is the envelope on every queue: a type, a dedupe id and the payload.
 type Message struct {
@@ -48,44 +27,80 @@ type Message struct {
 	Payload  json.RawMessage `json:"payload"`
 }
 
-// Send marshals payload into a Message and sends it.
-func (s *Sender) Send(ctx context.Context, queue, typ, dedupeID string, payload any) error {
-	url, ok := s.URLs[queue]
-	if !ok {
-		return apperr.New(apperr.Internal, "queue %q has no URL configured", queue)
-	}
-	p, err := json.Marshal(payload)
-	if err != nil {
-		return apperr.Wrap(err, apperr.Internal, "encode message")
-	}
-	body, _ := json.Marshal(Message{Type: typ, DedupeID: dedupeID, Payload: p})
-	_, err = s.Client.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl:    aws.String(url),
-		MessageBody: aws.String(string(body)),
-		MessageAttributes: map[string]types.MessageAttributeValue{
-			"type": {DataType: aws.String("String"), StringValue: aws.String(typ)},
-		},
-	})
-	if err != nil {
-		return apperr.Wrap(err, apperr.Unavailable, "send to %s", queue)
-	}
-	return nil
+// Sender sends a typed payload to a manifest queue.
+type Sender interface {
+	Send(ctx context.Context, queue, typ, dedupeID string, payload any) error
 }
 
-// Handler processes one message; an error marks just that message as failed.
-type Handler func(ctx context.Context, msg Message, raw events.SQSMessage) error
+// From returns the function's queue sender (its manifest entry must declare Sends).
+func From(rt *platform.Runtime) (Sender, error) {
+	return platform.Capability[Sender](rt, platform.CapQueue)
+}
+
+// Envelope marshals payload into the body of a Message.
+func Envelope(typ, dedupeID string, payload any) (string, error) {
+	p, err := json.Marshal(payload)
+	if err != nil {
+		return "", apperr.Wrap(err, apperr.Internal, "encode message")
+	}
+	body, err := json.Marshal(Message{Type: typ, DedupeID: dedupeID, Payload: p})
+	if err != nil {
+		return "", apperr.Wrap(err, apperr.Internal, "encode message")
+	}
+	return string(body), nil
+}
+
+// Handler processes one message; an error marks just that message as failed (SQS retries it).
+type Handler func(ctx context.Context, msg Message) error
+
+// Router maps message types to the handlers areas registered.
+type Router struct{ handlers map[string]Handler }
+
+// On registers h for messages of type typ. A type has exactly one handler: two areas registering
+// the same type is a wiring error reported when the host is built.
+func (r *Router) On(typ string, h Handler) {
+	if r.handlers == nil {
+		r.handlers = map[string]Handler{}
+	}
+	if _, dup := r.handlers[typ]; dup {
+		panic(fmt.Sprintf("queue: two handlers for message type %q", typ))
+	}
+	r.handlers[typ] = h
+}
+
+// Types lists the registered message types, sorted.
+func (r *Router) Types() []string {
+	out := make([]string, 0, len(r.handlers))
+	for t := range r.handlers {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Hooks is what an area contributes to a consumer host: it registers its message types.
+type Hooks func(rt *platform.Runtime, r *Router) error
 
 // Consumer is the signature lambda.Start receives for an SQS function.
 type Consumer func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
 
-// Consume turns h into a consumer with ReportBatchItemFailures semantics. A message whose body is
-// not a valid envelope is logged and dropped (retrying cannot fix it; it would only reach the DLQ).
-func Consume(function string, h Handler) Consumer {
-	return ConsumeWithLogger(logging.New(os.Stdout, function), h)
+// NewHost builds a queue consumer from the hooks of the areas that handle its messages.
+func NewHost(hooks ...Hooks) func(*platform.Runtime) (Consumer, error) {
+	return func(rt *platform.Runtime) (Consumer, error) {
+		var r Router
+		for _, h := range hooks {
+			if err := h(rt, &r); err != nil {
+				return nil, err
+			}
+		}
+		return r.Consumer(rt.Log), nil
+	}
 }
 
-// ConsumeWithLogger is Consume with an explicit logger.
-func ConsumeWithLogger(log *slog.Logger, h Handler) Consumer {
+// Consumer turns the router into an SQS consumer with ReportBatchItemFailures semantics. A body that
+// is not a valid envelope, or a type nobody handles, is logged and dropped: retrying cannot fix it,
+// it would only reach the DLQ.
+func (r *Router) Consumer(log *slog.Logger) Consumer {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		var resp events.SQSEventResponse
 		for _, rec := range ev.Records {
@@ -96,7 +111,12 @@ func ConsumeWithLogger(log *slog.Logger, h Handler) Consumer {
 				continue
 			}
 			l = l.With("type", msg.Type, "dedupeId", msg.DedupeID)
-			if err := safe(logging.With(ctx, l), h, msg, rec); err != nil {
+			h, ok := r.handlers[msg.Type]
+			if !ok {
+				l.Warn("dropping message of a type nobody handles")
+				continue
+			}
+			if err := safe(logging.With(ctx, l), h, msg); err != nil {
 				l.Error("message failed; will retry", "code", apperr.CodeOf(err), "err", err.Error())
 				// An empty identifier would fail the whole batch, so never report one.
 				if rec.MessageId != "" {
@@ -110,11 +130,11 @@ func ConsumeWithLogger(log *slog.Logger, h Handler) Consumer {
 	}
 }
 
-func safe(ctx context.Context, h Handler, msg Message, rec events.SQSMessage) (err error) {
+func safe(ctx context.Context, h Handler, msg Message) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v", p)
 		}
 	}()
-	return h(ctx, msg, rec)
+	return h(ctx, msg)
 }

@@ -10,20 +10,23 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 func rec(id, body string) events.SQSMessage { return events.SQSMessage{MessageId: id, Body: body} }
 
 func env(typ, dedupe string) string {
-	b, _ := json.Marshal(Message{Type: typ, DedupeID: dedupe, Payload: json.RawMessage(`{}`)})
-	return string(b)
+	b, err := Envelope(typ, dedupe, map[string]string{})
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
-func TestConsumeReportsOnlyFailedMessages(t *testing.T) {
+func TestConsumerReportsOnlyFailedMessages(t *testing.T) {
 	var seen []string
-	c := ConsumeWithLogger(slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil)), func(ctx context.Context, m Message, raw events.SQSMessage) error {
-		seen = append(seen, raw.MessageId)
+	var r Router
+	r.On("receipt", func(ctx context.Context, m Message) error {
+		seen = append(seen, m.DedupeID)
 		switch m.DedupeID {
 		case "bad":
 			return errors.New("boom")
@@ -32,12 +35,15 @@ func TestConsumeReportsOnlyFailedMessages(t *testing.T) {
 		}
 		return nil
 	})
+	c := r.Consumer(slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil)))
 	resp, err := c(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
 		rec("m1", env("receipt", "ok")),
 		rec("m2", env("receipt", "bad")),
 		rec("m3", "not json"), // dropped: retrying cannot fix it
 		rec("m4", env("receipt", "panic")),
-		rec("m5", env("receipt", "ok2")),
+		rec("m5", env("unknown", "x")), // dropped: nobody handles the type
+		rec("m6", env("receipt", "ok2")),
+		rec("", env("receipt", "bad")), // failed, but an empty id is never reported
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -49,34 +55,29 @@ func TestConsumeReportsOnlyFailedMessages(t *testing.T) {
 	if !slices.Equal(failed, []string{"m2", "m4"}) {
 		t.Fatalf("failures %v, want [m2 m4]", failed)
 	}
-	if !slices.Equal(seen, []string{"m1", "m2", "m4", "m5"}) {
+	if !slices.Equal(seen, []string{"ok", "bad", "panic", "ok2", "bad"}) {
 		t.Fatalf("handled %v", seen)
 	}
 }
 
-type fakeSQS struct{ in []*sqs.SendMessageInput }
-
-func (f *fakeSQS) SendMessage(ctx context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
-	f.in = append(f.in, in)
-	return &sqs.SendMessageOutput{}, nil
+func TestRouterRefusesTwoHandlersForOneType(t *testing.T) {
+	var r Router
+	r.On("a", func(context.Context, Message) error { return nil })
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a second handler for type a must panic at wiring time")
+		}
+	}()
+	r.On("a", func(context.Context, Message) error { return nil })
 }
 
-func TestSenderEnvelopeAndUnknownQueue(t *testing.T) {
-	f := &fakeSQS{}
-	s := NewSender(f, func(k string) string {
-		if k == "QUEUE_URL_RECEIPTS" {
-			return "http://q/receipts"
-		}
-		return ""
-	})
-	if err := s.Send(context.Background(), "receipts", "receipt", "receipt#p1", map[string]string{"paymentId": "p1"}); err != nil {
+func TestEnvelope(t *testing.T) {
+	body, err := Envelope("receipt", "receipt#p1", map[string]string{"paymentId": "p1"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	var m Message
-	if err := json.Unmarshal([]byte(*f.in[0].MessageBody), &m); err != nil || m.Type != "receipt" || m.DedupeID != "receipt#p1" || string(m.Payload) != `{"paymentId":"p1"}` {
+	if err := json.Unmarshal([]byte(body), &m); err != nil || m.Type != "receipt" || m.DedupeID != "receipt#p1" || string(m.Payload) != `{"paymentId":"p1"}` {
 		t.Fatalf("envelope %+v %v", m, err)
-	}
-	if err := s.Send(context.Background(), "nope", "x", "y", nil); err == nil {
-		t.Fatal("unknown queue must fail")
 	}
 }

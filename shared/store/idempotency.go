@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"strconv"
 	"time"
 
@@ -14,53 +12,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/idempotency"
 )
 
-// Idempotency record states (the design of AWS Lambda Powertools' idempotency utility).
-const (
-	IdemInProgress = "INPROGRESS"
-	IdemCompleted  = "COMPLETED"
-)
-
-// IdemRecord remembers one operation: who started it, with what payload, and its stored result.
-type IdemRecord struct {
-	PK              string `dynamodbav:"PK"`
-	SK              string `dynamodbav:"SK"`
-	Type            string `dynamodbav:"type"`
-	Status          string `dynamodbav:"status"`
-	PayloadHash     string `dynamodbav:"payloadHash"`
-	InProgressUntil int64  `dynamodbav:"inProgressUntil"` // epoch ms; after it a retry may take over
-	Owner           string `dynamodbav:"owner"`           // random per claim: recognises our own write
-	ExpiresAt       int64  `dynamodbav:"expiresAt"`       // epoch s; DynamoDB TTL
-	StatusCode      int    `dynamodbav:"statusCode,omitempty"`
-	Result          string `dynamodbav:"result,omitempty"` // stored response body (JSON)
-}
-
-// HashPayload returns the hex SHA-256 of the parts, separated so ("ab","c") ≠ ("a","bc").
-func HashPayload(parts ...[]byte) string {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(strconv.Itoa(len(p))))
-		h.Write([]byte{0})
-		h.Write(p)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// Errors from BeginIdempotent that callers branch on.
-var (
-	ErrIdemInProgress = errors.New("operation in progress")
-	ErrIdemMismatch   = errors.New("idempotency key reused with a different payload")
-)
+// IdemRecord is the stored idempotency record.
+type IdemRecord = idempotency.Record
 
 // BeginIdempotent claims (scope, key) for an operation whose payload hashes to hash.
+//
+// It implements idempotency.Store:
 //
 //   - first call (or the previous claim expired, or an in-progress claim outlived inProgressFor):
 //     returns (nil, nil) and the caller does the work, then calls CompleteIdempotent or
 //     ReleaseIdempotent;
 //   - a completed record with the same hash: returns it so the caller replays the stored result;
-//   - a record with another hash: apperr.Unprocessable wrapping ErrIdemMismatch;
-//   - a live in-progress record: apperr.Conflict wrapping ErrIdemInProgress.
+//   - a record with another hash: apperr.Unprocessable wrapping idempotency.ErrMismatch;
+//   - a live in-progress record: apperr.Conflict wrapping idempotency.ErrInProgress.
 //
 // inProgressFor should not exceed the Lambda's remaining time, so a timed-out attempt can be
 // retried; ttl is how long a completed record is kept.
@@ -69,7 +36,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, hash string, in
 	k := IdempotencyKey(scope, key)
 	owner := newOwnerToken()
 	rec := IdemRecord{
-		PK: k.PK, SK: k.SK, Type: "idempotency", Status: IdemInProgress, PayloadHash: hash, Owner: owner,
+		PK: k.PK, SK: k.SK, Type: "idempotency", Status: idempotency.InProgress, PayloadHash: hash, Owner: owner,
 		InProgressUntil: now.Add(inProgressFor).UnixMilli(),
 		ExpiresAt:       now.Add(ttl).Unix(),
 	}
@@ -79,7 +46,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, hash string, in
 		map[string]types.AttributeValue{
 			":nowS":   &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)},
 			":nowMs":  &types.AttributeValueMemberN{Value: strconv.FormatInt(now.UnixMilli(), 10)},
-			":inprog": &types.AttributeValueMemberS{Value: IdemInProgress},
+			":inprog": &types.AttributeValueMemberS{Value: idempotency.InProgress},
 		})
 	if err == nil {
 		return nil, nil
@@ -90,22 +57,22 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, hash string, in
 	var existing IdemRecord
 	if err := s.getConsistent(ctx, k, &existing); err != nil {
 		if apperr.Is(err, apperr.NotFound) { // deleted between our put and get: a retry will win
-			return nil, apperr.Wrap(ErrIdemInProgress, apperr.Conflict, "a request with this idempotency key is in progress")
+			return nil, apperr.Wrap(idempotency.ErrInProgress, apperr.Conflict, "a request with this idempotency key is in progress")
 		}
 		return nil, err
 	}
-	if existing.Owner == owner && existing.Status == IdemInProgress {
+	if existing.Owner == owner && existing.Status == idempotency.InProgress {
 		// Our own claim: the SDK retried a put that had already succeeded (e.g. a lost response),
 		// and the retry's condition failed against the item the first attempt wrote.
 		return nil, nil
 	}
 	if existing.PayloadHash != hash {
-		return nil, apperr.Wrap(ErrIdemMismatch, apperr.Unprocessable, "idempotency key was already used with a different request")
+		return nil, apperr.Wrap(idempotency.ErrMismatch, apperr.Unprocessable, "idempotency key was already used with a different request")
 	}
-	if existing.Status == IdemCompleted {
+	if existing.Status == idempotency.Completed {
 		return &existing, nil
 	}
-	return nil, apperr.Wrap(ErrIdemInProgress, apperr.Conflict, "a request with this idempotency key is in progress")
+	return nil, apperr.Wrap(idempotency.ErrInProgress, apperr.Conflict, "a request with this idempotency key is in progress")
 }
 
 // CompleteIdempotent stores the result of a claimed operation.
@@ -117,7 +84,7 @@ func (s *Store) CompleteIdempotent(ctx context.Context, scope, key string, statu
 		ConditionExpression:      aws.String("attribute_exists(PK)"),
 		ExpressionAttributeNames: map[string]string{"#st": "status", "#res": "result"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":done": &types.AttributeValueMemberS{Value: IdemCompleted},
+			":done": &types.AttributeValueMemberS{Value: idempotency.Completed},
 			":code": &types.AttributeValueMemberN{Value: strconv.Itoa(statusCode)},
 			":res":  &types.AttributeValueMemberS{Value: result},
 		},
@@ -133,7 +100,7 @@ func (s *Store) ReleaseIdempotent(ctx context.Context, scope, key string) error 
 		UpdateExpression:          aws.String("SET expiresAt = :zero, inProgressUntil = :zero"),
 		ConditionExpression:       aws.String("#st = :inprog"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": N(0), ":inprog": S(IdemInProgress)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": N(0), ":inprog": S(idempotency.InProgress)},
 	}, nil)
 	if IsConditionFailed(err) {
 		return nil // absent or completed: nothing to release
@@ -157,3 +124,5 @@ func (s *Store) getConsistent(ctx context.Context, k Key, out any) error {
 	}
 	return decode(res.Item, out)
 }
+
+var _ idempotency.Store = (*Store)(nil)

@@ -1,3 +1,5 @@
+//go:build integration
+
 package store_test
 
 import (
@@ -24,7 +26,7 @@ func putPayment(t *testing.T, s *store.Store, p *store.Payment) {
 }
 
 func TestPaymentVersioning(t *testing.T) {
-	s := localtest.New(t).Deps.Store
+	s := localtest.New(t).Store()
 	ctx := context.Background()
 	p := store.Payment{ID: "pay_01ARZ3NDEKTSV4RRFFQ69G5FAV", UserID: "u1", AmountCents: 999, Currency: "usd", ChargeID: "ch_1",
 		Status: store.PaymentSucceeded, PaidAt: time.Now().UTC(), CreatedAt: time.Now().UTC()}
@@ -76,7 +78,7 @@ func TestPaymentVersioning(t *testing.T) {
 }
 
 func TestListPaymentsSkipsOtherItems(t *testing.T) {
-	s := localtest.New(t).Deps.Store
+	s := localtest.New(t).Store()
 	ctx := context.Background()
 	ids := []string{"pay_01ARZ3NDEKTSV4RRFFQ69G5FA1", "pay_01ARZ3NDEKTSV4RRFFQ69G5FA2", "pay_01ARZ3NDEKTSV4RRFFQ69G5FA3"}
 	for _, id := range ids {

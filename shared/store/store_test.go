@@ -1,3 +1,5 @@
+//go:build integration
+
 package store_test
 
 import (
@@ -11,6 +13,7 @@ import (
 
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -23,7 +26,7 @@ type item struct {
 }
 
 func TestGetMissingIsNotFound(t *testing.T) {
-	s := localtest.New(t).Deps.Store
+	s := localtest.New(t).Store()
 	var out item
 	err := s.Get(context.Background(), store.Key{PK: "X", SK: "Y"}, &out)
 	if !apperr.Is(err, apperr.NotFound) {
@@ -32,7 +35,7 @@ func TestGetMissingIsNotFound(t *testing.T) {
 }
 
 func TestConditionalPutConflicts(t *testing.T) {
-	s := localtest.New(t).Deps.Store
+	s := localtest.New(t).Store()
 	ctx := context.Background()
 	it := item{PK: "A", SK: "1", Value: 5}
 	if err := s.Put(ctx, it, "attribute_not_exists(PK)", nil, nil); err != nil {
@@ -45,7 +48,7 @@ func TestConditionalPutConflicts(t *testing.T) {
 }
 
 func TestTransactionIsAllOrNothing(t *testing.T) {
-	s := localtest.New(t).Deps.Store
+	s := localtest.New(t).Store()
 	ctx := context.Background()
 	if err := s.Put(ctx, item{PK: "B", SK: "1", Value: 1}, "", nil, nil); err != nil {
 		t.Fatal(err)
@@ -71,7 +74,7 @@ func TestTransactionIsAllOrNothing(t *testing.T) {
 }
 
 func TestQueryPageCursor(t *testing.T) {
-	s := localtest.New(t).Deps.Store
+	s := localtest.New(t).Store()
 	ctx := context.Background()
 	for i := int64(0); i < 5; i++ {
 		if err := s.Put(ctx, item{PK: "C", SK: string(rune('a' + i)), Value: i}, "", nil, nil); err != nil {
@@ -116,9 +119,9 @@ func TestQueryPageCursor(t *testing.T) {
 func TestIdempotencyLifecycle(t *testing.T) {
 	env := localtest.New(t)
 	clk := env.WithFakeClock()
-	s := env.Deps.Store
+	s := env.Store()
 	ctx := context.Background()
-	h := store.HashPayload([]byte("body"))
+	h := idempotency.Hash([]byte("body"))
 
 	prior, err := s.BeginIdempotent(ctx, "fn#u1", "k1", h, 30*time.Second, time.Hour)
 	if err != nil || prior != nil {
@@ -127,7 +130,7 @@ func TestIdempotencyLifecycle(t *testing.T) {
 	if _, err := s.BeginIdempotent(ctx, "fn#u1", "k1", h, 30*time.Second, time.Hour); !apperr.Is(err, apperr.Conflict) {
 		t.Fatalf("concurrent begin: want conflict, got %v", err)
 	}
-	if _, err := s.BeginIdempotent(ctx, "fn#u1", "k1", store.HashPayload([]byte("other")), 30*time.Second, time.Hour); !apperr.Is(err, apperr.Unprocessable) {
+	if _, err := s.BeginIdempotent(ctx, "fn#u1", "k1", idempotency.Hash([]byte("other")), 30*time.Second, time.Hour); !apperr.Is(err, apperr.Unprocessable) {
 		t.Fatalf("other payload: want unprocessable, got %v", err)
 	}
 	if err := s.CompleteIdempotent(ctx, "fn#u1", "k1", 201, `{"ok":true}`); err != nil {
@@ -167,14 +170,14 @@ func (d doublePut) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts 
 
 func TestIdempotencyClaimSurvivesARetriedPut(t *testing.T) {
 	env := localtest.New(t)
-	s := *env.Deps.Store
+	s := *env.Store()
 	s.DB = doublePut{s.DB}
-	prior, err := s.BeginIdempotent(context.Background(), "fn#u1", "k", store.HashPayload([]byte("b")), 30*time.Second, time.Hour)
+	prior, err := s.BeginIdempotent(context.Background(), "fn#u1", "k", idempotency.Hash([]byte("b")), 30*time.Second, time.Hour)
 	if err != nil || prior != nil {
 		t.Fatalf("our own retried claim must count as claimed: %+v %v", prior, err)
 	}
 	// Someone else's claim is still refused.
-	if _, err := env.Deps.Store.BeginIdempotent(context.Background(), "fn#u1", "k", store.HashPayload([]byte("b")), 30*time.Second, time.Hour); !apperr.Is(err, apperr.Conflict) {
+	if _, err := env.Store().BeginIdempotent(context.Background(), "fn#u1", "k", idempotency.Hash([]byte("b")), 30*time.Second, time.Hour); !apperr.Is(err, apperr.Conflict) {
 		t.Fatalf("another claimant: want conflict, got %v", err)
 	}
 }

@@ -81,3 +81,27 @@ func S(s string) types.AttributeValue { return av(s) }
 func N(n int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: itoa(n)}
 }
+
+// ResolveStripeUser ties a Stripe object to our user: the first non-empty candidate (our
+// metadata.userId or client_reference_id, which every object we create carries), else the user
+// linked to the Stripe customer, else the owner of the Stripe subscription. "" when none is known.
+func (s *Store) ResolveStripeUser(ctx context.Context, customerID, subscriptionID string, candidates ...string) (string, error) {
+	for _, c := range candidates {
+		if c != "" {
+			return c, nil
+		}
+	}
+	if customerID != "" {
+		id, err := s.UserIDByStripeCustomer(ctx, customerID)
+		if err == nil || !apperr.Is(err, apperr.NotFound) {
+			return id, err
+		}
+	}
+	if subscriptionID != "" {
+		sub, err := s.SubscriptionByStripeID(ctx, subscriptionID)
+		if err == nil || !apperr.Is(err, apperr.NotFound) {
+			return sub.UserID, err
+		}
+	}
+	return "", nil
+}

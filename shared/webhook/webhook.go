@@ -1,6 +1,12 @@
-// Package webhook is the Stripe webhook: a Lambda function URL whose only authentication is Stripe's
-// signature over the raw body. It verifies the event, dedupes it by event id, and applies it so that
-// duplicates and any arrival order end in the same state (docs/decisions/0007).
+// Package webhook is the Stripe webhook frame: a Lambda function URL whose only authentication is
+// Stripe's signature over the raw body. It verifies the event and its API version, dedupes it by
+// event id, and hands it to every area hook registered for its type. It never imports an area:
+// areas register hooks (Router.On) and the generated main passes each area's hooks to NewHost.
+//
+// Each hook prepares with reads only and returns the work to do (nil when the event changes
+// nothing for that area), so an event that changes nothing stores nothing, not even its dedupe
+// record. The works of one event run in registration order; if one fails the dedupe claim is
+// released and Stripe delivers the event again, so every work must be idempotent (docs/decisions/0007).
 package webhook
 
 import (
@@ -10,7 +16,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -19,9 +25,9 @@ import (
 	stripewebhook "github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -41,54 +47,93 @@ const (
 	SignatureHeader = "stripe-signature"
 )
 
+// Outcomes reported in the response body (and logs). Areas may report their own reasons for an
+// event that changes nothing ("unknown user", "not ours").
+const (
+	OutcomeApplied = "applied"
+	OutcomeIgnored = "ignored" // no area handles the type
+)
+
+// Work is an event's effect for one area.
+type Work func(ctx context.Context) error
+
+// Hook prepares one event for one area with reads only. It returns nil work and a short reason
+// (safe to show Stripe) when the event changes nothing for the area. An apperr.Invalid error means
+// the event's object is not understood (400); any other error is retried by Stripe (500).
+type Hook func(ctx context.Context, ev *stripe.Event) (Work, string, error)
+
+// Router maps event types to the hooks areas registered. Several areas may handle one type.
+type Router struct{ hooks map[stripe.EventType][]Hook }
+
+// On registers h for events of type t.
+func (r *Router) On(t stripe.EventType, h Hook) {
+	if r.hooks == nil {
+		r.hooks = map[stripe.EventType][]Hook{}
+	}
+	r.hooks[t] = append(r.hooks[t], h)
+}
+
+// Types lists the handled event types, sorted: the endpoint's enabled_events.
+func (r *Router) Types() []string {
+	out := make([]string, 0, len(r.hooks))
+	for t := range r.hooks {
+		out = append(out, string(t))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Hooks is what an area contributes to the webhook: it registers its event types.
+type Hooks func(rt *platform.Runtime, r *Router) error
+
 // Handler is the function URL handler signature.
 type Handler func(context.Context, events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error)
 
-// Payments are the payments package's entry points the webhook calls (replaceable in tests).
-type Payments struct {
-	InvoicePaid          func(ctx context.Context, d *platform.Deps, userID string, inv *stripe.Invoice, eventID string) error
-	InvoicePaymentFailed func(ctx context.Context, d *platform.Deps, userID string, inv *stripe.Invoice, eventID string) error
-	CheckoutPayment      func(ctx context.Context, d *platform.Deps, userID string, s *stripe.CheckoutSession, eventID string) error
-	ChargeRefunded       func(ctx context.Context, d *platform.Deps, ch *stripe.Charge, eventID string) error
-	Dispute              func(ctx context.Context, d *platform.Deps, dp *stripe.Dispute, eventID string) error
+// Config is what the frame needs besides the hooks.
+type Config struct {
+	Dedupe idempotency.Store // remembers which events were applied (store.Store in production)
+	// Secret returns the webhook signing secret (read on first use).
+	Secret func(ctx context.Context) (string, error)
+	// InFlight is how long a claimed event blocks a concurrent delivery of the same event (longer
+	// than the function's timeout, so a crashed attempt can be redelivered).
+	InFlight time.Duration
+	Log      *slog.Logger
 }
 
-// DefaultPayments are the real implementations in shared/payments.
-func DefaultPayments() Payments {
-	return Payments{
-		InvoicePaid:          payments.ApplyInvoicePaid,
-		InvoicePaymentFailed: payments.ApplyInvoicePaymentFailed,
-		CheckoutPayment:      payments.ApplyCheckoutPayment,
-		ChargeRefunded:       payments.ApplyChargeRefunded,
-		Dispute:              payments.ApplyDispute,
+// NewHost builds the stripe-webhook function from the hooks of every area that handles events.
+func NewHost(hooks ...Hooks) func(*platform.Runtime) (Handler, error) {
+	return func(rt *platform.Runtime) (Handler, error) {
+		var r Router
+		for _, h := range hooks {
+			if err := h(rt, &r); err != nil {
+				return nil, err
+			}
+		}
+		return New(Config{
+			Dedupe: store.Open(rt),
+			Secret: func(ctx context.Context) (string, error) {
+				return rt.Secrets.Get(ctx, manifest.EnvWebhookSecret, manifest.EnvWebhookParam)
+			},
+			InFlight: time.Duration(rt.Fn.Timeout())*time.Second + 5*time.Second,
+			Log:      rt.Log,
+		}, &r), nil
 	}
 }
 
-// HandleStripeWebhook is the stripe-webhook function's handler.
-func HandleStripeWebhook(fn manifest.Function, d *platform.Deps) Handler {
-	return New(fn, d, DefaultPayments(), logging.New(os.Stdout, fn.Name))
-}
-
-// New builds the handler with explicit payments entry points and logger.
-func New(fn manifest.Function, d *platform.Deps, p Payments, log *slog.Logger) Handler {
-	h := &handler{d: d, p: p, log: log, inFlight: time.Duration(fn.Timeout())*time.Second + 5*time.Second}
+// New returns the handler for a router.
+func New(cfg Config, r *Router) Handler {
+	h := &handler{cfg: cfg, r: r}
 	return h.serve
 }
 
 type handler struct {
-	d        *platform.Deps
-	p        Payments
-	log      *slog.Logger
-	inFlight time.Duration
+	cfg Config
+	r   *Router
 }
-
-// work is a verified event's effect, prepared by a read-only step so that an event that will change
-// nothing (unknown type or user) stores nothing, not even its dedupe record.
-type work func(ctx context.Context) error
 
 func (h *handler) serve(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
 	start := time.Now()
-	log := h.log.With("requestId", req.RequestContext.RequestID)
+	log := h.cfg.Log.With("requestId", req.RequestContext.RequestID)
 	status, outcome := h.handle(logging.With(ctx, log), req, &log)
 	log.Info("stripe event", "status", status, "outcome", outcome, "ms", time.Since(start).Milliseconds())
 	body, _ := json.Marshal(map[string]any{"received": status < 300, "outcome": outcome})
@@ -110,7 +155,7 @@ func (h *handler) handle(ctx context.Context, req events.LambdaFunctionURLReques
 	if sig == "" {
 		return http.StatusBadRequest, "missing signature"
 	}
-	secret, err := h.d.WebhookSecret(ctx)
+	secret, err := h.cfg.Secret(ctx)
 	if err != nil {
 		(*log).Error("webhook secret unavailable", "err", err.Error())
 		return http.StatusInternalServerError, "error"
@@ -132,19 +177,35 @@ func (h *handler) handle(ctx context.Context, req events.LambdaFunctionURLReques
 	*log = (*log).With("eventId", ev.ID, "eventType", string(ev.Type))
 	ctx = logging.With(ctx, *log)
 
-	w, outcome, err := h.prepare(ctx, ev)
-	switch {
-	case err != nil && apperr.CodeOf(err) == apperr.Invalid:
-		(*log).Error("event object not understood", "err", err.Error())
-		return http.StatusBadRequest, "malformed object"
-	case err != nil:
-		(*log).Error("event preparation failed", "err", err.Error())
-		return http.StatusInternalServerError, "error"
-	case w == nil:
+	hooks := h.r.hooks[ev.Type]
+	if len(hooks) == 0 {
+		return http.StatusOK, OutcomeIgnored
+	}
+	var works []Work
+	outcome := ""
+	for _, hook := range hooks {
+		w, why, err := hook(ctx, &ev)
+		switch {
+		case err != nil && apperr.CodeOf(err) == apperr.Invalid:
+			(*log).Error("event object not understood", "err", err.Error())
+			return http.StatusBadRequest, "malformed object"
+		case err != nil:
+			(*log).Error("event preparation failed", "err", err.Error())
+			return http.StatusInternalServerError, "error"
+		case w != nil:
+			works = append(works, w)
+		case outcome == "":
+			outcome = why
+		}
+	}
+	if len(works) == 0 {
+		if outcome == "" {
+			outcome = OutcomeIgnored
+		}
 		return http.StatusOK, outcome
 	}
 
-	prior, err := h.d.Store.BeginIdempotent(ctx, DedupeScope, ev.ID, store.HashPayload([]byte(ev.ID)), h.inFlight, dedupeTTL)
+	prior, err := h.cfg.Dedupe.BeginIdempotent(ctx, DedupeScope, ev.ID, idempotency.Hash([]byte(ev.ID)), h.cfg.InFlight, dedupeTTL)
 	switch {
 	case apperr.Is(err, apperr.Conflict):
 		return http.StatusConflict, "in progress"
@@ -154,17 +215,31 @@ func (h *handler) handle(ctx context.Context, req events.LambdaFunctionURLReques
 	case prior != nil:
 		return http.StatusOK, "duplicate"
 	}
-	if err := w(ctx); err != nil {
-		(*log).Error("event not applied; Stripe will retry", "code", apperr.CodeOf(err), "err", err.Error())
-		if rErr := h.d.Store.ReleaseIdempotent(context.WithoutCancel(ctx), DedupeScope, ev.ID); rErr != nil {
-			(*log).Error("dedupe record not released", "err", rErr.Error())
+	for _, w := range works {
+		if err := w(ctx); err != nil {
+			(*log).Error("event not applied; Stripe will retry", "code", apperr.CodeOf(err), "err", err.Error())
+			if rErr := h.cfg.Dedupe.ReleaseIdempotent(context.WithoutCancel(ctx), DedupeScope, ev.ID); rErr != nil {
+				(*log).Error("dedupe record not released", "err", rErr.Error())
+			}
+			return http.StatusInternalServerError, "error"
 		}
-		return http.StatusInternalServerError, "error"
 	}
-	if err := h.d.Store.CompleteIdempotent(context.WithoutCancel(ctx), DedupeScope, ev.ID, http.StatusOK, `{"received":true}`); err != nil {
+	if err := h.cfg.Dedupe.CompleteIdempotent(context.WithoutCancel(ctx), DedupeScope, ev.ID, http.StatusOK, `{"received":true}`); err != nil {
 		(*log).Warn("dedupe record not completed", "err", err.Error())
 	}
-	return http.StatusOK, outcome
+	return http.StatusOK, OutcomeApplied
+}
+
+// Decode parses the event's object into v (a *stripe.Invoice, *stripe.Subscription, …). A missing
+// or unparseable object is an apperr.Invalid (the webhook answers 400).
+func Decode(ev *stripe.Event, v any) error {
+	if ev.Data == nil || len(ev.Data.Raw) == 0 {
+		return apperr.New(apperr.Invalid, "event has no object")
+	}
+	if err := json.Unmarshal(ev.Data.Raw, v); err != nil {
+		return apperr.Wrap(err, apperr.Invalid, "event object does not parse")
+	}
+	return nil
 }
 
 func rawBody(req events.LambdaFunctionURLRequest) ([]byte, error) {

@@ -104,7 +104,7 @@ func TestCheckoutToReceiptFlow(t *testing.T) {
 
 	// 2. Stripe reports the outcome through the webhook.
 	// The events name the customer that checkout created and remembered, as Stripe's would.
-	profile, err := h.Env.Deps.Store.GetUser(context.Background(), alice)
+	profile, err := h.Env.Store().GetUser(context.Background(), alice)
 	if err != nil || profile.StripeCustomerID == "" {
 		t.Fatalf("checkout did not remember a Stripe customer: %+v %v", profile, err)
 	}
@@ -278,7 +278,7 @@ func TestForgedWebhooksStoreNothing(t *testing.T) {
 		}
 	}
 	var rec store.IdemRecord
-	if err := h.Env.Deps.Store.Get(context.Background(), store.IdempotencyKey("stripe-event", o.EventID), &rec); !apperr.Is(err, apperr.NotFound) {
+	if err := h.Env.Store().Get(context.Background(), store.IdempotencyKey("stripe-event", o.EventID), &rec); !apperr.Is(err, apperr.NotFound) {
 		t.Errorf("a refused event left a dedupe record: %v", err)
 	}
 	sub := getJSON[subscriptionView](t, h, "/subscription", h.Token(user, ""))

@@ -25,7 +25,6 @@ import (
 	"github.com/liberation/monetization/infra/local/poller"
 	"github.com/liberation/monetization/infra/local/stripeevents"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/registry"
 )
 
 // Harness is a running local system for one test.
@@ -86,7 +85,16 @@ func Start(t testing.TB, opts ...Option) *Harness {
 		o.Functions = manifest.Functions
 	}
 	env := localtest.New(t)
-	handlers, _ := gateway.Handlers(o.Functions, registry.Entries, env.Deps)
+	var fromRegistry []manifest.Function
+	for _, fn := range o.Functions {
+		if _, overridden := o.Handlers[fn.Name]; !overridden {
+			fromRegistry = append(fromRegistry, fn)
+		}
+	}
+	handlers, err := gateway.Handlers(fromRegistry, env.Runtime)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, h := range o.Handlers {
 		handlers[name] = h
 	}

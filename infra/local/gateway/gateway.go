@@ -54,20 +54,19 @@ type Gateway struct {
 	log     io.Writer
 }
 
-// Handlers builds every function's handler from the registry with d. missing lists functions the
-// registry does not know yet.
-func Handlers(fns []manifest.Function, entries map[string]registry.Entry, d *platform.Deps) (map[string]any, []string) {
+// Handlers builds every function's handler from the registry, each on its own runtime derived from
+// base (sharing its clients) with exactly the capabilities its manifest entry declares, as its
+// generated main would. A function that fails to build is an error: the stack must not hide it.
+func Handlers(fns []manifest.Function, base *platform.Runtime) (map[string]any, error) {
 	out := map[string]any{}
-	var missing []string
 	for _, fn := range fns {
-		e, ok := entries[fn.Name]
-		if !ok {
-			missing = append(missing, fn.Name)
-			continue
+		h, err := registry.Handler(base, fn)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", fn.Name, err)
 		}
-		out[fn.Name] = e.Build(fn, d)
+		out[fn.Name] = h
 	}
-	return out, missing
+	return out, nil
 }
 
 // New builds a gateway.

@@ -20,9 +20,13 @@ import (
 
 	"github.com/liberation/monetization/infra/local/resources"
 	"github.com/liberation/monetization/infra/local/services"
+	"github.com/liberation/monetization/shared/blob/s3blob"
 	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/mail/sesmail"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/queue/sqsqueue"
+	"github.com/liberation/monetization/shared/store"
 )
 
 // StackEnv is set by `make test` when the services are already running.
@@ -78,9 +82,37 @@ func freePort() int {
 type Env struct {
 	Resources resources.Set
 	Vars      map[string]string
-	Deps      *platform.Deps
-	Clock     *clock.Fake // nil unless WithFakeClock
-	Mailpit   *Mailpit
+	// Runtime is the base runtime: configuration, secrets and clients shared by every function the
+	// test builds (registry.Handler(env.Runtime, fn) derives each function's own from it).
+	Runtime *platform.Runtime
+	Clock   *clock.Fake // nil unless WithFakeClock
+	Mailpit *Mailpit
+}
+
+// Store is the test's DynamoDB store (the same client the functions use).
+func (e *Env) Store() *store.Store { return store.Open(e.Runtime) }
+
+// RuntimeFor returns fn's runtime, with the capabilities its manifest entry declares provided by
+// the real local clients (SQS, S3, SMTP).
+func (e *Env) RuntimeFor(t testing.TB, fn manifest.Function) *platform.Runtime {
+	t.Helper()
+	rt := e.Runtime.For(fn)
+	var providers []platform.Provider
+	if len(fn.Sends) > 0 {
+		providers = append(providers, sqsqueue.Provide)
+	}
+	if len(fn.Bucket) > 0 {
+		providers = append(providers, s3blob.Provide)
+	}
+	if fn.Email {
+		providers = append(providers, sesmail.Provide)
+	}
+	for _, p := range providers {
+		if err := p(rt); err != nil {
+			t.Fatalf("%s: %v", fn.Name, err)
+		}
+	}
+	return rt
 }
 
 // Getenv reads the test's environment (its variables first, then the process's).
@@ -122,20 +154,21 @@ func New(t testing.TB) *Env {
 		vars[k] = v
 	}
 	e := &Env{Resources: set, Vars: vars, Mailpit: &Mailpit{URL: os.Getenv("MAILPIT_URL")}}
-	d, err := platform.Load(ctx, e.Getenv)
+	rt, err := platform.New(ctx, manifest.Function{Name: "localtest"}, e.Getenv)
 	if err != nil {
-		t.Fatalf("platform.Load: %v", err)
+		t.Fatalf("platform.New: %v", err)
 	}
-	e.Deps = d
+	e.Runtime = rt
 	return e
 }
 
-// WithFakeClock replaces the store's and Deps' clock with a fake one set to the real time now.
+// WithFakeClock replaces the runtime's and the store's clock with a fake one set to the real time
+// now. Call it before building handlers: each function's runtime copies the clock when derived.
 func (e *Env) WithFakeClock() *clock.Fake {
 	f := clock.NewFake(clock.System{}.Now())
 	e.Clock = f
-	e.Deps.Clock = f
-	e.Deps.Store.Clock = f
+	e.Runtime.Clock = f
+	e.Store().Clock = f
 	return f
 }
 

@@ -61,6 +61,7 @@ func (p Ports) Env() map[string]string {
 		"MAIL_TRANSPORT":        "smtp",
 		"SMTP_ADDR":             p.SMTPAddr(),
 		"MAILPIT_URL":           p.MailpitURL(),
+		"LIBERATION_LOCAL":      "1", // local-only defaults (e.g. a localhost APP_URL)
 	}
 }
 

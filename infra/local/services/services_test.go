@@ -52,7 +52,7 @@ func TestPortsURLsAndEnv(t *testing.T) {
 		"AWS_ENDPOINT_URL": "http://127.0.0.1:1", "AWS_REGION": "us-east-1",
 		"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
 		"STRIPE_API_BASE": "http://127.0.0.1:2", "MAIL_TRANSPORT": "smtp",
-		"SMTP_ADDR": "127.0.0.1:3", "MAILPIT_URL": "http://127.0.0.1:4",
+		"SMTP_ADDR": "127.0.0.1:3", "MAILPIT_URL": "http://127.0.0.1:4", "LIBERATION_LOCAL": "1",
 	}
 	if got := p.Env(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Env() = %v, want %v", got, want)

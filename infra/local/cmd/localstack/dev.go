@@ -24,7 +24,6 @@ import (
 	"github.com/liberation/monetization/infra/local/services"
 	m "github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/platform"
-	"github.com/liberation/monetization/shared/registry"
 )
 
 // Defaults for `make dev`. A variable already set in the environment always wins.
@@ -115,18 +114,21 @@ func (c *cli) runDev(ctx context.Context, args []string) error {
 		return fmt.Errorf("create resources in moto: %w", err)
 	}
 	getenv = layered(fromMap(set.Env()), getenv) // the created resources win
-	deps, err := platform.Load(ctx, getenv)
+	base, err := platform.New(ctx, m.Function{}, getenv)
 	if err != nil {
 		return err
 	}
-	handlers, missing := gateway.Handlers(m.Functions, registry.Entries, deps)
+	handlers, err := gateway.Handlers(m.Functions, base)
+	if err != nil {
+		return err
+	}
 	key, err := authlocal.LoadOrCreateKey(filepath.Join(state, "jwt"))
 	if err != nil {
 		return err
 	}
 	auth := authlocal.FromEnv(key, getenv)
 	gw, err := gateway.New(gateway.Config{Functions: m.Functions, Handlers: handlers, Authority: auth, Jobs: true,
-		CORSOrigins: strings.Split(or(getenv("LOCAL_CORS_ORIGINS"), deps.Config.AppURL), ","), Log: c.stderr})
+		CORSOrigins: strings.Split(or(getenv("LOCAL_CORS_ORIGINS"), base.Config.AppURL), ","), Log: c.stderr})
 	if err != nil {
 		return err
 	}
@@ -181,7 +183,7 @@ func (c *cli) runDev(ctx context.Context, args []string) error {
 		return err
 	}
 	defer os.Remove(envFile)
-	c.banner(api, displayPath(root, logDir), ports, missing, jobs)
+	c.banner(api, displayPath(root, logDir), ports, jobs)
 
 	select {
 	case <-ctx.Done():
@@ -204,7 +206,7 @@ func displayPath(root, path string) string {
 	return path + string(filepath.Separator)
 }
 
-func (c *cli) banner(api, logs string, p services.Ports, missing []string, jobs []scheduler.Job) {
+func (c *cli) banner(api, logs string, p services.Ports, jobs []scheduler.Job) {
 	hook := api + webhookPath()
 	var b strings.Builder
 	line := func(f string, a ...any) { fmt.Fprintf(&b, f+"\n", a...) }
@@ -219,9 +221,6 @@ func (c *cli) banner(api, logs string, p services.Ports, missing []string, jobs 
 	line("  logs of services:    %s", logs)
 	for _, j := range jobs {
 		line("  schedule:            %s %s, next %s", j.Fn.Name, j.Fn.Trigger.Expression, j.Schedule.Next(time.Now()).Format(time.RFC3339))
-	}
-	if len(missing) > 0 {
-		line("  not implemented yet (501): %s", strings.Join(missing, ", "))
 	}
 	line("")
 	line("Try:")

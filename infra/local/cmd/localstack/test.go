@@ -51,7 +51,7 @@ func (c *cli) runTest(ctx context.Context, args []string) error {
 	var failed []string
 	cover := filepath.Join(root, "coverage.out")
 	t0 := time.Now()
-	if err := run(root, "go", "test", "-count=1", "-p", "2", "-coverpkg=./shared/...,./infra/local/...",
+	if err := run(root, "go", "test", "-count=1", "-p", "2", "-tags", "integration", "-coverpkg=./shared/...,./infra/local/...",
 		"-coverprofile="+cover, "./..."); err != nil {
 		failed = append(failed, "go test ./...")
 	}

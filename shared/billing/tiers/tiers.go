@@ -1,14 +1,21 @@
-// Package billing is subscriptions: the tier catalogue, entitlements, the subscription lifecycle
-// driven by Stripe, and the billing-cycle job.
-package billing
+// Package tiers is the subscription tier catalogue: tiers, their prices and the features each
+// grants, and the public GET /tiers route. It is its own package so that list-tiers links no
+// DynamoDB client (it needs none).
+package tiers
 
-import "slices"
+import (
+	"context"
+	"slices"
+
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/platform"
+)
 
 // Tier ids.
 const (
-	TierFree       = "free"
-	TierPro        = "pro"
-	TierEnterprise = "enterprise"
+	Free       = "free"
+	Pro        = "pro"
+	Enterprise = "enterprise"
 )
 
 // Feature ids. A tier includes its own features and those of every tier below it.
@@ -43,22 +50,22 @@ type Tier struct {
 // Prices are the Stripe price ids of the paid tiers (from configuration).
 type Prices struct{ Pro, Enterprise string }
 
-var tiers = []Tier{
-	{ID: TierFree, Name: "Free", PriceCents: 0, Currency: "usd", Interval: "month", Rank: 0,
+var catalogue = []Tier{
+	{ID: Free, Name: "Free", PriceCents: 0, Currency: "usd", Interval: "month", Rank: 0,
 		Features: []string{FeatureCourseCatalog, FeatureFreeCourses, FeatureTokenRewards, FeatureCommunity}},
-	{ID: TierPro, Name: "Pro", PriceCents: 999, Currency: "usd", Interval: "month", Rank: 1,
+	{ID: Pro, Name: "Pro", PriceCents: 999, Currency: "usd", Interval: "month", Rank: 1,
 		Features:      []string{FeatureProCourses, FeatureCertificates, FeatureOfflineDownloads, FeatureAIAssistant},
 		stripePriceID: func(p Prices) string { return p.Pro }},
-	{ID: TierEnterprise, Name: "Enterprise", PriceCents: 9900, Currency: "usd", Interval: "month", Rank: 2,
+	{ID: Enterprise, Name: "Enterprise", PriceCents: 9900, Currency: "usd", Interval: "month", Rank: 2,
 		Features:      []string{FeatureTeamSeats, FeatureWhiteLabel, FeatureSSO, FeatureSLASupport, FeatureUsageAnalytics},
 		stripePriceID: func(p Prices) string { return p.Enterprise }},
 }
 
-// Tiers returns the catalogue, each tier listing all features it grants (cumulative).
-func Tiers() []Tier {
-	out := make([]Tier, len(tiers))
+// All returns the catalogue, each tier listing all features it grants (cumulative).
+func All() []Tier {
+	out := make([]Tier, len(catalogue))
 	var acc []string
-	for i, t := range tiers {
+	for i, t := range catalogue {
 		acc = append(acc, t.Features...)
 		t.Features = slices.Clone(acc)
 		out[i] = t
@@ -66,9 +73,9 @@ func Tiers() []Tier {
 	return out
 }
 
-// TierByID returns a tier (with cumulative features).
-func TierByID(id string) (Tier, bool) {
-	for _, t := range Tiers() {
+// ByID returns a tier (with cumulative features).
+func ByID(id string) (Tier, bool) {
+	for _, t := range All() {
 		if t.ID == id {
 			return t, true
 		}
@@ -76,9 +83,9 @@ func TierByID(id string) (Tier, bool) {
 	return Tier{}, false
 }
 
-// TierByPrice maps a Stripe price id back to a tier.
-func TierByPrice(p Prices, priceID string) (Tier, bool) {
-	for _, t := range Tiers() {
+// ByPrice maps a Stripe price id back to a tier.
+func ByPrice(p Prices, priceID string) (Tier, bool) {
+	for _, t := range All() {
 		if t.stripePriceID != nil && priceID != "" && t.stripePriceID(p) == priceID {
 			return t, true
 		}
@@ -99,6 +106,16 @@ func (t Tier) Grants(feature string) bool { return slices.Contains(t.Features, f
 
 // KnownFeature reports whether any tier grants the feature.
 func KnownFeature(feature string) bool {
-	all := Tiers()
+	all := All()
 	return all[len(all)-1].Grants(feature)
+}
+
+// NewListTiers builds GET /tiers (public): the catalogue, cacheable for five minutes.
+func NewListTiers(rt *platform.Runtime) (httpapi.Lambda, error) {
+	body := map[string]any{"tiers": All()}
+	return httpapi.Route(rt.Fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		resp := httpapi.OK(body)
+		resp.Headers = map[string]string{"cache-control": "public, max-age=300"}
+		return resp, nil
+	}), nil
 }

@@ -1,0 +1,90 @@
+// Package s3blob stores blobs in the system's S3 bucket (BUCKET_NAME).
+package s3blob
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/blob"
+	"github.com/liberation/monetization/shared/platform"
+)
+
+// Bucket is a blob.Store on one S3 bucket.
+type Bucket struct {
+	Client  *s3.Client
+	Presign *s3.PresignClient
+	Name    string
+}
+
+var _ blob.Store = (*Bucket)(nil)
+
+// Provide gives the function the bucket (one S3 client per process). Locally (an endpoint override
+// points at moto) S3 needs path-style addressing.
+func Provide(rt *platform.Runtime) error {
+	rt.Provide(platform.CapBlobs, platform.Shared(rt, "s3-bucket", func() blob.Store {
+		endpoint := rt.Endpoint("S3")
+		c := s3.NewFromConfig(rt.AWS, func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = endpoint, endpoint != nil })
+		return &Bucket{Client: c, Presign: s3.NewPresignClient(c), Name: rt.Config.BucketName}
+	}))
+	return nil
+}
+
+// Put implements blob.Store.
+func (b *Bucket) Put(ctx context.Context, o blob.Object, body []byte) error {
+	in := &s3.PutObjectInput{Bucket: aws.String(b.Name), Key: aws.String(o.Key), Body: bytes.NewReader(body),
+		ContentType: aws.String(o.ContentType)}
+	if o.ContentDisposition != "" {
+		in.ContentDisposition = aws.String(o.ContentDisposition)
+	}
+	if _, err := b.Client.PutObject(ctx, in); err != nil {
+		return apperr.Wrap(err, apperr.Unavailable, "store object")
+	}
+	return nil
+}
+
+// Exists implements blob.Store.
+func (b *Bucket) Exists(ctx context.Context, key string) (bool, error) {
+	_, err := b.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b.Name), Key: aws.String(key)})
+	if err == nil {
+		return true, nil
+	}
+	var nf *types.NotFound
+	var nsk *types.NoSuchKey
+	if errors.As(err, &nf) || errors.As(err, &nsk) {
+		return false, nil
+	}
+	return false, apperr.Wrap(err, apperr.Unavailable, "read object metadata")
+}
+
+// PresignGet implements blob.Store.
+func (b *Bucket) PresignGet(ctx context.Context, o blob.Object, ttl time.Duration) (string, error) {
+	in := &s3.GetObjectInput{Bucket: aws.String(b.Name), Key: aws.String(o.Key)}
+	if o.ContentType != "" {
+		in.ResponseContentType = aws.String(o.ContentType)
+	}
+	if o.ContentDisposition != "" {
+		in.ResponseContentDisposition = aws.String(o.ContentDisposition)
+	}
+	req, err := b.Presign.PresignGetObject(ctx, in, s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", apperr.Wrap(err, apperr.Internal, "presign download")
+	}
+	return req.URL, nil
+}
+
+// PresignPut implements blob.Store.
+func (b *Bucket) PresignPut(ctx context.Context, o blob.Object, size int64, ttl time.Duration) (string, error) {
+	req, err := b.Presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b.Name), Key: aws.String(o.Key),
+		ContentType: aws.String(o.ContentType), ContentLength: aws.Int64(size)}, s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", apperr.Wrap(err, apperr.Internal, "presign upload")
+	}
+	return req.URL, nil
+}

@@ -1,0 +1,33 @@
+package manifest
+
+// Billing: subscription tiers, entitlements, the subscription lifecycle and its metrics (seed section 2).
+func init() {
+	declare(Area{
+		Name:  "billing",
+		Hooks: []string{StripeWebhook},
+		Functions: []Function{
+			// The tier catalogue needs no table: its own package keeps the DynamoDB client out of it.
+			{Name: "list-tiers", Summary: "List subscription tiers and their features", Package: "shared/billing/tiers",
+				Trigger: route("GET", "/tiers"), Auth: Public},
+			{Name: "get-subscription", Summary: "The caller's subscription, status and entitlements",
+				Trigger: route("GET", "/subscription"), Auth: User, Table: readOnly},
+			{Name: "check-feature", Summary: "Whether the caller may use a feature, and why",
+				Trigger: route("GET", "/features/{feature}"), Auth: User, Table: readOnly},
+			{Name: "create-checkout", Summary: "Start a Stripe Checkout Session for a paid tier",
+				Trigger: route("POST", "/subscription/checkout"), Auth: User, Table: readWrite, Stripe: true},
+			{Name: "create-portal-session", Summary: "Open the Stripe Customer Portal",
+				Trigger: route("POST", "/subscription/portal"), Auth: User, Table: readOnly, Stripe: true},
+			{Name: "change-subscription", Summary: "Upgrade now with proration, or downgrade at period end",
+				Trigger: route("PUT", "/subscription"), Auth: User, Table: readWrite, Stripe: true},
+			{Name: "cancel-subscription", Summary: "Cancel at period end",
+				Trigger: route("DELETE", "/subscription"), Auth: User, Table: readWrite, Stripe: true},
+			{Name: "resume-subscription", Summary: "Undo a pending cancellation",
+				Trigger: route("POST", "/subscription/resume"), Auth: User, Table: readWrite, Stripe: true},
+			{Name: "get-metrics", Summary: "MRR, paying customers, churn and payment success (admin)",
+				Trigger: route("GET", "/admin/metrics"), Auth: Admin, Table: readOnly},
+			{Name: "billing-cycle", Summary: "Daily: reconcile with Stripe, expire cancellations, snapshot MRR and churn",
+				Trigger: Trigger{Kind: Schedule, Expression: "cron(15 0 * * ? *)"}, Auth: Internal,
+				TimeoutSeconds: 300, MemoryMB: 512, Table: readWrite, Stripe: true},
+		},
+	})
+}

@@ -1,0 +1,32 @@
+package manifest
+
+// ReceiptsQueue carries receipt, refund-notice and dunning e-mails.
+const ReceiptsQueue = "receipts"
+
+// Payments: payment records, refunds, disputes, history and receipts (seed section 1).
+func init() {
+	declare(Area{
+		Name:  "payments",
+		Hooks: []string{StripeWebhook, SendReceipts},
+		Queues: []QueueDef{
+			// Consumer timeout 30 s → visibility 180 s.
+			{Name: ReceiptsQueue, MaxReceiveCount: 5, VisibilitySeconds: 180},
+		},
+		Functions: []Function{
+			{Name: "list-payments", Summary: "The caller's payments, newest first",
+				Trigger: route("GET", "/payments"), Auth: User, Table: readOnly},
+			{Name: "get-payment", Summary: "One of the caller's payments",
+				Trigger: route("GET", "/payments/{paymentId}"), Auth: User, Table: readOnly},
+			{Name: "get-receipt", Summary: "A short-lived link to a payment's receipt PDF",
+				Trigger: route("GET", "/payments/{paymentId}/receipt"), Auth: User, Table: readOnly,
+				Bucket: []string{"s3:GetObject"}},
+			{Name: "create-refund", Summary: "Refund a payment in full or in part (admin)",
+				Trigger: route("POST", "/admin/refunds"), Auth: Admin, Table: readWrite, Stripe: true,
+				Sends: []string{ReceiptsQueue}},
+			{Name: SendReceipts, Summary: "Render receipts (HTML, text, PDF), store the PDF, e-mail the user",
+				Package: "shared/queue", Host: true,
+				Trigger: Trigger{Kind: Queue, Queue: ReceiptsQueue, BatchSize: 10}, Auth: Internal,
+				TimeoutSeconds: 30, Table: readWrite, Bucket: []string{"s3:PutObject", "s3:GetObject"}, Email: true},
+		},
+	})
+}

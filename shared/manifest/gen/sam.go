@@ -1,0 +1,235 @@
+package gen
+
+import (
+	"embed"
+	"fmt"
+	"strconv"
+	"strings"
+
+	m "github.com/liberation/monetization/shared/manifest"
+)
+
+// The static parts of template.yaml (parameters, globals, the HTTP API and Cognito, the bucket,
+// outputs) live in sam/; the functions, table indexes and queues are written from the manifest.
+//
+//go:embed sam/*.yaml
+var samParts embed.FS
+
+func part(name string) string {
+	b, err := samParts.ReadFile("sam/" + name)
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return string(b)
+}
+
+// paramOf maps an env var naming an SSM parameter to its template parameter.
+var paramOf = map[string]string{
+	m.EnvStripeKeyParam:   "StripeSecretKeyParam",
+	m.EnvWebhookParam:     "StripeWebhookSecretParam",
+	m.EnvCursorSecretName: "CursorSecretParam",
+}
+
+// Template is template.yaml.
+func Template() ([]byte, error) {
+	var b strings.Builder
+	b.WriteString(part("head.yaml"))
+	b.WriteString("Resources:\n")
+	for _, f := range m.Functions {
+		if err := writeFunction(&b, f); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Name, err)
+		}
+	}
+	b.WriteString(part("static.yaml"))
+	writeTable(&b)
+	b.WriteString(part("bucket.yaml"))
+	for _, q := range m.Queues {
+		writeQueue(&b, q)
+	}
+	b.WriteString(part("outputs.yaml"))
+	return []byte(b.String()), nil
+}
+
+func writeFunction(b *strings.Builder, f m.Function) error {
+	w := func(indent int, format string, args ...any) {
+		b.WriteString(strings.Repeat(" ", indent))
+		fmt.Fprintf(b, format, args...)
+		b.WriteByte('\n')
+	}
+	w(0, "")
+	w(2, "# %s", f.Summary)
+	w(2, "%s:", f.LogicalID())
+	w(4, "Type: AWS::Serverless::Function")
+	w(4, "Metadata:")
+	w(6, "BuildMethod: go1.x")
+	w(6, "BuildProperties:")
+	w(8, "TrimGoPath: true")
+	w(4, "Properties:")
+	w(6, "CodeUri: %s", f.CodeDir())
+	w(6, "Description: %s", strconv.Quote(f.Summary))
+	w(6, "Timeout: %d", f.Timeout())
+	w(6, "MemorySize: %d", f.Memory())
+	w(6, "Environment:")
+	w(8, "Variables:")
+	w(10, "FUNCTION_NAME: %s", f.Name)
+	for _, env := range f.SecretParamEnv() {
+		if env == m.EnvCursorSecretName {
+			continue // in Globals
+		}
+		w(10, "%s:", env)
+		w(12, "Ref: %s", paramOf[env])
+	}
+	for _, q := range f.SendQueues() {
+		w(10, "%s:", q.EnvVar())
+		w(12, "Ref: %s", q.LogicalID())
+	}
+	w(6, "Policies:")
+	w(8, "- Statement:")
+	stmt := func(actions []string, resources ...string) {
+		w(12, "- Effect: Allow")
+		w(14, "Action: [%s]", strings.Join(actions, ", "))
+		w(14, "Resource:")
+		for _, r := range resources {
+			w(16, "- %s", r)
+		}
+	}
+	if len(f.Table) > 0 {
+		stmt(f.TableIAMActions(), "Fn::GetAtt: [Table, Arn]", `Fn::Sub: "${Table.Arn}/index/*"`)
+	}
+	if qs := f.SendQueues(); len(qs) > 0 {
+		var res []string
+		for _, q := range qs {
+			res = append(res, "Fn::GetAtt: ["+q.LogicalID()+", Arn]")
+		}
+		stmt([]string{m.SendMessage}, res...)
+	}
+	if len(f.Bucket) > 0 {
+		stmt(f.Bucket, `Fn::Sub: "${Bucket.Arn}/*"`)
+	}
+	if f.Email {
+		stmt(m.SESActions, `Fn::Sub: "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"`)
+	}
+	var params []string
+	for _, env := range f.SecretParamEnv() {
+		params = append(params, `Fn::Sub: "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${`+paramOf[env]+`}"`)
+	}
+	stmt([]string{m.SSMGetParameter}, params...)
+	stmt([]string{m.KMSDecrypt}, `Fn::Sub: "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"`)
+	w(14, "Condition:")
+	w(16, "StringEquals:")
+	w(18, "kms:ViaService:")
+	w(20, `Fn::Sub: "ssm.${AWS::Region}.amazonaws.com"`)
+	switch f.Trigger.Kind {
+	case m.HTTP:
+		authorizer := "NONE"
+		if f.NeedsJWT() {
+			authorizer = "CognitoJwt"
+		}
+		w(6, "Events:")
+		w(8, "Api:")
+		w(10, "Type: HttpApi")
+		w(10, "Properties:")
+		w(12, "ApiId:")
+		w(14, "Ref: HttpApi")
+		w(12, "Method: %s", f.Trigger.Method)
+		w(12, "Path: %s", f.Trigger.Path)
+		w(12, `PayloadFormatVersion: "2.0"`)
+		w(12, "Auth:")
+		w(14, "Authorizer: %s", authorizer)
+	case m.FunctionURL:
+		w(6, "FunctionUrlConfig:")
+		w(8, "AuthType: NONE")
+	case m.Queue:
+		q, ok := m.QueueByName(f.Trigger.Queue)
+		if !ok {
+			return fmt.Errorf("unknown queue %q", f.Trigger.Queue)
+		}
+		w(6, "Events:")
+		w(8, "Queue:")
+		w(10, "Type: SQS")
+		w(10, "Properties:")
+		w(12, "Queue:")
+		w(14, "Fn::GetAtt: [%s, Arn]", q.LogicalID())
+		w(12, "BatchSize: %d", f.Trigger.BatchSize)
+		w(12, "FunctionResponseTypes: [ReportBatchItemFailures]")
+	case m.Schedule:
+		w(6, "Events:")
+		w(8, "Schedule:")
+		w(10, "Type: ScheduleV2")
+		w(10, "Properties:")
+		w(12, "ScheduleExpression: %s", strconv.Quote(f.Trigger.Expression))
+		w(12, "ScheduleExpressionTimezone: UTC")
+		w(12, "FlexibleTimeWindow:")
+		w(14, `Mode: "OFF"`)
+		w(12, "RetryPolicy:")
+		w(14, "MaximumRetryAttempts: 2")
+		w(12, "Input: %s", strconv.Quote(f.ScheduleInput()))
+	default:
+		return fmt.Errorf("no SAM event for trigger %q", f.Trigger.Kind)
+	}
+	return nil
+}
+
+func writeTable(b *strings.Builder) {
+	b.WriteString(`  Table:
+    Type: AWS::DynamoDB::Table
+    DeletionPolicy: Retain
+    UpdateReplacePolicy: Retain
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - AttributeName: PK
+          AttributeType: S
+        - AttributeName: SK
+          AttributeType: S
+`)
+	for _, ix := range m.Indexes {
+		fmt.Fprintf(b, "        - AttributeName: %s\n          AttributeType: S\n        - AttributeName: %s\n          AttributeType: S\n", ix.PK, ix.SK)
+	}
+	b.WriteString(`      KeySchema:
+        - AttributeName: PK
+          KeyType: HASH
+        - AttributeName: SK
+          KeyType: RANGE
+      GlobalSecondaryIndexes:
+`)
+	for _, ix := range m.Indexes {
+		fmt.Fprintf(b, `        - IndexName: %s
+          KeySchema:
+            - AttributeName: %s
+              KeyType: HASH
+            - AttributeName: %s
+              KeyType: RANGE
+          Projection:
+            ProjectionType: ALL
+`, ix.Name, ix.PK, ix.SK)
+	}
+	fmt.Fprintf(b, `      PointInTimeRecoverySpecification:
+        PointInTimeRecoveryEnabled: true
+      TimeToLiveSpecification:
+        AttributeName: %s
+        Enabled: true
+
+`, m.AttrTTL)
+}
+
+func writeQueue(b *strings.Builder, q m.QueueDef) {
+	fmt.Fprintf(b, `  %s:
+    Type: AWS::SQS::Queue
+    Properties:
+      MessageRetentionPeriod: 1209600
+      SqsManagedSseEnabled: true
+
+  %s:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: %d
+      MessageRetentionPeriod: 345600
+      SqsManagedSseEnabled: true
+      RedrivePolicy:
+        deadLetterTargetArn:
+          Fn::GetAtt: [%s, Arn]
+        maxReceiveCount: %d
+
+`, q.DLQLogicalID(), q.LogicalID(), q.VisibilitySeconds, q.DLQLogicalID(), q.MaxReceiveCount)
+}
