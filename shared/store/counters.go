@@ -19,9 +19,12 @@ const (
 	CtrPaymentsFailed    = "paymentsFailed"
 	CtrRevenueCents      = "revenueCents"
 	CtrRefundedCents     = "refundedCents"
-	CtrDisputedCents     = "disputedCents"
-	CtrNewPaying         = "newPaying"     // subscriptions that became paying
-	CtrChurnedPaying     = "churnedPaying" // paying subscriptions that ended
+	CtrDisputedCents     = "disputedCents"    // amount of disputes opened that day
+	CtrDisputeLostCents  = "disputeLostCents" // disputed amount lost (closed "lost") that day
+	CtrDisputeWonCents   = "disputeWonCents"  // disputed amount won back (closed "won") that day
+	CtrUnmatchedRefunds  = "unmatchedRefunds" // charge.refunded events for charges we never recorded
+	CtrNewPaying         = "newPaying"        // subscriptions that became paying
+	CtrChurnedPaying     = "churnedPaying"    // paying subscriptions that ended
 	// Gauges.
 	GaugeMRRCents        = "mrrCents"
 	GaugePayingCustomers = "payingCustomers"

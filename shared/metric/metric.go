@@ -1,0 +1,40 @@
+// Package metric emits CloudWatch metrics from a function's log stream in the Embedded Metric
+// Format: one JSON log line per data point, which CloudWatch Logs turns into a metric with no API
+// call (and no SDK client) at request time. Alarms in infra/cdk watch them.
+package metric
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Namespace is where every metric of the system lives.
+const Namespace = "Liberation/Monetization"
+
+// Metric names (the alarms in infra/cdk refer to them).
+const (
+	// UnmatchedRefunds: a charge.refunded for a charge we never recorded.
+	UnmatchedRefunds = "UnmatchedRefunds"
+	// DuplicateLiveSubscriptions: a user with two live Stripe subscriptions (found by billing-cycle).
+	DuplicateLiveSubscriptions = "DuplicateLiveSubscriptions"
+	// StuckRefundReservations: refund reservations older than the resolution window that the
+	// reconciliation could not resolve.
+	StuckRefundReservations = "StuckRefundReservations"
+)
+
+// Emit logs one data point of name (Count unit) with the function as its dimension.
+func Emit(ctx context.Context, log *slog.Logger, function, name string, value int64) {
+	log.LogAttrs(ctx, slog.LevelInfo, "metric",
+		slog.Any("_aws", map[string]any{
+			"Timestamp": time.Now().UnixMilli(), // when the line is written, not a business time
+			"CloudWatchMetrics": []map[string]any{{
+				"Namespace":  Namespace,
+				"Dimensions": [][]string{{"Function"}},
+				"Metrics":    []map[string]string{{"Name": name, "Unit": "Count"}},
+			}},
+		}),
+		slog.String("Function", function),
+		slog.Int64(name, value),
+	)
+}
