@@ -77,7 +77,7 @@ lint: tools synth ## go vet, gofmt, sam validate --lint, cfn-lint on the synthes
 bench: tools ## run the benchmarks (micro, through the local gateway, cold-start init); see docs/performance.md
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./infra/local/e2e/
-	$(GO) test -run '^$$' -bench . -benchtime 20x ./infra/local/coldstart/
+	$(GO) run ./infra/local/cmd/coldstart -rounds 30
 
 fmt: ## gofmt everything
 	gofmt -w shared functions $$(find infra -name '*.go' -not -path '*/node_modules/*')
