@@ -193,8 +193,9 @@ func onlyConditionFailures(tce *types.TransactionCanceledException) bool {
 	return failed > 0
 }
 
-// startServer runs serve.py on a free port until the test ends and returns its URL.
-func startServer(t *testing.T) string {
+// startServer runs serve.py on a free port until the test ends and returns its URL. env is added
+// to its environment (e.g. LIBERATION_MOTO_TX_PATCH=off).
+func startServer(t testing.TB, env ...string) string {
 	t.Helper()
 	root := projectRoot(t)
 	var url string
@@ -207,6 +208,7 @@ func startServer(t *testing.T) string {
 			t.Fatal(err)
 		}
 		cmd.Stdout, cmd.Stderr = log, log
+		cmd.Env = append(os.Environ(), env...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -263,7 +265,7 @@ func dynamoClient(url string) *dynamodb.Client {
 	})
 }
 
-func createTable(t *testing.T, db *dynamodb.Client) string {
+func createTable(t testing.TB, db *dynamodb.Client) string {
 	t.Helper()
 	name := "motoserver-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	if _, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
@@ -278,7 +280,7 @@ func createTable(t *testing.T, db *dynamodb.Client) string {
 }
 
 // projectRoot is the repository root; moto must be installed in its .tools/ (`make tools`).
-func projectRoot(t *testing.T) string {
+func projectRoot(t testing.TB) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
@@ -290,7 +292,7 @@ func projectRoot(t *testing.T) string {
 	return root
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
