@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
+
+	m "github.com/liberation/monetization/shared/manifest"
 )
 
 // Config is what varies between environments. main.go fills it from CDK context (-c key=value or
@@ -25,6 +28,8 @@ type Config struct {
 	ParamPrefix string
 	// AlarmEmail, if set, is subscribed to the alarm topic.
 	AlarmEmail string
+	// PayoutMinimumCents is the smallest instructor payout (PAYOUT_MINIMUM_CENTS); default 5000.
+	PayoutMinimumCents string
 }
 
 // Prod reports whether this is the production environment (data is retained on delete).
@@ -33,15 +38,16 @@ func (c Config) Prod() bool { return c.Env == "prod" }
 // ConfigFromContext reads Config through get (the app node's TryGetContext).
 func ConfigFromContext(get func(key string) string) (Config, error) {
 	c := Config{
-		Env:             or(get("env"), "dev"),
-		AssetDir:        or(get("assetDir"), "../../build"),
-		AllowedOrigins:  split(get("allowedOrigins")),
-		MailFrom:        get("mailFrom"),
-		AppURL:          get("appURL"),
-		PricePro:        get("stripePricePro"),
-		PriceEnterprise: get("stripePriceEnterprise"),
-		ParamPrefix:     get("paramPrefix"),
-		AlarmEmail:      get("alarmEmail"),
+		Env:                or(get("env"), "dev"),
+		AssetDir:           or(get("assetDir"), "../../build"),
+		AllowedOrigins:     split(get("allowedOrigins")),
+		MailFrom:           get("mailFrom"),
+		AppURL:             get("appURL"),
+		PricePro:           get("stripePricePro"),
+		PriceEnterprise:    get("stripePriceEnterprise"),
+		ParamPrefix:        get("paramPrefix"),
+		AlarmEmail:         get("alarmEmail"),
+		PayoutMinimumCents: or(get("payoutMinimumCents"), strconv.Itoa(m.DefaultPayoutMinimumCents)),
 	}
 	if c.ParamPrefix == "" {
 		c.ParamPrefix = "/monetization/" + c.Env
@@ -81,10 +87,26 @@ func (c Config) Validate() error {
 			return fmt.Errorf("prod needs real Stripe price ids (-c stripePricePro=... -c stripePriceEnterprise=...)")
 		}
 	}
+	if n, err := strconv.ParseInt(c.payoutMinimum(), 10, 64); err != nil || n < 1 {
+		return fmt.Errorf("payoutMinimumCents %q must be a positive whole number of cents", c.PayoutMinimumCents)
+	}
 	if !strings.HasPrefix(c.ParamPrefix, "/") {
 		return fmt.Errorf("paramPrefix %q must start with /", c.ParamPrefix)
 	}
 	return nil
+}
+
+func (c Config) payoutMinimum() string {
+	return or(c.PayoutMinimumCents, strconv.Itoa(m.DefaultPayoutMinimumCents))
+}
+
+// setting is the value of a configuration variable a function lists in its manifest Env.
+func (c Config) setting(env string) string {
+	switch env {
+	case m.EnvPayoutMinimum:
+		return c.payoutMinimum()
+	}
+	panic("cdk: no setting for " + env)
 }
 
 // Param names of the SSM SecureStrings.

@@ -63,6 +63,9 @@ func environment(cfg Config, d *data, f m.Function) *map[string]*string {
 	for _, q := range f.SendQueues() {
 		env[q.EnvVar()] = d.queues[q.Name].QueueUrl()
 	}
+	for _, name := range f.Env {
+		env[name] = jsii.String(cfg.setting(name))
+	}
 	return &env
 }
 
@@ -100,7 +103,8 @@ func statements(stack awscdk.Stack, cfg Config, d *data, f m.Function) []awsiam.
 		out = append(out, allow([]string{m.SendMessage}, arns...))
 	}
 	if len(f.Bucket) > 0 {
-		out = append(out, allow(f.Bucket, d.bucket.ArnForObjects(jsii.String("*"))))
+		// Only the objects under the function's prefix ("content/*"), or the whole bucket's.
+		out = append(out, allow(f.Bucket, d.bucket.ArnForObjects(jsii.String(f.BucketObjects()))))
 	}
 	if f.Email {
 		out = append(out, allow(m.SESActions, stack.FormatArn(&awscdk.ArnComponents{

@@ -146,8 +146,9 @@ func TestFunctionPoliciesMatchManifest(t *testing.T) {
 						t.Error("kms:Decrypt without a kms:ViaService condition")
 					}
 				case strings.HasPrefix(actions[0], "s3:"):
-					if !strings.Contains(res, `"`+m.BucketLogicalID+`"`) || !strings.Contains(res, `"/*"`) {
-						t.Errorf("s3 resources %s, want the bucket's objects", res)
+					if !strings.Contains(res, `"`+m.BucketLogicalID+`"`) || !strings.Contains(res, `"/`+f.BucketPrefix+`*"`) ||
+						len(list(s.Resource)) != 1 {
+						t.Errorf("s3 resources %s, want the bucket's objects under %q only", res, f.BucketPrefix)
 					}
 				}
 			}

@@ -134,6 +134,7 @@ func TestFunctions(t *testing.T) {
 		checkEq(t, f.Name+" MAIL_TRANSPORT", env[m.EnvMailTransport], "ses")
 		want := []string{m.EnvTable, m.EnvBucket, m.EnvMailFrom, m.EnvPricePro, m.EnvPriceEnterprise, m.EnvAllowedOrigins}
 		want = append(want, f.SecretParamEnv()...)
+		want = append(want, f.Env...)
 		for _, q := range f.SendQueues() {
 			want = append(want, q.EnvVar())
 		}

@@ -87,7 +87,7 @@ func checkHTTPEvent(t *testing.T, f m.Function) {
 			t.Errorf("header %q is not lower case (payload 2.0 lower-cases them)", k)
 		}
 	}
-	if hasBody := f.Trigger.Method == "POST" || f.Trigger.Method == "PUT"; hasBody != (ev.Body != "") {
+	if hasBody := f.Trigger.Method == "POST" || f.Trigger.Method == "PUT" || f.Trigger.Method == "PATCH"; hasBody != (ev.Body != "") {
 		t.Errorf("%s with body %q", f.Trigger.Method, ev.Body)
 	} else if hasBody && !json.Valid([]byte(ev.Body)) {
 		t.Errorf("body is not JSON: %s", ev.Body)

@@ -48,4 +48,10 @@ const (
 	// EnvAllowedOrigins lists the web app's origins (comma-separated): CORS, and the only places
 	// Checkout and the Customer Portal may send a user back to.
 	EnvAllowedOrigins = "ALLOWED_ORIGINS"
+	// EnvPayoutMinimum is the smallest instructor payout in cents (DefaultPayoutMinimumCents when
+	// unset); smaller available balances are carried to the next run.
+	EnvPayoutMinimum = "PAYOUT_MINIMUM_CENTS"
 )
+
+// DefaultPayoutMinimumCents is the payout minimum when PAYOUT_MINIMUM_CENTS is not set.
+const DefaultPayoutMinimumCents = 5000

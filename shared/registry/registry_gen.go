@@ -7,6 +7,8 @@ import (
 	"github.com/liberation/monetization/shared/billing/tiers"
 	"github.com/liberation/monetization/shared/blob/s3blob"
 	"github.com/liberation/monetization/shared/mail/sesmail"
+	"github.com/liberation/monetization/shared/marketplace"
+	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/queue"
@@ -17,20 +19,46 @@ import (
 // generated maps every manifest function to its constructor and the providers of the capabilities
 // its manifest entry declares, exactly as its main wires them.
 var generated = map[string]Entry{
-	"list-tiers":            {Build: build(tiers.NewListTiers), Constructor: "tiers.NewListTiers", Providers: []platform.Provider{}},
-	"get-subscription":      {Build: build(billing.NewGetSubscription), Constructor: "billing.NewGetSubscription", Providers: []platform.Provider{}},
-	"check-feature":         {Build: build(billing.NewCheckFeature), Constructor: "billing.NewCheckFeature", Providers: []platform.Provider{}},
-	"create-checkout":       {Build: build(billing.NewCreateCheckout), Constructor: "billing.NewCreateCheckout", Providers: []platform.Provider{}},
-	"create-portal-session": {Build: build(billing.NewCreatePortalSession), Constructor: "billing.NewCreatePortalSession", Providers: []platform.Provider{}},
-	"change-subscription":   {Build: build(billing.NewChangeSubscription), Constructor: "billing.NewChangeSubscription", Providers: []platform.Provider{}},
-	"cancel-subscription":   {Build: build(billing.NewCancelSubscription), Constructor: "billing.NewCancelSubscription", Providers: []platform.Provider{}},
-	"resume-subscription":   {Build: build(billing.NewResumeSubscription), Constructor: "billing.NewResumeSubscription", Providers: []platform.Provider{}},
-	"get-metrics":           {Build: build(billing.NewGetMetrics), Constructor: "billing.NewGetMetrics", Providers: []platform.Provider{}},
-	"billing-cycle":         {Build: build(billing.NewBillingCycle), Constructor: "billing.NewBillingCycle", Providers: []platform.Provider{}},
-	"list-payments":         {Build: build(payments.NewListPayments), Constructor: "payments.NewListPayments", Providers: []platform.Provider{}},
-	"get-payment":           {Build: build(payments.NewGetPayment), Constructor: "payments.NewGetPayment", Providers: []platform.Provider{}},
-	"get-receipt":           {Build: build(payments.NewGetReceipt), Constructor: "payments.NewGetReceipt", Providers: []platform.Provider{s3blob.Provide}},
-	"create-refund":         {Build: build(payments.NewCreateRefund), Constructor: "payments.NewCreateRefund", Providers: []platform.Provider{sqsqueue.Provide}},
-	"send-receipts":         {Build: build(queue.NewHost(payments.SendReceiptsHooks)), Constructor: "queue.NewHost(payments.SendReceiptsHooks)", Providers: []platform.Provider{s3blob.Provide, sesmail.Provide}},
-	"stripe-webhook":        {Build: build(webhook.NewHost(billing.StripeWebhookHooks, payments.StripeWebhookHooks)), Constructor: "webhook.NewHost(billing.StripeWebhookHooks, payments.StripeWebhookHooks)", Providers: []platform.Provider{sqsqueue.Provide}},
+	"list-tiers":              {Build: build(tiers.NewListTiers), Constructor: "tiers.NewListTiers", Providers: []platform.Provider{}},
+	"get-subscription":        {Build: build(billing.NewGetSubscription), Constructor: "billing.NewGetSubscription", Providers: []platform.Provider{}},
+	"check-feature":           {Build: build(billing.NewCheckFeature), Constructor: "billing.NewCheckFeature", Providers: []platform.Provider{}},
+	"create-checkout":         {Build: build(billing.NewCreateCheckout), Constructor: "billing.NewCreateCheckout", Providers: []platform.Provider{}},
+	"create-portal-session":   {Build: build(billing.NewCreatePortalSession), Constructor: "billing.NewCreatePortalSession", Providers: []platform.Provider{}},
+	"change-subscription":     {Build: build(billing.NewChangeSubscription), Constructor: "billing.NewChangeSubscription", Providers: []platform.Provider{}},
+	"cancel-subscription":     {Build: build(billing.NewCancelSubscription), Constructor: "billing.NewCancelSubscription", Providers: []platform.Provider{}},
+	"resume-subscription":     {Build: build(billing.NewResumeSubscription), Constructor: "billing.NewResumeSubscription", Providers: []platform.Provider{}},
+	"get-metrics":             {Build: build(billing.NewGetMetrics), Constructor: "billing.NewGetMetrics", Providers: []platform.Provider{}},
+	"billing-cycle":           {Build: build(billing.NewBillingCycle), Constructor: "billing.NewBillingCycle", Providers: []platform.Provider{}},
+	"create-course":           {Build: build(marketplace.NewCreateCourse), Constructor: "marketplace.NewCreateCourse", Providers: []platform.Provider{}},
+	"update-course":           {Build: build(marketplace.NewUpdateCourse), Constructor: "marketplace.NewUpdateCourse", Providers: []platform.Provider{sqsqueue.Provide}},
+	"list-instructor-courses": {Build: build(marketplace.NewListInstructorCourses), Constructor: "marketplace.NewListInstructorCourses", Providers: []platform.Provider{}},
+	"create-lesson":           {Build: build(marketplace.NewCreateLesson), Constructor: "marketplace.NewCreateLesson", Providers: []platform.Provider{s3blob.Provide}},
+	"publish-course":          {Build: build(marketplace.NewPublishCourse), Constructor: "marketplace.NewPublishCourse", Providers: []platform.Provider{sqsqueue.Provide, s3blob.Provide}},
+	"unpublish-course":        {Build: build(marketplace.NewUnpublishCourse), Constructor: "marketplace.NewUnpublishCourse", Providers: []platform.Provider{sqsqueue.Provide}},
+	"connect-instructor":      {Build: build(marketplace.NewConnectInstructor), Constructor: "marketplace.NewConnectInstructor", Providers: []platform.Provider{}},
+	"get-earnings":            {Build: build(marketplace.NewGetEarnings), Constructor: "marketplace.NewGetEarnings", Providers: []platform.Provider{}},
+	"list-sales":              {Build: build(marketplace.NewListSales), Constructor: "marketplace.NewListSales", Providers: []platform.Provider{}},
+	"list-my-payouts":         {Build: build(marketplace.NewListMyPayouts), Constructor: "marketplace.NewListMyPayouts", Providers: []platform.Provider{}},
+	"search-courses":          {Build: build(catalog.NewSearchCourses), Constructor: "catalog.NewSearchCourses", Providers: []platform.Provider{s3blob.Provide}},
+	"get-course":              {Build: build(marketplace.NewGetCourse), Constructor: "marketplace.NewGetCourse", Providers: []platform.Provider{}},
+	"list-reviews":            {Build: build(marketplace.NewListReviews), Constructor: "marketplace.NewListReviews", Providers: []platform.Provider{}},
+	"purchase-course":         {Build: build(marketplace.NewPurchaseCourse), Constructor: "marketplace.NewPurchaseCourse", Providers: []platform.Provider{}},
+	"list-my-courses":         {Build: build(marketplace.NewListMyCourses), Constructor: "marketplace.NewListMyCourses", Providers: []platform.Provider{}},
+	"get-course-content":      {Build: build(marketplace.NewGetCourseContent), Constructor: "marketplace.NewGetCourseContent", Providers: []platform.Provider{s3blob.Provide}},
+	"put-review":              {Build: build(marketplace.NewPutReview), Constructor: "marketplace.NewPutReview", Providers: []platform.Provider{}},
+	"delete-review":           {Build: build(marketplace.NewDeleteReview), Constructor: "marketplace.NewDeleteReview", Providers: []platform.Provider{}},
+	"list-payouts":            {Build: build(marketplace.NewListPayouts), Constructor: "marketplace.NewListPayouts", Providers: []platform.Provider{}},
+	"run-payouts":             {Build: build(marketplace.NewRunPayouts), Constructor: "marketplace.NewRunPayouts", Providers: []platform.Provider{sqsqueue.Provide}},
+	"get-marketplace-metrics": {Build: build(marketplace.NewGetMarketplaceMetrics), Constructor: "marketplace.NewGetMarketplaceMetrics", Providers: []platform.Provider{}},
+	"schedule-payouts":        {Build: build(marketplace.NewSchedulePayouts), Constructor: "marketplace.NewSchedulePayouts", Providers: []platform.Provider{sqsqueue.Provide}},
+	"process-payouts":         {Build: build(marketplace.NewProcessPayouts), Constructor: "marketplace.NewProcessPayouts", Providers: []platform.Provider{sesmail.Provide}},
+	"release-earnings":        {Build: build(marketplace.NewReleaseEarnings), Constructor: "marketplace.NewReleaseEarnings", Providers: []platform.Provider{}},
+	"index-catalog":           {Build: build(catalog.NewIndexCatalog), Constructor: "catalog.NewIndexCatalog", Providers: []platform.Provider{s3blob.Provide}},
+	"refresh-catalog":         {Build: build(catalog.NewRefreshCatalog), Constructor: "catalog.NewRefreshCatalog", Providers: []platform.Provider{s3blob.Provide}},
+	"list-payments":           {Build: build(payments.NewListPayments), Constructor: "payments.NewListPayments", Providers: []platform.Provider{}},
+	"get-payment":             {Build: build(payments.NewGetPayment), Constructor: "payments.NewGetPayment", Providers: []platform.Provider{}},
+	"get-receipt":             {Build: build(payments.NewGetReceipt), Constructor: "payments.NewGetReceipt", Providers: []platform.Provider{s3blob.Provide}},
+	"create-refund":           {Build: build(payments.NewCreateRefund), Constructor: "payments.NewCreateRefund", Providers: []platform.Provider{sqsqueue.Provide}},
+	"send-receipts":           {Build: build(queue.NewHost(payments.SendReceiptsHooks)), Constructor: "queue.NewHost(payments.SendReceiptsHooks)", Providers: []platform.Provider{s3blob.Provide, sesmail.Provide}},
+	"stripe-webhook":          {Build: build(webhook.NewHost(billing.StripeWebhookHooks, marketplace.StripeWebhookHooks, payments.StripeWebhookHooks)), Constructor: "webhook.NewHost(billing.StripeWebhookHooks, marketplace.StripeWebhookHooks, payments.StripeWebhookHooks)", Providers: []platform.Provider{sqsqueue.Provide}},
 }

@@ -1,0 +1,265 @@
+package catalog
+
+import (
+	"sort"
+	"strings"
+)
+
+// Sort orders of GET /courses.
+const (
+	SortRelevance = "relevance" // default with q
+	SortNewest    = "newest"    // default without q
+	SortRating    = "rating"
+	SortPopular   = "popular"
+	SortPriceAsc  = "price_asc"
+	SortPriceDesc = "price_desc"
+)
+
+// Sorts lists the sort orders.
+var Sorts = []string{SortRelevance, SortRating, SortNewest, SortPopular, SortPriceAsc, SortPriceDesc}
+
+// Field weights of a matching word: a title match outranks a tag, a subtitle, then a description.
+const (
+	weightTitle       = 30
+	weightTag         = 20
+	weightSubtitle    = 15
+	weightDescription = 5
+)
+
+type posting struct {
+	doc    int32
+	weight int32
+}
+
+// Index is a snapshot prepared for search: an inverted index from words to documents (with the
+// best field weight of the word in each), the words sorted for prefix lookups, and every document
+// pre-sorted in each browse order.
+type Index struct {
+	docs     []Doc
+	avg      []int64 // rating average ×100 per document
+	words    []string
+	postings map[string][]posting
+	orders   map[string][]int32
+}
+
+// NewIndex builds the index of a snapshot.
+func NewIndex(s Snapshot) *Index {
+	ix := &Index{docs: s.Docs, avg: make([]int64, len(s.Docs)), postings: map[string][]posting{}, orders: map[string][]int32{}}
+	for i := range s.Docs {
+		d := &s.Docs[i]
+		ix.avg[i] = RatingAverageX100(d.RatingSum, d.RatingCount)
+		best := map[string]int32{}
+		add := func(text string, w int32) {
+			for _, t := range Tokens(text) {
+				if best[t] < w {
+					best[t] = w
+				}
+			}
+		}
+		add(d.Title, weightTitle)
+		add(strings.Join(d.Tags, " "), weightTag)
+		add(d.Subtitle, weightSubtitle)
+		add(d.Terms, weightDescription)
+		for t, w := range best {
+			ix.postings[t] = append(ix.postings[t], posting{int32(i), w})
+		}
+	}
+	ix.words = make([]string, 0, len(ix.postings))
+	for t := range ix.postings {
+		ix.words = append(ix.words, t)
+	}
+	sort.Strings(ix.words)
+	for _, o := range Sorts {
+		if o == SortRelevance {
+			continue
+		}
+		order := make([]int32, len(ix.docs))
+		for i := range order {
+			order[i] = int32(i)
+		}
+		sort.Slice(order, func(a, b int) bool { return ix.key(o, order[a], 0).Less(ix.key(o, order[b], 0)) })
+		ix.orders[o] = order
+	}
+	return ix
+}
+
+// Len is the number of documents.
+func (ix *Index) Len() int { return len(ix.docs) }
+
+// Key is a document's position in a sort order: compared field by field, ascending (descending
+// orders store negated values), the course id breaking ties. Cursors carry keys, not offsets, so a
+// page boundary stays put when the snapshot is rebuilt between two pages.
+type Key struct {
+	A, B int64
+	ID   string
+}
+
+// Less orders keys.
+func (k Key) Less(o Key) bool {
+	if k.A != o.A {
+		return k.A < o.A
+	}
+	if k.B != o.B {
+		return k.B < o.B
+	}
+	return k.ID < o.ID
+}
+
+func (ix *Index) key(order string, doc int32, score int64) Key {
+	d := &ix.docs[doc]
+	switch order {
+	case SortRelevance:
+		return Key{-score, -d.Enrollments, d.ID}
+	case SortRating:
+		return Key{-ix.avg[doc], -d.RatingCount, d.ID}
+	case SortPopular:
+		return Key{-d.Enrollments, 0, d.ID}
+	case SortPriceAsc:
+		return Key{d.PriceCents, 0, d.ID}
+	case SortPriceDesc:
+		return Key{-d.PriceCents, 0, d.ID}
+	}
+	return Key{-d.PublishedAt, 0, d.ID} // newest
+}
+
+// Query is a parsed GET /courses request.
+type Query struct {
+	Words         []string // tokens of q; the last one matches as a prefix
+	Category      string
+	Level         string
+	Language      string
+	MinPrice      *int64
+	MaxPrice      *int64
+	Free          *bool
+	MinRatingX100 *int64
+	Sort          string
+	Limit         int
+	After         *Key
+}
+
+// Hit is one result.
+type Hit struct {
+	Doc           *Doc
+	RatingAverage float64
+	Score         int64
+}
+
+// Result is one page.
+type Result struct {
+	Hits  []Hit
+	Total int  // matches of the query and filters (all pages)
+	Next  *Key // nil on the last page
+}
+
+func (ix *Index) match(q Query, i int32) bool {
+	d := &ix.docs[i]
+	switch {
+	case q.Category != "" && d.Category != q.Category,
+		q.Level != "" && d.Level != q.Level,
+		q.Language != "" && d.Language != q.Language,
+		q.MinPrice != nil && d.PriceCents < *q.MinPrice,
+		q.MaxPrice != nil && d.PriceCents > *q.MaxPrice,
+		q.Free != nil && (d.PriceCents == 0) != *q.Free,
+		q.MinRatingX100 != nil && ix.avg[i] < *q.MinRatingX100:
+		return false
+	}
+	return true
+}
+
+// Search answers one page of q.
+func (ix *Index) Search(q Query) Result {
+	if q.Limit <= 0 {
+		q.Limit = 20
+	}
+	var res Result
+	var page []int32
+	scores := map[int32]int64{}
+	if len(q.Words) == 0 {
+		order := ix.orders[q.Sort]
+		if order == nil {
+			order = ix.orders[SortNewest]
+		}
+		start := 0
+		if q.After != nil {
+			start = sort.Search(len(order), func(i int) bool { return q.After.Less(ix.key(q.Sort, order[i], 0)) })
+		}
+		for i, doc := range order {
+			if !ix.match(q, doc) {
+				continue
+			}
+			res.Total++
+			if i >= start && len(page) <= q.Limit {
+				page = append(page, doc)
+			}
+		}
+	} else {
+		scores = ix.candidates(q.Words)
+		var matched []int32
+		for doc := range scores {
+			if ix.match(q, doc) {
+				matched = append(matched, doc)
+			}
+		}
+		res.Total = len(matched)
+		sort.Slice(matched, func(a, b int) bool {
+			return ix.key(q.Sort, matched[a], scores[matched[a]]).Less(ix.key(q.Sort, matched[b], scores[matched[b]]))
+		})
+		start := 0
+		if q.After != nil {
+			start = sort.Search(len(matched), func(i int) bool {
+				return q.After.Less(ix.key(q.Sort, matched[i], scores[matched[i]]))
+			})
+		}
+		page = matched[start:min(len(matched), start+q.Limit+1)]
+	}
+	if len(page) > q.Limit {
+		last := page[q.Limit-1]
+		k := ix.key(q.Sort, last, scores[last])
+		res.Next = &k
+		page = page[:q.Limit]
+	}
+	for _, doc := range page {
+		res.Hits = append(res.Hits, Hit{Doc: &ix.docs[doc], RatingAverage: float64(ix.avg[doc]) / 100, Score: scores[doc]})
+	}
+	return res
+}
+
+// candidates returns the documents containing every word (the last as a prefix) with their score:
+// the sum over words of the best field weight, a prefix-only match counting two thirds.
+func (ix *Index) candidates(words []string) map[int32]int64 {
+	var acc map[int32]int64
+	for n, w := range words {
+		cur := map[int32]int64{}
+		if n < len(words)-1 {
+			for _, p := range ix.postings[w] {
+				cur[p.doc] = int64(p.weight)
+			}
+		} else {
+			i := sort.SearchStrings(ix.words, w)
+			for ; i < len(ix.words) && strings.HasPrefix(ix.words[i], w); i++ {
+				exact := ix.words[i] == w
+				for _, p := range ix.postings[ix.words[i]] {
+					s := int64(p.weight)
+					if !exact {
+						s = s * 2 / 3
+					}
+					if s > cur[p.doc] {
+						cur[p.doc] = s
+					}
+				}
+			}
+		}
+		if acc == nil {
+			acc = cur
+			continue
+		}
+		for doc, s := range acc {
+			if c, ok := cur[doc]; ok {
+				acc[doc] = s + c
+			} else {
+				delete(acc, doc)
+			}
+		}
+	}
+	return acc
+}
