@@ -64,6 +64,7 @@ func newContract(t *testing.T) *contract {
 type caller struct {
 	sub, email string
 	admin      bool
+	groups     string // the cognito:groups claim as API Gateway renders it ("[instructor]"); admin adds "[admin]"
 }
 
 func newCaller(admin bool) *caller {
@@ -81,6 +82,8 @@ type req struct {
 	headers map[string]string
 	// invalid: the request itself breaks the document (the test checks the document says so).
 	invalid bool
+	// probeStatus: the first answer an idempotency probe expects, when not the default (see below).
+	probeStatus int
 }
 
 // result is a validated answer.
@@ -194,6 +197,9 @@ func (c *contract) call(r req, wantStatus int) result {
 			"token_use": "id", "cognito:username": r.as.sub}
 		if r.as.admin {
 			claims["cognito:groups"] = "[admin]"
+		}
+		if r.as.groups != "" {
+			claims["cognito:groups"] = r.as.groups
 		}
 		ev.Headers["authorization"] = "Bearer test-token"
 		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
@@ -472,6 +478,9 @@ func TestResponsesMatchDocument(t *testing.T) {
 	c.call(req{fn: "get-metrics", as: admin}, 200)
 	c.call(req{fn: "get-metrics", as: alice}, 403)
 
+	// The marketplace's routes (marketplace_contract_test.go).
+	marketplaceContract(t, c)
+
 	// The subscription lifecycle against stripe-mock.
 	c.call(req{fn: "change-subscription", as: alice, body: `{"tier":"platinum"}`, invalid: true}, 400)
 	c.call(req{fn: "change-subscription", as: alice, body: `{"tier":"pro"}`}, 422) // already pro
@@ -507,6 +516,9 @@ func TestIdempotencyKeyDocumentedWhereHonoured(t *testing.T) {
 		"resume-subscription":   {as: user},
 		"create-refund":         {as: admin, body: `{"paymentId":"pay_x","reason":"duplicate"}`, invalid: true},
 	}
+	for fn, p := range marketplaceProbes(user, admin) {
+		probes[fn] = p
+	}
 	for _, fn := range manifest.Of(manifest.HTTP) {
 		if fn.Trigger.Method == http.MethodGet {
 			if documentedKey[fn.Name] {
@@ -524,6 +536,9 @@ func TestIdempotencyKeyDocumentedWhereHonoured(t *testing.T) {
 		want := http.StatusBadRequest // the probes' bodies are invalid
 		if p.body == "" {
 			want = http.StatusUnprocessableEntity // nothing to cancel or resume
+		}
+		if p.probeStatus != 0 {
+			want = p.probeStatus
 		}
 		first := c.call(p, want)
 		second := c.call(p, first.status)
