@@ -188,7 +188,7 @@ func (m *market) ledgerMatchesBalance(t *testing.T, instructorID string) ledger.
 func (m *market) count(t *testing.T, pk, prefix string) int {
 	t.Helper()
 	items, err := store.QueryAll[map[string]any](context.Background(), m.Env.Store(), &dynamodb.QueryInput{
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :pre)"),
+		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :pre)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk), ":pre": store.S(prefix)},
 		ConsistentRead:            aws.Bool(true),
 	})
