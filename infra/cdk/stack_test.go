@@ -321,6 +321,14 @@ func TestTableAndBucket(t *testing.T) {
 			"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
 		})
 		checkEq(t, "bucket versioning", b["VersioningConfiguration"], map[string]any{"Status": "Enabled"})
+		snapshots := false
+		for _, r := range b["LifecycleConfiguration"].(map[string]any)["Rules"].([]any) {
+			r := r.(map[string]any)
+			snapshots = snapshots || r["Prefix"] == m.CatalogSnapshotPrefix && r["ExpirationInDays"] == float64(m.CatalogSnapshotDays)
+		}
+		if !snapshots {
+			t.Errorf("%s: no lifecycle rule expiring %s after %d days", env, m.CatalogSnapshotPrefix, m.CatalogSnapshotDays)
+		}
 		if len(c.ofType("AWS::S3::BucketPolicy")) != 1 {
 			t.Errorf("%s: want one bucket policy (enforceSSL)", env)
 		}

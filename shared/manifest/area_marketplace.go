@@ -13,6 +13,10 @@ const (
 const (
 	ContentPrefix = "content/" // course files, uploaded and downloaded through presigned URLs
 	CatalogPrefix = "catalog/" // the catalog search snapshot
+	// CatalogSnapshotPrefix holds the snapshots; the bucket expires them after
+	// CatalogSnapshotDays (the builder writes the current one again every day).
+	CatalogSnapshotPrefix = CatalogPrefix + "snapshots/"
+	CatalogSnapshotDays   = 7
 )
 
 // Marketplace: courses and uploads, catalog search, purchases with the 70/30 split, instructor
@@ -53,9 +57,10 @@ func init() {
 			{Name: "list-my-payouts", Summary: "The caller's payouts, newest first",
 				Trigger: route("GET", "/instructors/me/payouts"), Auth: User, Table: readOnly},
 
-			// Public catalog. Search links no Stripe client: its own package.
+			// Public catalog. Search links no Stripe client: its own package. 1 GB (≈ 0.6 vCPU): loading
+			// a new snapshot of 10,000 courses is CPU-bound (docs/performance.md).
 			{Name: "search-courses", Summary: "Search and browse published courses",
-				Package: "shared/marketplace/catalog",
+				Package: "shared/marketplace/catalog", MemoryMB: 1024,
 				Trigger: route("GET", "/courses"), Auth: Public, Table: []string{GetItem},
 				Bucket: []string{"s3:GetObject"}, BucketPrefix: CatalogPrefix},
 			{Name: "get-course", Summary: "A published course with its lessons and rating summary",

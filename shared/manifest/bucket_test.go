@@ -37,3 +37,15 @@ func TestTemplateBucketStatementsUsePrefix(t *testing.T) {
 		t.Fatal("no function uses a BucketPrefix: the check above proves nothing about prefixes")
 	}
 }
+
+// The bucket expires old catalog snapshots (the builder rewrites the current one daily).
+func TestTemplateExpiresCatalogSnapshots(t *testing.T) {
+	tpl := loadTemplate(t)
+	rules, _ := at(tpl.Resources[m.BucketLogicalID].Properties, "LifecycleConfiguration", "Rules").([]any)
+	for _, r := range rules {
+		if at(r, "Prefix") == m.CatalogSnapshotPrefix && at(r, "ExpirationInDays") == m.CatalogSnapshotDays {
+			return
+		}
+	}
+	t.Fatalf("no lifecycle rule expires %s after %d days: %v", m.CatalogSnapshotPrefix, m.CatalogSnapshotDays, rules)
+}

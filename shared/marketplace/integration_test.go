@@ -44,7 +44,9 @@ func newFakeStripe() *fakeStripe {
 func (f *fakeStripe) CourseCheckout(context.Context, marketplace.CheckoutInput) (marketplace.CheckoutSession, error) {
 	return marketplace.CheckoutSession{ID: "cs_fake", URL: "https://checkout.stripe.com/fake"}, nil
 }
-func (f *fakeStripe) ExpressAccount(_ context.Context, id, _ string) (string, error) { return "acct_" + id, nil }
+func (f *fakeStripe) ExpressAccount(_ context.Context, id, _ string) (string, error) {
+	return "acct_" + id, nil
+}
 func (f *fakeStripe) OnboardingLink(context.Context, string, string, string, string) (string, time.Time, error) {
 	return "https://connect.stripe.com/setup/fake", time.Now().Add(5 * time.Minute), nil
 }

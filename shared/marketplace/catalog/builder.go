@@ -30,7 +30,7 @@ type RebuildRequest struct {
 
 // SnapshotPrefix is where snapshots are written; the bucket expires them after a week, and the
 // builder writes the current one again every day, so the stamp never names an expired object.
-const SnapshotPrefix = manifest.CatalogPrefix + "snapshots/"
+const SnapshotPrefix = manifest.CatalogSnapshotPrefix
 
 // Builder writes the search snapshot from the listings.
 type Builder struct {

@@ -44,26 +44,32 @@ type Index struct {
 
 // NewIndex builds the index of a snapshot.
 func NewIndex(s Snapshot) *Index {
-	ix := &Index{docs: s.Docs, avg: make([]int64, len(s.Docs)), postings: map[string][]posting{}, orders: map[string][]int32{}}
+	ix := &Index{docs: s.Docs, avg: make([]int64, len(s.Docs)), postings: make(map[string][]posting, 8*len(s.Docs)),
+		orders: map[string][]int32{}}
+	best := map[string]int32{} // a document's words and their best field weight, reused
 	for i := range s.Docs {
 		d := &s.Docs[i]
 		ix.avg[i] = RatingAverageX100(d.RatingSum, d.RatingCount)
-		best := map[string]int32{}
-		add := func(text string, w int32) {
-			for _, t := range Tokens(text) {
+		clear(best)
+		add := func(words []string, w int32) {
+			for _, t := range words {
 				if best[t] < w {
 					best[t] = w
 				}
 			}
 		}
-		add(d.Title, weightTitle)
-		add(strings.Join(d.Tags, " "), weightTag)
-		add(d.Subtitle, weightSubtitle)
-		add(d.Terms, weightDescription)
+		add(Tokens(d.Title), weightTitle)
+		for _, tag := range d.Tags {
+			add(Tokens(tag), weightTag)
+		}
+		add(Tokens(d.Subtitle), weightSubtitle)
+		add(strings.Fields(d.Terms), weightDescription) // already tokens (DescriptionTerms)
 		for t, w := range best {
 			ix.postings[t] = append(ix.postings[t], posting{int32(i), w})
 		}
 	}
+	// Postings were appended in document order, except that a map iteration above does not
+	// change it: each document appends at most once per word.
 	ix.words = make([]string, 0, len(ix.postings))
 	for t := range ix.postings {
 		ix.words = append(ix.words, t)

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"time"
 )
@@ -85,18 +84,14 @@ func (s Snapshot) Encode() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// DecodeSnapshot reads what Encode wrote.
+// DecodeSnapshot reads what Encode wrote (streaming: the JSON is never held whole in memory).
 func DecodeSnapshot(b []byte) (Snapshot, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("catalog snapshot: %w", err)
 	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		return Snapshot{}, fmt.Errorf("catalog snapshot: %w", err)
-	}
 	var s Snapshot
-	if err := json.Unmarshal(raw, &s); err != nil {
+	if err := json.NewDecoder(zr).Decode(&s); err != nil {
 		return Snapshot{}, fmt.Errorf("catalog snapshot: %w", err)
 	}
 	return s, nil

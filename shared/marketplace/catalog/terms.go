@@ -3,6 +3,7 @@ package catalog
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // MaxDescriptionTerms bounds the description words a listing keeps for search, so one long
@@ -12,26 +13,13 @@ const MaxDescriptionTerms = 300
 // Tokens splits text into lower-case words of letters and digits, in order (duplicates kept).
 // One-letter words are dropped except digits ("c", "r" and "x" are too common to search by).
 func Tokens(text string) []string {
-	var out []string
-	var b strings.Builder
-	flush := func() {
-		if b.Len() == 0 {
-			return
-		}
-		w := b.String()
-		b.Reset()
-		if len([]rune(w)) > 1 || unicode.IsDigit([]rune(w)[0]) {
+	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	out := words[:0]
+	for _, w := range words {
+		if len(w) > 1 && (len(w) > 2 || utf8.RuneCountInString(w) > 1) || w[0] >= '0' && w[0] <= '9' {
 			out = append(out, w)
 		}
 	}
-	for _, r := range text {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(unicode.ToLower(r))
-			continue
-		}
-		flush()
-	}
-	flush()
 	return out
 }
 
