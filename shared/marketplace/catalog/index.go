@@ -179,18 +179,30 @@ func (ix *Index) Search(q Query) Result {
 	}
 	var res Result
 	var page []int32
-	scores := map[int32]int64{}
-	if len(q.Words) == 0 {
+	var scores []int64 // per document, with words only
+	keyOf := func(doc int32) Key {
+		var score int64
+		if scores != nil {
+			score = scores[doc]
+		}
+		return ix.key(q.Sort, doc, score)
+	}
+	var in func(doc int32) bool // the words' matches (nil: every document)
+	if len(q.Words) > 0 {
+		scores, in = ix.candidates(q.Words)
+	}
+	if q.Sort != SortRelevance {
+		// A browse order is pre-sorted: walk it, filter, and start after the cursor's position.
 		order := ix.orders[q.Sort]
 		if order == nil {
 			order = ix.orders[SortNewest]
 		}
 		start := 0
 		if q.After != nil {
-			start = sort.Search(len(order), func(i int) bool { return q.After.Less(ix.key(q.Sort, order[i], 0)) })
+			start = sort.Search(len(order), func(i int) bool { return q.After.Less(keyOf(order[i])) })
 		}
 		for i, doc := range order {
-			if !ix.match(q, doc) {
+			if in != nil && !in(doc) || !ix.match(q, doc) {
 				continue
 			}
 			res.Total++
@@ -199,73 +211,92 @@ func (ix *Index) Search(q Query) Result {
 			}
 		}
 	} else {
-		scores = ix.candidates(q.Words)
-		var matched []int32
-		for doc := range scores {
-			if ix.match(q, doc) {
-				matched = append(matched, doc)
+		// Relevance depends on the query: keep only the best limit+1 after the cursor (a bounded
+		// insertion into a sorted slice), not a sort of every match.
+		type hit struct {
+			key Key
+			doc int32
+		}
+		best := make([]hit, 0, q.Limit+1)
+		for doc := range ix.docs {
+			d := int32(doc)
+			if !in(d) || !ix.match(q, d) {
+				continue
 			}
+			res.Total++
+			k := keyOf(d)
+			if q.After != nil && !q.After.Less(k) {
+				continue
+			}
+			if len(best) == cap(best) && !k.Less(best[len(best)-1].key) {
+				continue
+			}
+			i := sort.Search(len(best), func(i int) bool { return k.Less(best[i].key) })
+			if len(best) < cap(best) {
+				best = append(best, hit{})
+			}
+			copy(best[i+1:], best[i:len(best)-1])
+			best[i] = hit{k, d}
 		}
-		res.Total = len(matched)
-		sort.Slice(matched, func(a, b int) bool {
-			return ix.key(q.Sort, matched[a], scores[matched[a]]).Less(ix.key(q.Sort, matched[b], scores[matched[b]]))
-		})
-		start := 0
-		if q.After != nil {
-			start = sort.Search(len(matched), func(i int) bool {
-				return q.After.Less(ix.key(q.Sort, matched[i], scores[matched[i]]))
-			})
+		for _, h := range best {
+			page = append(page, h.doc)
 		}
-		page = matched[start:min(len(matched), start+q.Limit+1)]
 	}
 	if len(page) > q.Limit {
-		last := page[q.Limit-1]
-		k := ix.key(q.Sort, last, scores[last])
+		k := keyOf(page[q.Limit-1])
 		res.Next = &k
 		page = page[:q.Limit]
 	}
 	for _, doc := range page {
-		res.Hits = append(res.Hits, Hit{Doc: &ix.docs[doc], RatingAverage: float64(ix.avg[doc]) / 100, Score: scores[doc]})
+		h := Hit{Doc: &ix.docs[doc], RatingAverage: float64(ix.avg[doc]) / 100}
+		if scores != nil {
+			h.Score = scores[doc]
+		}
+		res.Hits = append(res.Hits, h)
 	}
 	return res
 }
 
-// candidates returns the documents containing every word (the last as a prefix) with their score:
-// the sum over words of the best field weight, a prefix-only match counting two thirds.
-func (ix *Index) candidates(words []string) map[int32]int64 {
-	var acc map[int32]int64
-	for n, w := range words {
-		cur := map[int32]int64{}
-		if n < len(words)-1 {
-			for _, p := range ix.postings[w] {
-				cur[p.doc] = int64(p.weight)
-			}
-		} else {
-			i := sort.SearchStrings(ix.words, w)
-			for ; i < len(ix.words) && strings.HasPrefix(ix.words[i], w); i++ {
-				exact := ix.words[i] == w
-				for _, p := range ix.postings[ix.words[i]] {
-					s := int64(p.weight)
-					if !exact {
-						s = s * 2 / 3
-					}
-					if s > cur[p.doc] {
-						cur[p.doc] = s
-					}
+// candidates scores the documents containing every word (the last as a prefix): the sum over words
+// of the best field weight, a prefix-only match counting two thirds. Dense per-document arrays,
+// not maps: a common prefix can touch every document.
+func (ix *Index) candidates(words []string) ([]int64, func(int32) bool) {
+	n := len(ix.docs)
+	matched := make([]uint16, n) // words matched so far
+	scores := make([]int64, n)
+	cur := make([]int64, n) // this word's best weight per document
+	var touched []int32
+	for k, w := range words {
+		touched = touched[:0]
+		visit := func(ps []posting, exact bool) {
+			for _, p := range ps {
+				s := int64(p.weight)
+				if !exact {
+					s = s * 2 / 3
+				}
+				if cur[p.doc] == 0 {
+					touched = append(touched, p.doc)
+				}
+				if s > cur[p.doc] {
+					cur[p.doc] = s
 				}
 			}
 		}
-		if acc == nil {
-			acc = cur
-			continue
-		}
-		for doc, s := range acc {
-			if c, ok := cur[doc]; ok {
-				acc[doc] = s + c
-			} else {
-				delete(acc, doc)
+		if k < len(words)-1 {
+			visit(ix.postings[w], true)
+		} else {
+			for i := sort.SearchStrings(ix.words, w); i < len(ix.words) && strings.HasPrefix(ix.words[i], w); i++ {
+				visit(ix.postings[ix.words[i]], ix.words[i] == w)
 			}
 		}
+		for _, doc := range touched {
+			if int(matched[doc]) == k {
+				matched[doc]++
+				scores[doc] += cur[doc]
+			}
+			cur[doc] = 0
+		}
 	}
-	return acc
+	all := uint16(len(words))
+	return scores, func(doc int32) bool { return matched[doc] == all }
 }
