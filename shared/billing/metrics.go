@@ -124,6 +124,9 @@ func readMetrics(ctx context.Context, r metricsReader, due dueLister, rules Rule
 	if err != nil {
 		return m, err
 	}
+	if g == nil {
+		g = map[string]int64{}
+	}
 	from, to := now.AddDate(0, 0, -(MetricsWindowDays-1)), now
 	m.Window = Window{From: dayOf(from), To: dayOf(to), Days: MetricsWindowDays}
 	sum, err := r.DaySums(ctx, from, to)
