@@ -133,6 +133,9 @@ func readMetrics(ctx context.Context, r metricsReader, due dueLister, rules Rule
 	if err != nil {
 		return m, err
 	}
+	if sum == nil {
+		sum = map[string]int64{}
+	}
 	// What the billing-cycle job will write for each lapse, computed by the same function as its
 	// write, applied here so the read is as of now.
 	truncated, err := pendingLapses(ctx, due, rules.Grace, now, maxPages, func(prev, next store.Subscription, at time.Time) {
