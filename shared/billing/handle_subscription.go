@@ -38,7 +38,7 @@ func View(sub store.Subscription, now time.Time, grace time.Duration) Subscripti
 		v.CurrentPeriodEnd = timePtr(sub.CurrentPeriodEnd)
 		v.CancelAtPeriodEnd = sub.CancelAtPeriodEnd
 		v.PendingTier = sub.PendingTier
-		if p := planTier(sub); p != a.Tier {
+		if p := planTier(sub); p != a.Tier && !terminal(sub.Status) {
 			v.SubscribedTier = p
 		}
 	}

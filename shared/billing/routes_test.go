@@ -258,3 +258,51 @@ func TestMetricsRoute(t *testing.T) {
 		t.Fatalf("metrics\n got %s\nwant %s", raw, want)
 	}
 }
+
+func TestCheckoutValidation(t *testing.T) {
+	w := newWorld(t)
+	h := w.checkout(testSettings)
+	ok := func(tier string) string {
+		return `{"tier":"` + tier + `","successUrl":"https://app.example.com/ok","cancelUrl":"https://app.example.com/no"}`
+	}
+	tests := []struct {
+		name, body string
+		status     int
+		message    string // "" when the message is httpapi's, not billing's
+	}{
+		{"ErrTierRequired", `{"successUrl":"https://app.example.com/ok","cancelUrl":"https://app.example.com/no"}`, 400, "tier is required"},
+		{"ErrTierUnknown", ok("gold"), 400, "tier must be one of pro, enterprise"},
+		{"ErrTierFree", ok("free"), 422, "the Free tier needs no checkout"},
+		{"ErrHTTPNotLocal", `{"tier":"pro","successUrl":"http://app.example.com/ok","cancelUrl":"https://app.example.com/no"}`, 400,
+			"successUrl must use https (http is allowed only for localhost)"},
+		{"ErrRelativeURL", `{"tier":"pro","successUrl":"/ok","cancelUrl":"https://app.example.com/no"}`, 400, "successUrl must be an absolute URL"},
+		{"ErrCancelMissing", `{"tier":"pro","successUrl":"https://app.example.com/ok"}`, 400, "cancelUrl is required"},
+		{"ErrURLTooLong", `{"tier":"pro","successUrl":"https://app.example.com/` + strings.Repeat("a", 3000) + `","cancelUrl":"https://app.example.com/no"}`, 400,
+			"successUrl must be at most 2048 characters"},
+		{"ErrUnknownField", `{"tier":"pro","successUrl":"https://app.example.com/ok","cancelUrl":"https://app.example.com/no","price":1}`, 400, ""},
+		// Only the web app's origins (ALLOWED_ORIGINS + APP_URL): no open redirect through Stripe.
+		{"ErrSuccessOffOrigin", `{"tier":"pro","successUrl":"https://evil.example/ok","cancelUrl":"https://app.example.com/no"}`, 400,
+			"successUrl must be on the web app's origin (https://app.example.com, http://localhost:5173)"},
+		{"ErrCancelOffOrigin", `{"tier":"pro","successUrl":"https://app.example.com/ok","cancelUrl":"https://app.example.com.evil.example/no"}`, 400,
+			"cancelUrl must be on the web app's origin (https://app.example.com, http://localhost:5173)"},
+		{"ErrOtherPort", `{"tier":"pro","successUrl":"https://app.example.com:8443/ok","cancelUrl":"https://app.example.com/no"}`, 400,
+			"successUrl must be on the web app's origin (https://app.example.com, http://localhost:5173)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := call(t, h, "u-v", tc.body, callOpts{})
+			if status != tc.status || (tc.message != "" && errMessage(body) != tc.message) {
+				t.Fatalf("%d %q, want %d %q", status, errMessage(body), tc.status, tc.message)
+			}
+		})
+	}
+	if n := w.stripe.count(); n != 0 {
+		t.Fatalf("refused checkouts called Stripe %d times", n)
+	}
+	if code, body := call(t, h, "u-v", ok("enterprise"), callOpts{}); code != http.StatusCreated {
+		t.Fatalf("valid: %d %v", code, body)
+	}
+	if p := w.stripe.called("CreateCheckoutSession")[0].Params.(*stripe.CheckoutSessionParams); *p.LineItems[0].Price != stripeevents.DefaultPriceEnterprise {
+		t.Fatalf("price %s", *p.LineItems[0].Price)
+	}
+}
