@@ -48,13 +48,13 @@ func TestRetryOnConflict(t *testing.T) {
 		cancel()
 		calls := 0
 		err := store.RetryOnConflict(ctx, "the thing", func() error { calls++; return lost })
-		if calls != 1 || !errors.Is(err, context.Canceled) {
+		if calls != 1 || apperr.CodeOf(err) != apperr.Unavailable || !errors.Is(err, context.Canceled) {
 			t.Fatalf("calls %d err %v", calls, err)
 		}
 	})
 	t.Run("GiveUpMessageNamesWhat", func(t *testing.T) {
 		err := store.RetryOnConflict(context.Background(), "the subscription", func() error { return lost })
-		if apperr.PublicMessage(err) != "the subscription is changing concurrently; retry" {
+		if apperr.PublicMessage(err) != "the subscription: too many concurrent changes; retry" || !errors.Is(err, store.ErrConditionFailed) {
 			t.Fatalf("message %q", apperr.PublicMessage(err))
 		}
 	})
