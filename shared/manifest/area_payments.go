@@ -23,6 +23,12 @@ func init() {
 			{Name: "create-refund", Summary: "Refund a payment in full or in part (admin)",
 				Trigger: route("POST", "/admin/refunds"), Auth: Admin, Table: readWrite, Stripe: true,
 				Sends: []string{ReceiptsQueue}},
+			// Resolves refund reservations older than 15 minutes from Stripe's list of the charge's
+			// refunds (docs/decisions/0030): hourly, so none stays pending much past an hour.
+			{Name: "resolve-refunds", Summary: "Hourly: resolve refund reservations older than 15 minutes from Stripe's records",
+				Trigger: Trigger{Kind: Schedule, Expression: "cron(5 * * * ? *)"}, Auth: Internal,
+				TimeoutSeconds: 120, Table: []string{GetItem, Query, PutItem, UpdateItem}, Stripe: true,
+				Sends: []string{ReceiptsQueue}},
 			{Name: SendReceipts, Summary: "Render receipts (HTML, text, PDF), store the PDF, e-mail the user",
 				Package: "shared/queue", Host: true,
 				Trigger: Trigger{Kind: Queue, Queue: ReceiptsQueue, BatchSize: 10}, Auth: Internal,
