@@ -54,7 +54,7 @@ func TestEveryProtectedRouteNeedsAToken(t *testing.T) {
 
 func TestEveryAdminRouteRefusesUsers(t *testing.T) {
 	h := Start(t)
-	user := h.Token("sec-user", "u@example.com", "instructor")
+	user := h.Token(t, "sec-user", "u@example.com", "instructor")
 	for _, fn := range manifest.Of(manifest.HTTP) {
 		if fn.Auth != manifest.Admin {
 			continue
@@ -69,8 +69,8 @@ func TestEveryAdminRouteRefusesUsers(t *testing.T) {
 
 func TestInputAbuseIsRefusedCleanly(t *testing.T) {
 	h := Start(t)
-	user := h.Token("sec-abuse", "abuse@example.com")
-	admin := h.Token("sec-admin", "ops@example.com", "admin")
+	user := h.Token(t, "sec-abuse", "abuse@example.com")
+	admin := h.Token(t, "sec-admin", "ops@example.com", "admin")
 	big := strings.Repeat("x", httpapi.MaxBodyBytes+1)
 	tests := []struct {
 		name, method, path, token string
