@@ -3,6 +3,9 @@ package manifest
 // ReceiptsQueue carries receipt, refund-notice and dunning e-mails.
 const ReceiptsQueue = "receipts"
 
+// ResolveRefunds is the job that resolves stale refund reservations (its alarm names it).
+const ResolveRefunds = "resolve-refunds"
+
 // Payments: payment records, refunds, disputes, history and receipts (seed section 1).
 func init() {
 	declare(Area{
@@ -25,7 +28,7 @@ func init() {
 				Sends: []string{ReceiptsQueue}},
 			// Resolves refund reservations older than 15 minutes from Stripe's list of the charge's
 			// refunds (docs/decisions/0030): hourly, so none stays pending much past an hour.
-			{Name: "resolve-refunds", Summary: "Hourly: resolve refund reservations older than 15 minutes from Stripe's records",
+			{Name: ResolveRefunds, Summary: "Hourly: resolve refund reservations older than 15 minutes from Stripe's records",
 				Trigger: Trigger{Kind: Schedule, Expression: "cron(5 * * * ? *)"}, Auth: Internal,
 				TimeoutSeconds: 120, Table: []string{GetItem, Query, PutItem, UpdateItem}, Stripe: true,
 				Sends: []string{ReceiptsQueue}},
