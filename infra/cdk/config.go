@@ -30,6 +30,9 @@ type Config struct {
 	AlarmEmail string
 	// PayoutMinimumCents is the smallest instructor payout (PAYOUT_MINIMUM_CENTS); default 5000.
 	PayoutMinimumCents string
+	// PastDueGraceDays, if set, is PAST_DUE_GRACE_DAYS for the functions (whole days 0–30); unset,
+	// billing uses its default of 3.
+	PastDueGraceDays string
 }
 
 // Prod reports whether this is the production environment (data is retained on delete).
@@ -47,6 +50,7 @@ func ConfigFromContext(get func(key string) string) (Config, error) {
 		PriceEnterprise:    get("stripePriceEnterprise"),
 		ParamPrefix:        get("paramPrefix"),
 		AlarmEmail:         get("alarmEmail"),
+		PastDueGraceDays:   get("pastDueGraceDays"),
 		PayoutMinimumCents: or(get("payoutMinimumCents"), strconv.Itoa(m.DefaultPayoutMinimumCents)),
 	}
 	if c.ParamPrefix == "" {
@@ -85,6 +89,11 @@ func (c Config) Validate() error {
 		}
 		if strings.Contains(c.PricePro+c.PriceEnterprise, "placeholder") {
 			return fmt.Errorf("prod needs real Stripe price ids (-c stripePricePro=... -c stripePriceEnterprise=...)")
+		}
+	}
+	if c.PastDueGraceDays != "" {
+		if n, err := strconv.Atoi(c.PastDueGraceDays); err != nil || n < 0 || n > 30 {
+			return fmt.Errorf("context pastDueGraceDays %q must be a whole number of days from 0 to 30", c.PastDueGraceDays)
 		}
 	}
 	if n, err := strconv.ParseInt(c.payoutMinimum(), 10, 64); err != nil || n < 1 {

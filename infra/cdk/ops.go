@@ -14,6 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	m "github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/metric"
 )
 
 // addSchedule invokes a job on its manifest expression, at the exact time (no flexible window),
@@ -99,4 +100,38 @@ func alarmURL5xx(stack awscdk.Stack, topic awssns.Topic, f m.Function, fn awslam
 			DimensionsMap: &map[string]*string{"FunctionName": fn.FunctionName()},
 			Period:        awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
 		}), 0)
+}
+
+// alarmDuplicateLiveSubscriptions fires when the billing-cycle job found a user with two live Stripe
+// subscriptions (metric.DuplicateLiveSubscriptions, emitted by every run): someone may be billed
+// twice. The job also writes a subscription.duplicate_live audit record per user.
+func alarmDuplicateLiveSubscriptions(stack awscdk.Stack, topic awssns.Topic) {
+	alarm(stack, topic, "DuplicateLiveSubscriptionsAlarm", "billing-cycle found users with two live Stripe subscriptions; "+
+		"see docs/runbooks/subscription-state-mismatch.md.",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(metric.Namespace), MetricName: jsii.String(metric.DuplicateLiveSubscriptions),
+			DimensionsMap: &map[string]*string{"Function": jsii.String(billingCycle)},
+			Period:        awscdk.Duration_Hours(jsii.Number(1)), Statistic: jsii.String("Maximum"),
+		}), 0)
+}
+
+// billingCycle is the manifest name of the job that emits the billing metrics.
+const billingCycle = "billing-cycle"
+
+// alarmPayments fires on payments' own metrics (shared/metric, from the functions' logs): a refund
+// Stripe reported for a charge we never recorded, and refund reservations the hourly
+// resolve-refunds job could not resolve (docs/runbooks/refund-failed.md).
+func alarmPayments(stack awscdk.Stack, topic awssns.Topic) {
+	appMetric := func(function, name, statistic string, period float64) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(metric.Namespace), MetricName: jsii.String(name),
+			DimensionsMap: &map[string]*string{"Function": jsii.String(function)},
+			Period:        awscdk.Duration_Minutes(jsii.Number(period)), Statistic: jsii.String(statistic),
+		})
+	}
+	alarm(stack, topic, "UnmatchedRefundsAlarm", "Stripe refunded a charge we have no payment for; "+
+		"see docs/runbooks/refund-failed.md.", appMetric(m.StripeWebhook, metric.UnmatchedRefunds, "Sum", 5), 0)
+	alarm(stack, topic, "StuckRefundReservationsAlarm", "Refund reservations older than 15 minutes that "+
+		m.ResolveRefunds+" could not resolve from Stripe; see docs/runbooks/refund-failed.md.",
+		appMetric(m.ResolveRefunds, metric.StuckRefundReservations, "Maximum", 60), 0)
 }

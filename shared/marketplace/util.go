@@ -2,11 +2,9 @@ package marketplace
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -19,29 +17,16 @@ func rfc3339Nano(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 func itoa(n int64) string            { return strconv.FormatInt(n, 10) }
 
 // retryable reports a lost race: a failed condition (someone wrote the item we read), or a
-// transaction DynamoDB cancelled because another one was working on the same item
-// (TransactionConflict) — both are answered by reading again and recomputing.
+// transaction DynamoDB cancelled because another one was working on the same item — both answered by
+// reading again and recomputing. Unlike store.RetryOnConflict, a business Conflict (409 "already
+// enrolled") is not retried: attempts here return those as answers.
 func retryable(err error) bool {
-	if err == nil {
-		return false
-	}
-	if store.IsConditionFailed(err) {
-		return true
-	}
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		for _, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "TransactionConflict" {
-				return true
-			}
-		}
-	}
-	var tc *types.TransactionConflictException
-	return errors.As(err, &tc)
+	return store.IsConditionFailed(err) || store.IsTransactionConflict(err)
 }
 
-// maxAttempts bounds retryConflicts: enough for dozens of writers on one item (50 concurrent
-// reviews of one course), each attempt a fresh read.
+// maxAttempts bounds retryConflicts: more than store.MaxConflictAttempts, because dozens of
+// writers may share one item here (50 concurrent reviews of one course's listing), each attempt a
+// fresh read.
 const maxAttempts = 40
 
 // retryConflicts runs attempt until it succeeds, fails otherwise than by a lost race, or has lost

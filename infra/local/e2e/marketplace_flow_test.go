@@ -25,15 +25,15 @@ import (
 func TestMarketplacePurchaseFlow(t *testing.T) {
 	m := startMarket(t)
 	instructor, learner, other := m.id("instr"), m.id("learner"), m.id("other")
-	itok := m.Token(instructor, instructor+"@example.com", "instructor")
-	ltok := m.Token(learner, learner+"@example.com")
-	otok := m.Token(other, other+"@example.com")
+	itok := m.Token(t, instructor, instructor+"@example.com", "instructor")
+	ltok := m.Token(t, learner, learner+"@example.com")
+	otok := m.Token(t, other, other+"@example.com")
 
 	// 1. The instructor creates the course, adds a lesson, uploads its file through the presigned
 	// URL and publishes. Another instructor cannot touch it; a learner cannot create one.
 	word := "zyx" + m.run // a word only this course has
 	c, file := m.publishedCourse(t, itok, "Concurrency in Go "+word, 999)
-	m.call(t, "PATCH", "/courses/"+c.ID, m.Token(other, "", "instructor"), map[string]any{"priceCents": 99}, 404, nil)
+	m.call(t, "PATCH", "/courses/"+c.ID, m.Token(t, other, "", "instructor"), map[string]any{"priceCents": 99}, 404, nil)
 	m.call(t, "POST", "/courses", ltok, map[string]any{"title": "x"}, 403, nil)
 
 	// 2. Search finds it once the catalog consumer has rebuilt the snapshot (a queue message the
@@ -113,7 +113,7 @@ func TestMarketplacePurchaseFlow(t *testing.T) {
 
 	// 7. Admin metrics count the sale and the published course.
 	var mm mktmetrics.Metrics
-	m.call(t, "GET", "/admin/marketplace/metrics", m.Token(m.id("admin"), "", "admin"), nil, 200, &mm)
+	m.call(t, "GET", "/admin/marketplace/metrics", m.Token(t, m.id("admin"), "", "admin"), nil, 200, &mm)
 	if mm.Sales != 1 || mm.GMVCents != 999 || mm.PlatformRevenueCents != 300 || mm.InstructorEarningsCents != 699 ||
 		mm.PublishedCourses != 1 || mm.Earnings.PendingCents != 699 {
 		t.Fatalf("marketplace metrics: %+v", mm)
@@ -136,8 +136,8 @@ func TestMarketplacePurchaseFlow(t *testing.T) {
 // A free course enrols at once; nothing is sold.
 func TestFreeCourseEnrolsAtOnce(t *testing.T) {
 	m := startMarket(t)
-	itok := m.Token(m.id("instr"), "", "instructor")
-	ltok := m.Token(m.id("learner"), "")
+	itok := m.Token(t, m.id("instr"), "", "instructor")
+	ltok := m.Token(t, m.id("learner"), "")
 	c, _ := m.publishedCourse(t, itok, "Free intro", 0)
 	var res marketplace.PurchaseResponse
 	m.call(t, "POST", "/courses/"+c.ID+"/purchase", ltok,

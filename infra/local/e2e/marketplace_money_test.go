@@ -18,12 +18,12 @@ import (
 // reviews that exist.
 func TestConcurrentReviewsGiveAnExactAggregate(t *testing.T) {
 	m := startMarket(t)
-	itok := m.Token(m.id("instr"), "", "instructor")
+	itok := m.Token(t, m.id("instr"), "", "instructor")
 	c, _ := m.publishedCourse(t, itok, "Reviewed course", 0)
 	const n = 50
 	toks := make([]string, n)
 	for i := range toks {
-		toks[i] = m.Token(m.id(fmt.Sprintf("learner-%02d", i)), "")
+		toks[i] = m.Token(t, m.id(fmt.Sprintf("learner-%02d", i)), "")
 	}
 	errs := make(chan string, 3*n)
 	check := func(what string, want ...int) func(int, []byte, error) {
@@ -85,10 +85,10 @@ func TestConcurrentReviewsGiveAnExactAggregate(t *testing.T) {
 func TestRefundInWindowReversesSharesAndAccess(t *testing.T) {
 	m := startMarket(t)
 	instructor := m.id("instr")
-	itok := m.Token(instructor, "", "instructor")
+	itok := m.Token(t, instructor, "", "instructor")
 	c, _ := m.publishedCourse(t, itok, "Refunded course", 999)
 	learner, second := m.id("learner"), m.id("second")
-	ltok, stok := m.Token(learner, ""), m.Token(second, "")
+	ltok, stok := m.Token(t, learner, ""), m.Token(t, second, "")
 
 	s1, paid := m.purchase(learner, c.ID, 999, time.Now().Add(-2*time.Hour))
 	post(t, m.Harness, paid)
@@ -138,8 +138,8 @@ func TestRefundInWindowReversesSharesAndAccess(t *testing.T) {
 func TestPayoutsAndClawback(t *testing.T) {
 	m := startMarket(t)
 	big, small := m.id("big"), m.id("small")
-	btok, stok := m.Token(big, big+"@example.com", "instructor"), m.Token(small, small+"@example.com", "instructor")
-	admin := m.Token(m.id("admin"), "", "admin")
+	btok, stok := m.Token(t, big, big+"@example.com", "instructor"), m.Token(t, small, small+"@example.com", "instructor")
+	admin := m.Token(t, m.id("admin"), "", "admin")
 	bc, _ := m.publishedCourse(t, btok, "Expensive course", 9999)
 	sc, _ := m.publishedCourse(t, stok, "Cheap course", 999)
 
