@@ -51,8 +51,9 @@ type courseFields struct {
 	InstructorName *string   `json:"instructorName"`
 }
 
-// createCourseRequest is the body of POST /courses.
-type createCourseRequest struct{ courseFields }
+// createCourseRequest is the body of POST /courses (a defined type, not an embedding, so any JSON
+// decoder sees exactly these fields).
+type createCourseRequest courseFields
 
 func (r *createCourseRequest) Validate() error {
 	for name, missing := range map[string]bool{"title": r.Title == nil, "description": r.Description == nil,
@@ -61,14 +62,14 @@ func (r *createCourseRequest) Validate() error {
 			return apperr.New(apperr.Invalid, "%s is required", name)
 		}
 	}
-	return r.courseFields.validate()
+	return (*courseFields)(r).validate()
 }
 
 // updateCourseRequest is the body of PATCH /courses/{courseId}.
-type updateCourseRequest struct{ courseFields }
+type updateCourseRequest courseFields
 
 func (r *updateCourseRequest) Validate() error {
-	f := r.courseFields
+	f := (*courseFields)(r)
 	if f.Title == nil && f.Subtitle == nil && f.Description == nil && f.Category == nil && f.Level == nil &&
 		f.Language == nil && f.PriceCents == nil && f.Tags == nil && f.InstructorName == nil {
 		return apperr.New(apperr.Invalid, "give at least one field to change")
@@ -283,7 +284,7 @@ func HandleCreateCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 		c := Course{ID: newID(prefixCourse, now), InstructorID: r.Principal.UserID, Currency: Currency,
 			Status: catalog.StatusDraft, CreatedAt: now, UpdatedAt: now, Version: 1,
 			InstructorName: displayName(r, "Instructor")}
-		req.apply(&c)
+		courseFields(req).apply(&c)
 		if c.Tags == nil {
 			c.Tags = []string{}
 		}
@@ -339,7 +340,7 @@ func HandleUpdateCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 			}
 			read := c.Version
 			now := d.Clock.Now().UTC()
-			req.apply(&c)
+			courseFields(req).apply(&c)
 			c.UpdatedAt, c.Version = now, read+1
 			c.SetKeys()
 			put, err := putVersioned(c, read)

@@ -172,8 +172,8 @@ func TestCourseValidation(t *testing.T) {
 	str := func(s string) *string { return &s }
 	n := func(v int64) *int64 { return &v }
 	ok := func() createCourseRequest {
-		return createCourseRequest{courseFields{Title: str("Go"), Description: str("Learn Go."), Category: str("development"),
-			Level: str("beginner"), Language: str("en"), PriceCents: n(999)}}
+		return createCourseRequest{Title: str("Go"), Description: str("Learn Go."), Category: str("development"),
+			Level: str("beginner"), Language: str("en"), PriceCents: n(999)}
 	}
 	r := ok()
 	if err := r.Validate(); err != nil {
