@@ -90,7 +90,7 @@ func init() {
 				Trigger: route("GET", "/admin/marketplace/metrics"), Auth: Admin, Table: readOnly},
 
 			// Jobs and consumers.
-			{Name: "schedule-payouts", Summary: "Monthly: queue one payout per instructor with available earnings",
+			{Name: "payouts", Summary: "Monthly: queue one payout per instructor with available earnings",
 				Trigger: Trigger{Kind: Schedule, Expression: "cron(0 2 1 * ? *)"}, Auth: Internal,
 				TimeoutSeconds: 300, Table: readOnly, Sends: []string{PayoutsQueue}},
 			{Name: "process-payouts", Summary: "Pay an instructor's available balance by Stripe transfer and e-mail the statement",

@@ -121,13 +121,13 @@ func NewGetMarketplaceMetrics(rt *platform.Runtime) (httpapi.Lambda, error) {
 	return route(rt, func(d *Deps) httpapi.Lambda { return HandleGetMarketplaceMetrics(rt.Fn, d) })
 }
 
-// NewSchedulePayouts builds the monthly payout job.
-func NewSchedulePayouts(rt *platform.Runtime) (job.Handler[EnqueueReport], error) {
+// NewPayouts builds the monthly payout job.
+func NewPayouts(rt *platform.Runtime) (job.Handler[EnqueueReport], error) {
 	d, err := NewDeps(rt)
 	if err != nil {
 		return nil, err
 	}
-	return job.Handle(rt.Log, func(ctx context.Context) (EnqueueReport, error) { return RunSchedulePayouts(ctx, d) }), nil
+	return job.Handle(rt.Log, func(ctx context.Context) (EnqueueReport, error) { return RunMonthlyPayouts(ctx, d) }), nil
 }
 
 // NewProcessPayouts builds the payouts queue's consumer.

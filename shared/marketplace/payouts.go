@@ -77,8 +77,8 @@ func EnqueuePayouts(ctx context.Context, d *Deps, period string) (EnqueueReport,
 	return rep, nil
 }
 
-// RunSchedulePayouts is the monthly job (1st, 02:00 UTC): queue this month's payouts.
-func RunSchedulePayouts(ctx context.Context, d *Deps) (EnqueueReport, error) {
+// RunMonthlyPayouts is the monthly job (1st, 02:00 UTC): queue this month's payouts.
+func RunMonthlyPayouts(ctx context.Context, d *Deps) (EnqueueReport, error) {
 	return EnqueuePayouts(ctx, d, Period(d.Clock.Now()))
 }
 

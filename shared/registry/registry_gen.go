@@ -50,7 +50,7 @@ var generated = map[string]Entry{
 	"list-payouts":            {Build: build(marketplace.NewListPayouts), Constructor: "marketplace.NewListPayouts", Providers: []platform.Provider{}},
 	"run-payouts":             {Build: build(marketplace.NewRunPayouts), Constructor: "marketplace.NewRunPayouts", Providers: []platform.Provider{sqsqueue.Provide}},
 	"get-marketplace-metrics": {Build: build(marketplace.NewGetMarketplaceMetrics), Constructor: "marketplace.NewGetMarketplaceMetrics", Providers: []platform.Provider{}},
-	"schedule-payouts":        {Build: build(marketplace.NewSchedulePayouts), Constructor: "marketplace.NewSchedulePayouts", Providers: []platform.Provider{sqsqueue.Provide}},
+	"payouts":                 {Build: build(marketplace.NewPayouts), Constructor: "marketplace.NewPayouts", Providers: []platform.Provider{sqsqueue.Provide}},
 	"process-payouts":         {Build: build(marketplace.NewProcessPayouts), Constructor: "marketplace.NewProcessPayouts", Providers: []platform.Provider{sesmail.Provide}},
 	"release-earnings":        {Build: build(marketplace.NewReleaseEarnings), Constructor: "marketplace.NewReleaseEarnings", Providers: []platform.Provider{}},
 	"index-catalog":           {Build: build(catalog.NewIndexCatalog), Constructor: "catalog.NewIndexCatalog", Providers: []platform.Provider{s3blob.Provide}},

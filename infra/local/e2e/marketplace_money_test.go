@@ -169,9 +169,9 @@ func TestPayoutsAndClawback(t *testing.T) {
 
 	// The payout run, twice; the first transfer reaches Stripe but its answer is lost.
 	m.fake.FailTransfers(stripefake.FailAfterCreate, 1)
-	m.RunJob(t, "schedule-payouts")
+	m.RunJob(t, "payouts")
 	m.waitQueue(t, manifest.PayoutsQueue)
-	m.RunJob(t, "schedule-payouts")
+	m.RunJob(t, "payouts")
 	m.waitQueue(t, manifest.PayoutsQueue)
 	trs := m.fake.Transfers()
 	if len(trs) != 1 || trs[0].Amount != 6999 || trs[0].Group != marketplace.PayoutID(big, marketplace.Period(time.Now())) {
