@@ -12,29 +12,31 @@ import (
 type Code string
 
 const (
-	Invalid         Code = "invalid"           // 400: malformed or failing validation
-	Unauthenticated Code = "unauthenticated"   // 401: no or bad credentials
-	Forbidden       Code = "forbidden"         // 403: authenticated, not allowed
-	NotFound        Code = "not_found"         // 404: absent, or not the caller's
-	Conflict        Code = "conflict"          // 409: state changed underneath, duplicate, key reuse
-	TooLarge        Code = "payload_too_large" // 413: body over the limit
-	Unprocessable   Code = "unprocessable"     // 422: well-formed but breaks a business rule
-	RateLimited     Code = "rate_limited"      // 429
-	Internal        Code = "internal"          // 500: our fault; message never shown
-	Unavailable     Code = "unavailable"       // 503: a dependency (Stripe, AWS) failed
+	Invalid              Code = "invalid"                // 400: malformed or failing validation
+	Unauthenticated      Code = "unauthenticated"        // 401: no or bad credentials
+	Forbidden            Code = "forbidden"              // 403: authenticated, not allowed
+	NotFound             Code = "not_found"              // 404: absent, or not the caller's
+	Conflict             Code = "conflict"               // 409: state changed underneath, duplicate, key reuse
+	TooLarge             Code = "payload_too_large"      // 413: body over the limit
+	UnsupportedMediaType Code = "unsupported_media_type" // 415: a body not labelled application/json
+	Unprocessable        Code = "unprocessable"          // 422: well-formed but breaks a business rule
+	RateLimited          Code = "rate_limited"           // 429
+	Internal             Code = "internal"               // 500: our fault; message never shown
+	Unavailable          Code = "unavailable"            // 503: a dependency (Stripe, AWS) failed
 )
 
 var statuses = map[Code]int{
-	Invalid:         http.StatusBadRequest,
-	Unauthenticated: http.StatusUnauthorized,
-	Forbidden:       http.StatusForbidden,
-	NotFound:        http.StatusNotFound,
-	Conflict:        http.StatusConflict,
-	TooLarge:        http.StatusRequestEntityTooLarge,
-	Unprocessable:   http.StatusUnprocessableEntity,
-	RateLimited:     http.StatusTooManyRequests,
-	Internal:        http.StatusInternalServerError,
-	Unavailable:     http.StatusServiceUnavailable,
+	Invalid:              http.StatusBadRequest,
+	Unauthenticated:      http.StatusUnauthorized,
+	Forbidden:            http.StatusForbidden,
+	NotFound:             http.StatusNotFound,
+	Conflict:             http.StatusConflict,
+	TooLarge:             http.StatusRequestEntityTooLarge,
+	UnsupportedMediaType: http.StatusUnsupportedMediaType,
+	Unprocessable:        http.StatusUnprocessableEntity,
+	RateLimited:          http.StatusTooManyRequests,
+	Internal:             http.StatusInternalServerError,
+	Unavailable:          http.StatusServiceUnavailable,
 }
 
 // Error is an error with a code, a message safe to show the caller, and an optional cause that is

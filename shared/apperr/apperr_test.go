@@ -18,6 +18,7 @@ func TestStatusesAndPublicMessages(t *testing.T) {
 		{"Invalid", New(Invalid, "tier is required"), Invalid, 400, "tier is required"},
 		{"NotFound", New(NotFound, "payment not found"), NotFound, 404, "payment not found"},
 		{"Unprocessable", New(Unprocessable, "too much"), Unprocessable, 422, "too much"},
+		{"UnsupportedMediaType", New(UnsupportedMediaType, "content-type must be application/json"), UnsupportedMediaType, 415, "content-type must be application/json"},
 		{"WrappedStillCoded", fmt.Errorf("ctx: %w", New(Conflict, "busy")), Conflict, 409, "busy"},
 		{"InternalHidesMessage", Wrap(cause, Internal, "decode USER#1"), Internal, 500, "Internal error."},
 		{"PlainErrorIsInternal", cause, Internal, 500, "Internal error."},
