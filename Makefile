@@ -75,8 +75,9 @@ dev: tools localstack ## run the whole system locally (moto, stripe-mock, mailpi
 test: tools localstack ## every test (unit, integration, end to end, contract fuzzing, CDK), with total coverage
 	@$(LOCAL) test
 
-fuzz: tools ## contract fuzzing only: schemathesis over docs/openapi.yaml through the local gateway [FUZZ_SEED=] [FUZZ_EXAMPLES=]
-	@$(GO) test -count=1 -run '^TestContractFuzz$$' ./infra/local/e2e/; status=$$?; \
+# make test fuzzes with 25 examples per operation and phase; make fuzz alone goes deeper by default.
+fuzz: tools ## contract fuzzing alone: schemathesis over docs/openapi.yaml through the local gateway [FUZZ_EXAMPLES=100] [FUZZ_SEED=]
+	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} $(GO) test -count=1 -timeout 20m -run '^TestContractFuzz$$' ./infra/local/e2e/; status=$$?; \
 	  if [ -f .local/fuzz/schemathesis.txt ]; then sed -n '/= SUMMARY =/,$$p' .local/fuzz/schemathesis.txt; \
 	  echo "(whole run: .local/fuzz/schemathesis.txt)"; fi; exit $$status
 
