@@ -51,20 +51,32 @@ func (r *Request) Decode(dst any) error {
 }
 
 func decodeObject(b []byte, dst any) error {
-	dec := jsontext.NewDecoder(bytes.NewReader(b))
-	if dec.PeekKind() != '{' {
+	if i := bytes.IndexFunc(b, notJSONSpace); i < 0 || b[i] != '{' {
 		return apperr.New(apperr.Invalid, msgNotObject)
 	}
-	if err := json.UnmarshalDecode(dec, dst, decodeOptions); err != nil {
+	if err := json.Unmarshal(b, dst, decodeOptions); err != nil {
+		if trailingData(b) {
+			return apperr.New(apperr.Invalid, msgSingleObject)
+		}
 		return apperr.New(apperr.Invalid, "request body is invalid: %s", describeJSONError(err))
-	}
-	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
-		return apperr.New(apperr.Invalid, msgSingleObject)
 	}
 	if v, ok := dst.(interface{ Validate() error }); ok {
 		return v.Validate()
 	}
 	return nil
+}
+
+func notJSONSpace(r rune) bool { return r != ' ' && r != '\t' && r != '\n' && r != '\r' }
+
+// trailingData reports whether b holds one complete JSON value followed by more than white space
+// (only asked after Unmarshal refused b, to tell that case apart).
+func trailingData(b []byte) bool {
+	dec := jsontext.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.ReadValue(); err != nil {
+		return false
+	}
+	_, err := dec.ReadToken()
+	return !errors.Is(err, io.EOF)
 }
 
 // errNotWhole and errOutOfRange are what unmarshalWholeNumber reports for a number that is not an
