@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/liberation/monetization/infra/local/localtest"
+	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
 )
@@ -159,5 +162,17 @@ func TestIdempotentRequiredReplays(t *testing.T) {
 		if resp.StatusCode != 201 || resp.Body != `{"run":1}` || resp.Headers["idempotent-replayed"] != want {
 			t.Fatalf("call %d: %d %s replayed=%q", i+1, resp.StatusCode, resp.Body, resp.Headers["idempotent-replayed"])
 		}
+	}
+}
+
+// TestLimitPresentButEmpty: `?limit=` is not "no limit given" (found by contract fuzzing).
+func TestLimitPresentButEmpty(t *testing.T) {
+	r := &httpapi.Request{Event: &events.APIGatewayV2HTTPRequest{QueryStringParameters: map[string]string{"limit": ""}}}
+	if n, err := r.Limit(20, 100); !apperr.Is(err, apperr.Invalid) || err.Error() != "invalid: limit must be an integer from 1 to 100" {
+		t.Fatalf("limit=: %d %v, want a 400", n, err)
+	}
+	r.Event.QueryStringParameters = map[string]string{"cursor": "x"}
+	if n, err := r.Limit(20, 100); err != nil || n != 20 {
+		t.Fatalf("no limit: %d %v, want the default", n, err)
 	}
 }

@@ -190,10 +190,11 @@ func (r *Request) Query(name string) string { return r.Event.QueryStringParamete
 // Header returns a header (HTTP API v2 lower-cases header names).
 func (r *Request) Header(name string) string { return r.Event.Headers[strings.ToLower(name)] }
 
-// Limit parses the "limit" query parameter: def when absent, 400 outside 1..max.
+// Limit parses the "limit" query parameter: def when absent, 400 outside 1..max (an empty
+// "limit=" is present and not a number, so it is a 400 too).
 func (r *Request) Limit(def, max int) (int32, error) {
-	s := r.Query("limit")
-	if s == "" {
+	s, present := r.Event.QueryStringParameters["limit"]
+	if !present {
 		return int32(def), nil
 	}
 	n, err := strconv.Atoi(s)
