@@ -57,7 +57,9 @@ func TestCodesAreDistinctPerStatus(t *testing.T) {
 		}
 		seen[st] = c
 	}
-	if len(seen) != 14 {
-		t.Errorf("%d codes, want 14: %v", len(seen), Codes())
+	for _, c := range []Code{Invalid, UnsupportedMediaType, HeadersTooLarge, MethodNotAllowed, NotImplemented, Unavailable} {
+		if _, ok := seen[Status(c)]; !ok {
+			t.Errorf("Codes() misses %s", c)
+		}
 	}
 }
