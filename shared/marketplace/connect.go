@@ -42,11 +42,11 @@ type ConnectResponse struct {
 // stored wins a race), and an onboarding link to it. account.updated then marks payouts enabled.
 func HandleConnectInstructor(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		if err := requireInstructor(r.Principal); err != nil {
-			return httpapi.Response{}, err
-		}
 		var req connectRequest
 		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := requireInstructor(r.Principal); err != nil {
 			return httpapi.Response{}, err
 		}
 		for field, u := range map[string]string{"returnUrl": req.ReturnURL, "refreshUrl": req.RefreshURL} {

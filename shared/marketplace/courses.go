@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -69,40 +70,30 @@ func (r *createCourseRequest) Validate() error {
 type updateCourseRequest courseFields
 
 func (r *updateCourseRequest) Validate() error {
-	f := (*courseFields)(r)
-	if f.Title == nil && f.Subtitle == nil && f.Description == nil && f.Category == nil && f.Level == nil &&
-		f.Language == nil && f.PriceCents == nil && f.Tags == nil && f.InstructorName == nil {
-		return apperr.New(apperr.Invalid, "give at least one field to change")
-	}
-	return f.validate()
+	return (*courseFields)(r).validate()
+}
+
+// empty says the patch changes nothing (every field absent or null).
+func (r *updateCourseRequest) empty() bool {
+	return r.Title == nil && r.Subtitle == nil && r.Description == nil && r.Category == nil && r.Level == nil &&
+		r.Language == nil && r.PriceCents == nil && r.Tags == nil && r.InstructorName == nil
 }
 
 func (f *courseFields) validate() error {
-	text := func(name string, v *string, min, max int) error {
-		if v == nil {
-			return nil
-		}
-		*v = strings.TrimSpace(*v)
-		if n := len([]rune(*v)); n < min || n > max {
-			return apperr.New(apperr.Invalid, "%s must be %d to %d characters", name, min, max)
-		}
-		if strings.IndexFunc(*v, func(r rune) bool { return unicode.IsControl(r) && r != '\n' }) >= 0 {
-			return apperr.New(apperr.Invalid, "%s contains control characters", name)
-		}
-		return nil
-	}
+	// Checks on the value as sent (what docs/openapi.yaml's patterns say), then stored trimmed.
 	for _, c := range []struct {
-		name     string
-		v        *string
-		min, max int
-	}{{"title", f.Title, 1, maxTitle}, {"subtitle", f.Subtitle, 0, maxSubtitle},
-		{"description", f.Description, 1, maxDescription}, {"instructorName", f.InstructorName, 1, maxInstructorName}} {
-		if err := text(c.name, c.v, c.min, c.max); err != nil {
+		name      string
+		v         *string
+		min, max  int
+		multiline bool
+	}{{"title", f.Title, 1, maxTitle, false}, {"subtitle", f.Subtitle, 0, maxSubtitle, false},
+		{"description", f.Description, 1, maxDescription, true}, {"instructorName", f.InstructorName, 1, maxInstructorName, false}} {
+		if err := checkText(c.name, c.v, c.min, c.max, c.multiline); err != nil {
 			return err
 		}
-	}
-	if f.Title != nil && strings.Contains(*f.Title, "\n") || f.InstructorName != nil && strings.Contains(*f.InstructorName, "\n") {
-		return apperr.New(apperr.Invalid, "title and instructorName must be one line")
+		if c.v != nil {
+			*c.v = strings.TrimSpace(*c.v)
+		}
 	}
 	if f.Category != nil && !catalog.ValidCategory(*f.Category) {
 		return apperr.New(apperr.Invalid, "category must be one of %s", strings.Join(catalog.Categories, ", "))
@@ -126,7 +117,8 @@ func (f *courseFields) validate() error {
 	return nil
 }
 
-// normalizeTags lower-cases, trims and de-duplicates tags, at most maxTags of 1..maxTag characters.
+// normalizeTags checks tags as sent (at most maxTags of 1..maxTag characters, not blank, no control
+// characters), then trims, lower-cases and de-duplicates them.
 func normalizeTags(in []string) ([]string, error) {
 	if len(in) > maxTags {
 		return nil, apperr.New(apperr.Invalid, "tags must have at most %d entries", maxTags)
@@ -134,16 +126,37 @@ func normalizeTags(in []string) ([]string, error) {
 	seen := map[string]bool{}
 	out := []string{}
 	for _, t := range in {
-		t = strings.ToLower(strings.TrimSpace(t))
-		if n := len([]rune(t)); n < 1 || n > maxTag || strings.IndexFunc(t, unicode.IsControl) >= 0 {
-			return nil, apperr.New(apperr.Invalid, "each tag must be 1 to %d characters", maxTag)
+		if err := checkText("each tag", &t, 1, maxTag, false); err != nil {
+			return nil, err
 		}
+		t = strings.ToLower(strings.TrimSpace(t))
 		if !seen[t] {
 			seen[t] = true
 			out = append(out, t)
 		}
 	}
 	return out, nil
+}
+
+// checkText checks a text field as sent: min..max characters, not blank when required (min > 0),
+// and no control characters (a line break only where multiline).
+func checkText(name string, v *string, min, max int, multiline bool) error {
+	if v == nil {
+		return nil
+	}
+	if n := utf8.RuneCountInString(*v); n < min || n > max {
+		return apperr.New(apperr.Invalid, "%s must be %d to %d characters", name, min, max)
+	}
+	if min > 0 && strings.TrimSpace(*v) == "" {
+		return apperr.New(apperr.Invalid, "%s must not be blank", name)
+	}
+	if strings.IndexFunc(*v, func(r rune) bool { return unicode.IsControl(r) && !(multiline && r == '\n') }) >= 0 {
+		if multiline {
+			return apperr.New(apperr.Invalid, "%s contains control characters (only line breaks are allowed)", name)
+		}
+		return apperr.New(apperr.Invalid, "%s must be one line without control characters", name)
+	}
+	return nil
 }
 
 func (f courseFields) apply(c *Course) {
@@ -273,11 +286,11 @@ func courseView(c Course) CourseView {
 // its catalog listing, created together.
 func HandleCreateCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		if err := requireInstructor(r.Principal); err != nil {
-			return httpapi.Response{}, err
-		}
 		var req createCourseRequest
 		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := requireInstructor(r.Principal); err != nil {
 			return httpapi.Response{}, err
 		}
 		now := d.Clock.Now().UTC()
@@ -331,6 +344,13 @@ func HandleUpdateCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 		var req updateCourseRequest
 		if err := r.Decode(&req); err != nil {
 			return httpapi.Response{}, err
+		}
+		if req.empty() { // nothing to change: answer the course as it is, writing nothing
+			c, err := ownCourse(ctx, d, r)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.OK(courseView(c)), nil
 		}
 		var c Course
 		err := retryConflicts(ctx, "update course", func() error {

@@ -187,9 +187,9 @@ func partitionSlice(pk, prefix string) *dynamodb.QueryInput {
 // this month).
 func HandleGetMarketplaceMetrics(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		period := r.Query("period")
-		if period == "" {
-			period = Period(d.Clock.Now())
+		period, err := periodParam(r, d)
+		if err != nil {
+			return httpapi.Response{}, err
 		}
 		m, err := mktmetrics.Read(ctx, d.Store, period)
 		if err != nil {

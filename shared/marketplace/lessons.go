@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -54,15 +55,15 @@ type createLessonRequest struct {
 
 // Validate checks the shape (400); the allow-list and size limits are business rules (422).
 func (r *createLessonRequest) Validate() error {
-	r.Title = strings.TrimSpace(r.Title)
-	if n := len([]rune(r.Title)); n < 1 || n > maxTitle || strings.ContainsAny(r.Title, "\r\n") {
-		return apperr.New(apperr.Invalid, "title must be one line of 1 to %d characters", maxTitle)
+	if err := checkText("title", &r.Title, 1, maxTitle, false); err != nil {
+		return err
 	}
+	r.Title = strings.TrimSpace(r.Title)
 	if r.Kind != KindVideo && r.Kind != KindDocument {
 		return apperr.New(apperr.Invalid, "kind must be video or document")
 	}
-	if r.ContentType == "" || len(r.ContentType) > 255 {
-		return apperr.New(apperr.Invalid, "contentType is required")
+	if n := utf8.RuneCountInString(r.ContentType); n < 1 || n > 255 {
+		return apperr.New(apperr.Invalid, "contentType must be 1 to 255 characters")
 	}
 	if r.SizeBytes < 1 {
 		return apperr.New(apperr.Invalid, "sizeBytes must be a positive number of bytes")

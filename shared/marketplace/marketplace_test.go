@@ -207,8 +207,11 @@ func TestCourseValidation(t *testing.T) {
 	if err := free.Validate(); err != nil || strings.Join(*free.Tags, ",") != "go,backend" {
 		t.Fatalf("free course with tags: %v %v", err, *free.Tags)
 	}
-	if err := (&updateCourseRequest{}).Validate(); !apperr.Is(err, apperr.Invalid) {
-		t.Fatalf("empty patch: %v", err)
+	if r := (&updateCourseRequest{}); r.Validate() != nil || !r.empty() {
+		t.Fatal("an empty patch is valid and changes nothing")
+	}
+	if r := (&updateCourseRequest{Subtitle: str("")}); r.Validate() != nil || r.empty() {
+		t.Fatal("an empty subtitle clears the subtitle")
 	}
 }
 

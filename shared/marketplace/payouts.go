@@ -414,15 +414,12 @@ var payoutStatuses = []string{PayoutCarried, PayoutTransferring, PayoutPaid, Pay
 // (default: this month), optionally of one status.
 func HandleListPayouts(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		period := r.Query("period")
-		if period == "" {
-			period = Period(d.Clock.Now())
+		period, err := periodParam(r, d)
+		if err != nil {
+			return httpapi.Response{}, err
 		}
-		if !ValidPeriod(period) {
-			return httpapi.Response{}, apperr.New(apperr.Invalid, "period must be YYYY-MM")
-		}
-		status := r.Query("status")
-		if status != "" && !contains(payoutStatuses, status) {
+		status, given := queryParam(r, "status")
+		if given && !contains(payoutStatuses, status) {
 			return httpapi.Response{}, apperr.New(apperr.Invalid, "status must be one of carried, transferring, paid, failed")
 		}
 		limit, err := r.Limit(defaultListLimit, maxListLimit)
@@ -433,11 +430,13 @@ func HandleListPayouts(fn manifest.Function, d *Deps) httpapi.Lambda {
 		pk, _ := store.PayoutsGSI2(period, "", "")
 		in := &dynamodb.QueryInput{
 			IndexName:                 aws.String(ix.Name),
-			KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :st)"),
-			ExpressionAttributeNames:  map[string]string{"#pk": ix.PK, "#sk": ix.SK},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk), ":st": store.S(status)},
+			KeyConditionExpression:    aws.String("#pk = :pk"),
+			ExpressionAttributeNames:  map[string]string{"#pk": ix.PK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk)},
 		}
 		if status != "" {
+			in.KeyConditionExpression = aws.String("#pk = :pk AND begins_with(#sk, :st)")
+			in.ExpressionAttributeNames["#sk"] = ix.SK
 			in.ExpressionAttributeValues[":st"] = store.S(status + "#")
 		}
 		page, err := store.QueryPage[Payout](ctx, d.Store, "admin-payouts#"+period+"#"+status, in, limit, r.Query("cursor"))
@@ -454,6 +453,25 @@ func payoutList(page store.Page[Payout]) PayoutList {
 		out.Payouts = append(out.Payouts, payoutView(p))
 	}
 	return out
+}
+
+// queryParam reads a query parameter and whether it was sent at all ("?period=" is sent, empty).
+func queryParam(r *httpapi.Request, name string) (string, bool) {
+	v, ok := r.Event.QueryStringParameters[name]
+	return v, ok
+}
+
+// periodParam is the period query parameter: the current month when absent, a 400 when malformed
+// (an empty value included).
+func periodParam(r *httpapi.Request, d *Deps) (string, error) {
+	period, given := queryParam(r, "period")
+	if !given {
+		return Period(d.Clock.Now()), nil
+	}
+	if !ValidPeriod(period) {
+		return "", apperr.New(apperr.Invalid, "period must be YYYY-MM")
+	}
+	return period, nil
 }
 
 // statementWindow is how far back a payout statement lists ledger entries: the month before the

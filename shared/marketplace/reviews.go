@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -28,13 +27,10 @@ func (r *reviewRequest) Validate() error {
 	if r.Rating < 1 || r.Rating > 5 {
 		return apperr.New(apperr.Invalid, "rating must be a whole number from 1 to 5")
 	}
+	if err := checkText("text", &r.Text, 0, maxReviewText, true); err != nil {
+		return err
+	}
 	r.Text = strings.TrimSpace(r.Text)
-	if len([]rune(r.Text)) > maxReviewText {
-		return apperr.New(apperr.Invalid, "text must be at most %d characters", maxReviewText)
-	}
-	if strings.IndexFunc(r.Text, func(c rune) bool { return unicode.IsControl(c) && c != '\n' }) >= 0 {
-		return apperr.New(apperr.Invalid, "text contains control characters")
-	}
 	return nil
 }
 
@@ -153,21 +149,22 @@ type DeleteReviewResponse struct {
 }
 
 // HandleDeleteReview serves DELETE /courses/{courseId}/review: the caller's review and its part of
-// the aggregate go together. 404 when the caller has no review.
+// the aggregate go together. Idempotent: without a review of the caller (already deleted, or never
+// written) the answer is 200 with deleted=false.
 func HandleDeleteReview(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		id, err := courseID(r)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
+		deleted := false
 		err = retryConflicts(ctx, "delete review", func() error {
+			deleted = false
 			cur, err := readReview(ctx, d, id, r.Principal.UserID)
-			if err != nil {
+			if err != nil || cur == nil {
 				return err
 			}
-			if cur == nil {
-				return apperr.New(apperr.NotFound, "you have no review of this course")
-			}
+			deleted = true
 			del := types.TransactWriteItem{Delete: &types.Delete{
 				Key:                       store.CourseReviewKey(id, r.Principal.UserID).Item(),
 				ConditionExpression:       aws.String("#v = :v"),
@@ -183,6 +180,6 @@ func HandleDeleteReview(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		return httpapi.OK(DeleteReviewResponse{Deleted: true, Rating: ratingSummary(l)}), nil
+		return httpapi.OK(DeleteReviewResponse{Deleted: deleted, Rating: ratingSummary(l)}), nil
 	})
 }

@@ -34,7 +34,8 @@ func TestMarketplacePurchaseFlow(t *testing.T) {
 	word := "zyx" + m.run // a word only this course has
 	c, file := m.publishedCourse(t, itok, "Concurrency in Go "+word, 999)
 	m.call(t, "PATCH", "/courses/"+c.ID, m.Token(t, other, "", "instructor"), map[string]any{"priceCents": 99}, 404, nil)
-	m.call(t, "POST", "/courses", ltok, map[string]any{"title": "x"}, 403, nil)
+	m.call(t, "POST", "/courses", ltok, map[string]any{"title": "x", "description": "y", "category": "development",
+		"level": "beginner", "language": "en", "priceCents": 999}, 403, nil)
 
 	// 2. Search finds it once the catalog consumer has rebuilt the snapshot (a queue message the
 	// publish sent); the prefix of the last word is enough.

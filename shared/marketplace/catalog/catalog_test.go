@@ -185,12 +185,12 @@ func TestSnapshotRoundTripAndHash(t *testing.T) {
 }
 
 func TestParseQuery(t *testing.T) {
-	params := func(kv ...string) func(string) string {
+	params := func(kv ...string) map[string]string {
 		m := map[string]string{}
 		for i := 0; i+1 < len(kv); i += 2 {
 			m[kv[i]] = kv[i+1]
 		}
-		return func(k string) string { return m[k] }
+		return m
 	}
 	q, scope1, err := ParseQuery(params("q", "Go  Concurrency", "minRating", "4.5", "free", "false", "limit", "50"))
 	if err != nil || q.Sort != SortRelevance || *q.MinRatingX100 != 450 || *q.Free || q.Limit != 50 ||
@@ -201,7 +201,7 @@ func TestParseQuery(t *testing.T) {
 	if scope1 == scope2 {
 		t.Fatal("a cursor of one filter set would work for another")
 	}
-	if q, _, _ := ParseQuery(params()); q.Sort != SortNewest || q.Limit != DefaultLimit {
+	if q, _, err := ParseQuery(params("q", "", "cursor", "")); err != nil || q.Sort != SortNewest || q.Limit != DefaultLimit {
 		t.Fatalf("defaults: %+v", q)
 	}
 	for _, bad := range [][]string{
@@ -209,7 +209,7 @@ func TestParseQuery(t *testing.T) {
 		{"level", "expert"}, {"language", "english"}, {"minPrice", "-1"}, {"maxPrice", "1.5"},
 		{"minPrice", "500", "maxPrice", "100"}, {"free", "yes"}, {"minRating", "5.5"}, {"minRating", "4.25"},
 		{"minRating", "-1"}, {"q", strings.Repeat("a ", 101)}, {"q", "!!!"},
-		{"q", "a1 b2 c3 d4 e5 f6 g7 h8 i9 j10 k11"},
+		{"q", "a1 b2 c3 d4 e5 f6 g7 h8 i9 j10 k11"}, {"level", ""}, {"sort", ""}, {"limit", ""}, {"minRating", ""},
 	} {
 		if _, _, err := ParseQuery(params(bad...)); err == nil {
 			t.Errorf("%v accepted", bad)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -108,7 +109,7 @@ type SearchResponse struct {
 // HandleSearchCourses serves GET /courses (public).
 func HandleSearchCourses(fn manifest.Function, rd *Reader) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		q, scope, err := ParseQuery(r.Query)
+		q, scope, err := ParseQuery(r.Event.QueryStringParameters)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -160,22 +161,29 @@ func keyOf(lek map[string]types.AttributeValue) (*Key, error) {
 	return &Key{A: a, B: b, ID: m["id"]}, nil
 }
 
-// ParseQuery validates GET /courses parameters. scope binds a cursor to the query and filters it
-// was minted for (a cursor replayed with other filters is a 400).
-func ParseQuery(get func(string) string) (Query, string, error) {
+// ParseQuery validates GET /courses parameters. A parameter sent empty ("?level=") is invalid,
+// except q and cursor (no words, first page). scope binds a cursor to the query and filters it was
+// minted for (a cursor replayed with other filters is a 400).
+func ParseQuery(params map[string]string) (Query, string, error) {
+	get := func(k string) string { return params[k] }
 	q := Query{Limit: DefaultLimit}
 	invalid := func(format string, a ...any) (Query, string, error) {
 		return Query{}, "", apperr.New(apperr.Invalid, format, a...)
 	}
-	raw := strings.TrimSpace(get("q"))
-	if len(raw) > maxQueryLen {
+	for _, k := range []string{"category", "level", "language", "minPrice", "maxPrice", "free", "minRating", "sort", "limit"} {
+		if v, sent := params[k]; sent && v == "" {
+			return invalid("%s must not be empty", k)
+		}
+	}
+	raw := get("q")
+	if utf8.RuneCountInString(raw) > maxQueryLen {
 		return invalid("q must be at most %d characters", maxQueryLen)
 	}
 	q.Words = Tokens(raw)
 	if len(q.Words) > maxWords {
 		return invalid("q must have at most %d words", maxWords)
 	}
-	if raw != "" && len(q.Words) == 0 {
+	if strings.TrimSpace(raw) != "" && len(q.Words) == 0 {
 		return invalid("q has no searchable words")
 	}
 	q.Category, q.Level, q.Language = get("category"), get("level"), get("language")
