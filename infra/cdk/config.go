@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/mail"
 	"net/url"
 	"strings"
 )
@@ -25,6 +26,9 @@ type Config struct {
 	ParamPrefix string
 	// AlarmEmail, if set, is subscribed to the alarm topic.
 	AlarmEmail string
+	// SupportEmail is the support team's address (SLA warnings on unassigned tickets, escalations,
+	// customer replies); default: the address of MailFrom.
+	SupportEmail string
 }
 
 // Prod reports whether this is the production environment (data is retained on delete).
@@ -42,6 +46,7 @@ func ConfigFromContext(get func(key string) string) (Config, error) {
 		PriceEnterprise: get("stripePriceEnterprise"),
 		ParamPrefix:     get("paramPrefix"),
 		AlarmEmail:      get("alarmEmail"),
+		SupportEmail:    get("supportEmail"),
 	}
 	if c.ParamPrefix == "" {
 		c.ParamPrefix = "/monetization/" + c.Env
@@ -81,6 +86,11 @@ func (c Config) Validate() error {
 			return fmt.Errorf("prod needs real Stripe price ids (-c stripePricePro=... -c stripePriceEnterprise=...)")
 		}
 	}
+	if c.SupportEmail != "" {
+		if a, err := mail.ParseAddress(c.SupportEmail); err != nil || a.Address != c.SupportEmail {
+			return fmt.Errorf("supportEmail %q must be a bare e-mail address", c.SupportEmail)
+		}
+	}
 	if !strings.HasPrefix(c.ParamPrefix, "/") {
 		return fmt.Errorf("paramPrefix %q must start with /", c.ParamPrefix)
 	}
@@ -91,6 +101,21 @@ func (c Config) Validate() error {
 func (c Config) stripeKeyParam() string     { return c.ParamPrefix + "/stripe-secret-key" }
 func (c Config) webhookSecretParam() string { return c.ParamPrefix + "/stripe-webhook-secret" }
 func (c Config) cursorSecretParam() string  { return c.ParamPrefix + "/cursor-secret" }
+
+// licenseKeyParam holds the Ed25519 license-signing key (PKCS#8 PEM); see
+// docs/runbooks/rotate-license-signing-key.md.
+func (c Config) licenseKeyParam() string { return c.ParamPrefix + "/license-signing-key" }
+
+// supportEmail is SupportEmail, else MailFrom's address.
+func (c Config) supportEmail() string {
+	if c.SupportEmail != "" {
+		return c.SupportEmail
+	}
+	if a, err := mail.ParseAddress(c.MailFrom); err == nil {
+		return a.Address
+	}
+	return c.MailFrom
+}
 
 // isLocalhost reports a URL on a loopback host.
 func isLocalhost(raw string) bool {

@@ -339,7 +339,11 @@ func handleRemoveSeat(d *Deps) httpapi.Handler {
 		if err := removeSeat(ctx, d, l.ID, userID, r.Principal.UserID, r.ID); err != nil {
 			return httpapi.Response{}, err
 		}
-		return httpapi.Response{Status: http.StatusNoContent}, nil
+		after, err := getLicense(ctx, d.Store, l.ID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(map[string]any{"licenseId": l.ID, "userId": userID, "seatsUsed": after.SeatsUsed, "seatsTotal": after.Seats}), nil
 	}
 }
 
@@ -350,7 +354,7 @@ func handleListSeats(d *Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		limit, err := r.Limit(50, 200)
+		limit, err := r.Limit(20, 100)
 		if err != nil {
 			return httpapi.Response{}, err
 		}

@@ -88,8 +88,8 @@ func TestFrom(t *testing.T) {
 }
 
 type fakeSender struct {
-	mu   sync.Mutex
-	sent []mail.Message
+	mu      sync.Mutex
+	sent    []mail.Message
 	fail    error
 	entered chan struct{} // closed when Send is first entered
 	wait    chan struct{} // Send blocks until it is closed

@@ -311,7 +311,7 @@ func handleQueue(fn manifest.Function, d *Deps) httpapi.Handler {
 		default:
 			return httpapi.Response{}, invalid("breaching", "must be true or false")
 		}
-		limit, err := r.Limit(50, 100)
+		limit, err := r.Limit(20, 100)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
