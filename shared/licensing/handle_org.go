@@ -231,28 +231,27 @@ func handleCreateInvite(d *Deps) httpapi.Handler {
 	}
 }
 
-// joinAnswer is the answer of a seat taken (201) or already held (200), with what it grants now.
-func joinAnswer(ctx context.Context, d *Deps, res seatResult) (httpapi.Response, error) {
-	g, _, err := Entitlement(ctx, d.Store, res.seat.UserID, d.now())
-	if err != nil {
-		return httpapi.Response{}, err
-	}
+// joinAnswer is the answer of a seat taken (201) or already held (200), with what it grants now
+// (from the license the seat was taken under: no further read).
+func joinAnswer(d *Deps, res seatResult) (httpapi.Response, error) {
 	status := http.StatusOK
 	if res.created {
 		status = http.StatusCreated
 	}
-	return httpapi.JSON(status, JoinView{Seat: seatViewOf(res.seat), Entitlement: grantViewOf(g)}), nil
+	return httpapi.JSON(status, JoinView{Seat: seatViewOf(res.seat), Entitlement: grantViewOf(GrantOf(res.license, d.now()))}), nil
 }
 
-// afterSeat records what a new seat changes in the month's usage (best effort: the daily job
-// samples the peak again).
-func afterSeat(ctx context.Context, d *Deps, res seatResult) {
+// countActive counts a new seat holder among the month's active learners (a join is a signed-in
+// request); best effort, one transaction.
+func countActive(ctx context.Context, d *Deps, res seatResult) {
 	if !res.created {
 		return
 	}
 	now := d.now()
-	if err := recordPeak(ctx, d, res.seat.LicenseID, now); err != nil {
-		logging.From(ctx).Warn("peak seats not recorded", "licenseId", res.seat.LicenseID, "err", err.Error())
+	err := countOnce(ctx, d.Store, store.LicenseActiveKey(res.seat.LicenseID, month(now), res.seat.UserID),
+		usageAdd(res.seat.LicenseID, now, map[string]int64{"activeLearners": 1}))
+	if err != nil {
+		logging.From(ctx).Warn("activity not recorded", "licenseId", res.seat.LicenseID, "err", err.Error())
 	}
 }
 
@@ -277,11 +276,8 @@ func handleJoin(d *Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		afterSeat(ctx, d, res)
-		if err := recordActivity(ctx, d.Store, r.Principal.UserID, email, d.now()); err != nil {
-			logging.From(ctx).Warn("activity not recorded", "err", err.Error())
-		}
-		return joinAnswer(ctx, d, res)
+		countActive(ctx, d, res)
+		return joinAnswer(d, res)
 	}
 }
 
@@ -309,7 +305,6 @@ func handleAssignSeat(d *Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		afterSeat(ctx, d, res)
 		if res.created {
 			b, err := LicenseBranding(ctx, d.Store, l.ID)
 			if err == nil {
@@ -319,7 +314,7 @@ func handleAssignSeat(d *Deps) httpapi.Handler {
 				logging.From(ctx).Error("seat e-mail not sent", "licenseId", l.ID, "err", err.Error())
 			}
 		}
-		return joinAnswer(ctx, d, res)
+		return joinAnswer(d, res)
 	}
 }
 

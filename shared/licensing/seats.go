@@ -87,10 +87,11 @@ type seatClaim struct {
 	requestID     string
 }
 
-// seatResult is the seat and whether this call took it.
+// seatResult is the seat, whether this call took it, and the license as read for it.
 type seatResult struct {
 	seat    Seat
 	created bool
+	license License
 }
 
 const maxSeatAttempts = 10
@@ -118,7 +119,7 @@ func takeSeat(ctx context.Context, d *Deps, licenseID string, c seatClaim) (seat
 			if err := d.Store.GetConsistent(ctx, store.LicenseSeatKey(l.ID, c.userID), &s); err != nil {
 				return seatResult{}, err
 			}
-			return seatResult{seat: s}, nil
+			return seatResult{seat: s, license: l}, nil
 		}
 		if c.invite != nil {
 			if err := inviteUsable(*c.invite, c.email, now); err != nil {
@@ -135,7 +136,7 @@ func takeSeat(ctx context.Context, d *Deps, licenseID string, c seatClaim) (seat
 		}
 		err = d.Store.Transact(ctx, items)
 		if err == nil {
-			return seatResult{seat: seat, created: true}, nil
+			return seatResult{seat: seat, created: true, license: l}, nil
 		}
 		if c.invite != nil && failedAt(err, seatTxInvite) {
 			// Someone else used the last use: re-read the invite for the precise answer.
@@ -218,17 +219,9 @@ func seatItems(l License, variant seatVariant, c seatClaim, now time.Time) ([]ty
 	return append(items, a), seat, nil
 }
 
-// recordPeak raises the month's peak seat count to the license's current count (a monotone max,
-// so concurrent callers converge on the true peak); best effort after a seat is taken, and again
-// by the daily job.
-func recordPeak(ctx context.Context, d *Deps, licenseID string, at time.Time) error {
-	l, err := getLicense(ctx, d.Store, licenseID)
-	if err != nil {
-		return err
-	}
-	return raisePeak(ctx, d.Store, l.ID, l.SeatsUsed, at)
-}
-
+// raisePeak raises the month's peak seat count to used (a monotone max, so concurrent callers
+// converge on the highest count); the daily job samples it, and the current month's usage view adds
+// the live count.
 func raisePeak(ctx context.Context, s *store.Store, licenseID string, used int64, at time.Time) error {
 	err := s.Update(ctx, &dynamodb.UpdateItemInput{
 		Key:                       store.LicenseUsageKey(licenseID, month(at)).Item(),

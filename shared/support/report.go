@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/support/sla"
@@ -96,13 +97,20 @@ func handleReport(d *Deps) httpapi.Handler {
 		}
 		to := d.Clock.Now().UTC()
 		from := to.AddDate(0, 0, -(days - 1))
-		items, err := store.QueryAll[map[string]types.AttributeValue](ctx, d.Store, &dynamodb.QueryInput{
+		// At most 365 small day items: a bounded Query of raw items (the counters are dynamic names).
+		var items []map[string]types.AttributeValue
+		p := dynamodb.NewQueryPaginator(d.Store.DB, &dynamodb.QueryInput{
+			TableName:              &d.Store.Table,
 			KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :from AND :to"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.SLAStatsPK),
 				":from": store.S(store.SLAStatsKey(from).SK), ":to": store.S(store.SLAStatsKey(to).SK)},
 		})
-		if err != nil {
-			return httpapi.Response{}, err
+		for p.HasMorePages() {
+			res, err := p.NextPage(ctx)
+			if err != nil {
+				return httpapi.Response{}, apperr.Wrap(err, apperr.Unavailable, "query failed")
+			}
+			items = append(items, res.Items...)
 		}
 		return httpapi.OK(buildReport(days, from, to, items)), nil
 	}
