@@ -4,10 +4,10 @@
 package main
 
 import (
-	"github.com/liberation/monetization/shared/licensing"
+	"github.com/liberation/monetization/shared/licensing/zoned"
 	"github.com/liberation/monetization/shared/platform"
 )
 
 func main() {
-	platform.Start("create-license", licensing.NewCreateLicense)
+	platform.Start("create-license", zoned.NewCreateLicense)
 }

@@ -24,7 +24,8 @@ type Deps struct {
 	Signer func(context.Context) (*licensekey.Signer, error) // nil unless SigningKey
 }
 
-// NewDeps builds Deps for the runtime's function.
+// NewDeps builds Deps for the runtime's function (the signing functions add their signer with
+// withSigner, so that no other function links the JOSE signing code).
 func NewDeps(rt *platform.Runtime) (*Deps, error) {
 	d := &Deps{Config: rt.Config, Clock: rt.Clock, Store: store.Open(rt)}
 	if rt.Fn.Email {
@@ -34,12 +35,18 @@ func NewDeps(rt *platform.Runtime) (*Deps, error) {
 		}
 		d.Mail = m
 	}
-	if rt.Fn.SigningKey {
-		k := &keyring{read: func(ctx context.Context) (string, error) {
-			return rt.Secrets.Get(ctx, manifest.EnvLicenseKey, manifest.EnvLicenseKeyParam)
-		}, store: d.Store, clock: d.Clock}
-		d.Signer = k.signer
+	return d, nil
+}
+
+// withSigner gives d the license-signing key of rt (functions whose manifest declares SigningKey).
+func withSigner(rt *platform.Runtime, d *Deps) (*Deps, error) {
+	if !rt.Fn.SigningKey {
+		return nil, apperr.New(apperr.Internal, "function %s signs license keys: declare SigningKey in its manifest entry", rt.Fn.Name)
 	}
+	k := &keyring{read: func(ctx context.Context) (string, error) {
+		return rt.Secrets.Get(ctx, manifest.EnvLicenseKey, manifest.EnvLicenseKeyParam)
+	}, store: d.Store, clock: d.Clock}
+	d.Signer = k.signer
 	return d, nil
 }
 

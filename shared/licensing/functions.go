@@ -22,6 +22,9 @@ func route(rt *platform.Runtime, h func(*Deps) httpapi.Handler) (httpapi.Lambda,
 // NewCreateLicense builds POST /admin/licenses (Idempotency-Key honoured).
 func NewCreateLicense(rt *platform.Runtime) (httpapi.Lambda, error) {
 	d, err := NewDeps(rt)
+	if err == nil {
+		d, err = withSigner(rt, d)
+	}
 	if err != nil {
 		return nil, err
 	}

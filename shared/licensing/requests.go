@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	// Zone names are validated here and resolved by support: the same database on every host.
-	_ "time/tzdata"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/notify"
@@ -168,6 +166,8 @@ func validExpiration(p string) error {
 	return nil
 }
 
+// validZone checks an IANA zone name. The zone database comes from time/tzdata, linked by the
+// functions that take zone names (shared/licensing/zoned) and by support (which resolves them).
 func validZone(name string) error {
 	if name == "" {
 		return nil
