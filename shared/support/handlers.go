@@ -93,11 +93,12 @@ func handleCreate(d *Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		msg, err := messageItem(Message{ID: ids.New("msg", now), TicketID: t.ID, AuthorID: r.Principal.UserID, Role: RoleRequester, Body: req.Body, At: now})
+		msg := Message{ID: ids.New("msg", now), TicketID: t.ID, AuthorID: r.Principal.UserID, Role: RoleRequester, Body: req.Body, At: now}
+		msgItem, err := messageItem(msg)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		items = append(items, msg)
+		items = append(items, msgItem)
 		if t.LicenseID != "" {
 			items = store.Append(items, licensing.TicketUsage(t.LicenseID, t.Priority, now))
 		}
@@ -106,16 +107,9 @@ func handleCreate(d *Deps) httpapi.Handler {
 		}
 		activity(ctx, d, r)
 		v := viewOf(t, now)
-		v.Messages = []MessageView{{ID: strings.TrimPrefix(msgIDOf(msg), ""), AuthorID: r.Principal.UserID, Role: RoleRequester, Body: req.Body, At: now}}
+		v.Messages = []MessageView{{ID: msg.ID, AuthorID: msg.AuthorID, Role: msg.Role, Body: msg.Body, At: now}}
 		return httpapi.JSON(http.StatusCreated, v), nil
 	}
-}
-
-func msgIDOf(it types.TransactWriteItem) string {
-	if v, ok := it.Put.Item["id"].(*types.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
 }
 
 // handleListMine serves GET /support/tickets: the caller's tickets, newest first.

@@ -262,3 +262,36 @@ func TestOrgIsolation(t *testing.T) {
 		t.Fatalf("A's seats %+v", seats)
 	}
 }
+
+// Fields a caller may not set are unknown fields (400), and nothing is stored.
+func TestEnterpriseMassAssignmentIsRefused(t *testing.T) {
+	h := Start(t)
+	o := newOrg(t, h, 2, "block", "restrict", time.Now().UTC())
+	code := o.invite(t, h, 5)
+	id := "mass-" + suffix()
+	user := h.Token(id, id+"@acme.example")
+	for _, tc := range []struct {
+		method, path, token string
+		body                any
+		field               string
+	}{
+		{http.MethodPost, "/support/tickets", user, map[string]any{"subject": "s", "body": "b", "priority": "low", "tier": "enterprise"}, "tier"},
+		{http.MethodPost, "/support/tickets", user, map[string]any{"subject": "s", "body": "b", "priority": "low", "status": "solved"}, "status"},
+		{http.MethodPost, "/licenses/join", user, map[string]any{"code": code, "overage": false}, "overage"},
+		{http.MethodPost, "/licenses/" + o.lic.ID + "/invites", o.admin, map[string]any{"maxUses": 1, "licenseId": "lic_other"}, "licenseId"},
+		{http.MethodPut, "/licenses/" + o.lic.ID + "/branding", o.admin, map[string]any{"displayName": "A", "primaryColor": "#000000",
+			"accentColor": "#000000", "emailFromName": "A", "supportEmail": "a@acme.example", "seats": 1000}, "seats"},
+		{http.MethodPost, "/licenses/activate", o.admin, map[string]any{"key": o.lic.Key, "seats": 1000}, "seats"},
+	} {
+		refused(t, h, tc.method, tc.path, tc.token, tc.body, http.StatusBadRequest, tc.field)
+	}
+	var mine struct {
+		Tickets []ticketView `json:"tickets"`
+	}
+	call(t, h, http.MethodGet, "/support/tickets", user, nil, http.StatusOK, &mine)
+	var lic license
+	call(t, h, http.MethodGet, "/licenses/"+o.lic.ID, o.admin, nil, http.StatusOK, &lic)
+	if len(mine.Tickets) != 0 || lic.SeatsUsed != 0 || lic.Seats != 2 || lic.Branding != nil {
+		t.Fatalf("something was stored: %d tickets, license %+v", len(mine.Tickets), lic)
+	}
+}
