@@ -38,7 +38,14 @@ func NewListLicenses(rt *platform.Runtime) (httpapi.Lambda, error) {
 
 // NewUpdateLicense builds PATCH /admin/licenses/{licenseId}.
 func NewUpdateLicense(rt *platform.Runtime) (httpapi.Lambda, error) {
-	return route(rt, handleUpdateLicense)
+	d, err := NewDeps(rt)
+	if err == nil {
+		d, err = withSigner(rt, d)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.Route(rt.Fn, handleUpdateLicense(d)), nil
 }
 
 // NewGetLicensePublicKey builds GET /licenses/public-key.

@@ -101,7 +101,9 @@ const maxSeatAttempts = 10
 // license under the seat-count condition (block: seatsUsed < seats; allow: a second variant beyond
 // it, recorded as overage), uses the invite under its use-count condition, and adds the usage,
 // gauge and audit records. A lost race reads again: the next decision says full (409) or retries.
-// Taking a seat one already holds in this license answers that seat (idempotent).
+// Taking a seat one already holds in this license answers that seat (idempotent). The user's
+// membership is read only when a seat cannot be taken or the transaction says one exists, so a
+// join costs four requests (decision 0051).
 func takeSeat(ctx context.Context, d *Deps, licenseID string, c seatClaim) (seatResult, error) {
 	for attempt := 0; attempt < maxSeatAttempts; attempt++ {
 		now := d.now()
@@ -109,26 +111,19 @@ func takeSeat(ctx context.Context, d *Deps, licenseID string, c seatClaim) (seat
 		if err != nil {
 			return seatResult{}, err
 		}
-		if m, ok, err := MembershipOf(ctx, d.Store, c.userID); err != nil {
-			return seatResult{}, err
-		} else if ok {
-			if m.LicenseID != l.ID {
-				return seatResult{}, apperr.New(apperr.Conflict, "the user already holds a seat in another organisation")
-			}
-			var s Seat
-			if err := d.Store.GetConsistent(ctx, store.LicenseSeatKey(l.ID, c.userID), &s); err != nil {
-				return seatResult{}, err
-			}
-			return seatResult{seat: s, license: l}, nil
-		}
+		refusal := error(nil)
 		if c.invite != nil {
-			if err := inviteUsable(*c.invite, c.email, now); err != nil {
-				return seatResult{}, err
-			}
+			refusal = inviteUsable(*c.invite, c.email, now)
 		}
 		variant, err := seatVariantAt(l, now)
-		if err != nil {
-			return seatResult{}, err
+		if refusal == nil {
+			refusal = err
+		}
+		if refusal != nil {
+			if res, held, err := heldSeat(ctx, d, l, c.userID); err != nil || held {
+				return res, err
+			}
+			return seatResult{}, refusal
 		}
 		items, seat, err := seatItems(l, variant, c, now)
 		if err != nil {
@@ -137,6 +132,11 @@ func takeSeat(ctx context.Context, d *Deps, licenseID string, c seatClaim) (seat
 		err = d.Store.Transact(ctx, items)
 		if err == nil {
 			return seatResult{seat: seat, created: true, license: l}, nil
+		}
+		if failedAt(err, seatTxSeat) || failedAt(err, seatTxMembership) {
+			if res, held, hErr := heldSeat(ctx, d, l, c.userID); hErr != nil || held {
+				return res, hErr
+			}
 		}
 		if c.invite != nil && failedAt(err, seatTxInvite) {
 			// Someone else used the last use: re-read the invite for the precise answer.
@@ -154,6 +154,23 @@ func takeSeat(ctx context.Context, d *Deps, licenseID string, c seatClaim) (seat
 		}
 	}
 	return seatResult{}, apperr.New(apperr.Conflict, "the license is changing concurrently; retry")
+}
+
+// heldSeat answers a user who already holds a seat: theirs in l (held), or 409 for a seat of
+// another organisation; held is false when they hold none.
+func heldSeat(ctx context.Context, d *Deps, l License, userID string) (seatResult, bool, error) {
+	m, ok, err := MembershipOf(ctx, d.Store, userID)
+	if err != nil || !ok {
+		return seatResult{}, false, err
+	}
+	if m.LicenseID != l.ID {
+		return seatResult{}, false, apperr.New(apperr.Conflict, "the user already holds a seat in another organisation")
+	}
+	var s Seat
+	if err := d.Store.GetConsistent(ctx, store.LicenseSeatKey(l.ID, userID), &s); err != nil {
+		return seatResult{}, false, err
+	}
+	return seatResult{seat: s, license: l}, true, nil
 }
 
 // Positions of the seat transaction's conditional items.
