@@ -64,6 +64,7 @@ func newContract(t *testing.T) *contract {
 type caller struct {
 	sub, email string
 	admin      bool
+	groups     string // cognito:groups as API Gateway renders it ("[support]"), for non-admin groups
 }
 
 func newCaller(admin bool) *caller {
@@ -81,6 +82,8 @@ type req struct {
 	headers map[string]string
 	// invalid: the request itself breaks the document (the test checks the document says so).
 	invalid bool
+	// probeStatus: the status an idempotency probe gets when not the default (400 with a body, else 422).
+	probeStatus int
 }
 
 // result is a validated answer.
@@ -194,6 +197,9 @@ func (c *contract) call(r req, wantStatus int) result {
 			"token_use": "id", "cognito:username": r.as.sub}
 		if r.as.admin {
 			claims["cognito:groups"] = "[admin]"
+		}
+		if r.as.groups != "" {
+			claims["cognito:groups"] = r.as.groups
 		}
 		ev.Headers["authorization"] = "Bearer test-token"
 		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
@@ -481,6 +487,9 @@ func TestResponsesMatchDocument(t *testing.T) {
 	c.call(req{fn: "cancel-subscription", as: alice}, 200)
 	c.call(req{fn: "resume-subscription", as: alice}, 200)
 
+	// Enterprise licensing and support (contract_enterprise_test.go).
+	enterpriseCalls(c)
+
 	// Every operation answered at least one validated 2xx.
 	var missing []string
 	for _, fn := range documented() {
@@ -509,6 +518,9 @@ func TestIdempotencyKeyDocumentedWhereHonoured(t *testing.T) {
 		"resume-subscription":   {as: user},
 		"create-refund":         {as: admin, body: `{"paymentId":"pay_x","reason":"duplicate"}`, invalid: true},
 	}
+	for name, p := range enterpriseProbes(user, admin) {
+		probes[name] = p
+	}
 	for _, fn := range manifest.Of(manifest.HTTP) {
 		if fn.Trigger.Method == http.MethodGet {
 			if documentedKey[fn.Name] {
@@ -526,6 +538,9 @@ func TestIdempotencyKeyDocumentedWhereHonoured(t *testing.T) {
 		want := http.StatusBadRequest // the probes' bodies are invalid
 		if p.body == "" {
 			want = http.StatusUnprocessableEntity // nothing to cancel or resume
+		}
+		if p.probeStatus != 0 {
+			want = p.probeStatus
 		}
 		first := c.call(p, want)
 		second := c.call(p, first.status)
