@@ -135,6 +135,8 @@ func TestEnterpriseLicenseFlow(t *testing.T) {
 	if err != nil || g.Granted || stampBefore != "none" {
 		t.Fatalf("before joining: %+v %q %v", g, stampBefore, err)
 	}
+	// The routes learners and apps use (billing's feature check and GET /subscription) say the same.
+	seatRoutes(t, h, bob, "free", false)
 	var joined joinResult
 	call(t, h, http.MethodPost, "/licenses/join", bob, map[string]string{"code": inv.Code}, http.StatusCreated, &joined)
 	if joined.Seat.UserID != bobID || joined.Entitlement.Tier != "enterprise" || !joined.Entitlement.Granted {
@@ -145,6 +147,7 @@ func TestEnterpriseLicenseFlow(t *testing.T) {
 	if err != nil || !g.Granted || g.Tier != "enterprise" || g.LicenseID != lic.ID || stampSeat == stampBefore {
 		t.Fatalf("seat holder: %+v %q %v", g, stampSeat, err)
 	}
+	seatRoutes(t, h, bob, "enterprise", true)
 	var seats struct {
 		Seats     []seatView `json:"seats"`
 		SeatsUsed int64      `json:"seatsUsed"`
@@ -185,6 +188,7 @@ func TestEnterpriseLicenseFlow(t *testing.T) {
 	if g, _, _ := licensing.Entitlement(ctx, h.Env.Store(), bobID, time.Now()); g.Granted || g.Status != "suspended" {
 		t.Fatalf("suspended: %+v", g)
 	}
+	seatRoutes(t, h, bob, "free", false) // the feature check follows the license at once (no stale cache)
 	refused(t, h, http.MethodPost, "/licenses/activate", alice, map[string]string{"key": patched.Key}, http.StatusUnprocessableEntity, "suspended")
 	if g := readGauges(t, h); g != (gauges{}) {
 		t.Fatalf("gauges while suspended %+v", g)
@@ -198,6 +202,7 @@ func TestEnterpriseLicenseFlow(t *testing.T) {
 	if g, stamp, _ := licensing.Entitlement(ctx, h.Env.Store(), bobID, time.Now()); g.Granted || stamp != "none" {
 		t.Fatalf("after removal: %+v %q", g, stamp)
 	}
+	seatRoutes(t, h, bob, "free", false)
 	if g := readGauges(t, h); g != (gauges{Active: 1, Sold: 8, Used: 0}) {
 		t.Fatalf("gauges at the end %+v", g)
 	}
@@ -323,4 +328,32 @@ func TestJoinRaceAllowRecordsOverage(t *testing.T) {
 	id := "late-" + suffix()
 	refused(t, h, http.MethodPost, "/licenses/join", h.Token(t, id, id+"@acme.example"), map[string]string{"code": code},
 		http.StatusUnprocessableEntity, "used up")
+}
+
+// seatRoutes checks what GET /features/sso and GET /subscription tell a user: the tier in effect,
+// and whether an organisation's seat grants it.
+func seatRoutes(t *testing.T, h *Harness, token, wantTier string, bySeat bool) {
+	t.Helper()
+	var dec struct {
+		Allowed bool   `json:"allowed"`
+		Tier    string `json:"tier"`
+		Source  string `json:"source"`
+	}
+	call(t, h, http.MethodGet, "/features/sso", token, nil, http.StatusOK, &dec)
+	var sub struct {
+		Tier    string `json:"tier"`
+		Source  string `json:"source"`
+		License *struct {
+			Granted bool `json:"granted"`
+		} `json:"license"`
+	}
+	call(t, h, http.MethodGet, "/subscription", token, nil, http.StatusOK, &sub)
+	wantSource := "subscription"
+	if bySeat {
+		wantSource = "license"
+	}
+	if dec.Tier != wantTier || dec.Allowed != (wantTier == "enterprise") || dec.Source != wantSource ||
+		sub.Tier != wantTier || sub.Source != wantSource || (bySeat && (sub.License == nil || !sub.License.Granted)) {
+		t.Fatalf("want %s by %s: feature check %+v, subscription %+v", wantTier, wantSource, dec, sub)
+	}
 }
