@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -33,6 +34,9 @@ type Config struct {
 	// PastDueGraceDays, if set, is PAST_DUE_GRACE_DAYS for the functions (whole days 0–30); unset,
 	// billing uses its default of 3.
 	PastDueGraceDays string
+	// SupportEmail is the support team's address (SLA warnings on unassigned tickets, escalations,
+	// customer replies); default: the address of MailFrom.
+	SupportEmail string
 }
 
 // Prod reports whether this is the production environment (data is retained on delete).
@@ -51,6 +55,7 @@ func ConfigFromContext(get func(key string) string) (Config, error) {
 		ParamPrefix:        get("paramPrefix"),
 		AlarmEmail:         get("alarmEmail"),
 		PastDueGraceDays:   get("pastDueGraceDays"),
+		SupportEmail:       get("supportEmail"),
 		PayoutMinimumCents: or(get("payoutMinimumCents"), strconv.Itoa(m.DefaultPayoutMinimumCents)),
 	}
 	if c.ParamPrefix == "" {
@@ -99,6 +104,11 @@ func (c Config) Validate() error {
 	if n, err := strconv.ParseInt(c.payoutMinimum(), 10, 64); err != nil || n < 1 {
 		return fmt.Errorf("payoutMinimumCents %q must be a positive whole number of cents", c.PayoutMinimumCents)
 	}
+	if c.SupportEmail != "" {
+		if a, err := mail.ParseAddress(c.SupportEmail); err != nil || a.Address != c.SupportEmail {
+			return fmt.Errorf("supportEmail %q must be a bare e-mail address", c.SupportEmail)
+		}
+	}
 	if !strings.HasPrefix(c.ParamPrefix, "/") {
 		return fmt.Errorf("paramPrefix %q must start with /", c.ParamPrefix)
 	}
@@ -122,6 +132,21 @@ func (c Config) setting(env string) string {
 func (c Config) stripeKeyParam() string     { return c.ParamPrefix + "/stripe-secret-key" }
 func (c Config) webhookSecretParam() string { return c.ParamPrefix + "/stripe-webhook-secret" }
 func (c Config) cursorSecretParam() string  { return c.ParamPrefix + "/cursor-secret" }
+
+// licenseKeyParam holds the Ed25519 license-signing key (PKCS#8 PEM); see
+// docs/runbooks/rotate-license-signing-key.md.
+func (c Config) licenseKeyParam() string { return c.ParamPrefix + "/license-signing-key" }
+
+// supportEmail is SupportEmail, else MailFrom's address.
+func (c Config) supportEmail() string {
+	if c.SupportEmail != "" {
+		return c.SupportEmail
+	}
+	if a, err := mail.ParseAddress(c.MailFrom); err == nil {
+		return a.Address
+	}
+	return c.MailFrom
+}
 
 // isLocalhost reports a URL on a loopback host.
 func isLocalhost(raw string) bool {

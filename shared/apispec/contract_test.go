@@ -64,7 +64,7 @@ func newContract(t *testing.T) *contract {
 type caller struct {
 	sub, email string
 	admin      bool
-	groups     string // the cognito:groups claim as API Gateway renders it ("[instructor]"); admin adds "[admin]"
+	groups     string // cognito:groups as API Gateway renders it ("[support]"), for non-admin groups
 }
 
 func newCaller(admin bool) *caller {
@@ -82,7 +82,7 @@ type req struct {
 	headers map[string]string
 	// invalid: the request itself breaks the document (the test checks the document says so).
 	invalid bool
-	// probeStatus: the first answer an idempotency probe expects, when not the default (see below).
+	// probeStatus: the status an idempotency probe gets when not the default (400 with a body, else 422).
 	probeStatus int
 }
 
@@ -490,6 +490,9 @@ func TestResponsesMatchDocument(t *testing.T) {
 	c.call(req{fn: "cancel-subscription", as: alice}, 200)
 	c.call(req{fn: "resume-subscription", as: alice}, 200)
 
+	// Enterprise licensing and support (contract_enterprise_test.go).
+	enterpriseCalls(c)
+
 	// Every operation answered at least one validated 2xx.
 	var missing []string
 	for _, fn := range documented() {
@@ -518,8 +521,11 @@ func TestIdempotencyKeyDocumentedWhereHonoured(t *testing.T) {
 		"resume-subscription":   {as: user},
 		"create-refund":         {as: admin, body: `{"paymentId":"pay_x","reason":"duplicate"}`, invalid: true},
 	}
-	for fn, p := range marketplaceProbes(user, admin) {
-		probes[fn] = p
+	for name, p := range marketplaceProbes(user, admin) {
+		probes[name] = p
+	}
+	for name, p := range enterpriseProbes(user, admin) {
+		probes[name] = p
 	}
 	for _, fn := range manifest.Of(manifest.HTTP) {
 		if fn.Trigger.Method == http.MethodGet {

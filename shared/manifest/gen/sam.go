@@ -28,6 +28,7 @@ var paramOf = map[string]string{
 	m.EnvStripeKeyParam:   "StripeSecretKeyParam",
 	m.EnvWebhookParam:     "StripeWebhookSecretParam",
 	m.EnvCursorSecretName: "CursorSecretParam",
+	m.EnvLicenseKeyParam:  "LicenseSigningKeyParam",
 }
 
 // envParamOf maps a configuration variable a function lists in Env to its template parameter.
