@@ -14,6 +14,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -23,17 +24,19 @@ import (
 // runs, open/resolved other-subscription records. The integration tests run the same scenarios
 // against DynamoDB (moto).
 type memRepo struct {
-	mu        sync.Mutex
-	subs      map[string]store.Subscription
-	users     map[string]store.User
-	gauges    map[string]int64
-	days      map[string]map[string]int64 // day → counters
-	months    map[string]map[string]int64 // yyyy-mm → counters (written by licensing)
-	audits    []audit.Entry
-	others    map[string]store.OtherSubscription // user#sub
-	snapshots map[string]Snapshot
-	jobRuns   map[string]any
-	writes    int
+	mu     sync.Mutex
+	subs   map[string]store.Subscription
+	users  map[string]store.User
+	gauges map[string]int64
+	days   map[string]map[string]int64 // day → counters
+	months map[string]map[string]int64 // yyyy-mm → counters (written by licensing)
+	// marketplace is what the marketplace's metrics read answers (its period is the one asked).
+	marketplace mktmetrics.Metrics
+	audits      []audit.Entry
+	others      map[string]store.OtherSubscription // user#sub
+	snapshots   map[string]Snapshot
+	jobRuns     map[string]any
+	writes      int
 	// beforeWrite, when set, runs before each subscription write (inside the lock is not held), so a
 	// test can change the item underneath and make the write lose its race.
 	beforeWrite func(userID string)
@@ -283,6 +286,14 @@ func (m *memRepo) addDay(day time.Time, counters map[string]int64) {
 	for k, v := range counters {
 		m.days[d][k] += v
 	}
+}
+
+func (m *memRepo) Marketplace(_ context.Context, period string) (mktmetrics.Metrics, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := m.marketplace
+	out.Period = period
+	return out, nil
 }
 
 func (m *memRepo) MonthCounters(_ context.Context, month string) (map[string]int64, error) {

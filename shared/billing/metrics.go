@@ -9,6 +9,7 @@ import (
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -43,7 +44,10 @@ type Metrics struct {
 	Payments            PaymentStats     `json:"payments"`
 	Disputes            DisputeStats     `json:"disputes"`
 	Enterprise          EnterpriseStats  `json:"enterprise"`
-	LatestSnapshot      *string          `json:"latestSnapshot"` // date of the newest daily snapshot
+	// Marketplace is the course marketplace in the current calendar month (its own route,
+	// GET /admin/marketplace/metrics, answers any month).
+	Marketplace    mktmetrics.Metrics `json:"marketplace"`
+	LatestSnapshot *string            `json:"latestSnapshot"` // date of the newest daily snapshot
 }
 
 // EnterpriseStats are the enterprise licenses (licensing keeps the gauges in the transactions that
@@ -187,6 +191,9 @@ func readMetrics(ctx context.Context, r metricsReader, due dueLister, rules Rule
 	m.Payments.SuccessRateBasisPoints = basisPoints(m.Payments.Succeeded, m.Payments.Succeeded+m.Payments.Failed)
 	m.Disputes = DisputeStats{OpenedCents: sum[store.CtrDisputedCents], LostCents: sum[store.CtrDisputeLostCents],
 		WonCents: sum[store.CtrDisputeWonCents]}
+	if m.Marketplace, err = r.Marketplace(ctx, now.Format("2006-01")); err != nil {
+		return m, err
+	}
 	lastMonth := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0).Format("2006-01")
 	mc, err := r.MonthCounters(ctx, lastMonth)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -78,6 +79,8 @@ type metricsReader interface {
 	LatestSnapshot(ctx context.Context) (string, error)
 	// MonthCounters reads the counters of a closed month (METRICS/MONTH#yyyy-mm; empty when none).
 	MonthCounters(ctx context.Context, month string) (map[string]int64, error)
+	// Marketplace reads the course marketplace's metrics of a month ("2006-01").
+	Marketplace(ctx context.Context, period string) (mktmetrics.Metrics, error)
 }
 
 // jobRecords are the billing-cycle job's own writes: the day's snapshot and the run record, each

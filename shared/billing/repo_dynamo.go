@@ -12,6 +12,7 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -84,6 +85,11 @@ func (r dynamoRepo) Gauges(ctx context.Context) (map[string]int64, error) {
 		return nil, apperr.Wrap(err, apperr.Unavailable, "read failed")
 	}
 	return counters(cur.Item), nil
+}
+
+// Marketplace reads the marketplace's metrics of a month (one GetItem, one Query of ≤ 31 items).
+func (r dynamoRepo) Marketplace(ctx context.Context, period string) (mktmetrics.Metrics, error) {
+	return mktmetrics.Read(ctx, r.Store, period)
 }
 
 // MonthCounters reads one month's counters item (one GetItem).

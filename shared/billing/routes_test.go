@@ -14,6 +14,7 @@ import (
 
 	"github.com/liberation/monetization/infra/local/stripeevents"
 	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -245,6 +246,7 @@ func TestMetricsRoute(t *testing.T) {
 	w.repo.gauges[store.GaugeEntLicensesActive], w.repo.gauges[store.GaugeEntSeatsSold], w.repo.gauges[store.GaugeEntSeatsUsed] = 2, 35, 31
 	w.repo.months = map[string]map[string]int64{"2026-02": {store.CtrEntOverageSeatDays: 42, store.CtrEntTrueUpLines: 1},
 		"2026-01": {store.CtrEntOverageSeatDays: 7}}
+	w.repo.marketplace = mktmetrics.Metrics{PublishedCourses: 50, GMVCents: 9990, PlatformRevenueCents: 3000}
 	w.repo.mu.Unlock()
 	w.clock.Set(now)
 	h := HandleGetMetrics(fn("get-metrics"), w.repo, w.repo, testRules, w.clock)
@@ -257,6 +259,11 @@ func TestMetricsRoute(t *testing.T) {
 	}
 	raw, _ := json.Marshal(map[string]any{"churn": m["churn"], "disputes": m["disputes"], "payingCustomers": m["payingCustomers"],
 		"mrrCents": m["mrrCents"], "payments": m["payments"], "enterprise": m["enterprise"]})
+	mk, _ := m["marketplace"].(map[string]any)
+	if mk["period"] != "2026-03" || mk["publishedCourses"] != float64(50) || mk["gmvCents"] != float64(9990) ||
+		mk["platformRevenueCents"] != float64(3000) {
+		t.Fatalf("marketplace section: %v", m["marketplace"])
+	}
 	want := `{"churn":{"churnedPaying":0,"definition":"` + ChurnDefinition + `","joinedAndLeft":10,"newPaying":10,"payingAtStart":1,"rateBasisPoints":0},` +
 		`"disputes":{"lostCents":999,"openedCents":1999,"wonCents":1000},` +
 		`"enterprise":{"licensesActive":2,"seatsSold":35,"seatsUsed":31,"trueUp":{"lines":1,"month":"2026-02","overageSeatDays":42}},"mrrCents":999,` +

@@ -59,8 +59,7 @@ func PurchaseOf(s *stripe.CheckoutSession, paidAt time.Time) (Purchase, bool) {
 	return p, true
 }
 
-// PurchaseOfPayment is the purchase behind payments' record of a course Checkout Session (for the
-// single-transaction API payments will offer: see SaleItemsForPayment).
+// PurchaseOfPayment is the purchase behind payments' record of a course Checkout Session.
 func PurchaseOfPayment(p store.Payment) Purchase {
 	return Purchase{SessionID: p.CheckoutSessionID, PaymentIntentID: p.PaymentIntentID, ChargeID: p.ChargeID,
 		PaymentID: p.ID, BuyerID: p.UserID, CourseID: p.CourseID, AmountCents: p.AmountCents,
@@ -77,8 +76,8 @@ func PurchaseOfPayment(p store.Payment) Purchase {
 //	    the instructor's balance (pending += share), its ledger entry, the marketplace counters and
 //	    the audit record
 //
-// Redelivered or reordered events fail on the guard and book nothing more. This is what the
-// payments area's single-transaction API will call with the recorded payment (docs/decisions/0062).
+// Redelivered or reordered events fail on the guard and book nothing more (in practice the
+// payment's own guard, in the same transaction, fails first).
 func SaleItems(p Purchase, c Course, cur *Enrollment, eventID string) ([]types.TransactWriteItem, Sale, error) {
 	if p.Currency != "" && p.Currency != Currency {
 		return nil, Sale{}, apperr.New(apperr.Invalid, "course sales are in %s, not %s", Currency, p.Currency)
@@ -128,9 +127,9 @@ func SaleItems(p Purchase, c Course, cur *Enrollment, eventID string) ([]types.T
 	return append(items, money2...), s, nil
 }
 
-// SaleItemsForPayment is SaleItems for payments' recorded payment of a course Checkout Session:
-// the extra items payments' single-transaction API (RecordCheckoutPayment(…, extra)) will add to the
-// payment's own transaction, so the payment, the enrolment and the sale are one write.
+// SaleItemsForPayment is SaleItems for payments' record of a course Checkout Session: the extra
+// items payments.CheckoutPaidWith adds to the payment's own transaction, so the payment, the
+// enrolment and the sale are one write.
 func SaleItemsForPayment(ctx context.Context, d *Deps, pay store.Payment, eventID string) ([]types.TransactWriteItem, error) {
 	p := PurchaseOfPayment(pay)
 	c, err := loadCourse(ctx, d, p.CourseID)
@@ -145,14 +144,10 @@ func SaleItemsForPayment(ctx context.Context, d *Deps, pay store.Payment, eventI
 	return items, err
 }
 
-// RecordSale books a purchase in its own transaction, guarded by the Checkout Session id.
-//
-// INTERIM (the part the lead switches when payments' single-transaction API lands): payments' own
-// hook records the payment and its receipt in a transaction of its own, and this writes the sale
-// and the enrolment in a second one; both are idempotent per session, so the end state is the
-// same, but the two are not one atomic write yet. Once payments offers RecordCheckoutPayment with
-// an extra-items callback and skips sessions whose metadata.recordedBy is "marketplace", the
-// checkout hook calls it with SaleItemsForPayment instead of this.
+// RecordSale books a purchase without a payment record, in a transaction of its own guarded by the
+// Checkout Session id: for integration tests that need sales in bulk. Production books a sale with
+// its payment in one transaction: the webhook's checkout hook passes SaleItemsForPayment to
+// payments' CheckoutPaidWith (docs/decisions/0062).
 func RecordSale(ctx context.Context, d *Deps, p Purchase, eventID string) error {
 	if p.PaymentID == "" {
 		// payments may have recorded it already (its hook runs in the same delivery): name it.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/webhook"
@@ -26,6 +28,10 @@ func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
 	if err != nil {
 		return err
 	}
+	rec, err := payments.CheckoutRecorder(rt)
+	if err != nil {
+		return err
+	}
 	checkout := func(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
 		var s stripe.CheckoutSession
 		if err := webhook.Decode(ev, &s); err != nil {
@@ -35,7 +41,14 @@ func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
 		if !ok {
 			return nil, "", nil // a subscription, or another one-off purchase: not ours
 		}
-		return func(ctx context.Context) error { return RecordSale(ctx, d, p, ev.ID) }, "", nil
+		// One transaction: payments' record of the payment (and its receipt e-mail) with the sale,
+		// the enrolment and the instructor's ledger entry (docs/decisions/0062).
+		return func(ctx context.Context) error {
+			return rec.CheckoutPaidWith(ctx, p.BuyerID, &s, payments.SourceOf(ev),
+				func(ctx context.Context, pay store.Payment) ([]types.TransactWriteItem, error) {
+					return SaleItemsForPayment(ctx, d, pay, ev.ID)
+				})
+		}, "", nil
 	}
 	r.On(stripe.EventTypeCheckoutSessionCompleted, checkout)
 	r.On(stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded, checkout)

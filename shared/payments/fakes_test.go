@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/blob"
@@ -288,7 +289,10 @@ func (l *fakeLedger) ResolveStripeUser(_ context.Context, _, _ string, candidate
 	return "", nil
 }
 
-func (l *fakeLedger) CreatePayment(_ context.Context, p store.Payment, sourceID string, au audit.Entry) (store.PaymentLookup, bool, error) {
+func (l *fakeLedger) CreatePayment(_ context.Context, p store.Payment, sourceID string, au audit.Entry, extra []types.TransactWriteItem) (store.PaymentLookup, bool, error) {
+	if len(extra) > 0 {
+		panic("fakeLedger cannot apply DynamoDB items; test extra items against the real store")
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	src := store.PaymentSourceKey(sourceID).String()

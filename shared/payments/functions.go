@@ -74,6 +74,25 @@ func NewResolveRefunds(rt *platform.Runtime) (job.Handler[ResolveReport], error)
 // Outcome payments reports for an event it cannot tie to a user.
 const outcomeUnknownUser = "unknown user"
 
+// MetaRecordedBy is the Checkout Session metadata naming the area that records a paid session
+// (through CheckoutRecorder and CheckoutPaidWith); payments records the sessions without it.
+const MetaRecordedBy = "recordedBy"
+
+// CheckoutRecorder is payments' recorder of paid Checkout Sessions for an area that sells through
+// Checkout and records its items in the payment's transaction. The function must send to the
+// receipts queue (the receipt goes out like any payment's).
+func CheckoutRecorder(rt *platform.Runtime) (*Recorder, error) {
+	refunds, err := refunderOf(rt)
+	if err != nil {
+		return nil, err
+	}
+	return &Recorder{Repo: repoOf(rt), Queue: refunds.Queue, Clock: rt.Clock, AppURL: rt.Config.AppURL,
+		Reconcile: refunds.ReconcileUnmatched}, nil
+}
+
+// SourceOf is the Source of a Stripe event (its id and creation time).
+func SourceOf(ev *stripe.Event) Source { return sourceOf(ev) }
+
 // StripeWebhookHooks registers payments' Stripe events with the webhook: paid and failed invoices,
 // paid one-off Checkout Sessions, refunds (and refunds that later fail) and disputes.
 func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
@@ -98,6 +117,9 @@ func registerHooks(r *webhook.Router, rec *Recorder, refunds *Refunder, disputes
 		}
 		if s.Mode != stripe.CheckoutSessionModePayment {
 			return nil, "", nil
+		}
+		if by := s.Metadata[MetaRecordedBy]; by != "" && by != "payments" {
+			return nil, "", nil // another area records it with its own items (CheckoutPaidWith)
 		}
 		userID, err := rec.Repo.ResolveStripeUser(ctx, customerID(s.Customer), "", s.Metadata["userId"], s.ClientReferenceID)
 		if err != nil || userID == "" {

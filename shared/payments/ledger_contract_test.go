@@ -28,13 +28,13 @@ func testLedgerContract(t *testing.T, l contractLedger, counter func(at time.Tim
 		PaidAt: now, CreatedAt: now}
 	src := "in_" + ids.ULID(now)
 	au := audit.Entry{Actor: audit.ActorStripe, Action: "payment.record", Target: "payment:" + p.ID}
-	lk, created, err := l.CreatePayment(ctx, p, src, au)
+	lk, created, err := l.CreatePayment(ctx, p, src, au, nil)
 	if err != nil || !created || lk.PaymentID != p.ID {
 		t.Fatalf("create: %+v %v %v", lk, created, err)
 	}
 	other := p
 	other.ID = newPaymentID(now.Add(time.Second))
-	if lk, created, err := l.CreatePayment(ctx, other, src, au); err != nil || created || lk.PaymentID != p.ID {
+	if lk, created, err := l.CreatePayment(ctx, other, src, au, nil); err != nil || created || lk.PaymentID != p.ID {
 		t.Fatalf("second create of one source: %+v %v %v, want the first payment", lk, created, err)
 	}
 	if counter(now, store.CtrPaymentsSucceeded) != 1 || counter(now, store.CtrRevenueCents) != 1000 {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/blob"
 	"github.com/liberation/monetization/shared/store"
@@ -37,7 +39,9 @@ type RecordRepo interface {
 	// CreatePayment writes p (a new payment) with its source guard, PaymentIntent pointer, day
 	// counters and audit record in one transaction. When the source was recorded before it writes
 	// nothing and returns false with the lookup naming the payment already recorded.
-	CreatePayment(ctx context.Context, p store.Payment, sourceID string, au audit.Entry) (store.PaymentLookup, bool, error)
+	// extra are another area's items written in the same transaction (a course sale with its
+	// payment); they must not touch the payment's items.
+	CreatePayment(ctx context.Context, p store.Payment, sourceID string, au audit.Entry, extra []types.TransactWriteItem) (store.PaymentLookup, bool, error)
 	// CountPaymentFailure counts one failed attempt of an invoice once (false: counted before).
 	CountPaymentFailure(ctx context.Context, userID, invoiceID string, attempt int64, at time.Time, au audit.Entry) (bool, error)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/liberation/monetization/shared/apperr"
@@ -66,7 +67,7 @@ func (r *Recorder) InvoicePaid(ctx context.Context, userID string, inv *stripe.I
 		p.PaymentIntentID = inv.PaymentIntent.ID
 	}
 	p.PeriodStart, p.PeriodEnd = invoicePeriod(inv)
-	return r.record(ctx, p, inv.ID, src)
+	return r.record(ctx, p, inv.ID, src, nil)
 }
 
 func invoicePeriod(inv *stripe.Invoice) (*time.Time, *time.Time) {
@@ -94,6 +95,19 @@ func invoicePeriod(inv *stripe.Invoice) (*time.Time, *time.Time) {
 // the time Stripe created the event (completion, or the async payment's success) — never the
 // session's creation, which can be a day earlier.
 func (r *Recorder) CheckoutPaid(ctx context.Context, userID string, s *stripe.CheckoutSession, src Source) error {
+	return r.CheckoutPaidWith(ctx, userID, s, src, nil)
+}
+
+// Extra returns another area's items for the transaction that records payment p (p.ID set). It is
+// called again on every attempt, so it must read what it needs afresh; its items must not touch the
+// payment's own items (its guard, the payment, its PaymentIntent pointer, the day counters).
+type Extra func(ctx context.Context, p store.Payment) ([]types.TransactWriteItem, error)
+
+// CheckoutPaidWith records a paid session like CheckoutPaid, and writes extra's items in the same
+// transaction: an area that sells through Checkout (the marketplace's course sales: the sale, the
+// enrolment, the instructor's ledger) books its side atomically with the payment and its receipt.
+// The session's metadata.recordedBy names that area, so payments' own hook leaves the session to it.
+func (r *Recorder) CheckoutPaidWith(ctx context.Context, userID string, s *stripe.CheckoutSession, src Source, extra Extra) error {
 	if s == nil || s.ID == "" || userID == "" {
 		return apperr.New(apperr.Invalid, "session and user are required")
 	}
@@ -135,11 +149,11 @@ func (r *Recorder) CheckoutPaid(ctx context.Context, userID string, s *stripe.Ch
 		p.InvoiceID = s.Invoice.ID
 		p.InvoiceNumber = s.Invoice.Number
 	}
-	return r.record(ctx, p, s.ID, src)
+	return r.record(ctx, p, s.ID, src, extra)
 }
 
-// record writes p once per sourceID and always queues its receipt.
-func (r *Recorder) record(ctx context.Context, p store.Payment, sourceID string, src Source) error {
+// record writes p once per sourceID (with extra's items, when given) and always queues its receipt.
+func (r *Recorder) record(ctx context.Context, p store.Payment, sourceID string, src Source, extra Extra) error {
 	p.ID = newPaymentID(p.PaidAt)
 	p.Currency = strings.ToLower(p.Currency)
 	if p.Description == "" {
@@ -150,7 +164,20 @@ func (r *Recorder) record(ctx context.Context, p store.Payment, sourceID string,
 		Details: map[string]string{"userId": p.UserID, "kind": p.Kind, "source": sourceID,
 			"amountCents": itoa(p.AmountCents), "currency": p.Currency},
 	}
-	l, created, err := r.Repo.CreatePayment(ctx, p, sourceID, au)
+	var l store.PaymentLookup
+	var created bool
+	err := store.RetryOnConflict(ctx, "record payment", func() error {
+		var items []types.TransactWriteItem
+		if extra != nil {
+			var err error
+			if items, err = extra(ctx, p); err != nil {
+				return err
+			}
+		}
+		var err error
+		l, created, err = r.Repo.CreatePayment(ctx, p, sourceID, au, items)
+		return err
+	})
 	if err != nil {
 		return err
 	}

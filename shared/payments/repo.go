@@ -191,7 +191,7 @@ func (r Repo) UnmatchedRefund(ctx context.Context, chargeID string) (store.Unmat
 }
 
 // CreatePayment implements RecordRepo.
-func (r Repo) CreatePayment(ctx context.Context, p store.Payment, sourceID string, au audit.Entry) (store.PaymentLookup, bool, error) {
+func (r Repo) CreatePayment(ctx context.Context, p store.Payment, sourceID string, au audit.Entry, extra []types.TransactWriteItem) (store.PaymentLookup, bool, error) {
 	srcKey := store.PaymentSourceKey(sourceID)
 	guard, err := store.PutNewItem(store.NewPaymentLookup(srcKey, &p))
 	if err != nil {
@@ -218,7 +218,7 @@ func (r Repo) CreatePayment(ctx context.Context, p store.Payment, sourceID strin
 	if err != nil {
 		return store.PaymentLookup{}, false, err
 	}
-	err = r.S.Transact(ctx, append(items, a))
+	err = r.S.Transact(ctx, append(append(items, a), extra...))
 	switch {
 	case err == nil:
 		return store.NewPaymentLookup(srcKey, &p), true, nil

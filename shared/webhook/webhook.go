@@ -92,7 +92,10 @@ type Handler func(context.Context, events.LambdaFunctionURLRequest) (events.Lamb
 // Config is what the frame needs besides the hooks.
 type Config struct {
 	Dedupe idempotency.Store // remembers which events were applied (store.Store in production)
-	// Secret returns the webhook signing secret (read on first use).
+	// Secret returns the webhook signing secret (read on first use). It may list several,
+	// comma-separated: the account endpoint's and the Connect endpoint's (Connect events such as
+	// account.updated come from an endpoint of their own, with its own secret), or an old and a new
+	// one while a secret is rolled. A signature valid for any of them is accepted.
 	Secret func(ctx context.Context) (string, error)
 	// InFlight is how long a claimed event blocks a concurrent delivery of the same event (longer
 	// than the function's timeout, so a crashed attempt can be redelivered).
@@ -163,8 +166,17 @@ func (h *handler) handle(ctx context.Context, req events.LambdaFunctionURLReques
 	// The API version is checked here rather than inside stripe-go so that a mismatch is reported as
 	// such: the endpoint must be pinned to stripe-go v76's version, or the objects would not parse
 	// as the types we read. Stripe retries the refused event once the endpoint is fixed.
-	ev, err := stripewebhook.ConstructEventWithOptions(payload, sig, secret,
-		stripewebhook.ConstructEventOptions{Tolerance: Tolerance, IgnoreAPIVersionMismatch: true})
+	var ev stripe.Event
+	for _, s := range strings.Split(secret, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		ev, err = stripewebhook.ConstructEventWithOptions(payload, sig, s,
+			stripewebhook.ConstructEventOptions{Tolerance: Tolerance, IgnoreAPIVersionMismatch: true})
+		if err == nil || errors.Is(err, stripewebhook.ErrTooOld) {
+			break
+		}
+	}
 	if err != nil {
 		(*log).Warn("event rejected", "reason", verifyReason(err))
 		return http.StatusBadRequest, verifyReason(err)

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -243,5 +244,30 @@ func TestRouterTypes(t *testing.T) {
 	r.On(stripe.EventTypeInvoicePaid, nop)
 	if got := strings.Join(r.Types(), ","); got != "charge.refunded,invoice.paid" {
 		t.Fatalf("types %s", got)
+	}
+}
+
+// The frame accepts a signature by any of the listed secrets (the account and the Connect
+// endpoints', or an old and a new one while rolling), and only those.
+func TestSeveralSecrets(t *testing.T) {
+	a := &area{}
+	var r webhook.Router
+	r.On(stripe.EventTypeInvoicePaid, a.hook)
+	h := webhook.New(webhook.Config{Dedupe: idemtest.New(nil), InFlight: time.Minute,
+		Secret: func(context.Context) (string, error) { return "whsec_account, whsec_connect", nil },
+		Log:    slog.New(slog.NewJSONHandler(io.Discard, nil))}, &r)
+	f := &frame{h: h}
+	for i, s := range []string{"whsec_account", "whsec_connect"} {
+		p := event(stripeevents.InvoicePaid, fmt.Sprintf("evt_multi_%d", i))
+		if status, outcome := f.deliver(t, p, stripeevents.SignatureHeader(p, s, time.Now()), false); status != 200 || outcome != webhook.OutcomeApplied {
+			t.Fatalf("signed with %s: %d %q", s, status, outcome)
+		}
+	}
+	p := event(stripeevents.InvoicePaid, "evt_multi_x")
+	if status, _ := f.deliver(t, p, stripeevents.SignatureHeader(p, "whsec_other", time.Now()), false); status != 400 {
+		t.Fatalf("another secret: %d", status)
+	}
+	if status, outcome := f.deliver(t, p, stripeevents.SignatureHeader(p, "whsec_connect", time.Now().Add(-time.Hour)), false); status != 400 || outcome != "stale signature" {
+		t.Fatalf("stale: %d %q", status, outcome)
 	}
 }
