@@ -6,11 +6,11 @@ package main
 import (
 	"github.com/liberation/monetization/shared/blob/s3blob"
 	"github.com/liberation/monetization/shared/mail/sesmail"
-	"github.com/liberation/monetization/shared/payments"
+	"github.com/liberation/monetization/shared/payments/receiptsender"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/queue"
 )
 
 func main() {
-	platform.Start("send-receipts", queue.NewHost(payments.SendReceiptsHooks), s3blob.Provide, sesmail.Provide)
+	platform.Start("send-receipts", queue.NewHost(receiptsender.SendReceiptsHooks), s3blob.Provide, sesmail.Provide)
 }

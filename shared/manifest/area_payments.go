@@ -11,6 +11,9 @@ func init() {
 	declare(Area{
 		Name:  "payments",
 		Hooks: []string{StripeWebhook, SendReceipts},
+		// The receipts consumer alone renders PDFs: its hooks live apart, so no other function links
+		// the PDF library.
+		HookPackages: map[string]string{SendReceipts: "shared/payments/receiptsender"},
 		Queues: []QueueDef{
 			// Consumer timeout 30 s → visibility 180 s.
 			{Name: ReceiptsQueue, MaxReceiveCount: 5, VisibilitySeconds: 180},

@@ -166,9 +166,20 @@ type Area struct {
 	Package string // Go package under the module, e.g. "shared/billing"
 	// Hooks lists host functions (Host: true) the area contributes to. For a host "stripe-webhook"
 	// the area's package exports StripeWebhookHooks (see shared/webhook and shared/queue).
-	Hooks     []string
-	Functions []Function
-	Queues    []QueueDef
+	Hooks []string
+	// HookPackages names, per host, a package of the area (under the module) holding that host's
+	// hook function when it is not the area's package — so a host links only what its hooks need.
+	HookPackages map[string]string
+	Functions    []Function
+	Queues       []QueueDef
+}
+
+// HookPackage is the package holding the area's hook function for host.
+func (a Area) HookPackage(host string) string {
+	if p, ok := a.HookPackages[host]; ok {
+		return p
+	}
+	return a.Package
 }
 
 // HookFunc is the name of the Go function an area exports for a host ("StripeWebhookHooks").

@@ -1,13 +1,12 @@
 package marketplace
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"regexp"
+	"strings"
 	"time"
-)
 
-const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	"github.com/liberation/monetization/shared/ids"
+)
 
 // Id prefixes.
 const (
@@ -17,30 +16,14 @@ const (
 	prefixLedger = "led_"
 )
 
-var (
-	courseIDPattern = regexp.MustCompile(`^crs_[0-9A-HJKMNP-TV-Z]{26}$`)
-	periodPattern   = regexp.MustCompile(`^(20[2-9][0-9])-(0[1-9]|1[0-2])$`)
-)
+var periodPattern = regexp.MustCompile(`^(20[2-9][0-9])-(0[1-9]|1[0-2])$`)
 
 // ValidCourseID reports whether s has the shape of a course id.
-func ValidCourseID(s string) bool { return courseIDPattern.MatchString(s) }
+func ValidCourseID(s string) bool { return ids.Valid(strings.TrimSuffix(prefixCourse, "_"), s) }
 
-// newID returns prefix + a ULID (48-bit millisecond time, 80 random bits, Crockford base32), so ids
-// sort by time and a reverse Query lists newest first.
-func newID(prefix string, at time.Time) string {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(at.UnixMilli())<<16)
-	_, _ = rand.Read(b[6:])
-	var out [26]byte
-	hi := binary.BigEndian.Uint64(b[:8])
-	lo := binary.BigEndian.Uint64(b[8:])
-	for i := 25; i >= 0; i-- {
-		out[i] = crockford[lo&31]
-		lo = lo>>5 | hi<<59
-		hi >>= 5
-	}
-	return prefix + string(out[:])
-}
+// newID returns prefix + a ULID (shared/ids), so ids sort by time and a reverse Query lists newest
+// first.
+func newID(prefix string, at time.Time) string { return ids.New(strings.TrimSuffix(prefix, "_"), at) }
 
 // PayoutID is the id of an instructor's payout of a period. It is derived, not random: the Stripe
 // transfer's idempotency key and transfer_group are made from it, so every attempt of the same

@@ -80,9 +80,13 @@ func receiptOf(p store.Payment, to string, b receipts.Branding) receipts.Receipt
 	}
 }
 
+// Renderer draws a document's layout as a PDF (receiptpdf.Render; only the function that renders
+// documents links the PDF library, so it is passed in rather than imported here).
+type Renderer func(receipts.Layout) ([]byte, error)
+
 // receiptDocument is the payment's receipt PDF.
-func receiptDocument(rc receipts.Receipt, p store.Payment) (document, error) {
-	pdf, err := receipts.PDF(rc)
+func receiptDocument(render Renderer, rc receipts.Receipt, p store.Payment) (document, error) {
+	pdf, err := render(receipts.ReceiptLayout(rc))
 	if err != nil {
 		return document{}, err
 	}
@@ -90,10 +94,10 @@ func receiptDocument(rc receipts.Receipt, p store.Payment) (document, error) {
 }
 
 // creditNoteDocument is the credit note of one refund of the payment.
-func creditNoteDocument(rc receipts.Receipt, p store.Payment, ref store.Refund) (document, error) {
+func creditNoteDocument(render Renderer, rc receipts.Receipt, p store.Payment, ref store.Refund) (document, error) {
 	number := "CN-" + ref.ID
-	pdf, err := receipts.CreditNotePDF(receipts.CreditNote{Receipt: rc, Number: number, RefundID: ref.ID,
-		AmountCents: ref.AmountCents, Date: ref.CreatedAt})
+	pdf, err := render(receipts.CreditNoteLayout(receipts.CreditNote{Receipt: rc, Number: number, RefundID: ref.ID,
+		AmountCents: ref.AmountCents, Date: ref.CreatedAt}))
 	if err != nil {
 		return document{}, err
 	}

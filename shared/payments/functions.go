@@ -212,21 +212,21 @@ func customerID(c *stripe.Customer) string {
 	return c.ID
 }
 
-// SendReceiptsHooks registers payments' messages with the receipts-queue consumer (send-receipts):
-// receipts, refund notices and dunning e-mails, exactly one e-mail per dedupe id.
-func SendReceiptsHooks(rt *platform.Runtime, r *queue.Router) error {
+// NewMailer builds the receipts-queue consumer's mailer (the function must declare Bucket and
+// Email) with render drawing the PDFs; payments/receiptsender wires it to send-receipts.
+func NewMailer(rt *platform.Runtime, render Renderer) (*Mailer, error) {
 	docs, err := blob.From(rt)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sender, err := mail.From(rt)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s := store.Open(rt)
-	m := &Mailer{Source: Repo{S: s}, Claims: s, Docs: docs, Mail: sender, From: rt.Config.MailFrom, Brands: licenseBrands{s}}
-	for _, t := range []string{MsgReceipt, MsgRefundReceipt, MsgDunning} {
-		r.On(t, m.Handle)
-	}
-	return nil
+	return &Mailer{Source: Repo{S: s}, Claims: s, Docs: docs, Mail: sender, From: rt.Config.MailFrom,
+		Brands: licenseBrands{s}, Render: render}, nil
 }
+
+// MessageTypes are the receipts-queue messages the mailer handles.
+var MessageTypes = []string{MsgReceipt, MsgRefundReceipt, MsgDunning}

@@ -31,6 +31,7 @@ import (
 	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/queue"
+	"github.com/liberation/monetization/shared/receipts/receiptpdf"
 	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
@@ -95,7 +96,8 @@ func depsFor(t *testing.T, env *localtest.Env) *deps {
 		Queue: q, Clock: rt.Clock}
 	d.Rec = &payments.Recorder{Repo: repo, Queue: q, Clock: rt.Clock, AppURL: rt.Config.AppURL, Reconcile: d.Refunds.ReconcileUnmatched}
 	d.Disputes = &payments.DisputeBook{Ledger: repo, Clock: rt.Clock}
-	d.Mailer = &payments.Mailer{Source: repo, Claims: s, Docs: blobs, Mail: countingSender{sender, d.Sent}, From: rt.Config.MailFrom}
+	d.Mailer = &payments.Mailer{Source: repo, Claims: s, Docs: blobs, Mail: countingSender{sender, d.Sent}, From: rt.Config.MailFrom,
+		Render: receiptpdf.Render}
 	return d
 }
 

@@ -33,7 +33,8 @@ type Mailer struct {
 	Docs   Documents
 	Mail   mail.Sender
 	From   string
-	Brands Brander // nil: the platform's branding
+	Brands Brander  // nil: the platform's branding
+	Render Renderer // draws receipts and credit notes as PDFs
 }
 
 // brand is the branding and From header of what userID receives.
@@ -142,7 +143,7 @@ func (m *Mailer) receiptMessage(ctx context.Context, job ReceiptJob) (mail.Messa
 	var doc document
 	var e receipts.Email
 	if job.RefundID == "" {
-		if doc, err = receiptDocument(rc, p); err != nil {
+		if doc, err = receiptDocument(m.Render, rc, p); err != nil {
 			return mail.Message{}, err
 		}
 		if err := m.storeOnce(ctx, doc); err != nil {
@@ -159,7 +160,7 @@ func (m *Mailer) receiptMessage(ctx context.Context, job ReceiptJob) (mail.Messa
 		if rErr != nil {
 			return mail.Message{}, rErr
 		}
-		if doc, err = creditNoteDocument(rc, p, ref); err != nil {
+		if doc, err = creditNoteDocument(m.Render, rc, p, ref); err != nil {
 			return mail.Message{}, err
 		}
 		if err := m.storeOnce(ctx, doc); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/liberation/monetization/shared/idempotency/idemtest"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/receipts"
+	"github.com/liberation/monetization/shared/receipts/receiptpdf"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -32,7 +33,7 @@ func TestReceiptAndCreditNoteDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	docs, sent := newFakeDocs(), &fakeMail{}
-	m := &Mailer{Source: w.ledger, Claims: idemtest.New(clock.NewFake(w.clock.Now())), Docs: docs, Mail: sent, From: "r@liberation.local"}
+	m := &Mailer{Source: w.ledger, Claims: idemtest.New(clock.NewFake(w.clock.Now())), Docs: docs, Mail: sent, From: "r@liberation.local", Render: receiptpdf.Render}
 	w.ledger.emails["u1"] = "ada@example.com"
 	ctx := context.Background()
 	receiptKey := ReceiptObjectKey("u1", w.p.ID)
@@ -88,12 +89,12 @@ func TestDocumentSelection(t *testing.T) {
 	if rc.RefundedCents != 0 || rc.Number != "LIB-01ARZ3NDEKTSV4RRFFQ69G5FAV" {
 		t.Fatalf("receipt %+v: a receipt is the payment as paid", rc)
 	}
-	r, err := receiptDocument(rc, p)
+	r, err := receiptDocument(receiptpdf.Render, rc, p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ref := store.Refund{ID: "re_9", AmountCents: 300, CreatedAt: p.PaidAt.Add(time.Hour)}
-	c, err := creditNoteDocument(rc, p, ref)
+	c, err := creditNoteDocument(receiptpdf.Render, rc, p, ref)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,12 +20,3 @@ func BenchmarkReceiptEmail(b *testing.B) {
 		}
 	}
 }
-
-func BenchmarkReceiptPDF(b *testing.B) {
-	r := benchReceipt()
-	for b.Loop() {
-		if _, err := PDF(r); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -12,6 +12,7 @@ import (
 	"github.com/liberation/monetization/shared/marketplace"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/payments"
+	"github.com/liberation/monetization/shared/payments/receiptsender"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/queue/sqsqueue"
@@ -78,7 +79,7 @@ var generated = map[string]Entry{
 	"get-receipt":             {Build: build(payments.NewGetReceipt), Constructor: "payments.NewGetReceipt", Providers: []platform.Provider{s3blob.Provide}},
 	"create-refund":           {Build: build(payments.NewCreateRefund), Constructor: "payments.NewCreateRefund", Providers: []platform.Provider{sqsqueue.Provide}},
 	"resolve-refunds":         {Build: build(payments.NewResolveRefunds), Constructor: "payments.NewResolveRefunds", Providers: []platform.Provider{sqsqueue.Provide}},
-	"send-receipts":           {Build: build(queue.NewHost(payments.SendReceiptsHooks)), Constructor: "queue.NewHost(payments.SendReceiptsHooks)", Providers: []platform.Provider{s3blob.Provide, sesmail.Provide}},
+	"send-receipts":           {Build: build(queue.NewHost(receiptsender.SendReceiptsHooks)), Constructor: "queue.NewHost(receiptsender.SendReceiptsHooks)", Providers: []platform.Provider{s3blob.Provide, sesmail.Provide}},
 	"stripe-webhook":          {Build: build(webhook.NewHost(billing.StripeWebhookHooks, marketplace.StripeWebhookHooks, payments.StripeWebhookHooks)), Constructor: "webhook.NewHost(billing.StripeWebhookHooks, marketplace.StripeWebhookHooks, payments.StripeWebhookHooks)", Providers: []platform.Provider{sqsqueue.Provide}},
 	"create-support-ticket":   {Build: build(support.NewCreateSupportTicket), Constructor: "support.NewCreateSupportTicket", Providers: []platform.Provider{}},
 	"list-support-tickets":    {Build: build(support.NewListSupportTickets), Constructor: "support.NewListSupportTickets", Providers: []platform.Provider{}},

@@ -86,7 +86,7 @@ func wire(f m.Function) (wiring, error) {
 	if f.Host {
 		var hooks []string
 		for _, a := range m.HooksFor(f.Name) {
-			hooks = append(hooks, use(a.Package)+"."+m.HookFunc(f.Name))
+			hooks = append(hooks, use(a.HookPackage(f.Name))+"."+m.HookFunc(f.Name))
 		}
 		w.ctor = use(pkg) + ".NewHost(" + strings.Join(hooks, ", ") + ")"
 	} else {
