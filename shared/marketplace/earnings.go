@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
 	"github.com/liberation/monetization/shared/store"
@@ -89,7 +90,7 @@ func nextRelease(ctx context.Context, d *Deps, instructorID string, now time.Tim
 }
 
 // idFloor is the smallest id part (ULID) of time t: every id made at t or later sorts after it.
-func idFloor(t time.Time) string { return newID("", t)[:10] + "0000000000000000" }
+func idFloor(t time.Time) string { return ids.ULID(t)[:10] + "0000000000000000" }
 
 // SaleView is a sale as its instructor sees it: the amount paid and its split.
 type SaleView struct {

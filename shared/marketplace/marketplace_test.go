@@ -248,7 +248,7 @@ func TestTimes(t *testing.T) {
 		}
 	}
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	if floor := idFloor(at); !(floor <= newID("", at)[:26] && newID("", at.Add(-time.Millisecond))[:26] < floor) {
+	if floor := idFloor(at); !(floor <= newID(prefixSale, at)[len(prefixSale):] && newID(prefixSale, at.Add(-time.Millisecond))[len(prefixSale):] < floor) {
 		t.Fatalf("idFloor(%s) = %s does not separate ids made before and at it", at, floor)
 	}
 	if PayoutID("u1", "2026-12") != "po_2026-12_u1" || !ValidPeriod("2026-12") || ValidPeriod("2026-13") || ValidPeriod("26-12") {
