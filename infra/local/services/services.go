@@ -1,6 +1,7 @@
 // Package services starts and stops the local stand-ins for AWS and Stripe as child processes:
-// moto server (DynamoDB, SQS, S3, SES, Scheduler), stripe-mock and mailpit. Binaries come from
-// .tools/ (installed by `make tools`); ports come from the environment with fixed defaults.
+// moto server (DynamoDB, SQS, S3, SES, Scheduler; through infra/local/motoserver, which serves
+// DynamoDB requests one at a time), stripe-mock and mailpit. Binaries come from .tools/ (installed
+// by `make tools`); ports come from the environment with fixed defaults.
 package services
 
 import (
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/liberation/monetization/infra/local/motoserver"
 )
 
 // Ports of the local services.
@@ -84,29 +87,32 @@ func Start(ctx context.Context, root, logDir string, p Ports) (*Stack, error) {
 		return nil, err
 	}
 	bin := filepath.Join(root, ".tools", "bin")
-	venv := filepath.Join(root, ".tools", "venv", "bin")
 	s := &Stack{Ports: p}
 	specs := []struct {
-		name  string
-		path  string
-		args  []string
-		ready func() error
+		name      string
+		path      string
+		args      []string
+		installed string // a file that exists once `make tools` installed the service ("": path)
+		ready     func() error
 	}{
-		{"moto", filepath.Join(venv, "moto_server"), []string{"-H", "127.0.0.1", "-p", strconv.Itoa(p.Moto)},
-			httpReady(p.MotoURL() + "/moto-api/")},
-		{"stripe-mock", filepath.Join(bin, "stripe-mock"), []string{"-http-addr", "127.0.0.1:" + strconv.Itoa(p.StripeMock),
+		// moto's server with DynamoDB requests one at a time (docs/decisions/0020).
+		{name: "moto", path: motoserver.Python(root), args: motoserver.Args(root, "127.0.0.1", p.Moto),
+			installed: motoserver.Installed(root), ready: httpReady(p.MotoURL() + "/moto-api/")},
+		{name: "stripe-mock", path: filepath.Join(bin, "stripe-mock"), args: []string{"-http-addr", "127.0.0.1:" + strconv.Itoa(p.StripeMock),
 			// stripe-mock also opens HTTPS on :12112 unless told otherwise; a free port lets several
 			// stacks (parallel test packages) run at once.
 			"-https-addr", "127.0.0.1:"},
-			httpReady(p.StripeMockURL() + "/v1/customers")},
-		{"mailpit", filepath.Join(bin, "mailpit"), []string{"--smtp", p.SMTPAddr(), "--listen", "127.0.0.1:" + strconv.Itoa(p.MailpitUI), "--quiet",
+			ready: httpReady(p.StripeMockURL() + "/v1/customers")},
+		{name: "mailpit", path: filepath.Join(bin, "mailpit"), args: []string{"--smtp", p.SMTPAddr(), "--listen", "127.0.0.1:" + strconv.Itoa(p.MailpitUI), "--quiet",
 			"--smtp-auth-accept-any", "--smtp-auth-allow-insecure"},
-			httpReady(p.MailpitURL() + "/api/v1/info")},
+			ready: httpReady(p.MailpitURL() + "/api/v1/info")},
 	}
 	for _, sp := range specs {
-		if _, err := os.Stat(sp.path); err != nil {
-			s.Stop()
-			return nil, fmt.Errorf("%s not installed at %s: run `make tools`", sp.name, sp.path)
+		for _, f := range []string{sp.path, sp.installed} {
+			if _, err := os.Stat(f); f != "" && err != nil {
+				s.Stop()
+				return nil, fmt.Errorf("%s not installed at %s: run `make tools`", sp.name, f)
+			}
 		}
 		if addr, busy := portInUse(sp.args); busy {
 			s.Stop()

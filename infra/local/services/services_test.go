@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/infra/local/motoserver"
 )
 
 func TestPortsFromEnv(t *testing.T) {
@@ -103,6 +105,10 @@ func TestStartServesAndStopFreesPorts(t *testing.T) {
 	t.Logf("services up in %s", time.Since(t0).Round(time.Millisecond))
 	if s.Ports != ports {
 		t.Fatalf("Stack.Ports = %+v, want %+v", s.Ports, ports)
+	}
+	// moto runs through the wrapper that serializes DynamoDB requests (docs/decisions/0020).
+	if args := s.procs[0].cmd.Args; len(args) < 2 || args[1] != motoserver.Script(root) {
+		t.Fatalf("moto started as %v, want %s", args, motoserver.Script(root))
 	}
 
 	// moto: create a DynamoDB table and list it back through the SDK.
