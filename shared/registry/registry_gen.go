@@ -11,26 +11,57 @@ import (
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/queue/sqsqueue"
+	"github.com/liberation/monetization/shared/rewards"
+	"github.com/liberation/monetization/shared/rewards/catalog"
+	"github.com/liberation/monetization/shared/rewards/redeem"
 	"github.com/liberation/monetization/shared/webhook"
 )
 
 // generated maps every manifest function to its constructor and the providers of the capabilities
 // its manifest entry declares, exactly as its main wires them.
 var generated = map[string]Entry{
-	"list-tiers":            {Build: build(tiers.NewListTiers), Constructor: "tiers.NewListTiers", Providers: []platform.Provider{}},
-	"get-subscription":      {Build: build(billing.NewGetSubscription), Constructor: "billing.NewGetSubscription", Providers: []platform.Provider{}},
-	"check-feature":         {Build: build(billing.NewCheckFeature), Constructor: "billing.NewCheckFeature", Providers: []platform.Provider{}},
-	"create-checkout":       {Build: build(billing.NewCreateCheckout), Constructor: "billing.NewCreateCheckout", Providers: []platform.Provider{}},
-	"create-portal-session": {Build: build(billing.NewCreatePortalSession), Constructor: "billing.NewCreatePortalSession", Providers: []platform.Provider{}},
-	"change-subscription":   {Build: build(billing.NewChangeSubscription), Constructor: "billing.NewChangeSubscription", Providers: []platform.Provider{}},
-	"cancel-subscription":   {Build: build(billing.NewCancelSubscription), Constructor: "billing.NewCancelSubscription", Providers: []platform.Provider{}},
-	"resume-subscription":   {Build: build(billing.NewResumeSubscription), Constructor: "billing.NewResumeSubscription", Providers: []platform.Provider{}},
-	"get-metrics":           {Build: build(billing.NewGetMetrics), Constructor: "billing.NewGetMetrics", Providers: []platform.Provider{}},
-	"billing-cycle":         {Build: build(billing.NewBillingCycle), Constructor: "billing.NewBillingCycle", Providers: []platform.Provider{}},
-	"list-payments":         {Build: build(payments.NewListPayments), Constructor: "payments.NewListPayments", Providers: []platform.Provider{}},
-	"get-payment":           {Build: build(payments.NewGetPayment), Constructor: "payments.NewGetPayment", Providers: []platform.Provider{}},
-	"get-receipt":           {Build: build(payments.NewGetReceipt), Constructor: "payments.NewGetReceipt", Providers: []platform.Provider{s3blob.Provide}},
-	"create-refund":         {Build: build(payments.NewCreateRefund), Constructor: "payments.NewCreateRefund", Providers: []platform.Provider{sqsqueue.Provide}},
-	"send-receipts":         {Build: build(queue.NewHost(payments.SendReceiptsHooks)), Constructor: "queue.NewHost(payments.SendReceiptsHooks)", Providers: []platform.Provider{s3blob.Provide, sesmail.Provide}},
-	"stripe-webhook":        {Build: build(webhook.NewHost(billing.StripeWebhookHooks, payments.StripeWebhookHooks)), Constructor: "webhook.NewHost(billing.StripeWebhookHooks, payments.StripeWebhookHooks)", Providers: []platform.Provider{sqsqueue.Provide}},
+	"list-tiers":              {Build: build(tiers.NewListTiers), Constructor: "tiers.NewListTiers", Providers: []platform.Provider{}},
+	"get-subscription":        {Build: build(billing.NewGetSubscription), Constructor: "billing.NewGetSubscription", Providers: []platform.Provider{}},
+	"check-feature":           {Build: build(billing.NewCheckFeature), Constructor: "billing.NewCheckFeature", Providers: []platform.Provider{}},
+	"create-checkout":         {Build: build(billing.NewCreateCheckout), Constructor: "billing.NewCreateCheckout", Providers: []platform.Provider{}},
+	"create-portal-session":   {Build: build(billing.NewCreatePortalSession), Constructor: "billing.NewCreatePortalSession", Providers: []platform.Provider{}},
+	"change-subscription":     {Build: build(billing.NewChangeSubscription), Constructor: "billing.NewChangeSubscription", Providers: []platform.Provider{}},
+	"cancel-subscription":     {Build: build(billing.NewCancelSubscription), Constructor: "billing.NewCancelSubscription", Providers: []platform.Provider{}},
+	"resume-subscription":     {Build: build(billing.NewResumeSubscription), Constructor: "billing.NewResumeSubscription", Providers: []platform.Provider{}},
+	"get-metrics":             {Build: build(billing.NewGetMetrics), Constructor: "billing.NewGetMetrics", Providers: []platform.Provider{}},
+	"billing-cycle":           {Build: build(billing.NewBillingCycle), Constructor: "billing.NewBillingCycle", Providers: []platform.Provider{}},
+	"list-payments":           {Build: build(payments.NewListPayments), Constructor: "payments.NewListPayments", Providers: []platform.Provider{}},
+	"get-payment":             {Build: build(payments.NewGetPayment), Constructor: "payments.NewGetPayment", Providers: []platform.Provider{}},
+	"get-receipt":             {Build: build(payments.NewGetReceipt), Constructor: "payments.NewGetReceipt", Providers: []platform.Provider{s3blob.Provide}},
+	"create-refund":           {Build: build(payments.NewCreateRefund), Constructor: "payments.NewCreateRefund", Providers: []platform.Provider{sqsqueue.Provide}},
+	"send-receipts":           {Build: build(queue.NewHost(payments.SendReceiptsHooks)), Constructor: "queue.NewHost(payments.SendReceiptsHooks)", Providers: []platform.Provider{s3blob.Provide, sesmail.Provide}},
+	"stripe-webhook":          {Build: build(webhook.NewHost(billing.StripeWebhookHooks, payments.StripeWebhookHooks)), Constructor: "webhook.NewHost(billing.StripeWebhookHooks, payments.StripeWebhookHooks)", Providers: []platform.Provider{sqsqueue.Provide}},
+	"apply-facts":             {Build: build(queue.NewHost(rewards.ApplyFactsHooks)), Constructor: "queue.NewHost(rewards.ApplyFactsHooks)", Providers: []platform.Provider{}},
+	"get-token-balance":       {Build: build(rewards.NewGetTokenBalance), Constructor: "rewards.NewGetTokenBalance", Providers: []platform.Provider{}},
+	"list-token-transactions": {Build: build(rewards.NewListTokenTransactions), Constructor: "rewards.NewListTokenTransactions", Providers: []platform.Provider{}},
+	"list-rewards":            {Build: build(catalog.NewListRewards), Constructor: "catalog.NewListRewards", Providers: []platform.Provider{}},
+	"create-redemption":       {Build: build(rewards.NewCreateRedemption), Constructor: "rewards.NewCreateRedemption", Providers: []platform.Provider{}},
+	"list-my-redemptions":     {Build: build(rewards.NewListMyRedemptions), Constructor: "rewards.NewListMyRedemptions", Providers: []platform.Provider{}},
+	"cancel-redemption":       {Build: build(rewards.NewCancelRedemption), Constructor: "rewards.NewCancelRedemption", Providers: []platform.Provider{}},
+	"get-global-leaderboard":  {Build: build(rewards.NewGetGlobalLeaderboard), Constructor: "rewards.NewGetGlobalLeaderboard", Providers: []platform.Provider{}},
+	"get-my-global-rank":      {Build: build(rewards.NewGetMyGlobalRank), Constructor: "rewards.NewGetMyGlobalRank", Providers: []platform.Provider{}},
+	"get-friends-leaderboard": {Build: build(rewards.NewGetFriendsLeaderboard), Constructor: "rewards.NewGetFriendsLeaderboard", Providers: []platform.Provider{}},
+	"get-class-leaderboard":   {Build: build(rewards.NewGetClassLeaderboard), Constructor: "rewards.NewGetClassLeaderboard", Providers: []platform.Provider{}},
+	"get-profile":             {Build: build(rewards.NewGetProfile), Constructor: "rewards.NewGetProfile", Providers: []platform.Provider{}},
+	"update-profile":          {Build: build(rewards.NewUpdateProfile), Constructor: "rewards.NewUpdateProfile", Providers: []platform.Provider{}},
+	"list-friends":            {Build: build(rewards.NewListFriends), Constructor: "rewards.NewListFriends", Providers: []platform.Provider{}},
+	"follow-user":             {Build: build(rewards.NewFollowUser), Constructor: "rewards.NewFollowUser", Providers: []platform.Provider{}},
+	"unfollow-user":           {Build: build(rewards.NewUnfollowUser), Constructor: "rewards.NewUnfollowUser", Providers: []platform.Provider{}},
+	"create-class":            {Build: build(rewards.NewCreateClass), Constructor: "rewards.NewCreateClass", Providers: []platform.Provider{}},
+	"join-class":              {Build: build(rewards.NewJoinClass), Constructor: "rewards.NewJoinClass", Providers: []platform.Provider{}},
+	"get-class":               {Build: build(rewards.NewGetClass), Constructor: "rewards.NewGetClass", Providers: []platform.Provider{}},
+	"remove-class-member":     {Build: build(rewards.NewRemoveClassMember), Constructor: "rewards.NewRemoveClassMember", Providers: []platform.Provider{}},
+	"adjust-tokens":           {Build: build(rewards.NewAdjustTokens), Constructor: "rewards.NewAdjustTokens", Providers: []platform.Provider{}},
+	"get-token-metrics":       {Build: build(rewards.NewGetTokenMetrics), Constructor: "rewards.NewGetTokenMetrics", Providers: []platform.Provider{}},
+	"list-redemptions":        {Build: build(rewards.NewListRedemptions), Constructor: "rewards.NewListRedemptions", Providers: []platform.Provider{}},
+	"approve-redemption":      {Build: build(redeem.NewApproveRedemption), Constructor: "redeem.NewApproveRedemption", Providers: []platform.Provider{sesmail.Provide}},
+	"fulfil-redemption":       {Build: build(redeem.NewFulfilRedemption), Constructor: "redeem.NewFulfilRedemption", Providers: []platform.Provider{sesmail.Provide}},
+	"reject-redemption":       {Build: build(redeem.NewRejectRedemption), Constructor: "redeem.NewRejectRedemption", Providers: []platform.Provider{sesmail.Provide}},
+	"apply-learning-events":   {Build: build(rewards.NewApplyLearningEvents), Constructor: "rewards.NewApplyLearningEvents", Providers: []platform.Provider{}},
+	"release-pending-tokens":  {Build: build(rewards.NewReleasePendingTokens), Constructor: "rewards.NewReleasePendingTokens", Providers: []platform.Provider{}},
 }
