@@ -191,19 +191,27 @@ func (d *Deps) RedemptionByID(ctx context.Context, id string) (Redemption, error
 	return d.GetRedemption(ctx, it.UserID, id)
 }
 
-// Transition moves redemption red (as read) by act, as actor: the redemption item over the
-// version read and — when tokens move — the account and its entry, plus an audit record, in one
-// transaction. change (may be nil) fills in what the transition records (reason, fulfilment).
-// Any other status than the ones act starts from is a 409 and changes nothing.
+// Transition moves redemption red by act, as actor: the redemption item over the version read and
+// — when tokens move — the account and its entry, plus an audit record, in one transaction. The
+// decision is always taken on a fresh, strongly consistent read of the redemption (red only names
+// it), so a stale copy can never release or spend tokens twice. change (may be nil) fills in what
+// the transition records (reason, fulfilment). Any other status than the ones act starts from is
+// a 409 and changes nothing.
 func (d *Deps) Transition(ctx context.Context, red Redemption, act Action, actor, requestID string, change func(*Redemption)) (Redemption, error) {
-	for attempt := 1; ; attempt++ {
-		to, err := Next(red.Status, act)
+	// plan reads the redemption and builds its move: the new redemption, its conditional put and
+	// the audit record.
+	plan := func(ctx context.Context) (Redemption, []types.TransactWriteItem, error) {
+		cur, err := d.GetRedemption(ctx, red.UserID, red.ID)
 		if err != nil {
-			return red, err
+			return cur, nil, err
+		}
+		to, err := Next(cur.Status, act)
+		if err != nil {
+			return cur, nil, err
 		}
 		now := d.Clock.Now()
-		n := red
-		n.Status, n.UpdatedAt, n.Version = to, now, red.Version+1
+		n := cur
+		n.Status, n.UpdatedAt, n.Version = to, now, cur.Version+1
 		if change != nil {
 			change(&n)
 		}
@@ -212,38 +220,49 @@ func (d *Deps) Transition(ctx context.Context, red Redemption, act Action, actor
 		}
 		item, err := store.Marshal(n.item())
 		if err != nil {
-			return red, err
+			return cur, nil, err
 		}
 		put := types.TransactWriteItem{Put: &types.Put{Item: item, ConditionExpression: aws.String("version = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": store.N(red.Version)}}}
-		details := map[string]string{"from": string(red.Status), "to": string(to), "cost": itoa(red.Cost), "user": red.UserID}
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": store.N(cur.Version)}}}
+		details := map[string]string{"from": string(cur.Status), "to": string(to), "cost": itoa(cur.Cost), "user": cur.UserID}
 		if n.Reason != "" && act == ActReject {
 			details["reason"] = n.Reason
 		}
-		rec, err := audit.Item(audit.Entry{Actor: actor, Action: "redemption." + string(act), Target: "redemption:" + red.ID,
+		rec, err := audit.Item(audit.Entry{Actor: actor, Action: "redemption." + string(act), Target: "redemption:" + cur.ID,
 			RequestID: requestID, Details: details}, now)
+		if err != nil {
+			return cur, nil, err
+		}
+		return n, []types.TransactWriteItem{put, rec}, nil
+	}
+	if c, moves := TokenChange(act, red.Cost); moves {
+		var out Redemption
+		c.SourceID, c.Actor = red.ID, actor
+		_, _, err := d.Post(ctx, red.UserID, func(ctx context.Context, _ Account) (Plan, error) {
+			n, items, err := plan(ctx)
+			if err != nil {
+				return Plan{}, err
+			}
+			out = n
+			c.Reason = fmt.Sprintf("%s: %s", n.RewardName, n.Status)
+			// A failed version condition (nil Fail) makes Post read everything again.
+			return Plan{Change: c, Extras: []Extra{{Item: items[0]}, {Item: items[1]}}}, nil
+		})
 		if err != nil {
 			return red, err
 		}
-		if c, moves := TokenChange(act, red.Cost); moves {
-			c.SourceID, c.Actor, c.Reason = red.ID, actor, fmt.Sprintf("%s: %s", red.RewardName, to)
-			_, _, err = d.Post(ctx, red.UserID, func(context.Context, Account) (Plan, error) {
-				return Plan{Change: c, Extras: []Extra{{Item: put, Fail: func(context.Context) error { return errRedemptionMoved }}, {Item: rec}}}, nil
-			})
-		} else {
-			err = d.Store.Transact(ctx, []types.TransactWriteItem{put, rec})
-			if store.IsConditionFailed(err) {
-				err = errRedemptionMoved
-			}
+		return out, nil
+	}
+	for attempt := 1; ; attempt++ {
+		n, items, err := plan(ctx)
+		if err != nil {
+			return red, err
 		}
+		err = d.Store.Transact(ctx, items)
 		if err == nil {
 			return n, nil
 		}
-		if err != errRedemptionMoved || attempt == postAttempts {
-			return red, err
-		}
-		// Someone else moved it first: decide again from what it is now.
-		if red, err = d.GetRedemption(ctx, red.UserID, red.ID); err != nil {
+		if !store.IsConditionFailed(err) || attempt == postAttempts {
 			return red, err
 		}
 	}
