@@ -43,7 +43,13 @@ type Options struct {
 	Functions []manifest.Function
 	// Handlers overrides or adds handlers by function name; the others come from the registry.
 	Handlers map[string]any
+	// FakeClock gives every function one settable clock (h.Env.Clock), starting at the real now.
+	FakeClock bool
 }
+
+// WithFakeClock serves every function with a settable clock (h.Env.Clock): week boundaries,
+// daily caps and windows can be crossed without waiting.
+func WithFakeClock() Option { return func(o *Options) { o.FakeClock = true } }
 
 // Option sets Options.
 type Option func(*Options)
@@ -85,6 +91,9 @@ func Start(t testing.TB, opts ...Option) *Harness {
 		o.Functions = manifest.Functions
 	}
 	env := localtest.New(t)
+	if o.FakeClock {
+		env.WithFakeClock() // before the handlers are built: each copies the clock
+	}
 	var fromRegistry []manifest.Function
 	for _, fn := range o.Functions {
 		if _, overridden := o.Handlers[fn.Name]; !overridden {
