@@ -64,6 +64,7 @@ func newContract(t *testing.T) *contract {
 type caller struct {
 	sub, email string
 	admin      bool
+	groups     string // the cognito:groups claim when not admin, e.g. "[instructor]"
 }
 
 func newCaller(admin bool) *caller {
@@ -194,6 +195,8 @@ func (c *contract) call(r req, wantStatus int) result {
 			"token_use": "id", "cognito:username": r.as.sub}
 		if r.as.admin {
 			claims["cognito:groups"] = "[admin]"
+		} else if r.as.groups != "" {
+			claims["cognito:groups"] = r.as.groups
 		}
 		ev.Headers["authorization"] = "Bearer test-token"
 		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
@@ -479,6 +482,8 @@ func TestResponsesMatchDocument(t *testing.T) {
 	c.call(req{fn: "cancel-subscription", as: alice}, 200)
 	c.call(req{fn: "resume-subscription", as: alice}, 200)
 
+	rewardsContract(t, c)
+
 	// Every operation answered at least one validated 2xx.
 	var missing []string
 	for _, fn := range documented() {
@@ -507,6 +512,10 @@ func TestIdempotencyKeyDocumentedWhereHonoured(t *testing.T) {
 		"resume-subscription":   {as: user},
 		"create-refund":         {as: admin, body: `{"paymentId":"pay_x","reason":"duplicate"}`, invalid: true},
 	}
+	probeStatus := map[string]int{}
+	for name, p := range rewardsProbes(user, admin) {
+		probes[name], probeStatus[name] = p.req, p.status
+	}
 	for _, fn := range manifest.Of(manifest.HTTP) {
 		if fn.Trigger.Method == http.MethodGet {
 			if documentedKey[fn.Name] {
@@ -524,6 +533,9 @@ func TestIdempotencyKeyDocumentedWhereHonoured(t *testing.T) {
 		want := http.StatusBadRequest // the probes' bodies are invalid
 		if p.body == "" {
 			want = http.StatusUnprocessableEntity // nothing to cancel or resume
+		}
+		if st, ok := probeStatus[fn.Name]; ok && st != 0 {
+			want = st
 		}
 		first := c.call(p, want)
 		second := c.call(p, first.status)
