@@ -15,7 +15,7 @@ BUILD_DIR           := build
 
 export PATH := $(BIN):$(VENV)/bin:$(PATH)
 
-.PHONY: help tools clean-tools dev test test-unit token trigger job build lint synth clean fmt bench generate
+.PHONY: help tools clean-tools dev test test-unit token trigger job emit build lint synth clean fmt bench generate
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ trigger: ## send a signed Stripe event to make dev's webhook: make trigger EVENT
 
 job: ## run a scheduled job now against the local stack: make job NAME=billing-cycle
 	@$(LOCAL) job -name "$(NAME)"
+
+emit: ## put a learning event or a fact on make dev's queue: make emit EVENT=lesson.completed SUB=u1 COURSE=c1 [LESSON=l1] [ID=evt-1] [ARGS=...]
+	@$(LOCAL) emit -event "$(EVENT)" -user "$(SUB)" $(if $(COURSE),-course "$(COURSE)") $(if $(LESSON),-lesson "$(LESSON)") $(if $(ID),-id "$(ID)") $(ARGS)
 
 generate: ## write functions/*/main.go, the registry and template.yaml from the manifest (commit the result)
 	$(GO) generate ./shared/manifest
