@@ -28,6 +28,7 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 	for _, q := range m.Queues {
 		alarmDLQ(stack, ops, q, d.dlqs[q.Name])
 	}
+	addEventRules(stack, d)
 	auth := newAuth(stack, cfg)
 	api := newHTTPAPI(stack, cfg, auth)
 	alarmAPI(stack, ops, api)
