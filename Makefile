@@ -79,7 +79,9 @@ lint: tools synth ## go vet, gofmt, sam validate --lint, cfn-lint on the synthes
 
 bench: tools ## run the benchmarks (micro, through the local gateway, cold-start init); see docs/performance.md
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
-	$(GO) test -run '^$$' -bench . -benchtime 200x ./infra/local/e2e/
+	$(GO) test -run '^$$' -bench 'Gateway' -benchtime 200x ./infra/local/e2e/
+	$(GO) test -run '^$$' -bench 'WebhookWithItems' -benchtime 40x ./infra/local/e2e/
+	$(GO) test -run '^$$' -bench 'TransactWriteItems/patch=on' -benchtime 30x ./infra/local/motoserver/
 	$(GO) run ./infra/local/cmd/coldstart -rounds 30
 
 fmt: ## gofmt everything

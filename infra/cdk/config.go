@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -25,6 +26,9 @@ type Config struct {
 	ParamPrefix string
 	// AlarmEmail, if set, is subscribed to the alarm topic.
 	AlarmEmail string
+	// PastDueGraceDays, if set, is PAST_DUE_GRACE_DAYS for the functions (whole days 0–30); unset,
+	// billing uses its default of 3.
+	PastDueGraceDays string
 }
 
 // Prod reports whether this is the production environment (data is retained on delete).
@@ -33,15 +37,16 @@ func (c Config) Prod() bool { return c.Env == "prod" }
 // ConfigFromContext reads Config through get (the app node's TryGetContext).
 func ConfigFromContext(get func(key string) string) (Config, error) {
 	c := Config{
-		Env:             or(get("env"), "dev"),
-		AssetDir:        or(get("assetDir"), "../../build"),
-		AllowedOrigins:  split(get("allowedOrigins")),
-		MailFrom:        get("mailFrom"),
-		AppURL:          get("appURL"),
-		PricePro:        get("stripePricePro"),
-		PriceEnterprise: get("stripePriceEnterprise"),
-		ParamPrefix:     get("paramPrefix"),
-		AlarmEmail:      get("alarmEmail"),
+		Env:              or(get("env"), "dev"),
+		AssetDir:         or(get("assetDir"), "../../build"),
+		AllowedOrigins:   split(get("allowedOrigins")),
+		MailFrom:         get("mailFrom"),
+		AppURL:           get("appURL"),
+		PricePro:         get("stripePricePro"),
+		PriceEnterprise:  get("stripePriceEnterprise"),
+		ParamPrefix:      get("paramPrefix"),
+		AlarmEmail:       get("alarmEmail"),
+		PastDueGraceDays: get("pastDueGraceDays"),
 	}
 	if c.ParamPrefix == "" {
 		c.ParamPrefix = "/monetization/" + c.Env
@@ -79,6 +84,11 @@ func (c Config) Validate() error {
 		}
 		if strings.Contains(c.PricePro+c.PriceEnterprise, "placeholder") {
 			return fmt.Errorf("prod needs real Stripe price ids (-c stripePricePro=... -c stripePriceEnterprise=...)")
+		}
+	}
+	if c.PastDueGraceDays != "" {
+		if n, err := strconv.Atoi(c.PastDueGraceDays); err != nil || n < 0 || n > 30 {
+			return fmt.Errorf("context pastDueGraceDays %q must be a whole number of days from 0 to 30", c.PastDueGraceDays)
 		}
 	}
 	if !strings.HasPrefix(c.ParamPrefix, "/") {

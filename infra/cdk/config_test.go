@@ -43,6 +43,8 @@ func TestConfigFromContext(t *testing.T) {
 		// cdk.json's dev default (localhost) must never reach production.
 		"ErrProdLocalhostAppURL": {map[string]string{"env": "prod", "appURL": "http://localhost:5173"}, "public https URL"},
 		"ErrProdLoopbackAppURL":  {map[string]string{"env": "prod", "appURL": "https://127.0.0.1:8443"}, "public https URL"},
+		"ErrPastDueGraceDays":    {map[string]string{"pastDueGraceDays": "3d"}, "pastDueGraceDays"},
+		"ErrPastDueGraceTooLong": {map[string]string{"pastDueGraceDays": "31"}, "from 0 to 30"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ConfigFromContext(get(tc.over))

@@ -57,6 +57,9 @@ func environment(cfg Config, d *data, f m.Function) *map[string]*string {
 	if cfg.AppURL != "" {
 		env[m.EnvAppURL] = jsii.String(cfg.AppURL)
 	}
+	if cfg.PastDueGraceDays != "" {
+		env[m.EnvPastDueGraceDays] = jsii.String(cfg.PastDueGraceDays)
+	}
 	for _, name := range f.SecretParamEnv() {
 		env[name] = jsii.String(paramName(cfg, name))
 	}

@@ -18,6 +18,17 @@ import (
 func main() {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
+	if _, err := buildApp(app); err != nil {
+		fmt.Fprintln(os.Stderr, "cdk:", err)
+		os.Exit(2)
+	}
+	app.Synth(nil)
+}
+
+// buildApp adds the stack described by the app's context (-c key=value and cdk.json). A
+// configuration that would deploy something unsafe or broken — e.g. prod without its public appURL —
+// is an error and adds nothing.
+func buildApp(app awscdk.App) (awscdk.Stack, error) {
 	cfg, err := ConfigFromContext(func(key string) string {
 		if v, ok := app.Node().TryGetContext(jsii.String(key)).(string); ok {
 			return v
@@ -28,17 +39,15 @@ func main() {
 		err = checkAssets(cfg.AssetDir)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "cdk:", err)
-		os.Exit(2)
+		return nil, err
 	}
-	NewMonetizationStack(app, "Monetization-"+cfg.Env, &MonetizationStackProps{
+	return NewMonetizationStack(app, "Monetization-"+cfg.Env, &MonetizationStackProps{
 		StackProps: awscdk.StackProps{
 			Env:         env(),
 			Description: jsii.String("Liberation monetization (" + cfg.Env + "), generated from shared/manifest"),
 		},
 		Config: cfg,
-	})
-	app.Synth(nil)
+	}), nil
 }
 
 // env pins the stack to the CLI's account and region when known; otherwise it stays

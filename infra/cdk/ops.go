@@ -14,6 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	m "github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/metric"
 )
 
 // addSchedule invokes a job on its manifest expression, at the exact time (no flexible window),
@@ -100,3 +101,19 @@ func alarmURL5xx(stack awscdk.Stack, topic awssns.Topic, f m.Function, fn awslam
 			Period:        awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
 		}), 0)
 }
+
+// alarmDuplicateLiveSubscriptions fires when the billing-cycle job found a user with two live Stripe
+// subscriptions (metric.DuplicateLiveSubscriptions, emitted by every run): someone may be billed
+// twice. The job also writes a subscription.duplicate_live audit record per user.
+func alarmDuplicateLiveSubscriptions(stack awscdk.Stack, topic awssns.Topic) {
+	alarm(stack, topic, "DuplicateLiveSubscriptionsAlarm", "billing-cycle found users with two live Stripe subscriptions; "+
+		"see docs/runbooks/subscription-state-mismatch.md.",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(metric.Namespace), MetricName: jsii.String(metric.DuplicateLiveSubscriptions),
+			DimensionsMap: &map[string]*string{"Function": jsii.String(billingCycle)},
+			Period:        awscdk.Duration_Hours(jsii.Number(1)), Statistic: jsii.String("Maximum"),
+		}), 0)
+}
+
+// billingCycle is the manifest name of the job that emits the billing metrics.
+const billingCycle = "billing-cycle"

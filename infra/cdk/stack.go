@@ -16,10 +16,15 @@ type MonetizationStackProps struct {
 }
 
 // NewMonetizationStack builds every resource from the function manifest: nothing here is written
-// per function, so adding a function to shared/manifest is the whole change.
+// per function, so adding a function to shared/manifest is the whole change. The configuration must
+// be valid (ConfigFromContext checks it); an invalid one is a programming error and panics before any
+// resource exists, so no caller can synthesize, say, prod without its appURL.
 func NewMonetizationStack(scope constructs.Construct, id string, props *MonetizationStackProps) awscdk.Stack {
-	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 	cfg := props.Config
+	if err := cfg.Validate(); err != nil {
+		panic("cdk: invalid configuration: " + err.Error())
+	}
+	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 	awscdk.Tags_Of(stack).Add(jsii.String("app"), jsii.String("liberation-monetization"), nil)
 	awscdk.Tags_Of(stack).Add(jsii.String("env"), jsii.String(cfg.Env), nil)
 
@@ -28,6 +33,7 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 	for _, q := range m.Queues {
 		alarmDLQ(stack, ops, q, d.dlqs[q.Name])
 	}
+	alarmDuplicateLiveSubscriptions(stack, ops)
 	addEventRules(stack, d)
 	auth := newAuth(stack, cfg)
 	api := newHTTPAPI(stack, cfg, auth)

@@ -46,11 +46,15 @@ var (
 
 func testConfig(t testing.TB, env string) Config {
 	t.Helper()
-	return Config{
+	c := Config{
 		Env: env, AssetDir: placeholderAssets(t), AllowedOrigins: []string{"https://app.example.com"},
 		MailFrom: "receipts@example.com", AppURL: "https://app.example.com",
 		PricePro: "price_pro", PriceEnterprise: "price_ent", ParamPrefix: "/monetization/" + env,
 	}
+	if env == "prod" {
+		c.PastDueGraceDays = "5" // dev leaves it unset: billing's default
+	}
+	return c
 }
 
 // placeholderAssets stands in for `make build`: an empty bootstrap per function.

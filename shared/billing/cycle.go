@@ -4,98 +4,71 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/stripe/stripe-go/v76"
-
-	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
-	"github.com/liberation/monetization/shared/job"
 	"github.com/liberation/monetization/shared/logging"
+	"github.com/liberation/monetization/shared/metric"
 	"github.com/liberation/monetization/shared/store"
 )
 
 // Bounds of one billing-cycle run: pages of due subscriptions per status. What a run leaves is
 // picked up by the next (the query always starts with the oldest due).
 const (
-	cyclePageSize = 100
 	cycleMaxPages = 50
 	cycleJobName  = "billing-cycle"
 )
 
-// reconcileStatuses are the statuses whose stored state may be stale once currentPeriodEnd has
-// passed (a renewal, a cancellation or a final payment failure we did not hear about).
-var reconcileStatuses = []string{StatusActive, StatusTrialing, StatusPastDue}
-
-// fetchSubscription reads a subscription's current state from Stripe.
-type fetchSubscription func(ctx context.Context, subID string) (*stripe.Subscription, error)
-
-func stripeFetcher(d *Deps) fetchSubscription {
-	return func(ctx context.Context, subID string) (*stripe.Subscription, error) {
-		sc, err := stripeClient(ctx, d)
-		if err != nil {
-			return nil, err
-		}
-		p := &stripe.SubscriptionParams{}
-		p.Context = ctx
-		s, err := sc.Subscriptions.Get(subID, p)
-		if err != nil {
-			return nil, stripeFailure(err, "reading the subscription")
-		}
-		return s, nil
-	}
-}
-
-// CycleReport is what a billing-cycle run did (logged, and recorded on the job-run item).
+// CycleReport is what a billing-cycle run did (logged, returned by the job, and recorded on the
+// job-run item).
 type CycleReport struct {
-	Day              string `json:"day" dynamodbav:"day"`
-	Reconciled       int    `json:"reconciled" dynamodbav:"reconciled"`             // stored state changed from Stripe's
-	ReconcileSkipped int    `json:"reconcileSkipped" dynamodbav:"reconcileSkipped"` // Stripe's state not usable (not ours / unknown price)
-	ReconcileErrors  int    `json:"reconcileErrors" dynamodbav:"reconcileErrors"`   // Stripe unreachable for an item
-	Expired          int    `json:"expired" dynamodbav:"expired"`                   // cancellations / unpaid moved to Free
-	SnapshotWritten  bool   `json:"snapshotWritten" dynamodbav:"snapshotWritten"`
-	Truncated        bool   `json:"truncated" dynamodbav:"truncated"` // hit the page bound; the next run continues
+	Day     string `json:"day" dynamodbav:"day"`
+	Checked int    `json:"checked" dynamodbav:"checked"` // due subscriptions looked at
+	// Reconciled: Stripe's state differed from the stored one and was stored.
+	Reconciled int `json:"reconciled" dynamodbav:"reconciled"`
+	// ReconcileSkipped: Stripe's state was not usable (not ours, unknown price, another user's);
+	// left as it was.
+	ReconcileSkipped int `json:"reconcileSkipped" dynamodbav:"reconcileSkipped"`
+	// SkippedUnreachable: Stripe could not be read; the subscription was left exactly as it was
+	// (never expired) and the next run tries again.
+	SkippedUnreachable int `json:"skippedUnreachable" dynamodbav:"skippedUnreachable"`
+	// Expired: access ended by a time rule (a cancellation past its period end, past_due beyond
+	// paid-through + grace) and written as Free; PastDueExpired counts the past_due ones among them.
+	Expired        int `json:"expired" dynamodbav:"expired"`
+	PastDueExpired int `json:"pastDueExpired" dynamodbav:"pastDueExpired"`
+	// DuplicateLive: users with two live Stripe subscriptions (audited, and the alarm metric
+	// DuplicateLiveSubscriptions); Adopted: another subscription stored once the stored one had ended.
+	DuplicateLive   int  `json:"duplicateLive" dynamodbav:"duplicateLive"`
+	Adopted         int  `json:"adopted" dynamodbav:"adopted"`
+	SnapshotWritten bool `json:"snapshotWritten" dynamodbav:"snapshotWritten"`
+	Truncated       bool `json:"truncated" dynamodbav:"truncated"` // hit the page bound; the next run continues
 }
 
-// HandleBillingCycle is the daily EventBridge job: (1) reconcile subscriptions whose period ended
-// with Stripe, (2) move expired cancellations and unpaid subscriptions to Free, (3) write the day's
-// metrics snapshot once, and record the run. Running it twice changes nothing more. It returns its
-// report (logged by the job frame, printed by `make job`).
-func HandleBillingCycle(d *Deps, fetch fetchSubscription) job.Func[CycleReport] {
-	return func(ctx context.Context) (CycleReport, error) { return RunBillingCycle(ctx, d, fetch) }
+// cycle is the billing-cycle job and what it uses.
+type cycle struct {
+	fn      string // function name, the metric's dimension
+	life    *lifecycle
+	due     dueLister
+	others  otherSubscriptions
+	stripe  stripeAPI
+	metrics metricsReader
+	records jobRecords
+	audit   auditor
 }
 
-// RunBillingCycle runs the job once at d.Clock's now.
-func RunBillingCycle(ctx context.Context, d *Deps, fetch fetchSubscription) (CycleReport, error) {
-	now := d.Clock.Now().UTC()
-	rep := CycleReport{Day: day(now)}
+// run is the daily job: (1) each subscription whose stored state may be out of date (period ended;
+// past_due beyond grace) is read from Stripe, stored if newer, and its tier written Free if a time
+// rule ended its access — a subscription Stripe could not be read for is left exactly as it was;
+// (2) live subscriptions other than a user's stored one are checked: adopted once the stored one
+// ended, reported (audit, alarm metric) while both are live; (3) the day's metrics snapshot is
+// written once; the run is recorded. Running it twice changes nothing more.
+func (c *cycle) run(ctx context.Context) (CycleReport, error) {
+	now := c.life.clock.Now().UTC()
+	rep := CycleReport{Day: dayOf(now)}
 	requestID := cycleJobName + "-" + rep.Day
 	log := logging.From(ctx)
 
-	// (1) Reconcile: Stripe's state of each subscription whose period has ended.
-	for _, status := range reconcileStatuses {
-		trunc, err := eachDue(ctx, d, status, now, func(sub store.Subscription) error {
-			s, err := fetch(ctx, sub.StripeSubscriptionID)
-			if err != nil {
-				rep.ReconcileErrors++
-				log.Warn("reconcile: Stripe read failed", "userId", sub.UserID, "err", err.Error())
-				return nil
-			}
-			if uid := s.Metadata["userId"]; (uid != "" && uid != sub.UserID) || s.ID != sub.StripeSubscriptionID {
-				rep.ReconcileSkipped++
-				return nil
-			}
-			res, err := SyncFromStripe(ctx, d, sub.UserID, s, Stamp{Created: now.Unix(), ID: "reconcile-" + rep.Day},
-				audit.ActorJob, requestID)
-			switch {
-			case apperr.Is(err, apperr.Unprocessable) || apperr.Is(err, apperr.Invalid):
-				rep.ReconcileSkipped++
-				log.Warn("reconcile: Stripe state not usable", "userId", sub.UserID, "err", err.Error())
-			case err != nil:
-				return err
-			case res.Applied:
-				rep.Reconciled++
-			}
-			return nil
+	for _, q := range dueQueries(now, c.life.rules.Grace) {
+		trunc, err := c.due.EachDue(ctx, q.status, q.before, cycleMaxPages, func(sub store.Subscription) error {
+			return c.review(ctx, sub, now, requestID, &rep)
 		})
 		if err != nil {
 			return rep, err
@@ -103,97 +76,161 @@ func RunBillingCycle(ctx context.Context, d *Deps, fetch fetchSubscription) (Cyc
 		rep.Truncated = rep.Truncated || trunc
 	}
 
-	// (2) Expire: cancellations whose period has ended, and unpaid subscriptions, are Free.
-	for _, status := range append(append([]string{}, reconcileStatuses...), StatusUnpaid) {
-		trunc, err := eachDue(ctx, d, status, now, func(sub store.Subscription) error {
-			if !sub.CancelAtPeriodEnd && sub.Status != StatusUnpaid {
-				return nil
-			}
-			_, changed, err := apply(ctx, d, change{
-				userID: sub.UserID, at: sub.CurrentPeriodEnd, mutate: expireMutation(now),
-				audit: func(prev, next store.Subscription) audit.Entry {
-					return audit.Entry{Actor: audit.ActorJob, Action: "subscription.expire",
-						Target: "subscription:" + prev.StripeSubscriptionID, RequestID: requestID,
-						Details: map[string]string{"userId": sub.UserID}}
-				},
-			})
-			if err != nil {
-				return err
-			}
-			if changed {
-				rep.Expired++
-			}
-			return nil
-		})
-		if err != nil {
-			return rep, err
-		}
-		rep.Truncated = rep.Truncated || trunc
-	}
-
-	// (3) Snapshot, once per day.
-	m, err := ReadMetrics(ctx, d.Store, now)
+	trunc, err := c.others.EachOpenOther(ctx, cycleMaxPages, func(o store.OtherSubscription) error {
+		return c.checkOther(ctx, o, now, requestID, &rep)
+	})
 	if err != nil {
 		return rep, err
 	}
-	err = d.Store.Put(ctx, snapshotOf(m, now), "attribute_not_exists(PK)", nil, nil)
-	switch {
-	case err == nil:
-		rep.SnapshotWritten = true
-	case !store.IsConditionFailed(err):
-		return rep, err
-	}
+	rep.Truncated = rep.Truncated || trunc
+	// Every run emits the count (0 included), so the alarm sees data and an absent point means the
+	// job did not run rather than "no duplicates".
+	metric.Emit(ctx, log, c.fn, metric.DuplicateLiveSubscriptions, int64(rep.DuplicateLive))
 
-	// Record the run (the first run of the day wins; a rerun leaves the record as it is).
-	k := store.JobRunKey(cycleJobName, rep.Day)
-	run := struct {
-		PK     string      `dynamodbav:"PK"`
-		SK     string      `dynamodbav:"SK"`
-		Type   string      `dynamodbav:"type"`
-		At     time.Time   `dynamodbav:"at"`
-		Report CycleReport `dynamodbav:"report"`
-	}{k.PK, k.SK, "jobrun", now, rep}
-	if err := d.Store.Put(ctx, run, "attribute_not_exists(PK)", nil, nil); err != nil && !store.IsConditionFailed(err) {
+	m, err := readMetrics(ctx, c.metrics, c.due, c.life.rules, now, cycleMaxPages)
+	if err != nil {
 		return rep, err
 	}
-	return rep, nil
+	if rep.SnapshotWritten, err = c.records.PutSnapshot(ctx, snapshotOf(m, now)); err != nil {
+		return rep, err
+	}
+	// The first run of the day is recorded; a rerun leaves the record as it is.
+	return rep, c.records.RecordJobRun(ctx, cycleJobName, rep.Day, now, rep)
 }
 
-// expireMutation moves a subscription whose cancellation took effect, or that is unpaid, to Free.
-// It re-checks the freshly read item: the index the job queried may lag.
-func expireMutation(now time.Time) mutation {
-	return func(cur store.Subscription) (store.Subscription, bool, error) {
-		next := cur
-		switch {
-		case cur.CancelAtPeriodEnd && grantsByStatus(cur.Status) && !now.Before(cur.CurrentPeriodEnd):
-			next.Status = StatusCanceled
-		case cur.Status == StatusUnpaid && cur.Tier != TierFree:
-		default:
-			return cur, false, nil
+// review reconciles one due subscription with Stripe and applies the time rules to the result.
+func (c *cycle) review(ctx context.Context, sub store.Subscription, now time.Time, requestID string, rep *CycleReport) error {
+	rep.Checked++
+	log := logging.From(ctx).With("userId", sub.UserID, "subscription", sub.StripeSubscriptionID)
+	s, err := c.stripe.GetSubscription(ctx, sub.StripeSubscriptionID)
+	if err != nil {
+		// Stripe is the source of truth: without its answer nothing is inferred, not even an
+		// expiry that the stored dates alone would suggest (feature checks already apply it on read).
+		rep.SkippedUnreachable++
+		log.Warn("billing cycle: Stripe read failed; subscription left as it was", "err", err.Error())
+		return nil
+	}
+	if uid := s.Metadata["userId"]; (uid != "" && uid != sub.UserID) || s.ID != sub.StripeSubscriptionID {
+		rep.ReconcileSkipped++
+		log.Warn("billing cycle: Stripe's subscription belongs elsewhere; left as it was")
+		return nil
+	}
+	st, err := StateFromStripe(s, c.life.rules.Prices)
+	if err != nil {
+		rep.ReconcileSkipped++
+		log.Warn("billing cycle: Stripe's state not usable; left as it was", "err", err.Error())
+		return nil
+	}
+	res, err := c.life.syncFromStripe(ctx, sub.UserID, st, Stamp{Created: now.Unix(), ID: "reconcile-" + rep.Day},
+		audit.ActorJob, requestID)
+	if err != nil {
+		return err
+	}
+	before := res.Prev
+	if res.Applied && !sameStripeState(res.Prev, res.Stored) {
+		rep.Reconciled++
+	}
+	// A state Stripe's ordering kept out (or one that changed nothing) may still have lapsed by time.
+	after, err := c.life.apply(ctx, change{
+		userID: sub.UserID, at: now,
+		mutate: func(cur store.Subscription) (store.Subscription, bool, error) { return cur, cur.Exists(), nil },
+		audit: func(prev, next store.Subscription) audit.Entry {
+			return audit.Entry{Actor: audit.ActorJob, Action: "subscription.expire",
+				Target: "subscription:" + prev.StripeSubscriptionID, RequestID: requestID,
+				Details: map[string]string{"userId": sub.UserID}}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if lapsed(before, after.stored, c.life.rules.Grace, now) {
+		rep.Expired++
+		if after.stored.Status == StatusPastDue {
+			rep.PastDueExpired++
 		}
-		next.Tier, next.PendingTier, next.ScheduleID = TierFree, "", ""
-		return next, true, nil
 	}
+	return nil
 }
 
-// eachDue calls f for every subscription with status whose period ended before now, in bounded
-// pages. It reports whether it stopped at the bound.
-func eachDue(ctx context.Context, d *Deps, status string, now time.Time, f func(store.Subscription) error) (bool, error) {
-	var start map[string]types.AttributeValue
-	for page := 0; page < cycleMaxPages; page++ {
-		subs, next, err := d.Store.SubscriptionsDue(ctx, status, now, cyclePageSize, start)
+// lapsed reports a paid tier that a time rule ended between prev and next.
+func lapsed(prev, next store.Subscription, grace time.Duration, now time.Time) bool {
+	end := accessEndedAt(next, grace)
+	return prev.Tier != TierFree && prev.Tier != "" && next.Tier == TierFree && !end.IsZero() && !now.Before(end)
+}
+
+// sameStripeState compares what Stripe decides (not our derived tier).
+func sameStripeState(a, b store.Subscription) bool {
+	a.Tier, b.Tier = "", ""
+	return sameState(a, b)
+}
+
+// checkOther looks at a live subscription that is not the user's stored one: resolved when it has
+// ended or become the stored one, adopted once the stored one has ended at Stripe, reported while
+// both are live.
+func (c *cycle) checkOther(ctx context.Context, o store.OtherSubscription, now time.Time, requestID string, rep *CycleReport) error {
+	log := logging.From(ctx).With("userId", o.UserID, "other", o.StripeSubscriptionID)
+	stored, err := loadSubscription(ctx, c.life.subs, o.UserID)
+	if err != nil {
+		return err
+	}
+	if stored.StripeSubscriptionID == o.StripeSubscriptionID {
+		return c.others.ResolveOtherSubscription(ctx, o.UserID, o.StripeSubscriptionID, "stored")
+	}
+	other, err := c.readState(ctx, o.StripeSubscriptionID, rep)
+	if err != nil || other == nil {
+		return err
+	}
+	if terminal(other.Status) {
+		return c.others.ResolveOtherSubscription(ctx, o.UserID, o.StripeSubscriptionID, "ended")
+	}
+	stamp := Stamp{Created: now.Unix(), ID: "reconcile-" + rep.Day}
+	if stored.StripeSubscriptionID != "" && !terminal(stored.Status) {
+		// Bring the stored one up to date first: it may have ended without us hearing of it.
+		cur, err := c.readState(ctx, stored.StripeSubscriptionID, rep)
+		if err != nil || cur == nil {
+			return err
+		}
+		res, err := c.life.syncFromStripe(ctx, o.UserID, *cur, stamp, audit.ActorJob, requestID)
 		if err != nil {
-			return false, err
+			return err
 		}
-		for _, s := range subs {
-			if err := f(s); err != nil {
-				return false, err
-			}
+		if stored = res.Stored; !terminal(stored.Status) {
+			rep.DuplicateLive++
+			log.Error("two live Stripe subscriptions for one user; see docs/runbooks/subscription-state-mismatch.md",
+				"stored", stored.StripeSubscriptionID, "storedStatus", stored.Status, "otherStatus", other.Status)
+			return c.audit.WriteAudit(ctx, audit.Entry{Actor: audit.ActorJob, Action: "subscription.duplicate_live",
+				Target: "user:" + o.UserID, RequestID: requestID, Details: map[string]string{
+					"stored": stored.StripeSubscriptionID, "storedStatus": stored.Status,
+					"other": o.StripeSubscriptionID, "otherStatus": other.Status}})
 		}
-		if next == nil {
-			return false, nil
-		}
-		start = next
 	}
-	return true, nil
+	res, err := c.life.syncFromStripe(ctx, o.UserID, *other, stamp, audit.ActorJob, requestID)
+	if err != nil {
+		return err
+	}
+	if res.Stored.StripeSubscriptionID != o.StripeSubscriptionID {
+		// The stored item changed under us (yet another subscription); the next run looks again.
+		log.Warn("billing cycle: other subscription not adopted", "reason", res.Refused)
+		return nil
+	}
+	rep.Adopted++
+	return c.others.ResolveOtherSubscription(ctx, o.UserID, o.StripeSubscriptionID, "adopted")
+}
+
+// readState reads a subscription's state from Stripe for the job: nil (and the report counted)
+// when Stripe cannot be read or its state is not ours.
+func (c *cycle) readState(ctx context.Context, id string, rep *CycleReport) (*State, error) {
+	s, err := c.stripe.GetSubscription(ctx, id)
+	if err != nil {
+		rep.SkippedUnreachable++
+		logging.From(ctx).Warn("billing cycle: Stripe read failed; left as it was", "subscription", id, "err", err.Error())
+		return nil, nil
+	}
+	st, err := StateFromStripe(s, c.life.rules.Prices)
+	if err != nil {
+		rep.ReconcileSkipped++
+		logging.From(ctx).Warn("billing cycle: Stripe's state not usable; left as it was", "subscription", id, "err", err.Error())
+		return nil, nil
+	}
+	return &st, nil
 }

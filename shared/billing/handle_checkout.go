@@ -9,7 +9,9 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/stripeapi"
 )
 
 type checkoutRequest struct {
@@ -34,39 +36,48 @@ type CheckoutResponse struct {
 	SessionID string `json:"sessionId"`
 }
 
+// checkoutDeps is what POST /subscription/checkout uses.
+type checkoutDeps struct {
+	subs      subscriptionReader
+	customers customers
+	audit     auditor
+	idem      idempotency.Store
+	stripe    stripeAPI
+	settings  Settings
+}
+
 // HandleCreateCheckout serves POST /subscription/checkout: a Stripe Checkout Session (mode
-// subscription) for the caller's Stripe customer.
-func HandleCreateCheckout(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, httpapi.Idempotent(d.Store, fn.Name, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+// subscription) for the caller's Stripe customer. It is refused (409) while the caller has a Stripe
+// subscription that has not ended — one live subscription per user; changes go through
+// PUT /subscription or the billing portal.
+func HandleCreateCheckout(fn manifest.Function, d checkoutDeps) httpapi.Lambda {
+	return httpapi.Route(fn, httpapi.Idempotent(d.idem, fn.Name, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var req checkoutRequest
 		if err := r.Decode(&req); err != nil {
 			return httpapi.Response{}, err
 		}
-		if err := checkAppOrigin(d.Config.AppOrigins, "successUrl", req.SuccessURL); err != nil {
+		if err := checkAppOrigin(d.settings, "successUrl", req.SuccessURL); err != nil {
 			return httpapi.Response{}, err
 		}
-		if err := checkAppOrigin(d.Config.AppOrigins, "cancelUrl", req.CancelURL); err != nil {
+		if err := checkAppOrigin(d.settings, "cancelUrl", req.CancelURL); err != nil {
 			return httpapi.Response{}, err
 		}
 		tier, _ := TierByID(req.Tier)
-		price := tier.PriceID(pricesOf(d))
+		price := tier.PriceID(d.settings.Prices)
 		if price == "" {
 			return httpapi.Response{}, apperr.New(apperr.Internal, "no Stripe price configured for %s", tier.ID)
 		}
 		userID := r.Principal.UserID
-		sub, err := loadSubscription(ctx, d, userID)
+		sub, err := loadSubscription(ctx, d.subs, userID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		if hasLiveSubscription(sub, AccessAt(sub, d.Clock.Now())) {
+		if openAtStripe(sub) {
 			return httpapi.Response{}, apperr.New(apperr.Conflict,
-				"you already have an active subscription; change it with PUT /subscription")
+				"you already have a subscription (status %s); manage it in the billing portal (POST /subscription/portal) "+
+					"or change its tier with PUT /subscription", sub.Status)
 		}
-		sc, err := stripeClient(ctx, d)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		customerID, err := ensureCustomer(ctx, d, sc, r.Principal)
+		customerID, err := ensureCustomer(ctx, d.customers, d.stripe, r.Principal)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -81,12 +92,11 @@ func HandleCreateCheckout(fn manifest.Function, d *Deps) httpapi.Lambda {
 			Metadata:          md,
 			SubscriptionData:  &stripe.CheckoutSessionSubscriptionDataParams{Metadata: md},
 		}
-		params.SetIdempotencyKey("checkout-" + operationID(r, fn.Name))
-		sess, err := sc.CheckoutSessions.New(params)
+		sess, err := d.stripe.CreateCheckoutSession(ctx, params, stripeapi.Key("checkout", operationID(r, fn.Name)))
 		if err != nil {
-			return httpapi.Response{}, stripeFailure(err, "starting checkout")
+			return httpapi.Response{}, err
 		}
-		if err := audit.Write(ctx, d.Store, audit.Entry{Actor: userID, Action: "subscription.checkout",
+		if err := d.audit.WriteAudit(ctx, audit.Entry{Actor: userID, Action: "subscription.checkout",
 			Target: "checkout:" + sess.ID, RequestID: r.ID,
 			Details: map[string]string{"tier": tier.ID, "customer": customerID}}); err != nil {
 			r.Log.Warn("audit record not written", "err", err.Error())
@@ -101,32 +111,34 @@ type portalRequest struct {
 
 func (p portalRequest) Validate() error { return validateRedirectURL("returnUrl", p.ReturnURL) }
 
+// portalDeps is what POST /subscription/portal uses.
+type portalDeps struct {
+	customers customers
+	stripe    stripeAPI
+	settings  Settings
+}
+
 // HandleCreatePortalSession serves POST /subscription/portal: a Stripe Customer Portal session.
-func HandleCreatePortalSession(fn manifest.Function, d *Deps) httpapi.Lambda {
+func HandleCreatePortalSession(fn manifest.Function, d portalDeps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var req portalRequest
 		if err := r.Decode(&req); err != nil {
 			return httpapi.Response{}, err
 		}
-		if err := checkAppOrigin(d.Config.AppOrigins, "returnUrl", req.ReturnURL); err != nil {
+		if err := checkAppOrigin(d.settings, "returnUrl", req.ReturnURL); err != nil {
 			return httpapi.Response{}, err
 		}
-		u, err := d.Store.GetUser(ctx, r.Principal.UserID)
+		u, err := d.customers.GetUser(ctx, r.Principal.UserID)
 		if (err == nil && u.StripeCustomerID == "") || apperr.Is(err, apperr.NotFound) {
 			return httpapi.Response{}, apperr.New(apperr.Unprocessable, "there is no billing account yet; subscribe first")
 		}
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		sc, err := stripeClient(ctx, d)
+		params := &stripe.BillingPortalSessionParams{Customer: stripe.String(u.StripeCustomerID), ReturnURL: stripe.String(req.ReturnURL)}
+		ps, err := d.stripe.CreatePortalSession(ctx, params, stripeapi.Key("portal", operationID(r, fn.Name)))
 		if err != nil {
 			return httpapi.Response{}, err
-		}
-		params := &stripe.BillingPortalSessionParams{Customer: stripe.String(u.StripeCustomerID), ReturnURL: stripe.String(req.ReturnURL)}
-		params.SetIdempotencyKey("portal-" + operationID(r, fn.Name))
-		ps, err := sc.BillingPortalSessions.New(params)
-		if err != nil {
-			return httpapi.Response{}, stripeFailure(err, "opening the billing portal")
 		}
 		return httpapi.OK(map[string]string{"url": ps.URL}), nil
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/store"
@@ -27,9 +28,9 @@ type SubscriptionView struct {
 	Entitlements      []string   `json:"entitlements"`
 }
 
-// View renders a stored subscription at now.
-func View(sub store.Subscription, now time.Time) SubscriptionView {
-	a := AccessAt(sub, now)
+// View renders a stored subscription at now under the grace rule.
+func View(sub store.Subscription, now time.Time, grace time.Duration) SubscriptionView {
+	a := AccessAt(sub, now, grace)
 	t, _ := TierByID(a.Tier)
 	v := SubscriptionView{Tier: a.Tier, Status: a.Status, Reason: a.Reason, Entitlements: t.Features,
 		AccessUntil: timePtr(a.AccessUntil), PaidThrough: timePtr(a.PaidThrough)}
@@ -37,8 +38,8 @@ func View(sub store.Subscription, now time.Time) SubscriptionView {
 		v.CurrentPeriodEnd = timePtr(sub.CurrentPeriodEnd)
 		v.CancelAtPeriodEnd = sub.CancelAtPeriodEnd
 		v.PendingTier = sub.PendingTier
-		if sub.Tier != a.Tier {
-			v.SubscribedTier = sub.Tier
+		if p := planTier(sub); p != a.Tier && !terminal(sub.Status) {
+			v.SubscribedTier = p
 		}
 	}
 	return v
@@ -52,23 +53,14 @@ func timePtr(t time.Time) *time.Time {
 	return &u
 }
 
-// loadSubscription reads the caller's item; a user without one gets the zero item (Free).
-func loadSubscription(ctx context.Context, d *Deps, userID string) (store.Subscription, error) {
-	sub, err := d.Store.GetSubscription(ctx, userID)
-	if apperr.Is(err, apperr.NotFound) {
-		return store.Subscription{}, nil
-	}
-	return sub, err
-}
-
 // HandleGetSubscription serves GET /subscription.
-func HandleGetSubscription(fn manifest.Function, d *Deps) httpapi.Lambda {
+func HandleGetSubscription(fn manifest.Function, subs subscriptionReader, rules Rules, clk clock.Clock) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		sub, err := loadSubscription(ctx, d, r.Principal.UserID)
+		sub, err := loadSubscription(ctx, subs, r.Principal.UserID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		return httpapi.OK(View(sub, d.Clock.Now())), nil
+		return httpapi.OK(View(sub, clk.Now(), rules.Grace)), nil
 	})
 }
 
@@ -96,6 +88,9 @@ const (
 // changed subscription is never served past its version. Access is computed from the item at the
 // time of the check, so a period end is honoured to the second even from the cache.
 type featureCache struct {
+	subs    subscriptionReader
+	version versionReader
+	clock   clock.Clock
 	ttl     time.Duration
 	max     int
 	mu      sync.Mutex
@@ -109,13 +104,19 @@ type cacheEntry struct {
 	expires time.Time
 }
 
-func newFeatureCache(ttl time.Duration, max int) *featureCache {
-	return &featureCache{ttl: ttl, max: max, entries: map[string]cacheEntry{}}
+// subscriptionsWithVersion reads items and their versions (the store does both).
+type subscriptionsWithVersion interface {
+	subscriptionReader
+	versionReader
 }
 
-func (c *featureCache) subscription(ctx context.Context, d *Deps, userID string) (store.Subscription, error) {
-	now := d.Clock.Now()
-	version, err := d.Store.SubscriptionVersion(ctx, userID)
+func newFeatureCache(subs subscriptionsWithVersion, clk clock.Clock, ttl time.Duration, max int) *featureCache {
+	return &featureCache{subs: subs, version: subs, clock: clk, ttl: ttl, max: max, entries: map[string]cacheEntry{}}
+}
+
+func (c *featureCache) subscription(ctx context.Context, userID string) (store.Subscription, error) {
+	now := c.clock.Now()
+	version, err := c.version.SubscriptionVersion(ctx, userID)
 	if err != nil {
 		return store.Subscription{}, err
 	}
@@ -127,7 +128,7 @@ func (c *featureCache) subscription(ctx context.Context, d *Deps, userID string)
 		return e.sub, nil
 	}
 	c.misses.Add(1)
-	sub, err := loadSubscription(ctx, d, userID)
+	sub, err := loadSubscription(ctx, c.subs, userID)
 	if err != nil {
 		return sub, err
 	}
@@ -150,9 +151,9 @@ func requiredTier(feature string) string {
 	return ""
 }
 
-// Decide answers whether sub allows feature at now.
-func Decide(sub store.Subscription, feature string, now time.Time) FeatureDecision {
-	a := AccessAt(sub, now)
+// Decide answers whether sub allows feature at now under the grace rule.
+func Decide(sub store.Subscription, feature string, now time.Time, grace time.Duration) FeatureDecision {
+	a := AccessAt(sub, now, grace)
 	t, _ := TierByID(a.Tier)
 	dec := FeatureDecision{Feature: feature, Allowed: t.Grants(feature), Tier: a.Tier, Status: a.Status,
 		RequiredTier: requiredTier(feature), AccessUntil: timePtr(a.AccessUntil), PaidThrough: timePtr(a.PaidThrough)}
@@ -166,20 +167,20 @@ func Decide(sub store.Subscription, feature string, now time.Time) FeatureDecisi
 }
 
 // HandleCheckFeature serves GET /features/{feature}.
-func HandleCheckFeature(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, newCheckFeature(d, newFeatureCache(featureCacheTTL, featureCacheMax)))
+func HandleCheckFeature(fn manifest.Function, subs subscriptionsWithVersion, rules Rules, clk clock.Clock) httpapi.Lambda {
+	return httpapi.Route(fn, newCheckFeature(newFeatureCache(subs, clk, featureCacheTTL, featureCacheMax), rules))
 }
 
-func newCheckFeature(d *Deps, cache *featureCache) httpapi.Handler {
+func newCheckFeature(cache *featureCache, rules Rules) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		feature := r.PathParam("feature")
 		if !KnownFeature(feature) {
 			return httpapi.Response{}, apperr.New(apperr.NotFound, "unknown feature")
 		}
-		sub, err := cache.subscription(ctx, d, r.Principal.UserID)
+		sub, err := cache.subscription(ctx, r.Principal.UserID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		return httpapi.OK(Decide(sub, feature, d.Clock.Now())), nil
+		return httpapi.OK(Decide(sub, feature, cache.clock.Now(), rules.Grace)), nil
 	}
 }

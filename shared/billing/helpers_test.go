@@ -5,7 +5,6 @@ package billing
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -26,11 +24,13 @@ import (
 	"github.com/liberation/monetization/infra/local/stripeevents"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/clock"
-	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
+
+// Integration tests: billing's DynamoDB repository against moto and its Stripe port against
+// stripe-mock (through a recording transport), with the same handlers and job as in production.
 
 func TestMain(m *testing.M) { localtest.Main(m) }
 
@@ -79,8 +79,11 @@ func (s *stripeRecorder) all() []recordedReq {
 
 type testEnv struct {
 	*localtest.Env
-	d      *Deps
+	repo   dynamoRepo
+	port   stripePort
 	stripe *stripeRecorder
+	set    Settings
+	life   *lifecycle
 }
 
 func newEnv(t *testing.T) *testEnv {
@@ -95,82 +98,35 @@ func newEnv(t *testing.T) *testEnv {
 		API: stripe.GetBackendWithConfig(stripe.APIBackend, cfg), Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg),
 		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg),
 	}))
-	d := &Deps{Config: env.Runtime.Config, Clock: env.Runtime.Clock, Store: env.Store(), Stripe: sc}
-	return &testEnv{Env: env, d: d, stripe: rec}
-}
-
-// WithFakeClock gives the environment and billing's Deps one settable clock.
-func (e *testEnv) WithFakeClock() *clock.Fake {
-	f := e.Env.WithFakeClock()
-	e.d.Clock = f
-	return f
-}
-
-var reqSeq struct {
-	sync.Mutex
-	n int
-}
-
-func nextReqID() string {
-	reqSeq.Lock()
-	defer reqSeq.Unlock()
-	reqSeq.n++
-	return "req-" + time.Now().Format("150405.000000") + "-" + string(rune('a'+reqSeq.n%26)) + strings.Repeat("x", reqSeq.n%7)
-}
-
-type callOpts struct {
-	admin   bool
-	path    map[string]string
-	headers map[string]string
-}
-
-// call invokes an HTTP handler as API Gateway would for userID and decodes the JSON answer.
-func call(t *testing.T, h httpapi.Lambda, userID, body string, o callOpts) (int, map[string]any) {
-	t.Helper()
-	claims := map[string]string{"sub": userID, "email": userID + "@example.com"}
-	if o.admin {
-		claims["cognito:groups"] = "[admin]"
-	}
-	ev := events.APIGatewayV2HTTPRequest{Body: body, PathParameters: o.path, Headers: o.headers,
-		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: nextReqID(),
-			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}}}
-	resp, err := h(context.Background(), ev)
+	set, err := settingsOf(env.Runtime)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out map[string]any
-	if resp.Body != "" {
-		if err := json.Unmarshal([]byte(resp.Body), &out); err != nil {
-			t.Fatalf("response is not JSON: %q", resp.Body)
-		}
-	}
-	return resp.StatusCode, out
+	repo := dynamoRepo{env.Store()}
+	return &testEnv{Env: env, repo: repo, port: stripePort{sc}, stripe: rec, set: set,
+		life: &lifecycle{subs: repo, clock: env.Runtime.Clock, rules: set.Rules}}
 }
 
-func fn(name string) manifest.Function { return manifest.MustByName(name) }
-
-// stripeSub builds the Stripe subscription object of a built event.
-func stripeSub(t *testing.T, typ string, o stripeevents.Options) *stripe.Subscription {
-	t.Helper()
-	var ev stripe.Event
-	if err := json.Unmarshal(stripeevents.MustBuild(typ, o), &ev); err != nil {
-		t.Fatal(err)
-	}
-	var s stripe.Subscription
-	if err := json.Unmarshal(ev.Data.Raw, &s); err != nil {
-		t.Fatal(err)
-	}
-	return &s
+// WithFakeClock gives the environment and billing one settable clock.
+func (e *testEnv) WithFakeClock() *clock.Fake {
+	f := e.Env.WithFakeClock()
+	e.life.clock = f
+	return f
 }
+
+func (e *testEnv) plan() planDeps { return planDeps{life: e.life, idem: e.repo, stripe: e.port} }
 
 // seed stores a Stripe subscription state for a user as the webhook would.
-func seed(t *testing.T, d *Deps, typ string, o stripeevents.Options) store.Subscription {
+func seed(t *testing.T, e *testEnv, typ string, o stripeevents.Options) store.Subscription {
 	t.Helper()
 	if o.Created.IsZero() {
-		o.Created = d.Clock.Now().Add(-time.Hour)
+		o.Created = e.life.clock.Now().Add(-time.Hour)
 	}
-	res, err := SyncFromStripe(context.Background(), d, o.UserID, stripeSub(t, typ, o),
+	st, err := StateFromStripe(stripeSub(t, typ, o), e.set.Prices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.life.syncFromStripe(context.Background(), o.UserID, st,
 		Stamp{Created: o.Created.Unix(), ID: "evt_seed_" + typ + o.Created.String()}, audit.ActorStripe, "seed")
 	if err != nil {
 		t.Fatalf("seed: %v", err)
@@ -178,18 +134,18 @@ func seed(t *testing.T, d *Deps, typ string, o stripeevents.Options) store.Subsc
 	return res.Stored
 }
 
-func mustSub(t *testing.T, d *Deps, userID string) store.Subscription {
+func mustSub(t *testing.T, e *testEnv, userID string) store.Subscription {
 	t.Helper()
-	s, err := d.Store.GetSubscription(context.Background(), userID)
+	s, err := e.repo.GetSubscription(context.Background(), userID)
 	if err != nil {
 		t.Fatalf("read subscription of %s: %v", userID, err)
 	}
 	return s
 }
 
-func rawItem(t *testing.T, d *Deps, k store.Key) map[string]types.AttributeValue {
+func rawItem(t *testing.T, e *testEnv, k store.Key) map[string]types.AttributeValue {
 	t.Helper()
-	res, err := d.Store.DB.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: &d.Store.Table, Key: k.Item(),
+	res, err := e.repo.DB.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: &e.repo.Table, Key: k.Item(),
 		ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		t.Fatal(err)
@@ -197,13 +153,13 @@ func rawItem(t *testing.T, d *Deps, k store.Key) map[string]types.AttributeValue
 	return res.Item
 }
 
-func gauges(t *testing.T, d *Deps) map[string]int64 {
+func gauges(t *testing.T, e *testEnv) map[string]int64 {
 	t.Helper()
-	return counters(rawItem(t, d, store.MetricsCurrentKey()))
+	return counters(rawItem(t, e, store.MetricsCurrentKey()))
 }
 
 // auditCount counts the audit records of a day with an action.
-func auditCount(t *testing.T, d *Deps, day time.Time, action string) int {
+func auditCount(t *testing.T, e *testEnv, day time.Time, action string) int {
 	t.Helper()
-	return localtest.AuditCount(t, d.Store, day, action)
+	return localtest.AuditCount(t, e.repo.Store, day, action)
 }

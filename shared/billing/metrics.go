@@ -2,36 +2,46 @@ package billing
 
 import (
 	"context"
-	"strconv"
+	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/store"
 )
 
-// MetricsWindowDays is the window of churn and payment success rate.
+// MetricsWindowDays is the window of churn, payment success rate and dispute amounts.
 const MetricsWindowDays = 30
 
 // Currency of every tier price, and so of MRR.
 const Currency = "usd"
 
+// ChurnDefinition is the churn formula, as the metrics response states it.
+const ChurnDefinition = "rateBasisPoints = churnedPaying ÷ payingAtStart over the window (at most 10000): " +
+	"customers paying when the window started who stopped paying inside it. Customers who became paying and " +
+	"stopped inside the window are counted in joinedAndLeft, not in the rate. payingAtStart = payingCustomers − " +
+	"newPaying + churnedPaying + joinedAndLeft."
+
 // Metrics is the answer of GET /admin/metrics. Rates are integer basis points (1 % = 100 bp,
-// 99.9 % = 9990 bp) and null when their denominator is zero. See docs/decisions/0010.
+// 99.9 % = 9990 bp) and null when their denominator is zero. See docs/decisions/0010 and 0037.
+//
+// Paying, MRR and the per-tier counts are as of AsOf under the same rules as feature checks: a
+// subscription whose access ended by a time rule (past_due beyond paid-through + grace, a
+// cancellation past its period end) is not counted even before the billing-cycle job has written
+// that; LapsedAwaitingJob says how many such subscriptions the read set aside.
 type Metrics struct {
 	AsOf                time.Time        `json:"asOf"`
 	Currency            string           `json:"currency"`
 	MRRCents            int64            `json:"mrrCents"`
 	PayingCustomers     int64            `json:"payingCustomers"`
 	ActiveSubscriptions map[string]int64 `json:"activeSubscriptions"` // per paid tier
+	LapsedAwaitingJob   int64            `json:"lapsedAwaitingJob"`
 	Window              Window           `json:"window"`
 	Churn               Churn            `json:"churn"`
 	Payments            PaymentStats     `json:"payments"`
+	Disputes            DisputeStats     `json:"disputes"`
 	LatestSnapshot      *string          `json:"latestSnapshot"` // date of the newest daily snapshot
 }
 
@@ -42,13 +52,14 @@ type Window struct {
 	Days int    `json:"days"`
 }
 
-// Churn over the window: churnedPaying ÷ payingAtStart, where payingAtStart = payingCustomers −
-// newPaying + churnedPaying (the paying count at the window's start, derived from the counters).
+// Churn over the window (see ChurnDefinition).
 type Churn struct {
-	ChurnedPaying   int64  `json:"churnedPaying"`
-	NewPaying       int64  `json:"newPaying"`
+	ChurnedPaying   int64  `json:"churnedPaying"` // paying at the window's start, stopped inside it
+	JoinedAndLeft   int64  `json:"joinedAndLeft"` // became paying and stopped inside the window
+	NewPaying       int64  `json:"newPaying"`     // became paying inside the window
 	PayingAtStart   int64  `json:"payingAtStart"`
 	RateBasisPoints *int64 `json:"rateBasisPoints"`
+	Definition      string `json:"definition"`
 }
 
 // PaymentStats over the window: succeeded ÷ (succeeded + failed).
@@ -60,6 +71,14 @@ type PaymentStats struct {
 	RefundedCents          int64  `json:"refundedCents"`
 }
 
+// DisputeStats are dispute amounts over the window, each on the day it happened: opened, closed
+// lost, closed won (one dispute may be opened in the window and closed after it, or the reverse).
+type DisputeStats struct {
+	OpenedCents int64 `json:"openedCents"`
+	LostCents   int64 `json:"lostCents"`
+	WonCents    int64 `json:"wonCents"`
+}
+
 // basisPoints is num/den in basis points, rounded half up; nil when den is not positive.
 func basisPoints(num, den int64) *int64 {
 	if den <= 0 {
@@ -69,103 +88,141 @@ func basisPoints(num, den int64) *int64 {
 	return &bp
 }
 
-func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
-
-func counters(item map[string]types.AttributeValue) map[string]int64 {
-	out := map[string]int64{}
-	for k, v := range item {
-		if n, ok := v.(*types.AttributeValueMemberN); ok {
-			if x, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
-				out[k] = x
-			}
+// churnOf computes churn from the paying count now and the window's day-counter sums. Counters
+// written before churnedJoined# existed count every churn as a customer paying at the start; the
+// rate is capped at 100 % so such a window can never report more.
+func churnOf(payingNow int64, sums map[string]int64, from time.Time) Churn {
+	all := sums[store.CtrChurnedPaying]
+	var joinedLeft int64
+	fromDay := dayOf(from)
+	for k, v := range sums {
+		if d, ok := strings.CutPrefix(k, store.CtrChurnedJoinedPrefix); ok && d >= fromDay {
+			joinedLeft += v
 		}
 	}
-	return out
+	joinedLeft = min(max(joinedLeft, 0), max(all, 0))
+	c := Churn{ChurnedPaying: all - joinedLeft, JoinedAndLeft: joinedLeft, NewPaying: sums[store.CtrNewPaying],
+		Definition: ChurnDefinition}
+	c.PayingAtStart = payingNow - c.NewPaying + all
+	if bp := basisPoints(c.ChurnedPaying, c.PayingAtStart); bp != nil {
+		*bp = min(max(*bp, 0), 10000)
+		c.RateBasisPoints = bp
+	}
+	return c
 }
 
-// ReadMetrics computes the metrics at now from the gauges, the window's day counters (one Query)
+// Bounds of the metrics read's look at subscriptions whose access ended since their last write.
+const metricsMaxPages = 5
+
+// readMetrics computes the metrics at now from the gauges, the window's day counters (one Query),
+// the subscriptions whose access ended by a time rule since they were written (see pendingLapses)
 // and the newest snapshot (one Query). It never scans.
-func ReadMetrics(ctx context.Context, s *store.Store, now time.Time) (Metrics, error) {
-	m := Metrics{AsOf: now.UTC(), Currency: Currency, ActiveSubscriptions: map[string]int64{}}
-	cur, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: store.MetricsCurrentKey().Item()})
+func readMetrics(ctx context.Context, r metricsReader, due dueLister, rules Rules, now time.Time, maxPages int) (Metrics, error) {
+	now = now.UTC()
+	m := Metrics{AsOf: now, Currency: Currency, ActiveSubscriptions: map[string]int64{}}
+	g, err := r.Gauges(ctx)
 	if err != nil {
-		return m, apperr.Wrap(err, apperr.Unavailable, "read failed")
+		return m, err
 	}
-	g := counters(cur.Item)
+	if g == nil {
+		g = map[string]int64{}
+	}
+	from, to := now.AddDate(0, 0, -(MetricsWindowDays-1)), now
+	m.Window = Window{From: dayOf(from), To: dayOf(to), Days: MetricsWindowDays}
+	sum, err := r.DaySums(ctx, from, to)
+	if err != nil {
+		return m, err
+	}
+	if sum == nil {
+		sum = map[string]int64{}
+	}
+	// What the billing-cycle job will write for each lapse, computed by the same function as its
+	// write, applied here so the read is as of now.
+	truncated, err := pendingLapses(ctx, due, rules.Grace, now, maxPages, func(prev, next store.Subscription, at time.Time) {
+		m.LapsedAwaitingJob++
+		gd, dd := metricDeltas(prev, next, at)
+		for k, v := range gd {
+			g[k] += v
+		}
+		if d := dayOf(at); d >= m.Window.From && d <= m.Window.To {
+			for k, v := range dd {
+				sum[k] += v
+			}
+		}
+	})
+	if err != nil {
+		return m, err
+	}
+	if truncated {
+		logging.From(ctx).Warn("metrics: more lapsed subscriptions than one read looks at; run the billing-cycle job")
+	}
 	m.MRRCents, m.PayingCustomers = g[store.GaugeMRRCents], g[store.GaugePayingCustomers]
 	for _, t := range Tiers() {
 		if t.PriceCents > 0 {
 			m.ActiveSubscriptions[t.ID] = g[store.GaugeSubsPrefix+t.ID]
 		}
 	}
-
-	from, to := now.AddDate(0, 0, -(MetricsWindowDays-1)), now
-	m.Window = Window{From: day(from), To: day(to), Days: MetricsWindowDays}
-	dayKey := func(t time.Time) string { return store.MetricsDayKey(t).SK }
-	days, err := queryAllRaw(ctx, s, &dynamodb.QueryInput{
-		KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :from AND :to"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": store.S(store.MetricsCurrentKey().PK), ":from": store.S(dayKey(from)), ":to": store.S(dayKey(to)),
-		},
-	})
-	if err != nil {
-		return m, err
-	}
-	var sum = map[string]int64{}
-	for _, it := range days {
-		for k, v := range counters(it) {
-			sum[k] += v
-		}
-	}
-	m.Churn = Churn{ChurnedPaying: sum[store.CtrChurnedPaying], NewPaying: sum[store.CtrNewPaying]}
-	m.Churn.PayingAtStart = m.PayingCustomers - m.Churn.NewPaying + m.Churn.ChurnedPaying
-	m.Churn.RateBasisPoints = basisPoints(m.Churn.ChurnedPaying, m.Churn.PayingAtStart)
+	m.Churn = churnOf(m.PayingCustomers, sum, from)
 	m.Payments = PaymentStats{Succeeded: sum[store.CtrPaymentsSucceeded], Failed: sum[store.CtrPaymentsFailed],
 		RevenueCents: sum[store.CtrRevenueCents], RefundedCents: sum[store.CtrRefundedCents]}
 	m.Payments.SuccessRateBasisPoints = basisPoints(m.Payments.Succeeded, m.Payments.Succeeded+m.Payments.Failed)
-
-	snapPK := store.SnapshotKey(now).PK
-	latest, err := s.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName:                &s.Table,
-		KeyConditionExpression:   aws.String("PK = :pk"),
-		ExpressionAttributeNames: map[string]string{"#sk": manifest.AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": store.S(snapPK),
-		},
-		ProjectionExpression: aws.String("#sk"),
-		ScanIndexForward:     aws.Bool(false),
-		Limit:                aws.Int32(1),
-	})
+	m.Disputes = DisputeStats{OpenedCents: sum[store.CtrDisputedCents], LostCents: sum[store.CtrDisputeLostCents],
+		WonCents: sum[store.CtrDisputeWonCents]}
+	latest, err := r.LatestSnapshot(ctx)
 	if err != nil {
-		return m, apperr.Wrap(err, apperr.Unavailable, "query failed")
+		return m, err
 	}
-	if len(latest.Items) == 1 {
-		if sk, ok := latest.Items[0][manifest.AttrSK].(*types.AttributeValueMemberS); ok {
-			d := sk.Value
-			m.LatestSnapshot = &d
-		}
+	if latest != "" {
+		m.LatestSnapshot = &latest
 	}
 	return m, nil
 }
 
-func queryAllRaw(ctx context.Context, s *store.Store, in *dynamodb.QueryInput) ([]map[string]types.AttributeValue, error) {
-	in.TableName = &s.Table
-	var out []map[string]types.AttributeValue
-	p := dynamodb.NewQueryPaginator(s.DB, in)
-	for p.HasMorePages() {
-		res, err := p.NextPage(ctx)
+// dueQuery is one of the billing-cycle job's lists: subscriptions with status whose ReviewAt is
+// before `before`.
+type dueQuery struct {
+	status string
+	before time.Time
+}
+
+// dueQueries are the subscriptions whose stored state may be out of date at now: an active or
+// trialing one past its period end (a renewal, a cancellation or a failure we may not have heard
+// of), a past_due one past paid-through + grace (its tier lapses now unless Stripe says otherwise).
+func dueQueries(now time.Time, grace time.Duration) []dueQuery {
+	return []dueQuery{{StatusActive, now}, {StatusTrialing, now}, {StatusPastDue, now.Add(-grace)}}
+}
+
+// pendingLapses calls f for each due subscription whose stored Tier is more than it entitles to at
+// now (access ended by a time rule since its last write), with the item it would become and the
+// day the end is counted on. It reports whether it stopped at maxPages for some status.
+func pendingLapses(ctx context.Context, due dueLister, grace time.Duration, now time.Time, maxPages int,
+	f func(prev, next store.Subscription, at time.Time)) (bool, error) {
+	truncated := false
+	for _, q := range dueQueries(now, grace) {
+		trunc, err := due.EachDue(ctx, q.status, q.before, maxPages, func(s store.Subscription) error {
+			next := s
+			if next.Tier = AccessAt(s, now, grace).Tier; next.Tier == s.Tier {
+				return nil
+			}
+			at := now
+			if end := accessEndedAt(s, grace); !end.IsZero() && !now.Before(end) {
+				at = end
+			}
+			f(s, next, at)
+			return nil
+		})
 		if err != nil {
-			return nil, apperr.Wrap(err, apperr.Unavailable, "query failed")
+			return false, err
 		}
-		out = append(out, res.Items...)
+		truncated = truncated || trunc
 	}
-	return out, nil
+	return truncated, nil
 }
 
 // HandleGetMetrics serves GET /admin/metrics (admin only).
-func HandleGetMetrics(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		m, err := ReadMetrics(ctx, d.Store, d.Clock.Now())
+func HandleGetMetrics(fn manifest.Function, r metricsReader, due dueLister, rules Rules, clk clock.Clock) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, req *httpapi.Request) (httpapi.Response, error) {
+		m, err := readMetrics(ctx, r, due, rules, clk.Now(), metricsMaxPages)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -184,12 +241,16 @@ type Snapshot struct {
 	PayingCustomers        int64            `dynamodbav:"payingCustomers"`
 	ActiveSubscriptions    map[string]int64 `dynamodbav:"activeSubscriptions"`
 	ChurnedPaying30d       int64            `dynamodbav:"churnedPaying30d"`
+	JoinedAndLeft30d       int64            `dynamodbav:"joinedAndLeft30d"`
 	NewPaying30d           int64            `dynamodbav:"newPaying30d"`
 	PayingAtStart30d       int64            `dynamodbav:"payingAtStart30d"`
 	ChurnRateBasisPoints   *int64           `dynamodbav:"churnRateBasisPoints,omitempty"`
 	PaymentsSucceeded30d   int64            `dynamodbav:"paymentsSucceeded30d"`
 	PaymentsFailed30d      int64            `dynamodbav:"paymentsFailed30d"`
 	SuccessRateBasisPoints *int64           `dynamodbav:"successRateBasisPoints,omitempty"`
+	DisputesOpened30dCents int64            `dynamodbav:"disputesOpened30dCents"`
+	DisputesLost30dCents   int64            `dynamodbav:"disputesLost30dCents"`
+	DisputesWon30dCents    int64            `dynamodbav:"disputesWon30dCents"`
 	CreatedAt              time.Time        `dynamodbav:"createdAt"`
 }
 
@@ -197,8 +258,9 @@ func snapshotOf(m Metrics, now time.Time) Snapshot {
 	k := store.SnapshotKey(now)
 	return Snapshot{PK: k.PK, SK: k.SK, Type: "snapshot", Day: k.SK, Currency: m.Currency,
 		MRRCents: m.MRRCents, PayingCustomers: m.PayingCustomers, ActiveSubscriptions: m.ActiveSubscriptions,
-		ChurnedPaying30d: m.Churn.ChurnedPaying, NewPaying30d: m.Churn.NewPaying, PayingAtStart30d: m.Churn.PayingAtStart,
-		ChurnRateBasisPoints: m.Churn.RateBasisPoints, PaymentsSucceeded30d: m.Payments.Succeeded,
-		PaymentsFailed30d: m.Payments.Failed, SuccessRateBasisPoints: m.Payments.SuccessRateBasisPoints,
-		CreatedAt: now.UTC()}
+		ChurnedPaying30d: m.Churn.ChurnedPaying, JoinedAndLeft30d: m.Churn.JoinedAndLeft, NewPaying30d: m.Churn.NewPaying,
+		PayingAtStart30d: m.Churn.PayingAtStart, ChurnRateBasisPoints: m.Churn.RateBasisPoints,
+		PaymentsSucceeded30d: m.Payments.Succeeded, PaymentsFailed30d: m.Payments.Failed,
+		SuccessRateBasisPoints: m.Payments.SuccessRateBasisPoints, DisputesOpened30dCents: m.Disputes.OpenedCents,
+		DisputesLost30dCents: m.Disputes.LostCents, DisputesWon30dCents: m.Disputes.WonCents, CreatedAt: now.UTC()}
 }

@@ -1,27 +1,26 @@
-// Helpers shared by the subscription routes: redirect-URL and tier validation, Stripe client and
-// error mapping, and the ids that make Stripe calls idempotent.
+// Helpers shared by the subscription routes: redirect-URL and tier validation, and the ids that make
+// Stripe calls idempotent.
 
 package billing
 
 import (
 	"context"
-	"errors"
 	"net"
-	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/auth"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/idempotency"
+	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/stripeapi"
 )
 
 // maxURLLength bounds redirect URLs passed to Stripe.
@@ -55,8 +54,14 @@ func validateRedirectURL(field, raw string) error {
 }
 
 // checkAppOrigin refuses a redirect URL outside the web app's origins, so Checkout and the portal
-// can only send a user back to us (no open redirect through a Stripe-hosted page).
-func checkAppOrigin(origins []string, field, raw string) error {
+// can only send a user back to us (no open redirect through a Stripe-hosted page). Without APP_URL
+// the function is misconfigured: a 500 whose log names the variable, never a guess such as localhost.
+func checkAppOrigin(set Settings, field, raw string) error {
+	if set.AppURL == "" || len(set.AppOrigins) == 0 {
+		return apperr.New(apperr.Internal, "configuration: %s is not set, so no redirect URL can be accepted; set it to the web app's URL",
+			manifest.EnvAppURL)
+	}
+	origins := set.AppOrigins
 	o := platform.Origin(raw)
 	if slices.Contains(origins, o) {
 		return nil
@@ -102,32 +107,7 @@ func operationID(r *httpapi.Request, function string) string {
 // stateKey names a change of a stored subscription for Stripe idempotency keys: the same change of the
 // same stored version is one Stripe operation however often it is retried.
 func stateKey(action string, sub store.Subscription, target string) string {
-	return action + "-" + sub.StripeSubscriptionID + "-" + target + "-v" + strconv.FormatInt(sub.Version, 10)
-}
-
-// stripeFailure turns a Stripe API error into a caller-safe error.
-func stripeFailure(err error, what string) error {
-	var se *stripe.Error
-	if errors.As(err, &se) {
-		switch {
-		case se.Type == stripe.ErrorTypeCard:
-			return apperr.Wrap(err, apperr.Unprocessable, "%s: the payment was declined", what)
-		case se.Type == stripe.ErrorTypeIdempotency:
-			return apperr.Wrap(err, apperr.Conflict, "%s: a different request is using this operation; retry", what)
-		case se.HTTPStatusCode == http.StatusTooManyRequests || se.HTTPStatusCode >= 500:
-			return apperr.Wrap(err, apperr.Unavailable, "%s failed", what)
-		case se.HTTPStatusCode >= 400:
-			return apperr.Wrap(err, apperr.Unprocessable, "%s was refused by the payment provider", what)
-		}
-	}
-	return apperr.Wrap(err, apperr.Unavailable, "%s failed", what)
-}
-
-func stripeClient(ctx context.Context, d *Deps) (*client.API, error) {
-	if d.Stripe == nil {
-		return nil, apperr.New(apperr.Internal, "this function has no Stripe client: declare Stripe in its manifest entry")
-	}
-	return d.Stripe.API(ctx)
+	return stripeapi.Key(action, sub.StripeSubscriptionID, target, "v"+strconv.FormatInt(sub.Version, 10))
 }
 
 // hasLiveSubscription: the user has a Stripe subscription that grants a paid tier now.
@@ -135,11 +115,18 @@ func hasLiveSubscription(sub store.Subscription, a Access) bool {
 	return sub.StripeSubscriptionID != "" && a.Tier != TierFree
 }
 
+// openAtStripe: the stored Stripe subscription has not ended at Stripe (incomplete, trialing,
+// active, past_due, unpaid, paused), whatever it entitles to now. A user has at most one: checkout
+// is refused while one exists (docs/decisions/0036).
+func openAtStripe(sub store.Subscription) bool {
+	return sub.StripeSubscriptionID != "" && sub.Status != "" && !terminal(sub.Status)
+}
+
 // ensureCustomer returns the user's Stripe customer, creating it once: the creation's idempotency
 // key is derived from the user id, and store.LinkStripeCustomer keeps the first id on file if two
 // requests race.
-func ensureCustomer(ctx context.Context, d *Deps, sc *client.API, p auth.Principal) (string, error) {
-	u, err := d.Store.GetUser(ctx, p.UserID)
+func ensureCustomer(ctx context.Context, cs customers, sc stripeAPI, p auth.Principal) (string, error) {
+	u, err := cs.GetUser(ctx, p.UserID)
 	if err == nil && u.StripeCustomerID != "" {
 		return u.StripeCustomerID, nil
 	}
@@ -150,10 +137,9 @@ func ensureCustomer(ctx context.Context, d *Deps, sc *client.API, p auth.Princip
 	if p.Email != "" {
 		params.Email = stripe.String(p.Email)
 	}
-	params.SetIdempotencyKey("customer-" + p.UserID)
-	cus, err := sc.Customers.New(params)
+	cus, err := sc.CreateCustomer(ctx, params, stripeapi.Key("customer", p.UserID))
 	if err != nil {
-		return "", stripeFailure(err, "creating the customer")
+		return "", err
 	}
-	return d.Store.LinkStripeCustomer(ctx, p.UserID, p.Email, cus.ID)
+	return cs.LinkStripeCustomer(ctx, p.UserID, p.Email, cus.ID)
 }

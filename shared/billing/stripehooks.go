@@ -10,6 +10,7 @@ import (
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/webhook"
 )
 
@@ -23,7 +24,28 @@ const (
 // from customer.subscription.*, the paid-through date from invoice.paid, and the customer link from
 // a completed Checkout Session.
 func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
-	h := &hooks{d: depsOf(rt)}
+	set, err := settingsOf(rt)
+	if err != nil {
+		return err
+	}
+	repo := dynamoRepo{store.Open(rt)}
+	registerHooks(r, &hooks{
+		life:  &lifecycle{subs: repo, clock: rt.Clock, rules: set.Rules},
+		users: repo, customers: repo, others: repo, audit: repo,
+	})
+	return nil
+}
+
+// hooks is what billing's webhook hooks use.
+type hooks struct {
+	life      *lifecycle
+	users     userResolver
+	customers customers
+	others    otherSubscriptions
+	audit     auditor
+}
+
+func registerHooks(r *webhook.Router, h *hooks) {
 	r.On(stripe.EventTypeCheckoutSessionCompleted, h.checkoutCompleted)
 	r.On(stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded, h.checkoutCompleted)
 	for _, t := range []stripe.EventType{stripe.EventTypeCustomerSubscriptionCreated,
@@ -31,10 +53,7 @@ func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
 		r.On(t, h.subscription)
 	}
 	r.On(stripe.EventTypeInvoicePaid, h.invoicePaid)
-	return nil
 }
-
-type hooks struct{ d *Deps }
 
 func customerID(c *stripe.Customer) string {
 	if c == nil {
@@ -51,7 +70,7 @@ func (h *hooks) checkoutCompleted(ctx context.Context, ev *stripe.Event) (webhoo
 	if err := webhook.Decode(ev, &s); err != nil {
 		return nil, "", err
 	}
-	userID, err := h.d.Store.ResolveStripeUser(ctx, customerID(s.Customer), "", s.Metadata["userId"], s.ClientReferenceID)
+	userID, err := h.users.ResolveStripeUser(ctx, customerID(s.Customer), "", s.Metadata["userId"], s.ClientReferenceID)
 	if err != nil || userID == "" {
 		return nil, outcomeUnknownUser, err
 	}
@@ -65,7 +84,7 @@ func (h *hooks) checkoutCompleted(ctx context.Context, ev *stripe.Event) (webhoo
 			if s.CustomerDetails != nil && s.CustomerDetails.Email != "" {
 				email = s.CustomerDetails.Email
 			}
-			linked, err := h.d.Store.LinkStripeCustomer(ctx, userID, email, cus)
+			linked, err := h.customers.LinkStripeCustomer(ctx, userID, email, cus)
 			if err != nil {
 				return err
 			}
@@ -80,19 +99,22 @@ func (h *hooks) checkoutCompleted(ctx context.Context, ev *stripe.Event) (webhoo
 		if s.Subscription != nil {
 			subID = s.Subscription.ID
 		}
-		return audit.Write(ctx, h.d.Store, audit.Entry{Actor: audit.ActorStripe, Action: "subscription.checkout_completed",
+		return h.audit.WriteAudit(ctx, audit.Entry{Actor: audit.ActorStripe, Action: "subscription.checkout_completed",
 			Target: "user:" + userID, RequestID: ev.ID,
 			Details: map[string]string{"session": s.ID, "subscription": subID, "customer": cus}})
 	}, "", nil
 }
 
-// subscription applies customer.subscription.created/updated/deleted with the ordering stamp.
+// subscription applies customer.subscription.created/updated/deleted with the ordering stamp. A
+// live subscription other than the user's stored live one is not applied; it is recorded for the
+// billing-cycle job, which adopts it once the stored one has ended or reports the duplicate.
 func (h *hooks) subscription(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
 	var sub stripe.Subscription
 	if err := webhook.Decode(ev, &sub); err != nil {
 		return nil, "", err
 	}
-	if _, err := StateFromStripe(&sub, pricesOf(h.d)); err != nil {
+	st, err := StateFromStripe(&sub, h.life.rules.Prices)
+	if err != nil {
 		if apperr.Is(err, apperr.Unprocessable) {
 			logging.From(ctx).Error("subscription has no price of our tiers; check STRIPE_PRICE_* configuration",
 				"subscription", sub.ID)
@@ -100,13 +122,18 @@ func (h *hooks) subscription(ctx context.Context, ev *stripe.Event) (webhook.Wor
 		}
 		return nil, "", err
 	}
-	userID, err := h.d.Store.ResolveStripeUser(ctx, customerID(sub.Customer), sub.ID, sub.Metadata["userId"])
+	userID, err := h.users.ResolveStripeUser(ctx, customerID(sub.Customer), sub.ID, sub.Metadata["userId"])
 	if err != nil || userID == "" {
 		return nil, outcomeUnknownUser, err
 	}
 	return func(ctx context.Context) error {
-		_, err := SyncFromStripe(ctx, h.d, userID, &sub, Stamp{Created: ev.Created, ID: ev.ID}, audit.ActorStripe, ev.ID)
-		return err
+		res, err := h.life.syncFromStripe(ctx, userID, st, Stamp{Created: ev.Created, ID: ev.ID}, audit.ActorStripe, ev.ID)
+		if err != nil || !res.OtherLive {
+			return err
+		}
+		logging.From(ctx).Warn("a second live subscription: not applied, recorded for the billing-cycle job",
+			"userId", userID, "stored", res.Stored.StripeSubscriptionID, "other", st.SubscriptionID, "status", st.Status)
+		return h.others.RecordOtherSubscription(ctx, userID, st.SubscriptionID, st.Status, time.Unix(ev.Created, 0).UTC())
 	}, "", nil
 }
 
@@ -127,11 +154,11 @@ func (h *hooks) invoicePaid(ctx context.Context, ev *stripe.Event) (webhook.Work
 	if inv.Subscription != nil {
 		subID = inv.Subscription.ID
 	}
-	userID, err := h.d.Store.ResolveStripeUser(ctx, customerID(inv.Customer), subID, md, inv.Metadata["userId"])
+	userID, err := h.users.ResolveStripeUser(ctx, customerID(inv.Customer), subID, md, inv.Metadata["userId"])
 	if err != nil || userID == "" {
 		return nil, outcomeUnknownUser, err
 	}
-	return func(ctx context.Context) error { return RecordPaidThrough(ctx, h.d, userID, end, ev.ID) }, "", nil
+	return func(ctx context.Context) error { return h.life.recordPaidThrough(ctx, userID, end, ev.ID) }, "", nil
 }
 
 // PaidPeriodEnd is the latest service-period end among the invoice's subscription lines (zero for an

@@ -25,7 +25,7 @@ func init() {
 				Trigger: route("POST", "/subscription/resume"), Auth: User, Table: readWrite, Stripe: true},
 			{Name: "get-metrics", Summary: "MRR, paying customers, churn and payment success (admin)",
 				Trigger: route("GET", "/admin/metrics"), Auth: Admin, Table: readOnly},
-			{Name: "billing-cycle", Summary: "Daily: reconcile with Stripe, expire cancellations, snapshot MRR and churn",
+			{Name: "billing-cycle", Summary: "Daily: reconcile with Stripe, end lapsed access, check duplicate subscriptions, snapshot metrics",
 				Trigger: Trigger{Kind: Schedule, Expression: "cron(15 0 * * ? *)"}, Auth: Internal,
 				TimeoutSeconds: 300, MemoryMB: 512, Table: readWrite, Stripe: true},
 		},

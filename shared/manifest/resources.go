@@ -48,4 +48,7 @@ const (
 	// EnvAllowedOrigins lists the web app's origins (comma-separated): CORS, and the only places
 	// Checkout and the Customer Portal may send a user back to.
 	EnvAllowedOrigins = "ALLOWED_ORIGINS"
+	// EnvPastDueGraceDays is how many days past its paid-through date a past_due subscription keeps
+	// its tier (billing; optional, default 3).
+	EnvPastDueGraceDays = "PAST_DUE_GRACE_DAYS"
 )

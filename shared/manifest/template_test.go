@@ -120,7 +120,7 @@ func checkEnv(t *testing.T, f m.Function, env map[string]any) {
 	eq(t, "FUNCTION_NAME", env[m.EnvFunctionName], f.Name)
 	eq(t, "MAIL_TRANSPORT", env[m.EnvMailTransport], "ses")
 	want := map[string]bool{m.EnvTable: true, m.EnvBucket: true, m.EnvMailFrom: true, m.EnvPricePro: true, m.EnvAllowedOrigins: true,
-		m.EnvPriceEnterprise: true, m.EnvCursorSecretName: true,
+		m.EnvPriceEnterprise: true, m.EnvCursorSecretName: true, m.EnvPastDueGraceDays: true,
 		m.EnvStripeKeyParam: f.Stripe, m.EnvWebhookParam: f.WebhookSecret}
 	for _, q := range m.Queues {
 		want[q.EnvVar()] = false

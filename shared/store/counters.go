@@ -25,6 +25,10 @@ const (
 	CtrUnmatchedRefunds  = "unmatchedRefunds" // charge.refunded events for charges we never recorded
 	CtrNewPaying         = "newPaying"        // subscriptions that became paying
 	CtrChurnedPaying     = "churnedPaying"    // paying subscriptions that ended
+	// CtrChurnedJoinedPrefix + <yyyy-mm-dd>: of that day's churnedPaying, those that had become paying
+	// on the named day, kept only when it is less than 30 days earlier (so metrics can tell customers
+	// who joined and left inside the churn window).
+	CtrChurnedJoinedPrefix = "churnedJoined#"
 	// Gauges.
 	GaugeMRRCents        = "mrrCents"
 	GaugePayingCustomers = "payingCustomers"

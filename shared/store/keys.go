@@ -26,10 +26,26 @@ func SubscriptionKey(userID string) Key { return Key{"USER#" + userID, "SUB"} }
 func StripeSubscriptionGSI1(subID string) (string, string) { return "STRIPESUB#" + subID, "SUB" }
 
 // SubscriptionStatusGSI2 lists subscriptions by status for the billing-cycle job ("SUBSTATUS#active"),
-// sorted by current period end, so "active and due before now" is one key condition (GSI2SK < now).
-func SubscriptionStatusGSI2(status string, periodEnd time.Time, userID string) (string, string) {
-	return SubscriptionStatusPrefix + status, SortTime(periodEnd) + sep + userID
+// sorted by the item's review time (its period end; for past_due its paid-through date), so "active
+// and due before now" is one key condition (GSI2SK < now).
+func SubscriptionStatusGSI2(status string, reviewAt time.Time, userID string) (string, string) {
+	return SubscriptionStatusPrefix + status, SortTime(reviewAt) + sep + userID
 }
+
+// OtherSubscriptionKey records a live Stripe subscription of a user that is not the stored one
+// (one live subscription per user: the billing-cycle job checks and reports these).
+func OtherSubscriptionKey(userID, subID string) Key {
+	return Key{"USER#" + userID, "SUBOTHER#" + subID}
+}
+
+// OpenOtherSubscriptionsGSI2 lists the unresolved other-subscription records, oldest first (the
+// GSI2 attributes are removed when one is resolved, so the index holds only open ones).
+func OpenOtherSubscriptionsGSI2(seenAt time.Time, userID, subID string) (string, string) {
+	return OpenOtherSubscriptionsPK, SortTime(seenAt) + sep + userID + sep + subID
+}
+
+// OpenOtherSubscriptionsPK is the GSI2 partition of open other-subscription records.
+const OpenOtherSubscriptionsPK = "SUBOTHER"
 
 // SubscriptionStatusPrefix starts the GSI2PK of subscriptions by status.
 const SubscriptionStatusPrefix = "SUBSTATUS#"

@@ -16,12 +16,18 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 from moto import mock_aws
-from moto.dynamodb.models import DynamoDBBackend
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 
 import serve
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REQUIREMENTS = os.path.join(HERE, "..", "requirements.txt")
+
+# The tests use moto in this process (mock_aws). A custom endpoint in the environment (`make test`
+# exports AWS_ENDPOINT_URL for its running moto) would send boto3 past the mock to that server.
+for _name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+    del os.environ[_name]
 
 
 class PinTest(unittest.TestCase):
@@ -148,6 +154,8 @@ class TransactionsTest(unittest.TestCase):
             extra["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
         self.db.create_table(TableName=name, AttributeDefinitions=attrs, KeySchema=schema,
                              BillingMode="PAY_PER_REQUEST", **extra)
+        # The table is in this process's moto, whose methods the tests patch — not in a server.
+        self.assertIn(name, dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].tables)
         return name
 
     def items(self, table: str) -> list[dict[str, Any]]:
