@@ -72,7 +72,7 @@ func (d *Deps) Post(ctx context.Context, userID string, plan func(context.Contex
 		if err == nil {
 			return n, e, nil
 		}
-		retry := isTransactionConflict(err)
+		retry := store.IsTransactionConflict(err)
 		for _, i := range store.FailedItems(err) {
 			if i < len(fails) && fails[i] != nil {
 				return a, Entry{}, fails[i](ctx)
@@ -100,21 +100,6 @@ func pause(ctx context.Context, attempt int) error {
 	case <-time.After(d):
 		return nil
 	}
-}
-
-// isTransactionConflict: DynamoDB refused the transaction because another one was writing the same
-// item at that moment (in AWS; the serialized local DynamoDB never does). Planning again is right.
-func isTransactionConflict(err error) bool {
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		for _, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "TransactionConflict" {
-				return true
-			}
-		}
-	}
-	var tc *types.TransactionConflictException
-	return errors.As(err, &tc)
 }
 
 // Account reads a user's account (strongly consistent); a user who never earned has the zero account.
