@@ -122,7 +122,9 @@ func TestRewardsRedemptionRaceAndWorkflow(t *testing.T) {
 			}
 			held = append(held, v)
 		case http.StatusConflict:
-			var e struct{ Error struct{ Code, Message string } }
+			var e struct {
+				Error struct{ Code, Message string }
+			}
 			if err := json.Unmarshal(r.body, &e); err != nil || e.Error.Code != "conflict" ||
 				e.Error.Message != "not enough tokens: 0 available, 500 needed" {
 				t.Fatalf("request %d: refusal %s", i, r.body)
