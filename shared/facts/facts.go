@@ -5,8 +5,12 @@
 // without importing each other. Nothing here talks to AWS.
 //
 // Delivery is at least once and in any order: a producer sends a fact after its own write has
-// committed (queue.Sender.Send(ctx, manifest.FactsQueue, Type…, DedupeID(…), payload)), retrying
-// or redriving freely; every consumer is idempotent on the ids a fact carries.
+// committed, retrying or redriving freely; every consumer is idempotent on the ids a fact carries.
+// A producer function declares Sends: []string{manifest.FactsQueue} and, for example:
+//
+//	f := facts.CoursePurchasedFact{UserID: u, CourseID: c, PurchaseID: p, AmountCents: 4900, Currency: "usd",
+//		PurchasedAt: paidAt, RefundWindowEndsAt: paidAt.AddDate(0, 0, 30)}
+//	err := sender.Send(ctx, manifest.FactsQueue, facts.CoursePurchased, f.DedupeID(), f)
 package facts
 
 import (

@@ -65,20 +65,18 @@ func (d *Deps) GlobalTop(ctx context.Context, board string, k int) ([]leaderboar
 	pages := make([]leaderboard.ShardPage, leaderboard.Shards)
 	starts := make([]map[string]types.AttributeValue, leaderboard.Shards)
 	var stats ReadStats
-	// First round: every shard in parallel, a little more than its even share of k.
+	// Every shard in parallel, a little more than its even share of k; the merge then says which
+	// shards may hold more of the top (rarely one or two), and only those are read on.
 	first := int32(k*3/(2*leaderboard.Shards) + 2)
 	shards := make([]int, leaderboard.Shards)
 	for i := range shards {
 		shards[i] = i
 	}
 	for round := 0; len(shards) > 0; round++ {
-		if round > 2*leaderboard.Shards {
+		if round > k {
 			return nil, stats, apperr.New(apperr.Internal, "leaderboard merge did not settle")
 		}
-		limit := first
-		if round > 0 {
-			limit = int32(k) // a shard read again may hold the whole rest of the top
-		}
+		limit := first // later rounds read the shards that may hold more of the top, a page at a time
 		var (
 			mu   sync.Mutex
 			wg   sync.WaitGroup

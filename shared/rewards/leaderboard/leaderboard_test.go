@@ -140,11 +140,11 @@ func TestMergeTopMatchesBruteForce(t *testing.T) {
 			if len(more) == 0 {
 				break
 			}
-			if round > 2*Shards {
+			if round > k {
 				t.Fatalf("trial %d: merge does not settle", trial)
 			}
 			for _, s := range more {
-				read(s, k)
+				read(s, k*3/(2*Shards)+2)
 			}
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
