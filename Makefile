@@ -81,6 +81,7 @@ bench: tools ## run the benchmarks (micro, through the local gateway, cold-start
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
 	$(GO) test -run '^$$' -bench 'Gateway' -benchtime 200x ./infra/local/e2e/
 	$(GO) test -run '^$$' -bench 'WebhookWithItems' -benchtime 40x ./infra/local/e2e/
+	$(GO) test -run '^$$' -bench 'GlobalLeaderboard' -benchtime 20x -timeout 60m ./infra/local/e2e/
 	$(GO) test -run '^$$' -bench 'TransactWriteItems/patch=on' -benchtime 30x ./infra/local/motoserver/
 	$(GO) run ./infra/local/cmd/coldstart -rounds 30
 
