@@ -117,3 +117,21 @@ func alarmDuplicateLiveSubscriptions(stack awscdk.Stack, topic awssns.Topic) {
 
 // billingCycle is the manifest name of the job that emits the billing metrics.
 const billingCycle = "billing-cycle"
+
+// alarmPayments fires on payments' own metrics (shared/metric, from the functions' logs): a refund
+// Stripe reported for a charge we never recorded, and refund reservations the hourly
+// resolve-refunds job could not resolve (docs/runbooks/refund-failed.md).
+func alarmPayments(stack awscdk.Stack, topic awssns.Topic) {
+	appMetric := func(function, name, statistic string, period float64) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(metric.Namespace), MetricName: jsii.String(name),
+			DimensionsMap: &map[string]*string{"Function": jsii.String(function)},
+			Period:        awscdk.Duration_Minutes(jsii.Number(period)), Statistic: jsii.String(statistic),
+		})
+	}
+	alarm(stack, topic, "UnmatchedRefundsAlarm", "Stripe refunded a charge we have no payment for; "+
+		"see docs/runbooks/refund-failed.md.", appMetric(m.StripeWebhook, metric.UnmatchedRefunds, "Sum", 5), 0)
+	alarm(stack, topic, "StuckRefundReservationsAlarm", "Refund reservations older than 15 minutes that "+
+		m.ResolveRefunds+" could not resolve from Stripe; see docs/runbooks/refund-failed.md.",
+		appMetric(m.ResolveRefunds, metric.StuckRefundReservations, "Maximum", 60), 0)
+}

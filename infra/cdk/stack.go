@@ -34,6 +34,7 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 		alarmDLQ(stack, ops, q, d.dlqs[q.Name])
 	}
 	alarmDuplicateLiveSubscriptions(stack, ops)
+	alarmPayments(stack, ops)
 	addEventRules(stack, d)
 	auth := newAuth(stack, cfg)
 	api := newHTTPAPI(stack, cfg, auth)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	m "github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/metric"
 )
 
 // cfn is a synthesized template as plain JSON, so most checks are ordinary Go.
@@ -278,6 +279,27 @@ func TestRetryOnlyCallersHaveAlarms(t *testing.T) {
 			if !has("Errors", f.LogicalID()) {
 				t.Errorf("%s: want an Errors alarm", f.Name)
 			}
+		}
+	}
+}
+
+// Payments' EMF metrics have alarms, on the metric the function actually emits (namespace, name and
+// the Function dimension shared/metric writes).
+func TestPaymentsMetricAlarms(t *testing.T) {
+	c, _ := synth(t, "dev")
+	for _, want := range []struct{ function, name, statistic string }{
+		{m.StripeWebhook, metric.UnmatchedRefunds, "Sum"},
+		{m.ResolveRefunds, metric.StuckRefundReservations, "Maximum"},
+	} {
+		found := false
+		for _, a := range c.ofType("AWS::CloudWatch::Alarm") {
+			dims, _ := json.Marshal(a.Properties["Dimensions"])
+			found = found || a.Properties["Namespace"] == metric.Namespace && a.Properties["MetricName"] == want.name &&
+				a.Properties["Statistic"] == want.statistic && a.Properties["Threshold"] == 0.0 &&
+				string(dims) == `[{"Name":"Function","Value":"`+want.function+`"}]` && a.Properties["AlarmActions"] != nil
+		}
+		if !found {
+			t.Errorf("no alarm on %s from %s", want.name, want.function)
 		}
 	}
 }

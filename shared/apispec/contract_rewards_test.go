@@ -3,7 +3,6 @@
 package apispec_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -93,7 +92,7 @@ func rewardsContract(t *testing.T, c *contract) {
 	c.call(req{fn: "cancel-redemption", as: lin, path: rid(credit.ID)}, 409)
 	c.call(req{fn: "approve-redemption", as: admin, path: rid(coupon.ID)}, 200)
 	c.call(req{fn: "approve-redemption", as: admin, path: rid(coupon.ID)}, 409)
-	c.call(req{fn: "approve-redemption", as: admin, path: rid("rdm_0000000000000000000")}, 404)
+	c.call(req{fn: "approve-redemption", as: admin, path: rid("rdm_00000000000000000000000000")}, 404)
 	c.call(req{fn: "approve-redemption", as: admin, path: rid("nope"), invalid: true}, 400)
 	c.call(req{fn: "approve-redemption", as: admin, path: rid(merch.ID)}, 200)
 	c.call(req{fn: "fulfil-redemption", as: admin, path: rid(merch.ID), body: `{"note":"UPS 1Z999"}`}, 200)
@@ -130,7 +129,7 @@ func rewardsContract(t *testing.T, c *contract) {
 	c.call(req{fn: "get-class-leaderboard", as: kai, path: cid}, 404)
 	c.call(req{fn: "remove-class-member", as: teacher, path: map[string]string{"classId": class.ID, "userId": lin.sub}}, 200)
 	c.call(req{fn: "get-class-leaderboard", as: lin, path: cid}, 404)
-	c.call(req{fn: "get-class-leaderboard", as: lin, path: map[string]string{"classId": "cls_" + fmt.Sprint(time.Now().Unix())}}, 404)
+	c.call(req{fn: "get-class-leaderboard", as: lin, path: map[string]string{"classId": "cls_01JE0A2B3C4D5E6F7G8H9J0KMN"}}, 404)
 }
 
 // rewardsProbe is an idempotency probe of a rewards route and the status its first call gets.
@@ -141,7 +140,7 @@ type rewardsProbe struct {
 
 // rewardsProbes are the idempotency probes of the rewards POST/PUT/DELETE routes.
 func rewardsProbes(user, admin *caller) map[string]rewardsProbe {
-	unknown := map[string]string{"redemptionId": "rdm_0000000000000000000"}
+	unknown := map[string]string{"redemptionId": "rdm_00000000000000000000000000"}
 	return map[string]rewardsProbe{
 		"create-redemption":   {req: req{as: user, body: `{"rewardId":"gold"}`, invalid: true}},
 		"cancel-redemption":   {req: req{as: user, path: map[string]string{"redemptionId": "nope"}, invalid: true}, status: 400},

@@ -459,14 +459,16 @@ func TestResponsesMatchDocument(t *testing.T) {
 
 	// Refunds (admin).
 	refund := func(v map[string]any) string { return jsonBody(v) }
-	c.call(req{fn: "create-refund", as: alice, body: refund(map[string]any{"paymentId": pay.ID, "reason": "duplicate"})}, 403)
-	c.call(req{fn: "create-refund", body: refund(map[string]any{"paymentId": pay.ID, "reason": "duplicate"})}, 401)
-	c.call(req{fn: "create-refund", as: admin, body: refund(map[string]any{"paymentId": pay.ID}), invalid: true}, 400)
-	c.call(req{fn: "create-refund", as: admin, body: refund(map[string]any{"paymentId": pay.ID, "reason": "duplicate", "amountCents": 0}), invalid: true}, 400)
-	c.call(req{fn: "create-refund", as: admin, body: refund(map[string]any{"paymentId": "pay_x", "reason": "duplicate"}), invalid: true}, 400)
-	c.call(req{fn: "create-refund", as: admin, body: refund(map[string]any{"paymentId": pay.ID, "reason": "because"}), invalid: true}, 400)
-	c.call(req{fn: "create-refund", as: admin, body: refund(map[string]any{"paymentId": "pay_01JDZ8K3M4N5P6Q7R8S9T0VWXY", "reason": "duplicate"})}, 404)
-	c.call(req{fn: "create-refund", as: admin, body: refund(map[string]any{"paymentId": pay.ID, "reason": "duplicate", "amountCents": pay.AmountCents + 1})}, 422)
+	newKey := func() map[string]string { return map[string]string{"Idempotency-Key": "refund-" + randHex(4)} }
+	c.call(req{fn: "create-refund", as: alice, headers: newKey(), body: refund(map[string]any{"paymentId": pay.ID, "reason": "duplicate"})}, 403)
+	c.call(req{fn: "create-refund", headers: newKey(), body: refund(map[string]any{"paymentId": pay.ID, "reason": "duplicate"})}, 401)
+	c.call(req{fn: "create-refund", as: admin, body: refund(map[string]any{"paymentId": pay.ID, "reason": "duplicate"}), invalid: true}, 400) // no key
+	c.call(req{fn: "create-refund", as: admin, headers: newKey(), body: refund(map[string]any{"paymentId": pay.ID}), invalid: true}, 400)
+	c.call(req{fn: "create-refund", as: admin, headers: newKey(), body: refund(map[string]any{"paymentId": pay.ID, "reason": "duplicate", "amountCents": 0}), invalid: true}, 400)
+	c.call(req{fn: "create-refund", as: admin, headers: newKey(), body: refund(map[string]any{"paymentId": "pay_x", "reason": "duplicate"}), invalid: true}, 400)
+	c.call(req{fn: "create-refund", as: admin, headers: newKey(), body: refund(map[string]any{"paymentId": pay.ID, "reason": "because"}), invalid: true}, 400)
+	c.call(req{fn: "create-refund", as: admin, headers: newKey(), body: refund(map[string]any{"paymentId": "pay_01JDZ8K3M4N5P6Q7R8S9T0VWXY", "reason": "duplicate"})}, 404)
+	c.call(req{fn: "create-refund", as: admin, headers: newKey(), body: refund(map[string]any{"paymentId": pay.ID, "reason": "duplicate", "amountCents": pay.AmountCents + 1})}, 422)
 	rkey := map[string]string{"Idempotency-Key": "refund-" + randHex(4)}
 	c.call(req{fn: "create-refund", as: admin, headers: rkey,
 		body: refund(map[string]any{"paymentId": pay.ID, "reason": "requested_by_customer", "amountCents": 100})}, 201)

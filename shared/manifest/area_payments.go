@@ -3,6 +3,9 @@ package manifest
 // ReceiptsQueue carries receipt, refund-notice and dunning e-mails.
 const ReceiptsQueue = "receipts"
 
+// ResolveRefunds is the job that resolves stale refund reservations (its alarm names it).
+const ResolveRefunds = "resolve-refunds"
+
 // Payments: payment records, refunds, disputes, history and receipts (seed section 1).
 func init() {
 	declare(Area{
@@ -22,6 +25,12 @@ func init() {
 				Bucket: []string{"s3:GetObject"}},
 			{Name: "create-refund", Summary: "Refund a payment in full or in part (admin)",
 				Trigger: route("POST", "/admin/refunds"), Auth: Admin, Table: readWrite, Stripe: true,
+				Sends: []string{ReceiptsQueue}},
+			// Resolves refund reservations older than 15 minutes from Stripe's list of the charge's
+			// refunds (docs/decisions/0030): hourly, so none stays pending much past an hour.
+			{Name: ResolveRefunds, Summary: "Hourly: resolve refund reservations older than 15 minutes from Stripe's records",
+				Trigger: Trigger{Kind: Schedule, Expression: "cron(5 * * * ? *)"}, Auth: Internal,
+				TimeoutSeconds: 120, Table: []string{GetItem, Query, PutItem, UpdateItem}, Stripe: true,
 				Sends: []string{ReceiptsQueue}},
 			{Name: SendReceipts, Summary: "Render receipts (HTML, text, PDF), store the PDF, e-mail the user",
 				Package: "shared/queue", Host: true,

@@ -2,20 +2,30 @@ package payments
 
 import (
 	"context"
-	"strconv"
+	"errors"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/store"
 )
 
-// disputeClosed reports a terminal dispute status: once there, an older event cannot reopen it.
+// ErrPaymentNotRecorded: the charge's payment is not in the table (yet) — its invoice.paid or
+// checkout.session.completed has not been applied. Wrapped in apperr.Unavailable, so the webhook
+// answers 5xx and Stripe delivers the event again later.
+var ErrPaymentNotRecorded = errors.New("payment not recorded")
+
+// DisputeBook records disputes (chargebacks) on payments.
+type DisputeBook struct {
+	Ledger DisputeLedger
+	Clock  clock.Clock
+}
+
+// disputeClosed reports a terminal dispute status: once there, no later event moves it.
 func disputeClosed(status string) bool {
 	switch stripe.DisputeStatus(status) {
 	case stripe.DisputeStatusWon, stripe.DisputeStatusLost, stripe.DisputeStatusWarningClosed:
@@ -24,88 +34,131 @@ func disputeClosed(status string) bool {
 	return false
 }
 
-// ApplyDispute records a dispute opening or closing on a payment. The first event seen for a
-// dispute (whatever its status, since events arrive in any order) creates the Dispute item, flags
-// the payment disputed and adds the disputed amount to the day's counter — once. Later events move
-// the status forward; a stale event never moves a closed dispute (won/lost) back to open.
-func ApplyDispute(ctx context.Context, d *Deps, dp *stripe.Dispute, eventID string) error {
+// Apply records what a dispute event says: charge.dispute.created, .updated, .closed,
+// .funds_withdrawn and .funds_reinstated. Events arrive in any order and more than once; each
+// outcome is counted exactly once, because it is counted only by the write that moves the stored
+// dispute into it and a closed dispute never moves again:
+//
+//   - first sight (any event): the Dispute item is created, the payment flagged, and the disputed
+//     amount added to the day's disputedCents;
+//   - into lost: disputeLostCents (the money is gone: the payment's refundable remainder shrinks by
+//     it and admin metrics report it); into won: disputeWonCents (the money came back);
+//   - funds withdrawn / reinstated are remembered on the dispute (audit), without counters.
+func (b *DisputeBook) Apply(ctx context.Context, dp *stripe.Dispute, ev stripe.EventType, src Source) error {
 	if dp == nil || dp.ID == "" {
 		return apperr.New(apperr.Invalid, "dispute is required")
 	}
-	chargeID, piID := "", ""
+	facts := disputeFacts{ID: dp.ID, Amount: dp.Amount, Currency: strings.ToLower(string(dp.Currency)),
+		Status: string(dp.Status), Reason: string(dp.Reason)}
 	if dp.Charge != nil {
-		chargeID = dp.Charge.ID
+		facts.ChargeID = dp.Charge.ID
 	}
+	piID := ""
 	if dp.PaymentIntent != nil {
 		piID = dp.PaymentIntent.ID
 	}
-	found, err := findPayment(ctx, d, chargeID, piID)
+	if dp.Created > 0 {
+		facts.Created = time.Unix(dp.Created, 0).UTC()
+	}
+	found, err := b.Ledger.PaymentByStripe(ctx, facts.ChargeID, piID)
+	if apperr.Is(err, apperr.NotFound) {
+		return apperr.Wrap(ErrPaymentNotRecorded, apperr.Unavailable, "the payment of charge %s is not recorded yet", facts.ChargeID)
+	}
 	if err != nil {
 		return err
 	}
-	status := string(dp.Status)
-	return retryConflicts(ctx, "record dispute", func() error {
-		p, err := d.Store.GetPayment(ctx, found.UserID, found.ID)
+	return store.RetryOnConflict(ctx, "record dispute", func() error {
+		p, err := b.Ledger.GetPayment(ctx, found.UserID, found.ID)
 		if err != nil {
 			return err
 		}
-		now := d.Clock.Now()
-		var cur store.Dispute
-		gErr := d.Store.GetConsistent(ctx, store.DisputeKey(p.UserID, dp.ID), &cur)
-		if gErr != nil && !apperr.Is(gErr, apperr.NotFound) {
-			return gErr
-		}
-		var items []types.TransactWriteItem
-		action := "dispute.open"
-		if gErr != nil { // first sight of this dispute
-			cur = store.Dispute{ID: dp.ID, PaymentID: p.ID, UserID: p.UserID, ChargeID: chargeID,
-				AmountCents: dp.Amount, Currency: strings.ToLower(string(dp.Currency)), Status: status,
-				Reason: string(dp.Reason), OpenedAt: now, UpdatedAt: now, EventID: eventID}
-			if dp.Created > 0 {
-				cur.OpenedAt = time.Unix(dp.Created, 0).UTC()
-			}
-			cur.SetKeys()
-			it, err := store.PutNewItem(cur)
-			if err != nil {
-				return err
-			}
-			items = append(items, it)
-			items = store.Append(items, store.AddDayCounters(now, map[string]int64{store.CtrDisputedCents: dp.Amount}))
-			p.DisputedCents += dp.Amount
-		} else {
-			if cur.Status == status || disputeClosed(cur.Status) && !disputeClosed(status) {
-				return nil // nothing new, or a stale event
-			}
-			old := cur.Status
-			cur.Status, cur.UpdatedAt, cur.EventID = status, now, eventID
-			if dp.Reason != "" {
-				cur.Reason = string(dp.Reason)
-			}
-			item, err := store.Marshal(cur)
-			if err != nil {
-				return err
-			}
-			items = append(items, types.TransactWriteItem{Put: &types.Put{Item: item,
-				ConditionExpression:       aws.String("#st = :old"),
-				ExpressionAttributeNames:  map[string]string{"#st": "status"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":old": store.S(old)}}})
-			action = "dispute.update"
-			if disputeClosed(status) {
-				action = "dispute.close"
-			}
-		}
-		p.Disputed, p.DisputeStatus = true, cur.Status
-		payItem, err := store.PutPaymentItem(&p)
-		if err != nil {
+		var cur *store.Dispute
+		d, err := b.Ledger.Dispute(ctx, p.UserID, dp.ID)
+		switch {
+		case err == nil:
+			cur = &d
+		case !apperr.Is(err, apperr.NotFound):
 			return err
 		}
-		au, err := audit.Item(audit.Entry{Actor: audit.ActorStripe, Action: action, Target: "payment:" + p.ID, RequestID: eventID,
-			Details: map[string]string{"userId": p.UserID, "disputeId": dp.ID, "status": cur.Status,
-				"amountCents": strconv.FormatInt(cur.AmountCents, 10), "reason": cur.Reason}}, now)
-		if err != nil {
-			return err
+		c := disputeChange(p, cur, facts, ev, b.Clock.Now(), src.EventID)
+		if c == nil {
+			return nil // nothing new, or a stale event
 		}
-		items = append([]types.TransactWriteItem{payItem}, append(items, au)...)
-		return d.Store.Transact(ctx, items)
+		return b.Ledger.Apply(ctx, *c)
 	})
+}
+
+// disputeFacts is what one event says about a dispute.
+type disputeFacts struct {
+	ID, ChargeID, Currency, Status, Reason string
+	Amount                                 int64
+	Created                                time.Time
+}
+
+// disputeChange returns the change an event makes to a payment and its dispute (cur nil: not seen
+// yet), or nil when it changes nothing. Pure, so the order-independence is unit-tested.
+func disputeChange(p store.Payment, cur *store.Dispute, f disputeFacts, ev stripe.EventType, now time.Time, eventID string) *Change {
+	counters := map[string]int64{}
+	var d store.Dispute
+	action := ""
+	if cur == nil {
+		d = store.Dispute{ID: f.ID, PaymentID: p.ID, UserID: p.UserID, ChargeID: f.ChargeID, AmountCents: f.Amount,
+			Currency: f.Currency, Status: f.Status, Reason: f.Reason, OpenedAt: now}
+		if !f.Created.IsZero() {
+			d.OpenedAt = f.Created
+		}
+		if d.Currency == "" {
+			d.Currency = p.Currency
+		}
+		counters[store.CtrDisputedCents] += d.AmountCents
+		p.DisputedCents += d.AmountCents
+		action = "dispute.open"
+	} else {
+		d = *cur
+	}
+	moved := cur == nil
+	if cur != nil && f.Status != "" && f.Status != d.Status && !disputeClosed(d.Status) {
+		d.Status, moved, action = f.Status, true, "dispute.update"
+	}
+	if moved {
+		switch stripe.DisputeStatus(d.Status) {
+		case stripe.DisputeStatusLost:
+			counters[store.CtrDisputeLostCents] += d.AmountCents
+			p.DisputeLostCents += d.AmountCents
+			action = "dispute.lost"
+		case stripe.DisputeStatusWon:
+			counters[store.CtrDisputeWonCents] += d.AmountCents
+			action = "dispute.won"
+		case stripe.DisputeStatusWarningClosed:
+			action = "dispute.close"
+		}
+	}
+	flagged := false
+	if ev == stripe.EventTypeChargeDisputeFundsWithdrawn && !d.FundsWithdrawn {
+		d.FundsWithdrawn, flagged = true, true
+	}
+	if ev == stripe.EventTypeChargeDisputeFundsReinstated && !d.FundsReinstated {
+		d.FundsReinstated, flagged = true, true
+	}
+	if !moved && !flagged {
+		return nil
+	}
+	if action == "" {
+		action = "dispute." + strings.TrimPrefix(string(ev), "charge.dispute.")
+	}
+	if f.Reason != "" {
+		d.Reason = f.Reason
+	}
+	d.UpdatedAt, d.EventID = now, eventID
+	p.Disputed, p.DisputeStatus = true, d.Status
+	c := &Change{Payment: p, Counters: counters, At: now,
+		Audit: audit.Entry{Actor: audit.ActorStripe, Action: action, Target: "payment:" + p.ID, RequestID: eventID,
+			Details: map[string]string{"userId": p.UserID, "disputeId": d.ID, "status": d.Status, "event": string(ev),
+				"amountCents": itoa(d.AmountCents), "reason": d.Reason}}}
+	if cur == nil {
+		c.NewDispute = &d
+	} else {
+		c.Dispute = &d
+	}
+	return c
 }

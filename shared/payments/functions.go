@@ -5,54 +5,92 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/blob"
 	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/job"
+	"github.com/liberation/monetization/shared/mail"
+	"github.com/liberation/monetization/shared/metric"
 	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/queue"
+	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/stripeapi"
 	"github.com/liberation/monetization/shared/webhook"
 )
 
 // Constructors of payments' functions: functions/<name>/main.go (generated) and the local gateway
-// call New<Name>(runtime). Each builds only what its function uses.
+// call New<Name>(runtime). Each builds only what its function uses, and hands each handler only the
+// interfaces it needs.
 
-func build(rt *platform.Runtime, h func(*Deps) httpapi.Lambda) (httpapi.Lambda, error) {
-	d, err := NewDeps(rt)
+func repoOf(rt *platform.Runtime) Repo { return Repo{S: store.Open(rt)} }
+
+// refunderOf wires the Refunder of a function that calls Stripe and sends to the receipts queue.
+func refunderOf(rt *platform.Runtime) (*Refunder, error) {
+	q, err := queue.From(rt)
 	if err != nil {
 		return nil, err
 	}
-	return h(d), nil
+	return &Refunder{Ledger: repoOf(rt), Stripe: stripeRefunds{c: stripeapi.Open(rt)}, Queue: q, Clock: rt.Clock,
+		Emit: func(ctx context.Context, name string, v int64) { metric.Emit(ctx, rt.Log, rt.Fn.Name, name, v) }}, nil
 }
 
 // NewListPayments builds GET /payments.
 func NewListPayments(rt *platform.Runtime) (httpapi.Lambda, error) {
-	return build(rt, func(d *Deps) httpapi.Lambda { return HandleListPayments(rt.Fn, d) })
+	return HandleListPayments(rt.Fn, repoOf(rt)), nil
 }
 
 // NewGetPayment builds GET /payments/{paymentId}.
 func NewGetPayment(rt *platform.Runtime) (httpapi.Lambda, error) {
-	return build(rt, func(d *Deps) httpapi.Lambda { return HandleGetPayment(rt.Fn, d) })
+	return HandleGetPayment(rt.Fn, repoOf(rt)), nil
 }
 
 // NewGetReceipt builds GET /payments/{paymentId}/receipt.
 func NewGetReceipt(rt *platform.Runtime) (httpapi.Lambda, error) {
-	return build(rt, func(d *Deps) httpapi.Lambda { return HandleGetReceipt(rt.Fn, d) })
+	blobs, err := blob.From(rt)
+	if err != nil {
+		return nil, err
+	}
+	return HandleGetReceipt(rt.Fn, repoOf(rt), blobs, rt.Clock), nil
 }
 
 // NewCreateRefund builds POST /admin/refunds.
 func NewCreateRefund(rt *platform.Runtime) (httpapi.Lambda, error) {
-	return build(rt, func(d *Deps) httpapi.Lambda { return HandleCreateRefund(rt.Fn, d) })
+	f, err := refunderOf(rt)
+	if err != nil {
+		return nil, err
+	}
+	return HandleCreateRefund(rt.Fn, store.Open(rt), f), nil
+}
+
+// NewResolveRefunds builds the hourly resolve-refunds job.
+func NewResolveRefunds(rt *platform.Runtime) (job.Handler[ResolveReport], error) {
+	f, err := refunderOf(rt)
+	if err != nil {
+		return nil, err
+	}
+	return job.Handle(rt.Log, f.ResolveStale), nil
 }
 
 // Outcome payments reports for an event it cannot tie to a user.
 const outcomeUnknownUser = "unknown user"
 
 // StripeWebhookHooks registers payments' Stripe events with the webhook: paid and failed invoices,
-// paid one-off Checkout Sessions, refunds and disputes.
+// paid one-off Checkout Sessions, refunds (and refunds that later fail) and disputes.
 func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
-	d, err := NewDeps(rt)
+	refunds, err := refunderOf(rt)
 	if err != nil {
 		return err
 	}
-	r.On(stripe.EventTypeInvoicePaid, invoiceHook(d, ApplyInvoicePaid))
-	r.On(stripe.EventTypeInvoicePaymentFailed, invoiceHook(d, ApplyInvoicePaymentFailed))
+	repo := repoOf(rt)
+	rec := &Recorder{Repo: repo, Queue: refunds.Queue, Clock: rt.Clock, AppURL: rt.Config.AppURL, Reconcile: refunds.ReconcileUnmatched}
+	disputes := &DisputeBook{Ledger: repo, Clock: rt.Clock}
+	registerHooks(r, rec, refunds, disputes)
+	return nil
+}
+
+func registerHooks(r *webhook.Router, rec *Recorder, refunds *Refunder, disputes *DisputeBook) {
+	r.On(stripe.EventTypeInvoicePaid, invoiceHook(rec, rec.InvoicePaid))
+	r.On(stripe.EventTypeInvoicePaymentFailed, invoiceHook(rec, rec.InvoicePaymentFailed))
 	checkout := func(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
 		var s stripe.CheckoutSession
 		if err := webhook.Decode(ev, &s); err != nil {
@@ -61,34 +99,62 @@ func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
 		if s.Mode != stripe.CheckoutSessionModePayment {
 			return nil, "", nil
 		}
-		userID, err := d.Store.ResolveStripeUser(ctx, customerID(s.Customer), "", s.Metadata["userId"], s.ClientReferenceID)
+		userID, err := rec.Repo.ResolveStripeUser(ctx, customerID(s.Customer), "", s.Metadata["userId"], s.ClientReferenceID)
 		if err != nil || userID == "" {
 			return nil, outcomeUnknownUser, err
 		}
-		return func(ctx context.Context) error { return ApplyCheckoutPayment(ctx, d, userID, &s, ev.ID) }, "", nil
+		return func(ctx context.Context) error { return rec.CheckoutPaid(ctx, userID, &s, sourceOf(ev)) }, "", nil
 	}
 	r.On(stripe.EventTypeCheckoutSessionCompleted, checkout)
 	r.On(stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded, checkout)
+
 	r.On(stripe.EventTypeChargeRefunded, func(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
 		var ch stripe.Charge
 		if err := webhook.Decode(ev, &ch); err != nil {
 			return nil, "", err
 		}
-		return func(ctx context.Context) error { return ApplyChargeRefunded(ctx, d, &ch, ev.ID) }, "", nil
+		ref := ChargeRef{ChargeID: ch.ID, AmountRefundedCents: ch.AmountRefunded, Currency: string(ch.Currency)}
+		if ch.PaymentIntent != nil {
+			ref.PaymentIntentID = ch.PaymentIntent.ID
+		}
+		return refundWork(refunds, ref, ev)
 	})
+	r.On(stripe.EventTypeChargeRefundUpdated, func(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
+		var rf stripe.Refund
+		if err := webhook.Decode(ev, &rf); err != nil {
+			return nil, "", err
+		}
+		ref := ChargeRef{Currency: string(rf.Currency)}
+		if rf.Charge != nil {
+			ref.ChargeID = rf.Charge.ID
+		}
+		if rf.PaymentIntent != nil {
+			ref.PaymentIntentID = rf.PaymentIntent.ID
+		}
+		return refundWork(refunds, ref, ev)
+	})
+
 	dispute := func(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
 		var dp stripe.Dispute
 		if err := webhook.Decode(ev, &dp); err != nil {
 			return nil, "", err
 		}
-		return func(ctx context.Context) error { return ApplyDispute(ctx, d, &dp, ev.ID) }, "", nil
+		return func(ctx context.Context) error { return disputes.Apply(ctx, &dp, ev.Type, sourceOf(ev)) }, "", nil
 	}
-	r.On(stripe.EventTypeChargeDisputeCreated, dispute)
-	r.On(stripe.EventTypeChargeDisputeClosed, dispute)
-	return nil
+	for _, t := range []stripe.EventType{stripe.EventTypeChargeDisputeCreated, stripe.EventTypeChargeDisputeUpdated,
+		stripe.EventTypeChargeDisputeClosed, stripe.EventTypeChargeDisputeFundsWithdrawn, stripe.EventTypeChargeDisputeFundsReinstated} {
+		r.On(t, dispute)
+	}
 }
 
-func invoiceHook(d *Deps, apply func(context.Context, *Deps, string, *stripe.Invoice, string) error) webhook.Hook {
+func refundWork(refunds *Refunder, ref ChargeRef, ev *stripe.Event) (webhook.Work, string, error) {
+	if ref.ChargeID == "" && ref.PaymentIntentID == "" {
+		return nil, "", apperr.New(apperr.Invalid, "the refund names no charge")
+	}
+	return func(ctx context.Context) error { return refunds.ChargeRefunded(ctx, ref, sourceOf(ev)) }, "", nil
+}
+
+func invoiceHook(rec *Recorder, apply func(context.Context, string, *stripe.Invoice, Source) error) webhook.Hook {
 	return func(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
 		var inv stripe.Invoice
 		if err := webhook.Decode(ev, &inv); err != nil {
@@ -101,12 +167,20 @@ func invoiceHook(d *Deps, apply func(context.Context, *Deps, string, *stripe.Inv
 		if inv.Subscription != nil {
 			subID = inv.Subscription.ID
 		}
-		userID, err := d.Store.ResolveStripeUser(ctx, customerID(inv.Customer), subID, md, inv.Metadata["userId"])
+		userID, err := rec.Repo.ResolveStripeUser(ctx, customerID(inv.Customer), subID, md, inv.Metadata["userId"])
 		if err != nil || userID == "" {
 			return nil, outcomeUnknownUser, err
 		}
-		return func(ctx context.Context) error { return apply(ctx, d, userID, &inv, ev.ID) }, "", nil
+		return func(ctx context.Context) error { return apply(ctx, userID, &inv, sourceOf(ev)) }, "", nil
 	}
+}
+
+func sourceOf(ev *stripe.Event) Source {
+	s := Source{EventID: ev.ID}
+	if ev.Created > 0 {
+		s.Created = unixUTC(ev.Created)
+	}
+	return s
 }
 
 func customerID(c *stripe.Customer) string {
@@ -114,4 +188,23 @@ func customerID(c *stripe.Customer) string {
 		return ""
 	}
 	return c.ID
+}
+
+// SendReceiptsHooks registers payments' messages with the receipts-queue consumer (send-receipts):
+// receipts, refund notices and dunning e-mails, exactly one e-mail per dedupe id.
+func SendReceiptsHooks(rt *platform.Runtime, r *queue.Router) error {
+	docs, err := blob.From(rt)
+	if err != nil {
+		return err
+	}
+	sender, err := mail.From(rt)
+	if err != nil {
+		return err
+	}
+	s := store.Open(rt)
+	m := &Mailer{Source: Repo{S: s}, Claims: s, Docs: docs, Mail: sender, From: rt.Config.MailFrom}
+	for _, t := range []string{MsgReceipt, MsgRefundReceipt, MsgDunning} {
+		r.On(t, m.Handle)
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/blob"
+	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/store"
@@ -30,6 +31,7 @@ type PaymentView struct {
 	Description      string `json:"description"`
 	RefundedCents    int64  `json:"refundedCents"`
 	Disputed         bool   `json:"disputed"`
+	DisputeStatus    string `json:"disputeStatus,omitempty"` // Stripe's: needs_response, …, won, lost
 	CreatedAt        string `json:"createdAt"`
 	ReceiptAvailable bool   `json:"receiptAvailable"`
 	InvoiceID        string `json:"invoiceId,omitempty"`
@@ -37,7 +39,7 @@ type PaymentView struct {
 
 func paymentView(p store.Payment) PaymentView {
 	return PaymentView{ID: p.ID, AmountCents: p.AmountCents, Currency: p.Currency, Status: p.Status, Kind: p.Kind,
-		Description: p.Description, RefundedCents: p.RefundedCents, Disputed: p.Disputed,
+		Description: p.Description, RefundedCents: p.RefundedCents, Disputed: p.Disputed, DisputeStatus: p.DisputeStatus,
 		CreatedAt: rfc3339(p.CreatedAt), ReceiptAvailable: p.ReceiptKey != "", InvoiceID: p.InvoiceID}
 }
 
@@ -50,13 +52,13 @@ type ListPaymentsResponse struct {
 }
 
 // HandleListPayments serves GET /payments: the caller's payments, newest first, cursor-paginated.
-func HandleListPayments(fn manifest.Function, d *Deps) httpapi.Lambda {
+func HandleListPayments(fn manifest.Function, payments PaymentReader) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		limit, err := r.Limit(DefaultListLimit, MaxListLimit)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		page, err := d.Store.ListPayments(ctx, r.Principal.UserID, limit, r.Query("cursor"))
+		page, err := payments.ListPayments(ctx, r.Principal.UserID, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -69,12 +71,12 @@ func HandleListPayments(fn manifest.Function, d *Deps) httpapi.Lambda {
 }
 
 // callerPayment reads the caller's payment named by the path; another user's id is a 404.
-func callerPayment(ctx context.Context, d *Deps, r *httpapi.Request) (store.Payment, error) {
+func callerPayment(ctx context.Context, payments PaymentReader, r *httpapi.Request) (store.Payment, error) {
 	id := r.PathParam("paymentId")
 	if !ValidPaymentID(id) {
 		return store.Payment{}, apperr.New(apperr.Invalid, "paymentId is not a valid payment id")
 	}
-	p, err := d.Store.GetPayment(ctx, r.Principal.UserID, id)
+	p, err := payments.GetPayment(ctx, r.Principal.UserID, id)
 	if apperr.Is(err, apperr.NotFound) {
 		return store.Payment{}, apperr.New(apperr.NotFound, "payment not found")
 	}
@@ -82,9 +84,9 @@ func callerPayment(ctx context.Context, d *Deps, r *httpapi.Request) (store.Paym
 }
 
 // HandleGetPayment serves GET /payments/{paymentId}.
-func HandleGetPayment(fn manifest.Function, d *Deps) httpapi.Lambda {
+func HandleGetPayment(fn manifest.Function, payments PaymentReader) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		p, err := callerPayment(ctx, d, r)
+		p, err := callerPayment(ctx, payments, r)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -100,17 +102,17 @@ type ReceiptLink struct {
 
 // HandleGetReceipt serves GET /payments/{paymentId}/receipt: a presigned S3 GET URL for the PDF,
 // valid five minutes. 409 while the receipt has not been rendered yet.
-func HandleGetReceipt(fn manifest.Function, d *Deps) httpapi.Lambda {
+func HandleGetReceipt(fn manifest.Function, payments PaymentReader, links Presigner, clk clock.Clock) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		p, err := callerPayment(ctx, d, r)
+		p, err := callerPayment(ctx, payments, r)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		if p.ReceiptKey == "" {
 			return httpapi.Response{}, apperr.New(apperr.Conflict, "the receipt for this payment is still being prepared; try again in a minute")
 		}
-		now := d.Clock.Now()
-		url, err := d.Blobs.PresignGet(ctx, blob.Object{Key: p.ReceiptKey, ContentType: "application/pdf",
+		now := clk.Now()
+		url, err := links.PresignGet(ctx, blob.Object{Key: p.ReceiptKey, ContentType: "application/pdf",
 			ContentDisposition: `inline; filename="receipt-` + p.ID + `.pdf"`}, ReceiptLinkTTL)
 		if err != nil {
 			return httpapi.Response{}, err

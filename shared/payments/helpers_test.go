@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,26 +23,92 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/liberation/monetization/infra/local/localtest"
+	"github.com/liberation/monetization/infra/local/stripefault"
+	"github.com/liberation/monetization/shared/blob"
+	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/mail"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/payments"
+	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/stripeapi"
 )
 
 func TestMain(m *testing.M) { localtest.Main(m) }
 
-// allCaps is a function with every capability payments uses, so one Deps serves every test.
+// allCaps is a function with every capability payments uses, so one set of parts serves every test.
 var allCaps = manifest.Function{Name: "payments-test", Stripe: true, Sends: []string{manifest.ReceiptsQueue},
 	Bucket: []string{"s3:GetObject", "s3:PutObject"}, Email: true}
 
-// depsFor builds payments' Deps on the test's environment (moto, stripe-mock, mailpit).
-func depsFor(t *testing.T, env *localtest.Env) *payments.Deps {
+// deps are payments' parts wired to the test's environment: moto, mailpit, and stripe-mock behind a
+// stripefault proxy (which keeps the refunds made through it, so Stripe's refund list is real).
+type deps struct {
+	Store    *store.Store
+	Repo     payments.Repo
+	Clock    clock.Clock
+	Config   platform.Config
+	Blobs    blob.Store
+	Proxy    *stripefault.Proxy
+	Refunds  *payments.Refunder
+	Rec      *payments.Recorder
+	Disputes *payments.DisputeBook
+	Mailer   *payments.Mailer
+	Sent     *atomic.Int64 // e-mails handed to the mail transport (exact, unlike polling mailpit)
+}
+
+// countingSender counts the e-mails its transport accepted.
+type countingSender struct {
+	mail.Sender
+	n *atomic.Int64
+}
+
+func (c countingSender) Send(ctx context.Context, m mail.Message) error {
+	err := c.Sender.Send(ctx, m)
+	if err == nil {
+		c.n.Add(1)
+	}
+	return err
+}
+
+// depsFor builds payments' parts on the test's environment.
+func depsFor(t *testing.T, env *localtest.Env) *deps {
 	t.Helper()
-	d, err := payments.NewDeps(env.RuntimeFor(t, allCaps))
+	rt := env.RuntimeFor(t, allCaps)
+	q, err := queue.From(rt)
 	if err != nil {
 		t.Fatal(err)
 	}
+	blobs, err := blob.From(rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := mail.From(rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, base := stripefault.Start(t, env.Getenv(manifest.EnvStripeAPIBase))
+	s := env.Store()
+	repo := payments.Repo{S: s}
+	d := &deps{Store: s, Repo: repo, Clock: rt.Clock, Config: rt.Config, Blobs: blobs, Proxy: proxy, Sent: &atomic.Int64{}}
+	d.Refunds = &payments.Refunder{Ledger: repo, Stripe: payments.StripeGateway(stripeapi.New(localtest.StripeKey, base, 10*time.Second)),
+		Queue: q, Clock: rt.Clock}
+	d.Rec = &payments.Recorder{Repo: repo, Queue: q, Clock: rt.Clock, AppURL: rt.Config.AppURL, Reconcile: d.Refunds.ReconcileUnmatched}
+	d.Disputes = &payments.DisputeBook{Ledger: repo, Clock: rt.Clock}
+	d.Mailer = &payments.Mailer{Source: repo, Claims: s, Docs: blobs, Mail: countingSender{sender, d.Sent}, From: rt.Config.MailFrom}
 	return d
+}
+
+func (d *deps) invoicePaid(ctx context.Context, userID string, inv *stripe.Invoice, eventID string) error {
+	return d.Rec.InvoicePaid(ctx, userID, inv, payments.Source{EventID: eventID})
+}
+
+func (d *deps) chargeRefunded(ctx context.Context, ch *stripe.Charge, eventID string) error {
+	ref := payments.ChargeRef{ChargeID: ch.ID, AmountRefundedCents: ch.AmountRefunded}
+	if ch.PaymentIntent != nil {
+		ref.PaymentIntentID = ch.PaymentIntent.ID
+	}
+	return d.Refunds.ChargeRefunded(ctx, ref, payments.Source{EventID: eventID})
 }
 
 func randID(prefix string) string {
@@ -73,9 +140,9 @@ func invoice(amount int64, email string, paidAt time.Time) *stripe.Invoice {
 }
 
 // recordInvoice applies invoice.paid and returns the recorded payment.
-func recordInvoice(t *testing.T, d *payments.Deps, userID string, inv *stripe.Invoice) store.Payment {
+func recordInvoice(t *testing.T, d *deps, userID string, inv *stripe.Invoice) store.Payment {
 	t.Helper()
-	if err := payments.ApplyInvoicePaid(context.Background(), d, userID, inv, randID("evt_")); err != nil {
+	if err := d.invoicePaid(context.Background(), userID, inv, randID("evt_")); err != nil {
 		t.Fatalf("ApplyInvoicePaid: %v", err)
 	}
 	var l store.PaymentLookup
@@ -89,7 +156,7 @@ func recordInvoice(t *testing.T, d *payments.Deps, userID string, inv *stripe.In
 	return p
 }
 
-func mustPayment(t *testing.T, d *payments.Deps, p store.Payment) store.Payment {
+func mustPayment(t *testing.T, d *deps, p store.Payment) store.Payment {
 	t.Helper()
 	got, err := d.Store.GetPayment(context.Background(), p.UserID, p.ID)
 	if err != nil {
@@ -105,9 +172,12 @@ type dayCounters struct {
 	RevenueCents      int64 `dynamodbav:"revenueCents"`
 	RefundedCents     int64 `dynamodbav:"refundedCents"`
 	DisputedCents     int64 `dynamodbav:"disputedCents"`
+	DisputeLostCents  int64 `dynamodbav:"disputeLostCents"`
+	DisputeWonCents   int64 `dynamodbav:"disputeWonCents"`
+	UnmatchedRefunds  int64 `dynamodbav:"unmatchedRefunds"`
 }
 
-func counters(t *testing.T, d *payments.Deps, day time.Time) dayCounters {
+func counters(t *testing.T, d *deps, day time.Time) dayCounters {
 	t.Helper()
 	var c dayCounters
 	if err := d.Store.GetConsistent(context.Background(), store.MetricsDayKey(day), &c); err != nil {
@@ -167,11 +237,11 @@ func envelopes(t *testing.T, msgs []events.SQSMessage) []envelope {
 }
 
 // consume runs the send-receipts consumer on a batch, through the runtime's (un)marshalling.
-func consume(t *testing.T, d *payments.Deps, msgs ...events.SQSMessage) events.SQSEventResponse {
+func consume(t *testing.T, d *deps, msgs ...events.SQSMessage) events.SQSEventResponse {
 	t.Helper()
 	var r queue.Router
 	for _, typ := range []string{payments.MsgReceipt, payments.MsgRefundReceipt, payments.MsgDunning} {
-		r.On(typ, func(ctx context.Context, m queue.Message) error { return payments.HandleMessage(ctx, d, m) })
+		r.On(typ, d.Mailer.Handle)
 	}
 	h := r.Consumer(slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	in, _ := json.Marshal(events.SQSEvent{Records: msgs})

@@ -3,9 +3,10 @@
 package payments_test
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,10 +14,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/liberation/monetization/infra/local/localtest"
+	"github.com/liberation/monetization/infra/local/stripefault"
+	"github.com/liberation/monetization/shared/blob/s3blob"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/store"
@@ -28,28 +33,42 @@ var admin = &caller{sub: "admin-1", email: "admin@liberation.local", groups: "[a
 type refundEnv struct {
 	t    *testing.T
 	env  *localtest.Env
-	d    *payments.Deps
+	d    *deps
 	fn   manifest.Function
-	h    any
 	user string
 	inv  *stripe.Invoice
 	p    store.Payment
 }
 
-func newRefundEnv(t *testing.T) *refundEnv {
+// newRefundEnv records a 999-cent payment. With a fake clock the test can age reservations.
+func newRefundEnv(t *testing.T, fakeClock bool) *refundEnv {
 	env := localtest.New(t)
-	fn := manifest.MustByName("create-refund")
+	if fakeClock {
+		env.WithFakeClock()
+	}
 	user, email := newUser()
 	inv := invoice(999, email, time.Now())
 	d := depsFor(t, env)
 	p := recordInvoice(t, d, user, inv)
 	drain(t, env)
-	return &refundEnv{t: t, env: env, d: d, fn: fn, h: payments.HandleCreateRefund(fn, d), user: user, inv: inv, p: p}
+	return &refundEnv{t: t, env: env, d: d, fn: manifest.MustByName("create-refund"), user: user, inv: inv, p: p}
 }
 
+// post sends POST /admin/refunds; headers nil means a fresh Idempotency-Key.
 func (e *refundEnv) post(c *caller, body string, headers map[string]string) events.APIGatewayV2HTTPResponse {
 	e.t.Helper()
-	return invoke(e.t, e.h, apiRequest(e.fn, c, "/admin/refunds", nil, nil, body, headers))
+	if headers == nil {
+		headers = map[string]string{"Idempotency-Key": randID("key-")}
+	}
+	h := payments.HandleCreateRefund(e.fn, e.d.Store, e.d.Refunds)
+	return invoke(e.t, h, apiRequest(e.fn, c, "/admin/refunds", nil, nil, body, headers))
+}
+
+func (e *refundEnv) body(amount int64, reason string) string {
+	if amount == 0 {
+		return fmt.Sprintf(`{"paymentId":%q,"reason":%q}`, e.p.ID, reason)
+	}
+	return fmt.Sprintf(`{"paymentId":%q,"amountCents":%d,"reason":%q}`, e.p.ID, amount, reason)
 }
 
 func (e *refundEnv) refunds() []store.Refund {
@@ -61,12 +80,14 @@ func (e *refundEnv) refunds() []store.Refund {
 	return rs
 }
 
-func (e *refundEnv) state(wantRefunded int64, wantStatus string, wantItems int) store.Payment {
+// state checks the payment, its refund items, its reservation and the day's refunded counter.
+func (e *refundEnv) state(wantRefunded, wantPending int64, wantStatus string, wantItems int) store.Payment {
 	e.t.Helper()
 	p := mustPayment(e.t, e.d, e.p)
-	if p.RefundedCents != wantRefunded || p.Status != wantStatus || p.PendingRefundCents != 0 || len(p.PendingRefunds) != 0 {
-		e.t.Fatalf("payment refunded=%d status=%s pending=%d %v; want refunded=%d status=%s pending=0",
-			p.RefundedCents, p.Status, p.PendingRefundCents, p.PendingRefunds, wantRefunded, wantStatus)
+	if p.RefundedCents != wantRefunded || p.Status != wantStatus || p.PendingRefundCents != wantPending ||
+		wantPending == 0 && len(p.PendingRefunds) != 0 {
+		e.t.Fatalf("payment refunded=%d status=%s pending=%d %v; want refunded=%d status=%s pending=%d",
+			p.RefundedCents, p.Status, p.PendingRefundCents, p.PendingRefunds, wantRefunded, wantStatus, wantPending)
 	}
 	if n := len(e.refunds()); n != wantItems {
 		e.t.Fatalf("%d refund items, want %d", n, wantItems)
@@ -77,10 +98,18 @@ func (e *refundEnv) state(wantRefunded int64, wantStatus string, wantItems int) 
 	return p
 }
 
+func (e *refundEnv) chargeRefunded() {
+	e.t.Helper()
+	ch := &stripe.Charge{ID: e.inv.Charge.ID, PaymentIntent: &stripe.PaymentIntent{ID: e.inv.PaymentIntent.ID}}
+	if err := e.d.chargeRefunded(context.Background(), ch, randID("evt_")); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func TestCreateRefund(t *testing.T) {
 	t.Run("PartialThenBeyondRemainderThenFull", func(t *testing.T) {
-		e := newRefundEnv(t)
-		resp := e.post(admin, fmt.Sprintf(`{"paymentId":%q,"amountCents":300,"reason":"requested_by_customer"}`, e.p.ID), nil)
+		e := newRefundEnv(t, false)
+		resp := e.post(admin, e.body(300, "requested_by_customer"), nil)
 		wantStatus(t, resp, http.StatusCreated)
 		var out payments.CreateRefundResponse
 		decodeBody(t, resp, &out)
@@ -89,35 +118,42 @@ func TestCreateRefund(t *testing.T) {
 			out.Payment.RefundedCents != 300 || out.Payment.Status != "partially_refunded" {
 			t.Fatalf("response = %+v", out)
 		}
-		e.state(300, store.PaymentPartiallyRefunded, 1)
+		e.state(300, 0, store.PaymentPartiallyRefunded, 1)
 		msgs := envelopes(t, drain(t, e.env))
 		if len(msgs) != 1 || msgs[0].Type != payments.MsgRefundReceipt || msgs[0].DedupeID != "refund#"+out.Refund.ID {
 			t.Fatalf("refund notice messages = %+v", msgs)
 		}
+		// What Stripe received: our operation's key and metadata.
+		reqs := e.d.Proxy.Requests(http.MethodPost, "/v1/refunds")
+		if len(reqs) != 1 || !strings.HasPrefix(reqs[0].IdempotencyKey, "refund-rop_") ||
+			reqs[0].Form.Get("metadata[operationId]") != strings.TrimPrefix(reqs[0].IdempotencyKey, "refund-") ||
+			reqs[0].Form.Get("charge") != e.inv.Charge.ID || reqs[0].Form.Get("amount") != "300" {
+			t.Fatalf("Stripe requests %+v", reqs)
+		}
 
-		resp = e.post(admin, fmt.Sprintf(`{"paymentId":%q,"amountCents":800,"reason":"duplicate"}`, e.p.ID), nil)
+		resp = e.post(admin, e.body(800, "duplicate"), nil)
 		wantStatus(t, resp, http.StatusUnprocessableEntity)
 		if !strings.Contains(resp.Body, "remainder of 699") {
 			t.Fatalf("body %s", resp.Body)
 		}
-		e.state(300, store.PaymentPartiallyRefunded, 1) // nothing changed
+		e.state(300, 0, store.PaymentPartiallyRefunded, 1) // nothing changed
 
-		resp = e.post(admin, fmt.Sprintf(`{"paymentId":%q,"reason":"duplicate"}`, e.p.ID), nil)
+		resp = e.post(admin, e.body(0, "duplicate"), nil)
 		wantStatus(t, resp, http.StatusCreated)
 		decodeBody(t, resp, &out)
 		if out.Refund.AmountCents != 699 || out.Payment.Status != "refunded" || out.Payment.RefundedCents != 999 {
 			t.Fatalf("full refund = %+v", out)
 		}
-		e.state(999, store.PaymentRefunded, 2)
+		e.state(999, 0, store.PaymentRefunded, 2)
 
-		resp = e.post(admin, fmt.Sprintf(`{"paymentId":%q,"reason":"duplicate"}`, e.p.ID), nil)
+		resp = e.post(admin, e.body(0, "duplicate"), nil)
 		wantStatus(t, resp, http.StatusUnprocessableEntity)
-		e.state(999, store.PaymentRefunded, 2)
+		e.state(999, 0, store.PaymentRefunded, 2)
 	})
 
 	t.Run("IdempotencyKeyReplays", func(t *testing.T) {
-		e := newRefundEnv(t)
-		body := fmt.Sprintf(`{"paymentId":%q,"amountCents":250,"reason":"requested_by_customer"}`, e.p.ID)
+		e := newRefundEnv(t, false)
+		body := e.body(250, "requested_by_customer")
 		key := map[string]string{"Idempotency-Key": randID("key-")}
 		first := e.post(admin, body, key)
 		wantStatus(t, first, http.StatusCreated)
@@ -126,95 +162,90 @@ func TestCreateRefund(t *testing.T) {
 		if second.Body != first.Body || second.Headers["idempotent-replayed"] != "true" {
 			t.Fatalf("replay:\n%s\n%s %v", first.Body, second.Body, second.Headers)
 		}
-		e.state(250, store.PaymentPartiallyRefunded, 1)
+		e.state(250, 0, store.PaymentPartiallyRefunded, 1)
 		// Same key, other body: refused, nothing changes.
 		resp := e.post(admin, strings.Replace(body, "250", "260", 1), key)
 		wantStatus(t, resp, http.StatusUnprocessableEntity)
-		e.state(250, store.PaymentPartiallyRefunded, 1)
+		e.state(250, 0, store.PaymentPartiallyRefunded, 1)
 	})
 
-	t.Run("ChargeRefundedAfterOwnRefundCountsOnce", func(t *testing.T) {
-		e := newRefundEnv(t)
-		resp := e.post(admin, fmt.Sprintf(`{"paymentId":%q,"amountCents":400,"reason":"fraudulent"}`, e.p.ID), nil)
+	t.Run("ErrNoIdempotencyKey", func(t *testing.T) {
+		e := newRefundEnv(t, false)
+		for _, h := range []map[string]string{{}, {"Idempotency-Key": ""}, {"Idempotency-Key": "   "}} {
+			resp := e.post(admin, e.body(100, "duplicate"), h)
+			wantStatus(t, resp, http.StatusBadRequest)
+			if !strings.Contains(resp.Body, "Idempotency-Key") {
+				t.Fatalf("body %s does not name the header", resp.Body)
+			}
+		}
+		e.state(0, 0, store.PaymentSucceeded, 0)
+		if n := len(e.d.Proxy.Requests("", "")); n != 0 {
+			t.Fatalf("%d Stripe requests", n)
+		}
+	})
+
+	t.Run("WebhookConvergesOnStripesList", func(t *testing.T) {
+		e := newRefundEnv(t, false)
+		resp := e.post(admin, e.body(400, "fraudulent"), nil)
+		wantStatus(t, resp, http.StatusCreated)
+		for i := 0; i < 3; i++ { // charge.refunded (which carries no refunds) delivered three times
+			e.chargeRefunded()
+		}
+		e.state(400, 0, store.PaymentPartiallyRefunded, 1)
+		// A Dashboard refund: booked under its own id, once.
+		e.d.Proxy.AddRefund(map[string]any{"id": "re_dash_" + e.p.ID, "object": "refund", "amount": 250, "currency": "usd",
+			"charge": e.inv.Charge.ID, "status": "succeeded", "metadata": map[string]string{}})
+		e.chargeRefunded()
+		e.chargeRefunded()
+		e.state(650, 0, store.PaymentPartiallyRefunded, 2)
+		// It fails later (charge.refund.updated): taken back out of the books and the counter.
+		e.d.Proxy.SetRefundStatus("re_dash_"+e.p.ID, "failed")
+		e.chargeRefunded()
+		e.state(400, 0, store.PaymentPartiallyRefunded, 2)
+	})
+
+	t.Run("AmbiguousFailureKeptThenResolved", func(t *testing.T) {
+		e := newRefundEnv(t, false)
+		// Stripe refunds but the answer is lost (both of stripe-go's attempts), and the immediate
+		// look-up at its list fails too.
+		e.d.Proxy.Inject(stripefault.Fault{Method: http.MethodPost, Path: "/v1/refunds", Kind: stripefault.Drop, Times: 2})
+		e.d.Proxy.Inject(stripefault.Fault{Method: http.MethodGet, Path: "/v1/refunds", Kind: stripefault.Status, Status: 500})
+		key := map[string]string{"Idempotency-Key": randID("key-")}
+		resp := e.post(admin, e.body(500, "duplicate"), key)
+		wantStatus(t, resp, http.StatusServiceUnavailable)
+		e.state(0, 500, store.PaymentSucceeded, 0) // kept: Stripe may have refunded — it did
+		made := e.d.Proxy.Refunds(e.inv.Charge.ID)
+		if len(made) != 1 {
+			t.Fatalf("Stripe holds %d refunds, want 1", len(made))
+		}
+		e.chargeRefunded() // the webhook books it under the real id and clears the reservation
+		e.state(500, 0, store.PaymentPartiallyRefunded, 1)
+		if rs := e.refunds(); rs[0].ID != made[0]["id"] || rs[0].Source != store.RefundSourceAdmin {
+			t.Fatalf("booked %+v, want %v", rs[0], made[0]["id"])
+		}
+		resp = e.post(admin, e.body(500, "duplicate"), key) // the admin's retry returns that refund
 		wantStatus(t, resp, http.StatusCreated)
 		var out payments.CreateRefundResponse
 		decodeBody(t, resp, &out)
-		ctx := context.Background()
-		withList := &stripe.Charge{ID: e.inv.Charge.ID, Amount: 999, AmountRefunded: 400,
-			PaymentIntent: &stripe.PaymentIntent{ID: e.inv.PaymentIntent.ID},
-			Refunds: &stripe.RefundList{Data: []*stripe.Refund{{ID: out.Refund.ID, Amount: 400, Currency: "usd",
-				Status: "succeeded", Metadata: map[string]string{"operationId": "rop_x", "paymentId": e.p.ID}}}}}
-		amountOnly := &stripe.Charge{ID: e.inv.Charge.ID, Amount: 999, AmountRefunded: 400}
-		for _, ch := range []*stripe.Charge{withList, amountOnly, withList} {
-			if err := payments.ApplyChargeRefunded(ctx, e.d, ch, randID("evt_")); err != nil {
-				t.Fatal(err)
-			}
+		if out.Refund.ID != made[0]["id"] {
+			t.Fatalf("retry answered %+v", out.Refund)
 		}
-		e.state(400, store.PaymentPartiallyRefunded, 1)
-		// Every notice queued for this refund carries its one dedupe id.
-		for _, m := range envelopes(t, drain(t, e.env)) {
-			if m.DedupeID != "refund#"+out.Refund.ID {
-				t.Fatalf("unexpected message %+v", m)
-			}
+		e.state(500, 0, store.PaymentPartiallyRefunded, 1)
+		if n := len(e.d.Proxy.Refunds(e.inv.Charge.ID)); n != 1 {
+			t.Fatalf("Stripe holds %d refunds after the retry", n)
 		}
-
-		// A Dashboard refund reported without its refund objects is recorded once as a sync refund.
-		dash := &stripe.Charge{ID: e.inv.Charge.ID, Amount: 999, AmountRefunded: 650}
-		for i := 0; i < 2; i++ {
-			if err := payments.ApplyChargeRefunded(ctx, e.d, dash, randID("evt_")); err != nil {
-				t.Fatal(err)
-			}
-		}
-		e.state(650, store.PaymentPartiallyRefunded, 2)
-		// A later event listing a Dashboard refund by id adds it; an older total never lowers.
-		full := &stripe.Charge{ID: e.inv.Charge.ID, Amount: 999, AmountRefunded: 999,
-			Refunds: &stripe.RefundList{Data: []*stripe.Refund{{ID: "re_dash_final", Amount: 349, Status: "succeeded"}}}}
-		for _, ch := range []*stripe.Charge{full, dash, full} {
-			if err := payments.ApplyChargeRefunded(ctx, e.d, ch, randID("evt_")); err != nil {
-				t.Fatal(err)
-			}
-		}
-		e.state(999, store.PaymentRefunded, 3)
-	})
-
-	t.Run("WebhookFinishesACrashedRefund", func(t *testing.T) {
-		// The route reserved and refunded at Stripe, then died before booking. The webhook's refund
-		// carries our operation id: it records the refund and clears the reservation.
-		e := newRefundEnv(t)
-		ctx := context.Background()
-		p := mustPayment(t, e.d, e.p)
-		p.PendingRefunds = map[string]int64{"rop_crashed": 500}
-		p.PendingRefundCents = 500
-		it, err := store.PutPaymentItem(&p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.d.Store.Transact(ctx, []types.TransactWriteItem{it}); err != nil {
-			t.Fatal(err)
-		}
-		// Without the refund list the increase could be the in-flight refund: retry later.
-		if err := payments.ApplyChargeRefunded(ctx, e.d, &stripe.Charge{ID: e.inv.Charge.ID, AmountRefunded: 500}, "evt_1"); !errors.Is(err, payments.ErrRefundInFlight) {
-			t.Fatalf("want ErrRefundInFlight, got %v", err)
-		}
-		ch := &stripe.Charge{ID: e.inv.Charge.ID, AmountRefunded: 500, Refunds: &stripe.RefundList{Data: []*stripe.Refund{{
-			ID: "re_crashed", Amount: 500, Status: "succeeded", Metadata: map[string]string{"operationId": "rop_crashed"}}}}}
-		if err := payments.ApplyChargeRefunded(ctx, e.d, ch, "evt_2"); err != nil {
-			t.Fatal(err)
-		}
-		e.state(500, store.PaymentPartiallyRefunded, 1)
 	})
 
 	t.Run("ErrNotAdmin", func(t *testing.T) {
-		e := newRefundEnv(t)
+		e := newRefundEnv(t, false)
 		learner := &caller{sub: e.user, email: "learner@example.com", groups: "[instructor]"}
-		resp := e.post(learner, fmt.Sprintf(`{"paymentId":%q,"reason":"duplicate"}`, e.p.ID), nil)
-		wantStatus(t, resp, http.StatusForbidden)
+		wantStatus(t, e.post(learner, e.body(0, "duplicate"), nil), http.StatusForbidden)
 		wantStatus(t, e.post(nil, `{}`, nil), http.StatusUnauthorized)
-		e.state(0, store.PaymentSucceeded, 0)
+		e.state(0, 0, store.PaymentSucceeded, 0)
 	})
 
 	t.Run("Validation", func(t *testing.T) {
-		e := newRefundEnv(t)
+		e := newRefundEnv(t, false)
 		tests := []struct {
 			name, body string
 			status     int
@@ -228,29 +259,64 @@ func TestCreateRefund(t *testing.T) {
 			{"ErrReason", fmt.Sprintf(`{"paymentId":%q,"reason":"because"}`, e.p.ID), http.StatusBadRequest},
 			{"ErrNoReason", fmt.Sprintf(`{"paymentId":%q}`, e.p.ID), http.StatusBadRequest},
 			{"ErrUnknownPayment", `{"paymentId":"pay_01ARZ3NDEKTSV4RRFFQ69G5FAV","reason":"duplicate"}`, http.StatusNotFound},
-			{"ErrBeyondAmount", fmt.Sprintf(`{"paymentId":%q,"amountCents":1000,"reason":"duplicate"}`, e.p.ID), http.StatusUnprocessableEntity},
+			{"ErrBeyondAmount", e.body(1000, "duplicate"), http.StatusUnprocessableEntity},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				wantStatus(t, e.post(admin, tt.body, nil), tt.status)
 			})
 		}
-		e.state(0, store.PaymentSucceeded, 0)
+		e.state(0, 0, store.PaymentSucceeded, 0)
 	})
 }
 
+// The resolve-refunds job on moto: pending operations are found through the sparse GSI2 index.
+func TestResolveRefundsJob(t *testing.T) {
+	e := newRefundEnv(t, true)
+	// Operation A reached Stripe and its answer was lost; operation B never reached Stripe.
+	e.d.Proxy.Inject(stripefault.Fault{Method: http.MethodPost, Path: "/v1/refunds", Kind: stripefault.Drop, Times: 2})
+	e.d.Proxy.Inject(stripefault.Fault{Method: http.MethodGet, Path: "/v1/refunds", Kind: stripefault.Status, Status: 500})
+	wantStatus(t, e.post(admin, e.body(300, "duplicate"), nil), http.StatusServiceUnavailable)
+	e.d.Proxy.Inject(stripefault.Fault{Method: http.MethodPost, Path: "/v1/refunds", Kind: stripefault.Status, Status: 500})
+	e.d.Proxy.Inject(stripefault.Fault{Method: http.MethodGet, Path: "/v1/refunds", Kind: stripefault.Status, Status: 500})
+	wantStatus(t, e.post(admin, e.body(200, "duplicate"), nil), http.StatusServiceUnavailable)
+	e.state(0, 500, store.PaymentSucceeded, 0)
+
+	rep, err := e.d.Refunds.ResolveStale(context.Background())
+	if err != nil || rep != (payments.ResolveReport{}) {
+		t.Fatalf("fresh reservations are left alone: %+v %v", rep, err)
+	}
+	e.env.Clock.Advance(payments.ResolutionWindow + time.Minute)
+	rep, err = e.d.Refunds.ResolveStale(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (payments.ResolveReport{Checked: 2, Payments: 1, Booked: 1, Released: 1}); rep != want {
+		t.Fatalf("report %+v, want %+v", rep, want)
+	}
+	e.state(300, 0, store.PaymentPartiallyRefunded, 1)
+	if rep, err := e.d.Refunds.ResolveStale(context.Background()); err != nil || rep.Checked != 0 {
+		t.Fatalf("second run %+v %v: resolved operations leave the index", rep, err)
+	}
+	if n := localtest.AuditCount(t, e.d.Store, e.d.Clock.Now(), "refund.resolve"); n != 1 {
+		t.Fatalf("%d refund.resolve audit records, want 1", n)
+	}
+}
+
 func TestRefundNoticeEmail(t *testing.T) {
-	e := newRefundEnv(t)
-	resp := e.post(admin, fmt.Sprintf(`{"paymentId":%q,"amountCents":300,"reason":"requested_by_customer"}`, e.p.ID), nil)
+	e := newRefundEnv(t, false)
+	// The receipt first: it is stored, and stays as it is.
+	if r := consume(t, e.d, drainReceipt(t, e)...); len(r.BatchItemFailures) != 0 {
+		t.Fatalf("failures %+v", r.BatchItemFailures)
+	}
+	receiptKey := payments.ReceiptObjectKey(e.user, e.p.ID)
+	receipt := object(t, e.d, receiptKey)
+
+	resp := e.post(admin, e.body(300, "requested_by_customer"), nil)
 	wantStatus(t, resp, http.StatusCreated)
 	var out payments.CreateRefundResponse
 	decodeBody(t, resp, &out)
-	// The webhook reports the same refund: its notice has the same dedupe id.
-	ch := &stripe.Charge{ID: e.inv.Charge.ID, AmountRefunded: 300,
-		Refunds: &stripe.RefundList{Data: []*stripe.Refund{{ID: out.Refund.ID, Amount: 300, Status: "succeeded"}}}}
-	if err := payments.ApplyChargeRefunded(context.Background(), e.d, ch, "evt_r"); err != nil {
-		t.Fatal(err)
-	}
+	e.chargeRefunded() // the webhook reports the same refund: its notice has the same dedupe id
 	msgs := drain(t, e.env)
 	if len(msgs) != 2 {
 		t.Fatalf("%d messages, want 2", len(msgs))
@@ -258,30 +324,52 @@ func TestRefundNoticeEmail(t *testing.T) {
 	if r := consume(t, e.d, msgs...); len(r.BatchItemFailures) != 0 {
 		t.Fatalf("failures %+v", r.BatchItemFailures)
 	}
-	email := e.p.CustomerEmail
-	e.env.Mailpit.WaitFor(t, "to:"+email, 1)
-	time.Sleep(300 * time.Millisecond)
-	found := e.env.Mailpit.Search(t, "to:"+email)
-	if len(found) != 1 {
-		t.Fatalf("%d e-mails, want 1", len(found))
+	if n := e.d.Sent.Load(); n != 2 {
+		t.Fatalf("%d e-mails sent, want the receipt and one refund notice", n)
 	}
+	email := e.p.CustomerEmail
+	found := e.env.Mailpit.WaitFor(t, "to:"+email+" subject:refund", 1)
 	m := e.env.Mailpit.Get(t, found[0].ID)
 	if !strings.Contains(m.Subject, "refund of $3.00") || !strings.Contains(m.Text, out.Refund.ID) || len(m.Attachments) != 1 {
 		t.Fatalf("notice %q\n%s", m.Subject, m.Text)
 	}
 	pdf := e.env.Mailpit.Attachment(t, m.ID, m.Attachments[0].PartID)
-	if !strings.Contains(string(pdf), "$6.99") { // net after the refund
-		t.Fatal("updated receipt PDF lacks the net amount")
+	note := object(t, e.d, payments.CreditNoteObjectKey(e.user, e.p.ID, out.Refund.ID))
+	if !bytes.Equal(pdf, note) || !bytes.Contains(pdf, []byte("CREDIT NOTE")) || !bytes.Contains(pdf, []byte("-$3.00")) {
+		t.Fatal("the notice's attachment is not the refund's credit note")
 	}
+	if !bytes.Equal(object(t, e.d, receiptKey), receipt) {
+		t.Fatal("the refund changed the payment's receipt PDF")
+	}
+}
+
+// drainReceipt drains the receipt message a recorded payment queued.
+func drainReceipt(t *testing.T, e *refundEnv) []events.SQSMessage {
+	t.Helper()
+	if err := e.d.invoicePaid(context.Background(), e.user, e.inv, randID("evt_")); err != nil {
+		t.Fatal(err)
+	}
+	return drain(t, e.env)
+}
+
+func object(t *testing.T, d *deps, key string) []byte {
+	t.Helper()
+	obj, err := d.Blobs.(*s3blob.Bucket).Client.GetObject(context.Background(), &s3.GetObjectInput{
+		Bucket: aws.String(d.Config.BucketName), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	defer obj.Body.Close()
+	b, _ := io.ReadAll(obj.Body)
+	return b
 }
 
 // Racing refunds: a refund in flight (reserved, not yet booked) counts against the remainder, so a
 // second admin cannot refund it again. The atomicity of the versioned reservation write itself is
-// DynamoDB's guarantee (see store.TestPaymentVersioning); it is not raced here because moto's
-// TransactWriteItems is not atomic under concurrent requests (observed: 2 of 30 writers on one
-// version both succeeding), which would make a concurrent test flaky for moto's sake.
+// DynamoDB's guarantee (see store.TestPaymentVersioning); concurrent requests are raced end to end
+// in infra/local/e2e.
 func TestRefundInFlightCountsAgainstRemainder(t *testing.T) {
-	e := newRefundEnv(t)
+	e := newRefundEnv(t, false)
 	ctx := context.Background()
 	p := mustPayment(t, e.d, e.p)
 	p.PendingRefunds = map[string]int64{"rop_other_admin": 700}
@@ -293,12 +381,12 @@ func TestRefundInFlightCountsAgainstRemainder(t *testing.T) {
 	if err := e.d.Store.Transact(ctx, []types.TransactWriteItem{it}); err != nil {
 		t.Fatal(err)
 	}
-	resp := e.post(admin, fmt.Sprintf(`{"paymentId":%q,"amountCents":300,"reason":"duplicate"}`, e.p.ID), nil)
+	resp := e.post(admin, e.body(300, "duplicate"), nil)
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
 	if !strings.Contains(resp.Body, "remainder of 299") {
 		t.Fatalf("body %s", resp.Body)
 	}
-	resp = e.post(admin, fmt.Sprintf(`{"paymentId":%q,"reason":"duplicate"}`, e.p.ID), nil)
+	resp = e.post(admin, e.body(0, "duplicate"), nil)
 	wantStatus(t, resp, http.StatusCreated)
 	var out payments.CreateRefundResponse
 	decodeBody(t, resp, &out)
@@ -308,21 +396,24 @@ func TestRefundInFlightCountsAgainstRemainder(t *testing.T) {
 	}
 }
 
-func TestRefundStripeErrorsReleaseTheReservation(t *testing.T) {
+// Only a definite refusal frees the reservation; a 5xx keeps it for Stripe's list to resolve.
+func TestRefundStripeErrors(t *testing.T) {
 	tests := []struct {
-		name   string
-		status int
-		body   string
-		want   int
+		name        string
+		status      int
+		body        string
+		want        int
+		wantPending int64
 	}{
-		{"ErrRefused", http.StatusBadRequest,
+		{"ErrRefusedReleases", http.StatusBadRequest,
 			`{"error":{"type":"invalid_request_error","code":"charge_already_refunded","message":"Charge has already been refunded."}}`,
-			http.StatusUnprocessableEntity},
-		{"ErrStripeDown", http.StatusInternalServerError, `{"error":{"type":"api_error","message":"boom"}}`, http.StatusServiceUnavailable},
+			http.StatusUnprocessableEntity, 0},
+		{"ErrStripeDownKeeps", http.StatusInternalServerError, `{"error":{"type":"api_error","message":"boom"}}`,
+			http.StatusServiceUnavailable, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newRefundEnv(t)
+			e := newRefundEnv(t, false)
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				w.Header().Set("Stripe-Should-Retry", "false")
@@ -330,13 +421,13 @@ func TestRefundStripeErrorsReleaseTheReservation(t *testing.T) {
 				_, _ = w.Write([]byte(tt.body))
 			}))
 			defer srv.Close()
-			e.d.Stripe = stripeapi.New(localtest.StripeKey, srv.URL, 10*time.Second)
-			resp := e.post(admin, fmt.Sprintf(`{"paymentId":%q,"amountCents":100,"reason":"duplicate"}`, e.p.ID), nil)
+			e.d.Refunds.Stripe = payments.StripeGateway(stripeapi.New(localtest.StripeKey, srv.URL, 10*time.Second))
+			resp := e.post(admin, e.body(100, "duplicate"), nil)
 			wantStatus(t, resp, tt.want)
 			if strings.Contains(resp.Body, "boom") {
 				t.Fatalf("dependency error leaked: %s", resp.Body)
 			}
-			e.state(0, store.PaymentSucceeded, 0) // reservation released, nothing booked
+			e.state(0, tt.wantPending, store.PaymentSucceeded, 0)
 		})
 	}
 }

@@ -6,14 +6,11 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
-	"github.com/liberation/monetization/shared/blob"
 	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/mail"
-	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/receipts"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // DedupeHeader carries the dedupe id on every e-mail (find it in mailpit and in SES logs).
@@ -28,28 +25,18 @@ const (
 	emailTTL      = 400 * 24 * time.Hour
 )
 
-// ReceiptObjectKey is where a payment's receipt PDF lives in the bucket.
-func ReceiptObjectKey(userID, paymentID string) string {
-	return "receipts/" + userID + "/" + paymentID + ".pdf"
+// Mailer is the receipts-queue consumer's part for payments: receipts (HTML, text and the receipt
+// PDF), refund notices (with their credit-note PDF) and dunning e-mails, one e-mail per dedupe id.
+type Mailer struct {
+	Source ReceiptSource
+	Claims idempotency.Store // e-mail dedupe (store.Store in production)
+	Docs   Documents
+	Mail   mail.Sender
+	From   string
 }
 
-// SendReceiptsHooks registers payments' messages with the receipts-queue consumer (send-receipts):
-// receipts (HTML, text and PDF; the PDF stored in S3 and attached), refund notices and dunning
-// e-mails, exactly one e-mail per dedupe id.
-func SendReceiptsHooks(rt *platform.Runtime, r *queue.Router) error {
-	d, err := NewDeps(rt)
-	if err != nil {
-		return err
-	}
-	h := func(ctx context.Context, msg queue.Message) error { return HandleMessage(ctx, d, msg) }
-	for _, t := range []string{MsgReceipt, MsgRefundReceipt, MsgDunning} {
-		r.On(t, h)
-	}
-	return nil
-}
-
-// HandleMessage processes one receipts-queue message.
-func HandleMessage(ctx context.Context, d *Deps, msg queue.Message) error {
+// Handle processes one receipts-queue message.
+func (m *Mailer) Handle(ctx context.Context, msg queue.Message) error {
 	switch msg.Type {
 	case MsgReceipt, MsgRefundReceipt:
 		var job ReceiptJob
@@ -61,14 +48,14 @@ func HandleMessage(ctx context.Context, d *Deps, msg queue.Message) error {
 			logging.From(ctx).Error("dropping refund notice without refund id")
 			return nil
 		}
-		return sendOnce(ctx, d, msg.DedupeID, func() (mail.Message, error) { return receiptMessage(ctx, d, job) })
+		return m.sendOnce(ctx, msg.DedupeID, func() (mail.Message, error) { return m.receiptMessage(ctx, job) })
 	case MsgDunning:
 		var job DunningJob
 		if err := json.Unmarshal(msg.Payload, &job); err != nil || job.UserID == "" || job.InvoiceID == "" {
 			logging.From(ctx).Error("dropping dunning message without user or invoice")
 			return nil
 		}
-		return sendOnce(ctx, d, msg.DedupeID, func() (mail.Message, error) { return dunningMessage(ctx, d, job) })
+		return m.sendOnce(ctx, msg.DedupeID, func() (mail.Message, error) { return m.dunningMessage(ctx, job) })
 	default:
 		logging.From(ctx).Warn("ignoring message of unknown type")
 		return nil
@@ -78,12 +65,12 @@ func HandleMessage(ctx context.Context, d *Deps, msg queue.Message) error {
 // sendOnce sends the message built by build unless an e-mail with this dedupe id was already sent.
 // The claim is released on failure so the SQS retry can send; a claim held by a concurrent attempt
 // fails this message for a later retry, which then finds the send completed.
-func sendOnce(ctx context.Context, d *Deps, dedupeID string, build func() (mail.Message, error)) error {
+func (m *Mailer) sendOnce(ctx context.Context, dedupeID string, build func() (mail.Message, error)) error {
 	if dedupeID == "" {
 		return apperr.New(apperr.Invalid, "message has no dedupe id")
 	}
 	log := logging.From(ctx)
-	prior, err := d.Store.BeginIdempotent(ctx, emailScope, dedupeID, idempotency.Hash([]byte(dedupeID)), emailInFlight, emailTTL)
+	prior, err := m.Claims.BeginIdempotent(ctx, emailScope, dedupeID, idempotency.Hash([]byte(dedupeID)), emailInFlight, emailTTL)
 	if err != nil {
 		return err
 	}
@@ -91,21 +78,21 @@ func sendOnce(ctx context.Context, d *Deps, dedupeID string, build func() (mail.
 		log.Info("e-mail already sent; skipping")
 		return nil
 	}
-	m, err := build()
+	msg, err := build()
 	if err == nil {
-		if m.Headers == nil {
-			m.Headers = map[string]string{}
+		if msg.Headers == nil {
+			msg.Headers = map[string]string{}
 		}
-		m.Headers[DedupeHeader] = dedupeID
-		err = d.Mail.Send(ctx, m)
+		msg.Headers[DedupeHeader] = dedupeID
+		err = m.Mail.Send(ctx, msg)
 	}
 	if err != nil {
-		if rErr := d.Store.ReleaseIdempotent(context.WithoutCancel(ctx), emailScope, dedupeID); rErr != nil {
+		if rErr := m.Claims.ReleaseIdempotent(context.WithoutCancel(ctx), emailScope, dedupeID); rErr != nil {
 			log.Error("e-mail claim not released", "err", rErr.Error())
 		}
 		return err
 	}
-	if cErr := d.Store.CompleteIdempotent(context.WithoutCancel(ctx), emailScope, dedupeID, 200, `{"sent":true}`); cErr != nil {
+	if cErr := m.Claims.CompleteIdempotent(context.WithoutCancel(ctx), emailScope, dedupeID, 200, `{"sent":true}`); cErr != nil {
 		// The e-mail is out; a retry after the claim expires could send it again. Log loudly.
 		log.Error("e-mail sent but its record not completed", "err", cErr.Error())
 	}
@@ -113,93 +100,94 @@ func sendOnce(ctx context.Context, d *Deps, dedupeID string, build func() (mail.
 	return nil
 }
 
-// brandingFor returns the branding of a user's receipts. Enterprise white-label settings plug in
-// here (the license of the user's organisation); until then everyone gets the platform's.
-func brandingFor(context.Context, *Deps, string) receipts.Branding {
-	return receipts.DefaultBranding
-}
-
-func receiptNumber(p store.Payment) string {
-	if p.InvoiceNumber != "" {
-		return p.InvoiceNumber
-	}
-	return "LIB-" + p.ID[len("pay_"):]
-}
-
-func recipient(ctx context.Context, d *Deps, userID, snapshot string) (string, error) {
+func (m *Mailer) recipient(ctx context.Context, userID, snapshot string) (string, error) {
 	if snapshot != "" {
 		return snapshot, nil
 	}
-	u, err := d.Store.GetUser(ctx, userID)
-	if err != nil && !apperr.Is(err, apperr.NotFound) {
+	email, err := m.Source.UserEmail(ctx, userID)
+	if err != nil {
 		return "", err
 	}
-	if u.Email == "" {
+	if email == "" {
 		return "", apperr.New(apperr.Unprocessable, "user %s has no e-mail address", userID)
 	}
-	return u.Email, nil
+	return email, nil
 }
 
-// receiptMessage renders the receipt (or refund notice), stores the PDF and records its key.
-func receiptMessage(ctx context.Context, d *Deps, job ReceiptJob) (mail.Message, error) {
-	p, err := d.Store.GetPayment(ctx, job.UserID, job.PaymentID)
+// receiptMessage renders a receipt with its PDF, or a refund notice with its credit note, storing
+// the document first (once: see storeOnce).
+func (m *Mailer) receiptMessage(ctx context.Context, job ReceiptJob) (mail.Message, error) {
+	p, err := m.Source.GetPayment(ctx, job.UserID, job.PaymentID)
 	if err != nil {
 		return mail.Message{}, err
 	}
-	to, err := recipient(ctx, d, p.UserID, p.CustomerEmail)
+	to, err := m.recipient(ctx, p.UserID, p.CustomerEmail)
 	if err != nil {
 		return mail.Message{}, err
 	}
-	rc := receipts.Receipt{
-		Branding: brandingFor(ctx, d, p.UserID), Number: receiptNumber(p), PaymentID: p.ID, Date: p.PaidAt,
-		BilledTo: to, Description: p.Description, Kind: p.Kind, AmountCents: p.AmountCents, Currency: p.Currency,
-		RefundedCents: p.RefundedCents, PaymentMethod: p.PaymentMethod, PeriodStart: p.PeriodStart, PeriodEnd: p.PeriodEnd,
-	}
-	pdf, err := receipts.PDF(rc)
-	if err != nil {
-		return mail.Message{}, err
-	}
-	key := ReceiptObjectKey(p.UserID, p.ID)
-	if err := d.Blobs.Put(ctx, blob.Object{Key: key, ContentType: "application/pdf",
-		ContentDisposition: `inline; filename="receipt-` + p.ID + `.pdf"`}, pdf); err != nil {
-		return mail.Message{}, err
-	}
-	if p.ReceiptKey != key {
-		if err := d.Store.SetReceiptKey(ctx, p.UserID, p.ID, key); err != nil {
-			return mail.Message{}, err
-		}
-	}
+	rc := receiptOf(p, to, brandingFor(ctx, p.UserID))
+	var doc document
 	var e receipts.Email
 	if job.RefundID == "" {
-		e, err = receipts.ReceiptEmail(rc)
-	} else {
-		var ref store.Refund
-		if err := d.Store.GetConsistent(ctx, store.RefundKey(p.UserID, p.ID, job.RefundID), &ref); err != nil {
+		if doc, err = receiptDocument(rc, p); err != nil {
 			return mail.Message{}, err
 		}
-		e, err = receipts.RefundEmail(receipts.Refund{Receipt: rc, RefundID: ref.ID, AmountCents: ref.AmountCents, Date: ref.CreatedAt})
+		if err := m.storeOnce(ctx, doc); err != nil {
+			return mail.Message{}, err
+		}
+		if p.ReceiptKey != doc.Key {
+			if err := m.Source.SetReceiptKey(ctx, p.UserID, p.ID, doc.Key); err != nil {
+				return mail.Message{}, err
+			}
+		}
+		e, err = receipts.ReceiptEmail(rc)
+	} else {
+		ref, rErr := m.Source.Refund(ctx, p.UserID, p.ID, job.RefundID)
+		if rErr != nil {
+			return mail.Message{}, rErr
+		}
+		if doc, err = creditNoteDocument(rc, p, ref); err != nil {
+			return mail.Message{}, err
+		}
+		if err := m.storeOnce(ctx, doc); err != nil {
+			return mail.Message{}, err
+		}
+		shown := rc
+		shown.RefundedCents = p.RefundedCents // the e-mail shows the refunded total to date
+		e, err = receipts.RefundEmail(receipts.Refund{Receipt: shown, RefundID: ref.ID, AmountCents: ref.AmountCents, Date: ref.CreatedAt})
 	}
 	if err != nil {
 		return mail.Message{}, err
 	}
 	return mail.Message{
-		From: d.Config.MailFrom, To: to, Subject: e.Subject, Text: e.Text, HTML: e.HTML,
-		Attachments: []mail.Attachment{{Filename: "receipt-" + rc.Number + ".pdf", ContentType: "application/pdf", Data: pdf}},
+		From: m.From, To: to, Subject: e.Subject, Text: e.Text, HTML: e.HTML,
+		Attachments: []mail.Attachment{{Filename: doc.Filename, ContentType: "application/pdf", Data: doc.PDF}},
 	}, nil
 }
 
-func dunningMessage(ctx context.Context, d *Deps, job DunningJob) (mail.Message, error) {
-	to, err := recipient(ctx, d, job.UserID, job.Email)
+// storeOnce writes a document unless it is already stored. Documents are deterministic (the same
+// payment or refund renders the same bytes) and a receipt or credit note never changes after it is
+// issued, so the first write stands and no later render overwrites it.
+func (m *Mailer) storeOnce(ctx context.Context, doc document) error {
+	exists, err := m.Docs.Exists(ctx, doc.Key)
+	if err != nil || exists {
+		return err
+	}
+	return m.Docs.Put(ctx, doc.object(), doc.PDF)
+}
+
+func (m *Mailer) dunningMessage(ctx context.Context, job DunningJob) (mail.Message, error) {
+	to, err := m.recipient(ctx, job.UserID, job.Email)
 	if err != nil {
 		return mail.Message{}, err
 	}
 	e, err := receipts.DunningEmail(receipts.Dunning{
-		Branding: brandingFor(ctx, d, job.UserID), InvoiceNumber: job.InvoiceNumber, AmountCents: job.AmountCents,
+		Branding: brandingFor(ctx, job.UserID), InvoiceNumber: job.InvoiceNumber, AmountCents: job.AmountCents,
 		Currency: job.Currency, Attempt: job.Attempt, NextAttempt: job.NextAttemptAt,
 		PayURL: job.HostedInvoiceURL, UpdateURL: job.UpdatePaymentURL,
 	})
 	if err != nil {
 		return mail.Message{}, err
 	}
-	return mail.Message{From: d.Config.MailFrom, To: to, Subject: e.Subject, Text: e.Text, HTML: e.HTML}, nil
+	return mail.Message{From: m.From, To: to, Subject: e.Subject, Text: e.Text, HTML: e.HTML}, nil
 }

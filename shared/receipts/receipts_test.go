@@ -162,3 +162,75 @@ func TestDunningEmail(t *testing.T) {
 		t.Fatal("unsafe URL not filtered")
 	}
 }
+
+func TestCreditNotePDF(t *testing.T) {
+	r := sample()
+	r.RefundedCents = 999 // ignored: a credit note shows the payment as paid and this one refund
+	c := CreditNote{Receipt: r, Number: "CN-re_123", RefundID: "re_123", AmountCents: 300,
+		Date: time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)}
+	b, err := CreditNotePDF(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"%PDF-", "CREDIT NOTE", "CN-re_123", "re_123", "INV-0042", "-$3.00", "$9.99", "March 3, 2026", "Pro plan"} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("credit note lacks %q", want)
+		}
+	}
+	if bytes.Contains(b, []byte("$6.99")) || bytes.Contains(b, []byte("-$9.99")) {
+		t.Error("credit note shows the payment's refunded total instead of this refund")
+	}
+	if again, _ := CreditNotePDF(c); !bytes.Equal(b, again) {
+		t.Error("credit note rendering is not deterministic")
+	}
+	receipt, _ := PDF(sample())
+	if bytes.Equal(b, receipt) || bytes.Contains(receipt, []byte("CREDIT NOTE")) {
+		t.Error("the credit note and the receipt must be different documents")
+	}
+}
+
+// Every interpolated value of every HTML e-mail is escaped, and only http(s)/mailto links survive.
+func TestHTMLEscapesEveryValue(t *testing.T) {
+	hostile := `<b onmouseover="x">&'`
+	r := sample()
+	r.Number, r.Description, r.BilledTo, r.PaymentMethod = hostile, hostile, hostile, hostile
+	r.RefundedCents = 100
+	r.Branding = Branding{ProductName: hostile, SupportEmail: hostile}
+	next := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)
+	emails := map[string]func() (Email, error){
+		"receipt": func() (Email, error) { return ReceiptEmail(r) },
+		"refund": func() (Email, error) {
+			return RefundEmail(Refund{Receipt: r, RefundID: hostile, AmountCents: 100, Date: r.Date})
+		},
+		"dunning": func() (Email, error) {
+			return DunningEmail(Dunning{Branding: r.Branding, InvoiceNumber: hostile, AmountCents: 1, Currency: "usd",
+				NextAttempt: &next, PayURL: `https://x.test/"><script>`, UpdateURL: "data:text/html,<script>"})
+		},
+	}
+	for name, f := range emails {
+		e, err := f()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(e.HTML, "<b ") || strings.Contains(e.HTML, "<script") || strings.Contains(e.HTML, `"x"`) ||
+			strings.Contains(e.HTML, "data:") {
+			t.Errorf("%s: unescaped input in HTML:\n%s", name, e.HTML)
+		}
+		if !strings.Contains(e.HTML, "&lt;b onmouseover=&#34;x&#34;&gt;&amp;&#39;") {
+			t.Errorf("%s: escaped value missing:\n%s", name, e.HTML)
+		}
+		if !strings.Contains(e.Text, hostile) {
+			t.Errorf("%s: the text part must show values as written", name)
+		}
+	}
+}
+
+func TestRefundEmailNamesTheCreditNote(t *testing.T) {
+	e, err := RefundEmail(Refund{Receipt: sample(), RefundID: "re_1", AmountCents: 100, Date: sample().Date})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(e.Text, "credit note is\nattached") || !strings.Contains(e.HTML, "The credit note is attached.") {
+		t.Fatalf("refund notice does not announce its credit note:\n%s", e.Text)
+	}
+}

@@ -34,6 +34,7 @@ var generated = map[string]Entry{
 	"get-payment":             {Build: build(payments.NewGetPayment), Constructor: "payments.NewGetPayment", Providers: []platform.Provider{}},
 	"get-receipt":             {Build: build(payments.NewGetReceipt), Constructor: "payments.NewGetReceipt", Providers: []platform.Provider{s3blob.Provide}},
 	"create-refund":           {Build: build(payments.NewCreateRefund), Constructor: "payments.NewCreateRefund", Providers: []platform.Provider{sqsqueue.Provide}},
+	"resolve-refunds":         {Build: build(payments.NewResolveRefunds), Constructor: "payments.NewResolveRefunds", Providers: []platform.Provider{sqsqueue.Provide}},
 	"send-receipts":           {Build: build(queue.NewHost(payments.SendReceiptsHooks)), Constructor: "queue.NewHost(payments.SendReceiptsHooks)", Providers: []platform.Provider{s3blob.Provide, sesmail.Provide}},
 	"stripe-webhook":          {Build: build(webhook.NewHost(billing.StripeWebhookHooks, payments.StripeWebhookHooks)), Constructor: "webhook.NewHost(billing.StripeWebhookHooks, payments.StripeWebhookHooks)", Providers: []platform.Provider{sqsqueue.Provide}},
 	"apply-facts":             {Build: build(queue.NewHost(rewards.ApplyFactsHooks)), Constructor: "queue.NewHost(rewards.ApplyFactsHooks)", Providers: []platform.Provider{}},

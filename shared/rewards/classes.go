@@ -15,6 +15,7 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/auth"
 	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -73,10 +74,8 @@ type MemberView struct {
 	JoinedAt    time.Time `json:"joinedAt"`
 }
 
-// validClassID: "cls_" + the newID tail.
-func validClassID(s string) bool {
-	return strings.HasPrefix(s, "cls_") && len(s) <= 40 && validID(s) && !strings.ContainsAny(s, "/ ")
-}
+// validClassID: "cls_" + a ULID.
+func validClassID(s string) bool { return ids.Valid("cls", s) }
 
 // joinCodeAlphabet avoids look-alike characters (no 0/O, 1/I/L).
 const joinCodeAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -126,7 +125,7 @@ func HandleCreateClass(fn manifest.Function, d *Deps) httpapi.Lambda {
 		}
 		now := d.Clock.Now()
 		for range 5 { // a join code collision (1 in 31^8 per class) just draws another code
-			c := classItem{Type: "class", ID: newID("cls", now), Name: q.Name, OwnerID: r.Principal.UserID,
+			c := classItem{Type: "class", ID: ids.New("cls", now), Name: q.Name, OwnerID: r.Principal.UserID,
 				JoinCode: newJoinCode(), CreatedAt: now}
 			k, ck := store.ClassKey(c.ID), store.ClassCodeKey(c.JoinCode)
 			c.PK, c.SK = k.PK, k.SK

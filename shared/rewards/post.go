@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -57,7 +57,7 @@ func (d *Deps) Post(ctx context.Context, userID string, plan func(context.Contex
 			return a, Entry{}, err
 		}
 		if e.Seq != 0 {
-			e.ID = newID("tok", now)
+			e.ID = ids.New("tok", now)
 		}
 		items, err := d.transaction(a, n, e, now)
 		if err != nil {
@@ -237,15 +237,4 @@ func metricItems(e Entry, shard int) []*types.TransactWriteItem {
 		store.AddCounters(store.TokenMetricsDayKey(Day(e.At), shard), day),
 		store.AddCounters(store.TokenMetricsCurrentKey(shard), gauges),
 	}
-}
-
-// newID returns prefix + "_" + a time-ordered id (milliseconds, then random), e.g. "rdm_…".
-func newID(prefix string, at time.Time) string {
-	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-	b := make([]byte, 0, 24)
-	b = strconv.AppendInt(b, at.UnixMilli(), 36)
-	for range 10 {
-		b = append(b, alphabet[rand.IntN(len(alphabet))])
-	}
-	return prefix + "_" + string(b)
 }

@@ -16,23 +16,14 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/rewards/catalog"
 	"github.com/liberation/monetization/shared/store"
 )
 
-var redemptionIDPattern = regexp.MustCompile(`^rdm_[0-9a-z]{19}$`)
-
-// ValidRedemptionID reports whether s has the shape of our redemption ids.
-func ValidRedemptionID(s string) bool { return redemptionIDPattern.MatchString(s) }
-
-// newRedemptionID: "rdm_" + 9 base-36 digits of milliseconds (fixed width until the year 5188) and
-// 10 random ones, so a user's redemptions sort by creation.
-func newRedemptionID(at time.Time) string {
-	id := newID("rdm", at)
-	ms := id[4 : len(id)-10]
-	return "rdm_" + strings.Repeat("0", 9-len(ms)) + ms + id[len(id)-10:]
-}
+// ValidRedemptionID reports whether s has the shape of our redemption ids ("rdm_" + a ULID).
+func ValidRedemptionID(s string) bool { return ids.Valid("rdm", s) }
 
 // RedemptionView is a redemption as its owner sees it.
 type RedemptionView struct {
@@ -126,7 +117,7 @@ func (q *RedemptionRequest) Validate() error {
 func (d *Deps) CreateRedemption(ctx context.Context, userID, email string, q RedemptionRequest, requestID string) (Redemption, error) {
 	rw, _ := catalog.ByID(q.RewardID)
 	now := d.Clock.Now()
-	red := Redemption{ID: newRedemptionID(now), UserID: userID, Email: email, RewardID: rw.ID, RewardName: rw.Name,
+	red := Redemption{ID: ids.New("rdm", now), UserID: userID, Email: email, RewardID: rw.ID, RewardName: rw.Name,
 		Cost: rw.Cost, Fulfilment: rw.Fulfilment, Status: Pending, Shipping: q.Shipping, CreatedAt: now, UpdatedAt: now,
 		Version: 1}
 	_, _, err := d.Post(ctx, userID, func(ctx context.Context, a Account) (Plan, error) {

@@ -134,7 +134,7 @@ func (d *Deps) ApplyFact(ctx context.Context, msg queue.Message) error {
 	case facts.CoursePurchased:
 		var f facts.CoursePurchasedFact
 		if err = decode(msg, &f); err == nil {
-			err = ids(f.UserID, f.CourseID, f.PurchaseID)
+			err = requireIDs(f.UserID, f.CourseID, f.PurchaseID)
 		}
 		if err != nil {
 			break
@@ -152,7 +152,7 @@ func (d *Deps) ApplyFact(ctx context.Context, msg queue.Message) error {
 	case facts.CourseRefunded:
 		var f facts.CourseRefundedFact
 		if err = decode(msg, &f); err == nil {
-			err = ids(f.UserID, f.PurchaseID)
+			err = requireIDs(f.UserID, f.PurchaseID)
 		}
 		if err == nil {
 			out, _, err = d.Refund(ctx, f.UserID, f.PurchaseID, f.RefundedAt)
@@ -160,7 +160,7 @@ func (d *Deps) ApplyFact(ctx context.Context, msg queue.Message) error {
 	case facts.ReviewPublished:
 		var f facts.ReviewPublishedFact
 		if err = decode(msg, &f); err == nil {
-			err = ids(f.UserID, f.CourseID)
+			err = requireIDs(f.UserID, f.CourseID)
 		}
 		if err == nil {
 			out, _, err = d.Earn(ctx, Earning{UserID: f.UserID, Rule: RuleReviewPublished, SourceID: f.CourseID,
@@ -169,7 +169,7 @@ func (d *Deps) ApplyFact(ctx context.Context, msg queue.Message) error {
 	case facts.SubscriptionRenewed:
 		var f facts.SubscriptionRenewedFact
 		if err = decode(msg, &f); err == nil {
-			err = ids(f.UserID, f.InvoiceID)
+			err = requireIDs(f.UserID, f.InvoiceID)
 		}
 		if err == nil {
 			tokens, ok := TierTokens[f.Tier]
@@ -199,8 +199,8 @@ func decode(msg queue.Message, v any) error {
 	return nil
 }
 
-// ids checks the ids a fact must carry.
-func ids(vals ...string) error {
+// requireIDs checks the ids a fact must carry.
+func requireIDs(vals ...string) error {
 	for _, v := range vals {
 		if !validID(v) {
 			return errString("user and source ids")

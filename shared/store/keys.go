@@ -88,6 +88,18 @@ func PaymentIntentKey(paymentIntentID string) Key {
 	return Key{"PAYINTENT#" + paymentIntentID, "PAYMENT"}
 }
 
+// RefundOpKey is one refund operation of ours (rop_…): its reservation and how it ended.
+func RefundOpKey(opID string) Key { return Key{"REFUNDOP#" + opID, "OP"} }
+
+// RefundOpsPendingGSI2 indexes an operation while it is pending (sparse: a resolved operation has no
+// GSI2 keys), ordered by reservation time, so "pending and reserved before T" is one key condition.
+func RefundOpsPendingGSI2(reservedAt time.Time, opID string) (string, string) {
+	return "REFUNDOPS#pending", SortTime(reservedAt) + sep + opID
+}
+
+// UnmatchedRefundKey counts a refunded charge we never recorded a payment for, once per charge.
+func UnmatchedRefundKey(chargeID string) Key { return Key{"UNMATCHED#" + chargeID, "REFUNDED"} }
+
 // PaymentFailureKey marks one failed attempt of an invoice as counted (and its dunning e-mail queued).
 func PaymentFailureKey(invoiceID string, attempt int64) Key {
 	return Key{"PAYFAIL#" + invoiceID, fmt.Sprintf("ATTEMPT#%04d", attempt)}

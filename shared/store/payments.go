@@ -53,6 +53,8 @@ type Payment struct {
 	Disputed      bool   `dynamodbav:"disputed,omitempty"`
 	DisputeStatus string `dynamodbav:"disputeStatus,omitempty"`
 	DisputedCents int64  `dynamodbav:"disputedCents,omitempty"`
+	// DisputeLostCents is what lost disputes took back: no longer ours, so no longer refundable.
+	DisputeLostCents int64 `dynamodbav:"disputeLostCents,omitempty"`
 
 	InvoiceID         string     `dynamodbav:"invoiceId,omitempty"`
 	InvoiceNumber     string     `dynamodbav:"invoiceNumber,omitempty"`
@@ -85,9 +87,10 @@ func (p *Payment) SetKeys() {
 	p.Type = "payment"
 }
 
-// RefundableCents is what may still be reserved for a refund.
+// RefundableCents is what may still be reserved for a refund: the amount less what is refunded,
+// reserved for refunds in flight, and taken back by lost disputes.
 func (p *Payment) RefundableCents() int64 {
-	return p.AmountCents - p.RefundedCents - p.PendingRefundCents
+	return p.AmountCents - p.RefundedCents - p.PendingRefundCents - p.DisputeLostCents
 }
 
 // SettleStatus derives Status from the refunded amount.
@@ -116,17 +119,33 @@ func NewPaymentLookup(k Key, p *Payment) PaymentLookup {
 	return PaymentLookup{PK: k.PK, SK: k.SK, Type: "payment-lookup", UserID: p.UserID, PaymentID: p.ID}
 }
 
-// Refund statuses worth counting (Stripe's pending and succeeded; failed/canceled are not money out).
+// Refund statuses: Stripe's (pending, requires_action and succeeded are money out or on its way;
+// failed and canceled are not, and are final) and our superseded, for a placeholder replaced by the
+// real refunds Stripe lists.
 const (
-	RefundSucceeded = "succeeded"
-	RefundPending   = "pending"
+	RefundSucceeded      = "succeeded"
+	RefundPending        = "pending"
+	RefundRequiresAction = "requires_action"
+	RefundFailed         = "failed"
+	RefundCanceled       = "canceled"
+	RefundSuperseded     = "superseded"
 )
+
+// RefundCounts reports whether a refund in status counts as refunded money.
+func RefundCounts(status string) bool {
+	return status == RefundSucceeded || status == RefundPending || status == RefundRequiresAction
+}
+
+// RefundFinal reports whether a refund's status can no longer change (a stale event must not move it).
+func RefundFinal(status string) bool {
+	return status == RefundFailed || status == RefundCanceled || status == RefundSuperseded
+}
 
 // Refund sources.
 const (
 	RefundSourceAdmin  = "admin"  // our POST /admin/refunds
 	RefundSourceStripe = "stripe" // seen first in a charge.refunded event (e.g. the Dashboard)
-	RefundSourceSync   = "sync"   // an amount Stripe reported without the refund objects
+	RefundSourceSync   = "sync"   // legacy: an amount Stripe reported without the refund objects
 )
 
 // Refund is one Stripe refund of a payment, keyed by the Stripe refund id so the admin route and
@@ -135,7 +154,7 @@ type Refund struct {
 	PK          string    `dynamodbav:"PK"`
 	SK          string    `dynamodbav:"SK"`
 	Type        string    `dynamodbav:"type"`
-	ID          string    `dynamodbav:"id"` // Stripe refund id (or "sync_…")
+	ID          string    `dynamodbav:"id"` // Stripe refund id (legacy placeholders: "sync_…")
 	PaymentID   string    `dynamodbav:"paymentId"`
 	UserID      string    `dynamodbav:"userId"`
 	AmountCents int64     `dynamodbav:"amountCents"`
@@ -171,6 +190,9 @@ type Dispute struct {
 	OpenedAt    time.Time `dynamodbav:"openedAt"`
 	UpdatedAt   time.Time `dynamodbav:"updatedAt"`
 	EventID     string    `dynamodbav:"eventId,omitempty"`
+	// FundsWithdrawn / FundsReinstated: Stripe took the disputed amount from our balance / gave it back.
+	FundsWithdrawn  bool `dynamodbav:"fundsWithdrawn,omitempty"`
+	FundsReinstated bool `dynamodbav:"fundsReinstated,omitempty"`
 }
 
 // SetKeys fills the dispute's key.

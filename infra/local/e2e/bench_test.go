@@ -21,7 +21,7 @@ func BenchmarkGatewayGetSubscription(b *testing.B) {
 	if status := h.PostWebhook(b, stripeevents.MustBuild(stripeevents.CustomerSubscriptionCreated, stripeevents.Options{UserID: user})); status != http.StatusOK {
 		b.Fatalf("seed: %d", status)
 	}
-	tok := h.Token(user, user+"@example.com")
+	tok := h.Token(b, user, user+"@example.com")
 	measure(b, func() {
 		if status, body, _ := h.Do(b, http.MethodGet, "/subscription", tok, nil); status != http.StatusOK {
 			b.Fatalf("%d %s", status, body)

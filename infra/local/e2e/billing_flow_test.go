@@ -92,7 +92,7 @@ func TestCheckoutToReceiptFlow(t *testing.T) {
 	h := Start(t)
 	alice, email := "alice-"+strconv.FormatInt(time.Now().UnixNano(), 36), ""
 	email = alice + "@example.com"
-	tok := h.Token(alice, email)
+	tok := h.Token(t, alice, email)
 
 	// 1. The user starts a Checkout Session (stripe-mock answers as Stripe would).
 	status, body, _ := h.Do(t, http.MethodPost, "/subscription/checkout", tok,
@@ -174,7 +174,7 @@ func TestCheckoutToReceiptFlow(t *testing.T) {
 
 	// 6. Another user cannot see it; a user cannot refund; an admin refunds in part, and a second
 	// refund beyond the remainder is refused with nothing changed.
-	bob := h.Token("bob-"+alice, "bob@example.com")
+	bob := h.Token(t, "bob-"+alice, "bob@example.com")
 	if status, _, _ := h.Do(t, http.MethodGet, "/payments/"+pays[0].ID, bob, nil); status != http.StatusNotFound {
 		t.Fatalf("another user's payment: %d, want 404", status)
 	}
@@ -189,7 +189,7 @@ func TestCheckoutToReceiptFlow(t *testing.T) {
 	if status, _ := refund(tok, 100, "k-user"); status != http.StatusForbidden {
 		t.Fatalf("non-admin refund: %d, want 403", status)
 	}
-	admin := h.Token("admin-"+alice, "ops@example.com", "admin")
+	admin := h.Token(t, "admin-"+alice, "ops@example.com", "admin")
 	if status, body := refund(admin, 300, "k1"); status != http.StatusCreated {
 		t.Fatalf("partial refund: %d %s", status, body)
 	}
@@ -236,7 +236,7 @@ func TestShuffledDeliveriesConverge(t *testing.T) {
 			post(t, h, events[j])
 			post(t, h, events[j]) // and each one twice
 		}
-		tok := h.Token(user, email)
+		tok := h.Token(t, user, email)
 		sub := getJSON[subscriptionView](t, h, "/subscription", tok)
 		if sub.Tier != "pro" || sub.Status != "active" || !sub.CancelAtPeriodEnd {
 			t.Errorf("order %v: subscription %+v, want pro/active/cancelAtPeriodEnd", order, sub)
@@ -281,7 +281,7 @@ func TestForgedWebhooksStoreNothing(t *testing.T) {
 	if err := h.Env.Store().Get(context.Background(), store.IdempotencyKey("stripe-event", o.EventID), &rec); !apperr.Is(err, apperr.NotFound) {
 		t.Errorf("a refused event left a dedupe record: %v", err)
 	}
-	sub := getJSON[subscriptionView](t, h, "/subscription", h.Token(user, ""))
+	sub := getJSON[subscriptionView](t, h, "/subscription", h.Token(t, user, ""))
 	if sub.Tier != "free" {
 		t.Errorf("a refused event changed the subscription: %+v", sub)
 	}

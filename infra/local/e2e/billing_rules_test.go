@@ -64,7 +64,7 @@ func uniq(prefix string) string { return prefix + "-" + strconv.FormatInt(time.N
 func TestPastDueBeyondGraceIsFreeAndNotInMRR(t *testing.T) {
 	h := Start(t)
 	now := time.Now().Truncate(time.Second)
-	admin := h.Token(uniq("root"), "ops@example.com", "admin")
+	admin := h.Token(t, uniq("root"), "ops@example.com", "admin")
 	users := map[string]time.Time{uniq("lapsed"): now.Add(-5 * 24 * time.Hour), uniq("in-grace"): now.Add(-24 * time.Hour)}
 	var lapsed, inGrace string
 	for u, paid := range users {
@@ -83,7 +83,7 @@ func TestPastDueBeyondGraceIsFreeAndNotInMRR(t *testing.T) {
 			Status: "past_due", PeriodStart: paid, PeriodEnd: paid.AddDate(0, 1, 0)}))
 	}
 	feature := func(u string) featureView {
-		return getJSON[featureView](t, h, "/features/pro-courses", h.Token(u, u+"@example.com"))
+		return getJSON[featureView](t, h, "/features/pro-courses", h.Token(t, u, u+"@example.com"))
 	}
 	if f := feature(lapsed); f.Allowed || f.Tier != "free" || f.Status != "past_due" ||
 		!strings.Contains(f.Reason, "grace ended at "+users[lapsed].Add(3*24*time.Hour).UTC().Format(time.RFC3339)) {
@@ -92,7 +92,7 @@ func TestPastDueBeyondGraceIsFreeAndNotInMRR(t *testing.T) {
 	if f := feature(inGrace); !f.Allowed || f.Tier != "pro" {
 		t.Errorf("past_due within grace: %+v", f)
 	}
-	if s := getJSON[subscriptionView](t, h, "/subscription", h.Token(lapsed, "")); s.Tier != "free" || s.Status != "past_due" {
+	if s := getJSON[subscriptionView](t, h, "/subscription", h.Token(t, lapsed, "")); s.Tier != "free" || s.Status != "past_due" {
 		t.Errorf("GET /subscription: %+v", s)
 	}
 	m := getJSON[metricsView](t, h, "/admin/metrics", admin)
@@ -190,7 +190,7 @@ func TestBillingCycleWithFailingStripeReadLeavesSubscription(t *testing.T) {
 	// The customer resumed in the portal and Stripe renewed: its event is applied.
 	post(t, h, stripeevents.MustBuild(stripeevents.CustomerSubscriptionUpdated, stripeevents.Options{UserID: u,
 		Created: now, PeriodStart: ended, PeriodEnd: ended.AddDate(0, 1, 0)}))
-	tok := h.Token(u, u+"@example.com")
+	tok := h.Token(t, u, u+"@example.com")
 	if s := getJSON[subscriptionView](t, h, "/subscription", tok); s.Tier != "pro" || s.Status != "active" || s.CancelAtPeriodEnd {
 		t.Fatalf("Stripe's later state was not applied: %+v", s)
 	}
@@ -205,7 +205,7 @@ func TestBillingCycleWithFailingStripeReadLeavesSubscription(t *testing.T) {
 func TestCheckoutRefusedWhileUnpaid(t *testing.T) {
 	h := Start(t)
 	u := uniq("unpaid")
-	tok := h.Token(u, u+"@example.com")
+	tok := h.Token(t, u, u+"@example.com")
 	post(t, h, stripeevents.MustBuild(stripeevents.CheckoutSessionCompleted, stripeevents.Options{UserID: u, Created: time.Now().AddDate(0, -2, 0)}))
 	post(t, h, stripeevents.MustBuild(stripeevents.CustomerSubscriptionUpdated, stripeevents.Options{UserID: u, Status: "unpaid",
 		Created: time.Now().Add(-time.Hour)}))
@@ -230,7 +230,7 @@ func TestCheckoutRefusedWhileUnpaid(t *testing.T) {
 func TestChurnNeverAbove100Percent(t *testing.T) {
 	h := Start(t)
 	now := time.Now().Truncate(time.Second)
-	admin := h.Token(uniq("root"), "ops@example.com", "admin")
+	admin := h.Token(t, uniq("root"), "ops@example.com", "admin")
 	old := uniq("loyal")
 	post(t, h, stripeevents.MustBuild(stripeevents.CustomerSubscriptionCreated, stripeevents.Options{UserID: old,
 		Created: now.AddDate(0, 0, -40), PeriodStart: now.AddDate(0, 0, -10), PeriodEnd: now.AddDate(0, 0, 20)}))

@@ -85,7 +85,7 @@ func TestJWTAttacksAreRefusedBeforeTheFunction(t *testing.T) {
 		t.Fatalf("function invoked %d times with refused tokens", n)
 	}
 
-	tok := h.Token("user-1", "u1@example.com")
+	tok := h.Token(t, "user-1", "u1@example.com")
 	if status, body, _ := h.Do(t, http.MethodGet, "/e2e/users/user-1/whoami", tok, nil); status != http.StatusOK {
 		t.Fatalf("valid token: %d %s", status, body)
 	}
@@ -111,12 +111,12 @@ func TestAdminRouteRefusesNonAdmin(t *testing.T) {
 		path = fn.Trigger.Path
 	}
 	h := Start(t, opts...)
-	status, body, _ := h.Do(t, http.MethodGet, path, h.Token("user-2", "u2@example.com", "instructor"), nil)
+	status, body, _ := h.Do(t, http.MethodGet, path, h.Token(t, "user-2", "u2@example.com", "instructor"), nil)
 	var e httpapi.ErrorBody
 	if status != http.StatusForbidden || json.Unmarshal(body, &e) != nil || e.Error.Code == "" || e.Error.RequestID == "" {
 		t.Errorf("non-admin on %s: %d %s", path, status, body)
 	}
-	if status, body, _ := h.Do(t, http.MethodGet, path, h.Token("admin-1", "a@example.com", "admin"), nil); status == http.StatusForbidden || status == http.StatusUnauthorized {
+	if status, body, _ := h.Do(t, http.MethodGet, path, h.Token(t, "admin-1", "a@example.com", "admin"), nil); status == http.StatusForbidden || status == http.StatusUnauthorized {
 		t.Errorf("admin on %s: %d %s", path, status, body)
 	}
 }
@@ -125,7 +125,7 @@ func TestRequestEventShape(t *testing.T) {
 	c := &capture{}
 	h := Start(t, WithHandler(whoami, c.handle))
 	req, _ := http.NewRequest(http.MethodGet, h.URL+"/e2e/users/u%2042/whoami?limit=10&x=1&x=2", nil)
-	req.Header.Set("Authorization", "Bearer "+h.Token("u 42", "u42@example.com", "admin", "instructor"))
+	req.Header.Set("Authorization", "Bearer "+h.Token(t, "u 42", "u42@example.com", "admin", "instructor"))
 	req.Header.Set("X-Request-Thing", "Mixed-Case-Value")
 	req.Header.Set("Idempotency-Key", "k-1")
 	res, err := http.DefaultClient.Do(req)

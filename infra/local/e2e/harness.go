@@ -43,13 +43,10 @@ type Options struct {
 	Functions []manifest.Function
 	// Handlers overrides or adds handlers by function name; the others come from the registry.
 	Handlers map[string]any
-	// FakeClock gives every function one settable clock (h.Env.Clock), starting at the real now.
-	FakeClock bool
+	// Setup runs on the test's environment before any handler is built (point Stripe at a
+	// fault-injecting proxy, install a fake clock).
+	Setup []func(testing.TB, *localtest.Env)
 }
-
-// WithFakeClock serves every function with a settable clock (h.Env.Clock): week boundaries,
-// daily caps and windows can be crossed without waiting.
-func WithFakeClock() Option { return func(o *Options) { o.FakeClock = true } }
 
 // Option sets Options.
 type Option func(*Options)
@@ -79,6 +76,12 @@ func WithHandler(fn manifest.Function, h any) Option {
 	}
 }
 
+// WithSetup runs f on the environment before the handlers are built: functions copy the runtime's
+// configuration and clock when they are built.
+func WithSetup(f func(t testing.TB, env *localtest.Env)) Option {
+	return func(o *Options) { o.Setup = append(o.Setup, f) }
+}
+
 // Start creates fresh resources, serves the gateway on a local port and runs the SQS poller for
 // every queue function. Everything stops when the test ends.
 func Start(t testing.TB, opts ...Option) *Harness {
@@ -91,8 +94,8 @@ func Start(t testing.TB, opts ...Option) *Harness {
 		o.Functions = manifest.Functions
 	}
 	env := localtest.New(t)
-	if o.FakeClock {
-		env.WithFakeClock() // before the handlers are built: each copies the clock
+	for _, f := range o.Setup {
+		f(t, env)
 	}
 	var fromRegistry []manifest.Function
 	for _, fn := range o.Functions {
@@ -148,11 +151,12 @@ func Start(t testing.TB, opts ...Option) *Harness {
 	return &Harness{Env: env, URL: srv.URL, Auth: auth, Gateway: gw, SQS: sqsc, fns: o.Functions}
 }
 
-// Token mints a valid bearer token (without the "Bearer " prefix).
-func (h *Harness) Token(sub, email string, groups ...string) string {
+// Token mints a valid bearer token (without the "Bearer " prefix); a failure fails the test.
+func (h *Harness) Token(t testing.TB, sub, email string, groups ...string) string {
+	t.Helper()
 	tok, err := h.Auth.Mint(sub, email, groups, time.Hour)
 	if err != nil {
-		panic(err) // only a broken key can fail here
+		t.Fatalf("mint a token: %v", err)
 	}
 	return tok
 }

@@ -163,7 +163,7 @@ func TestWebhookLoad(t *testing.T) {
 
 	// Every user ends in the state of their latest event, with exactly one payment.
 	for user, w := range expect {
-		tok := h.Token(user, user+"@example.com")
+		tok := h.Token(t, user, user+"@example.com")
 		sub := getJSON[subscriptionView](t, h, "/subscription", tok)
 		if sub.Tier != w.tier || sub.Status != w.status || sub.CancelAtPeriodEnd != w.cancel {
 			t.Errorf("%s: %+v, want tier %s status %s cancelAtPeriodEnd %v", user, sub, w.tier, w.status, w.cancel)

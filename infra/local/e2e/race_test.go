@@ -36,13 +36,13 @@ func TestConcurrentRefundsNeverExceedThePayment(t *testing.T) {
 		InvoiceID: "in_" + user, ChargeID: "ch_" + user}
 	post(t, h, stripeevents.MustBuild(stripeevents.CustomerSubscriptionCreated, o))
 	post(t, h, stripeevents.MustBuild(stripeevents.InvoicePaid, o))
-	tok := h.Token(user, user+"@example.com")
+	tok := h.Token(t, user, user+"@example.com")
 	pays := payments(t, h, tok)
 	if len(pays) != 1 || pays[0].AmountCents != 1000 {
 		t.Fatalf("payments: %+v", pays)
 	}
 	payID := pays[0].ID
-	admin := h.Token("admin-race", "ops@example.com", "admin")
+	admin := h.Token(t, "admin-race", "ops@example.com", "admin")
 
 	refund := func(key string, amount *int64) (int, []byte, error) {
 		body := map[string]any{"paymentId": payID, "reason": "requested_by_customer"}
@@ -160,7 +160,7 @@ func TestConcurrentPlanChangesLeaveOneSubscription(t *testing.T) {
 	o := stripeevents.Options{UserID: user, Tier: "pro", Created: t0, PeriodStart: t0}
 	post(t, h, stripeevents.MustBuild(stripeevents.CustomerSubscriptionCreated, o))
 	post(t, h, stripeevents.MustBuild(stripeevents.InvoicePaid, o))
-	tok := h.Token(user, user+"@example.com")
+	tok := h.Token(t, user, user+"@example.com")
 	if sub := getJSON[subscriptionView](t, h, "/subscription", tok); sub.Tier != "pro" || sub.Status != "active" {
 		t.Fatalf("before the race: %+v", sub)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/shared/rewards"
 )
 
@@ -15,10 +16,10 @@ import (
 // scores only and no opted-out learner; the friends board is the caller and whom they follow; a
 // class board exists only for its members and owner; the week rollover resets only the weekly board.
 func TestRewardsLeaderboards(t *testing.T) {
-	h := Start(t, WithFakeClock())
+	h := Start(t, WithSetup(func(_ testing.TB, env *localtest.Env) { env.WithFakeClock() }))
 	clk := h.Env.Clock
 	clk.Set(time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)) // a Wednesday
-	admin := h.Token("root", "ops@example.com", "admin")
+	admin := h.Token(t, "root", "ops@example.com", "admin")
 	type player struct {
 		id, name string
 		optOut   bool
@@ -33,7 +34,7 @@ func TestRewardsLeaderboards(t *testing.T) {
 	}
 	toks := map[string]string{}
 	for _, p := range players {
-		toks[p.id] = h.Token(p.id, p.id+"@example.com")
+		toks[p.id] = h.Token(t, p.id, p.id+"@example.com")
 		if p.name != "" {
 			var prof rewards.ProfileView
 			rwCall(t, h, http.MethodPut, "/me/profile", toks[p.id], map[string]any{"displayName": p.name, "leaderboardOptOut": p.optOut},
@@ -119,7 +120,7 @@ func TestRewardsLeaderboards(t *testing.T) {
 	}
 
 	// Classes: only instructors create; members and the owner see the board, others get 404.
-	teacher := h.Token(rwUser("teacher"), "t@example.com", "instructor")
+	teacher := h.Token(t, rwUser("teacher"), "t@example.com", "instructor")
 	rwCall(t, h, http.MethodPost, "/classes", toks[players[0].id], map[string]any{"name": "Spanish A1"}, nil, http.StatusUnprocessableEntity, nil)
 	var class rewards.ClassView
 	rwCall(t, h, http.MethodPost, "/classes", teacher, map[string]any{"name": "Spanish A1"}, nil, http.StatusCreated, &class)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/shared/facts"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/rewards"
@@ -15,12 +16,12 @@ import (
 // and the facts queue (as billing and the marketplace will send), consumed by the pollers, read
 // back through the gateway.
 func TestRewardsEarningThroughTheQueues(t *testing.T) {
-	h := Start(t, WithFakeClock())
+	h := Start(t, WithSetup(func(_ testing.TB, env *localtest.Env) { env.WithFakeClock() }))
 	clk := h.Env.Clock
 	// A Tuesday morning, so that the test's lessons all fall on one UTC day.
 	clk.Set(time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC))
 	ana := rwUser("ana")
-	tok := h.Token(ana, ana+"@example.com")
+	tok := h.Token(t, ana, ana+"@example.com")
 
 	// One learning event delivered three times earns once.
 	for range 3 {
@@ -101,7 +102,7 @@ func TestRewardsEarningThroughTheQueues(t *testing.T) {
 		t.Fatalf("after the renewal: %+v", b)
 	}
 	var metrics rewards.TokenMetrics
-	rwGet(t, h, "/admin/tokens/metrics?days=40", h.Token("root", "ops@example.com", "admin"), http.StatusOK, &metrics)
+	rwGet(t, h, "/admin/tokens/metrics?days=40", h.Token(t, "root", "ops@example.com", "admin"), http.StatusOK, &metrics)
 	if metrics.Issued != 150 || metrics.Outstanding != 150 || metrics.PendingEarned != 100 || metrics.PendingCancelled != 50 || metrics.PendingNow != 0 {
 		t.Fatalf("metrics: %+v", metrics)
 	}

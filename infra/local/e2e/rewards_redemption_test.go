@@ -77,9 +77,9 @@ func tapStripe(h *Harness) *stripeTap {
 func TestRewardsRedemptionRaceAndWorkflow(t *testing.T) {
 	h := Start(t)
 	tap := tapStripe(h)
-	admin := h.Token("root", "ops@example.com", "admin")
+	admin := h.Token(t, "root", "ops@example.com", "admin")
 	lin := rwUser("lin")
-	tok := h.Token(lin, lin+"@example.com")
+	tok := h.Token(t, lin, lin+"@example.com")
 	rwGrant(t, h, admin, lin, 1500)
 
 	const n = 50
@@ -195,7 +195,7 @@ func TestRewardsRedemptionRaceAndWorkflow(t *testing.T) {
 	h.Env.Mailpit.WaitFor(t, "to:"+lin+"@example.com subject:\"not approved\"", 1)
 
 	// The learner cancels the last; someone else cannot; an admin cannot approve it afterwards.
-	rwCall(t, h, http.MethodPost, "/tokens/redemptions/"+held[2].ID+"/cancel", h.Token("mallory", "m@example.com"), nil, nil, http.StatusNotFound, nil)
+	rwCall(t, h, http.MethodPost, "/tokens/redemptions/"+held[2].ID+"/cancel", h.Token(t, "mallory", "m@example.com"), nil, nil, http.StatusNotFound, nil)
 	rwCall(t, h, http.MethodPost, "/tokens/redemptions/"+held[2].ID+"/cancel", tok, nil, nil, http.StatusOK, nil)
 	rwCall(t, h, http.MethodPost, "/admin/redemptions/"+held[2].ID+"/approve", admin, nil, nil, http.StatusConflict, nil)
 	b := rwBalance(t, h, tok)

@@ -26,7 +26,7 @@ func TestStripeEventsThroughTheFunctionURLAndJob(t *testing.T) {
 	if status, body := h.PostWebhookSigned(t, payload, stripeevents.SignatureHeader(payload, "whsec_wrong", time.Now())); status != http.StatusBadRequest {
 		t.Errorf("bad signature: %d %s", status, body)
 	}
-	status, body, _ := h.Do(t, http.MethodGet, "/subscription", h.Token("user-e2e", "user-e2e@example.com"), nil)
+	status, body, _ := h.Do(t, http.MethodGet, "/subscription", h.Token(t, "user-e2e", "user-e2e@example.com"), nil)
 	if status != http.StatusOK {
 		t.Errorf("GET /subscription: %d %s", status, body)
 	}

@@ -31,15 +31,28 @@ const (
 	InvoicePaid                 = "invoice.paid"
 	InvoicePaymentFailed        = "invoice.payment_failed"
 	ChargeRefunded              = "charge.refunded"
+	ChargeRefundUpdated         = "charge.refund.updated"
 	ChargeDisputeCreated        = "charge.dispute.created"
+	ChargeDisputeUpdated        = "charge.dispute.updated"
+	ChargeDisputeFundsWithdrawn = "charge.dispute.funds_withdrawn"
+	ChargeDisputeFundsReinstate = "charge.dispute.funds_reinstated"
 	ChargeDisputeClosed         = "charge.dispute.closed"
 )
 
 // Types lists the event types Build shapes without Options.Object.
 var Types = []string{
 	CheckoutSessionCompleted, CheckoutAsyncPaymentPaid, CustomerSubscriptionCreated, CustomerSubscriptionUpdated,
-	CustomerSubscriptionDeleted, InvoicePaid, InvoicePaymentFailed, ChargeRefunded,
-	ChargeDisputeCreated, ChargeDisputeClosed,
+	CustomerSubscriptionDeleted, InvoicePaid, InvoicePaymentFailed, ChargeRefunded, ChargeRefundUpdated,
+	ChargeDisputeCreated, ChargeDisputeUpdated, ChargeDisputeFundsWithdrawn, ChargeDisputeFundsReinstate, ChargeDisputeClosed,
+}
+
+// isDispute reports the dispute event types (their object is a dispute).
+func isDispute(eventType string) bool {
+	switch eventType {
+	case ChargeDisputeCreated, ChargeDisputeUpdated, ChargeDisputeFundsWithdrawn, ChargeDisputeFundsReinstate, ChargeDisputeClosed:
+		return true
+	}
+	return false
 }
 
 // Price ids of the paid tiers used by default; they match the local stack's configuration
@@ -66,18 +79,19 @@ type Options struct {
 	ChargeID        string // default ch_<random>
 	PaymentIntentID string // default pi_<random>
 	SessionID       string // checkout session; default cs_test_<random>
-	RefundID        string // default re_<random>
+	RefundID        string // charge.refund.updated's refund; default re_<random>
 	DisputeID       string // default dp_<random>
 
 	Tier    string // "pro" (default) or "enterprise"
 	PriceID string // default from Tier
-	// Status: subscription status (default active; canceled for .deleted), or dispute status
-	// (default needs_response for .created, lost for .closed).
+	// Status: subscription status (default active; canceled for .deleted), dispute status (default
+	// needs_response for .created and .funds_withdrawn, under_review for .updated, won for
+	// .funds_reinstated, lost for .closed), or refund status (charge.refund.updated: default failed).
 	Status   string
 	Currency string // default usd
 
 	AmountCents         int64 // invoice/charge/session amount; default the tier's price (1999 for mode payment)
-	AmountRefundedCents int64 // charge.refunded: default the full amount
+	AmountRefundedCents int64 // charge.refunded: default the full amount; charge.refund.updated: the refund's amount
 	CancelAtPeriodEnd   bool
 	PeriodStart         time.Time // default Created
 	PeriodEnd           time.Time // default PeriodStart + 1 month
@@ -110,9 +124,13 @@ func Build(eventType string, o Options) ([]byte, error) {
 			obj = invoice(o, false)
 		case ChargeRefunded:
 			obj = charge(o)
-		case ChargeDisputeCreated, ChargeDisputeClosed:
-			obj = dispute(o, eventType == ChargeDisputeClosed)
+		case ChargeRefundUpdated:
+			obj = refund(o)
 		default:
+			if isDispute(eventType) {
+				obj = dispute(o, eventType == ChargeDisputeClosed)
+				break
+			}
 			return nil, fmt.Errorf("stripeevents: no builder for %q (set Options.Object to send it anyway)", eventType)
 		}
 	}
@@ -204,7 +222,7 @@ func (o Options) withDefaults(eventType string) Options {
 		switch {
 		case (eventType == CheckoutSessionCompleted || eventType == CheckoutAsyncPaymentPaid) && o.Mode == "payment":
 			o.AmountCents = 1999
-		case eventType == ChargeRefunded || eventType == ChargeDisputeCreated || eventType == ChargeDisputeClosed:
+		case eventType == ChargeRefunded || eventType == ChargeRefundUpdated || isDispute(eventType):
 			o.AmountCents = 1999
 			if o.Tier == "enterprise" {
 				o.AmountCents = 9900
@@ -213,17 +231,23 @@ func (o Options) withDefaults(eventType string) Options {
 			o.AmountCents = tierAmount(o.Tier)
 		}
 	}
-	if eventType == ChargeRefunded && o.AmountRefundedCents == 0 {
+	if (eventType == ChargeRefunded || eventType == ChargeRefundUpdated) && o.AmountRefundedCents == 0 {
 		o.AmountRefundedCents = o.AmountCents
 	}
 	if o.Status == "" {
 		switch eventType {
 		case CustomerSubscriptionDeleted:
 			o.Status = "canceled"
-		case ChargeDisputeCreated:
+		case ChargeDisputeCreated, ChargeDisputeFundsWithdrawn:
 			o.Status = "needs_response"
+		case ChargeDisputeUpdated:
+			o.Status = "under_review"
+		case ChargeDisputeFundsReinstate:
+			o.Status = "won"
 		case ChargeDisputeClosed:
 			o.Status = "lost"
+		case ChargeRefundUpdated:
+			o.Status = "failed"
 		default:
 			o.Status = "active"
 		}
@@ -407,13 +431,9 @@ func checkoutSession(o Options) map[string]any {
 	}
 }
 
+// charge is a Charge as API 2023-10-16 sends it: without its refunds (Stripe stopped including
+// Charge.refunds in 2022-11-15; list them with GET /v1/refunds?charge=).
 func charge(o Options) map[string]any {
-	refund := map[string]any{
-		"id": o.RefundID, "object": "refund", "amount": o.AmountRefundedCents, "balance_transaction": "txn_" + digest(o.RefundID),
-		"charge": o.ChargeID, "created": o.Created.Unix(), "currency": o.Currency,
-		"metadata": map[string]string{}, "payment_intent": o.PaymentIntentID, "reason": "requested_by_customer",
-		"receipt_number": nil, "source_transfer_reversal": nil, "status": "succeeded", "transfer_reversal": nil,
-	}
 	return map[string]any{
 		"id": o.ChargeID, "object": "charge", "amount": o.AmountCents, "amount_captured": o.AmountCents,
 		"amount_refunded": o.AmountRefundedCents, "application_fee": nil, "application_fee_amount": nil,
@@ -431,9 +451,24 @@ func charge(o Options) map[string]any {
 		"receipt_email": o.Email, "receipt_number": nil,
 		"receipt_url": "https://pay.stripe.com/receipts/acct_test/" + o.ChargeID,
 		"refunded":    o.AmountRefundedCents >= o.AmountCents,
-		"refunds":     list("/v1/charges/"+o.ChargeID+"/refunds", refund),
 		"review":      nil, "shipping": nil, "source_transfer": nil, "statement_descriptor": nil,
 		"statement_descriptor_suffix": nil, "status": "succeeded", "transfer_data": nil, "transfer_group": nil,
+	}
+}
+
+// refund is a Refund (charge.refund.updated), carrying o.Metadata (e.g. our operationId).
+func refund(o Options) map[string]any {
+	var failure any
+	if o.Status == "failed" {
+		failure = "expired_or_canceled_card"
+	}
+	md := map[string]string{}
+	maps.Copy(md, o.Metadata)
+	return map[string]any{
+		"id": o.RefundID, "object": "refund", "amount": o.AmountRefundedCents, "balance_transaction": "txn_" + digest(o.RefundID),
+		"charge": o.ChargeID, "created": o.Created.Unix(), "currency": o.Currency, "failure_reason": failure,
+		"metadata": md, "payment_intent": o.PaymentIntentID, "reason": "requested_by_customer",
+		"receipt_number": nil, "source_transfer_reversal": nil, "status": o.Status, "transfer_reversal": nil,
 	}
 }
 

@@ -94,15 +94,52 @@ func TestBuiltEventsVerifyAndUnmarshal(t *testing.T) {
 		}, func(t *testing.T, raw json.RawMessage) {
 			var c stripe.Charge
 			mustUnmarshal(t, raw, &c)
-			if c.Refunded || c.AmountRefunded != 1500 || c.Amount != 5000 || len(c.Refunds.Data) != 1 ||
-				c.Refunds.Data[0].ID != "re_1" || c.Refunds.Data[0].Amount != 1500 || c.Metadata["userId"] != "u-42" {
+			if c.Refunded || c.AmountRefunded != 1500 || c.Amount != 5000 || c.Metadata["userId"] != "u-42" {
 				t.Fatalf("charge = %+v", c)
+			}
+			// API 2023-10-16 does not include the charge's refunds: consumers must list them.
+			var fields map[string]any
+			mustUnmarshal(t, raw, &fields)
+			if _, ok := fields["refunds"]; ok || c.Refunds != nil {
+				t.Fatalf("charge carries a refunds list: %v", fields["refunds"])
+			}
+		}},
+		{stripeevents.ChargeRefundUpdated, func(o *stripeevents.Options) {
+			o.RefundID, o.AmountRefundedCents = "re_1", 700
+			o.Metadata = map[string]string{"operationId": "rop_1"}
+		}, func(t *testing.T, raw json.RawMessage) {
+			var r stripe.Refund
+			mustUnmarshal(t, raw, &r)
+			if r.ID != "re_1" || r.Status != stripe.RefundStatusFailed || r.Amount != 700 || r.Charge.ID != "ch_42" ||
+				r.Metadata["operationId"] != "rop_1" || r.FailureReason == "" {
+				t.Fatalf("refund = %+v", r)
 			}
 		}},
 		{stripeevents.ChargeDisputeCreated, nil, func(t *testing.T, raw json.RawMessage) {
 			var d stripe.Dispute
 			mustUnmarshal(t, raw, &d)
 			if d.Status != stripe.DisputeStatusNeedsResponse || d.Charge.ID != "ch_42" || d.Amount != 9900 {
+				t.Fatalf("dispute = %+v", d)
+			}
+		}},
+		{stripeevents.ChargeDisputeFundsWithdrawn, nil, func(t *testing.T, raw json.RawMessage) {
+			var d stripe.Dispute
+			mustUnmarshal(t, raw, &d)
+			if d.Status != stripe.DisputeStatusNeedsResponse || d.Charge.ID != "ch_42" {
+				t.Fatalf("dispute = %+v", d)
+			}
+		}},
+		{stripeevents.ChargeDisputeUpdated, nil, func(t *testing.T, raw json.RawMessage) {
+			var d stripe.Dispute
+			mustUnmarshal(t, raw, &d)
+			if d.Status != stripe.DisputeStatusUnderReview {
+				t.Fatalf("dispute = %+v", d)
+			}
+		}},
+		{stripeevents.ChargeDisputeFundsReinstate, nil, func(t *testing.T, raw json.RawMessage) {
+			var d stripe.Dispute
+			mustUnmarshal(t, raw, &d)
+			if d.Status != stripe.DisputeStatusWon {
 				t.Fatalf("dispute = %+v", d)
 			}
 		}},

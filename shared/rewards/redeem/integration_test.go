@@ -306,7 +306,7 @@ func TestRejectReleasesAndMerchandiseIsFulfilledByHand(t *testing.T) {
 	if st := f.call(t, "cancel-redemption", "eve", false, map[string]string{"redemptionId": a2.ID}, "", nil); st != 404 {
 		t.Fatalf("another user's cancel: %d", st)
 	}
-	if st := f.call(t, "approve-redemption", "root", true, map[string]string{"redemptionId": "rdm_0000000000000000000"}, "", nil); st != 404 {
+	if st := f.call(t, "approve-redemption", "root", true, map[string]string{"redemptionId": "rdm_00000000000000000000000000"}, "", nil); st != 404 {
 		t.Fatalf("unknown id: %d", st)
 	}
 }

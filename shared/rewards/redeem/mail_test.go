@@ -11,11 +11,11 @@ import (
 var brand = Branding{Product: "Liberation", Color: "#1d4ed8", From: "rewards@liberation.local", AppURL: "https://app.example.com"}
 
 func TestMessagesPerStatus(t *testing.T) {
-	base := rewards.Redemption{ID: "rdm_0mhk2x9c07k2m9qxa4d", RewardName: "20% off a course", Cost: 500,
-		Fulfilment: catalog.StripeCoupon, CouponCode: "LIB20-7K2M9QXA4D"}
+	base := rewards.Redemption{ID: "rdm_01JE0A2B3C4D5E7K2M9QXA4D0Z", RewardName: "20% off a course", Cost: 500,
+		Fulfilment: catalog.StripeCoupon, CouponCode: "LIB20-2M9QXA4D0Z"}
 	for status, want := range map[rewards.Status][]string{
 		rewards.Approved:  {"Your reward is approved: 20% off a course", "is approved", "delivering it now"},
-		rewards.Fulfilled: {"Your reward is here: 20% off a course", "LIB20-7K2M9QXA4D", "only for your account"},
+		rewards.Fulfilled: {"Your reward is here: 20% off a course", "LIB20-2M9QXA4D0Z", "only for your account"},
 		rewards.Rejected:  {"Your reward request was not approved", "500 tokens are back"},
 	} {
 		red := base
@@ -44,7 +44,7 @@ func TestMessagesPerStatus(t *testing.T) {
 }
 
 func TestMessageEscapesEveryValue(t *testing.T) {
-	red := rewards.Redemption{ID: "rdm_0mhk2x9c07k2m9qxa4d", RewardName: "Liberation merchandise pack", Cost: 2000,
+	red := rewards.Redemption{ID: "rdm_01JE0A2B3C4D5E7K2M9QXA4D0Z", RewardName: "Liberation merchandise pack", Cost: 2000,
 		Fulfilment: catalog.Manual, Status: rewards.Rejected, Reason: `<script>alert("x")</script> & "quotes"`}
 	m, _ := Message(brand, red, "lin@example.com")
 	if strings.Contains(m.HTML, "<script>") || !strings.Contains(m.HTML, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;quotes&#34;") {
@@ -61,8 +61,8 @@ func TestMessageEscapesEveryValue(t *testing.T) {
 }
 
 func TestCouponCodeIsStablePerRedemption(t *testing.T) {
-	red := rewards.Redemption{ID: "rdm_0mhk2x9c07k2m9qxa4d"}
-	if CouponCode(red) != "LIB20-7K2M9QXA4D" {
+	red := rewards.Redemption{ID: "rdm_01JE0A2B3C4D5E7K2M9QXA4D0Z"}
+	if CouponCode(red) != "LIB20-2M9QXA4D0Z" {
 		t.Fatalf("code %s", CouponCode(red))
 	}
 	if CouponCode(red) != CouponCode(red) || EmailDedupeID(rewards.Redemption{ID: "rdm_x", Status: rewards.Fulfilled}) != "redemption#rdm_x#fulfilled" {

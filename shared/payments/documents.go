@@ -1,0 +1,72 @@
+package payments
+
+import (
+	"context"
+
+	"github.com/liberation/monetization/shared/blob"
+	"github.com/liberation/monetization/shared/receipts"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// ReceiptObjectKey is where a payment's receipt PDF lives in the bucket.
+func ReceiptObjectKey(userID, paymentID string) string {
+	return "receipts/" + userID + "/" + paymentID + ".pdf"
+}
+
+// CreditNoteObjectKey is where the credit note of one refund of a payment lives: its own object,
+// next to the receipt, never the receipt's key.
+func CreditNoteObjectKey(userID, paymentID, refundID string) string {
+	return "receipts/" + userID + "/" + paymentID + "/credit-notes/" + refundID + ".pdf"
+}
+
+// document is a rendered PDF and where it is stored.
+type document struct {
+	Key      string
+	Filename string // the attachment's and download's file name
+	PDF      []byte
+}
+
+func (d document) object() blob.Object {
+	return blob.Object{Key: d.Key, ContentType: "application/pdf", ContentDisposition: `inline; filename="` + d.Filename + `"`}
+}
+
+// brandingFor returns the branding of a user's receipts. Enterprise white-label settings plug in
+// here (the license of the user's organisation); until then everyone gets the platform's.
+func brandingFor(context.Context, string) receipts.Branding { return receipts.DefaultBranding }
+
+func receiptNumber(p store.Payment) string {
+	if p.InvoiceNumber != "" {
+		return p.InvoiceNumber
+	}
+	return "LIB-" + p.ID[len(PaymentIDPrefix)+1:]
+}
+
+// receiptOf is the payment as it was paid: refunds are the credit notes' business, so the receipt
+// renders the same whenever it is rendered.
+func receiptOf(p store.Payment, to string, b receipts.Branding) receipts.Receipt {
+	return receipts.Receipt{
+		Branding: b, Number: receiptNumber(p), PaymentID: p.ID, Date: p.PaidAt, BilledTo: to,
+		Description: p.Description, Kind: p.Kind, AmountCents: p.AmountCents, Currency: p.Currency,
+		PaymentMethod: p.PaymentMethod, PeriodStart: p.PeriodStart, PeriodEnd: p.PeriodEnd,
+	}
+}
+
+// receiptDocument is the payment's receipt PDF.
+func receiptDocument(rc receipts.Receipt, p store.Payment) (document, error) {
+	pdf, err := receipts.PDF(rc)
+	if err != nil {
+		return document{}, err
+	}
+	return document{Key: ReceiptObjectKey(p.UserID, p.ID), Filename: "receipt-" + rc.Number + ".pdf", PDF: pdf}, nil
+}
+
+// creditNoteDocument is the credit note of one refund of the payment.
+func creditNoteDocument(rc receipts.Receipt, p store.Payment, ref store.Refund) (document, error) {
+	number := "CN-" + ref.ID
+	pdf, err := receipts.CreditNotePDF(receipts.CreditNote{Receipt: rc, Number: number, RefundID: ref.ID,
+		AmountCents: ref.AmountCents, Date: ref.CreatedAt})
+	if err != nil {
+		return document{}, err
+	}
+	return document{Key: CreditNoteObjectKey(p.UserID, p.ID, ref.ID), Filename: "credit-note-" + ref.ID + ".pdf", PDF: pdf}, nil
+}
