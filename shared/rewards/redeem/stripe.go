@@ -32,7 +32,7 @@ type stripePayments struct {
 }
 
 // CouponCode is the code of a redemption's coupon: also the Stripe coupon's id, so creating it is
-// idempotent by construction and the marketplace can look it up ("LIB20-7K2M9QXA4D").
+// idempotent by construction and the marketplace can look it up ("LIB20-2M9QXA4D0Z").
 func CouponCode(red rewards.Redemption) string {
 	return "LIB20-" + strings.ToUpper(red.ID[len(red.ID)-10:])
 }
