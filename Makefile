@@ -7,20 +7,45 @@ GO                  ?= go
 TOOLS               := $(CURDIR)/.tools
 BIN                 := $(TOOLS)/bin
 VENV                := $(TOOLS)/venv
+LINT_VENV           := $(TOOLS)/lint-venv
 STRIPE_MOCK_VERSION := v0.203.0
 MAILPIT_VERSION     := v1.33.1
-LOCAL               := $(GO) run ./infra/local/cmd/localstack
+# The local stack's command (dev, test, token, trigger, job), built once per call of make: running
+# the binary rather than `go run` keeps Ctrl-C and failures free of `go run`'s "exit status" lines.
+LOCAL               := $(CURDIR)/.local/bin/localstack
 FUNCTIONS           := $(notdir $(wildcard functions/*))
 BUILD_DIR           := build
+# Wheels only (no source builds), no bytecode compiled at install time (Python compiles on first
+# import); see docs/performance.md for what each step costs on a machine with empty caches.
+PIP_INSTALL         := pip install --quiet --disable-pip-version-check --only-binary=:all: --no-compile
+
+# Local URLs as `make help` shows them: the environment's ports, else `make dev`'s defaults (the
+# same as infra/local/cmd/localstack's and infra/local/services'; makefile_test.go keeps them equal).
+DEFAULT_PORT             := 3000
+DEFAULT_MAILPIT_PORT     := 8025
+DEFAULT_SMTP_PORT        := 1025
+DEFAULT_MOTO_PORT        := 5055
+DEFAULT_STRIPE_MOCK_PORT := 12111
+API_URL                   = http://127.0.0.1:$(or $(PORT),$(DEFAULT_PORT))
 
 export PATH := $(BIN):$(VENV)/bin:$(PATH)
 
-.PHONY: help tools clean-tools dev test test-unit token trigger job emit build lint synth clean fmt bench generate
+.PHONY: help tools lint-tools clean-tools localstack dev test fuzz token trigger job emit build lint synth clean fmt bench generate
 
 help: ## list targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@echo
+	@echo "  make dev serves (PORT, MAILPIT_PORT, SMTP_PORT, MOTO_PORT, STRIPE_MOCK_PORT move them):"
+	@echo "    API               $(API_URL)"
+	@echo "    Stripe webhook    $(API_URL)/webhooks/stripe"
+	@echo "    mail inbox        http://127.0.0.1:$(or $(MAILPIT_PORT),$(DEFAULT_MAILPIT_PORT))   (SMTP 127.0.0.1:$(or $(SMTP_PORT),$(DEFAULT_SMTP_PORT)))"
+	@echo "    moto (AWS)        http://127.0.0.1:$(or $(MOTO_PORT),$(DEFAULT_MOTO_PORT))"
+	@echo "    stripe-mock       http://127.0.0.1:$(or $(STRIPE_MOCK_PORT),$(DEFAULT_STRIPE_MOCK_PORT))"
 
-tools: $(BIN)/stripe-mock $(BIN)/mailpit $(VENV)/.installed ## install pinned stripe-mock, mailpit, moto, SAM CLI, cfn-lint
+tools: ## install pinned stripe-mock, mailpit, moto and schemathesis (what dev and test need)
+	@$(MAKE) --no-print-directory -j3 -Otarget $(BIN)/stripe-mock $(BIN)/mailpit $(VENV)/.installed
+
+lint-tools: $(LINT_VENV)/.installed ## install pinned SAM CLI and cfn-lint (only `make lint` needs them)
 
 # After bumping a version above, delete the binary (or run `make clean-tools`) to reinstall it.
 $(BIN)/stripe-mock:
@@ -33,24 +58,41 @@ $(BIN)/mailpit:
 
 $(VENV)/.installed: infra/local/requirements.txt
 	@test -x $(VENV)/bin/python3 || python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/local/requirements.txt
+	$(VENV)/bin/$(PIP_INSTALL) -r infra/local/requirements.txt
 	touch $@
 
-dev: tools ## run the whole system locally (moto, stripe-mock, mailpit, gateway on :3000); Ctrl-C stops it
-	$(LOCAL) dev
+$(LINT_VENV)/.installed: infra/local/requirements-lint.txt
+	@test -x $(LINT_VENV)/bin/python3 || python3 -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/$(PIP_INSTALL) -r infra/local/requirements-lint.txt
+	touch $@
 
-test: tools ## every test (unit, integration, end to end, CDK), with total coverage
-	$(LOCAL) test
+localstack:
+	@$(GO) build -o $(LOCAL) ./infra/local/cmd/localstack
 
-token: ## print a local bearer token: make -s token SUB=u1 [EMAIL=a@b.c] [GROUPS=admin,instructor]
-	@$(LOCAL) token -sub "$(SUB)" -email "$(EMAIL)" -groups "$(GROUPS)"
+dev: tools localstack ## run the whole system locally (moto, stripe-mock, mailpit, the gateway; URLs below); Ctrl-C stops it
+	@$(LOCAL) dev
+
+test: tools localstack ## every test (unit, integration, end to end, contract fuzzing, CDK), with total coverage
+	@$(LOCAL) test
+
+# make test fuzzes with 25 examples per operation and phase; make fuzz alone goes deeper by default.
+fuzz: tools ## contract fuzzing alone: schemathesis over docs/openapi.yaml through the local gateway [FUZZ_EXAMPLES=100] [FUZZ_SEED=]
+	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} $(GO) test -count=1 -timeout 20m -run '^TestContractFuzz$$' ./infra/local/e2e/; status=$$?; \
+	  if [ -f .local/fuzz/schemathesis.txt ]; then sed -n '/= SUMMARY =/,$$p' .local/fuzz/schemathesis.txt; \
+	  echo "(whole run: .local/fuzz/schemathesis.txt)"; fi; exit $$status
+
+# token, trigger and job are for people at a terminal: the command prints what went wrong and make
+# itself does not fail on top of it (a failing recipe always adds make's own "*** Error" line).
+# Scripts that need the exit status run $(LOCAL) or `go run ./infra/local/cmd/localstack` directly.
+token: localstack ## print a local bearer token: make -s token SUB=u1 [EMAIL=a@b.c] [GROUPS=admin,instructor]
+	@$(LOCAL) token -sub "$(SUB)" -email "$(EMAIL)" -groups "$(GROUPS)" || true
 
 # SUB, not USER: USER is the shell's login name and would silently become the event's user.
-trigger: ## send a signed Stripe event to make dev's webhook: make trigger EVENT=invoice.paid SUB=u1 [TIER=pro] [AMOUNT=1900] [ARGS=...]
-	@$(LOCAL) trigger -event "$(EVENT)" -user "$(SUB)" $(if $(TIER),-tier "$(TIER)") $(if $(AMOUNT),-amount "$(AMOUNT)") $(ARGS)
+trigger: localstack ## send a signed Stripe event to make dev's webhook: make trigger EVENT=invoice.paid SUB=u1 [TIER=pro] [AMOUNT=1900] [ARGS=...]
+	@$(LOCAL) trigger -event "$(EVENT)" -user "$(SUB)" $(if $(TIER),-tier "$(TIER)") $(if $(AMOUNT),-amount "$(AMOUNT)") $(ARGS) || true
 
-job: ## run a scheduled job now against the local stack: make job NAME=billing-cycle
-	@$(LOCAL) job -name "$(NAME)"
+job: localstack ## run a scheduled job now against make dev and print its report: make job NAME=billing-cycle
+	@$(LOCAL) job -name "$(NAME)" || true
 
 emit: ## put a learning event or a fact on make dev's queue: make emit EVENT=lesson.completed SUB=u1 COURSE=c1 [LESSON=l1] [ID=evt-1] [ARGS=...]
 	@$(LOCAL) emit -event "$(EVENT)" -user "$(SUB)" $(if $(COURSE),-course "$(COURSE)") $(if $(LESSON),-lesson "$(LESSON)") $(if $(ID),-id "$(ID)") $(ARGS)
@@ -67,14 +109,14 @@ build: ## build every function as linux/arm64 bootstrap under build/<name>/
 synth: build ## synthesize the CDK stack into infra/cdk/cdk.out
 	cd infra/cdk && npm ci --silent && npx cdk synth --quiet
 
-lint: tools synth ## go vet, gofmt, sam validate --lint, cfn-lint on the synthesized template
+lint: lint-tools synth ## go vet, gofmt, sam validate --lint, cfn-lint on the synthesized template
 	$(GO) vet ./...
 	@gofiles=$$(find shared functions infra -name '*.go' -not -path '*/node_modules/*'); \
 	  test -z "$$(gofmt -l $$gofiles)" || (gofmt -l $$gofiles; exit 1)
-	sam validate --lint --region us-east-1 -t template.yaml
+	$(LINT_VENV)/bin/sam validate --lint --region us-east-1 -t template.yaml
 	cd infra/cdk && $(GO) vet ./...
 	@# W3005: CDK emits DependsOn on a function's role next to the GetAtt of it (harmless, by design)
-	@if [ -d infra/cdk/cdk.out ]; then cfn-lint --ignore-checks W3005 -- infra/cdk/cdk.out/*.template.json; \
+	@if [ -d infra/cdk/cdk.out ]; then $(LINT_VENV)/bin/cfn-lint --ignore-checks W3005 -- infra/cdk/cdk.out/*.template.json; \
 	  else echo "run 'make synth' to cfn-lint the CDK template"; fi
 
 bench: tools ## run the benchmarks (micro, through the local gateway, cold-start init); see docs/performance.md
@@ -89,7 +131,7 @@ fmt: ## gofmt everything
 	gofmt -w shared functions $$(find infra -name '*.go' -not -path '*/node_modules/*')
 
 clean-tools: ## remove the installed tools (the next `make tools` reinstalls the pinned versions)
-	rm -rf $(BIN)/stripe-mock $(BIN)/mailpit $(VENV)
+	rm -rf $(BIN)/stripe-mock $(BIN)/mailpit $(VENV) $(LINT_VENV)
 
 clean: ## remove build outputs and local state (not the installed tools)
 	rm -rf $(BUILD_DIR) .aws-sam .local infra/cdk/cdk.out coverage.out

@@ -29,11 +29,13 @@ func documented() []manifest.Function {
 }
 
 // errorStatuses are the statuses of the shared error shape (apperr's table).
-var errorStatuses = map[int]apperr.Code{
-	400: apperr.Invalid, 401: apperr.Unauthenticated, 403: apperr.Forbidden, 404: apperr.NotFound,
-	409: apperr.Conflict, 413: apperr.TooLarge, 422: apperr.Unprocessable, 429: apperr.RateLimited,
-	500: apperr.Internal, 503: apperr.Unavailable,
-}
+var errorStatuses = func() map[int]apperr.Code {
+	m := map[int]apperr.Code{}
+	for _, c := range apperr.Codes() {
+		m[apperr.Status(c)] = c
+	}
+	return m
+}()
 
 func TestDocumentIsOpenAPI31(t *testing.T) {
 	doc := loadDoc(t)

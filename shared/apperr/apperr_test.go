@@ -18,7 +18,11 @@ func TestStatusesAndPublicMessages(t *testing.T) {
 		{"Invalid", New(Invalid, "tier is required"), Invalid, 400, "tier is required"},
 		{"NotFound", New(NotFound, "payment not found"), NotFound, 404, "payment not found"},
 		{"Unprocessable", New(Unprocessable, "too much"), Unprocessable, 422, "too much"},
+		{"UnsupportedMediaType", New(UnsupportedMediaType, "content-type must be application/json"), UnsupportedMediaType, 415, "content-type must be application/json"},
 		{"WrappedStillCoded", fmt.Errorf("ctx: %w", New(Conflict, "busy")), Conflict, 409, "busy"},
+		{"HeadersTooLarge", New(HeadersTooLarge, "too long"), HeadersTooLarge, 431, "too long"},
+		{"MethodNotAllowed", New(MethodNotAllowed, "use POST"), MethodNotAllowed, 405, "use POST"},
+		{"NotImplemented", New(NotImplemented, "not yet"), NotImplemented, 501, "not yet"},
 		{"InternalHidesMessage", Wrap(cause, Internal, "decode USER#1"), Internal, 500, "Internal error."},
 		{"PlainErrorIsInternal", cause, Internal, 500, "Internal error."},
 		{"UnavailableHidesCause", Wrap(cause, Unavailable, "stripe said no"), Unavailable, 503, "A dependency is unavailable; try again shortly."},
@@ -41,5 +45,21 @@ func TestStatusesAndPublicMessages(t *testing.T) {
 	}
 	if Status("made-up") != 500 {
 		t.Error("unknown codes map to 500")
+	}
+}
+
+func TestCodesAreDistinctPerStatus(t *testing.T) {
+	seen := map[int]Code{}
+	for _, c := range Codes() {
+		st := Status(c)
+		if prev, dup := seen[st]; dup {
+			t.Errorf("%s and %s both map to %d", prev, c, st)
+		}
+		seen[st] = c
+	}
+	for _, c := range []Code{Invalid, UnsupportedMediaType, HeadersTooLarge, MethodNotAllowed, NotImplemented, Unavailable} {
+		if _, ok := seen[Status(c)]; !ok {
+			t.Errorf("Codes() misses %s", c)
+		}
 	}
 }

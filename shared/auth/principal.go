@@ -34,10 +34,6 @@ func (p Principal) InGroup(g string) bool {
 }
 
 // FromClaims builds a Principal from authorizer claims. ok is false when there is no subject.
-//
-// aws-lambda-go types claims as map[string]string, so an array claim such as cognito:groups arrives
-// flattened: API Gateway renders it as "[admin instructor]". A JSON array ("[\"admin\"]") and a
-// comma-separated list are accepted too, so a change of rendering cannot silently drop groups.
 func FromClaims(claims map[string]string) (Principal, bool) {
 	sub := strings.TrimSpace(claims["sub"])
 	if sub == "" {
@@ -46,22 +42,44 @@ func FromClaims(claims map[string]string) (Principal, bool) {
 	return Principal{UserID: sub, Email: claims["email"], Groups: ParseGroups(claims["cognito:groups"])}, true
 }
 
-// ParseGroups parses the flattened cognito:groups claim.
+// ParseGroups reads the cognito:groups claim as the API Gateway JWT authorizer delivers it.
+// aws-lambda-go types claims as map[string]string, so a list claim arrives flattened, and API
+// Gateway flattens ["admin","instructor"] to "[admin instructor]". Exactly three forms are read
+// (docs/decisions/0023):
+//
+//   - "[a b]": API Gateway's rendering of a list: the names between the brackets, separated by
+//     spaces (Cognito group names cannot contain white space, so a space always separates two).
+//   - `["a","b"]`: a real JSON list of strings, where one arrives; each element is one name, as is.
+//   - anything else is one group name, as is: a plain string claim "admin" is the group "admin".
+//
+// Nothing is split on commas ("admin,instructor" and "x,admin" are single, odd group names), and
+// names are compared exactly: "Admin" and "admin " are not "admin".
 func ParseGroups(raw string) []string {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
+	if raw == "" || raw == "[]" {
 		return nil
 	}
 	if strings.HasPrefix(raw, "[\"") {
-		var arr []string
-		if json.Unmarshal([]byte(raw), &arr) == nil {
-			return arr
+		var list []string
+		if json.Unmarshal([]byte(raw), &list) == nil {
+			return nonEmpty(list)
 		}
 	}
-	raw = strings.TrimSuffix(strings.TrimPrefix(raw, "["), "]")
-	fields := strings.FieldsFunc(raw, func(r rune) bool { return r == ' ' || r == ',' })
-	if len(fields) == 0 {
+	if len(raw) >= 2 && raw[0] == '[' && raw[len(raw)-1] == ']' {
+		return nonEmpty(strings.Split(raw[1:len(raw)-1], " "))
+	}
+	return []string{raw}
+}
+
+// nonEmpty drops empty names (a doubled separator, an empty JSON element): no group is named "".
+func nonEmpty(names []string) []string {
+	out := names[:0]
+	for _, n := range names {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
 		return nil
 	}
-	return fields
+	return out
 }

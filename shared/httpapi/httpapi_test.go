@@ -83,8 +83,11 @@ func TestAuthorization(t *testing.T) {
 }
 
 type thing struct {
-	Name  string `json:"name"`
-	Count int64  `json:"count"`
+	Name  string   `json:"name"`
+	Count int64    `json:"count"`
+	Limit *int64   `json:"limit,omitempty"`
+	Small uint8    `json:"small,omitempty"`
+	Tags  []string `json:"tags,omitempty"`
 }
 
 func (t thing) Validate() error {
@@ -94,45 +97,137 @@ func (t thing) Validate() error {
 	return nil
 }
 
-func TestDecode(t *testing.T) {
-	decode := func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		var in thing
-		if err := r.Decode(&in); err != nil {
-			return httpapi.Response{}, err
-		}
-		return httpapi.JSON(201, in), nil
+func decodeThing(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	var in thing
+	if err := r.Decode(&in); err != nil {
+		return httpapi.Response{}, err
 	}
+	return httpapi.JSON(201, in), nil
+}
+
+// goInternals are words of our Go code that must never reach a caller in an error message.
+var goInternals = []string{"httpapi", "thing", "int64", "uint8", "struct", "Go ", "json:", "jsontext", "reflect", "[]string", ".go"}
+
+func TestDecode(t *testing.T) {
 	claims := map[string]string{"sub": "u1"}
 	tests := []struct {
 		name    string
 		body    string
 		b64     bool
 		want    int
-		message string
+		message string // the exact error message, or the exact body of a 201
 	}{
-		{"OK", `{"name":"a","count":2}`, false, 201, ""},
-		{"Base64", base64.StdEncoding.EncodeToString([]byte(`{"name":"a"}`)), true, 201, ""},
-		{"UnknownField", `{"name":"a","role":"admin"}`, false, 400, `unknown field "role"`},
-		{"WrongType", `{"name":"a","count":"9"}`, false, 400, `field "count"`},
-		{"Malformed", `{"name":`, false, 400, "request body is invalid"},
-		{"TrailingData", `{"name":"a"}{"name":"b"}`, false, 400, "single JSON object"},
-		{"Empty", ``, false, 400, "required"},
+		{"OK", `{"name":"a","count":2}`, false, 201, `{"name":"a","count":2}`},
+		{"Base64", base64.StdEncoding.EncodeToString([]byte(`{"name":"a"}`)), true, 201, `{"name":"a","count":0}`},
+		{"UnknownField", `{"name":"a","role":"admin"}`, false, 400, `request body is invalid: unknown field "role"`},
+		{"WrongType", `{"name":"a","count":"9"}`, false, 400, `request body is invalid: field "count" must be an integer`},
+		{"StringWanted", `{"name":5}`, false, 400, `request body is invalid: field "name" must be a string`},
+		{"NestedWrongType", `{"name":"a","tags":["x",1]}`, false, 400, `request body is invalid: field "tags.1" must be a string`},
+		{"Malformed", `{"name":`, false, 400, "request body is invalid: unexpected end of JSON"},
+		{"MalformedMiddle", `{"name" "a"}`, false, 400, "request body is invalid: malformed JSON at offset 8"},
+		{"InvalidUTF8", "{\"name\":\"\xff\"}", false, 400, "request body is invalid: malformed JSON at offset 9"},
+		{"TrailingData", `{"name":"a"}{"name":"b"}`, false, 400, "request body must be a single JSON object"},
+		{"TrailingGarbage", `{"name":"a"} x`, false, 400, "request body must be a single JSON object"},
+		{"Empty", ``, false, 400, "request body is required"},
+		{"Blank", " \n\t", false, 400, "request body is required"},
 		{"ValidationFails", `{"count":1}`, false, 400, "name is required"},
-		{"TooLarge", `{"name":"` + strings.Repeat("x", httpapi.MaxBodyBytes) + `"}`, false, 413, "larger than"},
-		{"BadBase64", "!!!", true, 400, "base64"},
+		{"TooLarge", `{"name":"` + strings.Repeat("x", httpapi.MaxBodyBytes) + `"}`, false, 413, "request body is larger than 65536 bytes"},
+		{"BadBase64", "!!!", true, 400, "request body is not valid base64"},
+
+		// Exact names: a case variant is an unknown field; a name given twice is refused.
+		{"CaseVariant", `{"NAME":"a"}`, false, 400, `request body is invalid: unknown field "NAME"`},
+		{"CaseVariantAfterExact", `{"name":"a","Name":"b"}`, false, 400, `request body is invalid: unknown field "Name"`},
+		{"Duplicate", `{"name":"a","count":1,"count":7}`, false, 400, `request body is invalid: duplicate field "count"`},
+		{"DuplicateNested", `{"name":"a","tags":[],"tags":["x"]}`, false, 400, `request body is invalid: duplicate field "tags"`},
+
+		// Only an object is a body.
+		{"Array", `[]`, false, 400, "request body must be a JSON object"},
+		{"ArrayOfObject", `[{"name":"a"}]`, false, 400, "request body must be a JSON object"},
+		{"True", `true`, false, 400, "request body must be a JSON object"},
+		{"Null", `null`, false, 400, "request body must be a JSON object"},
+		{"String", `"name"`, false, 400, "request body must be a JSON object"},
+		{"Number", `42`, false, 400, "request body must be a JSON object"},
+		{"NotJSON", `<xml/>`, false, 400, "request body must be a JSON object"},
+
+		// Integers: any whole-valued JSON number; never a fraction, never out of range.
+		{"WholeWithFraction", `{"name":"a","count":100.0}`, false, 201, `{"name":"a","count":100}`},
+		{"WholeExponent", `{"name":"a","count":1e2}`, false, 201, `{"name":"a","count":100}`},
+		{"WholeFractionExponent", `{"name":"a","count":12.50e1}`, false, 201, `{"name":"a","count":125}`},
+		{"NegativeZero", `{"name":"a","count":-0.0}`, false, 201, `{"name":"a","count":0}`},
+		{"PointerWhole", `{"name":"a","limit":7.0}`, false, 201, `{"name":"a","count":0,"limit":7}`},
+		{"PointerNull", `{"name":"a","limit":null}`, false, 201, `{"name":"a","count":0}`},
+		{"Fraction", `{"name":"a","count":9.99}`, false, 400, `request body is invalid: field "count" must be an integer`},
+		{"SmallFraction", `{"name":"a","count":1e-2}`, false, 400, `request body is invalid: field "count" must be an integer`},
+		{"PointerFraction", `{"name":"a","limit":0.5}`, false, 400, `request body is invalid: field "limit" must be an integer`},
+		{"Overflow", `{"name":"a","count":9223372036854775808}`, false, 400, `request body is invalid: field "count" is out of range`},
+		{"HugeExponent", `{"name":"a","count":1e400}`, false, 400, `request body is invalid: field "count" is out of range`},
+		{"AbsurdExponent", `{"name":"a","count":1e99999999999999999999}`, false, 400, `request body is invalid: field "count" is out of range`},
+		{"UnsignedNegative", `{"name":"a","small":-1}`, false, 400, `request body is invalid: field "small" is out of range`},
+		{"UnsignedOverflow", `{"name":"a","small":256}`, false, 400, `request body is invalid: field "small" is out of range`},
+		{"UnsignedWhole", `{"name":"a","small":2.55e2}`, false, 201, `{"name":"a","count":0,"small":255}`},
+		{"MinInt64", `{"name":"a","count":-9223372036854775808}`, false, 201, `{"name":"a","count":-9223372036854775808}`},
+		{"BooleanForInteger", `{"name":"a","count":true}`, false, 400, `request body is invalid: field "count" must be an integer`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ev := request(tt.body, claims)
 			ev.IsBase64Encoded = tt.b64
-			resp, eb, _ := call(t, manifest.User, ev, decode)
+			resp, eb, _ := call(t, manifest.User, ev, decodeThing)
 			if resp.StatusCode != tt.want {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.want, resp.Body)
 			}
-			if tt.message != "" && !strings.Contains(eb.Error.Message, tt.message) {
-				t.Fatalf("message %q does not mention %q", eb.Error.Message, tt.message)
+			got := resp.Body
+			if tt.want >= 400 {
+				got = eb.Error.Message
+				if eb.Error.Code != string(codeFor(tt.want)) {
+					t.Errorf("code %q for status %d", eb.Error.Code, tt.want)
+				}
+			}
+			if got != tt.message {
+				t.Fatalf("got %s\nwant %s", got, tt.message)
+			}
+			for _, w := range goInternals {
+				if strings.Contains(resp.Body, w) {
+					t.Fatalf("the answer names Go internals (%q): %s", w, resp.Body)
+				}
 			}
 		})
+	}
+}
+
+func codeFor(status int) apperr.Code {
+	for _, c := range []apperr.Code{apperr.Invalid, apperr.TooLarge, apperr.UnsupportedMediaType} {
+		if apperr.Status(c) == status {
+			return c
+		}
+	}
+	return apperr.Internal
+}
+
+// TestDecodeIntoOtherShapes: a handler may decode into a map; the frame still wants an object.
+func TestDecodeIntoOtherShapes(t *testing.T) {
+	for _, tc := range []struct {
+		body, want string
+	}{
+		{`{"a":1}`, `{"a":1}`},
+		{`{"a":1,"a":2}`, `request body is invalid: duplicate field "a"`},
+		{`[1]`, `request body must be a JSON object`},
+	} {
+		h := func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			var m map[string]any
+			if err := r.Decode(&m); err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.OK(m), nil
+		}
+		resp, eb, _ := call(t, manifest.User, request(tc.body, map[string]string{"sub": "u1"}), h)
+		got := resp.Body
+		if resp.StatusCode != 200 {
+			got = eb.Error.Message
+		}
+		if got != tc.want {
+			t.Errorf("%s: got %d %s, want %s", tc.body, resp.StatusCode, got, tc.want)
+		}
 	}
 }
 

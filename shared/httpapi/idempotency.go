@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
@@ -24,15 +25,49 @@ const (
 // and its response (success or business error) is stored; a retry with the same key and body gets
 // the stored response with header "idempotent-replayed: true"; the same key with a different body
 // is a 422; a retry while the first is still running is a 409. Keys are scoped per function and
-// user, so one user's key never collides with another's. Without the header the handler just runs.
+// user, so one user's key never collides with another's. Without the header the handler just runs;
+// a header that is present but not a valid key (see CheckIdempotencyKey) is a 400.
 func Idempotent(s idempotency.Store, function string, h Handler) Handler {
+	return idempotent(s, function, h, false)
+}
+
+// IdempotentRequired is Idempotent for routes where a retry without a key would repeat an
+// operation that must happen once (a refund): a request without the header is a 400 naming it.
+func IdempotentRequired(s idempotency.Store, function string, h Handler) Handler {
+	return idempotent(s, function, h, true)
+}
+
+// MaxIdempotencyKeyLength is the longest key accepted (Stripe's limit too).
+const MaxIdempotencyKeyLength = 255
+
+// CheckIdempotencyKey reports whether key is acceptable: 1 to 255 printable ASCII characters
+// (0x20–0x7E), not only spaces. The message of the error names the header.
+func CheckIdempotencyKey(key string) error {
+	switch {
+	case strings.TrimSpace(key) == "":
+		return apperr.New(apperr.Invalid, "Idempotency-Key must not be empty")
+	case len(key) > MaxIdempotencyKeyLength:
+		return apperr.New(apperr.Invalid, "Idempotency-Key must be at most %d characters", MaxIdempotencyKeyLength)
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return apperr.New(apperr.Invalid, "Idempotency-Key must be printable ASCII")
+		}
+	}
+	return nil
+}
+
+func idempotent(s idempotency.Store, function string, h Handler, required bool) Handler {
 	return func(ctx context.Context, r *Request) (Response, error) {
-		key := r.Header(IdempotencyHeader)
-		if key == "" {
+		key, present := r.Event.Headers[IdempotencyHeader]
+		if !present {
+			if required {
+				return Response{}, apperr.New(apperr.Invalid, "the Idempotency-Key header is required on this route")
+			}
 			return h(ctx, r)
 		}
-		if len(key) > 255 {
-			return Response{}, apperr.New(apperr.Invalid, "Idempotency-Key must be at most 255 characters")
+		if err := CheckIdempotencyKey(key); err != nil {
+			return Response{}, err
 		}
 		body, err := r.Body()
 		if err != nil {

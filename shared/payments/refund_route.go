@@ -3,7 +3,6 @@ package payments
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/httpapi"
@@ -62,7 +61,7 @@ type CreateRefundResponse struct {
 // Refunder.Create. The key names the refund operation, so every retry — within the frame's 24 h
 // replay, or any time later — resumes the same operation and never refunds twice.
 func HandleCreateRefund(fn manifest.Function, claims idempotency.Store, refunds *Refunder) httpapi.Lambda {
-	return httpapi.Route(fn, requireIdempotencyKey(httpapi.Idempotent(claims, fn.Name,
+	return httpapi.Route(fn, httpapi.IdempotentRequired(claims, fn.Name,
 		func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			var req CreateRefundRequest
 			if err := r.Decode(&req); err != nil {
@@ -74,22 +73,7 @@ func HandleCreateRefund(fn manifest.Function, claims idempotency.Store, refunds 
 				return httpapi.Response{}, err
 			}
 			return httpapi.JSON(http.StatusCreated, res), nil
-		})))
-}
-
-// requireIdempotencyKey answers 400 to a request without a usable Idempotency-Key. It stands in
-// for httpapi's required-key support (being added to the frame); the frame will replace it.
-func requireIdempotencyKey(h httpapi.Handler) httpapi.Handler {
-	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		key, present := r.Event.Headers[httpapi.IdempotencyHeader]
-		if !present {
-			return httpapi.Response{}, apperr.New(apperr.Invalid, "the Idempotency-Key header is required on this route")
-		}
-		if strings.TrimSpace(key) == "" {
-			return httpapi.Response{}, apperr.New(apperr.Invalid, "Idempotency-Key must not be empty")
-		}
-		return h(ctx, r)
-	}
+		}))
 }
 
 // operationID names one refund operation: derived from the admin's Idempotency-Key (scoped to the

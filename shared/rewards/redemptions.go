@@ -143,7 +143,7 @@ func (d *Deps) CreateRedemption(ctx context.Context, userID, email string, q Red
 
 // HandleCreateRedemption serves POST /tokens/redemptions (Idempotency-Key required).
 func HandleCreateRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, RequireIdempotencyKey(httpapi.Idempotent(d.Store, fn.Name,
+	return httpapi.Route(fn, httpapi.IdempotentRequired(d.Store, fn.Name,
 		func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			var q RedemptionRequest
 			if err := r.Decode(&q); err != nil {
@@ -154,7 +154,7 @@ func HandleCreateRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
 				return httpapi.Response{}, err
 			}
 			return httpapi.JSON(http.StatusCreated, red.View()), nil
-		})))
+		}))
 }
 
 // GetRedemption reads one of a user's redemptions (another user's is simply not found).

@@ -138,7 +138,7 @@ func (q *AdjustmentRequest) Validate() error {
 // caller's Idempotency-Key is also the adjustment's source id, so the same key never moves tokens
 // twice, even after the replay window.
 func HandleAdjustTokens(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, RequireIdempotencyKey(httpapi.Idempotent(d.Store, fn.Name,
+	return httpapi.Route(fn, httpapi.IdempotentRequired(d.Store, fn.Name,
 		func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			var q AdjustmentRequest
 			if err := r.Decode(&q); err != nil {
@@ -179,17 +179,5 @@ func HandleAdjustTokens(fn manifest.Function, d *Deps) httpapi.Lambda {
 			return httpapi.JSON(http.StatusCreated, map[string]any{
 				"userId": q.UserID, "transaction": entryView(entry), "balance": balanceView(acct, d.Clock.Now()),
 			}), nil
-		})))
-}
-
-// RequireIdempotencyKey refuses a request without an Idempotency-Key header (400 naming it): the
-// routes that hold or grant tokens must be retried safely. (httpapi.Idempotent then validates the
-// key and replays retries.)
-func RequireIdempotencyKey(h httpapi.Handler) httpapi.Handler {
-	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		if strings.TrimSpace(r.Header(httpapi.IdempotencyHeader)) == "" {
-			return httpapi.Response{}, apperr.New(apperr.Invalid, "the Idempotency-Key header is required on this route")
-		}
-		return h(ctx, r)
-	}
+		}))
 }

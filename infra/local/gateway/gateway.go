@@ -5,6 +5,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/liberation/monetization/infra/local/authlocal"
 	"github.com/liberation/monetization/infra/local/invoke"
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/registry"
@@ -24,6 +27,11 @@ import (
 const (
 	MaxAPIBody         = 10 << 20 // HTTP API payload limit
 	MaxFunctionURLBody = 6 << 20  // Lambda's synchronous invoke payload limit (function URLs)
+	// MaxRequestHeaderBytes bounds the request line and the headers together (HTTP API's quota
+	// "total combined size of request line and header values": 10240 bytes). Above it the gateway
+	// answers 431 in the error shape. Go's HTTP server has its own, larger limit (MaxHeaderBytes,
+	// 1 MB by default) and answers a plain-text 431 above it, before any handler runs.
+	MaxRequestHeaderBytes = 10240
 )
 
 // Config is what a Gateway serves.
@@ -106,11 +114,18 @@ func New(cfg Config) (*Gateway, error) {
 // Missing lists served functions that have no handler yet.
 func (g *Gateway) Missing() []string { return g.missing }
 
-// ServeHTTP dispatches: JWKS, local jobs, function URLs, then API routes.
+// ServeHTTP dispatches: the header limit, JWKS, local jobs, function URLs, then API routes.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	g.serve(rec, r)
+	if n := requestHeaderBytes(r); n > MaxRequestHeaderBytes {
+		id := apigwRequestID()
+		rec.Header().Set("apigw-requestid", id)
+		writeError(rec, apperr.New(apperr.HeadersTooLarge,
+			"the request line and headers are %d bytes; at most %d are accepted", n, MaxRequestHeaderBytes), id)
+	} else {
+		g.serve(rec, r)
+	}
 	fmt.Fprintf(g.log, "%s %s %s %d %dms\n", time.Now().Format("15:04:05"), r.Method, r.URL.RequestURI(), rec.status, time.Since(start).Milliseconds())
 }
 
@@ -121,8 +136,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("content-type", "application/json")
 		_, _ = w.Write(g.cfg.Authority.Key.JWKS())
 		return
-	case g.cfg.Jobs && strings.HasPrefix(path, jobsPrefix):
-		g.serveJob(w, r, strings.TrimPrefix(path, jobsPrefix))
+	case g.cfg.Jobs && (path == jobsRoot || strings.HasPrefix(path, jobsRoot+"/")):
+		g.serveJob(w, r, strings.TrimPrefix(strings.TrimPrefix(path, jobsRoot), "/"))
 		return
 	}
 	if f, rest, ok := g.functionURL(path); ok {
@@ -157,9 +172,37 @@ type statusRecorder struct {
 
 func (s *statusRecorder) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
 
-// message writes API Gateway's own error shape, {"message":"..."}.
+// message writes API Gateway's own error shape, {"message":"..."}: only for answers API Gateway
+// itself gives in AWS (401 from the JWT authorizer, 404 for no route, 413 over the payload limit,
+// 500/503 when the integration fails), so that local clients meet the same bodies as deployed ones.
 func message(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("content-type", "application/json")
 	w.WriteHeader(status)
-	_, _ = fmt.Fprintf(w, `{"message":%q}`, msg)
+	b, _ := json.Marshal(map[string]string{"message": msg})
+	_, _ = w.Write(b)
+}
+
+// writeError writes the system's error shape ({"error":{"code","message","requestId"}}, the one
+// httpapi writes): for every answer the local gateway gives on its own behalf, which has no
+// API Gateway counterpart (431, the /_local endpoints, 501 for a function not written yet).
+func writeError(w http.ResponseWriter, err *apperr.Error, requestID string) {
+	w.Header().Set("content-type", "application/json")
+	w.Header().Set("cache-control", "no-store")
+	w.WriteHeader(apperr.Status(err.Code))
+	b, _ := json.Marshal(httpapi.ErrorBody{Error: httpapi.ErrorDetail{Code: err.Code, Message: err.Message, RequestID: requestID}})
+	_, _ = w.Write(b)
+}
+
+// requestHeaderBytes is the size API Gateway limits: the request line and every header line.
+func requestHeaderBytes(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2
+	if r.Host != "" && r.Header.Get("Host") == "" {
+		n += len("Host: ") + len(r.Host) + 2
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	return n
 }

@@ -296,8 +296,8 @@ func TestResponses(t *testing.T) {
 			t.Errorf("%s: %d %s", p, res.StatusCode, body)
 		}
 	}
-	if res, _ := f.do(t, "GET", "/missing", nil, nil); res.StatusCode != 501 {
-		t.Errorf("no handler: %d", res.StatusCode)
+	if res, body := f.do(t, "GET", "/missing", nil, nil); res.StatusCode != 501 || !strings.Contains(body, `"code":"not_implemented"`) {
+		t.Errorf("no handler: %d %s", res.StatusCode, body)
 	}
 }
 
@@ -331,8 +331,8 @@ func TestFunctionURLJobsJWKSAndCORS(t *testing.T) {
 		!strings.Contains(string(e.Detail), `"nightly"`) || len(e.Resources) != 1 {
 		t.Errorf("job: %d %s %+v", res.StatusCode, body, e)
 	}
-	if res, _ := f.do(t, "POST", "/_local/jobs/unknown", nil, nil); res.StatusCode != 404 {
-		t.Errorf("unknown job: %d", res.StatusCode)
+	if res, body := f.do(t, "POST", "/_local/jobs/unknown", nil, nil); res.StatusCode != 404 || !strings.Contains(body, `the jobs are: nightly`) {
+		t.Errorf("unknown job: %d %s", res.StatusCode, body)
 	}
 
 	res, body = f.do(t, "GET", "/.well-known/jwks.json", nil, nil)

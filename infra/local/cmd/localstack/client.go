@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/infra/local/authlocal"
+	"github.com/liberation/monetization/infra/local/gateway"
 	"github.com/liberation/monetization/infra/local/stripeevents"
 	"github.com/liberation/monetization/shared/manifest"
 )
@@ -101,26 +103,76 @@ func (c *cli) runTrigger(ctx context.Context, args []string) error {
 	return c.send(req)
 }
 
-// runJob runs a schedule function now on the running stack.
+// runJob runs a schedule function now on the running stack and prints the report it returned.
 func (c *cli) runJob(ctx context.Context, args []string) error {
 	fs := c.flags("job")
-	name := fs.String("name", "", "schedule function, e.g. billing-cycle (required)")
+	name := fs.String("name", "", "schedule function: "+strings.Join(jobNames(), ", ")+" (required)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *name == "" {
-		var names []string
-		for _, f := range manifest.Of(manifest.Schedule) {
-			names = append(names, f.Name)
-		}
-		return fmt.Errorf("-name is required; one of: %s", strings.Join(names, ", "))
+		return fmt.Errorf("-name is required; one of: %s", strings.Join(jobNames(), ", "))
+	}
+	if !slices.Contains(jobNames(), *name) {
+		return fmt.Errorf("unknown job %q; the jobs are: %s", *name, strings.Join(jobNames(), ", "))
 	}
 	root, err := projectRoot()
 	if err != nil {
 		return err
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, baseURL(c.devGetenv(c.stateDir(root)))+"/_local/jobs/"+*name, nil)
-	return c.send(req)
+	res, err := (&http.Client{Timeout: 10 * time.Minute}).Do(req)
+	if err != nil {
+		return fmt.Errorf("%w (is `make dev` running?)", err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", *name, answerMessage(res.Status, body))
+	}
+	var jr gateway.JobResult
+	if err := json.Unmarshal(body, &jr); err != nil {
+		return fmt.Errorf("%s: unexpected answer %s %s", *name, res.Status, body)
+	}
+	if len(jr.Result) == 0 {
+		fmt.Fprintf(c.stdout, "%s ran in %d ms (it returned no report)\n", *name, jr.Ms)
+		return nil
+	}
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, jr.Result, "", "  "); err != nil {
+		pretty.Reset()
+		pretty.Write(jr.Result)
+	}
+	fmt.Fprintf(c.stdout, "%s ran in %d ms; its report:\n%s\n", *name, jr.Ms, pretty.String())
+	return nil
+}
+
+// jobNames are the manifest's schedule functions.
+func jobNames() []string {
+	var names []string
+	for _, f := range manifest.Of(manifest.Schedule) {
+		names = append(names, f.Name)
+	}
+	return names
+}
+
+// answerMessage is the message of an error answer: the error shape's, API Gateway's, or the raw body.
+func answerMessage(status string, body []byte) string {
+	var shaped struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &shaped) == nil {
+		if shaped.Error.Message != "" {
+			return shaped.Error.Message + " (" + status + ")"
+		}
+		if shaped.Message != "" {
+			return shaped.Message + " (" + status + ")"
+		}
+	}
+	return status + " " + strings.TrimSpace(string(body))
 }
 
 func baseURL(getenv func(string) string) string {

@@ -106,12 +106,15 @@ func TestDevSmoke(t *testing.T) {
 
 	// make job → the billing cycle runs now.
 	code, stdout, stderr = runCLI(t, clientEnv, "job", "-name", "billing-cycle")
-	if code != 0 || !strings.HasPrefix(stdout, "200 OK\n") || !strings.Contains(stdout, `"function":"billing-cycle"`) {
+	if code != 0 || !strings.HasPrefix(stdout, "billing-cycle ran in ") || stderr != "" {
 		t.Fatalf("job billing-cycle: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
+	if strings.Contains(stdout, "its report:") && !strings.Contains(stdout, `"reconciled"`) {
+		t.Fatalf("job billing-cycle: a report without the reconciled count: %q", stdout)
+	}
 	code, stdout, stderr = runCLI(t, clientEnv, "job", "-name", "no-such-job")
-	if code != 1 || !strings.HasPrefix(stdout, "404 Not Found") || !strings.Contains(stderr, "answered 404") {
-		t.Fatalf("job no-such-job: exit %d, stdout %q, stderr %q; want 1 and 404", code, stdout, stderr)
+	if code != 1 || stdout != "" || !strings.Contains(stderr, `unknown job "no-such-job"; the jobs are: billing-cycle`) {
+		t.Fatalf("job no-such-job: exit %d, stdout %q, stderr %q; want 1 and the list of jobs", code, stdout, stderr)
 	}
 
 	// A second dev on the same gateway port is refused at once (and leaves the first one alone).

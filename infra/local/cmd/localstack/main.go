@@ -31,10 +31,23 @@ import (
 const EnvStateDir = "LIBERATION_STATE_DIR"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() { <-ctx.Done(); stop() }() // after the first Ctrl-C, a second one kills at once
+	giveBack := func() {}
+	if len(os.Args) > 1 && os.Args[1] == "dev" {
+		// Ctrl-C is for dev alone: make and go run above it then see a clean exit 0.
+		giveBack = takeTerminal()
+	}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-sigs
+		cancel() // the first Ctrl-C stops everything cleanly
+		<-sigs
+		giveBack() // a second one does not wait for that
+		os.Exit(130)
+	}()
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
+	giveBack()
 	os.Exit(code)
 }
 
