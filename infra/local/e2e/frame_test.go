@@ -197,9 +197,19 @@ func TestRequestFrameOnEveryRoute(t *testing.T) {
 func frameBody(t *testing.T, h *Harness, r frameRoute) {
 	t.Helper()
 	rk := r.fn.RouteKey()
+	// A route that requires an Idempotency-Key refuses a request without one before it reads the
+	// body, so there every body check carries a fresh, valid key.
+	n := 0
+	headers := func() map[string]string {
+		if !r.required {
+			return jsonCT
+		}
+		n++
+		return map[string]string{"Content-Type": "application/json", "Idempotency-Key": fmt.Sprintf("frame-%s-%d", r.fn.Name, n)}
+	}
 	const notObject = "request body must be a JSON object"
 	for _, b := range []string{`[]`, `[{}]`, `true`, `null`, `"{}"`, `42`} {
-		status, body, hdr := frameDo(t, h, r, b, jsonCT)
+		status, body, hdr := frameDo(t, h, r, b, headers())
 		wantError(t, rk+" body "+b, status, body, hdr, 400, "invalid", notObject)
 	}
 	for name, prop := range r.body.Properties {
@@ -210,22 +220,22 @@ func frameBody(t *testing.T, h *Harness, r frameRoute) {
 				fmt.Sprintf(`{%s:%s}`, js(variant), js(v)),
 				fmt.Sprintf(`{%s:%s,%s:%s}`, js(name), js(v), js(variant), js(v)),
 			} {
-				status, body, hdr := frameDo(t, h, r, b, jsonCT)
+				status, body, hdr := frameDo(t, h, r, b, headers())
 				wantError(t, rk+" "+b, status, body, hdr, 400, "invalid", fmt.Sprintf("request body is invalid: unknown field %q", variant))
 			}
 		}
 		b := fmt.Sprintf(`{%s:%s,%s:%s}`, js(name), js(v), js(name), js(v))
-		status, body, hdr := frameDo(t, h, r, b, jsonCT)
+		status, body, hdr := frameDo(t, h, r, b, headers())
 		wantError(t, rk+" "+b, status, body, hdr, 400, "invalid", fmt.Sprintf("request body is invalid: duplicate field %q", name))
 
 		if isInteger(prop) {
 			b = fmt.Sprintf(`{%s:1.5}`, js(name))
-			status, body, hdr = frameDo(t, h, r, b, jsonCT)
+			status, body, hdr = frameDo(t, h, r, b, headers())
 			wantError(t, rk+" "+b, status, body, hdr, 400, "invalid", fmt.Sprintf("request body is invalid: field %q must be an integer", name))
 			// A whole number written with a fraction passes the frame (the route may refuse the
 			// request for other reasons, never for this field's type).
 			b = fmt.Sprintf(`{%s:2.0}`, js(name))
-			_, body, _ = frameDo(t, h, r, b, jsonCT)
+			_, body, _ = frameDo(t, h, r, b, headers())
 			if strings.Contains(string(body), fmt.Sprintf("field %q", name)) {
 				t.Errorf("%s %s: 2.0 was refused as a non-integer: %s", rk, b, body)
 			}
