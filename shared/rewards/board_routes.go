@@ -10,9 +10,11 @@ import (
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
 )
 
+// period reads ?period= (week when absent; an empty value is a 400, as an empty ?limit= is).
 func period(r *httpapi.Request) (leaderboard.Period, error) {
-	p, ok := leaderboard.ParsePeriod(r.Query("period"))
-	if !ok {
+	v, present := r.Event.QueryStringParameters["period"]
+	p, ok := leaderboard.ParsePeriod(v)
+	if !ok || (present && v == "") {
 		return "", apperr.New(apperr.Invalid, "period must be week or all")
 	}
 	return p, nil

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -106,10 +105,10 @@ type ClassRequest struct {
 
 // Validate checks the class name.
 func (q *ClassRequest) Validate() error {
-	q.Name = strings.TrimSpace(q.Name)
-	if n := utf8.RuneCountInString(q.Name); n < 2 || n > 64 || strings.ContainsAny(q.Name, "\r\n\x00") {
-		return apperr.New(apperr.Invalid, "name must be 2 to 64 characters on one line")
+	if err := CheckText("name", q.Name, 2, 64); err != nil {
+		return err
 	}
+	q.Name = strings.TrimSpace(q.Name)
 	return nil
 }
 

@@ -93,7 +93,7 @@ func (d *Deps) ReadTokenMetrics(ctx context.Context, days int) (TokenMetrics, er
 func HandleGetTokenMetrics(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		days := 30
-		if s := r.Query("days"); s != "" {
+		if s, present := r.Event.QueryStringParameters["days"]; present {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 || n > 90 {
 				return httpapi.Response{}, apperr.New(apperr.Invalid, "days must be an integer from 1 to 90")

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -100,9 +98,8 @@ func (q *RedemptionRequest) Validate() error {
 			min, max int
 		}{{"name", a.Name, 1, 100}, {"line1", a.Line1, 1, 200}, {"line2", a.Line2, 0, 200}, {"city", a.City, 1, 100},
 			{"state", a.State, 0, 100}, {"postalCode", a.PostalCode, 1, 20}} {
-			n := utf8.RuneCountInString(strings.TrimSpace(f.v))
-			if n < f.min || n > f.max || strings.ContainsAny(f.v, "\r\n\x00") {
-				return apperr.New(apperr.Invalid, "shippingAddress.%s must be %d to %d characters on one line", f.name, f.min, f.max)
+			if err := CheckText("shippingAddress."+f.name, f.v, f.min, f.max); err != nil {
+				return err
 			}
 		}
 		if !countryPattern.MatchString(a.Country) {
@@ -360,9 +357,9 @@ func HandleCancelRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
 // HandleListRedemptions serves GET /admin/redemptions?status= (default pending).
 func HandleListRedemptions(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		status := Status(r.Query("status"))
-		if status == "" {
-			status = Pending
+		status := Pending
+		if v, present := r.Event.QueryStringParameters["status"]; present {
+			status = Status(v) // an empty value is not a status: 400 below
 		}
 		known := false
 		for _, s := range Statuses {

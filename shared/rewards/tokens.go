@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -127,10 +126,10 @@ func (q *AdjustmentRequest) Validate() error {
 	case q.Amount == 0 || q.Amount > MaxAdjustment || q.Amount < -MaxAdjustment:
 		return apperr.New(apperr.Invalid, "amount must be a non-zero number of tokens from -%d to %d", MaxAdjustment, MaxAdjustment)
 	}
-	q.Reason = strings.TrimSpace(q.Reason)
-	if n := utf8.RuneCountInString(q.Reason); n < 3 || n > 200 {
-		return apperr.New(apperr.Invalid, "reason must be 3 to 200 characters")
+	if err := CheckText("reason", q.Reason, 3, 200); err != nil {
+		return err
 	}
+	q.Reason = strings.TrimSpace(q.Reason)
 	return nil
 }
 

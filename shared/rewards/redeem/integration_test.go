@@ -106,8 +106,11 @@ func (f *fixture) call(t *testing.T, fn, user string, admin bool, path map[strin
 	if admin {
 		claims["cognito:groups"] = "[admin]"
 	}
-	ev := events.APIGatewayV2HTTPRequest{Body: body, PathParameters: path,
-		Headers: map[string]string{"idempotency-key": "k-" + time.Now().Format("150405.000000000")},
+	headers := map[string]string{"idempotency-key": "k-" + time.Now().Format("150405.000000000")}
+	if body != "" {
+		headers["content-type"] = "application/json"
+	}
+	ev := events.APIGatewayV2HTTPRequest{Body: body, PathParameters: path, Headers: headers,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "req-" + fn,
 			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}}}

@@ -7,7 +7,6 @@ package redeem
 import (
 	"context"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/httpapi"
@@ -147,10 +146,10 @@ type RejectRequest struct {
 
 // Validate checks the reason.
 func (q *RejectRequest) Validate() error {
-	q.Reason = strings.TrimSpace(q.Reason)
-	if n := utf8.RuneCountInString(q.Reason); n < 3 || n > 500 {
-		return apperr.New(apperr.Invalid, "reason must be 3 to 500 characters")
+	if err := rewards.CheckText("reason", q.Reason, 3, 500); err != nil {
+		return err
 	}
+	q.Reason = strings.TrimSpace(q.Reason)
 	return nil
 }
 
@@ -185,10 +184,10 @@ type FulfilRequest struct {
 
 // Validate checks the note.
 func (q *FulfilRequest) Validate() error {
-	q.Note = strings.TrimSpace(q.Note)
-	if utf8.RuneCountInString(q.Note) > 500 {
-		return apperr.New(apperr.Invalid, "note must be at most 500 characters")
+	if err := rewards.CheckText("note", q.Note, 0, 500); err != nil {
+		return err
 	}
+	q.Note = strings.TrimSpace(q.Note)
 	return nil
 }
 
