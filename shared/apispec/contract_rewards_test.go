@@ -79,7 +79,7 @@ func rewardsContract(t *testing.T, c *contract) {
 	merch := redeem(`{"rewardId":"merchandise-pack","shippingAddress":{"name":"Lin Q","line1":"1 Main St","city":"Springfield","postalCode":"12345","country":"US"}}`, 201)
 	late := redeem(`{"rewardId":"course-coupon-20"}`, 201) // 4,000 − 3,500 held: the last 500
 	redeem(`{"rewardId":"course-coupon-20"}`, 409)
-	c.call(req{fn: "create-redemption", as: lin, headers: key(), body: `{"rewardId":"merchandise-pack"}`}, 400)
+	c.call(req{fn: "create-redemption", as: lin, headers: key(), body: `{"rewardId":"merchandise-pack"}`, invalid: true}, 400)
 	c.call(req{fn: "create-redemption", as: lin, headers: key(), body: `{"rewardId":"gold"}`, invalid: true}, 400)
 	c.call(req{fn: "create-redemption", as: lin, body: `{"rewardId":"course-coupon-20"}`, invalid: true}, 400)
 	c.call(req{fn: "list-my-redemptions", as: lin}, 200)
