@@ -12,8 +12,9 @@ import (
 	m "github.com/liberation/monetization/shared/manifest"
 )
 
-// Cognito groups; membership reaches handlers as the cognito:groups claim.
-var groups = []string{"admin", "instructor"}
+// Cognito groups; membership reaches handlers as the cognito:groups claim ("support": the support
+// agents of shared/support).
+var groups = []string{"admin", "instructor", m.GroupSupport}
 
 type auth struct {
 	pool   awscognito.UserPool
@@ -65,7 +66,7 @@ func newHTTPAPI(stack awscdk.Stack, cfg Config, a *auth) awsapigatewayv2.HttpApi
 			AllowOrigins: &origins,
 			AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
 				awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST,
-				awsapigatewayv2.CorsHttpMethod_PUT, awsapigatewayv2.CorsHttpMethod_DELETE,
+				awsapigatewayv2.CorsHttpMethod_PUT, awsapigatewayv2.CorsHttpMethod_PATCH, awsapigatewayv2.CorsHttpMethod_DELETE,
 			},
 			AllowHeaders:     jsii.Strings("authorization", "content-type", "idempotency-key"),
 			AllowCredentials: jsii.Bool(false),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -29,6 +30,9 @@ type Config struct {
 	// PastDueGraceDays, if set, is PAST_DUE_GRACE_DAYS for the functions (whole days 0–30); unset,
 	// billing uses its default of 3.
 	PastDueGraceDays string
+	// SupportEmail is the support team's address (SLA warnings on unassigned tickets, escalations,
+	// customer replies); default: the address of MailFrom.
+	SupportEmail string
 }
 
 // Prod reports whether this is the production environment (data is retained on delete).
@@ -47,6 +51,7 @@ func ConfigFromContext(get func(key string) string) (Config, error) {
 		ParamPrefix:      get("paramPrefix"),
 		AlarmEmail:       get("alarmEmail"),
 		PastDueGraceDays: get("pastDueGraceDays"),
+		SupportEmail:     get("supportEmail"),
 	}
 	if c.ParamPrefix == "" {
 		c.ParamPrefix = "/monetization/" + c.Env
@@ -91,6 +96,11 @@ func (c Config) Validate() error {
 			return fmt.Errorf("context pastDueGraceDays %q must be a whole number of days from 0 to 30", c.PastDueGraceDays)
 		}
 	}
+	if c.SupportEmail != "" {
+		if a, err := mail.ParseAddress(c.SupportEmail); err != nil || a.Address != c.SupportEmail {
+			return fmt.Errorf("supportEmail %q must be a bare e-mail address", c.SupportEmail)
+		}
+	}
 	if !strings.HasPrefix(c.ParamPrefix, "/") {
 		return fmt.Errorf("paramPrefix %q must start with /", c.ParamPrefix)
 	}
@@ -101,6 +111,21 @@ func (c Config) Validate() error {
 func (c Config) stripeKeyParam() string     { return c.ParamPrefix + "/stripe-secret-key" }
 func (c Config) webhookSecretParam() string { return c.ParamPrefix + "/stripe-webhook-secret" }
 func (c Config) cursorSecretParam() string  { return c.ParamPrefix + "/cursor-secret" }
+
+// licenseKeyParam holds the Ed25519 license-signing key (PKCS#8 PEM); see
+// docs/runbooks/rotate-license-signing-key.md.
+func (c Config) licenseKeyParam() string { return c.ParamPrefix + "/license-signing-key" }
+
+// supportEmail is SupportEmail, else MailFrom's address.
+func (c Config) supportEmail() string {
+	if c.SupportEmail != "" {
+		return c.SupportEmail
+	}
+	if a, err := mail.ParseAddress(c.MailFrom); err == nil {
+		return a.Address
+	}
+	return c.MailFrom
+}
 
 // isLocalhost reports a URL on a loopback host.
 func isLocalhost(raw string) bool {

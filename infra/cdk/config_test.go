@@ -24,7 +24,7 @@ func TestConfigFromContext(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.Env != "dev" || c.ParamPrefix != "/monetization/dev" || len(c.AllowedOrigins) != 2 ||
-			c.AssetDir != "../../build" {
+			c.AssetDir != "../../build" || c.supportEmail() != "r@example.com" || c.licenseKeyParam() != "/monetization/dev/license-signing-key" {
 			t.Errorf("defaults: %+v", c)
 		}
 	})
@@ -40,6 +40,7 @@ func TestConfigFromContext(t *testing.T) {
 		"ErrProdHTTP":       {map[string]string{"env": "prod", "allowedOrigins": "http://localhost:5173"}, "https"},
 		"ErrProdPrice":      {map[string]string{"env": "prod", "stripePricePro": "price_pro_placeholder"}, "real Stripe"},
 		"ErrNoAppURL":       {map[string]string{"appURL": ""}, "appURL is required"},
+		"ErrSupportEmail":   {map[string]string{"supportEmail": "Support <s@example.com>"}, "bare e-mail"},
 		// cdk.json's dev default (localhost) must never reach production.
 		"ErrProdLocalhostAppURL": {map[string]string{"env": "prod", "appURL": "http://localhost:5173"}, "public https URL"},
 		"ErrProdLoopbackAppURL":  {map[string]string{"env": "prod", "appURL": "https://127.0.0.1:8443"}, "public https URL"},

@@ -53,6 +53,7 @@ func environment(cfg Config, d *data, f m.Function) *map[string]*string {
 		m.EnvPricePro:        jsii.String(cfg.PricePro),
 		m.EnvPriceEnterprise: jsii.String(cfg.PriceEnterprise),
 		m.EnvAllowedOrigins:  jsii.String(strings.Join(cfg.AllowedOrigins, ",")),
+		m.EnvSupportEmail:    jsii.String(cfg.supportEmail()),
 	}
 	if cfg.AppURL != "" {
 		env[m.EnvAppURL] = jsii.String(cfg.AppURL)
@@ -78,6 +79,8 @@ func paramName(cfg Config, env string) string {
 		return cfg.webhookSecretParam()
 	case m.EnvCursorSecretName:
 		return cfg.cursorSecretParam()
+	case m.EnvLicenseKeyParam:
+		return cfg.licenseKeyParam()
 	}
 	panic("cdk: no SSM parameter for " + env)
 }

@@ -162,6 +162,9 @@ func TestFunctionPoliciesMatchManifest(t *testing.T) {
 			if f.WebhookSecret {
 				wantParams["monetization/dev/stripe-webhook-secret"] = true
 			}
+			if f.SigningKey {
+				wantParams["monetization/dev/license-signing-key"] = true
+			}
 			checkEq(t, "ssm parameters", params, wantParams)
 		})
 	}

@@ -147,11 +147,15 @@ func TestFunctions(t *testing.T) {
 				t.Errorf("%s: env var %s missing", f.Name, k)
 			}
 		}
-		for _, secret := range []string{m.EnvStripeKey, m.EnvWebhookSecret, m.EnvCursorSecret} {
+		for _, secret := range []string{m.EnvStripeKey, m.EnvWebhookSecret, m.EnvCursorSecret, m.EnvLicenseKey} {
 			if _, ok := env[secret]; ok {
 				t.Errorf("%s: secret %s is in the environment; pass its SSM parameter name", f.Name, secret)
 			}
 		}
+		if _, ok := env[m.EnvLicenseKeyParam]; ok != f.SigningKey {
+			t.Errorf("%s: %s present=%v, manifest SigningKey=%v", f.Name, m.EnvLicenseKeyParam, ok, f.SigningKey)
+		}
+		checkEq(t, f.Name+" "+m.EnvSupportEmail, env[m.EnvSupportEmail], "receipts@example.com")
 		if _, ok := env[m.EnvStripeKeyParam]; ok != f.Stripe {
 			t.Errorf("%s: %s present=%v, manifest Stripe=%v", f.Name, m.EnvStripeKeyParam, ok, f.Stripe)
 		}
@@ -205,7 +209,7 @@ func TestRoutes(t *testing.T) {
 			names = append(names, g.Properties["GroupName"].(string))
 		}
 		sort.Strings(names)
-		checkEq(t, "user pool groups", names, []string{"admin", "instructor"})
+		checkEq(t, "user pool groups", names, []string{"admin", "instructor", "support"})
 	}
 }
 
@@ -409,4 +413,29 @@ func jsonEq(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
+}
+
+// The support agents' Cognito group exists (the agents' routes check it), and the API's CORS allows
+// PATCH (the license and ticket updates).
+func TestSupportGroupAndPatch(t *testing.T) {
+	c, _ := synth(t, "dev")
+	groups := map[string]bool{}
+	for _, r := range c.ofType("AWS::Cognito::UserPoolGroup") {
+		groups[r.Properties["GroupName"].(string)] = true
+	}
+	checkEq(t, "groups", groups, map[string]bool{"admin": true, "instructor": true, m.GroupSupport: true})
+	if _, ok := c.Resources["SupportGroup"]; !ok {
+		t.Error("no SupportGroup (the logical id template.yaml uses)")
+	}
+	var methods []any
+	for _, r := range c.ofType("AWS::ApiGatewayV2::Api") {
+		methods, _ = r.Properties["CorsConfiguration"].(map[string]any)["AllowMethods"].([]any)
+	}
+	found := false
+	for _, x := range methods {
+		found = found || x == "PATCH"
+	}
+	if !found {
+		t.Errorf("CORS methods %v lack PATCH", methods)
+	}
 }

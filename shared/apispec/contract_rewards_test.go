@@ -118,7 +118,7 @@ func rewardsContract(t *testing.T, c *contract) {
 	res = c.call(req{fn: "create-class", as: teacher, headers: key(), body: `{"name":"Spanish A1"}`}, 201)
 	var class rewards.ClassView
 	res.json(t, &class)
-	c.call(req{fn: "create-class", as: lin, body: `{"name":"Mine"}`}, 422)
+	c.call(req{fn: "create-class", as: lin, body: `{"name":"Mine"}`}, 403)
 	c.call(req{fn: "join-class", as: lin, body: jsonBody(map[string]string{"code": class.JoinCode})}, 200)
 	c.call(req{fn: "join-class", as: kai, body: `{"code":"ZZZZZZZZ"}`}, 404)
 	cid := map[string]string{"classId": class.ID}
@@ -132,27 +132,23 @@ func rewardsContract(t *testing.T, c *contract) {
 	c.call(req{fn: "get-class-leaderboard", as: lin, path: map[string]string{"classId": "cls_01JE0A2B3C4D5E6F7G8H9J0KMN"}}, 404)
 }
 
-// rewardsProbe is an idempotency probe of a rewards route and the status its first call gets.
-type rewardsProbe struct {
-	req    req
-	status int // 0: the default (400 with a body, 422 without)
-}
-
 // rewardsProbes are the idempotency probes of the rewards POST/PUT/DELETE routes.
-func rewardsProbes(user, admin *caller) map[string]rewardsProbe {
+func rewardsProbes(user, admin *caller) map[string]req {
 	unknown := map[string]string{"redemptionId": "rdm_00000000000000000000000000"}
-	return map[string]rewardsProbe{
-		"create-redemption":   {req: req{as: user, body: `{"rewardId":"gold"}`, invalid: true}},
-		"cancel-redemption":   {req: req{as: user, path: map[string]string{"redemptionId": "nope"}, invalid: true}, status: 400},
-		"update-profile":      {req: req{as: user, body: `{"displayName":"x","leaderboardOptOut":false}`, invalid: true}},
-		"follow-user":         {req: req{as: user, path: map[string]string{"userId": user.sub}}},
-		"unfollow-user":       {req: req{as: user, path: map[string]string{"userId": user.sub}}},
-		"create-class":        {req: req{as: user, body: `{"name":""}`, invalid: true}},
-		"join-class":          {req: req{as: user, body: `{"code":"x"}`, invalid: true}},
-		"remove-class-member": {req: req{as: user, path: map[string]string{"classId": "nope", "userId": user.sub}, invalid: true}, status: 400},
-		"adjust-tokens":       {req: req{as: admin, body: `{"userId":"u","amount":0,"reason":"zero"}`, invalid: true}},
-		"approve-redemption":  {req: req{as: admin, path: unknown}, status: 404},
-		"fulfil-redemption":   {req: req{as: admin, path: unknown, body: `{"note":5}`, invalid: true}},
-		"reject-redemption":   {req: req{as: admin, path: unknown, body: `{"reason":""}`, invalid: true}},
+	teacher := newCaller(false)
+	teacher.groups = "[instructor]"
+	return map[string]req{
+		"create-redemption":   {as: user, body: `{"rewardId":"gold"}`, invalid: true},
+		"cancel-redemption":   {as: user, path: map[string]string{"redemptionId": "nope"}, invalid: true, probeStatus: 400},
+		"update-profile":      {as: user, body: `{"displayName":"x","leaderboardOptOut":false}`, invalid: true},
+		"follow-user":         {as: user, path: map[string]string{"userId": user.sub}},
+		"unfollow-user":       {as: user, path: map[string]string{"userId": user.sub}},
+		"create-class":        {as: teacher, body: `{"name":""}`, invalid: true},
+		"join-class":          {as: user, body: `{"code":"x"}`, invalid: true},
+		"remove-class-member": {as: user, path: map[string]string{"classId": "nope", "userId": user.sub}, invalid: true, probeStatus: 400},
+		"adjust-tokens":       {as: admin, body: `{"userId":"u","amount":0,"reason":"zero"}`, invalid: true},
+		"approve-redemption":  {as: admin, path: unknown, probeStatus: 404},
+		"fulfil-redemption":   {as: admin, path: unknown, body: `{"note":5}`, invalid: true},
+		"reject-redemption":   {as: admin, path: unknown, body: `{"reason":""}`, invalid: true},
 	}
 }

@@ -64,7 +64,7 @@ func newContract(t *testing.T) *contract {
 type caller struct {
 	sub, email string
 	admin      bool
-	groups     string // the cognito:groups claim when not admin, e.g. "[instructor]"
+	groups     string // cognito:groups as API Gateway renders it ("[support]"), for non-admin groups
 }
 
 func newCaller(admin bool) *caller {
@@ -82,6 +82,8 @@ type req struct {
 	headers map[string]string
 	// invalid: the request itself breaks the document (the test checks the document says so).
 	invalid bool
+	// probeStatus: the status an idempotency probe gets when not the default (400 with a body, else 422).
+	probeStatus int
 }
 
 // result is a validated answer.
@@ -195,7 +197,8 @@ func (c *contract) call(r req, wantStatus int) result {
 			"token_use": "id", "cognito:username": r.as.sub}
 		if r.as.admin {
 			claims["cognito:groups"] = "[admin]"
-		} else if r.as.groups != "" {
+		}
+		if r.as.groups != "" {
 			claims["cognito:groups"] = r.as.groups
 		}
 		ev.Headers["authorization"] = "Bearer test-token"
@@ -484,6 +487,9 @@ func TestResponsesMatchDocument(t *testing.T) {
 	c.call(req{fn: "cancel-subscription", as: alice}, 200)
 	c.call(req{fn: "resume-subscription", as: alice}, 200)
 
+	// Enterprise licensing and support (contract_enterprise_test.go).
+	enterpriseCalls(c)
+	// Token rewards (contract_rewards_test.go).
 	rewardsContract(t, c)
 
 	// Every operation answered at least one validated 2xx.
@@ -514,9 +520,11 @@ func TestIdempotencyKeyDocumentedWhereHonoured(t *testing.T) {
 		"resume-subscription":   {as: user},
 		"create-refund":         {as: admin, body: `{"paymentId":"pay_x","reason":"duplicate"}`, invalid: true},
 	}
-	probeStatus := map[string]int{}
+	for name, p := range enterpriseProbes(user, admin) {
+		probes[name] = p
+	}
 	for name, p := range rewardsProbes(user, admin) {
-		probes[name], probeStatus[name] = p.req, p.status
+		probes[name] = p
 	}
 	for _, fn := range manifest.Of(manifest.HTTP) {
 		if fn.Trigger.Method == http.MethodGet {
@@ -536,8 +544,8 @@ func TestIdempotencyKeyDocumentedWhereHonoured(t *testing.T) {
 		if p.body == "" {
 			want = http.StatusUnprocessableEntity // nothing to cancel or resume
 		}
-		if st, ok := probeStatus[fn.Name]; ok && st != 0 {
-			want = st
+		if p.probeStatus != 0 {
+			want = p.probeStatus
 		}
 		first := c.call(p, want)
 		second := c.call(p, first.status)

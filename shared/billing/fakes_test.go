@@ -28,6 +28,7 @@ type memRepo struct {
 	users     map[string]store.User
 	gauges    map[string]int64
 	days      map[string]map[string]int64 // day → counters
+	months    map[string]map[string]int64 // yyyy-mm → counters (written by licensing)
 	audits    []audit.Entry
 	others    map[string]store.OtherSubscription // user#sub
 	snapshots map[string]Snapshot
@@ -282,6 +283,12 @@ func (m *memRepo) addDay(day time.Time, counters map[string]int64) {
 	for k, v := range counters {
 		m.days[d][k] += v
 	}
+}
+
+func (m *memRepo) MonthCounters(_ context.Context, month string) (map[string]int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.months[month]), nil
 }
 
 func (m *memRepo) LatestSnapshot(context.Context) (string, error) {

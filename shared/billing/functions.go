@@ -53,12 +53,16 @@ func build(rt *platform.Runtime, h func(w wiring) httpapi.Lambda) (httpapi.Lambd
 
 // NewGetSubscription builds GET /subscription.
 func NewGetSubscription(rt *platform.Runtime) (httpapi.Lambda, error) {
-	return build(rt, func(w wiring) httpapi.Lambda { return HandleGetSubscription(rt.Fn, w.repo, w.set.Rules, rt.Clock) })
+	return build(rt, func(w wiring) httpapi.Lambda {
+		return HandleGetSubscription(rt.Fn, w.repo, licenseSeats{w.repo.Store}, w.set.Rules, rt.Clock)
+	})
 }
 
 // NewCheckFeature builds GET /features/{feature}.
 func NewCheckFeature(rt *platform.Runtime) (httpapi.Lambda, error) {
-	return build(rt, func(w wiring) httpapi.Lambda { return HandleCheckFeature(rt.Fn, w.repo, w.set.Rules, rt.Clock) })
+	return build(rt, func(w wiring) httpapi.Lambda {
+		return HandleCheckFeature(rt.Fn, w.repo, licenseSeats{w.repo.Store}, w.set.Rules, rt.Clock)
+	})
 }
 
 // NewCreateCheckout builds POST /subscription/checkout.

@@ -9,6 +9,7 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -26,14 +27,27 @@ type SubscriptionView struct {
 	PaidThrough       *time.Time `json:"paidThrough"`
 	Reason            string     `json:"reason"`
 	Entitlements      []string   `json:"entitlements"`
+	// Source says what grants Tier: "subscription" (or Free without one) or "license" (a seat on
+	// an organisation's Enterprise license).
+	Source  string       `json:"source"`
+	License *LicenseView `json:"license,omitempty"` // the seat the user holds, if any
 }
 
 // View renders a stored subscription at now under the grace rule.
 func View(sub store.Subscription, now time.Time, grace time.Duration) SubscriptionView {
-	a := AccessAt(sub, now, grace)
+	return ViewWithSeat(sub, licensing.NoGrant, now, grace)
+}
+
+// ViewWithSeat renders a stored subscription combined with the user's seat grant.
+func ViewWithSeat(sub store.Subscription, g licensing.Grant, now time.Time, grace time.Duration) SubscriptionView {
+	a, bySeat := withSeat(AccessAt(sub, now, grace), g)
 	t, _ := TierByID(a.Tier)
 	v := SubscriptionView{Tier: a.Tier, Status: a.Status, Reason: a.Reason, Entitlements: t.Features,
-		AccessUntil: timePtr(a.AccessUntil), PaidThrough: timePtr(a.PaidThrough)}
+		AccessUntil: timePtr(a.AccessUntil), PaidThrough: timePtr(a.PaidThrough), Source: "subscription",
+		License: licenseView(g)}
+	if bySeat {
+		v.Source = "license"
+	}
 	if a.Status != StatusNone {
 		v.CurrentPeriodEnd = timePtr(sub.CurrentPeriodEnd)
 		v.CancelAtPeriodEnd = sub.CancelAtPeriodEnd
@@ -53,14 +67,23 @@ func timePtr(t time.Time) *time.Time {
 	return &u
 }
 
-// HandleGetSubscription serves GET /subscription.
-func HandleGetSubscription(fn manifest.Function, subs subscriptionReader, rules Rules, clk clock.Clock) httpapi.Lambda {
+// HandleGetSubscription serves GET /subscription: the user's subscription, combined with a seat
+// on an organisation's Enterprise license if they hold one.
+func HandleGetSubscription(fn manifest.Function, subs subscriptionReader, seats seatGrants, rules Rules, clk clock.Clock) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		sub, err := loadSubscription(ctx, subs, r.Principal.UserID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		return httpapi.OK(View(sub, clk.Now(), rules.Grace)), nil
+		now := clk.Now()
+		g, err := seats.SeatGrant(ctx, r.Principal.UserID, now)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if a, ok := seats.(activity); ok {
+			recordActivity(ctx, a, r.Principal.UserID, r.Principal.Email, now)
+		}
+		return httpapi.OK(ViewWithSeat(sub, g, now, rules.Grace)), nil
 	})
 }
 
@@ -74,6 +97,8 @@ type FeatureDecision struct {
 	AccessUntil  *time.Time `json:"accessUntil"`
 	PaidThrough  *time.Time `json:"paidThrough"`
 	Reason       string     `json:"reason"`
+	// Source says what grants Tier: "subscription" or "license" (an organisation's seat).
+	Source string `json:"source"`
 }
 
 // Feature-check cache settings (see docs/decisions/0008).
@@ -153,10 +178,19 @@ func requiredTier(feature string) string {
 
 // Decide answers whether sub allows feature at now under the grace rule.
 func Decide(sub store.Subscription, feature string, now time.Time, grace time.Duration) FeatureDecision {
-	a := AccessAt(sub, now, grace)
+	return DecideWithSeat(sub, licensing.NoGrant, feature, now, grace)
+}
+
+// DecideWithSeat answers whether sub, combined with the user's seat grant, allows feature at now.
+func DecideWithSeat(sub store.Subscription, g licensing.Grant, feature string, now time.Time, grace time.Duration) FeatureDecision {
+	a, bySeat := withSeat(AccessAt(sub, now, grace), g)
 	t, _ := TierByID(a.Tier)
 	dec := FeatureDecision{Feature: feature, Allowed: t.Grants(feature), Tier: a.Tier, Status: a.Status,
-		RequiredTier: requiredTier(feature), AccessUntil: timePtr(a.AccessUntil), PaidThrough: timePtr(a.PaidThrough)}
+		RequiredTier: requiredTier(feature), AccessUntil: timePtr(a.AccessUntil), PaidThrough: timePtr(a.PaidThrough),
+		Source: "subscription"}
+	if bySeat {
+		dec.Source = "license"
+	}
 	if dec.Allowed {
 		dec.Reason = "included in the " + t.Name + " tier; " + a.Reason
 	} else {
@@ -166,12 +200,13 @@ func Decide(sub store.Subscription, feature string, now time.Time, grace time.Du
 	return dec
 }
 
-// HandleCheckFeature serves GET /features/{feature}.
-func HandleCheckFeature(fn manifest.Function, subs subscriptionsWithVersion, rules Rules, clk clock.Clock) httpapi.Lambda {
-	return httpapi.Route(fn, newCheckFeature(newFeatureCache(subs, clk, featureCacheTTL, featureCacheMax), rules))
+// HandleCheckFeature serves GET /features/{feature}: the cached subscription (by version) combined
+// with the user's seat grant, evaluated now.
+func HandleCheckFeature(fn manifest.Function, subs subscriptionsWithVersion, seats seatGrants, rules Rules, clk clock.Clock) httpapi.Lambda {
+	return httpapi.Route(fn, newCheckFeature(newFeatureCache(subs, clk, featureCacheTTL, featureCacheMax), seats, rules))
 }
 
-func newCheckFeature(cache *featureCache, rules Rules) httpapi.Handler {
+func newCheckFeature(cache *featureCache, seats seatGrants, rules Rules) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		feature := r.PathParam("feature")
 		if !KnownFeature(feature) {
@@ -181,6 +216,14 @@ func newCheckFeature(cache *featureCache, rules Rules) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		return httpapi.OK(Decide(sub, feature, cache.clock.Now(), rules.Grace)), nil
+		now := cache.clock.Now()
+		g, err := seats.SeatGrant(ctx, r.Principal.UserID, now)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if a, ok := seats.(activity); ok {
+			recordActivity(ctx, a, r.Principal.UserID, r.Principal.Email, now)
+		}
+		return httpapi.OK(DecideWithSeat(sub, g, feature, now, rules.Grace)), nil
 	}
 }

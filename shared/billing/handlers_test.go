@@ -15,7 +15,7 @@ import (
 
 func TestGetSubscription(t *testing.T) {
 	e := newEnv(t)
-	h := HandleGetSubscription(fn("get-subscription"), e.repo, e.set.Rules, e.life.clock)
+	h := HandleGetSubscription(fn("get-subscription"), e.repo, licenseSeats{e.Store()}, e.set.Rules, e.life.clock)
 
 	t.Run("NoSubscriptionIsFree", func(t *testing.T) {
 		status, body := call(t, h, "u-none", "", callOpts{})

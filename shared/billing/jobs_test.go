@@ -19,7 +19,7 @@ func TestFeatureCheckCacheInvalidatedByVersion(t *testing.T) {
 	e := newEnv(t)
 	clk := e.WithFakeClock()
 	cache := newFeatureCache(e.repo, clk, featureCacheTTL, featureCacheMax)
-	h := httpapi.Route(fn("check-feature"), newCheckFeature(cache, e.set.Rules))
+	h := httpapi.Route(fn("check-feature"), newCheckFeature(cache, licenseSeats{e.Store()}, e.set.Rules))
 	check := func(feature string) (int, map[string]any) {
 		return call(t, h, "u-f", "", callOpts{path: map[string]string{"feature": feature}})
 	}

@@ -42,7 +42,26 @@ type Metrics struct {
 	Churn               Churn            `json:"churn"`
 	Payments            PaymentStats     `json:"payments"`
 	Disputes            DisputeStats     `json:"disputes"`
+	Enterprise          EnterpriseStats  `json:"enterprise"`
 	LatestSnapshot      *string          `json:"latestSnapshot"` // date of the newest daily snapshot
+}
+
+// EnterpriseStats are the enterprise licenses (licensing keeps the gauges in the transactions that
+// change them): licenses active now (activated, not suspended, not expired), the seats they sell and
+// the seats taken, and the true-up of the last closed month (overage seat-days and the number of
+// licenses with an overage line), written by the monthly usage report.
+type EnterpriseStats struct {
+	LicensesActive int64       `json:"licensesActive"`
+	SeatsSold      int64       `json:"seatsSold"`
+	SeatsUsed      int64       `json:"seatsUsed"`
+	TrueUp         TrueUpStats `json:"trueUp"`
+}
+
+// TrueUpStats is one closed month's overage.
+type TrueUpStats struct {
+	Month           string `json:"month"` // yyyy-mm
+	OverageSeatDays int64  `json:"overageSeatDays"`
+	Lines           int64  `json:"lines"`
 }
 
 // Window is the inclusive range of days the rates cover.
@@ -168,6 +187,14 @@ func readMetrics(ctx context.Context, r metricsReader, due dueLister, rules Rule
 	m.Payments.SuccessRateBasisPoints = basisPoints(m.Payments.Succeeded, m.Payments.Succeeded+m.Payments.Failed)
 	m.Disputes = DisputeStats{OpenedCents: sum[store.CtrDisputedCents], LostCents: sum[store.CtrDisputeLostCents],
 		WonCents: sum[store.CtrDisputeWonCents]}
+	lastMonth := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0).Format("2006-01")
+	mc, err := r.MonthCounters(ctx, lastMonth)
+	if err != nil {
+		return m, err
+	}
+	m.Enterprise = EnterpriseStats{LicensesActive: g[store.GaugeEntLicensesActive], SeatsSold: g[store.GaugeEntSeatsSold],
+		SeatsUsed: g[store.GaugeEntSeatsUsed], TrueUp: TrueUpStats{Month: lastMonth,
+			OverageSeatDays: mc[store.CtrEntOverageSeatDays], Lines: mc[store.CtrEntTrueUpLines]}}
 	latest, err := r.LatestSnapshot(ctx)
 	if err != nil {
 		return m, err

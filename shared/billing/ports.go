@@ -76,6 +76,8 @@ type metricsReader interface {
 	Gauges(ctx context.Context) (map[string]int64, error)
 	DaySums(ctx context.Context, from, to time.Time) (map[string]int64, error)
 	LatestSnapshot(ctx context.Context) (string, error)
+	// MonthCounters reads the counters of a closed month (METRICS/MONTH#yyyy-mm; empty when none).
+	MonthCounters(ctx context.Context, month string) (map[string]int64, error)
 }
 
 // jobRecords are the billing-cycle job's own writes: the day's snapshot and the run record, each

@@ -86,6 +86,15 @@ func (r dynamoRepo) Gauges(ctx context.Context) (map[string]int64, error) {
 	return counters(cur.Item), nil
 }
 
+// MonthCounters reads one month's counters item (one GetItem).
+func (r dynamoRepo) MonthCounters(ctx context.Context, month string) (map[string]int64, error) {
+	res, err := r.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &r.Table, Key: store.MetricsMonthKey(month).Item()})
+	if err != nil {
+		return nil, apperr.Wrap(err, apperr.Unavailable, "read failed")
+	}
+	return counters(res.Item), nil
+}
+
 // DaySums adds up the day counters of the days from…to (inclusive): one Query on the METRICS
 // partition, at most a few dozen small items.
 func (r dynamoRepo) DaySums(ctx context.Context, from, to time.Time) (map[string]int64, error) {

@@ -135,7 +135,7 @@ func TestRedirectRoutesWithoutAppURL(t *testing.T) {
 func TestCheckFeatureAppliesTheGraceOnRead(t *testing.T) {
 	w := newWorld(t)
 	seedPastDue(t, w, "u-f")
-	h := HandleCheckFeature(fn("check-feature"), w.repo, testRules, w.clock)
+	h := HandleCheckFeature(fn("check-feature"), w.repo, fakeSeats{}, testRules, w.clock)
 	check := func() map[string]any {
 		code, body := call(t, h, "u-f", "", callOpts{path: map[string]string{"feature": FeatureProCourses}})
 		if code != http.StatusOK {
@@ -156,7 +156,7 @@ func TestCheckFeatureAppliesTheGraceOnRead(t *testing.T) {
 		t.Fatalf("beyond grace (period ends %v): %v", w.repo.sub("u-f").CurrentPeriodEnd, b)
 	}
 	// GET /subscription says the same, and names the subscribed tier.
-	code, v := call(t, HandleGetSubscription(fn("get-subscription"), w.repo, testRules, w.clock), "u-f", "", callOpts{})
+	code, v := call(t, HandleGetSubscription(fn("get-subscription"), w.repo, fakeSeats{}, testRules, w.clock), "u-f", "", callOpts{})
 	if code != http.StatusOK || v["tier"] != TierFree || v["subscribedTier"] != TierPro || v["status"] != StatusPastDue {
 		t.Fatalf("%d %v", code, v)
 	}
@@ -240,6 +240,12 @@ func TestMetricsRoute(t *testing.T) {
 	w.repo.addDay(now.AddDate(0, 0, -3), map[string]int64{store.CtrDisputedCents: 1999, store.CtrPaymentsSucceeded: 9, store.CtrPaymentsFailed: 1})
 	w.repo.addDay(now, map[string]int64{store.CtrDisputeLostCents: 999, store.CtrDisputeWonCents: 1000})
 	w.repo.addDay(old, map[string]int64{store.CtrDisputedCents: 5000}) // outside the window
+	// Enterprise licensing's gauges and the last closed month's true-up (t0 is in March).
+	w.repo.mu.Lock()
+	w.repo.gauges[store.GaugeEntLicensesActive], w.repo.gauges[store.GaugeEntSeatsSold], w.repo.gauges[store.GaugeEntSeatsUsed] = 2, 35, 31
+	w.repo.months = map[string]map[string]int64{"2026-02": {store.CtrEntOverageSeatDays: 42, store.CtrEntTrueUpLines: 1},
+		"2026-01": {store.CtrEntOverageSeatDays: 7}}
+	w.repo.mu.Unlock()
 	w.clock.Set(now)
 	h := HandleGetMetrics(fn("get-metrics"), w.repo, w.repo, testRules, w.clock)
 	if code, _ := call(t, h, "not-admin", "", callOpts{}); code != http.StatusForbidden {
@@ -250,9 +256,10 @@ func TestMetricsRoute(t *testing.T) {
 		t.Fatalf("%d %v", code, m)
 	}
 	raw, _ := json.Marshal(map[string]any{"churn": m["churn"], "disputes": m["disputes"], "payingCustomers": m["payingCustomers"],
-		"mrrCents": m["mrrCents"], "payments": m["payments"]})
+		"mrrCents": m["mrrCents"], "payments": m["payments"], "enterprise": m["enterprise"]})
 	want := `{"churn":{"churnedPaying":0,"definition":"` + ChurnDefinition + `","joinedAndLeft":10,"newPaying":10,"payingAtStart":1,"rateBasisPoints":0},` +
-		`"disputes":{"lostCents":999,"openedCents":1999,"wonCents":1000},"mrrCents":999,` +
+		`"disputes":{"lostCents":999,"openedCents":1999,"wonCents":1000},` +
+		`"enterprise":{"licensesActive":2,"seatsSold":35,"seatsUsed":31,"trueUp":{"lines":1,"month":"2026-02","overageSeatDays":42}},"mrrCents":999,` +
 		`"payingCustomers":1,"payments":{"failed":1,"refundedCents":0,"revenueCents":0,"succeeded":9,"successRateBasisPoints":9000}}`
 	if string(raw) != want {
 		t.Fatalf("metrics\n got %s\nwant %s", raw, want)

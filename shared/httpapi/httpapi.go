@@ -115,6 +115,9 @@ func authorize(fn manifest.Function, r *Request) (Response, error) {
 	if fn.Auth == manifest.Admin && !p.IsAdmin() {
 		return Response{}, apperr.New(apperr.Forbidden, "this route is for administrators")
 	}
+	if !fn.InGroups(p.Groups) {
+		return Response{}, apperr.New(apperr.Forbidden, "this route is for the %s group", strings.Join(fn.Groups, " or "))
+	}
 	return Response{}, nil
 }
 

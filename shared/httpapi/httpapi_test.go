@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -277,5 +278,38 @@ func TestLimit(t *testing.T) {
 		if err != nil && !apperr.Is(err, apperr.Invalid) {
 			t.Errorf("limit=%q: want invalid, got %v", tt.q, err)
 		}
+	}
+}
+
+// A route whose manifest entry lists Groups admits only members of one of them (403 otherwise),
+// before its handler runs.
+func TestGroupRoutes(t *testing.T) {
+	fn := manifest.Function{Name: "queue", Auth: manifest.User, Groups: []string{"support"},
+		Trigger: manifest.Trigger{Kind: manifest.HTTP, Method: "GET", Path: "/support/queue"}}
+	ran := 0
+	h := httpapi.RouteWithLogger(fn, slog.New(slog.NewJSONHandler(io.Discard, nil)), func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		ran++
+		return httpapi.OK(map[string]bool{"ok": true}), nil
+	})
+	for _, tc := range []struct {
+		groups string
+		want   int
+	}{{"[support]", 200}, {"[instructor support]", 200}, {"[admin]", 403}, {"", 403}, {"[Support]", 403}} {
+		claims := map[string]string{"sub": "u1"}
+		if tc.groups != "" {
+			claims["cognito:groups"] = tc.groups
+		}
+		ev := request("", claims)
+		ev.Headers = map[string]string{}
+		resp, err := h(context.Background(), ev)
+		if err != nil || resp.StatusCode != tc.want {
+			t.Errorf("groups %q: %d %s, want %d", tc.groups, resp.StatusCode, resp.Body, tc.want)
+		}
+		if tc.want == 403 && !strings.Contains(resp.Body, "this route is for the support group") {
+			t.Errorf("groups %q: %s", tc.groups, resp.Body)
+		}
+	}
+	if ran != 2 {
+		t.Fatalf("handler ran %d times, want 2", ran)
 	}
 }

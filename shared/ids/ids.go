@@ -76,3 +76,25 @@ func indexOf(c byte) int {
 	}
 	return -1
 }
+
+// Random returns n random bytes encoded as Crockford base32 (8 bytes → 13 characters): secrets such
+// as invite codes, where nothing must be guessable and nothing needs to sort.
+func Random(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	out := make([]byte, 0, (n*8+4)/5)
+	var acc uint32
+	bits := 0
+	for _, x := range b {
+		acc = acc<<8 | uint32(x)
+		bits += 8
+		for bits >= 5 {
+			bits -= 5
+			out = append(out, crockford[(acc>>uint(bits))&31])
+		}
+	}
+	if bits > 0 {
+		out = append(out, crockford[(acc<<uint(5-bits))&31])
+	}
+	return string(out)
+}

@@ -51,3 +51,13 @@ func TestValid(t *testing.T) {
 		}
 	}
 }
+
+func TestRandom(t *testing.T) {
+	s := Random(10)
+	if len(s) != 16 || strings.Trim(s, crockford) != "" {
+		t.Fatalf("Random(10) = %q", s)
+	}
+	if Random(10) == s {
+		t.Fatal("not random")
+	}
+}

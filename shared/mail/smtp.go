@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime"
 	"mime/multipart"
+	netmail "net/mail"
 	"net/smtp"
 	"net/textproto"
 	"sort"
@@ -27,8 +28,14 @@ func (s SMTP) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
+	// The envelope sender is the bare address: From may carry a display name ("Acme" <r@x>), which
+	// belongs in the header only.
+	envelope := m.From
+	if a, err := netmail.ParseAddress(m.From); err == nil {
+		envelope = a.Address
+	}
 	done := make(chan error, 1)
-	go func() { done <- smtp.SendMail(s.Addr, nil, m.From, []string{m.To}, raw) }()
+	go func() { done <- smtp.SendMail(s.Addr, nil, envelope, []string{m.To}, raw) }()
 	select {
 	case err := <-done:
 		if err != nil {

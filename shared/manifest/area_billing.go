@@ -9,10 +9,11 @@ func init() {
 			// The tier catalogue needs no table: its own package keeps the DynamoDB client out of it.
 			{Name: "list-tiers", Summary: "List subscription tiers and their features", Package: "shared/billing/tiers",
 				Trigger: route("GET", "/tiers"), Auth: Public},
+			// Both also record a seat holder's monthly activity for their license's usage (writes).
 			{Name: "get-subscription", Summary: "The caller's subscription, status and entitlements",
-				Trigger: route("GET", "/subscription"), Auth: User, Table: readOnly},
+				Trigger: route("GET", "/subscription"), Auth: User, Table: readWrite},
 			{Name: "check-feature", Summary: "Whether the caller may use a feature, and why",
-				Trigger: route("GET", "/features/{feature}"), Auth: User, Table: readOnly},
+				Trigger: route("GET", "/features/{feature}"), Auth: User, Table: readWrite},
 			{Name: "create-checkout", Summary: "Start a Stripe Checkout Session for a paid tier",
 				Trigger: route("POST", "/subscription/checkout"), Auth: User, Table: readWrite, Stripe: true},
 			{Name: "create-portal-session", Summary: "Open the Stripe Customer Portal",

@@ -5,6 +5,9 @@ package manifest
 // envelope; locally `make emit` does.
 const LearningEventsQueue = "learning-events"
 
+// GroupInstructor is the Cognito group of instructors (they create classes).
+const GroupInstructor = "instructor"
+
 // ApplyFacts is the host consuming the facts queue (declared in area_platform.go).
 const ApplyFacts = "apply-facts"
 
@@ -59,7 +62,7 @@ func init() {
 			{Name: "unfollow-user", Summary: "Stop following a learner",
 				Trigger: route("DELETE", "/me/friends/{userId}"), Auth: User, Table: rewardsDelete},
 			{Name: "create-class", Summary: "Create a class with a join code (instructors)",
-				Trigger: route("POST", "/classes"), Auth: User, Table: readWrite},
+				Trigger: route("POST", "/classes"), Auth: User, Groups: []string{GroupInstructor}, Table: readWrite},
 			{Name: "join-class", Summary: "Join a class with its code",
 				Trigger: route("POST", "/classes/join"), Auth: User, Table: readWrite},
 			{Name: "get-class", Summary: "A class; its owner also sees the join code and members",

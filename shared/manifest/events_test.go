@@ -87,7 +87,7 @@ func checkHTTPEvent(t *testing.T, f m.Function) {
 			t.Errorf("header %q is not lower case (payload 2.0 lower-cases them)", k)
 		}
 	}
-	if hasBody := f.Trigger.Method == "POST" || f.Trigger.Method == "PUT"; hasBody != (ev.Body != "") {
+	if hasBody := f.Trigger.Method == "POST" || f.Trigger.Method == "PUT" || f.Trigger.Method == "PATCH"; hasBody != (ev.Body != "") {
 		t.Errorf("%s with body %q", f.Trigger.Method, ev.Body)
 	} else if hasBody && !json.Valid([]byte(ev.Body)) {
 		t.Errorf("body is not JSON: %s", ev.Body)
@@ -108,6 +108,12 @@ func checkHTTPEvent(t *testing.T, f m.Function) {
 	// aws-lambda-go types claims map[string]string: groups arrive as the string "[admin ...]".
 	isAdmin := regexp.MustCompile(`^\[(.* )?admin( .*)?\]$`).MatchString(claims["cognito:groups"])
 	eq(t, "admin group claim", isAdmin, f.Auth == m.Admin)
+	// A group route's example caller belongs to its group (else the example is a 403).
+	for _, g := range f.Groups {
+		if !regexp.MustCompile(`^\[(.* )?` + regexp.QuoteMeta(g) + `( .*)?\]$`).MatchString(claims["cognito:groups"]) {
+			t.Errorf("group route without the %s group claim: %q", g, claims["cognito:groups"])
+		}
+	}
 }
 
 func checkFunctionURLEvent(t *testing.T, f m.Function) {

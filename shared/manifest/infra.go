@@ -31,6 +31,21 @@ func (q QueueDef) DLQLogicalID() string { return Pascal(q.Name) + "DeadLetterQue
 // CodeDir is the function's source folder relative to the repository root.
 func (f Function) CodeDir() string { return "functions/" + f.Name }
 
+// InGroups reports whether a caller with groups may call f (always true when f names no Groups).
+func (f Function) InGroups(groups []string) bool {
+	if len(f.Groups) == 0 {
+		return true
+	}
+	for _, want := range f.Groups {
+		for _, g := range groups {
+			if g == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // NeedsJWT reports whether the HTTP route sits behind the JWT authorizer (User and Admin; the admin
 // group check itself happens in the handler).
 func (f Function) NeedsJWT() bool { return f.Auth == User || f.Auth == Admin }
@@ -44,6 +59,9 @@ func (f Function) SecretParamEnv() []string {
 	}
 	if f.WebhookSecret {
 		out = append(out, EnvWebhookParam)
+	}
+	if f.SigningKey {
+		out = append(out, EnvLicenseKeyParam)
 	}
 	return out
 }

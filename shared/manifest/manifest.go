@@ -91,6 +91,13 @@ type Function struct {
 	Stripe bool
 	// WebhookSecret: the function reads the Stripe webhook signing secret.
 	WebhookSecret bool
+	// SigningKey: the function signs license keys and so reads the Ed25519 private key
+	// (LICENSE_SIGNING_KEY locally, the SSM SecureString named by LICENSE_SIGNING_KEY_PARAM in AWS).
+	SigningKey bool
+	// Groups, on a User route, lists the Cognito groups of which the caller must belong to at least
+	// one (e.g. "support" for the agents' routes). The handler checks it (httpapi knows only
+	// public/user/admin); documents and tests follow it: such a route documents 403.
+	Groups []string
 }
 
 // LogicalID is the CloudFormation logical id used by both CDK and template.yaml.

@@ -62,6 +62,14 @@ func TestManifestInvariants(t *testing.T) {
 		default:
 			t.Errorf("%s: unknown trigger %q", f.Name, f.Trigger.Kind)
 		}
+		if len(f.Groups) > 0 && (f.Trigger.Kind != HTTP || f.Auth != User) {
+			t.Errorf("%s: Groups apply to User HTTP routes only", f.Name)
+		}
+		for _, g := range f.Groups {
+			if g == "" || g == "admin" {
+				t.Errorf("%s: group %q (admin routes use Auth: Admin)", f.Name, g)
+			}
+		}
 		for _, q := range f.Sends {
 			if _, ok := QueueByName(q); !ok {
 				t.Errorf("%s: sends to unknown queue %s", f.Name, q)
@@ -72,6 +80,13 @@ func TestManifestInvariants(t *testing.T) {
 		if q.MaxReceiveCount < 2 {
 			t.Errorf("queue %s: maxReceiveCount must be > 1", q.Name)
 		}
+	}
+}
+
+func TestInGroups(t *testing.T) {
+	open, agents := Function{}, Function{Groups: []string{"support"}}
+	if !open.InGroups(nil) || !agents.InGroups([]string{"instructor", "support"}) || agents.InGroups([]string{"admin"}) || agents.InGroups(nil) {
+		t.Fatal("InGroups")
 	}
 }
 

@@ -45,6 +45,13 @@ const (
 	// EnvLocal is "1" under the local stack (make dev, make test); it enables local-only defaults
 	// such as a localhost APP_URL. Never set in AWS.
 	EnvLocal = "LIBERATION_LOCAL"
+	// EnvLicenseKey holds the Ed25519 license-signing key (PKCS#8 PEM) locally; in AWS
+	// EnvLicenseKeyParam names the SSM SecureString holding it (docs/decisions/0050).
+	EnvLicenseKey      = "LICENSE_SIGNING_KEY"
+	EnvLicenseKeyParam = "LICENSE_SIGNING_KEY_PARAM"
+	// EnvSupportEmail is the support agents' shared address: SLA warnings for unassigned tickets,
+	// escalations, and requesters' replies on unassigned tickets go there.
+	EnvSupportEmail = "SUPPORT_AGENTS_EMAIL"
 	// EnvAllowedOrigins lists the web app's origins (comma-separated): CORS, and the only places
 	// Checkout and the Customer Portal may send a user back to.
 	EnvAllowedOrigins = "ALLOWED_ORIGINS"

@@ -121,7 +121,8 @@ func checkEnv(t *testing.T, f m.Function, env map[string]any) {
 	eq(t, "MAIL_TRANSPORT", env[m.EnvMailTransport], "ses")
 	want := map[string]bool{m.EnvTable: true, m.EnvBucket: true, m.EnvMailFrom: true, m.EnvPricePro: true, m.EnvAllowedOrigins: true,
 		m.EnvPriceEnterprise: true, m.EnvCursorSecretName: true, m.EnvPastDueGraceDays: true,
-		m.EnvStripeKeyParam: f.Stripe, m.EnvWebhookParam: f.WebhookSecret}
+		m.EnvStripeKeyParam: f.Stripe, m.EnvWebhookParam: f.WebhookSecret, m.EnvLicenseKeyParam: f.SigningKey,
+		m.EnvSupportEmail: true}
 	for _, q := range m.Queues {
 		want[q.EnvVar()] = false
 	}
@@ -133,7 +134,7 @@ func checkEnv(t *testing.T, f m.Function, env map[string]any) {
 			t.Errorf("env %s present=%v, want %v", name, ok, present)
 		}
 	}
-	for _, secret := range []string{m.EnvStripeKey, m.EnvWebhookSecret, m.EnvCursorSecret} {
+	for _, secret := range []string{m.EnvStripeKey, m.EnvWebhookSecret, m.EnvCursorSecret, m.EnvLicenseKey} {
 		if _, ok := env[secret]; ok {
 			t.Errorf("secret %s in the environment; pass its SSM parameter name", secret)
 		}

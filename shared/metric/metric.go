@@ -21,6 +21,8 @@ const (
 	// StuckRefundReservations: refund reservations older than the resolution window that the
 	// reconciliation could not resolve.
 	StuckRefundReservations = "StuckRefundReservations"
+	// SLABreaches: support SLA targets breached (shared/support), one data point per breach recorded.
+	SLABreaches = "SLABreaches"
 )
 
 // Emit logs one data point of name (Count unit) with the function as its dimension.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/liberation/monetization/shared/blob"
+	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/receipts"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -30,9 +31,37 @@ func (d document) object() blob.Object {
 	return blob.Object{Key: d.Key, ContentType: "application/pdf", ContentDisposition: `inline; filename="` + d.Filename + `"`}
 }
 
-// brandingFor returns the branding of a user's receipts. Enterprise white-label settings plug in
-// here (the license of the user's organisation); until then everyone gets the platform's.
-func brandingFor(context.Context, string) receipts.Branding { return receipts.DefaultBranding }
+// Brander says how what a user receives is branded: their organisation's white label when they
+// hold a seat of an Enterprise license with branding set, else the platform's. It returns the
+// receipts' branding and the From header on the sending address mailFrom.
+type Brander interface {
+	BrandFor(ctx context.Context, userID, mailFrom string) (receipts.Branding, string, error)
+}
+
+// platformBrand brands everything as the platform (tests, and the zero Mailer).
+type platformBrand struct{}
+
+// BrandFor implements Brander.
+func (platformBrand) BrandFor(_ context.Context, _, mailFrom string) (receipts.Branding, string, error) {
+	return receipts.DefaultBranding, mailFrom, nil
+}
+
+// licenseBrands reads organisations' branding (licensing's, over the table).
+type licenseBrands struct{ r licensing.Reader }
+
+// BrandFor implements Brander.
+func (l licenseBrands) BrandFor(ctx context.Context, userID, mailFrom string) (receipts.Branding, string, error) {
+	b, err := licensing.BrandingFor(ctx, l.r, userID)
+	if err != nil {
+		return receipts.Branding{}, "", err // retried by SQS rather than sent unbranded
+	}
+	if !b.Custom {
+		return receipts.DefaultBranding, mailFrom, nil
+	}
+	br := b.Brand() // validated when stored, re-checked here
+	return receipts.Branding{ProductName: br.Name, Color: br.PrimaryColor, SupportEmail: br.SupportEmail, LogoURL: br.LogoURL},
+		b.From(mailFrom), nil
+}
 
 func receiptNumber(p store.Payment) string {
 	if p.InvoiceNumber != "" {

@@ -202,7 +202,7 @@ func SendReceiptsHooks(rt *platform.Runtime, r *queue.Router) error {
 		return err
 	}
 	s := store.Open(rt)
-	m := &Mailer{Source: Repo{S: s}, Claims: s, Docs: docs, Mail: sender, From: rt.Config.MailFrom}
+	m := &Mailer{Source: Repo{S: s}, Claims: s, Docs: docs, Mail: sender, From: rt.Config.MailFrom, Brands: licenseBrands{s}}
 	for _, t := range []string{MsgReceipt, MsgRefundReceipt, MsgDunning} {
 		r.On(t, m.Handle)
 	}

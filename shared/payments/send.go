@@ -33,6 +33,15 @@ type Mailer struct {
 	Docs   Documents
 	Mail   mail.Sender
 	From   string
+	Brands Brander // nil: the platform's branding
+}
+
+// brand is the branding and From header of what userID receives.
+func (m *Mailer) brand(ctx context.Context, userID string) (receipts.Branding, string, error) {
+	if m.Brands == nil {
+		return platformBrand{}.BrandFor(ctx, userID, m.From)
+	}
+	return m.Brands.BrandFor(ctx, userID, m.From)
 }
 
 // Handle processes one receipts-queue message.
@@ -125,7 +134,11 @@ func (m *Mailer) receiptMessage(ctx context.Context, job ReceiptJob) (mail.Messa
 	if err != nil {
 		return mail.Message{}, err
 	}
-	rc := receiptOf(p, to, brandingFor(ctx, p.UserID))
+	brand, from, err := m.brand(ctx, p.UserID)
+	if err != nil {
+		return mail.Message{}, err
+	}
+	rc := receiptOf(p, to, brand)
 	var doc document
 	var e receipts.Email
 	if job.RefundID == "" {
@@ -160,7 +173,7 @@ func (m *Mailer) receiptMessage(ctx context.Context, job ReceiptJob) (mail.Messa
 		return mail.Message{}, err
 	}
 	return mail.Message{
-		From: m.From, To: to, Subject: e.Subject, Text: e.Text, HTML: e.HTML,
+		From: from, To: to, Subject: e.Subject, Text: e.Text, HTML: e.HTML,
 		Attachments: []mail.Attachment{{Filename: doc.Filename, ContentType: "application/pdf", Data: doc.PDF}},
 	}, nil
 }
@@ -181,13 +194,17 @@ func (m *Mailer) dunningMessage(ctx context.Context, job DunningJob) (mail.Messa
 	if err != nil {
 		return mail.Message{}, err
 	}
+	brand, from, err := m.brand(ctx, job.UserID)
+	if err != nil {
+		return mail.Message{}, err
+	}
 	e, err := receipts.DunningEmail(receipts.Dunning{
-		Branding: brandingFor(ctx, job.UserID), InvoiceNumber: job.InvoiceNumber, AmountCents: job.AmountCents,
+		Branding: brand, InvoiceNumber: job.InvoiceNumber, AmountCents: job.AmountCents,
 		Currency: job.Currency, Attempt: job.Attempt, NextAttempt: job.NextAttemptAt,
 		PayURL: job.HostedInvoiceURL, UpdateURL: job.UpdatePaymentURL,
 	})
 	if err != nil {
 		return mail.Message{}, err
 	}
-	return mail.Message{From: m.From, To: to, Subject: e.Subject, Text: e.Text, HTML: e.HTML}, nil
+	return mail.Message{From: from, To: to, Subject: e.Subject, Text: e.Text, HTML: e.HTML}, nil
 }

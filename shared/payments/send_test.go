@@ -10,6 +10,7 @@ import (
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/idempotency/idemtest"
 	"github.com/liberation/monetization/shared/queue"
+	"github.com/liberation/monetization/shared/receipts"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -83,7 +84,7 @@ func TestReceiptAndCreditNoteDocuments(t *testing.T) {
 func TestDocumentSelection(t *testing.T) {
 	p := store.Payment{ID: "pay_01ARZ3NDEKTSV4RRFFQ69G5FAV", UserID: "u1", AmountCents: 999, Currency: "usd",
 		RefundedCents: 300, PaidAt: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
-	rc := receiptOf(p, "a@example.com", brandingFor(context.Background(), "u1"))
+	rc := receiptOf(p, "a@example.com", receipts.DefaultBranding)
 	if rc.RefundedCents != 0 || rc.Number != "LIB-01ARZ3NDEKTSV4RRFFQ69G5FAV" {
 		t.Fatalf("receipt %+v: a receipt is the payment as paid", rc)
 	}

@@ -10,6 +10,7 @@
 package receipts
 
 import (
+	"net/url"
 	"strings"
 	"time"
 
@@ -19,9 +20,12 @@ import (
 
 // Branding is the white-label surface of receipts and e-mails. Zero fields take the defaults.
 type Branding struct {
-	ProductName  string // "Liberation"
-	Color        string // accent colour, "#RRGGBB"
+	ProductName  string // "Liberation", or an organisation's display name
+	Color        string // header colour, "#RRGGBB"
 	SupportEmail string
+	// LogoURL is an organisation's https logo, shown in HTML e-mails only (the PDF would need the
+	// server to fetch it, which it never does). WithDefaults drops anything but an https URL.
+	LogoURL string
 }
 
 // DefaultBranding is the platform's own branding.
@@ -31,6 +35,9 @@ var DefaultBranding = Branding{ProductName: "Liberation", Color: "#4F46E5", Supp
 func (b Branding) WithDefaults() Branding {
 	if strings.TrimSpace(b.ProductName) == "" {
 		b.ProductName = DefaultBranding.ProductName
+	}
+	if u, err := url.Parse(b.LogoURL); b.LogoURL != "" && (err != nil || u.Scheme != "https" || u.Host == "") {
+		b.LogoURL = ""
 	}
 	if !validColor(b.Color) {
 		b.Color = DefaultBranding.Color

@@ -82,10 +82,18 @@ func page(v view, body string) string {
 	return `<!doctype html><html><head><meta charset="utf-8"><title>` + name + `</title></head>
 <body style="font-family:Helvetica,Arial,sans-serif;color:#111;margin:0;padding:24px;background:#f6f6f9">
 <div style="max-width:560px;margin:auto;background:#fff;border-radius:8px;overflow:hidden">
-<div style="background:` + v.B.Color + `;color:#fff;padding:16px 24px;font-size:20px;font-weight:bold">` + name + `</div>
+<div style="background:` + v.B.Color + `;color:#fff;padding:16px 24px;font-size:20px;font-weight:bold">` + logo(v.B) + name + `</div>
 <div style="padding:24px">` + body + `
 <p style="color:#666;font-size:12px">Questions? Write to <a href="` + safeURL("mailto:"+v.B.SupportEmail) + `">` + support + `</a>.</p>
 </div></div></body></html>`
+}
+
+// logo is the organisation's logo before its name (nothing for the platform's branding).
+func logo(b Branding) string {
+	if b.LogoURL == "" {
+		return ""
+	}
+	return `<img src="` + esc(b.LogoURL) + `" alt="" height="28" style="vertical-align:middle;margin-right:8px">`
 }
 
 // row is one label/value line of a receipt table (value escaped; label is ours).

@@ -6,6 +6,8 @@ import (
 	"github.com/liberation/monetization/shared/billing"
 	"github.com/liberation/monetization/shared/billing/tiers"
 	"github.com/liberation/monetization/shared/blob/s3blob"
+	"github.com/liberation/monetization/shared/licensing"
+	"github.com/liberation/monetization/shared/licensing/zoned"
 	"github.com/liberation/monetization/shared/mail/sesmail"
 	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/platform"
@@ -14,6 +16,7 @@ import (
 	"github.com/liberation/monetization/shared/rewards"
 	"github.com/liberation/monetization/shared/rewards/catalog"
 	"github.com/liberation/monetization/shared/rewards/redeem"
+	"github.com/liberation/monetization/shared/support"
 	"github.com/liberation/monetization/shared/webhook"
 )
 
@@ -30,6 +33,21 @@ var generated = map[string]Entry{
 	"resume-subscription":     {Build: build(billing.NewResumeSubscription), Constructor: "billing.NewResumeSubscription", Providers: []platform.Provider{}},
 	"get-metrics":             {Build: build(billing.NewGetMetrics), Constructor: "billing.NewGetMetrics", Providers: []platform.Provider{}},
 	"billing-cycle":           {Build: build(billing.NewBillingCycle), Constructor: "billing.NewBillingCycle", Providers: []platform.Provider{}},
+	"create-license":          {Build: build(zoned.NewCreateLicense), Constructor: "zoned.NewCreateLicense", Providers: []platform.Provider{}},
+	"list-licenses":           {Build: build(licensing.NewListLicenses), Constructor: "licensing.NewListLicenses", Providers: []platform.Provider{}},
+	"update-license":          {Build: build(zoned.NewUpdateLicense), Constructor: "zoned.NewUpdateLicense", Providers: []platform.Provider{}},
+	"get-license-public-key":  {Build: build(licensing.NewGetLicensePublicKey), Constructor: "licensing.NewGetLicensePublicKey", Providers: []platform.Provider{}},
+	"activate-license":        {Build: build(licensing.NewActivateLicense), Constructor: "licensing.NewActivateLicense", Providers: []platform.Provider{}},
+	"get-license":             {Build: build(licensing.NewGetLicense), Constructor: "licensing.NewGetLicense", Providers: []platform.Provider{}},
+	"create-license-invite":   {Build: build(licensing.NewCreateLicenseInvite), Constructor: "licensing.NewCreateLicenseInvite", Providers: []platform.Provider{sesmail.Provide}},
+	"join-license":            {Build: build(licensing.NewJoinLicense), Constructor: "licensing.NewJoinLicense", Providers: []platform.Provider{}},
+	"assign-license-seat":     {Build: build(licensing.NewAssignLicenseSeat), Constructor: "licensing.NewAssignLicenseSeat", Providers: []platform.Provider{sesmail.Provide}},
+	"remove-license-seat":     {Build: build(licensing.NewRemoveLicenseSeat), Constructor: "licensing.NewRemoveLicenseSeat", Providers: []platform.Provider{}},
+	"list-license-seats":      {Build: build(licensing.NewListLicenseSeats), Constructor: "licensing.NewListLicenseSeats", Providers: []platform.Provider{}},
+	"put-license-branding":    {Build: build(licensing.NewPutLicenseBranding), Constructor: "licensing.NewPutLicenseBranding", Providers: []platform.Provider{}},
+	"get-license-usage":       {Build: build(licensing.NewGetLicenseUsage), Constructor: "licensing.NewGetLicenseUsage", Providers: []platform.Provider{}},
+	"license-expiry":          {Build: build(licensing.NewLicenseExpiry), Constructor: "licensing.NewLicenseExpiry", Providers: []platform.Provider{sesmail.Provide}},
+	"license-usage-report":    {Build: build(licensing.NewLicenseUsageReport), Constructor: "licensing.NewLicenseUsageReport", Providers: []platform.Provider{sesmail.Provide}},
 	"list-payments":           {Build: build(payments.NewListPayments), Constructor: "payments.NewListPayments", Providers: []platform.Provider{}},
 	"get-payment":             {Build: build(payments.NewGetPayment), Constructor: "payments.NewGetPayment", Providers: []platform.Provider{}},
 	"get-receipt":             {Build: build(payments.NewGetReceipt), Constructor: "payments.NewGetReceipt", Providers: []platform.Provider{s3blob.Provide}},
@@ -65,4 +83,12 @@ var generated = map[string]Entry{
 	"reject-redemption":       {Build: build(redeem.NewRejectRedemption), Constructor: "redeem.NewRejectRedemption", Providers: []platform.Provider{sesmail.Provide}},
 	"apply-learning-events":   {Build: build(rewards.NewApplyLearningEvents), Constructor: "rewards.NewApplyLearningEvents", Providers: []platform.Provider{}},
 	"release-pending-tokens":  {Build: build(rewards.NewReleasePendingTokens), Constructor: "rewards.NewReleasePendingTokens", Providers: []platform.Provider{}},
+	"create-support-ticket":   {Build: build(support.NewCreateSupportTicket), Constructor: "support.NewCreateSupportTicket", Providers: []platform.Provider{}},
+	"list-support-tickets":    {Build: build(support.NewListSupportTickets), Constructor: "support.NewListSupportTickets", Providers: []platform.Provider{}},
+	"get-support-ticket":      {Build: build(support.NewGetSupportTicket), Constructor: "support.NewGetSupportTicket", Providers: []platform.Provider{}},
+	"reply-support-ticket":    {Build: build(support.NewReplySupportTicket), Constructor: "support.NewReplySupportTicket", Providers: []platform.Provider{sesmail.Provide}},
+	"list-support-queue":      {Build: build(support.NewListSupportQueue), Constructor: "support.NewListSupportQueue", Providers: []platform.Provider{}},
+	"update-support-ticket":   {Build: build(support.NewUpdateSupportTicket), Constructor: "support.NewUpdateSupportTicket", Providers: []platform.Provider{}},
+	"support-sla-check":       {Build: build(support.NewSupportSlaCheck), Constructor: "support.NewSupportSlaCheck", Providers: []platform.Provider{sesmail.Provide}},
+	"get-support-sla-report":  {Build: build(support.NewGetSupportSlaReport), Constructor: "support.NewGetSupportSlaReport", Providers: []platform.Provider{}},
 }

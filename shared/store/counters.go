@@ -33,6 +33,17 @@ const (
 	GaugeMRRCents        = "mrrCents"
 	GaugePayingCustomers = "payingCustomers"
 	GaugeSubsPrefix      = "subs_" // + tier id: active subscriptions per tier
+
+	// Enterprise licensing (issue 8). Gauges on METRICS/CURRENT over licenses that are active (activated,
+	// not suspended, not expired): how many, seats sold, seats taken.
+	GaugeEntLicensesActive = "entLicensesActive"
+	GaugeEntSeatsSold      = "entSeatsSold"
+	GaugeEntSeatsUsed      = "entSeatsUsed"
+	// Month counters on METRICS/MONTH#<yyyy-mm>: the closed month's true-up totals.
+	CtrEntOverageSeatDays = "entOverageSeatDays"
+	CtrEntTrueUpLines     = "entTrueUpLines"
+	// Support (issue 8), day counter: SLA targets breached that day.
+	CtrSLABreaches = "slaBreaches"
 )
 
 // AddCounters returns a transaction item that adds deltas to counters on the item at k (created on

@@ -264,3 +264,118 @@ const TokenMetricsCurrentPartition = "TOKMETRICS#CURRENT"
 
 // String renders a key for logs.
 func (k Key) String() string { return fmt.Sprintf("%s|%s", k.PK, k.SK) }
+
+// ---- licensing (issue 8): licenses, seats, invites, usage, signing keys -------------------------
+
+// LicenseKey is the license item; the license's seats, admins, usage and branding share its
+// partition ("LIC#<id>"), so a license's data is one Query away and never mixes with another's.
+func LicenseKey(licenseID string) Key { return Key{"LIC#" + licenseID, "LICENSE"} }
+
+// LicensesGSI1 lists every license, newest first (GET /admin/licenses, the daily and monthly jobs).
+// Enterprise licenses are few (hundreds), so one partition suffices.
+func LicensesGSI1(createdAt time.Time, licenseID string) (string, string) {
+	return LicensesPK, SortTime(createdAt) + sep + licenseID
+}
+
+// LicensesPK is the GSI1 partition of the license list.
+const LicensesPK = "LICENSES"
+
+// LicenseBrandingKey holds a license's white-label branding.
+func LicenseBrandingKey(licenseID string) Key { return Key{"LIC#" + licenseID, "BRANDING"} }
+
+// LicenseSeatKey is one seat of a license, held by userID.
+func LicenseSeatKey(licenseID, userID string) Key {
+	return Key{"LIC#" + licenseID, LicenseSeatPrefix + userID}
+}
+
+// LicenseSeatPrefix is the SK prefix listing a license's seats.
+const LicenseSeatPrefix = "SEAT#"
+
+// LicenseAdminKey marks userID as an org admin of the license (written at activation).
+func LicenseAdminKey(licenseID, userID string) Key { return Key{"LIC#" + licenseID, "ADMIN#" + userID} }
+
+// LicenseUsageKey holds a license's usage counters for a month ("2026-11").
+func LicenseUsageKey(licenseID, month string) Key { return Key{"LIC#" + licenseID, "USAGE#" + month} }
+
+// LicenseActiveKey marks a seat holder as active in a month (counted once: monthly active learners).
+func LicenseActiveKey(licenseID, month, userID string) Key {
+	return Key{"LIC#" + licenseID, "MAL#" + month + sep + userID}
+}
+
+// LicenseEnrolmentKey marks one course enrolment of a seat holder as counted.
+func LicenseEnrolmentKey(licenseID, userID, courseID string) Key {
+	return Key{"LIC#" + licenseID, "ENROL#" + userID + sep + courseID}
+}
+
+// LicenseTrueUpKey is the true-up line of a closed month.
+func LicenseTrueUpKey(licenseID, month string) Key { return Key{"LIC#" + licenseID, "TRUEUP#" + month} }
+
+// SeatHolderKey is a user's one seat membership (a user holds at most one seat anywhere): the one
+// item the entitlement check reads first.
+func SeatHolderKey(userID string) Key { return Key{"USER#" + userID, "LICSEAT"} }
+
+// LicenseInviteKey is an invite, keyed by the SHA-256 of its code (the table never holds a usable code).
+func LicenseInviteKey(codeHash string) Key { return Key{"LICINVITE#" + codeHash, "INVITE"} }
+
+// UserByEmailKey maps a normalised e-mail address to the user who last signed in with it (seat
+// assignment by e-mail).
+func UserByEmailKey(email string) Key { return Key{"EMAIL#" + email, "USER"} }
+
+// SigningKeyKey is one public license-signing key of the JWK set (one partition: a handful of keys).
+func SigningKeyKey(kid string) Key { return Key{SigningKeysPK, "KID#" + kid} }
+
+// SigningKeysPK is the partition of the license-signing public keys.
+const SigningKeysPK = "LICKEYS"
+
+// MetricsMonthKey holds a month's counters (enterprise true-up totals).
+func MetricsMonthKey(month string) Key { return Key{"METRICS", "MONTH#" + month} }
+
+// ---- support (issue 8): tickets, messages, SLA schedule and statistics --------------------------
+
+// TicketKey is a support ticket; its messages and SLA events share its partition.
+func TicketKey(ticketID string) Key { return Key{"TICKET#" + ticketID, "TICKET"} }
+
+// TicketMessageKey is one message of a ticket, in time order.
+func TicketMessageKey(ticketID string, at time.Time, messageID string) Key {
+	return Key{"TICKET#" + ticketID, TicketMessagePrefix + at.UTC().Format(time.RFC3339Nano) + sep + messageID}
+}
+
+// TicketMessagePrefix is the SK prefix listing a ticket's messages.
+const TicketMessagePrefix = "MSG#"
+
+// TicketSLAEventKey records that an SLA event (warning or breach of a target) happened, once.
+func TicketSLAEventKey(ticketID, target, kind string) Key {
+	return Key{"TICKET#" + ticketID, "SLA#" + target + sep + kind}
+}
+
+// RequesterTicketsGSI1 lists a requester's tickets, newest first.
+func RequesterTicketsGSI1(userID string, createdAt time.Time, ticketID string) (string, string) {
+	return "REQTICKETS#" + userID, SortTime(createdAt) + sep + ticketID
+}
+
+// TicketQueueGSI2 lists tickets by status for the agents' queue, oldest first.
+func TicketQueueGSI2(status string, createdAt time.Time, ticketID string) (string, string) {
+	return TicketQueuePrefix + status, SortTime(createdAt) + sep + ticketID
+}
+
+// TicketQueuePrefix starts the GSI2PK of the agents' queue.
+const TicketQueuePrefix = "TQUEUE#"
+
+// SLADueKey is a ticket's next SLA event on the breach job's schedule (one partition, sorted by
+// due time, read with a consistent Query so the job never misses a due ticket).
+func SLADueKey(due time.Time, ticketID string) Key {
+	return Key{SLADuePK, SortTime(due) + sep + ticketID}
+}
+
+// SLADuePK is the partition of the SLA schedule.
+const SLADuePK = "SLADUE"
+
+// SupportAgentKey is a support agent's profile (written when an agent uses the support routes), so
+// tickets can be assigned to them and warnings reach their address.
+func SupportAgentKey(userID string) Key { return Key{"USER#" + userID, "SUPPORTAGENT"} }
+
+// SLAStatsKey holds one day's SLA outcomes (met/breached per tier, priority and target).
+func SLAStatsKey(day time.Time) Key { return Key{SLAStatsPK, "DAY#" + day.UTC().Format("2006-01-02")} }
+
+// SLAStatsPK is the partition of the SLA statistics.
+const SLAStatsPK = "SLASTATS"

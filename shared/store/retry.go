@@ -26,7 +26,7 @@ const MaxConflictAttempts = 6
 func RetryOnConflict(ctx context.Context, what string, attempt func() error) error {
 	var err error
 	for i := 0; i < MaxConflictAttempts; i++ {
-		if err = attempt(); err == nil || !lostRace(err) {
+		if err = attempt(); err == nil || !LostRace(err) {
 			return err
 		}
 		if i == MaxConflictAttempts-1 {
@@ -43,7 +43,9 @@ func RetryOnConflict(ctx context.Context, what string, attempt func() error) err
 	return apperr.Wrap(err, apperr.Conflict, "%s: too many concurrent changes; retry", what)
 }
 
-func lostRace(err error) bool {
+// LostRace reports a write that lost a race: a failed condition on data read before it, another
+// transaction holding an item, or an apperr.Conflict. Read again, recompute, retry.
+func LostRace(err error) bool {
 	return IsConditionFailed(err) || IsTransactionConflict(err) || apperr.Is(err, apperr.Conflict)
 }
 
@@ -63,4 +65,16 @@ func IsTransactionConflict(err error) bool {
 	}
 	var tc *types.TransactionConflictException
 	return errors.As(err, &tc)
+}
+
+// Backoff waits a little before retry number attempt (jittered, growing), or until ctx ends: for
+// loops that cannot use RetryOnConflict (they decide per attempt whether to retry).
+func Backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(5+rand.IntN(20*(attempt+1))) * time.Millisecond
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/infra/local/poller"
 	"github.com/liberation/monetization/infra/local/stripeevents"
+	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/manifest"
 )
 
@@ -34,7 +35,9 @@ type Harness struct {
 	Auth    *authlocal.Authority
 	Gateway *gateway.Gateway
 	SQS     *sqs.Client
-	fns     []manifest.Function
+	// Clock is the functions' settable clock (WithFakeClock), else nil.
+	Clock *clock.Fake
+	fns   []manifest.Function
 }
 
 // Options change what the harness serves.
@@ -46,6 +49,8 @@ type Options struct {
 	// Setup runs on the test's environment before any handler is built (point Stripe at a
 	// fault-injecting proxy, install a fake clock).
 	Setup []func(testing.TB, *localtest.Env)
+	// FakeClock gives every function one settable clock (Harness.Clock), starting at the real now.
+	FakeClock bool
 }
 
 // Option sets Options.
@@ -55,6 +60,9 @@ type Option func(*Options)
 func WithFunctions(fns ...manifest.Function) Option {
 	return func(o *Options) { o.Functions = append([]manifest.Function{}, fns...) }
 }
+
+// WithFakeClock serves every function on one settable clock, h.Clock (tokens stay on real time).
+func WithFakeClock() Option { return func(o *Options) { o.FakeClock = true } }
 
 // WithHandler adds fn (appended to the served functions unless already there) with handler h.
 func WithHandler(fn manifest.Function, h any) Option {
@@ -96,6 +104,9 @@ func Start(t testing.TB, opts ...Option) *Harness {
 	env := localtest.New(t)
 	for _, f := range o.Setup {
 		f(t, env)
+	}
+	if o.FakeClock {
+		env.WithFakeClock() // before the handlers are built: each function's runtime copies the clock
 	}
 	var fromRegistry []manifest.Function
 	for _, fn := range o.Functions {
@@ -148,7 +159,7 @@ func Start(t testing.TB, opts ...Option) *Harness {
 		srv.Close()
 		logw.close()
 	})
-	return &Harness{Env: env, URL: srv.URL, Auth: auth, Gateway: gw, SQS: sqsc, fns: o.Functions}
+	return &Harness{Env: env, URL: srv.URL, Auth: auth, Gateway: gw, SQS: sqsc, Clock: env.Clock, fns: o.Functions}
 }
 
 // Token mints a valid bearer token (without the "Bearer " prefix); a failure fails the test.

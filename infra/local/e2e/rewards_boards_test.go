@@ -121,7 +121,7 @@ func TestRewardsLeaderboards(t *testing.T) {
 
 	// Classes: only instructors create; members and the owner see the board, others get 404.
 	teacher := h.Token(t, rwUser("teacher"), "t@example.com", "instructor")
-	rwCall(t, h, http.MethodPost, "/classes", toks[players[0].id], map[string]any{"name": "Spanish A1"}, nil, http.StatusUnprocessableEntity, nil)
+	rwCall(t, h, http.MethodPost, "/classes", toks[players[0].id], map[string]any{"name": "Spanish A1"}, nil, http.StatusForbidden, nil)
 	var class rewards.ClassView
 	rwCall(t, h, http.MethodPost, "/classes", teacher, map[string]any{"name": "Spanish A1"}, nil, http.StatusCreated, &class)
 	for _, p := range []player{players[0], players[3]} {

@@ -8,7 +8,7 @@ import (
 // CORS settings matching the deployed API's CorsPreflight (infra/cdk/api.go): explicit origins,
 // no credentials, since tokens travel in the Authorization header.
 const (
-	corsMethods = "GET,POST,PUT,DELETE"
+	corsMethods = "GET,POST,PUT,PATCH,DELETE"
 	corsHeaders = "authorization,content-type,idempotency-key"
 	corsMaxAge  = "3600"
 )

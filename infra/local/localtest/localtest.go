@@ -22,6 +22,7 @@ import (
 	"github.com/liberation/monetization/infra/local/services"
 	"github.com/liberation/monetization/shared/blob/s3blob"
 	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/licensing/licensekey"
 	"github.com/liberation/monetization/shared/mail/sesmail"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/platform"
@@ -149,6 +150,10 @@ func New(t testing.TB) *Env {
 		manifest.EnvAppURL:          "http://app.liberation.local",
 		// The web app's origins used by tests' redirect URLs.
 		manifest.EnvAllowedOrigins: "https://a.example,https://app.example.com,http://localhost:5173",
+		// A license-signing key of the test's own, and an agents' address of its own (mailpit is
+		// shared: tests count e-mails by recipient).
+		manifest.EnvLicenseKey:   licenseKey(t),
+		manifest.EnvSupportEmail: "agents-" + randHex(4) + "@support.liberation.local",
 	}
 	for k, v := range set.Env() {
 		vars[k] = v
@@ -170,6 +175,15 @@ func (e *Env) WithFakeClock() *clock.Fake {
 	e.Runtime.Clock = f
 	e.Store().Clock = f
 	return f
+}
+
+func licenseKey(t testing.TB) string {
+	t.Helper()
+	pem, err := licensekey.GenerateKeyPEM()
+	if err != nil {
+		t.Fatalf("license signing key: %v", err)
+	}
+	return pem
 }
 
 func sanitize(name string) string {

@@ -27,7 +27,11 @@ type MessageSummary struct {
 
 // Message is a full message.
 type Message struct {
-	ID          string `json:"ID"`
+	ID   string `json:"ID"`
+	From struct {
+		Name    string `json:"Name"`
+		Address string `json:"Address"`
+	} `json:"From"`
 	Subject     string `json:"Subject"`
 	Text        string `json:"Text"`
 	HTML        string `json:"HTML"`

@@ -29,6 +29,7 @@ var paramOf = map[string]string{
 	m.EnvStripeKeyParam:   "StripeSecretKeyParam",
 	m.EnvWebhookParam:     "StripeWebhookSecretParam",
 	m.EnvCursorSecretName: "CursorSecretParam",
+	m.EnvLicenseKeyParam:  "LicenseSigningKeyParam",
 }
 
 // Template is template.yaml.

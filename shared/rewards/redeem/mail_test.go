@@ -4,11 +4,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/liberation/monetization/shared/licensing"
+
 	"github.com/liberation/monetization/shared/rewards"
 	"github.com/liberation/monetization/shared/rewards/catalog"
 )
 
-var brand = Branding{Product: "Liberation", Color: "#1d4ed8", From: "rewards@liberation.local", AppURL: "https://app.example.com"}
+var brand = licensing.PlatformBranding()
+
+const (
+	mailFrom = "rewards@liberation.local"
+	appURL   = "https://app.example.com"
+)
 
 func TestMessagesPerStatus(t *testing.T) {
 	base := rewards.Redemption{ID: "rdm_01JE0A2B3C4D5E7K2M9QXA4D0Z", RewardName: "20% off a course", Cost: 500,
@@ -20,8 +27,8 @@ func TestMessagesPerStatus(t *testing.T) {
 	} {
 		red := base
 		red.Status = status
-		m, ok := Message(brand, red, "lin@example.com")
-		if !ok || m.To != "lin@example.com" || m.From != brand.From || m.Validate() != nil {
+		m, ok := Message(brand, mailFrom, appURL, red, "lin@example.com")
+		if !ok || m.To != "lin@example.com" || m.From != `"Liberation" <rewards@liberation.local>` || m.Validate() != nil {
 			t.Fatalf("%s: %+v", status, m)
 		}
 		if m.Subject != want[0] {
@@ -37,7 +44,7 @@ func TestMessagesPerStatus(t *testing.T) {
 		}
 	}
 	for _, s := range []rewards.Status{rewards.Pending, rewards.Cancelled} {
-		if _, ok := Message(brand, rewards.Redemption{Status: s}, "x@example.com"); ok {
+		if _, ok := Message(brand, mailFrom, appURL, rewards.Redemption{Status: s}, "x@example.com"); ok {
 			t.Errorf("%s: no e-mail expected", s)
 		}
 	}
@@ -46,7 +53,7 @@ func TestMessagesPerStatus(t *testing.T) {
 func TestMessageEscapesEveryValue(t *testing.T) {
 	red := rewards.Redemption{ID: "rdm_01JE0A2B3C4D5E7K2M9QXA4D0Z", RewardName: "Liberation merchandise pack", Cost: 2000,
 		Fulfilment: catalog.Manual, Status: rewards.Rejected, Reason: `<script>alert("x")</script> & "quotes"`}
-	m, _ := Message(brand, red, "lin@example.com")
+	m, _ := Message(brand, mailFrom, appURL, red, "lin@example.com")
 	if strings.Contains(m.HTML, "<script>") || !strings.Contains(m.HTML, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;quotes&#34;") {
 		t.Fatalf("reason not escaped: %s", m.HTML)
 	}
@@ -54,7 +61,7 @@ func TestMessageEscapesEveryValue(t *testing.T) {
 		t.Error("the text part carries the reason as written")
 	}
 	red.Status, red.Note = rewards.Fulfilled, "UPS 1Z999<b>"
-	m, _ = Message(brand, red, "lin@example.com")
+	m, _ = Message(brand, mailFrom, appURL, red, "lin@example.com")
 	if !strings.Contains(m.HTML, "UPS 1Z999&lt;b&gt;") {
 		t.Errorf("note not escaped: %s", m.HTML)
 	}

@@ -81,7 +81,7 @@ func (c *cli) runDev(ctx context.Context, args []string) error {
 	}
 	state := c.stateDir(root)
 	ports := services.DevPorts.FromEnv(c.getenv)
-	getenv := layered(c.getenv, fromMap(devDefaults(ports))) // a variable already set wins
+	getenv := layered(c.getenv, fromMap(devDefaults(ports)), c.devLicenseKey(state)) // a variable already set wins
 	for _, k := range sdkEnv {
 		if v := getenv(k); v != "" && os.Getenv(k) != v {
 			os.Setenv(k, v)

@@ -1,0 +1,132 @@
+package licensing
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/billing/tiers"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// Reader reads one item with a strongly consistent read (apperr.NotFound when absent).
+// *store.Store implements it.
+type Reader interface {
+	GetConsistent(ctx context.Context, k store.Key, out any) error
+}
+
+var _ Reader = (*store.Store)(nil)
+
+// Grant is what a user's seat entitles them to at an instant.
+type Grant struct {
+	// Tier is "enterprise" while the seat grants access, else "" (the caller's own subscription
+	// decides alone).
+	Tier      string
+	Granted   bool
+	LicenseID string
+	OrgID     string
+	OrgName   string
+	// Status is the license's status as shown (active, expired, suspended, issued).
+	Status string
+	// Features the seat grants (the Enterprise tier's, cumulative) while Granted.
+	Features         []string
+	ExpiresAt        time.Time
+	ExpirationPolicy string
+	// Until is when the grant ends by itself (the revoke policy's expiry); nil when open-ended.
+	Until  *time.Time
+	Reason string
+}
+
+// NoGrant is the answer for a user without a seat.
+var NoGrant = Grant{Reason: "no enterprise seat"}
+
+// Entitlement answers what userID's seat grants at now, with one consistent GetItem for a user
+// without a seat (the seat membership) and two for a seat holder (plus the license). The stamp
+// changes whenever the answer can change other than by the passage of time: a seat taken or freed
+// (a new seat id), or the license's terms or lifecycle changed (its version). A cache keyed on it
+// never serves a stale grant; time-bound changes (expiry) come from evaluating at now, which
+// Entitlement always does.
+func Entitlement(ctx context.Context, r Reader, userID string, now time.Time) (Grant, string, error) {
+	var m Membership
+	err := r.GetConsistent(ctx, store.SeatHolderKey(userID), &m)
+	if apperr.Is(err, apperr.NotFound) {
+		return NoGrant, "none", nil
+	}
+	if err != nil {
+		return Grant{}, "", err
+	}
+	var l License
+	err = r.GetConsistent(ctx, store.LicenseKey(m.LicenseID), &l)
+	if apperr.Is(err, apperr.NotFound) {
+		// A membership outliving its license cannot happen through our writes; answer "no seat".
+		return Grant{Reason: "the seat's license no longer exists"}, "orphan:" + m.SeatID, nil
+	}
+	if err != nil {
+		return Grant{}, "", err
+	}
+	return GrantOf(l, now), Stamp(m, l), nil
+}
+
+// Stamp is the version stamp of a seat holder's entitlement: seat id and license version.
+func Stamp(m Membership, l License) string {
+	return m.SeatID + "/" + l.ID + "@" + strconv.FormatInt(l.Version, 10)
+}
+
+// GrantOf is the grant of a seat on l at now.
+func GrantOf(l License, now time.Time) Grant {
+	a := l.AccessAt(now)
+	g := Grant{LicenseID: l.ID, OrgID: l.OrgID, OrgName: l.OrgName, Status: a.Status, ExpiresAt: l.ExpiresAt.UTC(),
+		ExpirationPolicy: l.ExpirationPolicy, Until: a.Until, Reason: a.Reason, Granted: a.Granted}
+	if a.Granted {
+		g.Tier = tiers.Enterprise
+		g.Features = append([]string(nil), l.Features...)
+	}
+	return g
+}
+
+// MembershipOf returns the user's seat membership (ok false without one).
+func MembershipOf(ctx context.Context, r Reader, userID string) (Membership, bool, error) {
+	var m Membership
+	err := r.GetConsistent(ctx, store.SeatHolderKey(userID), &m)
+	if apperr.Is(err, apperr.NotFound) {
+		return Membership{}, false, nil
+	}
+	return m, err == nil, err
+}
+
+// Seat is what another area needs to know about a user's seat: the license, its organisation's
+// time zone and whether the seat grants Enterprise now.
+type SeatInfo struct {
+	LicenseID string
+	OrgID     string
+	OrgName   string
+	TimeZone  string
+	Grant     Grant
+}
+
+// SeatOf returns the user's seat and its grant at now (ok false without a seat).
+func SeatOf(ctx context.Context, r Reader, userID string, now time.Time) (SeatInfo, bool, error) {
+	m, ok, err := MembershipOf(ctx, r, userID)
+	if err != nil || !ok {
+		return SeatInfo{}, false, err
+	}
+	var l License
+	if err := r.GetConsistent(ctx, store.LicenseKey(m.LicenseID), &l); err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return SeatInfo{}, false, nil
+		}
+		return SeatInfo{}, false, err
+	}
+	return SeatInfo{LicenseID: l.ID, OrgID: l.OrgID, OrgName: l.OrgName, TimeZone: l.TimeZone, Grant: GrantOf(l, now)}, true, nil
+}
+
+// IsOrgAdmin reports whether userID administers the license.
+func IsOrgAdmin(ctx context.Context, r Reader, licenseID, userID string) (bool, error) {
+	var a OrgAdmin
+	err := r.GetConsistent(ctx, store.LicenseAdminKey(licenseID, userID), &a)
+	if apperr.Is(err, apperr.NotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}

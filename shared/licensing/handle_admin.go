@@ -1,0 +1,171 @@
+package licensing
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/ids"
+	"github.com/liberation/monetization/shared/licensing/licensekey"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// sign (re-)issues l's key with the configured signing key.
+func (d *Deps) sign(ctx context.Context, l *License) error {
+	s, err := d.Signer(ctx)
+	if err != nil {
+		return err
+	}
+	tok, err := s.Sign(licensekey.Claims{LicenseID: l.ID, OrgID: l.OrgID, OrgName: l.OrgName, Seats: l.Seats,
+		Features: l.Features, OveragePolicy: l.OveragePolicy, ExpirationPolicy: l.ExpirationPolicy,
+		NotBefore: l.StartsAt.Unix(), IssuedAt: d.now().Unix(), Expiry: l.ExpiresAt.Unix(), Version: l.KeyVersion,
+		Suspended: l.Suspended})
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "sign license key")
+	}
+	l.Key, l.KeyID = tok, s.KeyID()
+	return nil
+}
+
+// handleCreateLicense serves POST /admin/licenses (Idempotency-Key honoured: a retried create makes
+// one license).
+func handleCreateLicense(d *Deps) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var req createRequest
+		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		now := d.now()
+		if !req.ExpiresAt.After(now) {
+			return httpapi.Response{}, apperr.New(apperr.Unprocessable, "expiresAt is in the past")
+		}
+		l := License{ID: ids.New("lic", now), OrgID: ids.New("org", now), OrgName: req.OrgName, Seats: req.Seats,
+			StartsAt: req.StartsAt.UTC(), ExpiresAt: req.ExpiresAt.UTC(), OveragePolicy: req.OveragePolicy,
+			ExpirationPolicy: req.ExpirationPolicy, AdminEmails: req.AdminEmails, TimeZone: req.TimeZone,
+			Features: EnterpriseFeatures(), Status: StatusIssued, KeyVersion: 1, Version: 1,
+			CreatedAt: now, CreatedBy: r.Principal.UserID, UpdatedAt: now}
+		l.setKeys()
+		if err := d.sign(ctx, &l); err != nil {
+			return httpapi.Response{}, err
+		}
+		put, err := putNew(l)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		a, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "license.create", Target: "license:" + l.ID,
+			RequestID: r.ID, Details: map[string]string{"seats": itoa(l.Seats), "keyVersion": "1", "kid": l.KeyID}}, now)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := d.Store.Transact(ctx, []types.TransactWriteItem{put, a}); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusCreated, adminViewOf(l, now)), nil
+	}
+}
+
+// handleListLicenses serves GET /admin/licenses.
+func handleListLicenses(d *Deps) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		limit, err := r.Limit(20, 100)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		page, err := licensesPage(ctx, d.Store, limit, r.Query("cursor"))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		now := d.now()
+		out := make([]AdminLicenseView, 0, len(page.Items))
+		for _, l := range page.Items {
+			out = append(out, adminViewOf(l, now))
+		}
+		return httpapi.OK(map[string]any{"licenses": out, "nextCursor": page.NextCursor}), nil
+	}
+}
+
+// handleUpdateLicense serves PATCH /admin/licenses/{licenseId}: new terms, a re-issued key (the
+// previous one is superseded), the lifecycle and gauges recomputed, in one transaction conditioned
+// on the license as read (a concurrent seat change makes it read again).
+func handleUpdateLicense(d *Deps) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var req patchRequest
+		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		for attempt := 0; attempt < maxSeatAttempts; attempt++ {
+			prev, err := getLicense(ctx, d.Store, r.PathParam("licenseId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			now := d.now()
+			next, err := req.apply(prev)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			next.KeyVersion, next.Version, next.UpdatedAt = prev.KeyVersion+1, prev.Version+1, now
+			next.lifecycle(now)
+			if err := d.sign(ctx, &next); err != nil {
+				return httpapi.Response{}, err
+			}
+			upd, err := termsUpdate(prev, next)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			a, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "license.update", Target: "license:" + prev.ID,
+				RequestID: r.ID, Details: map[string]string{"seats": itoa(next.Seats), "expiresAt": next.ExpiresAt.Format(time.RFC3339),
+					"suspended": boolStr(next.Suspended), "keyVersion": itoa(next.KeyVersion), "kid": next.KeyID}}, now)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			items := store.Append([]types.TransactWriteItem{upd, a}, store.AddCounters(store.MetricsCurrentKey(), gaugeDeltas(prev, next)))
+			err = d.Store.Transact(ctx, items)
+			if err == nil {
+				return httpapi.OK(adminViewOf(next, now)), nil
+			}
+			if !retryable(err) {
+				return httpapi.Response{}, err
+			}
+			if err := backoff(ctx, attempt); err != nil {
+				return httpapi.Response{}, err
+			}
+		}
+		return httpapi.Response{}, apperr.New(apperr.Conflict, "the license is changing concurrently; retry")
+	}
+}
+
+// handlePublicKey serves GET /licenses/public-key (public): every signing key not retired, as a JWK
+// set. Keys that signed license keys in the past stay in it, so a rotation never breaks offline
+// verification of keys already handed out.
+func handlePublicKey(d *Deps) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		recs, err := store.QueryAll[SigningKeyRecord](ctx, d.Store, &dynamodb.QueryInput{
+			KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :kid)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.SigningKeysPK), ":kid": store.S("KID#")},
+			ConsistentRead:            aws.Bool(true),
+		})
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		var keys []licensekey.PublicKey
+		for _, rec := range recs {
+			if pub, ok := publicKey(rec); ok && !rec.Retired {
+				keys = append(keys, licensekey.PublicKey{KeyID: rec.KeyID, Key: pub})
+			}
+		}
+		set, err := licensekey.Set(keys)
+		if err != nil {
+			return httpapi.Response{}, apperr.Wrap(err, apperr.Internal, "render JWK set")
+		}
+		resp := httpapi.OK(set)
+		resp.Headers = map[string]string{"cache-control": "public, max-age=300"}
+		return resp, nil
+	}
+}

@@ -1,0 +1,430 @@
+package licensing
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/licensing/licensekey"
+	"github.com/liberation/monetization/shared/logging"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// orgLicense returns the license for a caller who administers it (platform admins too when
+// platform is set); anyone else gets 404, as for a license that does not exist.
+func orgLicense(ctx context.Context, d *Deps, r *httpapi.Request, platform bool) (License, error) {
+	l, err := getLicense(ctx, d.Store, r.PathParam("licenseId"))
+	if err != nil {
+		return l, err
+	}
+	if platform && r.Principal.IsAdmin() {
+		return l, nil
+	}
+	ok, err := IsOrgAdmin(ctx, d.Store, l.ID, r.Principal.UserID)
+	if err != nil {
+		return l, err
+	}
+	if !ok {
+		return License{}, apperr.New(apperr.NotFound, "license not found")
+	}
+	return l, nil
+}
+
+// Activation refusals: well-formed requests whose key cannot activate (422, with the reason).
+func refuse(format string, args ...any) error {
+	return apperr.New(apperr.Unprocessable, format, args...)
+}
+
+// verifyKey checks a license key against the published key set and returns its claims.
+func verifyKey(ctx context.Context, d *Deps, token string) (licensekey.Claims, error) {
+	kid, err := licensekey.KeyIDOf(token)
+	switch {
+	case errors.Is(err, licensekey.ErrAlgorithm):
+		return licensekey.Claims{}, refuse("key refused: it is not signed with EdDSA")
+	case err != nil:
+		return licensekey.Claims{}, refuse("key refused: it is not a license key (malformed or altered)")
+	}
+	var rec SigningKeyRecord
+	if err := d.Store.GetConsistent(ctx, store.SigningKeyKey(kid), &rec); err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return licensekey.Claims{}, refuse("key refused: signed by an unknown key")
+		}
+		return licensekey.Claims{}, err
+	}
+	pub, ok := publicKey(rec)
+	if !ok || rec.Retired {
+		return licensekey.Claims{}, refuse("key refused: signed by a retired key; ask for a re-issued key")
+	}
+	c, err := licensekey.Verify(token, pub)
+	switch {
+	case errors.Is(err, licensekey.ErrSignature):
+		return c, refuse("key refused: its signature does not verify (the key was altered)")
+	case err != nil:
+		return c, refuse("key refused: it is not a license key (malformed or altered)")
+	}
+	return c, nil
+}
+
+// handleActivate serves POST /licenses/activate: a valid, current, unexpired, unsuspended key
+// activates its license, by a signed-in user whose e-mail is one of its admin e-mails, who becomes
+// an org admin. Activating again changes nothing.
+func handleActivate(d *Deps) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var req activateRequest
+		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		c, err := verifyKey(ctx, d, req.Key)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		for attempt := 0; attempt < maxSeatAttempts; attempt++ {
+			now := d.now()
+			l, err := getLicense(ctx, d.Store, c.LicenseID)
+			if apperr.Is(err, apperr.NotFound) {
+				return httpapi.Response{}, refuse("key refused: unknown license")
+			}
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			switch email, _ := Email(r.Principal.Email); {
+			case c.Version != l.KeyVersion:
+				return httpapi.Response{}, refuse("key refused: superseded by a re-issued key (version %d)", l.KeyVersion)
+			case !now.Before(time.Unix(c.Expiry, 0)) || l.Expired(now):
+				return httpapi.Response{}, refuse("key refused: the license expired on %s", day(l.ExpiresAt))
+			case l.Suspended:
+				return httpapi.Response{}, refuse("key refused: the license is suspended")
+			case email == "" || !slices.Contains(l.AdminEmails, email):
+				return httpapi.Response{}, refuse("key refused: your e-mail address is not an administrator address of this license")
+			}
+			isAdmin, err := IsOrgAdmin(ctx, d.Store, l.ID, r.Principal.UserID)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			if isAdmin && l.Activated() {
+				return httpapi.OK(viewOf(l, now, nil)), nil // activating twice changes nothing
+			}
+			ak := store.LicenseAdminKey(l.ID, r.Principal.UserID)
+			admin, err := putNew(OrgAdmin{PK: ak.PK, SK: ak.SK, Type: "license-admin", LicenseID: l.ID,
+				UserID: r.Principal.UserID, Email: strings.ToLower(r.Principal.Email), Since: now})
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			items := []types.TransactWriteItem{admin}
+			next := l
+			if !l.Activated() {
+				at := now
+				next.ActivatedAt, next.ActivatedBy, next.Version, next.UpdatedAt = &at, r.Principal.UserID, l.Version+1, now
+				next.lifecycle(now)
+				upd, err := termsUpdate(l, next)
+				if err != nil {
+					return httpapi.Response{}, err
+				}
+				items = store.Append(append(items, upd), store.AddCounters(store.MetricsCurrentKey(), gaugeDeltas(l, next)))
+			}
+			a, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "license.activate", Target: "license:" + l.ID,
+				RequestID: r.ID, Details: map[string]string{"firstActivation": boolStr(!l.Activated())}}, now)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			err = d.Store.Transact(ctx, append(items, a))
+			if err == nil {
+				return httpapi.OK(viewOf(next, now, nil)), nil
+			}
+			if !retryable(err) {
+				return httpapi.Response{}, err
+			}
+			if err := backoff(ctx, attempt); err != nil {
+				return httpapi.Response{}, err
+			}
+		}
+		return httpapi.Response{}, apperr.New(apperr.Conflict, "the license is changing concurrently; retry")
+	}
+}
+
+// handleGetLicense serves GET /licenses/{licenseId} for its org admins and platform admins.
+func handleGetLicense(d *Deps) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		l, err := orgLicense(ctx, d, r, true)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		b, err := LicenseBranding(ctx, d.Store, l.ID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		var bp *Branding
+		if b.Custom {
+			bp = &b
+		}
+		return httpapi.OK(viewOf(l, d.now(), bp)), nil
+	}
+}
+
+// invitable refuses invites and assignments a join could not use anyway.
+func invitable(l License, now time.Time) error {
+	probe := l
+	probe.SeatsUsed = 0 // the seat count is checked when the seat is taken
+	_, err := seatVariantAt(probe, now)
+	return err
+}
+
+// handleCreateInvite serves POST /licenses/{licenseId}/invites.
+func handleCreateInvite(d *Deps) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		l, err := orgLicense(ctx, d, r, false)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		var req inviteRequest
+		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		now := d.now()
+		if err := invitable(l, now); err != nil {
+			return httpapi.Response{}, err
+		}
+		code := newInviteCode()
+		until := now.Add(time.Duration(req.ExpiresInDays) * 24 * time.Hour)
+		k := store.LicenseInviteKey(inviteHash(code))
+		put, err := putNew(Invite{PK: k.PK, SK: k.SK, Type: "license-invite", LicenseID: l.ID, Email: req.Email, MaxUses: req.MaxUses,
+			ExpiresAt: until, ValidUnix: until.Unix(), CreatedAt: now, CreatedBy: r.Principal.UserID,
+			TTL: until.Add(30 * 24 * time.Hour).Unix()})
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		a, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "license.invite.create", Target: "license:" + l.ID,
+			RequestID: r.ID, Details: map[string]string{"maxUses": itoa(req.MaxUses), "addressed": boolStr(req.Email != "")}}, now)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := d.Store.Transact(ctx, []types.TransactWriteItem{put, a}); err != nil {
+			return httpapi.Response{}, err
+		}
+		v := InviteView{Code: code, LicenseID: l.ID, Email: req.Email, MaxUses: req.MaxUses, ExpiresAt: until,
+			JoinURL: d.appLink("/enterprise/join", url.Values{"code": {code}})}
+		if req.Email != "" {
+			b, err := LicenseBranding(ctx, d.Store, l.ID)
+			if err == nil {
+				_, err = d.send(ctx, b, req.Email, "license-invite#"+inviteHash(code), inviteMail(l, b, code, v.JoinURL, until))
+			}
+			if err != nil {
+				// The invite stands (its code is in this answer); the admin can pass it on themselves.
+				logging.From(ctx).Error("invite e-mail not sent", "licenseId", l.ID, "err", err.Error())
+			} else {
+				v.Emailed = true
+			}
+		}
+		return httpapi.JSON(http.StatusCreated, v), nil
+	}
+}
+
+// joinAnswer is the answer of a seat taken (201) or already held (200), with what it grants now
+// (from the license the seat was taken under: no further read).
+func joinAnswer(d *Deps, res seatResult) (httpapi.Response, error) {
+	status := http.StatusOK
+	if res.created {
+		status = http.StatusCreated
+	}
+	return httpapi.JSON(status, JoinView{Seat: seatViewOf(res.seat), Entitlement: grantViewOf(GrantOf(res.license, d.now()))}), nil
+}
+
+// countActive counts a new seat holder among the month's active learners (a join is a signed-in
+// request); best effort, one transaction.
+func countActive(ctx context.Context, d *Deps, res seatResult) {
+	if !res.created {
+		return
+	}
+	now := d.now()
+	err := countOnce(ctx, d.Store, store.LicenseActiveKey(res.seat.LicenseID, month(now), res.seat.UserID),
+		usageAdd(res.seat.LicenseID, now, map[string]int64{"activeLearners": 1}))
+	if err != nil {
+		logging.From(ctx).Warn("activity not recorded", "licenseId", res.seat.LicenseID, "err", err.Error())
+	}
+}
+
+// handleJoin serves POST /licenses/join: a learner takes a seat with an invite code.
+func handleJoin(d *Deps) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var req joinRequest
+		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		k := store.LicenseInviteKey(inviteHash(req.Code))
+		var inv Invite
+		if err := d.Store.GetConsistent(ctx, k, &inv); err != nil {
+			if apperr.Is(err, apperr.NotFound) {
+				return httpapi.Response{}, refuse("the invite code is unknown")
+			}
+			return httpapi.Response{}, err
+		}
+		email, _ := Email(r.Principal.Email)
+		res, err := takeSeat(ctx, d, inv.LicenseID, seatClaim{userID: r.Principal.UserID, email: email, via: "invite",
+			invite: &inv, inviteKey: k, actor: r.Principal.UserID, requestID: r.ID})
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		countActive(ctx, d, res)
+		return joinAnswer(d, res)
+	}
+}
+
+// handleAssignSeat serves POST /licenses/{licenseId}/seats: an org admin gives a seat to a user who
+// has signed in before (the e-mail directory knows them), and the user is told by e-mail.
+func handleAssignSeat(d *Deps) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		l, err := orgLicense(ctx, d, r, false)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		var req assignRequest
+		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		var u UserByEmail
+		if err := d.Store.GetConsistent(ctx, store.UserByEmailKey(req.Email), &u); err != nil {
+			if apperr.Is(err, apperr.NotFound) {
+				return httpapi.Response{}, refuse("no user has signed in with that e-mail address yet; send them an invite instead")
+			}
+			return httpapi.Response{}, err
+		}
+		res, err := takeSeat(ctx, d, l.ID, seatClaim{userID: u.UserID, email: u.Email, via: "assigned",
+			actor: r.Principal.UserID, requestID: r.ID})
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if res.created {
+			b, err := LicenseBranding(ctx, d.Store, l.ID)
+			if err == nil {
+				_, err = d.send(ctx, b, u.Email, "license-seat#"+res.seat.SeatID, seatMail(l, b, d.appLink("/", nil)))
+			}
+			if err != nil {
+				logging.From(ctx).Error("seat e-mail not sent", "licenseId", l.ID, "err", err.Error())
+			}
+		}
+		return joinAnswer(d, res)
+	}
+}
+
+var userIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.@:+-]{1,128}$`)
+
+// handleRemoveSeat serves DELETE /licenses/{licenseId}/seats/{userId}.
+func handleRemoveSeat(d *Deps) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		l, err := orgLicense(ctx, d, r, false)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		userID := r.PathParam("userId")
+		if !userIDPattern.MatchString(userID) {
+			return httpapi.Response{}, apperr.New(apperr.NotFound, "no seat of this license is held by that user")
+		}
+		if err := removeSeat(ctx, d, l.ID, userID, r.Principal.UserID, r.ID); err != nil {
+			return httpapi.Response{}, err
+		}
+		after, err := getLicense(ctx, d.Store, l.ID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(map[string]any{"licenseId": l.ID, "userId": userID, "seatsUsed": after.SeatsUsed, "seatsTotal": after.Seats}), nil
+	}
+}
+
+// handleListSeats serves GET /licenses/{licenseId}/seats.
+func handleListSeats(d *Deps) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		l, err := orgLicense(ctx, d, r, true)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		limit, err := r.Limit(20, 100)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		page, err := store.QueryPage[Seat](ctx, d.Store, "seats#"+l.ID, &dynamodb.QueryInput{
+			KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": store.S(store.LicenseKey(l.ID).PK), ":p": store.S(store.LicenseSeatPrefix)},
+			ConsistentRead: aws.Bool(true),
+		}, limit, r.Query("cursor"))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		out := make([]SeatView, 0, len(page.Items))
+		for _, s := range page.Items {
+			out = append(out, seatViewOf(s))
+		}
+		return httpapi.OK(map[string]any{"seats": out, "seatsUsed": l.SeatsUsed, "seatsTotal": l.Seats, "nextCursor": page.NextCursor}), nil
+	}
+}
+
+// handlePutBranding serves PUT /licenses/{licenseId}/branding.
+func handlePutBranding(d *Deps) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		l, err := orgLicense(ctx, d, r, false)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		var req brandingRequest
+		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		now := d.now()
+		b := Branding{DisplayName: req.DisplayName, LogoURL: req.LogoURL, PrimaryColor: req.PrimaryColor, AccentColor: req.AccentColor,
+			EmailFromName: req.EmailFromName, SupportEmail: req.SupportEmail, CustomDomain: req.CustomDomain}
+		k := store.LicenseBrandingKey(l.ID)
+		item, err := store.Marshal(BrandingRecord{PK: k.PK, SK: k.SK, Type: "license-branding", LicenseID: l.ID, Branding: b,
+			UpdatedAt: now, UpdatedBy: r.Principal.UserID})
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		a, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "license.branding.put", Target: "license:" + l.ID, RequestID: r.ID}, now)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := d.Store.Transact(ctx, []types.TransactWriteItem{{Put: &types.Put{Item: item}}, a}); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(b), nil
+	}
+}
+
+var monthPattern = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
+
+// handleUsage serves GET /licenses/{licenseId}/usage?month=YYYY-MM (default: this month, UTC).
+func handleUsage(d *Deps) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		l, err := orgLicense(ctx, d, r, true)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		now := d.now()
+		m := r.Query("month")
+		if m == "" {
+			m = month(now)
+		}
+		if !monthPattern.MatchString(m) {
+			return httpapi.Response{}, invalid("month", "must be YYYY-MM")
+		}
+		if m > month(now) {
+			return httpapi.Response{}, invalid("month", "must not be in the future")
+		}
+		v, err := usageOf(ctx, d.Store, l, m, m == month(now))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(v), nil
+	}
+}

@@ -1,0 +1,168 @@
+package support
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/licensing"
+	"github.com/liberation/monetization/shared/logging"
+	"github.com/liberation/monetization/shared/metric"
+	"github.com/liberation/monetization/shared/notify"
+	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/support/sla"
+)
+
+// CheckReport is what one run of the SLA check did.
+type CheckReport struct {
+	Due              int `json:"due"`
+	Warnings         int `json:"warnings"`
+	Escalations      int `json:"escalations"`
+	AlreadySent      int `json:"alreadySent"`
+	LeftToOtherRun   int `json:"leftToOtherRun"`
+	BreachesRecorded int `json:"breachesRecorded"`
+	Failures         int `json:"failures"`
+}
+
+// RunCheck is the SLA check (every 5 minutes): for every ticket on the SLA schedule due by now, it
+// sends each due event's e-mail once — the warning at 75 % to the assignee (or the team), the
+// escalation at 100 % to the team — and then records the events on the ticket (with, for a breach,
+// the outcome, the statistics and the day counter) and moves the ticket's schedule entry, in one
+// transaction conditioned on the ticket's version. E-mails are claimed by dedupe id before they are
+// sent, so a re-run or an overlapping run never sends twice; the breach metric is emitted by the
+// run whose transaction recorded the breach, so once.
+func RunCheck(ctx context.Context, d *Deps, fn string) (CheckReport, error) {
+	var rep CheckReport
+	now := d.Clock.Now().UTC()
+	log := logging.From(ctx)
+	// SK < "<now>#~": every entry due at or before now.
+	in := &dynamodb.QueryInput{
+		TableName:              &d.Store.Table,
+		KeyConditionExpression: aws.String("PK = :pk AND SK < :until"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": store.S(store.SLADuePK), ":until": store.S(store.SortTime(now) + "#~")},
+		ConsistentRead: aws.Bool(true),
+		Limit:          aws.Int32(100),
+	}
+	p := dynamodb.NewQueryPaginator(d.Store.DB, in)
+	for p.HasMorePages() {
+		res, err := p.NextPage(ctx)
+		if err != nil {
+			return rep, apperr.Wrap(err, apperr.Unavailable, "query failed")
+		}
+		for _, it := range res.Items {
+			rep.Due++
+			id, _ := it["ticketId"].(*types.AttributeValueMemberS)
+			sk, _ := it["SK"].(*types.AttributeValueMemberS)
+			if id == nil || sk == nil {
+				continue
+			}
+			if err := checkTicket(ctx, d, fn, id.Value, sk.Value, now, &rep); err != nil {
+				rep.Failures++
+				log.Error("SLA check of a ticket failed", "ticketId", id.Value, "code", apperr.CodeOf(err), "err", err.Error())
+			}
+		}
+	}
+	if rep.Failures > 0 {
+		return rep, apperr.New(apperr.Unavailable, "%d tickets failed; the next run retries them", rep.Failures)
+	}
+	return rep, nil
+}
+
+func checkTicket(ctx context.Context, d *Deps, fn, id, dueSK string, now time.Time, rep *CheckReport) error {
+	t, err := getTicket(ctx, d.Store, id)
+	if apperr.Is(err, apperr.NotFound) {
+		return dropEntry(ctx, d, dueSK)
+	}
+	if err != nil {
+		return err
+	}
+	if t.NextDueAt == nil || !strings.HasPrefix(dueSK, store.SortTime(*t.NextDueAt)+"#") {
+		// An entry the ticket no longer points at (cannot happen through writeTicket, which moves
+		// it in the ticket's own transaction); drop it rather than read it every five minutes.
+		return dropEntry(ctx, d, dueSK)
+	}
+	due := t.Due(now)
+	breached := map[string]bool{}
+	for _, e := range due {
+		if e.Kind == sla.Breach {
+			breached[e.Target] = true
+		}
+	}
+	// Send first, then record: a send claimed by an overlapping run is left to it entirely.
+	var sent []sla.Event
+	for _, e := range due {
+		if e.Kind == sla.Warning && breached[e.Target] {
+			sent = append(sent, e) // late run: escalate only; the stale warning is recorded unsent
+			continue
+		}
+		o, err := sendEvent(ctx, d, t, e, now)
+		if err != nil {
+			return err
+		}
+		switch o {
+		case notify.InProgress:
+			rep.LeftToOtherRun++
+			return nil
+		case notify.AlreadySent:
+			rep.AlreadySent++
+		case notify.Sent:
+			if e.Kind == sla.Warning {
+				rep.Warnings++
+			} else {
+				rep.Escalations++
+			}
+		}
+		sent = append(sent, e)
+	}
+	recorded, err := recordEvents(ctx, d, t.ID, sent)
+	if err != nil {
+		return err
+	}
+	if n := breaches(recorded); n > 0 {
+		rep.BreachesRecorded += int(n)
+		metric.Emit(ctx, logging.From(ctx), fn, metric.SLABreaches, n)
+	}
+	return nil
+}
+
+// sendEvent sends the e-mail of one SLA event, once.
+func sendEvent(ctx context.Context, d *Deps, t Ticket, e sla.Event, now time.Time) (notify.Outcome, error) {
+	to := d.AgentsEmail
+	if e.Kind == sla.Warning && t.AssigneeEmail != "" {
+		to = t.AssigneeEmail
+	}
+	return d.send(ctx, licensing.PlatformBranding(), to, "sla#"+t.ID+"#"+e.ID(), slaMail(d, t, e, now))
+}
+
+// recordEvents records sent events on the ticket (a breach also as the target's outcome, counted
+// once) and returns the outcomes this call counted.
+func recordEvents(ctx context.Context, d *Deps, id string, events []sla.Event) ([]outcome, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	_, outs, err := update(ctx, d, id, func(t *Ticket, now time.Time) ([]outcome, []types.TransactWriteItem, error) {
+		var outs []outcome
+		for _, e := range events {
+			if _, done := t.Events[e.ID()]; done {
+				continue // recorded by another run
+			}
+			t.Events[e.ID()] = now
+			if e.Kind == sla.Breach && t.Outcomes[e.Target] == "" {
+				t.Outcomes[e.Target] = OutcomeBreached
+				outs = append(outs, outcome{e.Target, OutcomeBreached})
+			}
+		}
+		return outs, nil, nil
+	})
+	return outs, err
+}
+
+func dropEntry(ctx context.Context, d *Deps, sk string) error {
+	return d.Store.Transact(ctx, []types.TransactWriteItem{{Delete: &types.Delete{Key: store.Key{PK: store.SLADuePK, SK: sk}.Item()}}})
+}

@@ -1,0 +1,117 @@
+package support
+
+import (
+	"context"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/support/sla"
+)
+
+// Counts are met and breached outcomes and the share met.
+type Counts struct {
+	Met        int64    `json:"met"`
+	Breached   int64    `json:"breached"`
+	MetPercent *float64 `json:"metPercent"` // null when nothing completed or breached
+}
+
+func (c *Counts) add(o Counts) { c.Met += o.Met; c.Breached += o.Breached }
+
+func (c *Counts) finish() {
+	if total := c.Met + c.Breached; total > 0 {
+		p := math.Round(float64(c.Met)*1000/float64(total)) / 10
+		c.MetPercent = &p
+	}
+}
+
+// SLARow is one tier × priority of the report.
+type SLARow struct {
+	Tier       string `json:"tier"`
+	Priority   string `json:"priority"`
+	Counts            // both targets together
+	FirstReply Counts `json:"firstReply"`
+	Resolution Counts `json:"resolution"`
+}
+
+// SLAReport is GET /admin/support/sla.
+type SLAReport struct {
+	Days int      `json:"days"`
+	From string   `json:"from"`
+	To   string   `json:"to"`
+	Rows []SLARow `json:"rows"`
+}
+
+// buildReport sums the daily statistics items into rows for every tier with targets × priority.
+func buildReport(days int, from, to time.Time, items []map[string]types.AttributeValue) SLAReport {
+	total := map[string]int64{}
+	for _, it := range items {
+		for k, v := range it {
+			if n, ok := v.(*types.AttributeValueMemberN); ok {
+				x, _ := strconv.ParseInt(n.Value, 10, 64)
+				total[k] += x
+			}
+		}
+	}
+	rep := SLAReport{Days: days, From: from.Format("2006-01-02"), To: to.Format("2006-01-02"), Rows: []SLARow{}}
+	for _, tier := range []string{sla.TierEnterprise, sla.TierPro} {
+		for i := len(sla.Priorities) - 1; i >= 0; i-- {
+			p := sla.Priorities[i]
+			row := SLARow{Tier: tier, Priority: p}
+			for _, target := range sla.Targets {
+				c := Counts{Met: total[statName(tier, p, target, OutcomeMet)], Breached: total[statName(tier, p, target, OutcomeBreached)]}
+				row.Counts.add(c)
+				c.finish()
+				if target == sla.FirstReply {
+					row.FirstReply = c
+				} else {
+					row.Resolution = c
+				}
+			}
+			row.Counts.finish()
+			rep.Rows = append(rep.Rows, row)
+		}
+	}
+	return rep
+}
+
+// handleReport serves GET /admin/support/sla?days=30 (1–365): the share of targets met per tier and
+// priority, over outcomes counted in the last days (a target counts on the day it was met or
+// breached).
+func handleReport(d *Deps) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		days := 30
+		if s := r.Query("days"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > 365 {
+				return httpapi.Response{}, invalid("days", "must be an integer from 1 to 365")
+			}
+			days = n
+		}
+		to := d.Clock.Now().UTC()
+		from := to.AddDate(0, 0, -(days - 1))
+		// At most 365 small day items: a bounded Query of raw items (the counters are dynamic names).
+		var items []map[string]types.AttributeValue
+		p := dynamodb.NewQueryPaginator(d.Store.DB, &dynamodb.QueryInput{
+			TableName:              &d.Store.Table,
+			KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :from AND :to"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.SLAStatsPK),
+				":from": store.S(store.SLAStatsKey(from).SK), ":to": store.S(store.SLAStatsKey(to).SK)},
+		})
+		for p.HasMorePages() {
+			res, err := p.NextPage(ctx)
+			if err != nil {
+				return httpapi.Response{}, apperr.Wrap(err, apperr.Unavailable, "query failed")
+			}
+			items = append(items, res.Items...)
+		}
+		return httpapi.OK(buildReport(days, from, to, items)), nil
+	}
+}

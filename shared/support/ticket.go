@@ -1,0 +1,249 @@
+// Package support is the support area: tickets with SLA targets by tier and priority (support/sla),
+// replies, the agents' queue (Cognito group "support"), the breach job that warns at 75 % and
+// escalates at 100 % of a target exactly once, and the SLA report.
+package support
+
+import (
+	"time"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/support/sla"
+)
+
+// Ticket statuses.
+const (
+	StatusOpen    = "open"    // waiting on support: the SLA clock runs
+	StatusPending = "pending" // waiting on the customer: the clock pauses
+	StatusSolved  = "solved"  // the clock stops
+)
+
+// Authors of messages.
+const (
+	RoleRequester = "requester"
+	RoleOrgAdmin  = "org-admin"
+	RoleAgent     = "agent"
+)
+
+// Outcomes of a target, counted once in the SLA statistics.
+const (
+	OutcomeMet      = "met"
+	OutcomeBreached = "breached"
+)
+
+// Limits.
+const (
+	MaxSubject  = 200
+	MaxBody     = 10000
+	MaxMessages = 200
+)
+
+// Ticket is a support ticket (PK TICKET#<id>, SK TICKET), listed by requester (GSI1) and by status
+// for the agents (GSI2); its next SLA event sits on the breach job's schedule (SLADueKey). Every
+// write is a whole-item Put conditioned on Version.
+type Ticket struct {
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	GSI1PK string `dynamodbav:"GSI1PK"`
+	GSI1SK string `dynamodbav:"GSI1SK"`
+	GSI2PK string `dynamodbav:"GSI2PK"`
+	GSI2SK string `dynamodbav:"GSI2SK"`
+	Type   string `dynamodbav:"type"`
+
+	ID             string `dynamodbav:"id"`
+	RequesterID    string `dynamodbav:"requesterId"`
+	RequesterEmail string `dynamodbav:"requesterEmail"`
+	// LicenseID is the requester's license when they held a seat at creation: its org admins may
+	// read the ticket, and it counts in the license's usage.
+	LicenseID string `dynamodbav:"licenseId,omitempty"`
+	TimeZone  string `dynamodbav:"timeZone,omitempty"`
+	// Tier is the requester's tier at creation: it selects the SLA policy with the priority.
+	Tier          string `dynamodbav:"tier"`
+	Priority      string `dynamodbav:"priority"`
+	Subject       string `dynamodbav:"subject"`
+	Status        string `dynamodbav:"status"`
+	Assignee      string `dynamodbav:"assignee,omitempty"`
+	AssigneeEmail string `dynamodbav:"assigneeEmail,omitempty"`
+
+	Meter sla.Meter `dynamodbav:"meter"`
+	// Events are the SLA events recorded (by Event.ID): each is handled once.
+	Events map[string]time.Time `dynamodbav:"slaEvents"`
+	// Outcomes of the targets (met or breached), counted once in the statistics.
+	Outcomes map[string]string `dynamodbav:"slaOutcomes"`
+	// NextDueAt is the due time of the ticket's item on the SLA schedule (nil: none).
+	NextDueAt *time.Time `dynamodbav:"nextDueAt,omitempty"`
+
+	Messages     int64      `dynamodbav:"messages"`
+	CreatedAt    time.Time  `dynamodbav:"createdAt"`
+	UpdatedAt    time.Time  `dynamodbav:"updatedAt"`
+	FirstReplyAt *time.Time `dynamodbav:"firstReplyAt,omitempty"`
+	SolvedAt     *time.Time `dynamodbav:"solvedAt,omitempty"`
+	Version      int64      `dynamodbav:"version"`
+}
+
+// Policy is the ticket's SLA policy (tier × priority).
+func (t Ticket) Policy() sla.Policy { return sla.For(t.Tier, t.Priority) }
+
+// Clock is the ticket's SLA clock: business hours in the organisation's zone, or calendar hours.
+func (t Ticket) Clock() sla.Clock {
+	loc, err := sla.LoadZone(t.TimeZone)
+	if err != nil {
+		loc = time.UTC // validated when the license was written; never fail a ticket on it
+	}
+	return sla.ClockFor(t.Policy(), loc)
+}
+
+// done are the events already recorded.
+func (t Ticket) done() map[string]bool {
+	out := make(map[string]bool, len(t.Events))
+	for id := range t.Events {
+		out[id] = true
+	}
+	return out
+}
+
+// Upcoming lists the SLA events still to handle, in time order.
+func (t Ticket) Upcoming() []sla.Event { return t.Meter.Upcoming(t.Policy(), t.Clock(), t.done()) }
+
+// Due lists the events due at now.
+func (t Ticket) Due(now time.Time) []sla.Event {
+	var out []sla.Event
+	for _, e := range t.Upcoming() {
+		if !e.At.After(now) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// nextDue is when the next event falls due (nil: none, e.g. paused or no targets).
+func (t Ticket) nextDue() *time.Time {
+	if up := t.Upcoming(); len(up) > 0 {
+		at := up[0].At.UTC()
+		return &at
+	}
+	return nil
+}
+
+// newTicket opens a ticket at now; its clock starts at once.
+func newTicket(id, requester, email, tier, priority, subject string, now time.Time) Ticket {
+	return Ticket{ID: id, RequesterID: requester, RequesterEmail: email, Tier: tier, Priority: priority, Subject: subject,
+		Status: StatusOpen, Meter: sla.Start(now), Events: map[string]time.Time{}, Outcomes: map[string]string{},
+		CreatedAt: now, UpdatedAt: now, Version: 0}
+}
+
+// outcome is a target completed at now with its result, to count in the statistics.
+type outcome struct {
+	Target, Result string
+}
+
+// complete records target's outcome when it completes (first reply, solved), unless one was
+// recorded already (a breach the job saw first, or an earlier solve of a reopened ticket).
+func (t *Ticket) complete(target string, now time.Time) *outcome {
+	d := t.Policy().Target(target)
+	if d == 0 || t.Outcomes[target] != "" {
+		return nil
+	}
+	res := OutcomeMet
+	if !sla.Met(t.Meter.TargetElapsed(target, t.Clock(), now), d) {
+		res = OutcomeBreached
+		t.Events[target+"#"+sla.Breach] = now // no escalation for a target already completed
+	}
+	t.Outcomes[target] = res
+	return &outcome{target, res}
+}
+
+// reply applies a message by role at now: an agent's first reply completes the first-reply target;
+// a requester's (or org admin's) reply to a pending or solved ticket reopens it.
+func (t *Ticket) reply(role string, now time.Time) []outcome {
+	var out []outcome
+	t.Messages++
+	t.UpdatedAt = now
+	if role == RoleAgent {
+		if t.FirstReplyAt == nil {
+			at := now
+			t.FirstReplyAt = &at
+			t.Meter = t.Meter.FirstReply(t.Clock(), now)
+			if o := t.complete(sla.FirstReply, now); o != nil {
+				out = append(out, *o)
+			}
+		}
+		return out
+	}
+	if t.Status != StatusOpen {
+		t.reopen(now)
+	}
+	return out
+}
+
+func (t *Ticket) reopen(now time.Time) {
+	t.Status = StatusOpen
+	t.SolvedAt = nil
+	t.Meter = t.Meter.Resume(now)
+}
+
+// setStatus moves the ticket to status at now (agents): pending pauses the clock, solved stops it
+// and completes the resolution target, open runs it again.
+func (t *Ticket) setStatus(status string, now time.Time) ([]outcome, error) {
+	var out []outcome
+	if status == t.Status {
+		return nil, nil
+	}
+	t.UpdatedAt = now
+	switch status {
+	case StatusOpen:
+		t.reopen(now)
+	case StatusPending:
+		t.Status = StatusPending
+		t.SolvedAt = nil
+		t.Meter = t.Meter.Pause(t.Clock(), now)
+	case StatusSolved:
+		t.Status = StatusSolved
+		at := now
+		t.SolvedAt = &at
+		t.Meter = t.Meter.Solve(t.Clock(), now)
+		if o := t.complete(sla.Resolution, now); o != nil {
+			out = append(out, *o)
+		}
+	default:
+		return nil, apperr.New(apperr.Invalid, "status must be open, pending or solved")
+	}
+	return out, nil
+}
+
+// setPriority changes the priority (and so the targets); events already handled stay handled.
+// Elapsed time is kept: it counts in the new targets' clock from now on (a change between business
+// and calendar hours re-bases the running segment at now).
+func (t *Ticket) setPriority(p string, now time.Time) error {
+	if !sla.ValidPriority(p) {
+		return apperr.New(apperr.Invalid, "priority must be low, normal, high or urgent")
+	}
+	if p == t.Priority {
+		return nil
+	}
+	running := t.Meter.Running()
+	t.Meter = t.Meter.Pause(t.Clock(), now)
+	t.Priority = p
+	t.UpdatedAt = now
+	if running {
+		t.Meter = t.Meter.Resume(now)
+	}
+	return nil
+}
+
+// breaching reports a ticket that has breached a target it still owes, or is past one now.
+func (t Ticket) breaching(now time.Time) bool {
+	if t.Status == StatusSolved {
+		return false
+	}
+	p, c := t.Policy(), t.Clock()
+	for _, target := range sla.Targets {
+		d := p.Target(target)
+		if d == 0 || t.Meter.Complete(target) {
+			continue
+		}
+		if t.Outcomes[target] == OutcomeBreached || t.Meter.TargetElapsed(target, c, now) >= d {
+			return true
+		}
+	}
+	return false
+}
