@@ -38,10 +38,22 @@ func list(v any) []string {
 
 var paramARN = regexp.MustCompile(`:parameter/([^"]+)`)
 
-// policies returns each AWS::IAM::Policy's statements keyed by the role logical id it attaches to.
+// policies returns the statements each role grants, keyed by the role's logical id: its inline
+// policies and every AWS::IAM::Policy attached to it.
 func policies(t *testing.T, c cfn) map[string][]statement {
 	t.Helper()
 	out := map[string][]statement{}
+	for id, r := range c.ofType("AWS::IAM::Role") {
+		inline, _ := r.Properties["Policies"].([]any)
+		for _, p := range inline {
+			var doc struct{ PolicyDocument struct{ Statement []statement } }
+			raw, _ := json.Marshal(p)
+			if err := json.Unmarshal(raw, &doc); err != nil {
+				t.Fatalf("%s: %v", id, err)
+			}
+			out[id] = append(out[id], doc.PolicyDocument.Statement...)
+		}
+	}
 	for id, r := range c.ofType("AWS::IAM::Policy") {
 		var doc struct{ Statement []statement }
 		raw, _ := json.Marshal(r.Properties["PolicyDocument"])
