@@ -124,11 +124,11 @@ func enterpriseProbes(user, admin *caller) map[string]req {
 		"create-license":        {as: admin, body: `{"orgName":"x","seats":0}`, invalid: true},
 		"update-license":        {as: admin, path: lic, body: `{}`, invalid: true},
 		"activate-license":      {as: user, body: `{"key":""}`, invalid: true},
-		"join-license":          {as: user, body: `{"code":"x"}`},
+		"join-license":          {as: user, body: `{"code":"x"}`, invalid: true},
 		"create-license-invite": {as: user, path: lic, body: `{"maxUses":0}`, invalid: true, probeStatus: http.StatusNotFound},
-		"assign-license-seat":   {as: user, path: lic, body: `{}`, invalid: true, probeStatus: http.StatusNotFound},
+		"assign-license-seat":   {as: user, path: lic, body: `{}`, invalid: true}, // the body is checked first
 		"remove-license-seat":   {as: user, path: map[string]string{"licenseId": unknownLicense, "userId": "u-1"}, probeStatus: http.StatusNotFound},
-		"put-license-branding":  {as: user, path: lic, body: `{}`, invalid: true, probeStatus: http.StatusNotFound},
+		"put-license-branding":  {as: user, path: lic, body: `{}`, invalid: true}, // the body is checked first
 		"create-support-ticket": {as: user, body: `{"subject":"","body":"x","priority":"low"}`, invalid: true},
 		"reply-support-ticket":  {as: user, path: map[string]string{"ticketId": unknownTicket}, body: `{"body":""}`, invalid: true},
 		"update-support-ticket": {as: agent, path: map[string]string{"ticketId": unknownTicket}, body: `{}`, invalid: true},

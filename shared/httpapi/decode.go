@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -229,6 +230,9 @@ func jsonKindOf(t reflect.Type) string {
 	}
 	if t == nil {
 		return ""
+	}
+	if t == reflect.TypeFor[time.Time]() {
+		return "an RFC 3339 date-time (e.g. 2026-01-31T09:00:00Z)"
 	}
 	switch k := t.Kind(); {
 	case isInteger(k):

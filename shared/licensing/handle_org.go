@@ -184,12 +184,14 @@ func invitable(l License, now time.Time) error {
 // handleCreateInvite serves POST /licenses/{licenseId}/invites.
 func handleCreateInvite(d *Deps) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		l, err := orgLicense(ctx, d, r, false)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
+		// The body is checked before the license is looked up: a malformed request is a 400
+		// whatever it names (the request frame's order on every route).
 		var req inviteRequest
 		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		l, err := orgLicense(ctx, d, r, false)
+		if err != nil {
 			return httpapi.Response{}, err
 		}
 		now := d.now()
@@ -285,12 +287,14 @@ func handleJoin(d *Deps) httpapi.Handler {
 // has signed in before (the e-mail directory knows them), and the user is told by e-mail.
 func handleAssignSeat(d *Deps) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		l, err := orgLicense(ctx, d, r, false)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
+		// The body is checked before the license is looked up: a malformed request is a 400
+		// whatever it names (the request frame's order on every route).
 		var req assignRequest
 		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		l, err := orgLicense(ctx, d, r, false)
+		if err != nil {
 			return httpapi.Response{}, err
 		}
 		var u UserByEmail
@@ -373,12 +377,14 @@ func handleListSeats(d *Deps) httpapi.Handler {
 // handlePutBranding serves PUT /licenses/{licenseId}/branding.
 func handlePutBranding(d *Deps) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		l, err := orgLicense(ctx, d, r, false)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
+		// The body is checked before the license is looked up: a malformed request is a 400
+		// whatever it names (the request frame's order on every route).
 		var req brandingRequest
 		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		l, err := orgLicense(ctx, d, r, false)
+		if err != nil {
 			return httpapi.Response{}, err
 		}
 		now := d.now()

@@ -14,6 +14,12 @@ func invalid(field, format string, args ...any) error {
 	return apperr.New(apperr.Invalid, field+" "+format, args...)
 }
 
+// unprocessable is a well-formed field the request's schema cannot judge (an unknown time zone, a
+// date that must follow another): 422, naming the field.
+func unprocessable(field, format string, args ...any) error {
+	return apperr.New(apperr.Unprocessable, field+" "+format, args...)
+}
+
 // createRequest is POST /admin/licenses.
 type createRequest struct {
 	OrgName          string    `json:"orgName"`
@@ -41,7 +47,7 @@ func (c *createRequest) Validate() error {
 		return invalid("expiresAt", "is required (RFC 3339)")
 	}
 	if !c.ExpiresAt.After(c.StartsAt) {
-		return invalid("expiresAt", "must be after startsAt")
+		return unprocessable("expiresAt", "must be after startsAt")
 	}
 	if err := validOverage(c.OveragePolicy); err != nil {
 		return err
@@ -123,7 +129,7 @@ func (p *patchRequest) apply(l License) (License, error) {
 	}
 	if p.ExpiresAt != nil {
 		if !p.ExpiresAt.After(l.StartsAt) {
-			return l, invalid("expiresAt", "must be after startsAt (%s)", l.StartsAt.UTC().Format(time.RFC3339))
+			return l, unprocessable("expiresAt", "must be after startsAt (%s)", l.StartsAt.UTC().Format(time.RFC3339))
 		}
 		l.ExpiresAt = p.ExpiresAt.UTC()
 	}
@@ -174,13 +180,18 @@ func validZone(name string) error {
 	}
 	bad := len(name) > 64 || name == "Local" || strings.HasPrefix(name, "/") || strings.Contains(name, "..") ||
 		strings.ContainsAny(name, " \\")
-	if _, err := time.LoadLocation(name); bad || err != nil {
+	if bad {
 		return invalid("timeZone", "must be an IANA time zone name such as Europe/Berlin")
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		return unprocessable("timeZone", "is not a known IANA time zone name (such as Europe/Berlin)")
 	}
 	return nil
 }
 
-// text trims s and checks it is 1..max printable characters on one line.
+// text trims s and checks it is 1..max characters on one line: no control characters (Unicode
+// Cc: tabs and line breaks included) and no line or paragraph separators — the rule
+// docs/openapi.yaml states as the OneLine pattern.
 func text(field, s string, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -190,8 +201,8 @@ func text(field, s string, max int) (string, error) {
 		return "", invalid(field, "must be at most %d characters", max)
 	}
 	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return "", invalid(field, "must be printable text on one line")
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return "", invalid(field, "must be one line of text without control characters")
 		}
 	}
 	return s, nil
@@ -325,7 +336,7 @@ func (i *inviteRequest) Validate() error {
 		}
 		i.Email = e
 		if i.MaxUses > 1 {
-			return invalid("maxUses", "must be 1 for an invite to one e-mail address")
+			return unprocessable("maxUses", "must be 1 for an invite to one e-mail address")
 		}
 	}
 	if i.MaxUses == 0 {

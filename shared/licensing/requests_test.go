@@ -20,30 +20,36 @@ func TestCreateRequestValidation(t *testing.T) {
 	for _, tc := range []struct {
 		field  string
 		mutate func(*createRequest)
+		code   apperr.Code // default Invalid (400)
 	}{
-		{"orgName", func(r *createRequest) { r.OrgName = "  " }},
-		{"orgName", func(r *createRequest) { r.OrgName = "Acme\nBcc: x" }},
-		{"orgName", func(r *createRequest) { r.OrgName = strings.Repeat("a", 121) }},
-		{"seats", func(r *createRequest) { r.Seats = 0 }},
-		{"seats", func(r *createRequest) { r.Seats = MaxSeats + 1 }},
-		{"startsAt", func(r *createRequest) { r.StartsAt = time.Time{} }},
-		{"expiresAt", func(r *createRequest) { r.ExpiresAt = time.Time{} }},
-		{"expiresAt", func(r *createRequest) { r.ExpiresAt = r.StartsAt }},
-		{"overagePolicy", func(r *createRequest) { r.OveragePolicy = "true-up" }},
-		{"expirationPolicy", func(r *createRequest) { r.ExpirationPolicy = "" }},
-		{"adminEmails", func(r *createRequest) { r.AdminEmails = nil }},
-		{"adminEmails", func(r *createRequest) { r.AdminEmails = []string{"Eve <eve@x.example>"} }},
-		{"adminEmails", func(r *createRequest) { r.AdminEmails = []string{"eve@localhost"} }},
-		{"adminEmails", func(r *createRequest) { r.AdminEmails = make([]string, MaxAdminEmails+1) }},
-		{"timeZone", func(r *createRequest) { r.TimeZone = "Mars/Base" }},
-		{"timeZone", func(r *createRequest) { r.TimeZone = "Local" }},
-		{"timeZone", func(r *createRequest) { r.TimeZone = "../../etc/passwd" }},
+		{"orgName", func(r *createRequest) { r.OrgName = "  " }, ""},
+		{"orgName", func(r *createRequest) { r.OrgName = "Acme\nBcc: x" }, ""},
+		{"orgName", func(r *createRequest) { r.OrgName = strings.Repeat("a", 121) }, ""},
+		{"seats", func(r *createRequest) { r.Seats = 0 }, ""},
+		{"seats", func(r *createRequest) { r.Seats = MaxSeats + 1 }, ""},
+		{"startsAt", func(r *createRequest) { r.StartsAt = time.Time{} }, ""},
+		{"expiresAt", func(r *createRequest) { r.ExpiresAt = time.Time{} }, ""},
+		// Well-formed, refused by a rule the request's schema cannot state: 422.
+		{"expiresAt", func(r *createRequest) { r.ExpiresAt = r.StartsAt }, apperr.Unprocessable},
+		{"overagePolicy", func(r *createRequest) { r.OveragePolicy = "true-up" }, ""},
+		{"expirationPolicy", func(r *createRequest) { r.ExpirationPolicy = "" }, ""},
+		{"adminEmails", func(r *createRequest) { r.AdminEmails = nil }, ""},
+		{"adminEmails", func(r *createRequest) { r.AdminEmails = []string{"Eve <eve@x.example>"} }, ""},
+		{"adminEmails", func(r *createRequest) { r.AdminEmails = []string{"eve@localhost"} }, ""},
+		{"adminEmails", func(r *createRequest) { r.AdminEmails = make([]string, MaxAdminEmails+1) }, ""},
+		{"timeZone", func(r *createRequest) { r.TimeZone = "Mars/Base" }, apperr.Unprocessable},
+		{"timeZone", func(r *createRequest) { r.TimeZone = "Local" }, ""},
+		{"timeZone", func(r *createRequest) { r.TimeZone = "../../etc/passwd" }, ""},
 	} {
 		r := ok()
 		tc.mutate(&r)
 		err := r.Validate()
-		if !apperr.Is(err, apperr.Invalid) || !strings.HasPrefix(apperr.PublicMessage(err), tc.field+" ") {
-			t.Errorf("%s: %v", tc.field, err)
+		want := tc.code
+		if want == "" {
+			want = apperr.Invalid
+		}
+		if !apperr.Is(err, want) || !strings.HasPrefix(apperr.PublicMessage(err), tc.field+" ") {
+			t.Errorf("%s: %v, want %s", tc.field, err, want)
 		}
 	}
 }
@@ -60,7 +66,7 @@ func TestPatchRequest(t *testing.T) {
 		t.Fatalf("below seats used: %v", err)
 	}
 	early := l.StartsAt.Add(-time.Hour)
-	if _, err := (&patchRequest{ExpiresAt: &early}).apply(l); !apperr.Is(err, apperr.Invalid) {
+	if _, err := (&patchRequest{ExpiresAt: &early}).apply(l); !apperr.Is(err, apperr.Unprocessable) {
 		t.Fatalf("expiry before start: %v", err)
 	}
 	allow := OverageAllow
@@ -120,11 +126,15 @@ func TestInviteAndJoinRequests(t *testing.T) {
 	if err := r.Validate(); err != nil || r.MaxUses != 1 || r.ExpiresInDays != DefaultInviteDays {
 		t.Fatalf("defaults: %+v %v", r, err)
 	}
-	for _, bad := range []inviteRequest{{Email: "x"}, {Email: "a@b.example", MaxUses: 5}, {MaxUses: MaxInviteUses + 1},
+	for _, bad := range []inviteRequest{{Email: "x"}, {MaxUses: MaxInviteUses + 1},
 		{MaxUses: -1}, {ExpiresInDays: MaxInviteDays + 1}} {
 		if err := bad.Validate(); !apperr.Is(err, apperr.Invalid) {
 			t.Errorf("%+v: %v", bad, err)
 		}
+	}
+	// Each field well-formed, the combination refused: 422.
+	if err := (&inviteRequest{Email: "a@b.example", MaxUses: 5}).Validate(); !apperr.Is(err, apperr.Unprocessable) {
+		t.Errorf("an invite to one address for 5 uses: %v", err)
 	}
 	j := joinRequest{Code: " lib-7k3m-q9tv-2xwd-8nbr "}
 	if err := j.Validate(); err != nil || j.Code != "LIB-7K3M-Q9TV-2XWD-8NBR" {

@@ -76,8 +76,8 @@ func line(field, s string, max int) (string, error) {
 		return "", invalid(field, "must be at most %d characters", max)
 	}
 	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return "", invalid(field, "must be printable text on one line")
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return "", invalid(field, "must be one line of text without control characters")
 		}
 	}
 	return s, nil
@@ -92,8 +92,8 @@ func body(s string) (string, error) {
 		return "", invalid("body", "must be at most %d characters", MaxBody)
 	}
 	for _, r := range s {
-		if r != '\n' && r != '\r' && r != '\t' && !unicode.IsPrint(r) {
-			return "", invalid("body", "must be text")
+		if r != '\n' && r != '\r' && r != '\t' && unicode.IsControl(r) {
+			return "", invalid("body", "must be text without control characters other than tabs and line breaks")
 		}
 	}
 	return s, nil

@@ -51,10 +51,13 @@ func frameRoutes(t *testing.T, h *Harness) []frameRoute {
 			continue
 		}
 		r := frameRoute{fn: fn, path: concrete(fn.Trigger.Path)}
-		switch fn.Auth {
-		case manifest.User:
+		switch {
+		case fn.Auth == manifest.User && len(fn.Groups) > 0:
+			// A group route (support agents): a member of its groups, so the frame's checks are reached.
+			r.token = h.Token(t, "frame-"+fn.Groups[0], "frame-"+fn.Groups[0]+"@example.com", fn.Groups...)
+		case fn.Auth == manifest.User:
 			r.token = user
-		case manifest.Admin:
+		case fn.Auth == manifest.Admin:
 			r.token = admin
 		}
 		if op.RequestBody != nil {
@@ -153,6 +156,9 @@ func sample(s *openapi3.SchemaRef) any {
 		return []any{}
 	case v.Type.Includes("object"):
 		return map[string]any{}
+	case v.Format == "date-time":
+		// A well-formed value, so the duplicate or case-variant name is what the frame refuses.
+		return "2026-01-31T09:00:00Z"
 	}
 	return "x"
 }

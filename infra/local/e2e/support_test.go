@@ -173,8 +173,8 @@ func TestBreachJobRunTwiceSendsOneWarningAndOneEscalation(t *testing.T) {
 	if len(queue.Tickets) != 1 || queue.Tickets[0].ID != tk.ID {
 		t.Fatalf("breaching queue %+v", queue)
 	}
-	refused(t, h, http.MethodGet, "/support/queue", learner, nil, http.StatusForbidden, "support agents")
-	refused(t, h, http.MethodPatch, "/support/tickets/"+tk.ID, learner, map[string]string{"status": "solved"}, http.StatusForbidden, "support agents")
+	refused(t, h, http.MethodGet, "/support/queue", learner, nil, http.StatusForbidden, "this route is for the support group")
+	refused(t, h, http.MethodPatch, "/support/tickets/"+tk.ID, learner, map[string]string{"status": "solved"}, http.StatusForbidden, "this route is for the support group")
 	var report struct {
 		Rows []struct {
 			Tier, Priority string
