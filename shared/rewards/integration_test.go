@@ -462,3 +462,45 @@ func TestBoardsRankOptOutAndWeekRollover(t *testing.T) {
 		t.Fatalf("account after the rollover: %+v", a)
 	}
 }
+
+// doubleTx applies every TransactWriteItems twice and answers the second attempt, as the SDK does
+// when the first answer is lost (a timeout) and it retries: the retry fails the conditions its own
+// first attempt satisfied.
+type doubleTx struct{ store.DynamoAPI }
+
+func (d doubleTx) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if _, err := d.DynamoAPI.TransactWriteItems(ctx, in, opts...); err != nil {
+		return nil, err
+	}
+	return d.DynamoAPI.TransactWriteItems(ctx, in, opts...)
+}
+
+// A movement whose answer was lost is recognised as committed: one hold, one redemption, no 409.
+func TestLostAnswerOfACommittedMoveIsRecognised(t *testing.T) {
+	d, _ := newDeps(t)
+	grant(t, d, "gus", 1000)
+	st := *d.Store
+	st.DB = doubleTx{d.Store.DB}
+	lossy := *d
+	lossy.Store = &st
+	ctx := context.Background()
+	red, err := lossy.CreateRedemption(ctx, "gus", "", RedemptionRequest{RewardID: "course-coupon-20"}, "r")
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if _, err := lossy.Transition(ctx, red, ActApprove, "admin", "r", nil); err != nil {
+		t.Fatalf("approve: %v", err)
+	}
+	a := mustAccount(t, d, "gus")
+	if a.Held != 500 || a.Available != 500 || a.Seq != 2 {
+		t.Fatalf("account %+v", a)
+	}
+	got, _ := d.GetRedemption(ctx, "gus", red.ID)
+	list, _, _ := d.ListRedemptions(ctx, "gus", 10, "")
+	if got.Status != Approved || len(list) != 1 {
+		t.Fatalf("redemption %+v, %d stored", got, len(list))
+	}
+	if err := Verify(a, allEntries(t, d, "gus")); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -69,7 +69,7 @@ func (d *Deps) Post(ctx context.Context, userID string, plan func(context.Contex
 			fails = append(fails, x.Fail)
 		}
 		err = d.Store.Transact(ctx, items)
-		if err == nil {
+		if err == nil || d.ownWrite(ctx, err, n) {
 			return n, e, nil
 		}
 		retry := store.IsTransactionConflict(err)
@@ -89,6 +89,18 @@ func (d *Deps) Post(ctx context.Context, userID string, plan func(context.Contex
 			return a, Entry{}, err
 		}
 	}
+}
+
+// ownWrite reports whether a transaction refused on its conditions had in fact committed: the SDK
+// retries a request whose answer it lost (a timeout, a 5xx), and the retry then fails the version
+// condition its own first attempt satisfied. The account then carries exactly the version and
+// update time this attempt wrote.
+func (d *Deps) ownWrite(ctx context.Context, err error, n Account) bool {
+	if !store.IsConditionFailed(err) {
+		return false
+	}
+	cur, rErr := d.Account(ctx, n.UserID)
+	return rErr == nil && cur.Version == n.Version && cur.UpdatedAt.Equal(n.UpdatedAt)
 }
 
 // pause backs off before planning again, with jitter so that racing writers spread out.

@@ -250,6 +250,12 @@ func (d *Deps) Transition(ctx context.Context, red Redemption, act Action, actor
 		if err == nil {
 			return n, nil
 		}
+		if store.IsConditionFailed(err) {
+			// Our own write, committed, whose answer was lost and whose SDK retry then failed?
+			if cur, gErr := d.GetRedemption(ctx, red.UserID, red.ID); gErr == nil && cur.Version == n.Version && cur.UpdatedAt.Equal(n.UpdatedAt) {
+				return n, nil
+			}
+		}
 		if !store.IsConditionFailed(err) || attempt == postAttempts {
 			return red, err
 		}
