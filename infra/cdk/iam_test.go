@@ -46,7 +46,9 @@ func policies(t *testing.T, c cfn) map[string][]statement {
 	for id, r := range c.ofType("AWS::IAM::Role") {
 		inline, _ := r.Properties["Policies"].([]any)
 		for _, p := range inline {
-			var doc struct{ PolicyDocument struct{ Statement []statement } }
+			var doc struct {
+				PolicyDocument struct{ Statement []statement }
+			}
 			raw, _ := json.Marshal(p)
 			if err := json.Unmarshal(raw, &doc); err != nil {
 				t.Fatalf("%s: %v", id, err)
