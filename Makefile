@@ -30,7 +30,7 @@ API_URL                   = http://127.0.0.1:$(or $(PORT),$(DEFAULT_PORT))
 
 export PATH := $(BIN):$(VENV)/bin:$(PATH)
 
-.PHONY: help tools lint-tools clean-tools localstack dev test fuzz token trigger job emit build lint synth clean fmt bench generate
+.PHONY: help tools lint-tools clean-tools localstack dev test fuzz token trigger job seed emit build lint synth clean fmt bench generate
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -93,6 +93,9 @@ trigger: localstack ## send a signed Stripe event to make dev's webhook: make tr
 
 job: localstack ## run a scheduled job now against make dev and print its report: make job NAME=billing-cycle
 	@$(LOCAL) job -name "$(NAME)" || true
+
+seed: ## load a demo marketplace (instructors, 50 courses, learners, purchases, reviews) into make dev; idempotent
+	@$(LOCAL) seed
 
 emit: ## put a learning event or a fact on make dev's queue: make emit EVENT=lesson.completed SUB=u1 COURSE=c1 [LESSON=l1] [ID=evt-1] [ARGS=...]
 	@$(LOCAL) emit -event "$(EVENT)" -user "$(SUB)" $(if $(COURSE),-course "$(COURSE)") $(if $(LESSON),-lesson "$(LESSON)") $(if $(ID),-id "$(ID)") $(ARGS)

@@ -5,9 +5,9 @@ package main
 
 import (
 	"github.com/liberation/monetization/shared/platform"
-	"github.com/liberation/monetization/shared/rewards/catalog"
+	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
 )
 
 func main() {
-	platform.Start("list-rewards", catalog.NewListRewards)
+	platform.Start("list-rewards", rewardcatalog.NewListRewards)
 }

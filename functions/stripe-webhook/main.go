@@ -5,6 +5,7 @@ package main
 
 import (
 	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/marketplace"
 	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/queue/sqsqueue"
@@ -12,5 +13,5 @@ import (
 )
 
 func main() {
-	platform.Start("stripe-webhook", webhook.NewHost(billing.StripeWebhookHooks, payments.StripeWebhookHooks), sqsqueue.Provide)
+	platform.Start("stripe-webhook", webhook.NewHost(billing.StripeWebhookHooks, marketplace.StripeWebhookHooks, payments.StripeWebhookHooks), sqsqueue.Provide)
 }

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	m "github.com/liberation/monetization/shared/manifest"
 )
 
 // Config is what varies between environments. main.go fills it from CDK context (-c key=value or
@@ -27,6 +29,8 @@ type Config struct {
 	ParamPrefix string
 	// AlarmEmail, if set, is subscribed to the alarm topic.
 	AlarmEmail string
+	// PayoutMinimumCents is the smallest instructor payout (PAYOUT_MINIMUM_CENTS); default 5000.
+	PayoutMinimumCents string
 	// PastDueGraceDays, if set, is PAST_DUE_GRACE_DAYS for the functions (whole days 0–30); unset,
 	// billing uses its default of 3.
 	PastDueGraceDays string
@@ -41,17 +45,18 @@ func (c Config) Prod() bool { return c.Env == "prod" }
 // ConfigFromContext reads Config through get (the app node's TryGetContext).
 func ConfigFromContext(get func(key string) string) (Config, error) {
 	c := Config{
-		Env:              or(get("env"), "dev"),
-		AssetDir:         or(get("assetDir"), "../../build"),
-		AllowedOrigins:   split(get("allowedOrigins")),
-		MailFrom:         get("mailFrom"),
-		AppURL:           get("appURL"),
-		PricePro:         get("stripePricePro"),
-		PriceEnterprise:  get("stripePriceEnterprise"),
-		ParamPrefix:      get("paramPrefix"),
-		AlarmEmail:       get("alarmEmail"),
-		PastDueGraceDays: get("pastDueGraceDays"),
-		SupportEmail:     get("supportEmail"),
+		Env:                or(get("env"), "dev"),
+		AssetDir:           or(get("assetDir"), "../../build"),
+		AllowedOrigins:     split(get("allowedOrigins")),
+		MailFrom:           get("mailFrom"),
+		AppURL:             get("appURL"),
+		PricePro:           get("stripePricePro"),
+		PriceEnterprise:    get("stripePriceEnterprise"),
+		ParamPrefix:        get("paramPrefix"),
+		AlarmEmail:         get("alarmEmail"),
+		PastDueGraceDays:   get("pastDueGraceDays"),
+		SupportEmail:       get("supportEmail"),
+		PayoutMinimumCents: or(get("payoutMinimumCents"), strconv.Itoa(m.DefaultPayoutMinimumCents)),
 	}
 	if c.ParamPrefix == "" {
 		c.ParamPrefix = "/monetization/" + c.Env
@@ -96,6 +101,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("context pastDueGraceDays %q must be a whole number of days from 0 to 30", c.PastDueGraceDays)
 		}
 	}
+	if n, err := strconv.ParseInt(c.payoutMinimum(), 10, 64); err != nil || n < 1 {
+		return fmt.Errorf("payoutMinimumCents %q must be a positive whole number of cents", c.PayoutMinimumCents)
+	}
 	if c.SupportEmail != "" {
 		if a, err := mail.ParseAddress(c.SupportEmail); err != nil || a.Address != c.SupportEmail {
 			return fmt.Errorf("supportEmail %q must be a bare e-mail address", c.SupportEmail)
@@ -105,6 +113,19 @@ func (c Config) Validate() error {
 		return fmt.Errorf("paramPrefix %q must start with /", c.ParamPrefix)
 	}
 	return nil
+}
+
+func (c Config) payoutMinimum() string {
+	return or(c.PayoutMinimumCents, strconv.Itoa(m.DefaultPayoutMinimumCents))
+}
+
+// setting is the value of a configuration variable a function lists in its manifest Env.
+func (c Config) setting(env string) string {
+	switch env {
+	case m.EnvPayoutMinimum:
+		return c.payoutMinimum()
+	}
+	panic("cdk: no setting for " + env)
 }
 
 // Param names of the SSM SecureStrings.

@@ -70,6 +70,10 @@ func newData(stack awscdk.Stack, cfg Config) *data {
 		LifecycleRules: &[]*awss3.LifecycleRule{{
 			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(30)),
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+		}, {
+			// Catalog search snapshots: the builder rewrites the current one daily.
+			Prefix:     jsii.String(m.CatalogSnapshotPrefix),
+			Expiration: awscdk.Duration_Days(jsii.Number(m.CatalogSnapshotDays)),
 		}},
 	})
 	setLogicalID(d.bucket, m.BucketLogicalID)

@@ -24,22 +24,7 @@ func newFunction(stack awscdk.Stack, cfg Config, d *data, f m.Function) awslambd
 	logs := awslogs.NewLogGroup(stack, jsii.String(f.LogicalID()+"Logs"), &awslogs.LogGroupProps{
 		Retention: retention, RemovalPolicy: removal,
 	})
-	// The role carries the manifest's statements inline (plus the managed basic-execution policy),
-	// rather than in a separate AWS::IAM::Policy per function: one resource fewer per function keeps
-	// the stack under CloudFormation's 500 resources. Grants CDK adds later (an SQS event source's)
-	// still go to a default policy of their own.
-	stmts := statements(stack, cfg, d, f)
-	role := awsiam.NewRole(stack, jsii.String(f.LogicalID()+"Role"), &awsiam.RoleProps{
-		AssumedBy: awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		ManagedPolicies: &[]awsiam.IManagedPolicy{
-			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaBasicExecutionRole")),
-		},
-		InlinePolicies: &map[string]awsiam.PolicyDocument{
-			"manifest": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &stmts}),
-		},
-	})
 	fn := awslambda.NewFunction(stack, jsii.String(f.LogicalID()), &awslambda.FunctionProps{
-		Role:          role,
 		Description:   jsii.String(f.Summary),
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:  awslambda.Architecture_ARM_64(),
@@ -52,6 +37,9 @@ func newFunction(stack awscdk.Stack, cfg Config, d *data, f m.Function) awslambd
 		LoggingFormat: awslambda.LoggingFormat_JSON,
 	})
 	setLogicalID(fn, f.LogicalID())
+	for _, s := range statements(stack, cfg, d, f) {
+		fn.AddToRolePolicy(s)
+	}
 	return fn
 }
 
@@ -78,6 +66,9 @@ func environment(cfg Config, d *data, f m.Function) *map[string]*string {
 	}
 	for _, q := range f.SendQueues() {
 		env[q.EnvVar()] = d.queues[q.Name].QueueUrl()
+	}
+	for _, name := range f.Env {
+		env[name] = jsii.String(cfg.setting(name))
 	}
 	return &env
 }
@@ -118,7 +109,8 @@ func statements(stack awscdk.Stack, cfg Config, d *data, f m.Function) []awsiam.
 		out = append(out, allow([]string{m.SendMessage}, arns...))
 	}
 	if len(f.Bucket) > 0 {
-		out = append(out, allow(f.Bucket, d.bucket.ArnForObjects(jsii.String("*"))))
+		// Only the objects under the function's prefix ("content/*"), or the whole bucket's.
+		out = append(out, allow(f.Bucket, d.bucket.ArnForObjects(jsii.String(f.BucketObjects()))))
 	}
 	if f.Email {
 		out = append(out, allow(m.SESActions, stack.FormatArn(&awscdk.ArnComponents{

@@ -38,24 +38,10 @@ func list(v any) []string {
 
 var paramARN = regexp.MustCompile(`:parameter/([^"]+)`)
 
-// policies returns the statements each role grants, keyed by the role's logical id: its inline
-// policies and every AWS::IAM::Policy attached to it.
+// policies returns each AWS::IAM::Policy's statements keyed by the role logical id it attaches to.
 func policies(t *testing.T, c cfn) map[string][]statement {
 	t.Helper()
 	out := map[string][]statement{}
-	for id, r := range c.ofType("AWS::IAM::Role") {
-		inline, _ := r.Properties["Policies"].([]any)
-		for _, p := range inline {
-			var doc struct {
-				PolicyDocument struct{ Statement []statement }
-			}
-			raw, _ := json.Marshal(p)
-			if err := json.Unmarshal(raw, &doc); err != nil {
-				t.Fatalf("%s: %v", id, err)
-			}
-			out[id] = append(out[id], doc.PolicyDocument.Statement...)
-		}
-	}
 	for id, r := range c.ofType("AWS::IAM::Policy") {
 		var doc struct{ Statement []statement }
 		raw, _ := json.Marshal(r.Properties["PolicyDocument"])
@@ -160,8 +146,9 @@ func TestFunctionPoliciesMatchManifest(t *testing.T) {
 						t.Error("kms:Decrypt without a kms:ViaService condition")
 					}
 				case strings.HasPrefix(actions[0], "s3:"):
-					if !strings.Contains(res, `"`+m.BucketLogicalID+`"`) || !strings.Contains(res, `"/*"`) {
-						t.Errorf("s3 resources %s, want the bucket's objects", res)
+					if !strings.Contains(res, `"`+m.BucketLogicalID+`"`) || !strings.Contains(res, `"/`+f.BucketPrefix+`*"`) ||
+						len(list(s.Resource)) != 1 {
+						t.Errorf("s3 resources %s, want the bucket's objects under %q only", res, f.BucketPrefix)
 					}
 				}
 			}

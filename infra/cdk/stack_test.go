@@ -86,8 +86,9 @@ func synth(t *testing.T, env string) (cfn, assertions.Template) {
 			defer os.RemoveAll(cfg.AssetDir) // synthesis has copied the assets by then
 			app := awscdk.NewApp(nil)
 			stack := NewMonetizationStack(app, "Test-"+e, &MonetizationStackProps{Config: cfg})
-			tpl := assertions.Template_FromStack(stack, nil)
-			raw, err := json.Marshal(tpl.ToJSON())
+			flat := flatten(t, stack) // the areas' nested stacks inlined
+			tpl := assertions.Template_FromJSON(&flat, nil)
+			raw, err := json.Marshal(flat)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,6 +140,7 @@ func TestFunctions(t *testing.T) {
 		checkEq(t, f.Name+" MAIL_TRANSPORT", env[m.EnvMailTransport], "ses")
 		want := []string{m.EnvTable, m.EnvBucket, m.EnvMailFrom, m.EnvPricePro, m.EnvPriceEnterprise, m.EnvAllowedOrigins}
 		want = append(want, f.SecretParamEnv()...)
+		want = append(want, f.Env...)
 		for _, q := range f.SendQueues() {
 			want = append(want, q.EnvVar())
 		}
@@ -350,6 +352,14 @@ func TestTableAndBucket(t *testing.T) {
 			"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
 		})
 		checkEq(t, "bucket versioning", b["VersioningConfiguration"], map[string]any{"Status": "Enabled"})
+		snapshots := false
+		for _, r := range b["LifecycleConfiguration"].(map[string]any)["Rules"].([]any) {
+			r := r.(map[string]any)
+			snapshots = snapshots || r["Prefix"] == m.CatalogSnapshotPrefix && r["ExpirationInDays"] == float64(m.CatalogSnapshotDays)
+		}
+		if !snapshots {
+			t.Errorf("%s: no lifecycle rule expiring %s after %d days", env, m.CatalogSnapshotPrefix, m.CatalogSnapshotDays)
+		}
 		if len(c.ofType("AWS::S3::BucketPolicy")) != 1 {
 			t.Errorf("%s: want one bucket policy (enforceSSL)", env)
 		}

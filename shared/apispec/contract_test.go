@@ -480,6 +480,9 @@ func TestResponsesMatchDocument(t *testing.T) {
 	c.call(req{fn: "get-metrics", as: admin}, 200)
 	c.call(req{fn: "get-metrics", as: alice}, 403)
 
+	// The marketplace's routes (marketplace_contract_test.go).
+	marketplaceContract(t, c)
+
 	// The subscription lifecycle against stripe-mock.
 	c.call(req{fn: "change-subscription", as: alice, body: `{"tier":"platinum"}`, invalid: true}, 400)
 	c.call(req{fn: "change-subscription", as: alice, body: `{"tier":"pro"}`}, 422) // already pro
@@ -519,6 +522,9 @@ func TestIdempotencyKeyDocumentedWhereHonoured(t *testing.T) {
 		"cancel-subscription":   {as: user},
 		"resume-subscription":   {as: user},
 		"create-refund":         {as: admin, body: `{"paymentId":"pay_x","reason":"duplicate"}`, invalid: true},
+	}
+	for name, p := range marketplaceProbes(user, admin) {
+		probes[name] = p
 	}
 	for name, p := range enterpriseProbes(user, admin) {
 		probes[name] = p

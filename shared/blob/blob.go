@@ -20,6 +20,9 @@ type Object struct {
 type Store interface {
 	// Put writes the object (overwriting any object at the key).
 	Put(ctx context.Context, o Object, body []byte) error
+	// Get reads a whole object (small objects only: it is held in memory). A missing object is an
+	// apperr.NotFound.
+	Get(ctx context.Context, key string) ([]byte, error)
 	// Exists reports whether an object is at the key.
 	Exists(ctx context.Context, key string) (bool, error)
 	// PresignGet returns a URL that downloads the object for ttl, served with o's content type and

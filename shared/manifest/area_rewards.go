@@ -20,7 +20,7 @@ var (
 
 // Rewards: earning rules, the token ledger, leaderboards, friends and classes, and the redemption
 // workflow (seed section 4). Admin transitions that call Stripe or send e-mail are in rewards/redeem;
-// the catalogue, which needs no table, in rewards/catalog.
+// the catalogue, which needs no table, in rewards/rewardcatalog.
 func init() {
 	declare(Area{
 		Name:  "rewards",
@@ -35,7 +35,7 @@ func init() {
 				Trigger: route("GET", "/tokens"), Auth: User, Table: readOnly},
 			{Name: "list-token-transactions", Summary: "The caller's token ledger, newest first",
 				Trigger: route("GET", "/tokens/transactions"), Auth: User, Table: readOnly},
-			{Name: "list-rewards", Summary: "The rewards catalogue", Package: "shared/rewards/catalog",
+			{Name: "list-rewards", Summary: "The rewards catalogue", Package: "shared/rewards/rewardcatalog",
 				Trigger: route("GET", "/rewards"), Auth: Public},
 			{Name: "create-redemption", Summary: "Redeem tokens for a reward: the cost is held until an admin decides",
 				Trigger: route("POST", "/tokens/redemptions"), Auth: User, Table: readWrite},

@@ -85,5 +85,8 @@ func (f Function) ScheduleInput() string {
 		`"resources":["<aws.scheduler.schedule-arn>"],"detail":{"job":"` + f.Name + `"}}`
 }
 
+// BucketObjects is the object pattern f's Bucket actions apply to: "<prefix>*", or "*".
+func (f Function) BucketObjects() string { return f.BucketPrefix + "*" }
+
 // TableIAMActions are the IAM actions for f.Table (the manifest lists only real IAM actions).
 func (f Function) TableIAMActions() []string { return append([]string(nil), f.Table...) }

@@ -85,12 +85,18 @@ type Function struct {
 	Sends []string
 	// Bucket lists S3 actions on the content/receipts bucket ("s3:GetObject", "s3:PutObject").
 	Bucket []string
+	// BucketPrefix limits the Bucket actions to keys under this prefix ("content/"); empty: the
+	// whole bucket's objects.
+	BucketPrefix string
 	// Email: the function sends e-mail (SES v2 SendEmail in AWS, SMTP locally).
 	Email bool
 	// Stripe: the function calls the Stripe API and so reads the Stripe secret key.
 	Stripe bool
 	// WebhookSecret: the function reads the Stripe webhook signing secret.
 	WebhookSecret bool
+	// Env lists further configuration variables the function reads, whose values come from the
+	// stack's configuration (e.g. EnvPayoutMinimum).
+	Env []string
 	// SigningKey: the function signs license keys and so reads the Ed25519 private key
 	// (LICENSE_SIGNING_KEY locally, the SSM SecureString named by LICENSE_SIGNING_KEY_PARAM in AWS).
 	SigningKey bool

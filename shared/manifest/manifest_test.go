@@ -62,6 +62,10 @@ func TestManifestInvariants(t *testing.T) {
 		default:
 			t.Errorf("%s: unknown trigger %q", f.Name, f.Trigger.Kind)
 		}
+		if f.BucketPrefix != "" && (len(f.Bucket) == 0 || !strings.HasSuffix(f.BucketPrefix, "/") ||
+			strings.ContainsAny(f.BucketPrefix, "*?") || strings.HasPrefix(f.BucketPrefix, "/")) {
+			t.Errorf("%s: BucketPrefix %q needs Bucket actions, a trailing / and no wildcard", f.Name, f.BucketPrefix)
+		}
 		if len(f.Groups) > 0 && (f.Trigger.Kind != HTTP || f.Auth != User) {
 			t.Errorf("%s: Groups apply to User HTTP routes only", f.Name)
 		}

@@ -55,7 +55,13 @@ const (
 	// EnvAllowedOrigins lists the web app's origins (comma-separated): CORS, and the only places
 	// Checkout and the Customer Portal may send a user back to.
 	EnvAllowedOrigins = "ALLOWED_ORIGINS"
+	// EnvPayoutMinimum is the smallest instructor payout in cents (DefaultPayoutMinimumCents when
+	// unset); smaller available balances are carried to the next run.
+	EnvPayoutMinimum = "PAYOUT_MINIMUM_CENTS"
 	// EnvPastDueGraceDays is how many days past its paid-through date a past_due subscription keeps
 	// its tier (billing; optional, default 3).
 	EnvPastDueGraceDays = "PAST_DUE_GRACE_DAYS"
 )
+
+// DefaultPayoutMinimumCents is the payout minimum when PAYOUT_MINIMUM_CENTS is not set.
+const DefaultPayoutMinimumCents = 5000

@@ -129,6 +129,9 @@ func checkEnv(t *testing.T, f m.Function, env map[string]any) {
 	for _, q := range f.SendQueues() {
 		want[q.EnvVar()] = true
 	}
+	for _, name := range f.Env {
+		want[name] = true
+	}
 	for name, present := range want {
 		if _, ok := env[name]; ok != present {
 			t.Errorf("env %s present=%v, want %v", name, ok, present)

@@ -9,13 +9,15 @@ import (
 	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/licensing/zoned"
 	"github.com/liberation/monetization/shared/mail/sesmail"
+	"github.com/liberation/monetization/shared/marketplace"
+	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/queue/sqsqueue"
 	"github.com/liberation/monetization/shared/rewards"
-	"github.com/liberation/monetization/shared/rewards/catalog"
 	"github.com/liberation/monetization/shared/rewards/redeem"
+	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
 	"github.com/liberation/monetization/shared/support"
 	"github.com/liberation/monetization/shared/webhook"
 )
@@ -48,17 +50,43 @@ var generated = map[string]Entry{
 	"get-license-usage":       {Build: build(licensing.NewGetLicenseUsage), Constructor: "licensing.NewGetLicenseUsage", Providers: []platform.Provider{}},
 	"license-expiry":          {Build: build(licensing.NewLicenseExpiry), Constructor: "licensing.NewLicenseExpiry", Providers: []platform.Provider{sesmail.Provide}},
 	"license-usage-report":    {Build: build(licensing.NewLicenseUsageReport), Constructor: "licensing.NewLicenseUsageReport", Providers: []platform.Provider{sesmail.Provide}},
+	"create-course":           {Build: build(marketplace.NewCreateCourse), Constructor: "marketplace.NewCreateCourse", Providers: []platform.Provider{}},
+	"update-course":           {Build: build(marketplace.NewUpdateCourse), Constructor: "marketplace.NewUpdateCourse", Providers: []platform.Provider{sqsqueue.Provide}},
+	"list-instructor-courses": {Build: build(marketplace.NewListInstructorCourses), Constructor: "marketplace.NewListInstructorCourses", Providers: []platform.Provider{}},
+	"create-lesson":           {Build: build(marketplace.NewCreateLesson), Constructor: "marketplace.NewCreateLesson", Providers: []platform.Provider{s3blob.Provide}},
+	"publish-course":          {Build: build(marketplace.NewPublishCourse), Constructor: "marketplace.NewPublishCourse", Providers: []platform.Provider{sqsqueue.Provide, s3blob.Provide}},
+	"unpublish-course":        {Build: build(marketplace.NewUnpublishCourse), Constructor: "marketplace.NewUnpublishCourse", Providers: []platform.Provider{sqsqueue.Provide}},
+	"connect-instructor":      {Build: build(marketplace.NewConnectInstructor), Constructor: "marketplace.NewConnectInstructor", Providers: []platform.Provider{}},
+	"get-earnings":            {Build: build(marketplace.NewGetEarnings), Constructor: "marketplace.NewGetEarnings", Providers: []platform.Provider{}},
+	"list-sales":              {Build: build(marketplace.NewListSales), Constructor: "marketplace.NewListSales", Providers: []platform.Provider{}},
+	"list-my-payouts":         {Build: build(marketplace.NewListMyPayouts), Constructor: "marketplace.NewListMyPayouts", Providers: []platform.Provider{}},
+	"search-courses":          {Build: build(catalog.NewSearchCourses), Constructor: "catalog.NewSearchCourses", Providers: []platform.Provider{s3blob.Provide}},
+	"get-course":              {Build: build(marketplace.NewGetCourse), Constructor: "marketplace.NewGetCourse", Providers: []platform.Provider{}},
+	"list-reviews":            {Build: build(marketplace.NewListReviews), Constructor: "marketplace.NewListReviews", Providers: []platform.Provider{}},
+	"purchase-course":         {Build: build(marketplace.NewPurchaseCourse), Constructor: "marketplace.NewPurchaseCourse", Providers: []platform.Provider{}},
+	"list-my-courses":         {Build: build(marketplace.NewListMyCourses), Constructor: "marketplace.NewListMyCourses", Providers: []platform.Provider{}},
+	"get-course-content":      {Build: build(marketplace.NewGetCourseContent), Constructor: "marketplace.NewGetCourseContent", Providers: []platform.Provider{s3blob.Provide}},
+	"put-review":              {Build: build(marketplace.NewPutReview), Constructor: "marketplace.NewPutReview", Providers: []platform.Provider{}},
+	"delete-review":           {Build: build(marketplace.NewDeleteReview), Constructor: "marketplace.NewDeleteReview", Providers: []platform.Provider{}},
+	"list-payouts":            {Build: build(marketplace.NewListPayouts), Constructor: "marketplace.NewListPayouts", Providers: []platform.Provider{}},
+	"run-payouts":             {Build: build(marketplace.NewRunPayouts), Constructor: "marketplace.NewRunPayouts", Providers: []platform.Provider{sqsqueue.Provide}},
+	"get-marketplace-metrics": {Build: build(marketplace.NewGetMarketplaceMetrics), Constructor: "marketplace.NewGetMarketplaceMetrics", Providers: []platform.Provider{}},
+	"payouts":                 {Build: build(marketplace.NewPayouts), Constructor: "marketplace.NewPayouts", Providers: []platform.Provider{sqsqueue.Provide}},
+	"process-payouts":         {Build: build(marketplace.NewProcessPayouts), Constructor: "marketplace.NewProcessPayouts", Providers: []platform.Provider{sesmail.Provide}},
+	"release-earnings":        {Build: build(marketplace.NewReleaseEarnings), Constructor: "marketplace.NewReleaseEarnings", Providers: []platform.Provider{}},
+	"index-catalog":           {Build: build(catalog.NewIndexCatalog), Constructor: "catalog.NewIndexCatalog", Providers: []platform.Provider{s3blob.Provide}},
+	"refresh-catalog":         {Build: build(catalog.NewRefreshCatalog), Constructor: "catalog.NewRefreshCatalog", Providers: []platform.Provider{s3blob.Provide}},
 	"list-payments":           {Build: build(payments.NewListPayments), Constructor: "payments.NewListPayments", Providers: []platform.Provider{}},
 	"get-payment":             {Build: build(payments.NewGetPayment), Constructor: "payments.NewGetPayment", Providers: []platform.Provider{}},
 	"get-receipt":             {Build: build(payments.NewGetReceipt), Constructor: "payments.NewGetReceipt", Providers: []platform.Provider{s3blob.Provide}},
 	"create-refund":           {Build: build(payments.NewCreateRefund), Constructor: "payments.NewCreateRefund", Providers: []platform.Provider{sqsqueue.Provide}},
 	"resolve-refunds":         {Build: build(payments.NewResolveRefunds), Constructor: "payments.NewResolveRefunds", Providers: []platform.Provider{sqsqueue.Provide}},
 	"send-receipts":           {Build: build(queue.NewHost(payments.SendReceiptsHooks)), Constructor: "queue.NewHost(payments.SendReceiptsHooks)", Providers: []platform.Provider{s3blob.Provide, sesmail.Provide}},
-	"stripe-webhook":          {Build: build(webhook.NewHost(billing.StripeWebhookHooks, payments.StripeWebhookHooks)), Constructor: "webhook.NewHost(billing.StripeWebhookHooks, payments.StripeWebhookHooks)", Providers: []platform.Provider{sqsqueue.Provide}},
+	"stripe-webhook":          {Build: build(webhook.NewHost(billing.StripeWebhookHooks, marketplace.StripeWebhookHooks, payments.StripeWebhookHooks)), Constructor: "webhook.NewHost(billing.StripeWebhookHooks, marketplace.StripeWebhookHooks, payments.StripeWebhookHooks)", Providers: []platform.Provider{sqsqueue.Provide}},
 	"apply-facts":             {Build: build(queue.NewHost(rewards.ApplyFactsHooks)), Constructor: "queue.NewHost(rewards.ApplyFactsHooks)", Providers: []platform.Provider{}},
 	"get-token-balance":       {Build: build(rewards.NewGetTokenBalance), Constructor: "rewards.NewGetTokenBalance", Providers: []platform.Provider{}},
 	"list-token-transactions": {Build: build(rewards.NewListTokenTransactions), Constructor: "rewards.NewListTokenTransactions", Providers: []platform.Provider{}},
-	"list-rewards":            {Build: build(catalog.NewListRewards), Constructor: "catalog.NewListRewards", Providers: []platform.Provider{}},
+	"list-rewards":            {Build: build(rewardcatalog.NewListRewards), Constructor: "rewardcatalog.NewListRewards", Providers: []platform.Provider{}},
 	"create-redemption":       {Build: build(rewards.NewCreateRedemption), Constructor: "rewards.NewCreateRedemption", Providers: []platform.Provider{}},
 	"list-my-redemptions":     {Build: build(rewards.NewListMyRedemptions), Constructor: "rewards.NewListMyRedemptions", Providers: []platform.Provider{}},
 	"cancel-redemption":       {Build: build(rewards.NewCancelRedemption), Constructor: "rewards.NewCancelRedemption", Providers: []platform.Provider{}},

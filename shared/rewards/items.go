@@ -3,7 +3,7 @@ package rewards
 import (
 	"time"
 
-	"github.com/liberation/monetization/shared/rewards/catalog"
+	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -142,36 +142,36 @@ type scoreItem struct {
 
 // redemptionItem is Redemption as stored.
 type redemptionItem struct {
-	PK                 string             `dynamodbav:"PK"`
-	SK                 string             `dynamodbav:"SK"`
-	GSI1PK             string             `dynamodbav:"GSI1PK"`
-	GSI1SK             string             `dynamodbav:"GSI1SK"`
-	GSI2PK             string             `dynamodbav:"GSI2PK"`
-	GSI2SK             string             `dynamodbav:"GSI2SK"`
-	Type               string             `dynamodbav:"type"`
-	ID                 string             `dynamodbav:"id"`
-	UserID             string             `dynamodbav:"userId"`
-	Email              string             `dynamodbav:"email,omitempty"`
-	RewardID           string             `dynamodbav:"rewardId"`
-	RewardName         string             `dynamodbav:"rewardName"`
-	Cost               int64              `dynamodbav:"cost"`
-	Fulfilment         catalog.Fulfilment `dynamodbav:"fulfilment"`
-	Status             Status             `dynamodbav:"status"`
-	Shipping           *Address           `dynamodbav:"shipping,omitempty"`
-	DecidedBy          string             `dynamodbav:"decidedBy,omitempty"`
-	Reason             string             `dynamodbav:"reason,omitempty"`
-	Note               string             `dynamodbav:"note,omitempty"`
-	CouponCode         string             `dynamodbav:"couponCode,omitempty"`
-	StripeCustomerID   string             `dynamodbav:"stripeCustomerId,omitempty"`
-	BalanceTransaction string             `dynamodbav:"balanceTransaction,omitempty"`
-	FulfilmentError    string             `dynamodbav:"fulfilmentError,omitempty"`
-	FulfilmentAttempts int64              `dynamodbav:"fulfilmentAttempts"`
-	NotifiedStatus     Status             `dynamodbav:"notifiedStatus,omitempty"`
-	ApprovedAt         time.Time          `dynamodbav:"approvedAt,omitempty"`
-	CreatedAt          time.Time          `dynamodbav:"createdAt"`
-	UpdatedAt          time.Time          `dynamodbav:"updatedAt"`
-	FulfilledAt        time.Time          `dynamodbav:"fulfilledAt,omitempty"`
-	Version            int64              `dynamodbav:"version"`
+	PK                 string                   `dynamodbav:"PK"`
+	SK                 string                   `dynamodbav:"SK"`
+	GSI1PK             string                   `dynamodbav:"GSI1PK"`
+	GSI1SK             string                   `dynamodbav:"GSI1SK"`
+	GSI2PK             string                   `dynamodbav:"GSI2PK"`
+	GSI2SK             string                   `dynamodbav:"GSI2SK"`
+	Type               string                   `dynamodbav:"type"`
+	ID                 string                   `dynamodbav:"id"`
+	UserID             string                   `dynamodbav:"userId"`
+	Email              string                   `dynamodbav:"email,omitempty"`
+	RewardID           string                   `dynamodbav:"rewardId"`
+	RewardName         string                   `dynamodbav:"rewardName"`
+	Cost               int64                    `dynamodbav:"cost"`
+	Fulfilment         rewardcatalog.Fulfilment `dynamodbav:"fulfilment"`
+	Status             Status                   `dynamodbav:"status"`
+	Shipping           *Address                 `dynamodbav:"shipping,omitempty"`
+	DecidedBy          string                   `dynamodbav:"decidedBy,omitempty"`
+	Reason             string                   `dynamodbav:"reason,omitempty"`
+	Note               string                   `dynamodbav:"note,omitempty"`
+	CouponCode         string                   `dynamodbav:"couponCode,omitempty"`
+	StripeCustomerID   string                   `dynamodbav:"stripeCustomerId,omitempty"`
+	BalanceTransaction string                   `dynamodbav:"balanceTransaction,omitempty"`
+	FulfilmentError    string                   `dynamodbav:"fulfilmentError,omitempty"`
+	FulfilmentAttempts int64                    `dynamodbav:"fulfilmentAttempts"`
+	NotifiedStatus     Status                   `dynamodbav:"notifiedStatus,omitempty"`
+	ApprovedAt         time.Time                `dynamodbav:"approvedAt,omitempty"`
+	CreatedAt          time.Time                `dynamodbav:"createdAt"`
+	UpdatedAt          time.Time                `dynamodbav:"updatedAt"`
+	FulfilledAt        time.Time                `dynamodbav:"fulfilledAt,omitempty"`
+	Version            int64                    `dynamodbav:"version"`
 }
 
 func (r Redemption) item() redemptionItem {

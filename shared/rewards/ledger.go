@@ -3,7 +3,7 @@
 // balance never goes below zero, the leaderboards' write side and read routes, friends and
 // classes, the redemption workflow up to approval, and the release of pending tokens.
 // Admin transitions that call Stripe or send e-mail live in rewards/redeem, the catalogue in
-// rewards/catalog (no DynamoDB), the leaderboard arithmetic in rewards/leaderboard.
+// rewards/rewardcatalog (no DynamoDB), the leaderboard arithmetic in rewards/leaderboard.
 package rewards
 
 import (

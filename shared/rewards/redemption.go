@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
-	"github.com/liberation/monetization/shared/rewards/catalog"
+	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
 )
 
 // Status is where a redemption is in its workflow.
@@ -97,7 +97,7 @@ type Redemption struct {
 	RewardID   string
 	RewardName string
 	Cost       int64
-	Fulfilment catalog.Fulfilment
+	Fulfilment rewardcatalog.Fulfilment
 	Status     Status
 	Shipping   *Address
 	// Set by the workflow.

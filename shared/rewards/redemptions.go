@@ -16,7 +16,7 @@ import (
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/rewards/catalog"
+	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -25,19 +25,19 @@ func ValidRedemptionID(s string) bool { return ids.Valid("rdm", s) }
 
 // RedemptionView is a redemption as its owner sees it.
 type RedemptionView struct {
-	ID          string             `json:"id"`
-	RewardID    string             `json:"rewardId"`
-	RewardName  string             `json:"rewardName"`
-	Cost        int64              `json:"cost"`
-	Fulfilment  catalog.Fulfilment `json:"fulfilment"`
-	Status      Status             `json:"status"`
-	Shipping    *Address           `json:"shippingAddress,omitempty"`
-	CouponCode  string             `json:"couponCode,omitempty"`
-	Reason      string             `json:"reason,omitempty"`
-	Note        string             `json:"note,omitempty"`
-	CreatedAt   time.Time          `json:"createdAt"`
-	UpdatedAt   time.Time          `json:"updatedAt"`
-	FulfilledAt *time.Time         `json:"fulfilledAt,omitempty"`
+	ID          string                   `json:"id"`
+	RewardID    string                   `json:"rewardId"`
+	RewardName  string                   `json:"rewardName"`
+	Cost        int64                    `json:"cost"`
+	Fulfilment  rewardcatalog.Fulfilment `json:"fulfilment"`
+	Status      Status                   `json:"status"`
+	Shipping    *Address                 `json:"shippingAddress,omitempty"`
+	CouponCode  string                   `json:"couponCode,omitempty"`
+	Reason      string                   `json:"reason,omitempty"`
+	Note        string                   `json:"note,omitempty"`
+	CreatedAt   time.Time                `json:"createdAt"`
+	UpdatedAt   time.Time                `json:"updatedAt"`
+	FulfilledAt *time.Time               `json:"fulfilledAt,omitempty"`
 }
 
 // AdminRedemptionView adds what operators need.
@@ -81,7 +81,7 @@ var countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
 
 // Validate checks the request against the catalogue.
 func (q *RedemptionRequest) Validate() error {
-	rw, ok := catalog.ByID(q.RewardID)
+	rw, ok := rewardcatalog.ByID(q.RewardID)
 	switch {
 	case q.RewardID == "":
 		return apperr.New(apperr.Invalid, "rewardId is required")
@@ -112,7 +112,7 @@ func (q *RedemptionRequest) Validate() error {
 // CreateRedemption holds the reward's cost and records the request, in one transaction: the
 // account's available tokens must cover it (409 otherwise, nothing stored).
 func (d *Deps) CreateRedemption(ctx context.Context, userID, email string, q RedemptionRequest, requestID string) (Redemption, error) {
-	rw, _ := catalog.ByID(q.RewardID)
+	rw, _ := rewardcatalog.ByID(q.RewardID)
 	now := d.Clock.Now()
 	red := Redemption{ID: ids.New("rdm", now), UserID: userID, Email: email, RewardID: rw.ID, RewardName: rw.Name,
 		Cost: rw.Cost, Fulfilment: rw.Fulfilment, Status: Pending, Shipping: q.Shipping, CreatedAt: now, UpdatedAt: now,

@@ -262,6 +262,142 @@ const TokenMetricsCurrentPartition = "TOKMETRICS#CURRENT"
 
 // ----- end of rewards -----
 
+// ----- Marketplace (shared/marketplace; docs/data-model.md "Marketplace") -----
+
+// CourseKey is a course's own item; its lessons share the partition (COURSE#<id> / LESSON#<id>).
+func CourseKey(courseID string) Key { return Key{"COURSE#" + courseID, "COURSE"} }
+
+// LessonKey is one lesson of a course (lesson ids are time ordered: a Query lists them in order).
+func LessonKey(courseID, lessonID string) Key {
+	return Key{"COURSE#" + courseID, LessonPrefix + lessonID}
+}
+
+// LessonPrefix is the SK prefix of a course's lessons.
+const LessonPrefix = "LESSON#"
+
+// InstructorCoursesGSI1 lists an instructor's courses, newest first.
+func InstructorCoursesGSI1(instructorID string, created time.Time, courseID string) (string, string) {
+	return "INSTRCOURSES#" + instructorID, SortTime(created) + sep + courseID
+}
+
+// CourseReviewKey is a learner's one review of a course.
+func CourseReviewKey(courseID, userID string) Key {
+	return Key{"COURSE#" + courseID, "REVIEW#" + userID}
+}
+
+// CourseReviewsGSI1 lists a course's reviews, newest first.
+func CourseReviewsGSI1(courseID string, at time.Time, userID string) (string, string) {
+	return "REVIEWS#" + courseID, SortTime(at) + sep + userID
+}
+
+// CatalogShards is the number of catalog partitions the listings are spread over.
+const CatalogShards = 8
+
+// ListingKey is a course's catalog listing (searchable fields, rating aggregate and enrolment
+// count), in one of CatalogShards partitions so the catalog builder reads a few partitions and no
+// single partition takes every review and purchase.
+func ListingKey(courseID string) Key {
+	return Key{CatalogShardPK(catalogShard(courseID)), courseID}
+}
+
+// CatalogShardPK is the partition key of catalog shard n.
+func CatalogShardPK(n int) string { return fmt.Sprintf("CATALOG#%d", n) }
+
+func catalogShard(courseID string) int {
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(courseID); i++ {
+		h ^= uint32(courseID[i])
+		h *= 16777619
+	}
+	return int(h % CatalogShards)
+}
+
+// CatalogStampKey names the current catalog snapshot (its S3 key, hash and version): the one item
+// a search reads.
+func CatalogStampKey() Key { return Key{"CATALOG", "STAMP"} }
+
+// EnrollmentKey is a learner's enrolment in a course.
+func EnrollmentKey(userID, courseID string) Key { return Key{"USER#" + userID, "ENROL#" + courseID} }
+
+// MyCoursesGSI1 lists a learner's active enrolments, newest first.
+func MyCoursesGSI1(userID string, at time.Time, courseID string) (string, string) {
+	return "MYCOURSES#" + userID, SortTime(at) + sep + courseID
+}
+
+// InstructorKey is an instructor's profile (display name, e-mail, Connect account).
+func InstructorKey(instructorID string) Key { return Key{"INSTR#" + instructorID, "PROFILE"} }
+
+// InstructorBalanceKey holds an instructor's buckets (pending, available, held, paid).
+func InstructorBalanceKey(instructorID string) Key { return Key{"INSTR#" + instructorID, "BALANCE"} }
+
+// PayableGSI2 indexes balances that may have money to pay (set when earnings are released), so the
+// payout run finds instructors without a Scan.
+func PayableGSI2(instructorID string) (string, string) { return PayablePK, instructorID }
+
+// PayablePK is the GSI2 partition of payable balances.
+const PayablePK = "PAYABLE"
+
+// SaleKey is one sale of an instructor's course (sale ids are time ordered: newest first in reverse).
+func SaleKey(instructorID, saleID string) Key {
+	return Key{"INSTR#" + instructorID, SalePrefix + saleID}
+}
+
+// SalePrefix is the SK prefix of an instructor's sales.
+const SalePrefix = "SALE#"
+
+// SaleSourceKey guards "one sale per Checkout Session" and points at the sale.
+func SaleSourceKey(sessionID string) Key { return Key{"SALESRC#" + sessionID, "SALE"} }
+
+// SalePaymentIntentKey points a PaymentIntent at its sale (refunds and disputes name it).
+func SalePaymentIntentKey(paymentIntentID string) Key {
+	return Key{"SALEPI#" + paymentIntentID, "SALE"}
+}
+
+// PendingSaleGSI2 lists sales not yet released, by release time: the release job's one Query.
+func PendingSaleGSI2(releaseAt time.Time, saleID string) (string, string) {
+	return PendingSalesPK, SortTime(releaseAt) + sep + saleID
+}
+
+// PendingSalesPK is the GSI2 partition of unreleased sales.
+const PendingSalesPK = "SALEPENDING"
+
+// LedgerKey is one ledger entry of an instructor, in time order.
+func LedgerKey(instructorID string, at time.Time, entryID string) Key {
+	return Key{"INSTR#" + instructorID, LedgerPrefix + at.UTC().Format(time.RFC3339Nano) + sep + entryID}
+}
+
+// LedgerPrefix is the SK prefix of an instructor's ledger entries.
+const LedgerPrefix = "LEDGER#"
+
+// PayoutKey is an instructor's payout of a period ("2026-12"): at most one per period.
+func PayoutKey(instructorID, period string) Key {
+	return Key{"INSTR#" + instructorID, PayoutPrefix + period}
+}
+
+// PayoutPrefix is the SK prefix of an instructor's payouts.
+const PayoutPrefix = "PAYOUT#"
+
+// PayoutsGSI2 lists a period's payouts by status (admin).
+func PayoutsGSI2(period, status, instructorID string) (string, string) {
+	return "PAYOUTS#" + period, status + sep + instructorID
+}
+
+// MarketplaceMetricsCurrentKey holds the marketplace gauges (published courses, instructors'
+// pending/available/held/paid totals); MarketplaceMetricsDayKey a day's counters. They sit beside
+// billing's METRICS items under their own sort keys, so a purchase transaction that also carries
+// payments' day counters never touches one item twice.
+func MarketplaceMetricsCurrentKey() Key { return Key{"METRICS", "MKT#CURRENT"} }
+
+// MarketplaceMetricsDayKey is the marketplace counters of one day.
+func MarketplaceMetricsDayKey(day time.Time) Key {
+	return Key{"METRICS", MarketplaceMetricsDayPrefix + day.UTC().Format("2006-01-02")}
+}
+
+// MarketplaceMetricsDayPrefix starts the SK of marketplace day counters.
+const MarketplaceMetricsDayPrefix = "MKT#DAY#"
+
+// ----- end of marketplace -----
+
 // String renders a key for logs.
 func (k Key) String() string { return fmt.Sprintf("%s|%s", k.PK, k.SK) }
 

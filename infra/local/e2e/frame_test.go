@@ -133,8 +133,25 @@ func wantError(t *testing.T, label string, status int, body []byte, hdr http.Hea
 	}
 }
 
+// nonNull is, for a schema without a type of its own that is a nullable anyOf/oneOf
+// ({$ref: X} or {type: "null"}), the first alternative that is not null; else the schema itself.
+func nonNull(s *openapi3.SchemaRef) *openapi3.SchemaRef {
+	if s == nil || s.Value == nil || s.Value.Type != nil && len(*s.Value.Type) > 0 {
+		return s
+	}
+	for _, alts := range []openapi3.SchemaRefs{s.Value.AnyOf, s.Value.OneOf} {
+		for _, a := range alts {
+			if a != nil && a.Value != nil && !a.Value.Type.Is("null") {
+				return a
+			}
+		}
+	}
+	return s
+}
+
 // sample is a value of the property's JSON type (valid for the type, not necessarily for the route).
 func sample(s *openapi3.SchemaRef) any {
+	s = nonNull(s)
 	if s == nil || s.Value == nil {
 		return "x"
 	}
@@ -164,6 +181,7 @@ func sample(s *openapi3.SchemaRef) any {
 }
 
 func isInteger(s *openapi3.SchemaRef) bool {
+	s = nonNull(s)
 	return s != nil && s.Value != nil && s.Value.Type.Includes("integer")
 }
 

@@ -61,6 +61,7 @@ func TestContractFuzz(t *testing.T) {
 		"FUZZ_HOOKS="+filepath.Join(root, "infra", "local", "fuzz", "checks.py"),
 		"FUZZ_USER_TOKEN="+h.Token(t, user, o.Email),
 		"FUZZ_ADMIN_TOKEN="+h.Token(t, "fuzz-admin", "fuzz-admin@example.com", "admin"),
+		"FUZZ_INSTRUCTOR_TOKEN="+h.Token(t, user, o.Email, "instructor"),
 		"FUZZ_GO_PACKAGES="+strings.Join(goPackages(t, root), ","),
 		"NO_COLOR=1", "PYTHONDONTWRITEBYTECODE=1")
 	var out bytes.Buffer

@@ -55,6 +55,9 @@ func isDispute(eventType string) bool {
 	return false
 }
 
+// builders shapes further event types, registered by the files that add them (marketplace.go).
+var builders = map[string]func(Options) map[string]any{}
+
 // Price ids of the paid tiers used by default; they match the local stack's configuration
 // (localtest.PricePro / PriceEnterprise and `make dev`).
 const (
@@ -106,6 +109,11 @@ type Options struct {
 	// Object replaces data.object entirely; with it Build accepts any event type (e.g. to send a
 	// type our webhook does not handle).
 	Object map[string]any
+
+	// Connect (account.updated): the account id (default acct_<hash of user>), and whether it can
+	// receive payouts (default yes).
+	AccountID       string
+	PayoutsDisabled bool
 }
 
 // Build returns the JSON of a Stripe event of eventType.
@@ -131,7 +139,11 @@ func Build(eventType string, o Options) ([]byte, error) {
 				obj = dispute(o, eventType == ChargeDisputeClosed)
 				break
 			}
-			return nil, fmt.Errorf("stripeevents: no builder for %q (set Options.Object to send it anyway)", eventType)
+			b, ok := builders[eventType]
+			if !ok {
+				return nil, fmt.Errorf("stripeevents: no builder for %q (set Options.Object to send it anyway)", eventType)
+			}
+			obj = b(o)
 		}
 	}
 	data := map[string]any{"object": obj}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,6 +48,24 @@ func (b *Bucket) Put(ctx context.Context, o blob.Object, body []byte) error {
 		return apperr.Wrap(err, apperr.Unavailable, "store object")
 	}
 	return nil
+}
+
+// Get implements blob.Store.
+func (b *Bucket) Get(ctx context.Context, key string) ([]byte, error) {
+	out, err := b.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.Name), Key: aws.String(key)})
+	if err != nil {
+		var nsk *types.NoSuchKey
+		if errors.As(err, &nsk) {
+			return nil, apperr.New(apperr.NotFound, "object not found")
+		}
+		return nil, apperr.Wrap(err, apperr.Unavailable, "read object")
+	}
+	defer out.Body.Close()
+	body, err := io.ReadAll(out.Body)
+	if err != nil {
+		return nil, apperr.Wrap(err, apperr.Unavailable, "read object body")
+	}
+	return body, nil
 }
 
 // Exists implements blob.Store.

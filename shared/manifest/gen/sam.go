@@ -32,6 +32,11 @@ var paramOf = map[string]string{
 	m.EnvLicenseKeyParam:  "LicenseSigningKeyParam",
 }
 
+// envParamOf maps a configuration variable a function lists in Env to its template parameter.
+var envParamOf = map[string]string{
+	m.EnvPayoutMinimum: "PayoutMinimumCents",
+}
+
 // Template is template.yaml.
 func Template() ([]byte, error) {
 	var b strings.Builder
@@ -88,6 +93,14 @@ func writeFunction(b *strings.Builder, f m.Function) error {
 		w(10, "%s:", q.EnvVar())
 		w(12, "Ref: %s", q.LogicalID())
 	}
+	for _, env := range f.Env {
+		param, ok := envParamOf[env]
+		if !ok {
+			return fmt.Errorf("no template parameter for environment variable %s", env)
+		}
+		w(10, "%s:", env)
+		w(12, "Ref: %s", param)
+	}
 	w(6, "Policies:")
 	w(8, "- Statement:")
 	stmt := func(actions []string, resources ...string) {
@@ -109,7 +122,7 @@ func writeFunction(b *strings.Builder, f m.Function) error {
 		stmt([]string{m.SendMessage}, res...)
 	}
 	if len(f.Bucket) > 0 {
-		stmt(f.Bucket, `Fn::Sub: "${Bucket.Arn}/*"`)
+		stmt(f.Bucket, `Fn::Sub: "${Bucket.Arn}/`+f.BucketObjects()+`"`)
 	}
 	if f.Email {
 		stmt(m.SESActions, `Fn::Sub: "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"`)

@@ -11,7 +11,7 @@ import (
 	"github.com/liberation/monetization/shared/metric"
 	"github.com/liberation/monetization/shared/notify"
 	"github.com/liberation/monetization/shared/rewards"
-	"github.com/liberation/monetization/shared/rewards/catalog"
+	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
 )
 
 // E-mails of the redemption workflow: one per transition the user should hear about (approved,
@@ -40,7 +40,7 @@ func Message(b licensing.Branding, mailFrom, appURL string, red rewards.Redempti
 	case rewards.Approved:
 		subject = "Your reward is approved: " + red.RewardName
 		lead = "Good news: your request for " + red.RewardName + " is approved."
-		if red.Fulfilment == catalog.Manual {
+		if red.Fulfilment == rewardcatalog.Manual {
 			lead += " We are preparing it and will tell you when it is on its way."
 		} else {
 			lead += " We are delivering it now and will e-mail you as soon as it is ready."
@@ -48,11 +48,11 @@ func Message(b licensing.Branding, mailFrom, appURL string, red rewards.Redempti
 	case rewards.Fulfilled:
 		subject = "Your reward is here: " + red.RewardName
 		switch red.Fulfilment {
-		case catalog.StripeCoupon:
+		case rewardcatalog.StripeCoupon:
 			lead = "Here is your single-use code for 20% off one course. Enter it at checkout; it is valid for " +
-				fmt.Sprint(catalog.CouponValidDays) + " days and only for your account."
+				fmt.Sprint(rewardcatalog.CouponValidDays) + " days and only for your account."
 			facts = append(facts, [2]string{"Your code", red.CouponCode})
-		case catalog.StripeCredit:
+		case rewardcatalog.StripeCredit:
 			lead = "We added the credit to your account balance. It is taken off your next subscription invoices automatically."
 		default:
 			lead = "Your " + red.RewardName + " is on its way."

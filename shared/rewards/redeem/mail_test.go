@@ -7,7 +7,7 @@ import (
 	"github.com/liberation/monetization/shared/licensing"
 
 	"github.com/liberation/monetization/shared/rewards"
-	"github.com/liberation/monetization/shared/rewards/catalog"
+	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
 )
 
 var brand = licensing.PlatformBranding()
@@ -19,7 +19,7 @@ const (
 
 func TestMessagesPerStatus(t *testing.T) {
 	base := rewards.Redemption{ID: "rdm_01JE0A2B3C4D5E7K2M9QXA4D0Z", RewardName: "20% off a course", Cost: 500,
-		Fulfilment: catalog.StripeCoupon, CouponCode: "LIB20-2M9QXA4D0Z"}
+		Fulfilment: rewardcatalog.StripeCoupon, CouponCode: "LIB20-2M9QXA4D0Z"}
 	for status, want := range map[rewards.Status][]string{
 		rewards.Approved:  {"Your reward is approved: 20% off a course", "is approved", "delivering it now"},
 		rewards.Fulfilled: {"Your reward is here: 20% off a course", "LIB20-2M9QXA4D0Z", "only for your account"},
@@ -52,7 +52,7 @@ func TestMessagesPerStatus(t *testing.T) {
 
 func TestMessageEscapesEveryValue(t *testing.T) {
 	red := rewards.Redemption{ID: "rdm_01JE0A2B3C4D5E7K2M9QXA4D0Z", RewardName: "Liberation merchandise pack", Cost: 2000,
-		Fulfilment: catalog.Manual, Status: rewards.Rejected, Reason: `<script>alert("x")</script> & "quotes"`}
+		Fulfilment: rewardcatalog.Manual, Status: rewards.Rejected, Reason: `<script>alert("x")</script> & "quotes"`}
 	m, _ := Message(brand, mailFrom, appURL, red, "lin@example.com")
 	if strings.Contains(m.HTML, "<script>") || !strings.Contains(m.HTML, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;quotes&#34;") {
 		t.Fatalf("reason not escaped: %s", m.HTML)

@@ -15,7 +15,7 @@ import (
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/rewards"
-	"github.com/liberation/monetization/shared/rewards/catalog"
+	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
 
@@ -89,7 +89,7 @@ func HandleApproveRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		if red.Fulfilment != catalog.Manual {
+		if red.Fulfilment != rewardcatalog.Manual {
 			red = d.fulfilAutomatically(ctx, red, admin, r.ID)
 		}
 		red, sent := d.notify(ctx, red)
@@ -101,7 +101,7 @@ func HandleApproveRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
 // fulfilled (spending the held tokens). On failure it records the error and returns it approved.
 func (d *Deps) fulfilAutomatically(ctx context.Context, red rewards.Redemption, actor, requestID string) rewards.Redemption {
 	log := logging.From(ctx)
-	rw, ok := catalog.ByID(red.RewardID)
+	rw, ok := rewardcatalog.ByID(red.RewardID)
 	var code, cus, txn string
 	var err error
 	switch {
@@ -109,9 +109,9 @@ func (d *Deps) fulfilAutomatically(ctx context.Context, red rewards.Redemption, 
 		err = apperr.New(apperr.Internal, "reward %s is no longer in the catalogue", red.RewardID)
 	case d.Payments == nil:
 		err = apperr.New(apperr.Internal, "this function has no Stripe client: declare Stripe in its manifest entry")
-	case rw.Fulfilment == catalog.StripeCoupon:
+	case rw.Fulfilment == rewardcatalog.StripeCoupon:
 		code, err = d.Payments.IssueCoupon(ctx, red, rw)
-	case rw.Fulfilment == catalog.StripeCredit:
+	case rw.Fulfilment == rewardcatalog.StripeCredit:
 		cus, txn, err = d.Payments.CreditBalance(ctx, red, rw)
 	default:
 		return red
@@ -207,7 +207,7 @@ func HandleFulfilRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
 			return httpapi.Response{}, err
 		}
 		admin := r.Principal.UserID
-		if red.Fulfilment == catalog.Manual {
+		if red.Fulfilment == rewardcatalog.Manual {
 			red, err = d.Transition(ctx, red, rewards.ActFulfil, admin, r.ID, func(n *rewards.Redemption) { n.Note = q.Note })
 			if err != nil {
 				return httpapi.Response{}, err

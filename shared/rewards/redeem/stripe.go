@@ -10,7 +10,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/rewards"
-	"github.com/liberation/monetization/shared/rewards/catalog"
+	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
 	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
@@ -19,10 +19,10 @@ import (
 // same redemption never yields two coupons or two credits (docs/decisions/0043).
 type Payments interface {
 	// IssueCoupon creates the redemption's single-use coupon and returns its code.
-	IssueCoupon(ctx context.Context, red rewards.Redemption, rw catalog.Reward) (code string, err error)
+	IssueCoupon(ctx context.Context, red rewards.Redemption, rw rewardcatalog.Reward) (code string, err error)
 	// CreditBalance credits the reward to the user's Stripe customer balance, creating the customer
 	// when the user has none yet, and returns the customer and the balance transaction.
-	CreditBalance(ctx context.Context, red rewards.Redemption, rw catalog.Reward) (customerID, txn string, err error)
+	CreditBalance(ctx context.Context, red rewards.Redemption, rw rewardcatalog.Reward) (customerID, txn string, err error)
 }
 
 // stripePayments is Payments on the Stripe API.
@@ -37,14 +37,14 @@ func CouponCode(red rewards.Redemption) string {
 	return "LIB20-" + strings.ToUpper(red.ID[len(red.ID)-10:])
 }
 
-func (p *stripePayments) IssueCoupon(ctx context.Context, red rewards.Redemption, rw catalog.Reward) (string, error) {
+func (p *stripePayments) IssueCoupon(ctx context.Context, red rewards.Redemption, rw rewardcatalog.Reward) (string, error) {
 	api, err := p.stripe.API(ctx)
 	if err != nil {
 		return "", err
 	}
 	code := CouponCode(red)
 	// Fixed by the approval time, so a retry sends the same parameters under the same key.
-	redeemBy := red.ApprovedAt.Add(catalog.CouponValidDays * 24 * time.Hour).Unix()
+	redeemBy := red.ApprovedAt.Add(rewardcatalog.CouponValidDays * 24 * time.Hour).Unix()
 	params := &stripe.CouponParams{
 		ID:             stripe.String(code),
 		Name:           stripe.String(rw.Name + " (Liberation rewards)"),
@@ -71,7 +71,7 @@ func (p *stripePayments) IssueCoupon(ctx context.Context, red rewards.Redemption
 	return "", stripeapi.Error(err, "creating the coupon")
 }
 
-func (p *stripePayments) CreditBalance(ctx context.Context, red rewards.Redemption, rw catalog.Reward) (string, string, error) {
+func (p *stripePayments) CreditBalance(ctx context.Context, red rewards.Redemption, rw rewardcatalog.Reward) (string, string, error) {
 	api, err := p.stripe.API(ctx)
 	if err != nil {
 		return "", "", err

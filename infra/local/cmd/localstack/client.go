@@ -77,6 +77,7 @@ func (c *cli) runTrigger(ctx context.Context, args []string) error {
 	fs.StringVar(&o.EventID, "id", "", "event id (repeat one to test deduplication)")
 	fs.StringVar(&o.Mode, "mode", "", "checkout mode: subscription or payment")
 	fs.BoolVar(&o.CancelAtPeriodEnd, "cancel-at-period-end", false, "subscription cancel_at_period_end")
+	marketplaceTriggerFlags(fs, &o)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

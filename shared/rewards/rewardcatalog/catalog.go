@@ -1,6 +1,6 @@
 // Package catalog is the rewards catalogue — what tokens can be spent on and how each reward is
 // fulfilled — and the public GET /rewards route. It links no DynamoDB client: the catalogue is code.
-package catalog
+package rewardcatalog
 
 import (
 	"context"

@@ -1,0 +1,217 @@
+// Package stripefake stands in front of stripe-mock for the few Stripe answers that depend on state
+// stripe-mock does not keep (it is stateless): a charge's refunds (GET /v1/refunds?charge=…) and
+// transfers (POST /v1/transfers with idempotency-key replay, GET /v1/transfers?transfer_group=…).
+// It can also fail transfers the two ways that matter for money: a definite refusal (4xx, nothing
+// created) and an ambiguous failure (5xx after the transfer was created). Everything else is proxied
+// to stripe-mock. Tests point the process's Stripe client at it with API.
+package stripefake
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+)
+
+// Refund is one refund of a charge as the fake lists it.
+type Refund struct {
+	ID     string
+	Amount int64
+	Status string // default succeeded
+}
+
+// Transfer is a transfer the fake created.
+type Transfer struct {
+	ID, Destination, Group, Currency, IdempotencyKey string
+	Amount                                           int64
+	Metadata                                         map[string]string
+}
+
+// Failure modes of the next transfers.
+const (
+	FailNone = iota
+	// FailRefuse answers 400 without creating anything (a definite refusal).
+	FailRefuse
+	// FailAfterCreate creates the transfer, then answers 500 (the outcome looks unknown to the caller).
+	FailAfterCreate
+)
+
+// Fake is a running stand-in.
+type Fake struct {
+	URL string
+
+	mu        sync.Mutex
+	refunds   map[string][]Refund
+	transfers []Transfer
+	byKey     map[string]int // idempotency key → index in transfers
+	failMode  int
+	failCount int
+	posts     int // transfer creation requests received
+}
+
+// Start serves the fake in front of stripe-mock at upstream until the test ends.
+func Start(t testing.TB, upstream string) *Fake {
+	t.Helper()
+	u, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatalf("stripefake: upstream %q: %v", upstream, err)
+	}
+	f := &Fake{refunds: map[string][]Refund{}, byKey: map[string]int{}}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/v1/refunds":
+			f.listRefunds(w, r)
+		case r.Method == http.MethodPost && r.URL.Path == "/v1/transfers":
+			f.createTransfer(w, r)
+		case r.Method == http.MethodGet && r.URL.Path == "/v1/transfers":
+			f.listTransfers(w, r)
+		default:
+			proxy.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	f.URL = srv.URL
+	return f
+}
+
+// API is a stripe-go client on the fake (no network retries, so each failure reaches the caller).
+func (f *Fake) API(key string) *client.API {
+	cfg := &stripe.BackendConfig{URL: stripe.String(f.URL), MaxNetworkRetries: stripe.Int64(0),
+		HTTPClient: &http.Client{Timeout: 10 * time.Second}, LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelError}}
+	return client.New(key, &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend, cfg),
+		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg), Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg)})
+}
+
+// SetRefunds makes the charge's refunds list exactly refunds.
+func (f *Fake) SetRefunds(chargeID string, refunds ...Refund) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refunds[chargeID] = append([]Refund(nil), refunds...)
+}
+
+// FailTransfers makes the next n transfer creations fail in mode.
+func (f *Fake) FailTransfers(mode, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failMode, f.failCount = mode, n
+}
+
+// Transfers returns the transfers created so far.
+func (f *Fake) Transfers() []Transfer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Transfer(nil), f.transfers...)
+}
+
+// TransferRequests is how many creation requests arrived (replays included).
+func (f *Fake) TransferRequests() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.posts
+}
+
+func (f *Fake) listRefunds(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	charge := r.URL.Query().Get("charge")
+	var data []map[string]any
+	for _, rf := range f.refunds[charge] {
+		status := rf.Status
+		if status == "" {
+			status = "succeeded"
+		}
+		data = append(data, map[string]any{"id": rf.ID, "object": "refund", "amount": rf.Amount, "charge": charge,
+			"currency": "usd", "status": status, "created": time.Now().Unix(), "metadata": map[string]string{}})
+	}
+	f.mu.Unlock()
+	writeList(w, "/v1/refunds", data)
+}
+
+func (f *Fake) createTransfer(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.posts++
+	key := r.Header.Get("Idempotency-Key")
+	if i, ok := f.byKey[key]; ok && key != "" {
+		writeJSON(w, http.StatusOK, transferJSON(f.transfers[i])) // Stripe replays the first answer
+		return
+	}
+	mode := FailNone
+	if f.failCount > 0 {
+		mode = f.failMode
+		f.failCount--
+	}
+	if mode == FailRefuse {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"type": "invalid_request_error",
+			"code": "account_invalid", "message": "The destination account cannot receive transfers."}})
+		return
+	}
+	amount, _ := strconv.ParseInt(r.PostForm.Get("amount"), 10, 64)
+	md := map[string]string{}
+	for k, v := range r.PostForm {
+		if len(k) > 10 && k[:9] == "metadata[" && k[len(k)-1] == ']' {
+			md[k[9:len(k)-1]] = v[0]
+		}
+	}
+	tr := Transfer{ID: fmt.Sprintf("tr_fake_%d", len(f.transfers)+1), Destination: r.PostForm.Get("destination"),
+		Group: r.PostForm.Get("transfer_group"), Currency: r.PostForm.Get("currency"), IdempotencyKey: key,
+		Amount: amount, Metadata: md}
+	f.transfers = append(f.transfers, tr)
+	if key != "" {
+		f.byKey[key] = len(f.transfers) - 1
+	}
+	if mode == FailAfterCreate {
+		delete(f.byKey, key) // the answer was lost; a replay of the key would only hide the ambiguity
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": map[string]any{"type": "api_error",
+			"message": "An unknown error occurred."}})
+		return
+	}
+	writeJSON(w, http.StatusOK, transferJSON(tr))
+}
+
+func (f *Fake) listTransfers(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	group := r.URL.Query().Get("transfer_group")
+	var data []map[string]any
+	for _, tr := range f.transfers {
+		if group == "" || tr.Group == group {
+			data = append(data, transferJSON(tr))
+		}
+	}
+	f.mu.Unlock()
+	writeList(w, "/v1/transfers", data)
+}
+
+func transferJSON(tr Transfer) map[string]any {
+	return map[string]any{"id": tr.ID, "object": "transfer", "amount": tr.Amount, "currency": tr.Currency,
+		"destination": tr.Destination, "transfer_group": tr.Group, "metadata": tr.Metadata, "reversed": false,
+		"amount_reversed": 0, "created": time.Now().Unix(), "livemode": false,
+		"reversals": map[string]any{"object": "list", "data": []any{}, "has_more": false, "url": "/v1/transfers/" + tr.ID + "/reversals"}}
+}
+
+func writeList(w http.ResponseWriter, url string, data []map[string]any) {
+	if data == nil {
+		data = []map[string]any{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data, "has_more": false, "url": url})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("content-type", "application/json")
+	w.Header().Set("request-id", "req_fake")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

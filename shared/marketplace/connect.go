@@ -1,0 +1,156 @@
+package marketplace
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/stripe/stripe-go/v76"
+
+	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/idempotency"
+	"github.com/liberation/monetization/shared/logging"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/store"
+)
+
+type connectRequest struct {
+	ReturnURL  string `json:"returnUrl"`
+	RefreshURL string `json:"refreshUrl"`
+}
+
+func (c *connectRequest) Validate() error {
+	if err := validateRedirectURL("returnUrl", c.ReturnURL); err != nil {
+		return err
+	}
+	return validateRedirectURL("refreshUrl", c.RefreshURL)
+}
+
+// ConnectResponse is the answer of POST /instructors/me/connect.
+type ConnectResponse struct {
+	AccountID      string `json:"accountId"`
+	URL            string `json:"url"`
+	ExpiresAt      string `json:"expiresAt"`
+	PayoutsEnabled bool   `json:"payoutsEnabled"`
+}
+
+// HandleConnectInstructor serves POST /instructors/me/connect: the caller's Stripe Connect Express
+// account, created once (its idempotency key is derived from the instructor id, and the first id
+// stored wins a race), and an onboarding link to it. account.updated then marks payouts enabled.
+func HandleConnectInstructor(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var req connectRequest
+		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := requireInstructor(r.Principal); err != nil {
+			return httpapi.Response{}, err
+		}
+		for field, u := range map[string]string{"returnUrl": req.ReturnURL, "refreshUrl": req.RefreshURL} {
+			if err := checkAppOrigin(d.Config.AppOrigins, field, u); err != nil {
+				return httpapi.Response{}, err
+			}
+		}
+		me := r.Principal.UserID
+		prof, err := readInstructor(ctx, d, me)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		acct := prof.ConnectAccountID
+		if acct == "" {
+			created, err := d.Stripe.ExpressAccount(ctx, me, r.Principal.Email)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			if acct, err = rememberAccount(ctx, d, r, created); err != nil {
+				return httpapi.Response{}, err
+			}
+		}
+		op := "r" + r.ID
+		if k := r.Header(httpapi.IdempotencyHeader); k != "" {
+			op = "k" + idempotency.Hash([]byte(fn.Name), []byte(me), []byte(k))[:40]
+		}
+		url, expires, err := d.Stripe.OnboardingLink(ctx, acct, req.RefreshURL, req.ReturnURL, op)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(ConnectResponse{AccountID: acct, URL: url, ExpiresAt: rfc3339(expires), PayoutsEnabled: prof.PayoutsEnabled}), nil
+	})
+}
+
+// rememberAccount stores the instructor's Connect account once: if another request stored one
+// first, that one wins and is returned.
+func rememberAccount(ctx context.Context, d *Deps, r *httpapi.Request, acct string) (string, error) {
+	now := d.Clock.Now().UTC()
+	vals := map[string]types.AttributeValue{":t": store.S("instructor"), ":i": store.S(r.Principal.UserID),
+		":a": store.S(acct), ":now": store.S(rfc3339Nano(now)), ":f": &types.AttributeValueMemberBOOL{Value: false}}
+	expr := "SET #t = :t, id = :i, connectAccountId = :a, payoutsEnabled = if_not_exists(payoutsEnabled, :f), " +
+		"createdAt = if_not_exists(createdAt, :now), updatedAt = :now"
+	if r.Principal.Email != "" {
+		expr += ", email = :e"
+		vals[":e"] = store.S(r.Principal.Email)
+	}
+	err := d.Store.Update(ctx, &dynamodb.UpdateItemInput{Key: store.InstructorKey(r.Principal.UserID).Item(),
+		UpdateExpression:          aws.String(expr),
+		ConditionExpression:       aws.String("attribute_not_exists(connectAccountId) OR connectAccountId = :a"),
+		ExpressionAttributeNames:  map[string]string{"#t": "type"},
+		ExpressionAttributeValues: vals}, nil)
+	if store.IsConditionFailed(err) {
+		prof, gErr := readInstructor(ctx, d, r.Principal.UserID)
+		return prof.ConnectAccountID, gErr
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := audit.Write(ctx, d.Store, audit.Entry{Actor: r.Principal.UserID, Action: "connect.account",
+		Target: "instructor:" + r.Principal.UserID, RequestID: r.ID, Details: map[string]string{"account": acct}}); err != nil {
+		logging.From(ctx).Warn("audit record not written", "err", err.Error())
+	}
+	return acct, nil
+}
+
+// ApplyAccountUpdated records whether an instructor's Connect account can receive payouts. The
+// instructor is the account's metadata.userId (we set it at creation), and the account must be the
+// one on their profile. Events apply in Stripe's order: an older event never overwrites a newer one.
+func ApplyAccountUpdated(ctx context.Context, d *Deps, acct *stripe.Account, eventCreated int64, eventID string) error {
+	instructor := acct.Metadata["userId"]
+	now := d.Clock.Now().UTC()
+	err := d.Store.Update(ctx, &dynamodb.UpdateItemInput{
+		Key:              store.InstructorKey(instructor).Item(),
+		UpdateExpression: aws.String("SET payoutsEnabled = :pe, accountEventAt = :at, updatedAt = :now"),
+		ConditionExpression: aws.String("connectAccountId = :a AND " +
+			"(attribute_not_exists(accountEventAt) OR accountEventAt <= :at)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pe": &types.AttributeValueMemberBOOL{Value: acct.PayoutsEnabled},
+			":at": store.N(eventCreated), ":a": store.S(acct.ID), ":now": store.S(rfc3339Nano(now))},
+	}, nil)
+	if store.IsConditionFailed(err) {
+		logging.From(ctx).Info("account.updated not applied: not the instructor's account, or older than the last one",
+			"accountId", acct.ID, "instructorId", instructor)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return audit.Write(ctx, d.Store, audit.Entry{Actor: audit.ActorStripe, Action: "connect.updated", Target: "instructor:" + instructor,
+		RequestID: eventID, Details: map[string]string{"account": acct.ID, "payoutsEnabled": boolString(acct.PayoutsEnabled)}})
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// nextPayoutAt is the next monthly payout run after t: the 1st of the next month, 02:00 UTC.
+func nextPayoutAt(t time.Time) time.Time {
+	t = t.UTC()
+	run := time.Date(t.Year(), t.Month(), 1, 2, 0, 0, 0, time.UTC)
+	if !run.After(t) {
+		run = run.AddDate(0, 1, 0)
+	}
+	return run
+}

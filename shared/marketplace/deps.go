@@ -1,0 +1,73 @@
+// Package marketplace is the course marketplace (seed section 3): instructors create courses and
+// upload their content to S3 through presigned URLs, publish them into the catalog
+// (shared/marketplace/catalog), and sell them; learners buy them through Stripe Checkout (or enrol
+// at once in a free course), read their content through short-lived links and review them. Every
+// sale is split 70/30 (shared/marketplace/ledger); an instructor's share is pending for the 30-day
+// refund window, then available, and paid monthly by a Stripe Connect transfer through the payouts
+// queue. Refunds and disputes of course sales reverse or hold the shares. Every money movement is
+// one DynamoDB transaction: the sale, the instructor's balance and its ledger entry, the counters
+// and an audit record (docs/decisions/0061, 0062).
+package marketplace
+
+import (
+	"strconv"
+
+	"github.com/liberation/monetization/shared/blob"
+	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/mail"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/queue"
+	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/stripeapi"
+)
+
+// Deps is what the marketplace's code uses, built per function from its runtime: optional parts
+// only for functions whose manifest entry declares them.
+type Deps struct {
+	Config platform.Config
+	Clock  clock.Clock
+	Store  *store.Store
+	Stripe StripePort   // Stripe: true
+	Blobs  blob.Store   // Bucket
+	Queue  queue.Sender // Sends
+	Mail   mail.Sender  // Email
+	// PayoutMinimum is the smallest payout in cents (PAYOUT_MINIMUM_CENTS).
+	PayoutMinimum int64
+}
+
+// NewDeps builds Deps for the runtime's function.
+func NewDeps(rt *platform.Runtime) (*Deps, error) {
+	d := &Deps{Config: rt.Config, Clock: rt.Clock, Store: store.Open(rt), PayoutMinimum: manifest.DefaultPayoutMinimumCents}
+	if v := rt.Getenv(manifest.EnvPayoutMinimum); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return nil, errConfig(manifest.EnvPayoutMinimum + " must be a positive whole number of cents")
+		}
+		d.PayoutMinimum = n
+	}
+	var err error
+	if rt.Fn.Stripe {
+		d.Stripe = NewStripePort(stripeapi.Open(rt))
+	}
+	if len(rt.Fn.Sends) > 0 {
+		if d.Queue, err = queue.From(rt); err != nil {
+			return nil, err
+		}
+	}
+	if len(rt.Fn.Bucket) > 0 {
+		if d.Blobs, err = blob.From(rt); err != nil {
+			return nil, err
+		}
+	}
+	if rt.Fn.Email {
+		if d.Mail, err = mail.From(rt); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+type errConfig string
+
+func (e errConfig) Error() string { return "marketplace: " + string(e) }

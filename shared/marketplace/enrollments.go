@@ -1,0 +1,277 @@
+package marketplace
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/idempotency"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/marketplace/catalog"
+	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
+	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// enrollment reads a learner's enrolment in a course (consistent); NotFound when there is none.
+func enrollment(ctx context.Context, d *Deps, userID, courseID string) (Enrollment, error) {
+	var e Enrollment
+	err := d.Store.GetConsistent(ctx, store.EnrollmentKey(userID, courseID), &e)
+	return e, err
+}
+
+// readEnrollment is enrollment with "none" as a nil pointer.
+func readEnrollment(ctx context.Context, d *Deps, userID, courseID string) (*Enrollment, error) {
+	e, err := enrollment(ctx, d, userID, courseID)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// enrolItems returns the writes that give e.UserID access to e.CourseID, given the enrolment read
+// (cur, nil for none): the enrolment (conditioned on what was read, so a concurrent change makes
+// the caller read again) and the listing's enrolment count. Nothing when access is already active.
+func enrolItems(cur *Enrollment, e Enrollment) ([]types.TransactWriteItem, error) {
+	if cur != nil && cur.Active() {
+		return nil, nil
+	}
+	var read int64
+	if cur != nil {
+		read = cur.Version
+	}
+	e.Status, e.Version, e.RevokedAt = EnrollActive, read+1, nil
+	e.SetKeys()
+	put, err := putVersioned(e, read)
+	if err != nil {
+		return nil, err
+	}
+	return store.Append([]types.TransactWriteItem{put}, catalog.CountersItem(e.CourseID, map[string]int64{catalog.CtrEnrollments: 1})), nil
+}
+
+// revokeItems returns the writes that end the access a sale gave (a full refund, a lost dispute):
+// only an active enrolment of that sale is revoked — a later purchase's access is not.
+func revokeItems(cur *Enrollment, saleID string, at time.Time) ([]types.TransactWriteItem, error) {
+	if cur == nil || !cur.Active() || cur.SaleID != saleID {
+		return nil, nil
+	}
+	e := *cur
+	read := e.Version
+	e.Status, e.Version, e.RevokedAt = EnrollRevoked, read+1, &at
+	e.SetKeys()
+	put, err := putVersioned(e, read)
+	if err != nil {
+		return nil, err
+	}
+	return store.Append([]types.TransactWriteItem{put}, catalog.CountersItem(e.CourseID, map[string]int64{catalog.CtrEnrollments: -1})), nil
+}
+
+// EnrollmentView is an enrolment as its learner sees it.
+type EnrollmentView struct {
+	CourseID    string `json:"courseId"`
+	CourseTitle string `json:"courseTitle"`
+	Status      string `json:"status"`
+	Source      string `json:"source"`
+	EnrolledAt  string `json:"enrolledAt"`
+}
+
+func enrollmentView(e Enrollment) EnrollmentView {
+	return EnrollmentView{CourseID: e.CourseID, CourseTitle: e.CourseTitle, Status: e.Status, Source: e.Source,
+		EnrolledAt: rfc3339(e.EnrolledAt)}
+}
+
+// EnrollmentList is the body of GET /me/courses.
+type EnrollmentList struct {
+	Courses    []EnrollmentView `json:"courses"`
+	NextCursor string           `json:"nextCursor,omitempty"`
+}
+
+// HandleListMyCourses serves GET /me/courses: the caller's active enrolments, newest first.
+func HandleListMyCourses(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		limit, err := r.Limit(defaultListLimit, maxListLimit)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		pk, _ := store.MyCoursesGSI1(r.Principal.UserID, d.Clock.Now(), "")
+		page, err := store.QueryPage[Enrollment](ctx, d.Store, "my-courses#"+r.Principal.UserID, &dynamodb.QueryInput{
+			IndexName:                 aws.String(manifest.Indexes[0].Name),
+			KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk)},
+			ScanIndexForward:          aws.Bool(false),
+		}, limit, r.Query("cursor"))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		out := EnrollmentList{Courses: make([]EnrollmentView, 0, len(page.Items)), NextCursor: page.NextCursor}
+		for _, e := range page.Items {
+			out.Courses = append(out.Courses, enrollmentView(e))
+		}
+		return httpapi.OK(out), nil
+	})
+}
+
+type purchaseRequest struct {
+	SuccessURL string `json:"successUrl"`
+	CancelURL  string `json:"cancelUrl"`
+}
+
+func (p *purchaseRequest) Validate() error {
+	if err := validateRedirectURL("successUrl", p.SuccessURL); err != nil {
+		return err
+	}
+	return validateRedirectURL("cancelUrl", p.CancelURL)
+}
+
+// PurchaseResponse is the 201 of POST /courses/{courseId}/purchase: a Checkout Session to send the
+// buyer to, or (free course) the enrolment made at once.
+type PurchaseResponse struct {
+	URL        string          `json:"url,omitempty"`
+	SessionID  string          `json:"sessionId,omitempty"`
+	Enrollment *EnrollmentView `json:"enrollment,omitempty"`
+}
+
+// HandlePurchaseCourse serves POST /courses/{courseId}/purchase (Idempotency-Key honoured): a
+// Stripe Checkout Session (mode payment, the course's current price, metadata userId and courseId,
+// client_reference_id) for a paid course, or an enrolment at once for a free one. The sale itself
+// is recorded when Stripe reports the session paid (checkout.session.completed). Unpublished
+// courses are 404; one's own course, or one already enrolled in, 409.
+func HandlePurchaseCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, httpapi.Idempotent(d.Store, fn.Name, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var req purchaseRequest
+		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		for field, u := range map[string]string{"successUrl": req.SuccessURL, "cancelUrl": req.CancelURL} {
+			if err := checkAppOrigin(d.Config.AppOrigins, field, u); err != nil {
+				return httpapi.Response{}, err
+			}
+		}
+		id, err := courseID(r)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		c, err := loadCourse(ctx, d, id)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if c.Status != catalog.StatusPublished {
+			return httpapi.Response{}, apperr.New(apperr.NotFound, "course not found")
+		}
+		user := r.Principal.UserID
+		if c.InstructorID == user {
+			return httpapi.Response{}, apperr.New(apperr.Conflict, "this is your own course")
+		}
+		cur, err := readEnrollment(ctx, d, user, c.ID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if cur != nil && cur.Active() {
+			return httpapi.Response{}, apperr.New(apperr.Conflict, "you are already enrolled in this course")
+		}
+		if c.PriceCents == 0 {
+			e, err := enrolFree(ctx, d, r, c)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			v := enrollmentView(e)
+			return httpapi.JSON(http.StatusCreated, PurchaseResponse{Enrollment: &v}), nil
+		}
+		op := "r" + r.ID
+		if k := r.Header(httpapi.IdempotencyHeader); k != "" {
+			op = "k" + idempotency.Hash([]byte(fn.Name), []byte(user), []byte(k))[:40]
+		}
+		sess, err := d.Stripe.CourseCheckout(ctx, CheckoutInput{UserID: user, Email: r.Principal.Email, CourseID: c.ID,
+			InstructorID: c.InstructorID, Title: c.Title, PriceCents: c.PriceCents, SuccessURL: req.SuccessURL,
+			CancelURL: req.CancelURL, Operation: op})
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := audit.Write(ctx, d.Store, audit.Entry{Actor: user, Action: "course.checkout", Target: "checkout:" + sess.ID,
+			RequestID: r.ID, Details: map[string]string{"courseId": c.ID, "priceCents": itoa(c.PriceCents)}}); err != nil {
+			r.Log.Warn("audit record not written", "err", err.Error())
+		}
+		return httpapi.JSON(http.StatusCreated, PurchaseResponse{URL: sess.URL, SessionID: sess.ID}), nil
+	}))
+}
+
+// enrolFree enrols the caller in a free course (no money moves; counted as a free enrolment).
+func enrolFree(ctx context.Context, d *Deps, r *httpapi.Request, c Course) (Enrollment, error) {
+	var e Enrollment
+	err := retryConflicts(ctx, "enrol", func() error {
+		cur, err := readEnrollment(ctx, d, r.Principal.UserID, c.ID)
+		if err != nil {
+			return err
+		}
+		if cur != nil && cur.Active() {
+			return apperr.New(apperr.Conflict, "you are already enrolled in this course")
+		}
+		now := d.Clock.Now().UTC()
+		e = Enrollment{UserID: r.Principal.UserID, CourseID: c.ID, CourseTitle: c.Title, InstructorID: c.InstructorID,
+			Source: SourceFree, EnrolledAt: now, Status: EnrollActive}
+		items, err := enrolItems(cur, e)
+		if err != nil {
+			return err
+		}
+		au, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "course.enrol", Target: "course:" + c.ID,
+			RequestID: r.ID, Details: map[string]string{"source": SourceFree}}, now)
+		if err != nil {
+			return err
+		}
+		items = store.Append(append(items, au),
+			store.AddCounters(store.MarketplaceMetricsDayKey(now), map[string]int64{mktmetrics.CtrFreeEnrollments: 1}))
+		return d.Store.Transact(ctx, items)
+	})
+	return e, err
+}
+
+// ----- redirect URLs (as billing's checkout: https, or http on localhost; on the app's origins) -----
+
+const maxURLLength = 2048
+
+func validateRedirectURL(field, raw string) error {
+	if raw == "" {
+		return apperr.New(apperr.Invalid, "%s is required", field)
+	}
+	if len(raw) > maxURLLength {
+		return apperr.New(apperr.Invalid, "%s must be at most %d characters", field, maxURLLength)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" || u.User != nil {
+		return apperr.New(apperr.Invalid, "%s must be an absolute URL without credentials", field)
+	}
+	if u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname()) {
+		return nil
+	}
+	return apperr.New(apperr.Invalid, "%s must use https (http is allowed only for localhost)", field)
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkAppOrigin refuses a redirect outside the web app's origins (no open redirect through Stripe).
+func checkAppOrigin(origins []string, field, raw string) error {
+	if slices.Contains(origins, platform.Origin(raw)) {
+		return nil
+	}
+	return apperr.New(apperr.Invalid, "%s must be on the web app's origin (%s)", field, strings.Join(origins, ", "))
+}

@@ -1,0 +1,138 @@
+// Package mktmetrics names the marketplace's metric counters and reads them: a small package with
+// no Stripe or S3 dependency, so GET /admin/metrics (billing) can include a marketplace section by
+// importing it (docs/decisions/0061).
+//
+// The counters live on METRICS/MKT#CURRENT (gauges) and METRICS/MKT#DAY#<date> (day counters) and
+// change only inside the transaction of the fact they count.
+package mktmetrics
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// Gauges (METRICS/MKT#CURRENT): totals now.
+const (
+	GaugePublishedCourses = "publishedCourses"
+	GaugePending          = "pendingCents"   // instructors' pending earnings, all together
+	GaugeAvailable        = "availableCents" // released, not yet paid (negative balances included)
+	GaugeHeld             = "heldCents"      // held by open disputes
+	GaugePaid             = "paidCents"      // paid out since the beginning
+)
+
+// Day counters (METRICS/MKT#DAY#<date>).
+const (
+	CtrSales              = "sales"
+	CtrFreeEnrollments    = "freeEnrollments"
+	CtrGMV                = "gmvCents"                // amount of course sales
+	CtrPlatformRevenue    = "platformRevenueCents"    // platform shares minus their reversals
+	CtrInstructorEarnings = "instructorEarningsCents" // instructor shares minus their reversals
+	CtrRefunded           = "refundedCents"           // course-sale refunds
+	CtrDisputeLost        = "disputeLostCents"        // course-sale disputes lost
+	CtrReleased           = "releasedCents"           // moved from pending to available
+	CtrPaidOut            = "paidOutCents"            // transferred to instructors
+	CtrPayouts            = "payouts"                 // transfers made
+	CtrReviews            = "reviews"                 // reviews written (not replaced)
+)
+
+// Metrics is the marketplace's section of the admin metrics for a period (a calendar month).
+type Metrics struct {
+	Period           string `json:"period"`
+	From             string `json:"from"`
+	To               string `json:"to"`
+	Currency         string `json:"currency"`
+	PublishedCourses int64  `json:"publishedCourses"`
+	// Of the period.
+	Sales                   int64 `json:"sales"`
+	FreeEnrollments         int64 `json:"freeEnrollments"`
+	GMVCents                int64 `json:"gmvCents"`
+	PlatformRevenueCents    int64 `json:"platformRevenueCents"`
+	InstructorEarningsCents int64 `json:"instructorEarningsCents"`
+	RefundedCents           int64 `json:"refundedCents"`
+	DisputeLostCents        int64 `json:"disputeLostCents"`
+	ReleasedCents           int64 `json:"releasedCents"`
+	PaidOutCents            int64 `json:"paidOutCents"`
+	Payouts                 int64 `json:"payouts"`
+	// Now (all instructors together).
+	Earnings Earnings `json:"instructorEarnings"`
+}
+
+// Earnings are the instructors' buckets, all together, now.
+type Earnings struct {
+	PendingCents   int64 `json:"pendingCents"`
+	AvailableCents int64 `json:"availableCents"`
+	HeldCents      int64 `json:"heldCents"`
+	PaidCents      int64 `json:"paidCents"`
+}
+
+// PeriodBounds returns the first and last day of period "YYYY-MM".
+func PeriodBounds(period string) (time.Time, time.Time, error) {
+	from, err := time.Parse("2006-01", period)
+	if err != nil {
+		return time.Time{}, time.Time{}, apperr.New(apperr.Invalid, "period must be YYYY-MM")
+	}
+	return from, from.AddDate(0, 1, -1), nil
+}
+
+// Read returns the marketplace metrics of period: the gauges (one GetItem) and the period's day
+// counters (one Query of at most 31 items). It never scans.
+func Read(ctx context.Context, s *store.Store, period string) (Metrics, error) {
+	from, to, err := PeriodBounds(period)
+	if err != nil {
+		return Metrics{}, err
+	}
+	m := Metrics{Period: period, From: from.Format("2006-01-02"), To: to.Format("2006-01-02"), Currency: "usd"}
+	cur, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: store.MarketplaceMetricsCurrentKey().Item()})
+	if err != nil {
+		return m, apperr.Wrap(err, apperr.Unavailable, "read failed")
+	}
+	g := numbers(cur.Item)
+	m.PublishedCourses = g[GaugePublishedCourses]
+	m.Earnings = Earnings{PendingCents: g[GaugePending], AvailableCents: g[GaugeAvailable], HeldCents: g[GaugeHeld], PaidCents: g[GaugePaid]}
+	sum := map[string]int64{}
+	in := &dynamodb.QueryInput{
+		TableName:              &s.Table,
+		KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :from AND :to"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":   store.S(store.MarketplaceMetricsCurrentKey().PK),
+			":from": store.S(store.MarketplaceMetricsDayKey(from).SK), ":to": store.S(store.MarketplaceMetricsDayKey(to).SK),
+		},
+	}
+	p := dynamodb.NewQueryPaginator(s.DB, in)
+	for p.HasMorePages() {
+		res, err := p.NextPage(ctx)
+		if err != nil {
+			return m, apperr.Wrap(err, apperr.Unavailable, "query failed")
+		}
+		for _, it := range res.Items {
+			for k, v := range numbers(it) {
+				sum[k] += v
+			}
+		}
+	}
+	m.Sales, m.FreeEnrollments, m.GMVCents = sum[CtrSales], sum[CtrFreeEnrollments], sum[CtrGMV]
+	m.PlatformRevenueCents, m.InstructorEarningsCents = sum[CtrPlatformRevenue], sum[CtrInstructorEarnings]
+	m.RefundedCents, m.DisputeLostCents, m.ReleasedCents = sum[CtrRefunded], sum[CtrDisputeLost], sum[CtrReleased]
+	m.PaidOutCents, m.Payouts = sum[CtrPaidOut], sum[CtrPayouts]
+	return m, nil
+}
+
+func numbers(item map[string]types.AttributeValue) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range item {
+		if n, ok := v.(*types.AttributeValueMemberN); ok {
+			if x, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+				out[k] = x
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,491 @@
+package marketplace
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/logging"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/marketplace/ledger"
+	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
+	"github.com/liberation/monetization/shared/queue"
+	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/stripeapi"
+)
+
+// MsgPayout is the payouts queue's message: pay one instructor for one period.
+const MsgPayout = "payout"
+
+// PayoutJob is its payload.
+type PayoutJob struct {
+	InstructorID string `json:"instructorId"`
+	Period       string `json:"period"`
+}
+
+// PayoutDedupeID names one logical payout message.
+func PayoutDedupeID(instructorID, period string) string {
+	return "payout#" + period + "#" + instructorID
+}
+
+// EnqueueReport is what queueing a period's payouts did.
+type EnqueueReport struct {
+	Period string `json:"period"`
+	Queued int    `json:"queued"`
+}
+
+// EnqueuePayouts puts one message per instructor whose balance may hold available money (GSI2
+// PAYABLE, set when earnings are released) on the payouts queue. Running it twice queues the same
+// messages again; the consumer pays each (instructor, period) at most once.
+func EnqueuePayouts(ctx context.Context, d *Deps, period string) (EnqueueReport, error) {
+	rep := EnqueueReport{Period: period}
+	ix := manifest.Indexes[1]
+	pk, _ := store.PayableGSI2("")
+	in := &dynamodb.QueryInput{
+		TableName:                 &d.Store.Table,
+		IndexName:                 aws.String(ix.Name),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": ix.PK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk)},
+	}
+	p := dynamodb.NewQueryPaginator(d.Store.DB, in)
+	for p.HasMorePages() {
+		res, err := p.NextPage(ctx)
+		if err != nil {
+			return rep, apperr.Wrap(err, apperr.Unavailable, "query failed")
+		}
+		var bals []Balance
+		if err := unmarshalList(res.Items, &bals); err != nil {
+			return rep, err
+		}
+		for _, b := range bals {
+			if err := d.Queue.Send(ctx, manifest.PayoutsQueue, MsgPayout, PayoutDedupeID(b.InstructorID, period),
+				PayoutJob{InstructorID: b.InstructorID, Period: period}); err != nil {
+				return rep, err
+			}
+			rep.Queued++
+		}
+	}
+	return rep, nil
+}
+
+// RunMonthlyPayouts is the monthly job (1st, 02:00 UTC): queue this month's payouts.
+func RunMonthlyPayouts(ctx context.Context, d *Deps) (EnqueueReport, error) {
+	return EnqueuePayouts(ctx, d, Period(d.Clock.Now()))
+}
+
+type runPayoutsRequest struct {
+	Period string `json:"period"`
+}
+
+func (r *runPayoutsRequest) Validate() error {
+	if !ValidPeriod(r.Period) {
+		return apperr.New(apperr.Invalid, "period must be YYYY-MM")
+	}
+	return nil
+}
+
+// HandleRunPayouts serves POST /admin/payouts/run {period} (admin; Idempotency-Key honoured): queue
+// the period's payouts now. Idempotent per period: every (instructor, period) is paid at most once.
+func HandleRunPayouts(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, httpapi.Idempotent(d.Store, fn.Name, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var req runPayoutsRequest
+		if err := r.Decode(&req); err != nil {
+			return httpapi.Response{}, err
+		}
+		if req.Period > Period(d.Clock.Now()) {
+			return httpapi.Response{}, apperr.New(apperr.Unprocessable, "period %s has not started", req.Period)
+		}
+		rep, err := EnqueuePayouts(ctx, d, req.Period)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := audit.Write(ctx, d.Store, audit.Entry{Actor: r.Principal.UserID, Action: "payouts.run",
+			Target: "period:" + req.Period, RequestID: r.ID, Details: map[string]string{"queued": itoa(int64(rep.Queued))}}); err != nil {
+			r.Log.Warn("audit record not written", "err", err.Error())
+		}
+		return httpapi.JSON(http.StatusAccepted, rep), nil
+	}))
+}
+
+// PayoutsHooks registers the payout message with a queue router.
+func PayoutsHooks(d *Deps, r *queue.Router) {
+	r.On(MsgPayout, func(ctx context.Context, msg queue.Message) error {
+		var job PayoutJob
+		if err := json.Unmarshal(msg.Payload, &job); err != nil || job.InstructorID == "" || !ValidPeriod(job.Period) {
+			logging.From(ctx).Error("dropping payout message without instructor or period")
+			return nil // retrying cannot fix it
+		}
+		return ProcessPayout(ctx, d, job.InstructorID, job.Period)
+	})
+}
+
+// ProcessPayout pays one instructor for one period, at most once:
+//
+//  1. A paid or failed payout of the period is final (its statement is sent if it was not yet).
+//  2. Otherwise the decision (ledger.DecidePayout: available ≥ minimum, a Connect account with
+//     payouts enabled, never from a negative balance); nothing to pay records the payout as carried.
+//  3. The reversible step first: one transaction records the payout as transferring and moves the
+//     amount from available to paid (conditioned on available ≥ amount) with its ledger entry.
+//  4. The Stripe transfer, idempotency key = the payout id. Success → paid, statement e-mailed. A
+//     definite refusal → failed, and the balance restored in one transaction. An ambiguous failure
+//     (timeout, 5xx) keeps the payout transferring and fails the message; the retry first looks for
+//     the transfer in Stripe's records (transfer group = payout id), so it never pays twice and a
+//     transfer that happened is never forgotten.
+func ProcessPayout(ctx context.Context, d *Deps, instructorID, period string) error {
+	var po Payout
+	err := retryConflicts(ctx, "decide payout", func() error {
+		cur, err := readPayout(ctx, d, instructorID, period)
+		if err != nil {
+			return err
+		}
+		if cur != nil && cur.Status != PayoutCarried {
+			po = *cur
+			return nil
+		}
+		po, err = decidePayout(ctx, d, instructorID, period, cur)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	switch po.Status {
+	case PayoutPaid:
+		return sendStatement(ctx, d, po)
+	case PayoutTransferring:
+		return transfer(ctx, d, po)
+	}
+	return nil // carried or failed
+}
+
+func readPayout(ctx context.Context, d *Deps, instructorID, period string) (*Payout, error) {
+	var po Payout
+	err := d.Store.GetConsistent(ctx, store.PayoutKey(instructorID, period), &po)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &po, nil
+}
+
+func readBalance(ctx context.Context, d *Deps, instructorID string) (Balance, error) {
+	var b Balance
+	err := d.Store.GetConsistent(ctx, store.InstructorBalanceKey(instructorID), &b)
+	if apperr.Is(err, apperr.NotFound) {
+		return Balance{InstructorID: instructorID, Currency: Currency}, nil
+	}
+	return b, err
+}
+
+func readInstructor(ctx context.Context, d *Deps, instructorID string) (Instructor, error) {
+	var in Instructor
+	err := d.Store.GetConsistent(ctx, store.InstructorKey(instructorID), &in)
+	if apperr.Is(err, apperr.NotFound) {
+		return Instructor{ID: instructorID}, nil
+	}
+	return in, err
+}
+
+// decidePayout records the period's payout as carried, or reserves its amount (transferring).
+func decidePayout(ctx context.Context, d *Deps, instructorID, period string, cur *Payout) (Payout, error) {
+	prof, err := readInstructor(ctx, d, instructorID)
+	if err != nil {
+		return Payout{}, err
+	}
+	bal, err := readBalance(ctx, d, instructorID)
+	if err != nil {
+		return Payout{}, err
+	}
+	now := d.Clock.Now().UTC()
+	dec := ledger.DecidePayout(bal.Buckets, d.PayoutMinimum, prof.ConnectAccountID != "", prof.PayoutsEnabled)
+	var read int64
+	po := Payout{ID: PayoutID(instructorID, period), InstructorID: instructorID, Period: period, Currency: Currency,
+		AvailableCents: bal.Available, CreatedAt: now, UpdatedAt: now, Version: 1}
+	if cur != nil {
+		read, po.CreatedAt, po.Version = cur.Version, cur.CreatedAt, cur.Version+1
+	}
+	if dec.Amount == 0 {
+		po.Status, po.CarryReason = PayoutCarried, dec.Carry
+		po.SetKeys()
+		put, err := putVersioned(po, read)
+		if err != nil {
+			return Payout{}, err
+		}
+		if err := d.Store.Transact(ctx, []types.TransactWriteItem{put}); err != nil {
+			return Payout{}, err
+		}
+		if bal.Available <= 0 {
+			unlistPayable(ctx, d, instructorID)
+		}
+		logging.From(ctx).Info("payout carried", "payoutId", po.ID, "reason", dec.Carry, "availableCents", bal.Available)
+		return po, nil
+	}
+	po.Status, po.AmountCents, po.ConnectAccountID = PayoutTransferring, dec.Amount, prof.ConnectAccountID
+	po.SetKeys()
+	put, err := putVersioned(po, read)
+	if err != nil {
+		return Payout{}, err
+	}
+	money, err := movementItems(ledger.PayoutMovement(instructorID, dec.Amount), booking{At: now, Actor: audit.ActorJob,
+		RequestID: "payout-" + po.ID, PayoutID: po.ID, AvailableAtLeast: dec.Amount,
+		Details: map[string]string{"period": period, "account": prof.ConnectAccountID}})
+	if err != nil {
+		return Payout{}, err
+	}
+	if err := d.Store.Transact(ctx, append([]types.TransactWriteItem{put}, money...)); err != nil {
+		return Payout{}, err
+	}
+	return po, nil
+}
+
+// unlistPayable takes a balance with nothing available off the payable index (it returns with the
+// next release). A concurrent release makes the condition fail, which is fine.
+func unlistPayable(ctx context.Context, d *Deps, instructorID string) {
+	err := d.Store.Update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       store.InstructorBalanceKey(instructorID).Item(),
+		UpdateExpression:          aws.String("REMOVE GSI2PK, GSI2SK"),
+		ConditionExpression:       aws.String("available <= :z"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":z": store.N(0)},
+	}, nil)
+	if err != nil && !store.IsConditionFailed(err) {
+		logging.From(ctx).Warn("balance not taken off the payable index", "instructorId", instructorID, "err", err.Error())
+	}
+}
+
+// transfer makes (or finds) the Stripe transfer of a reserved payout.
+func transfer(ctx context.Context, d *Deps, po Payout) error {
+	log := logging.From(ctx).With("payoutId", po.ID)
+	if po.Attempts > 0 {
+		// An earlier attempt may have reached Stripe: its record decides before anything is retried.
+		id, found, err := d.Stripe.FindTransfer(ctx, po.ID)
+		if err != nil {
+			return err
+		}
+		if found {
+			log.Info("earlier transfer found in Stripe", "transferId", id)
+			return markPaid(ctx, d, po, id)
+		}
+	}
+	if err := d.Store.Update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       store.PayoutKey(po.InstructorID, po.Period).Item(),
+		UpdateExpression:          aws.String("ADD attempts :one"),
+		ConditionExpression:       aws.String("#st = :tr"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": store.N(1), ":tr": store.S(PayoutTransferring)},
+	}, nil); err != nil {
+		return err
+	}
+	trID, err := d.Stripe.Transfer(ctx, TransferInput{PayoutID: po.ID, InstructorID: po.InstructorID, Period: po.Period,
+		AccountID: po.ConnectAccountID, Currency: po.Currency, AmountCents: po.AmountCents})
+	switch k := stripeapi.KindOf(err); {
+	case err == nil:
+		return markPaid(ctx, d, po, trID)
+	case k == stripeapi.Definite || k == stripeapi.Declined:
+		code := "refused"
+		if f := stripeapi.Classify(err); f != nil && f.Code != "" {
+			code = f.Code
+		}
+		log.Error("payout transfer refused by Stripe; balance restored", "code", code)
+		return failPayout(ctx, d, po, code)
+	default:
+		log.Warn("payout transfer outcome unknown; the retry resolves it from Stripe's records", "err", err.Error())
+		return err
+	}
+}
+
+func markPaid(ctx context.Context, d *Deps, po Payout, transferID string) error {
+	err := retryConflicts(ctx, "mark payout paid", func() error {
+		cur, err := readPayout(ctx, d, po.InstructorID, po.Period)
+		if err != nil || cur == nil {
+			return apperr.Wrap(err, apperr.Internal, "payout %s vanished", po.ID)
+		}
+		if cur.Status == PayoutPaid {
+			po = *cur
+			return nil
+		}
+		if cur.Status != PayoutTransferring {
+			return apperr.New(apperr.Internal, "payout %s is %s, not transferring", po.ID, cur.Status)
+		}
+		now := d.Clock.Now().UTC()
+		p := *cur
+		read := p.Version
+		p.Status, p.TransferID, p.PaidAt, p.UpdatedAt, p.Version = PayoutPaid, transferID, &now, now, read+1
+		p.SetKeys()
+		put, err := putVersioned(p, read)
+		if err != nil {
+			return err
+		}
+		au, err := audit.Item(audit.Entry{Actor: audit.ActorJob, Action: "marketplace.payout_paid", Target: "payout:" + p.ID,
+			RequestID: "payout-" + p.ID, Details: map[string]string{"transferId": transferID, "amountCents": itoa(p.AmountCents),
+				"instructorId": p.InstructorID}}, now)
+		if err != nil {
+			return err
+		}
+		items := store.Append([]types.TransactWriteItem{put, au},
+			store.AddCounters(store.MarketplaceMetricsDayKey(now), map[string]int64{mktmetrics.CtrPayouts: 1}))
+		if err := d.Store.Transact(ctx, items); err != nil {
+			return err
+		}
+		po = p
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	logging.From(ctx).Info("payout paid", "payoutId", po.ID, "transferId", transferID, "amountCents", po.AmountCents)
+	return sendStatement(ctx, d, po)
+}
+
+// failPayout records a definite refusal and restores the balance, in one transaction.
+func failPayout(ctx context.Context, d *Deps, po Payout, code string) error {
+	return retryConflicts(ctx, "record failed payout", func() error {
+		cur, err := readPayout(ctx, d, po.InstructorID, po.Period)
+		if err != nil || cur == nil {
+			return apperr.Wrap(err, apperr.Internal, "payout %s vanished", po.ID)
+		}
+		if cur.Status != PayoutTransferring {
+			return nil
+		}
+		now := d.Clock.Now().UTC()
+		p := *cur
+		read := p.Version
+		p.Status, p.FailureCode, p.UpdatedAt, p.Version = PayoutFailed, code, now, read+1
+		p.SetKeys()
+		put, err := putVersioned(p, read)
+		if err != nil {
+			return err
+		}
+		money, err := movementItems(ledger.PayoutReversal(p.InstructorID, p.AmountCents), booking{At: now,
+			Actor: audit.ActorJob, RequestID: "payout-" + p.ID, PayoutID: p.ID, Payable: true,
+			Details: map[string]string{"failureCode": code}})
+		if err != nil {
+			return err
+		}
+		return d.Store.Transact(ctx, append([]types.TransactWriteItem{put}, money...))
+	})
+}
+
+// PayoutView is a payout as the API shows it.
+type PayoutView struct {
+	ID             string  `json:"id"`
+	InstructorID   string  `json:"instructorId"`
+	Period         string  `json:"period"`
+	Status         string  `json:"status"`
+	AmountCents    int64   `json:"amountCents"`
+	Currency       string  `json:"currency"`
+	AvailableCents int64   `json:"availableCents"`
+	CarryReason    string  `json:"carryReason,omitempty"`
+	TransferID     string  `json:"transferId,omitempty"`
+	FailureCode    string  `json:"failureCode,omitempty"`
+	CreatedAt      string  `json:"createdAt"`
+	PaidAt         *string `json:"paidAt,omitempty"`
+}
+
+func payoutView(p Payout) PayoutView {
+	v := PayoutView{ID: p.ID, InstructorID: p.InstructorID, Period: p.Period, Status: p.Status, AmountCents: p.AmountCents,
+		Currency: p.Currency, AvailableCents: p.AvailableCents, CarryReason: p.CarryReason, TransferID: p.TransferID,
+		FailureCode: p.FailureCode, CreatedAt: rfc3339(p.CreatedAt)}
+	if p.PaidAt != nil {
+		s := rfc3339(*p.PaidAt)
+		v.PaidAt = &s
+	}
+	return v
+}
+
+// PayoutList is the body of the payout lists.
+type PayoutList struct {
+	Payouts    []PayoutView `json:"payouts"`
+	NextCursor string       `json:"nextCursor,omitempty"`
+}
+
+var payoutStatuses = []string{PayoutCarried, PayoutTransferring, PayoutPaid, PayoutFailed}
+
+// HandleListPayouts serves GET /admin/payouts?period=YYYY-MM[&status=…] (admin): a period's payouts
+// (default: this month), optionally of one status.
+func HandleListPayouts(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		period, err := periodParam(r, d)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		status, given := queryParam(r, "status")
+		if given && !contains(payoutStatuses, status) {
+			return httpapi.Response{}, apperr.New(apperr.Invalid, "status must be one of carried, transferring, paid, failed")
+		}
+		limit, err := r.Limit(defaultListLimit, maxListLimit)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		ix := manifest.Indexes[1]
+		pk, _ := store.PayoutsGSI2(period, "", "")
+		in := &dynamodb.QueryInput{
+			IndexName:                 aws.String(ix.Name),
+			KeyConditionExpression:    aws.String("#pk = :pk"),
+			ExpressionAttributeNames:  map[string]string{"#pk": ix.PK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk)},
+		}
+		if status != "" {
+			in.KeyConditionExpression = aws.String("#pk = :pk AND begins_with(#sk, :st)")
+			in.ExpressionAttributeNames["#sk"] = ix.SK
+			in.ExpressionAttributeValues[":st"] = store.S(status + "#")
+		}
+		page, err := store.QueryPage[Payout](ctx, d.Store, "admin-payouts#"+period+"#"+status, in, limit, r.Query("cursor"))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(payoutList(page)), nil
+	})
+}
+
+func payoutList(page store.Page[Payout]) PayoutList {
+	out := PayoutList{Payouts: make([]PayoutView, 0, len(page.Items)), NextCursor: page.NextCursor}
+	for _, p := range page.Items {
+		out.Payouts = append(out.Payouts, payoutView(p))
+	}
+	return out
+}
+
+// queryParam reads a query parameter and whether it was sent at all ("?period=" is sent, empty).
+func queryParam(r *httpapi.Request, name string) (string, bool) {
+	v, ok := r.Event.QueryStringParameters[name]
+	return v, ok
+}
+
+// periodParam is the period query parameter: the current month when absent, a 400 when malformed
+// (an empty value included).
+func periodParam(r *httpapi.Request, d *Deps) (string, error) {
+	period, given := queryParam(r, "period")
+	if !given {
+		return Period(d.Clock.Now()), nil
+	}
+	if !ValidPeriod(period) {
+		return "", apperr.New(apperr.Invalid, "period must be YYYY-MM")
+	}
+	return period, nil
+}
+
+// statementWindow is how far back a payout statement lists ledger entries: the month before the
+// payout period and the period itself, up to the payout.
+func statementWindow(period string, now time.Time) (time.Time, time.Time) {
+	start, _ := time.Parse("2006-01", period)
+	return start.AddDate(0, -1, 0), now
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}

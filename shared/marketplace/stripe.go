@@ -1,0 +1,224 @@
+package marketplace
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/stripeapi"
+)
+
+// StripePort is everything the marketplace asks of Stripe. The real one goes through stripeapi
+// (one client, timeouts sized to the function, idempotency keys from our ids, definite-vs-ambiguous
+// errors); tests pass fakes.
+type StripePort interface {
+	// CourseCheckout starts a Checkout Session (mode payment) for one course.
+	CourseCheckout(ctx context.Context, in CheckoutInput) (CheckoutSession, error)
+	// ExpressAccount creates the instructor's Express account (one per instructor: the idempotency
+	// key is derived from the instructor id).
+	ExpressAccount(ctx context.Context, instructorID, email string) (string, error)
+	// OnboardingLink returns an account link for Connect onboarding.
+	OnboardingLink(ctx context.Context, accountID, refreshURL, returnURL, op string) (string, time.Time, error)
+	// Transfer pays amount to the account, as payout payoutID (its idempotency key and transfer
+	// group). An error keeps stripeapi's classification (stripeapi.IsAmbiguous).
+	Transfer(ctx context.Context, in TransferInput) (string, error)
+	// FindTransfer looks for the transfer of a payout in Stripe's records (by transfer group), to
+	// resolve an ambiguous failure before trying again.
+	FindTransfer(ctx context.Context, payoutID string) (string, bool, error)
+	// ChargeRefunds lists a charge's refunds as Stripe has them now (API 2023-10-16 charge events
+	// carry no refunds list).
+	ChargeRefunds(ctx context.Context, chargeID, paymentIntentID string) ([]StripeRefund, error)
+}
+
+// CheckoutInput is a course purchase's Checkout Session.
+type CheckoutInput struct {
+	UserID, Email, CourseID, InstructorID, Title string
+	PriceCents                                   int64
+	SuccessURL, CancelURL                        string
+	Operation                                    string // our operation id (idempotency key)
+}
+
+// CheckoutSession is what the buyer is sent to.
+type CheckoutSession struct{ ID, URL string }
+
+// TransferInput is one payout transfer.
+type TransferInput struct {
+	PayoutID, InstructorID, Period, AccountID, Currency string
+	AmountCents                                         int64
+}
+
+// StripeRefund is one refund of a charge.
+type StripeRefund struct {
+	ID          string
+	AmountCents int64
+	Status      string
+}
+
+// Counts reports whether the refund is money out (succeeded, or on its way).
+func (r StripeRefund) Counts() bool {
+	return r.Status == "succeeded" || r.Status == "pending" || r.Status == "requires_action"
+}
+
+// Metadata every course Checkout Session carries. RecordedBy tells payments' own webhook hook that
+// the marketplace records this payment (with the sale, in one transaction) once the payments API
+// for it exists; see docs/decisions/0062.
+const (
+	MetaRecordedBy = "recordedBy"
+	RecordedBy     = "marketplace"
+)
+
+type stripePort struct{ c *stripeapi.Client }
+
+// NewStripePort is the StripePort on the process's Stripe client.
+func NewStripePort(c *stripeapi.Client) StripePort { return &stripePort{c: c} }
+
+func (s *stripePort) CourseCheckout(ctx context.Context, in CheckoutInput) (CheckoutSession, error) {
+	api, err := s.c.API(ctx)
+	if err != nil {
+		return CheckoutSession{}, err
+	}
+	md := map[string]string{"userId": in.UserID, "courseId": in.CourseID, "instructorId": in.InstructorID,
+		"priceCents": strconv.FormatInt(in.PriceCents, 10), MetaRecordedBy: RecordedBy, "courseTitle": in.Title}
+	p := &stripe.CheckoutSessionParams{
+		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
+		ClientReferenceID: stripe.String(in.UserID),
+		SuccessURL:        stripe.String(in.SuccessURL),
+		CancelURL:         stripe.String(in.CancelURL),
+		Metadata:          md,
+		PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: md},
+		LineItems: []*stripe.CheckoutSessionLineItemParams{{
+			Quantity: stripe.Int64(1),
+			PriceData: &stripe.CheckoutSessionLineItemPriceDataParams{
+				Currency:    stripe.String("usd"),
+				UnitAmount:  stripe.Int64(in.PriceCents),
+				ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String(in.Title)},
+			},
+		}},
+	}
+	if in.Email != "" {
+		p.CustomerEmail = stripe.String(in.Email)
+	}
+	stripeapi.Bind(ctx, &p.Params, stripeapi.Key("course-checkout", in.UserID, in.CourseID, in.Operation))
+	sess, err := api.CheckoutSessions.New(p)
+	if err != nil {
+		return CheckoutSession{}, stripeapi.Error(err, "starting checkout")
+	}
+	return CheckoutSession{ID: sess.ID, URL: sess.URL}, nil
+}
+
+func (s *stripePort) ExpressAccount(ctx context.Context, instructorID, email string) (string, error) {
+	api, err := s.c.API(ctx)
+	if err != nil {
+		return "", err
+	}
+	p := &stripe.AccountParams{
+		Type:     stripe.String(string(stripe.AccountTypeExpress)),
+		Metadata: map[string]string{"userId": instructorID},
+		Capabilities: &stripe.AccountCapabilitiesParams{
+			Transfers: &stripe.AccountCapabilitiesTransfersParams{Requested: stripe.Bool(true)},
+		},
+	}
+	if email != "" {
+		p.Email = stripe.String(email)
+	}
+	stripeapi.Bind(ctx, &p.Params, stripeapi.Key("connect-account", instructorID))
+	a, err := api.Accounts.New(p)
+	if err != nil {
+		return "", stripeapi.Error(err, "creating the Connect account")
+	}
+	return a.ID, nil
+}
+
+func (s *stripePort) OnboardingLink(ctx context.Context, accountID, refreshURL, returnURL, op string) (string, time.Time, error) {
+	api, err := s.c.API(ctx)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	p := &stripe.AccountLinkParams{Account: stripe.String(accountID), RefreshURL: stripe.String(refreshURL),
+		ReturnURL: stripe.String(returnURL), Type: stripe.String("account_onboarding")}
+	stripeapi.Bind(ctx, &p.Params, stripeapi.Key("account-link", accountID, op))
+	l, err := api.AccountLinks.New(p)
+	if err != nil {
+		return "", time.Time{}, stripeapi.Error(err, "creating the onboarding link")
+	}
+	return l.URL, time.Unix(l.ExpiresAt, 0).UTC(), nil
+}
+
+func (s *stripePort) Transfer(ctx context.Context, in TransferInput) (string, error) {
+	api, err := s.c.API(ctx)
+	if err != nil {
+		return "", err
+	}
+	p := &stripe.TransferParams{
+		Amount: stripe.Int64(in.AmountCents), Currency: stripe.String(in.Currency),
+		Destination: stripe.String(in.AccountID), TransferGroup: stripe.String(in.PayoutID),
+		Description: stripe.String("Liberation instructor payout " + in.Period),
+		Metadata:    map[string]string{"payoutId": in.PayoutID, "userId": in.InstructorID, "period": in.Period},
+	}
+	stripeapi.Bind(ctx, &p.Params, stripeapi.Key("payout", in.PayoutID))
+	tr, err := api.Transfers.New(p)
+	if err != nil {
+		return "", stripeapi.Error(err, "the payout transfer")
+	}
+	return tr.ID, nil
+}
+
+func (s *stripePort) FindTransfer(ctx context.Context, payoutID string) (string, bool, error) {
+	api, err := s.c.API(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	p := &stripe.TransferListParams{TransferGroup: stripe.String(payoutID)}
+	p.Limit = stripe.Int64(10)
+	p.Context = ctx // a read: no idempotency key
+	it := api.Transfers.List(p)
+	for it.Next() {
+		tr := it.Transfer()
+		// The group is ours and unique per payout; the metadata check guards against a list that
+		// ignores the filter.
+		if tr.TransferGroup == payoutID && tr.Metadata["payoutId"] == payoutID && !tr.Reversed {
+			return tr.ID, true, nil
+		}
+	}
+	if err := it.Err(); err != nil {
+		return "", false, stripeapi.Error(err, "listing transfers")
+	}
+	return "", false, nil
+}
+
+// maxRefundsListed bounds the refunds read per charge (a charge has a handful in practice).
+const maxRefundsListed = 100
+
+func (s *stripePort) ChargeRefunds(ctx context.Context, chargeID, paymentIntentID string) ([]StripeRefund, error) {
+	api, err := s.c.API(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &stripe.RefundListParams{}
+	switch {
+	case chargeID != "":
+		p.Charge = stripe.String(chargeID)
+	case paymentIntentID != "":
+		p.PaymentIntent = stripe.String(paymentIntentID)
+	default:
+		return nil, apperr.New(apperr.Invalid, "a charge or payment intent id is needed to list refunds")
+	}
+	p.Limit = stripe.Int64(maxRefundsListed)
+	p.Context = ctx // a read: no idempotency key
+	var out []StripeRefund
+	it := api.Refunds.List(p)
+	for it.Next() && len(out) < maxRefundsListed {
+		r := it.Refund()
+		if chargeID != "" && r.Charge != nil && r.Charge.ID != chargeID {
+			continue // not this charge's: a list that ignored the filter must not count it
+		}
+		out = append(out, StripeRefund{ID: r.ID, AmountCents: r.Amount, Status: string(r.Status)})
+	}
+	if err := it.Err(); err != nil {
+		return nil, stripeapi.Error(err, "listing the charge's refunds")
+	}
+	return out, nil
+}
