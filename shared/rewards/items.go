@@ -29,6 +29,7 @@ type accountItem struct {
 	DisplayName    string    `dynamodbav:"displayName,omitempty"`
 	OptOut         bool      `dynamodbav:"optOut"`
 	UpdatedAt      time.Time `dynamodbav:"updatedAt"`
+	WriteID        string    `dynamodbav:"writeId,omitempty"`
 }
 
 func (a Account) item() accountItem {
@@ -36,14 +37,14 @@ func (a Account) item() accountItem {
 	return accountItem{PK: k.PK, SK: k.SK, Type: "token-account", UserID: a.UserID, Balance: a.Balance, Held: a.Held,
 		Available: a.Available, Pending: a.Pending, LifetimeEarned: a.LifetimeEarned, WeekID: a.WeekID,
 		WeekEarned: a.WeekEarned, WeekReachedAt: a.WeekReachedAt, AllReachedAt: a.AllReachedAt, Seq: a.Seq,
-		Version: a.Version, DisplayName: a.DisplayName, OptOut: a.OptOut, UpdatedAt: a.UpdatedAt}
+		Version: a.Version, DisplayName: a.DisplayName, OptOut: a.OptOut, UpdatedAt: a.UpdatedAt, WriteID: a.WriteID}
 }
 
 func (it accountItem) account() Account {
 	return Account{UserID: it.UserID, Balance: it.Balance, Held: it.Held, Available: it.Available, Pending: it.Pending,
 		LifetimeEarned: it.LifetimeEarned, WeekID: it.WeekID, WeekEarned: it.WeekEarned, WeekReachedAt: it.WeekReachedAt,
 		AllReachedAt: it.AllReachedAt, Seq: it.Seq, Version: it.Version, DisplayName: it.DisplayName, OptOut: it.OptOut,
-		UpdatedAt: it.UpdatedAt}
+		UpdatedAt: it.UpdatedAt, WriteID: it.WriteID}
 }
 
 // entryItem is Entry as stored.
@@ -172,6 +173,7 @@ type redemptionItem struct {
 	UpdatedAt          time.Time                `dynamodbav:"updatedAt"`
 	FulfilledAt        time.Time                `dynamodbav:"fulfilledAt,omitempty"`
 	Version            int64                    `dynamodbav:"version"`
+	WriteID            string                   `dynamodbav:"writeId,omitempty"`
 }
 
 func (r Redemption) item() redemptionItem {
@@ -184,7 +186,7 @@ func (r Redemption) item() redemptionItem {
 		Note: r.Note, CouponCode: r.CouponCode, StripeCustomerID: r.StripeCustomerID,
 		BalanceTransaction: r.BalanceTransaction, FulfilmentError: r.FulfilmentError,
 		FulfilmentAttempts: r.FulfilmentAttempts, NotifiedStatus: r.NotifiedStatus, ApprovedAt: r.ApprovedAt, CreatedAt: r.CreatedAt,
-		UpdatedAt: r.UpdatedAt, FulfilledAt: r.FulfilledAt, Version: r.Version}
+		UpdatedAt: r.UpdatedAt, FulfilledAt: r.FulfilledAt, Version: r.Version, WriteID: r.WriteID}
 }
 
 func (it redemptionItem) redemption() Redemption {
@@ -193,5 +195,5 @@ func (it redemptionItem) redemption() Redemption {
 		Reason: it.Reason, Note: it.Note, CouponCode: it.CouponCode, StripeCustomerID: it.StripeCustomerID,
 		BalanceTransaction: it.BalanceTransaction, FulfilmentError: it.FulfilmentError,
 		FulfilmentAttempts: it.FulfilmentAttempts, NotifiedStatus: it.NotifiedStatus, ApprovedAt: it.ApprovedAt, CreatedAt: it.CreatedAt,
-		UpdatedAt: it.UpdatedAt, FulfilledAt: it.FulfilledAt, Version: it.Version}
+		UpdatedAt: it.UpdatedAt, FulfilledAt: it.FulfilledAt, Version: it.Version, WriteID: it.WriteID}
 }

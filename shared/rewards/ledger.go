@@ -43,6 +43,8 @@ type Account struct {
 	DisplayName string
 	OptOut      bool
 	UpdatedAt   time.Time
+	// WriteID is random per write: a transaction whose answer was lost recognises its own commit.
+	WriteID string
 }
 
 // EarnedThisWeek is the weekly score at now: zero once a new week started.

@@ -2,6 +2,8 @@ package rewards
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"math/rand/v2"
 	"time"
@@ -56,6 +58,7 @@ func (d *Deps) Post(ctx context.Context, userID string, plan func(context.Contex
 		if err != nil {
 			return a, Entry{}, err
 		}
+		n.WriteID = writeID()
 		if e.Seq != 0 {
 			e.ID = ids.New("tok", now)
 		}
@@ -94,13 +97,21 @@ func (d *Deps) Post(ctx context.Context, userID string, plan func(context.Contex
 // ownWrite reports whether a transaction refused on its conditions had in fact committed: the SDK
 // retries a request whose answer it lost (a timeout, a 5xx), and the retry then fails the version
 // condition its own first attempt satisfied. The account then carries exactly the version and
-// update time this attempt wrote.
+// write id this attempt wrote (random per attempt: concurrent writers that read the same version
+// at the same instant still differ).
 func (d *Deps) ownWrite(ctx context.Context, err error, n Account) bool {
 	if !store.IsConditionFailed(err) {
 		return false
 	}
 	cur, rErr := d.Account(ctx, n.UserID)
-	return rErr == nil && cur.Version == n.Version && cur.UpdatedAt.Equal(n.UpdatedAt)
+	return rErr == nil && cur.Version == n.Version && cur.WriteID == n.WriteID
+}
+
+// writeID is a random token naming one write attempt.
+func writeID() string {
+	b := make([]byte, 12)
+	_, _ = crand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // pause backs off before planning again, with jitter so that racing writers spread out.

@@ -116,4 +116,5 @@ type Redemption struct {
 	UpdatedAt          time.Time
 	FulfilledAt        time.Time
 	Version            int64
+	WriteID            string // random per write (see Account.WriteID)
 }

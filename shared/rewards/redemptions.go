@@ -199,7 +199,7 @@ func (d *Deps) Transition(ctx context.Context, red Redemption, act Action, actor
 		}
 		now := d.Clock.Now()
 		n := cur
-		n.Status, n.UpdatedAt, n.Version = to, now, cur.Version+1
+		n.Status, n.UpdatedAt, n.Version, n.WriteID = to, now, cur.Version+1, writeID()
 		if change != nil {
 			change(&n)
 		}
@@ -252,7 +252,7 @@ func (d *Deps) Transition(ctx context.Context, red Redemption, act Action, actor
 		}
 		if store.IsConditionFailed(err) {
 			// Our own write, committed, whose answer was lost and whose SDK retry then failed?
-			if cur, gErr := d.GetRedemption(ctx, red.UserID, red.ID); gErr == nil && cur.Version == n.Version && cur.UpdatedAt.Equal(n.UpdatedAt) {
+			if cur, gErr := d.GetRedemption(ctx, red.UserID, red.ID); gErr == nil && cur.Version == n.Version && cur.WriteID == n.WriteID {
 				return n, nil
 			}
 		}
@@ -267,7 +267,7 @@ func (d *Deps) Transition(ctx context.Context, red Redemption, act Action, actor
 func (d *Deps) UpdateRedemption(ctx context.Context, red Redemption, change func(*Redemption)) (Redemption, error) {
 	n := red
 	change(&n)
-	n.Version = red.Version + 1
+	n.Version, n.WriteID = red.Version+1, writeID()
 	err := d.Store.Put(ctx, n.item(), "version = :v", nil, map[string]types.AttributeValue{":v": store.N(red.Version)})
 	if store.IsConditionFailed(err) {
 		return red, errRedemptionMoved
