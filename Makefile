@@ -30,7 +30,7 @@ API_URL                   = http://127.0.0.1:$(or $(PORT),$(DEFAULT_PORT))
 
 export PATH := $(BIN):$(VENV)/bin:$(PATH)
 
-.PHONY: help tools lint-tools clean-tools localstack dev test fuzz token trigger job seed build lint synth clean fmt bench generate
+.PHONY: help tools lint-tools clean-tools localstack dev test fuzz token trigger job seed emit build lint synth clean fmt bench generate
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -97,6 +97,9 @@ job: localstack ## run a scheduled job now against make dev and print its report
 seed: ## load a demo marketplace (instructors, 50 courses, learners, purchases, reviews) into make dev; idempotent
 	@$(LOCAL) seed
 
+emit: ## put a learning event or a fact on make dev's queue: make emit EVENT=lesson.completed SUB=u1 COURSE=c1 [LESSON=l1] [ID=evt-1] [ARGS=...]
+	@$(LOCAL) emit -event "$(EVENT)" -user "$(SUB)" $(if $(COURSE),-course "$(COURSE)") $(if $(LESSON),-lesson "$(LESSON)") $(if $(ID),-id "$(ID)") $(ARGS)
+
 generate: ## write functions/*/main.go, the registry and template.yaml from the manifest (commit the result)
 	$(GO) generate ./shared/manifest
 
@@ -123,6 +126,7 @@ bench: tools ## run the benchmarks (micro, through the local gateway, cold-start
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
 	$(GO) test -run '^$$' -bench 'Gateway' -benchtime 200x ./infra/local/e2e/
 	$(GO) test -run '^$$' -bench 'WebhookWithItems' -benchtime 40x ./infra/local/e2e/
+	$(GO) test -run '^$$' -bench 'GlobalLeaderboard' -benchtime 20x -timeout 60m ./infra/local/e2e/
 	$(GO) test -run '^$$' -bench 'TransactWriteItems/patch=on' -benchtime 30x ./infra/local/motoserver/
 	$(GO) run ./infra/local/cmd/coldstart -rounds 30
 

@@ -35,15 +35,18 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 	}
 	alarmDuplicateLiveSubscriptions(stack, ops)
 	alarmPayments(stack, ops)
+	addEventRules(stack, d)
 	auth := newAuth(stack, cfg)
 	api := newHTTPAPI(stack, cfg, auth)
 	alarmAPI(stack, ops, api)
 
+	scopes := map[string]awscdk.Stack{}
 	for _, f := range m.Functions {
-		fn := newFunction(stack, cfg, d, f)
+		scope := functionScope(stack, scopes, f)
+		fn := newFunction(scope, cfg, d, f)
 		switch f.Trigger.Kind {
 		case m.HTTP:
-			addRoute(stack, api, auth, f, fn)
+			addRoute(scope, api, auth, f, fn)
 		case m.FunctionURL:
 			url := fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_NONE})
 			output(stack, m.Pascal(f.Name)+"Url", url.Url(), f.Summary+" (function URL)")
@@ -52,8 +55,8 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 		case m.Queue:
 			addQueueSource(d, f, fn)
 		case m.Schedule:
-			addSchedule(stack, f, fn)
-			alarmFunctionErrors(stack, ops, f, fn)
+			addSchedule(scope, f, fn)
+			alarmFunctionErrors(scope, ops, f, fn)
 		}
 	}
 
@@ -64,6 +67,27 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 	output(stack, "BucketName", d.bucket.BucketName(), "Content and receipts bucket")
 	output(stack, "AlarmTopicArn", ops.TopicArn(), "SNS topic the alarms notify")
 	return stack
+}
+
+// functionScope is where an area's functions and what belongs to each (role, log group, route,
+// integration, permission, schedule, alarm) are created: a nested stack per area, because one
+// CloudFormation stack holds at most 500 resources and each function brings five to seven. The
+// shared resources (table, bucket, queues, HTTP API and its authorizer, alarm topic) stay in the
+// parent; CDK passes what the functions reference as nested-stack parameters. The platform's
+// functions (the Stripe webhook, whose URL is a stack output, and the facts consumer) stay in the
+// parent too.
+func functionScope(stack awscdk.Stack, scopes map[string]awscdk.Stack, f m.Function) awscdk.Stack {
+	if f.Area == "platform" {
+		return stack
+	}
+	s, ok := scopes[f.Area]
+	if !ok {
+		s = awscdk.NewNestedStack(stack, jsii.String(m.Pascal(f.Area)+"Functions"), &awscdk.NestedStackProps{
+			Description: jsii.String("The " + f.Area + " area's functions"),
+		})
+		scopes[f.Area] = s
+	}
+	return s
 }
 
 func output(stack awscdk.Stack, id string, value *string, desc string) {

@@ -492,6 +492,8 @@ func TestResponsesMatchDocument(t *testing.T) {
 
 	// Enterprise licensing and support (contract_enterprise_test.go).
 	enterpriseCalls(c)
+	// Token rewards (contract_rewards_test.go).
+	rewardsContract(t, c)
 
 	// Every operation answered at least one validated 2xx.
 	var missing []string
@@ -525,6 +527,9 @@ func TestIdempotencyKeyDocumentedWhereHonoured(t *testing.T) {
 		probes[name] = p
 	}
 	for name, p := range enterpriseProbes(user, admin) {
+		probes[name] = p
+	}
+	for name, p := range rewardsProbes(user, admin) {
 		probes[name] = p
 	}
 	for _, fn := range manifest.Of(manifest.HTTP) {

@@ -137,7 +137,28 @@ type QueueDef struct {
 	MaxReceiveCount int    // deliveries before a message moves to the DLQ
 	// VisibilitySeconds must be at least 6 × the consumer's timeout (checked by a test).
 	VisibilitySeconds int
+	// FedBy, when set, is the EventBridge rule that puts events on the queue (another system
+	// publishes them); nil for queues our own functions send to.
+	FedBy *EventRule
 }
+
+// EventRule matches EventBridge events on the account's default bus by source and detail-type and
+// delivers each to the queue in our envelope, through an input transformer:
+// {"type": <detail-type>, "dedupeId": <id>, "payload": {"eventId", "time", "source", "detail"}}.
+type EventRule struct {
+	Source      string
+	DetailTypes []string
+}
+
+// RuleInputPaths and RuleInputTemplate are the input transformer of every EventRule.
+var (
+	RuleInputPaths = map[string]string{"id": "$.id", "type": "$.detail-type", "time": "$.time",
+		"source": "$.source", "detail": "$.detail"}
+	RuleInputTemplate = `{"type": <type>, "dedupeId": <id>, "payload": {"eventId": <id>, "time": <time>, "source": <source>, "detail": <detail>}}`
+)
+
+// RuleLogicalID is the logical id of the EventBridge rule feeding q ("LearningEventsRule").
+func (q QueueDef) RuleLogicalID() string { return Pascal(q.Name) + "Rule" }
 
 // EnvVar names of the queue's URL for producers.
 func (q QueueDef) EnvVar() string { return "QUEUE_URL_" + upper(q.Name) }

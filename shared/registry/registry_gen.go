@@ -16,6 +16,9 @@ import (
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/queue/sqsqueue"
+	"github.com/liberation/monetization/shared/rewards"
+	"github.com/liberation/monetization/shared/rewards/redeem"
+	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
 	"github.com/liberation/monetization/shared/support"
 	"github.com/liberation/monetization/shared/webhook"
 )
@@ -81,6 +84,34 @@ var generated = map[string]Entry{
 	"resolve-refunds":         {Build: build(payments.NewResolveRefunds), Constructor: "payments.NewResolveRefunds", Providers: []platform.Provider{sqsqueue.Provide}},
 	"send-receipts":           {Build: build(queue.NewHost(receiptsender.SendReceiptsHooks)), Constructor: "queue.NewHost(receiptsender.SendReceiptsHooks)", Providers: []platform.Provider{s3blob.Provide, sesmail.Provide}},
 	"stripe-webhook":          {Build: build(webhook.NewHost(billing.StripeWebhookHooks, marketplace.StripeWebhookHooks, payments.StripeWebhookHooks)), Constructor: "webhook.NewHost(billing.StripeWebhookHooks, marketplace.StripeWebhookHooks, payments.StripeWebhookHooks)", Providers: []platform.Provider{sqsqueue.Provide}},
+	"apply-facts":             {Build: build(queue.NewHost(rewards.ApplyFactsHooks)), Constructor: "queue.NewHost(rewards.ApplyFactsHooks)", Providers: []platform.Provider{}},
+	"get-token-balance":       {Build: build(rewards.NewGetTokenBalance), Constructor: "rewards.NewGetTokenBalance", Providers: []platform.Provider{}},
+	"list-token-transactions": {Build: build(rewards.NewListTokenTransactions), Constructor: "rewards.NewListTokenTransactions", Providers: []platform.Provider{}},
+	"list-rewards":            {Build: build(rewardcatalog.NewListRewards), Constructor: "rewardcatalog.NewListRewards", Providers: []platform.Provider{}},
+	"create-redemption":       {Build: build(rewards.NewCreateRedemption), Constructor: "rewards.NewCreateRedemption", Providers: []platform.Provider{}},
+	"list-my-redemptions":     {Build: build(rewards.NewListMyRedemptions), Constructor: "rewards.NewListMyRedemptions", Providers: []platform.Provider{}},
+	"cancel-redemption":       {Build: build(rewards.NewCancelRedemption), Constructor: "rewards.NewCancelRedemption", Providers: []platform.Provider{}},
+	"get-global-leaderboard":  {Build: build(rewards.NewGetGlobalLeaderboard), Constructor: "rewards.NewGetGlobalLeaderboard", Providers: []platform.Provider{}},
+	"get-my-global-rank":      {Build: build(rewards.NewGetMyGlobalRank), Constructor: "rewards.NewGetMyGlobalRank", Providers: []platform.Provider{}},
+	"get-friends-leaderboard": {Build: build(rewards.NewGetFriendsLeaderboard), Constructor: "rewards.NewGetFriendsLeaderboard", Providers: []platform.Provider{}},
+	"get-class-leaderboard":   {Build: build(rewards.NewGetClassLeaderboard), Constructor: "rewards.NewGetClassLeaderboard", Providers: []platform.Provider{}},
+	"get-profile":             {Build: build(rewards.NewGetProfile), Constructor: "rewards.NewGetProfile", Providers: []platform.Provider{}},
+	"update-profile":          {Build: build(rewards.NewUpdateProfile), Constructor: "rewards.NewUpdateProfile", Providers: []platform.Provider{}},
+	"list-friends":            {Build: build(rewards.NewListFriends), Constructor: "rewards.NewListFriends", Providers: []platform.Provider{}},
+	"follow-user":             {Build: build(rewards.NewFollowUser), Constructor: "rewards.NewFollowUser", Providers: []platform.Provider{}},
+	"unfollow-user":           {Build: build(rewards.NewUnfollowUser), Constructor: "rewards.NewUnfollowUser", Providers: []platform.Provider{}},
+	"create-class":            {Build: build(rewards.NewCreateClass), Constructor: "rewards.NewCreateClass", Providers: []platform.Provider{}},
+	"join-class":              {Build: build(rewards.NewJoinClass), Constructor: "rewards.NewJoinClass", Providers: []platform.Provider{}},
+	"get-class":               {Build: build(rewards.NewGetClass), Constructor: "rewards.NewGetClass", Providers: []platform.Provider{}},
+	"remove-class-member":     {Build: build(rewards.NewRemoveClassMember), Constructor: "rewards.NewRemoveClassMember", Providers: []platform.Provider{}},
+	"adjust-tokens":           {Build: build(rewards.NewAdjustTokens), Constructor: "rewards.NewAdjustTokens", Providers: []platform.Provider{}},
+	"get-token-metrics":       {Build: build(rewards.NewGetTokenMetrics), Constructor: "rewards.NewGetTokenMetrics", Providers: []platform.Provider{}},
+	"list-redemptions":        {Build: build(rewards.NewListRedemptions), Constructor: "rewards.NewListRedemptions", Providers: []platform.Provider{}},
+	"approve-redemption":      {Build: build(redeem.NewApproveRedemption), Constructor: "redeem.NewApproveRedemption", Providers: []platform.Provider{sesmail.Provide}},
+	"fulfil-redemption":       {Build: build(redeem.NewFulfilRedemption), Constructor: "redeem.NewFulfilRedemption", Providers: []platform.Provider{sesmail.Provide}},
+	"reject-redemption":       {Build: build(redeem.NewRejectRedemption), Constructor: "redeem.NewRejectRedemption", Providers: []platform.Provider{sesmail.Provide}},
+	"apply-learning-events":   {Build: build(rewards.NewApplyLearningEvents), Constructor: "rewards.NewApplyLearningEvents", Providers: []platform.Provider{}},
+	"release-pending-tokens":  {Build: build(rewards.NewReleasePendingTokens), Constructor: "rewards.NewReleasePendingTokens", Providers: []platform.Provider{}},
 	"create-support-ticket":   {Build: build(support.NewCreateSupportTicket), Constructor: "support.NewCreateSupportTicket", Providers: []platform.Provider{}},
 	"list-support-tickets":    {Build: build(support.NewListSupportTickets), Constructor: "support.NewListSupportTickets", Providers: []platform.Provider{}},
 	"get-support-ticket":      {Build: build(support.NewGetSupportTicket), Constructor: "support.NewGetSupportTicket", Providers: []platform.Provider{}},

@@ -141,6 +141,127 @@ func SnapshotKey(day time.Time) Key {
 // JobRunKey records that a scheduled job ran for a period (idempotent jobs).
 func JobRunKey(job, period string) Key { return Key{"JOBRUN#" + job, period} }
 
+// ----- rewards (issue 7): tokens, leaderboards, friends, classes, redemptions -----
+// docs/data-model.md, section "Rewards", lists what each item holds and every access pattern.
+
+// TokenAccountKey is a user's token account (balances, scores, leaderboard profile).
+func TokenAccountKey(userID string) Key { return Key{"USER#" + userID, "TOKENS"} }
+
+// TokenEntryKey is one ledger entry; seq numbers a user's entries, so a reverse Query lists them
+// newest first.
+func TokenEntryKey(userID string, seq int64) Key {
+	return Key{"USER#" + userID, fmt.Sprintf("%s%012d", TokenEntryPrefix, seq)}
+}
+
+// TokenEntryPrefix is the SK prefix of a user's ledger entries.
+const TokenEntryPrefix = "TOKTX#"
+
+// TokenEarnKey guards one earning per (user, rule, source id); for a pending earning it also holds
+// the earning's state until it is released or cancelled.
+func TokenEarnKey(userID, rule, sourceID string) Key {
+	return Key{"USER#" + userID, "TOKEARN#" + rule + sep + sourceID}
+}
+
+// TokenPendingGSI2 lists pending earnings by the time they become available (release job).
+func TokenPendingGSI2(releaseAt time.Time, userID, rule, sourceID string) (string, string) {
+	return TokenPendingPartition, SortTime(releaseAt) + sep + userID + sep + rule + sep + sourceID
+}
+
+// TokenPendingPartition is the GSI2PK of pending earnings.
+const TokenPendingPartition = "TOKPENDING"
+
+// TokenCapKey counts what a user earned by a capped rule on one UTC day.
+func TokenCapKey(userID, rule, day string) Key {
+	return Key{"USER#" + userID, "TOKCAP#" + rule + sep + day}
+}
+
+// LeaderboardScoreKey is a user's score on one board instance ("week#2026-W05" or "all").
+func LeaderboardScoreKey(userID, board string) Key {
+	return Key{"USER#" + userID, "LBSCORE#" + board}
+}
+
+// LeaderboardShardGSI2 places a score item in its board's shard, sorted by score (GSI2SK is
+// leaderboard.SortKey). Only players on the board (opted in, score > 0) carry it.
+func LeaderboardShardGSI2(scope, board string, shard int, sortKey string) (string, string) {
+	return LeaderboardShardPK(scope, board, shard), sortKey
+}
+
+// LeaderboardShardPK is the GSI2PK of one shard of a board ("LB#global#week#2026-W05#3").
+func LeaderboardShardPK(scope, board string, shard int) string {
+	return fmt.Sprintf("LB#%s#%s#%d", scope, board, shard)
+}
+
+// LeaderboardHistogramKey is one shard's score histogram of a board instance (bucket counters).
+func LeaderboardHistogramKey(scope, board string, shard int) Key {
+	return Key{"LBHIST#" + scope + sep + board, fmt.Sprintf("SHARD#%d", shard)}
+}
+
+// FollowKey: userID follows followedID (friends board). FollowPrefix lists whom a user follows.
+func FollowKey(userID, followedID string) Key {
+	return Key{"USER#" + userID, FollowPrefix + followedID}
+}
+
+// FollowPrefix is the SK prefix of the users someone follows.
+const FollowPrefix = "FOLLOW#"
+
+// FollowCountKey counts whom a user follows (at most 500, a condition on it).
+func FollowCountKey(userID string) Key { return Key{"USER#" + userID, "FOLLOWCOUNT"} }
+
+// ClassKey is a class (name, owner, join code, member count).
+func ClassKey(classID string) Key { return Key{"CLASS#" + classID, "META"} }
+
+// ClassMemberKey is a learner's membership of a class; ClassMemberPrefix lists the members.
+func ClassMemberKey(classID, userID string) Key {
+	return Key{"CLASS#" + classID, ClassMemberPrefix + userID}
+}
+
+// ClassMemberPrefix is the SK prefix of a class's members.
+const ClassMemberPrefix = "MEMBER#"
+
+// ClassCodeKey maps a join code to its class (one code, one class).
+func ClassCodeKey(code string) Key { return Key{"CLASSCODE#" + code, "CLASS"} }
+
+// RedemptionKey is one of a user's redemptions; RedemptionPrefix lists them.
+func RedemptionKey(userID, redemptionID string) Key {
+	return Key{"USER#" + userID, RedemptionPrefix + redemptionID}
+}
+
+// RedemptionPrefix is the SK prefix of a user's redemptions.
+const RedemptionPrefix = "REDEEM#"
+
+// RedemptionByIDGSI1 finds a redemption by its id alone (admin routes).
+func RedemptionByIDGSI1(redemptionID string) (string, string) {
+	return "REDEMPTION#" + redemptionID, "REDEMPTION"
+}
+
+// RedemptionStatusGSI2 lists redemptions by status, oldest change first (the admin queue).
+func RedemptionStatusGSI2(status string, updatedAt time.Time, redemptionID string) (string, string) {
+	return RedemptionStatusPrefix + status, SortTime(updatedAt) + sep + redemptionID
+}
+
+// RedemptionStatusPrefix starts the GSI2PK of redemptions by status.
+const RedemptionStatusPrefix = "REDEEMSTATUS#"
+
+// TokenMetricsDayKey holds one shard of one day's token counters (issued, redeemed, …). Counters
+// are spread over shards (by user) so that concurrent transactions rarely touch the same item;
+// a day of every shard is one Query of the TOKMETRICS#DAY partition.
+func TokenMetricsDayKey(day string, shard int) Key {
+	return Key{TokenMetricsDayPartition, fmt.Sprintf("%s#%02d", day, shard)}
+}
+
+// TokenMetricsDayPartition is the PK of the daily token counters.
+const TokenMetricsDayPartition = "TOKMETRICS#DAY"
+
+// TokenMetricsCurrentKey holds one shard of the token gauges (outstanding, held, pending).
+func TokenMetricsCurrentKey(shard int) Key {
+	return Key{TokenMetricsCurrentPartition, fmt.Sprintf("SHARD#%02d", shard)}
+}
+
+// TokenMetricsCurrentPartition is the PK of the token gauges.
+const TokenMetricsCurrentPartition = "TOKMETRICS#CURRENT"
+
+// ----- end of rewards -----
+
 // ----- Marketplace (shared/marketplace; docs/data-model.md "Marketplace") -----
 
 // CourseKey is a course's own item; its lessons share the partition (COURSE#<id> / LESSON#<id>).

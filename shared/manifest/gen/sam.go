@@ -3,6 +3,7 @@ package gen
 import (
 	"embed"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -51,6 +52,9 @@ func Template() ([]byte, error) {
 	b.WriteString(part("bucket.yaml"))
 	for _, q := range m.Queues {
 		writeQueue(&b, q)
+		if q.FedBy != nil {
+			writeEventRule(&b, q)
+		}
 	}
 	b.WriteString(part("outputs.yaml"))
 	return []byte(b.String()), nil
@@ -246,4 +250,62 @@ func writeQueue(b *strings.Builder, q m.QueueDef) {
         maxReceiveCount: %d
 
 `, q.DLQLogicalID(), q.LogicalID(), q.VisibilitySeconds, q.DLQLogicalID(), q.MaxReceiveCount)
+}
+
+// writeEventRule writes the EventBridge rule that feeds q from another system, with the input
+// transformer that wraps each event in our queue envelope, and the queue policy letting that rule
+// (and only it) send.
+func writeEventRule(b *strings.Builder, q m.QueueDef) {
+	var types []string
+	for _, t := range q.FedBy.DetailTypes {
+		types = append(types, strconv.Quote(t))
+	}
+	keys := make([]string, 0, len(m.RuleInputPaths))
+	for k := range m.RuleInputPaths {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var paths strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&paths, "              %s: %s\n", k, strconv.Quote(m.RuleInputPaths[k]))
+	}
+	fmt.Fprintf(b, `  %s:
+    Type: AWS::Events::Rule
+    Properties:
+      Description: %s
+      State: ENABLED
+      EventPattern:
+        source: [%s]
+        detail-type: [%s]
+      Targets:
+        - Id: %s
+          Arn:
+            Fn::GetAtt: [%s, Arn]
+          InputTransformer:
+            InputPathsMap:
+%s            InputTemplate: %s
+
+  %sPolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues:
+        - Ref: %s
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal:
+              Service: events.amazonaws.com
+            Action: %s
+            Resource:
+              Fn::GetAtt: [%s, Arn]
+            Condition:
+              ArnEquals:
+                aws:SourceArn:
+                  Fn::GetAtt: [%s, Arn]
+
+`, q.RuleLogicalID(), strconv.Quote("Deliver "+q.FedBy.Source+" events to the "+q.Name+" queue"),
+		strconv.Quote(q.FedBy.Source), strings.Join(types, ", "), q.LogicalID(), q.LogicalID(),
+		paths.String(), strconv.Quote(m.RuleInputTemplate),
+		q.LogicalID(), q.LogicalID(), m.SendMessage, q.LogicalID(), q.RuleLogicalID())
 }

@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string) error{
-		"dev": c.runDev, "test": c.runTest, "token": c.runToken, "trigger": c.runTrigger, "job": c.runJob, "seed": c.runSeed,
+		"dev": c.runDev, "test": c.runTest, "token": c.runToken, "trigger": c.runTrigger, "job": c.runJob, "seed": c.runSeed, "emit": c.runEmit,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

@@ -1,0 +1,214 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+
+	"github.com/liberation/monetization/infra/local/localtest"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/rewards"
+	"github.com/liberation/monetization/shared/stripeapi"
+)
+
+// stripeTap records the requests the functions send to stripe-mock.
+type stripeTap struct {
+	mu   sync.Mutex
+	reqs []tapped
+}
+
+type tapped struct {
+	Method, Path, Key string
+	Form              url.Values
+}
+
+func (s *stripeTap) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	form, _ := url.ParseQuery(string(body))
+	s.mu.Lock()
+	s.reqs = append(s.reqs, tapped{r.Method, r.URL.Path, r.Header.Get("Idempotency-Key"), form})
+	s.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (s *stripeTap) posts() []tapped {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []tapped
+	for _, r := range s.reqs {
+		if r.Method == http.MethodPost {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// tapStripe routes every function's Stripe calls through a recorder (they share one client).
+func tapStripe(h *Harness) *stripeTap {
+	tap := &stripeTap{}
+	cfg := &stripe.BackendConfig{HTTPClient: &http.Client{Transport: tap, Timeout: 20 * time.Second},
+		URL: stripe.String(os.Getenv(manifest.EnvStripeAPIBase)), MaxNetworkRetries: stripe.Int64(0),
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelError}}
+	stripeapi.Open(h.Env.Runtime).Set(client.New(localtest.StripeKey, &stripe.Backends{
+		API: stripe.GetBackendWithConfig(stripe.APIBackend, cfg), Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg),
+		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg)}))
+	return tap
+}
+
+// Fifty concurrent redemptions from a learner whose tokens cover three: exactly three are held,
+// 47 are refused with a 409 that says why, and the balance and ledger are exact. Then an admin
+// approves one (the coupon is created at Stripe and the learner gets the code by e-mail), rejects
+// another (its tokens come back) and the learner cancels the third.
+func TestRewardsRedemptionRaceAndWorkflow(t *testing.T) {
+	h := Start(t)
+	tap := tapStripe(h)
+	admin := h.Token(t, "root", "ops@example.com", "admin")
+	lin := rwUser("lin")
+	tok := h.Token(t, lin, lin+"@example.com")
+	rwGrant(t, h, admin, lin, 1500)
+
+	const n = 50
+	type result struct {
+		status int
+		body   []byte
+	}
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			req, _ := http.NewRequest(http.MethodPost, h.URL+"/tokens/redemptions", strings.NewReader(`{"rewardId":"course-coupon-20"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("Idempotency-Key", fmt.Sprintf("race-%s-%d", lin, i))
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Errorf("request %d: %v", i, err)
+				return
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			results[i] = result{res.StatusCode, b}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	var held []rewards.RedemptionView
+	refused := 0
+	for i, r := range results {
+		switch r.status {
+		case http.StatusCreated:
+			var v rewards.RedemptionView
+			if err := json.Unmarshal(r.body, &v); err != nil || v.Status != rewards.Pending {
+				t.Fatalf("request %d: %s", i, r.body)
+			}
+			held = append(held, v)
+		case http.StatusConflict:
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			if err := json.Unmarshal(r.body, &e); err != nil || e.Error.Code != "conflict" ||
+				e.Error.Message != "not enough tokens: 0 available, 500 needed" {
+				t.Fatalf("request %d: refusal %s", i, r.body)
+			}
+			refused++
+		default:
+			t.Fatalf("request %d: %d %s", i, r.status, r.body)
+		}
+	}
+	if len(held) != 3 || refused != 47 {
+		t.Fatalf("held %d, refused %d", len(held), refused)
+	}
+	if b := rwBalance(t, h, tok); b.Balance != 1500 || b.Held != 1500 || b.Available != 0 {
+		t.Fatalf("after the race: %+v", b)
+	}
+	txs := rwTransactions(t, h, tok)
+	if len(txs) != 4 || txs[0].Kind != rewards.KindHold || txs[0].HeldAfter != 1500 || txs[0].AvailableAfter != 0 || txs[3].Kind != rewards.KindAdjust {
+		t.Fatalf("ledger after the race: %+v", txs)
+	}
+	var mine struct {
+		Redemptions []rewards.RedemptionView `json:"redemptions"`
+	}
+	rwGet(t, h, "/tokens/redemptions", tok, http.StatusOK, &mine)
+	if len(mine.Redemptions) != 3 {
+		t.Fatalf("stored redemptions: %+v", mine)
+	}
+
+	// The admin queue shows the three, oldest first.
+	var queue struct {
+		Redemptions []rewards.AdminRedemptionView `json:"redemptions"`
+	}
+	rwGet(t, h, "/admin/redemptions?status=pending", admin, http.StatusOK, &queue)
+	if len(queue.Redemptions) != 3 || queue.Redemptions[0].UserID != lin {
+		t.Fatalf("admin queue: %+v", queue)
+	}
+
+	// Approve: the coupon exists at Stripe — this is the request we sent — and the code is e-mailed.
+	approved := held[0]
+	var v rewards.AdminRedemptionView
+	rwCall(t, h, http.MethodPost, "/admin/redemptions/"+approved.ID+"/approve", admin, nil, nil, http.StatusOK, &v)
+	code := "LIB20-" + strings.ToUpper(approved.ID[len(approved.ID)-10:])
+	if v.Status != rewards.Fulfilled || v.CouponCode != code || v.EmailSent == nil || !*v.EmailSent {
+		t.Fatalf("approved: %+v", v)
+	}
+	posts := tap.posts()
+	if len(posts) != 1 || posts[0].Path != "/v1/coupons" || posts[0].Key != "redemption-"+approved.ID+"-coupon" ||
+		posts[0].Form.Get("id") != code || posts[0].Form.Get("percent_off") != "20.0000" || posts[0].Form.Get("max_redemptions") != "1" ||
+		posts[0].Form.Get("duration") != "once" || posts[0].Form.Get("metadata[userId]") != lin || posts[0].Form.Get("metadata[redemptionId]") != approved.ID {
+		t.Fatalf("Stripe requests: %+v", posts)
+	}
+	msgs := h.Env.Mailpit.WaitFor(t, "to:"+lin+"@example.com", 1)
+	if len(msgs) != 1 || msgs[0].Subject != "Your reward is here: 20% off a course" {
+		t.Fatalf("mail: %+v", msgs)
+	}
+	if m := h.Env.Mailpit.Get(t, msgs[0].ID); !strings.Contains(m.Text, code) {
+		t.Fatalf("the code is not in the e-mail: %s", m.Text)
+	}
+	rwCall(t, h, http.MethodPost, "/admin/redemptions/"+approved.ID+"/approve", admin, nil, nil, http.StatusConflict, nil)
+
+	// Reject: the tokens come back, and the learner is told why.
+	rwCall(t, h, http.MethodPost, "/admin/redemptions/"+held[1].ID+"/reject", admin, map[string]string{"reason": "Duplicate request"}, nil, http.StatusOK, &v)
+	if v.Status != rewards.Rejected {
+		t.Fatalf("rejected: %+v", v)
+	}
+	if b := rwBalance(t, h, tok); b.Balance != 1000 || b.Held != 500 || b.Available != 500 {
+		t.Fatalf("after approve and reject: %+v", b)
+	}
+	h.Env.Mailpit.WaitFor(t, "to:"+lin+"@example.com subject:\"not approved\"", 1)
+
+	// The learner cancels the last; someone else cannot; an admin cannot approve it afterwards.
+	rwCall(t, h, http.MethodPost, "/tokens/redemptions/"+held[2].ID+"/cancel", h.Token(t, "mallory", "m@example.com"), nil, nil, http.StatusNotFound, nil)
+	rwCall(t, h, http.MethodPost, "/tokens/redemptions/"+held[2].ID+"/cancel", tok, nil, nil, http.StatusOK, nil)
+	rwCall(t, h, http.MethodPost, "/admin/redemptions/"+held[2].ID+"/approve", admin, nil, nil, http.StatusConflict, nil)
+	b := rwBalance(t, h, tok)
+	if b.Balance != 1000 || b.Held != 0 || b.Available != 1000 || b.LifetimeEarned != 1500 {
+		t.Fatalf("final: %+v", b)
+	}
+	if len(tap.posts()) != 1 {
+		t.Fatalf("only the approved coupon may reach Stripe: %+v", tap.posts())
+	}
+	// Bad input: unknown reward, a shipping address where none belongs, no Idempotency-Key.
+	rwCall(t, h, http.MethodPost, "/tokens/redemptions", tok, map[string]any{"rewardId": "gold-bar"}, map[string]string{"Idempotency-Key": "bad-1"}, http.StatusBadRequest, nil)
+	rwCall(t, h, http.MethodPost, "/tokens/redemptions", tok, map[string]any{"rewardId": "course-coupon-20"}, nil, http.StatusBadRequest, nil)
+	if b2 := rwBalance(t, h, tok); b2 != b {
+		t.Fatalf("refused requests changed the account: %+v", b2)
+	}
+}

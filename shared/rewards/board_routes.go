@@ -1,0 +1,159 @@
+package rewards
+
+import (
+	"context"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/logging"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/rewards/leaderboard"
+)
+
+// period reads ?period= (week when absent; an empty value is a 400, as an empty ?limit= is).
+func period(r *httpapi.Request) (leaderboard.Period, error) {
+	v, present := r.Event.QueryStringParameters["period"]
+	p, ok := leaderboard.ParsePeriod(v)
+	if !ok || (present && v == "") {
+		return "", apperr.New(apperr.Invalid, "period must be week or all")
+	}
+	return p, nil
+}
+
+// HandleGetGlobalLeaderboard serves GET /leaderboards/global (public): display names, ranks and
+// scores of the best players, nothing else.
+func HandleGetGlobalLeaderboard(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		p, err := period(r)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		limit, err := r.Limit(100, 100)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		now := d.Clock.Now()
+		top, stats, err := d.GlobalTop(ctx, leaderboard.Key(p, now), int(limit))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		logging.From(ctx).Info("leaderboard read", "queries", stats.Queries, "itemsRead", stats.ItemsRead)
+		resp := httpapi.OK(boardView("global", p, now, top, ""))
+		// The same for every caller: shared caches may keep it briefly.
+		resp.Headers = map[string]string{"cache-control": "public, max-age=30"}
+		return resp, nil
+	})
+}
+
+// RankView is GET /leaderboards/global/me.
+type RankView struct {
+	Period string `json:"period"`
+	Week   string `json:"week,omitempty"`
+	Score  int64  `json:"score"`
+	// Rank is exact within the top 1,000; absent beyond it, when the score is 0, or when opted out.
+	Rank *int `json:"rank,omitempty"`
+	// Percentile: the share of ranked players (0–100) with a lower score, from the board's histogram.
+	Percentile int   `json:"percentile"`
+	Players    int64 `json:"players"`
+	OptedOut   bool  `json:"optedOut"`
+}
+
+// HandleGetMyGlobalRank serves GET /leaderboards/global/me.
+func HandleGetMyGlobalRank(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		p, err := period(r)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		now := d.Clock.Now()
+		a, err := d.Account(ctx, r.Principal.UserID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		board := leaderboard.Key(p, now)
+		v := RankView{Period: string(p), Score: a.Score(p, now), OptedOut: a.OptOut}
+		if p == leaderboard.Week {
+			v.Week = leaderboard.WeekID(now)
+		}
+		h, err := d.Histogram(ctx, board)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		v.Players = h.Total()
+		if !onBoard(a, v.Score) {
+			return httpapi.OK(v), nil
+		}
+		v.Percentile = h.Percentile(v.Score)
+		ahead, exact, stats, err := d.PlayersAhead(ctx, board, v.Score)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		logging.From(ctx).Info("rank read", "queries", stats.Queries, "itemsRead", stats.ItemsRead)
+		if exact {
+			rank := ahead + 1
+			v.Rank = &rank
+		}
+		return httpapi.OK(v), nil
+	})
+}
+
+// HandleGetFriendsLeaderboard serves GET /leaderboards/friends: the caller and whom they follow.
+func HandleGetFriendsLeaderboard(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		p, err := period(r)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		me := r.Principal.UserID
+		follows, err := d.Following(ctx, me)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		ids := []string{me}
+		for _, f := range follows {
+			ids = append(ids, f.FollowedID)
+		}
+		now := d.Clock.Now()
+		rows, err := d.memberBoard(ctx, leaderboard.Key(p, now), me, ids)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(boardView("friends", p, now, rows, me)), nil
+	})
+}
+
+// ClassBoardView is a class's board.
+type ClassBoardView struct {
+	ClassID   string `json:"classId"`
+	ClassName string `json:"className"`
+	BoardView
+}
+
+// HandleGetClassLeaderboard serves GET /leaderboards/classes/{classId} for its owner and members.
+func HandleGetClassLeaderboard(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		p, err := period(r)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		me := r.Principal.UserID
+		c, _, err := d.classFor(ctx, r.PathParam("classId"), me)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		ms, err := d.members(ctx, c.ID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		ids := make([]string, len(ms))
+		for i, m := range ms {
+			ids[i] = m.UserID
+		}
+		now := d.Clock.Now()
+		rows, err := d.memberBoard(ctx, leaderboard.Key(p, now), me, ids)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(ClassBoardView{ClassID: c.ID, ClassName: c.Name, BoardView: boardView("class", p, now, rows, me)}), nil
+	})
+}

@@ -1,0 +1,287 @@
+package rewards
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/rewards/leaderboard"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// Reading the boards (docs/decisions/0041). The global board is the write-sharded score index
+// (GSI2, one partition per shard of a board instance) merged at read time: a top-K read costs
+// about K plus a page per shard, whatever the number of players. Friends and class boards read the
+// score items of their (bounded) member lists by key.
+
+// AnonymousName stands for a player who set no display name: nothing that identifies them.
+const AnonymousName = "Anonymous learner"
+
+// ReadStats is what a board read cost (benchmarks and logs).
+type ReadStats struct {
+	Queries   int
+	ItemsRead int
+}
+
+func (s *ReadStats) add(o ReadStats) { s.Queries += o.Queries; s.ItemsRead += o.ItemsRead }
+
+// shardPage reads up to limit rows of one shard, best first, after start.
+func (d *Deps) shardPage(ctx context.Context, board string, shard int, limit int32, start map[string]types.AttributeValue) (rows []leaderboard.Row, next map[string]types.AttributeValue, err error) {
+	ix := manifest.Indexes[1]
+	res, err := d.Store.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &d.Store.Table,
+		IndexName:                 aws.String(ix.Name),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": ix.PK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.LeaderboardShardPK(GlobalScope, board, shard))},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(limit),
+		ExclusiveStartKey:         start,
+	})
+	if err != nil {
+		return nil, nil, apperr.Wrap(err, apperr.Unavailable, "leaderboard read failed")
+	}
+	var items []scoreItem
+	if err := decodeAll(res.Items, &items); err != nil {
+		return nil, nil, err
+	}
+	for _, it := range items {
+		rows = append(rows, leaderboard.Row{UserID: it.UserID, DisplayName: it.DisplayName, Score: it.Score,
+			ReachedAt: it.ReachedAt, SortKey: it.GSI2SK})
+	}
+	return rows, res.LastEvaluatedKey, nil
+}
+
+// GlobalTop returns the best k players of a board instance, exactly ranked.
+func (d *Deps) GlobalTop(ctx context.Context, board string, k int) ([]leaderboard.Ranked, ReadStats, error) {
+	pages := make([]leaderboard.ShardPage, leaderboard.Shards)
+	starts := make([]map[string]types.AttributeValue, leaderboard.Shards)
+	var stats ReadStats
+	// Every shard in parallel, a little more than its even share of k; the merge then says which
+	// shards may hold more of the top (rarely one or two), and only those are read on.
+	first := int32(k*3/(2*leaderboard.Shards) + 2)
+	shards := make([]int, leaderboard.Shards)
+	for i := range shards {
+		shards[i] = i
+	}
+	for round := 0; len(shards) > 0; round++ {
+		if round > k {
+			return nil, stats, apperr.New(apperr.Internal, "leaderboard merge did not settle")
+		}
+		limit := first // later rounds read the shards that may hold more of the top, a page at a time
+		var (
+			mu   sync.Mutex
+			wg   sync.WaitGroup
+			errs []error
+		)
+		for _, s := range shards {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rows, next, err := d.shardPage(ctx, board, s, limit, starts[s])
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					errs = append(errs, err)
+					return
+				}
+				stats.Queries++
+				stats.ItemsRead += len(rows)
+				pages[s].Rows = append(pages[s].Rows, rows...)
+				pages[s].More, starts[s] = next != nil, next
+			}()
+		}
+		wg.Wait()
+		if len(errs) > 0 {
+			return nil, stats, errs[0]
+		}
+		var top []leaderboard.Ranked
+		top, shards = leaderboard.MergeTop(pages, k)
+		if len(shards) == 0 {
+			return top, stats, nil
+		}
+	}
+	return nil, stats, nil
+}
+
+// rankLimit is how far down a board ranks are exact for GET /leaderboards/global/me.
+const rankLimit = 1000
+
+// PlayersAhead counts the players of a board instance with a score above score, up to rankLimit
+// (at which it stops: "not in the top 1,000"). It reads at most about rankLimit index entries.
+func (d *Deps) PlayersAhead(ctx context.Context, board string, score int64) (int, bool, ReadStats, error) {
+	ix := manifest.Indexes[1]
+	var stats ReadStats
+	count := func(shard int, limit int32, start map[string]types.AttributeValue) (int, map[string]types.AttributeValue, error) {
+		res, err := d.Store.DB.Query(ctx, &dynamodb.QueryInput{
+			TableName:                &d.Store.Table,
+			IndexName:                aws.String(ix.Name),
+			KeyConditionExpression:   aws.String("#pk = :pk AND #sk >= :floor"),
+			ExpressionAttributeNames: map[string]string{"#pk": ix.PK, "#sk": ix.SK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk":    store.S(store.LeaderboardShardPK(GlobalScope, board, shard)),
+				":floor": store.S(leaderboard.ScoreFloor(score + 1)),
+			},
+			Select:            types.SelectCount,
+			Limit:             aws.Int32(limit),
+			ExclusiveStartKey: start,
+		})
+		if err != nil {
+			return 0, nil, apperr.Wrap(err, apperr.Unavailable, "leaderboard read failed")
+		}
+		return int(res.Count), res.LastEvaluatedKey, nil
+	}
+	type part struct {
+		n    int
+		next map[string]types.AttributeValue
+		err  error
+	}
+	parts := make([]part, leaderboard.Shards)
+	share := int32(rankLimit / leaderboard.Shards)
+	var wg sync.WaitGroup
+	for s := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, next, err := count(s, share, nil)
+			parts[s] = part{n, next, err}
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, p := range parts {
+		if p.err != nil {
+			return 0, false, stats, p.err
+		}
+		total += p.n
+		stats.Queries++
+		stats.ItemsRead += p.n
+	}
+	// Shards with more above the score than their share: read on within what is left of the budget.
+	for s := range parts {
+		for next := parts[s].next; next != nil && total < rankLimit; {
+			n, nn, err := count(s, int32(rankLimit-total), next)
+			if err != nil {
+				return 0, false, stats, err
+			}
+			total, next = total+n, nn
+			stats.Queries++
+			stats.ItemsRead += n
+		}
+	}
+	if total >= rankLimit {
+		return rankLimit, false, stats, nil
+	}
+	return total, true, stats, nil
+}
+
+// Histogram reads a board instance's score histogram (one Query of its shard items).
+func (d *Deps) Histogram(ctx context.Context, board string) (leaderboard.Histogram, error) {
+	k := store.LeaderboardHistogramKey(GlobalScope, board, 0)
+	res, err := d.Store.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &d.Store.Table,
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(k.PK)},
+	})
+	if err != nil {
+		return nil, apperr.Wrap(err, apperr.Unavailable, "histogram read failed")
+	}
+	h := leaderboard.Histogram{}
+	for _, item := range res.Items {
+		for b := range leaderboard.Edges {
+			if v, ok := item[leaderboard.BucketAttr(b)].(*types.AttributeValueMemberN); ok {
+				n, _ := strconv.ParseInt(v.Value, 10, 64)
+				h[b] += n
+			}
+		}
+	}
+	return h, nil
+}
+
+// Scores reads the score items of users on a board instance (friends, classes): one read per user.
+func (d *Deps) Scores(ctx context.Context, board string, userIDs []string) (map[string]scoreItem, error) {
+	keys := make([]store.Key, len(userIDs))
+	for i, u := range userIDs {
+		keys[i] = store.LeaderboardScoreKey(u, board)
+	}
+	items, err := store.BatchGet[scoreItem](ctx, d.Store, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]scoreItem, len(items))
+	for _, it := range items {
+		out[it.UserID] = it
+	}
+	return out, nil
+}
+
+// BoardRow is one line of a board on the wire. The public board has display names, ranks and
+// scores only — nothing that links to a user.
+type BoardRow struct {
+	Rank        int    `json:"rank"`
+	DisplayName string `json:"displayName"`
+	Score       int64  `json:"score"`
+	You         bool   `json:"you,omitempty"`
+}
+
+func displayName(s string) string {
+	if s == "" {
+		return AnonymousName
+	}
+	return s
+}
+
+// BoardView is a board on the wire.
+type BoardView struct {
+	Board   string     `json:"board"`  // global, friends, class
+	Period  string     `json:"period"` // week or all
+	Week    string     `json:"week,omitempty"`
+	Resets  *time.Time `json:"resetsAt,omitempty"`
+	Entries []BoardRow `json:"entries"`
+}
+
+func boardView(kind string, p leaderboard.Period, now time.Time, rows []leaderboard.Ranked, me string) BoardView {
+	v := BoardView{Board: kind, Period: string(p), Entries: make([]BoardRow, len(rows))}
+	if p == leaderboard.Week {
+		v.Week = leaderboard.WeekID(now)
+		next := leaderboard.WeekStart(now).AddDate(0, 0, 7)
+		v.Resets = &next
+	}
+	for i, r := range rows {
+		v.Entries[i] = BoardRow{Rank: r.Rank, DisplayName: displayName(r.DisplayName), Score: r.Score, You: me != "" && r.UserID == me}
+	}
+	return v
+}
+
+// memberBoard ranks a bounded list of players (friends, a class) on a board instance: players
+// with a score, minus those who opted out — except the viewer, who always sees themself.
+func (d *Deps) memberBoard(ctx context.Context, board, viewer string, members []string) ([]leaderboard.Ranked, error) {
+	scores, err := d.Scores(ctx, board, members)
+	if err != nil {
+		return nil, err
+	}
+	var rows []leaderboard.Row
+	for _, u := range members {
+		s, ok := scores[u]
+		if !ok || s.Score <= 0 || (s.OptOut && u != viewer) {
+			continue
+		}
+		rows = append(rows, leaderboard.Row{UserID: u, DisplayName: s.DisplayName, Score: s.Score, ReachedAt: s.ReachedAt})
+	}
+	return leaderboard.Rank(rows), nil
+}
+
+func decodeAll(items []map[string]types.AttributeValue, out any) error {
+	if err := attributevalue.UnmarshalListOfMaps(items, out); err != nil {
+		return apperr.Wrap(err, apperr.Internal, "decode items")
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package rewards
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/logging"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// ReleaseReport is what one run of release-pending-tokens did.
+type ReleaseReport struct {
+	Due       int  `json:"due"`       // pending earnings whose window had ended
+	Released  int  `json:"released"`  // made available by this run
+	Skipped   int  `json:"skipped"`   // already released or cancelled meanwhile
+	Errors    int  `json:"errors"`    // left for the next run
+	Truncated bool `json:"truncated"` // more were due than one run handles
+}
+
+// Release job bounds: pages of releasePage, at most releasePages per run (the job runs hourly,
+// and what is left is due again next time).
+const (
+	releasePage  = 100
+	releasePages = 50
+)
+
+// RunReleasePendingTokens makes available every pending earning whose refund window has ended.
+// Each release is conditional on the earning still being pending, so running twice, or racing a
+// refund, changes nothing more.
+func RunReleasePendingTokens(ctx context.Context, d *Deps) (ReleaseReport, error) {
+	var rep ReleaseReport
+	ix := manifest.Indexes[1]
+	in := &dynamodb.QueryInput{
+		TableName:                &d.Store.Table,
+		IndexName:                aws.String(ix.Name),
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk <= :now"),
+		ExpressionAttributeNames: map[string]string{"#pk": ix.PK, "#sk": ix.SK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":  store.S(store.TokenPendingPartition),
+			":now": store.S(store.SortTime(d.Clock.Now()) + "~"),
+		},
+		Limit: aws.Int32(releasePage),
+	}
+	log := logging.From(ctx)
+	for page := 0; ; page++ {
+		if page == releasePages {
+			rep.Truncated = true
+			return rep, nil
+		}
+		res, err := d.Store.DB.Query(ctx, in)
+		if err != nil {
+			return rep, apperr.Wrap(err, apperr.Unavailable, "query pending earnings")
+		}
+		var due []earnItem
+		if err := decodeAll(res.Items, &due); err != nil {
+			return rep, err
+		}
+		for _, g := range due {
+			rep.Due++
+			out, _, err := d.Release(ctx, g.UserID, g.Rule, g.SourceID)
+			switch {
+			case err != nil:
+				rep.Errors++
+				log.Error("release failed", "userId", g.UserID, "sourceId", g.SourceID, "code", apperr.CodeOf(err), "err", err.Error())
+			case out == OutReleased:
+				rep.Released++
+			default:
+				rep.Skipped++
+			}
+		}
+		if res.LastEvaluatedKey == nil {
+			return rep, nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}

@@ -1,0 +1,138 @@
+package redeem
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/rewards"
+	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
+	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/stripeapi"
+)
+
+// Payments is what fulfilment needs from Stripe. Each call is idempotent on the redemption: the
+// same redemption never yields two coupons or two credits (docs/decisions/0043).
+type Payments interface {
+	// IssueCoupon creates the redemption's single-use coupon and returns its code.
+	IssueCoupon(ctx context.Context, red rewards.Redemption, rw rewardcatalog.Reward) (code string, err error)
+	// CreditBalance credits the reward to the user's Stripe customer balance, creating the customer
+	// when the user has none yet, and returns the customer and the balance transaction.
+	CreditBalance(ctx context.Context, red rewards.Redemption, rw rewardcatalog.Reward) (customerID, txn string, err error)
+}
+
+// stripePayments is Payments on the Stripe API.
+type stripePayments struct {
+	stripe *stripeapi.Client
+	store  *store.Store
+}
+
+// CouponCode is the code of a redemption's coupon: also the Stripe coupon's id, so creating it is
+// idempotent by construction and the marketplace can look it up ("LIB20-2M9QXA4D0Z").
+func CouponCode(red rewards.Redemption) string {
+	return "LIB20-" + strings.ToUpper(red.ID[len(red.ID)-10:])
+}
+
+func (p *stripePayments) IssueCoupon(ctx context.Context, red rewards.Redemption, rw rewardcatalog.Reward) (string, error) {
+	api, err := p.stripe.API(ctx)
+	if err != nil {
+		return "", err
+	}
+	code := CouponCode(red)
+	// Fixed by the approval time, so a retry sends the same parameters under the same key.
+	redeemBy := red.ApprovedAt.Add(rewardcatalog.CouponValidDays * 24 * time.Hour).Unix()
+	params := &stripe.CouponParams{
+		ID:             stripe.String(code),
+		Name:           stripe.String(rw.Name + " (Liberation rewards)"),
+		PercentOff:     stripe.Float64(float64(rw.PercentOff)),
+		Duration:       stripe.String(string(stripe.CouponDurationOnce)),
+		MaxRedemptions: stripe.Int64(1),
+		RedeemBy:       stripe.Int64(redeemBy),
+		Metadata:       map[string]string{"userId": red.UserID, "redemptionId": red.ID, "rewardId": rw.ID},
+	}
+	stripeapi.Bind(ctx, &params.Params, stripeapi.Key("redemption", red.ID, "coupon"))
+	c, err := api.Coupons.New(params)
+	if err == nil {
+		return c.ID, nil
+	}
+	// After Stripe forgot the idempotency key (24 h), a retry finds its own coupon: that is success.
+	var se *stripe.Error
+	if errors.As(err, &se) && se.Code == stripe.ErrorCodeResourceAlreadyExists {
+		get := &stripe.CouponParams{}
+		stripeapi.Bind(ctx, &get.Params, "")
+		if c, gErr := api.Coupons.Get(code, get); gErr == nil && c.Metadata["redemptionId"] == red.ID {
+			return c.ID, nil
+		}
+	}
+	return "", stripeapi.Error(err, "creating the coupon")
+}
+
+func (p *stripePayments) CreditBalance(ctx context.Context, red rewards.Redemption, rw rewardcatalog.Reward) (string, string, error) {
+	api, err := p.stripe.API(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	cus, err := p.customer(ctx, red)
+	if err != nil {
+		return "", "", err
+	}
+	// A previous attempt that got no answer may have credited already; its key may be forgotten.
+	if red.FulfilmentAttempts > 0 {
+		list := &stripe.CustomerBalanceTransactionListParams{Customer: stripe.String(cus)}
+		list.Limit = stripe.Int64(100)
+		list.Context = ctx
+		it := api.CustomerBalanceTransactions.List(list)
+		for it.Next() {
+			if t := it.CustomerBalanceTransaction(); t.Metadata["redemptionId"] == red.ID {
+				return cus, t.ID, nil
+			}
+		}
+		if err := it.Err(); err != nil {
+			return "", "", stripeapi.Error(err, "reading the customer's balance")
+		}
+	}
+	params := &stripe.CustomerBalanceTransactionParams{
+		Customer:    stripe.String(cus),
+		Amount:      stripe.Int64(-rw.CreditCents), // negative: a credit the customer's invoices use up
+		Currency:    stripe.String(rw.Currency),
+		Description: stripe.String("Liberation rewards: " + rw.Name),
+		Metadata:    map[string]string{"userId": red.UserID, "redemptionId": red.ID, "rewardId": rw.ID},
+	}
+	stripeapi.Bind(ctx, &params.Params, stripeapi.Key("redemption", red.ID, "credit"))
+	t, err := api.CustomerBalanceTransactions.New(params)
+	if err != nil {
+		return cus, "", stripeapi.Error(err, "crediting the customer balance")
+	}
+	return cus, t.ID, nil
+}
+
+// customer returns the user's Stripe customer, creating it as billing does (same idempotency key
+// "customer-<userId>", same parameters), so that whichever area creates it first, both end up with
+// one customer linked to the user (store.LinkStripeCustomer keeps the first id).
+func (p *stripePayments) customer(ctx context.Context, red rewards.Redemption) (string, error) {
+	u, err := p.store.GetUser(ctx, red.UserID)
+	if err == nil && u.StripeCustomerID != "" {
+		return u.StripeCustomerID, nil
+	}
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		return "", err
+	}
+	api, err := p.stripe.API(ctx)
+	if err != nil {
+		return "", err
+	}
+	params := &stripe.CustomerParams{Metadata: map[string]string{"userId": red.UserID}}
+	if red.Email != "" {
+		params.Email = stripe.String(red.Email)
+	}
+	stripeapi.Bind(ctx, &params.Params, stripeapi.Key("customer", red.UserID))
+	cus, err := api.Customers.New(params)
+	if err != nil {
+		return "", stripeapi.Error(err, "creating the customer")
+	}
+	return p.store.LinkStripeCustomer(ctx, red.UserID, red.Email, cus.ID)
+}

@@ -1,0 +1,391 @@
+package rewards
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/ids"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// ValidRedemptionID reports whether s has the shape of our redemption ids ("rdm_" + a ULID).
+func ValidRedemptionID(s string) bool { return ids.Valid("rdm", s) }
+
+// RedemptionView is a redemption as its owner sees it.
+type RedemptionView struct {
+	ID          string                   `json:"id"`
+	RewardID    string                   `json:"rewardId"`
+	RewardName  string                   `json:"rewardName"`
+	Cost        int64                    `json:"cost"`
+	Fulfilment  rewardcatalog.Fulfilment `json:"fulfilment"`
+	Status      Status                   `json:"status"`
+	Shipping    *Address                 `json:"shippingAddress,omitempty"`
+	CouponCode  string                   `json:"couponCode,omitempty"`
+	Reason      string                   `json:"reason,omitempty"`
+	Note        string                   `json:"note,omitempty"`
+	CreatedAt   time.Time                `json:"createdAt"`
+	UpdatedAt   time.Time                `json:"updatedAt"`
+	FulfilledAt *time.Time               `json:"fulfilledAt,omitempty"`
+}
+
+// AdminRedemptionView adds what operators need.
+type AdminRedemptionView struct {
+	RedemptionView
+	UserID             string `json:"userId"`
+	DecidedBy          string `json:"decidedBy,omitempty"`
+	StripeCustomerID   string `json:"stripeCustomerId,omitempty"`
+	BalanceTransaction string `json:"balanceTransaction,omitempty"`
+	FulfilmentError    string `json:"fulfilmentError,omitempty"`
+	FulfilmentAttempts int64  `json:"fulfilmentAttempts"`
+	EmailSent          *bool  `json:"emailSent,omitempty"` // set on the answer of a transition
+}
+
+// View renders a redemption for its owner.
+func (r Redemption) View() RedemptionView {
+	v := RedemptionView{ID: r.ID, RewardID: r.RewardID, RewardName: r.RewardName, Cost: r.Cost,
+		Fulfilment: r.Fulfilment, Status: r.Status, Shipping: r.Shipping, CouponCode: r.CouponCode, Reason: r.Reason,
+		Note: r.Note, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	if !r.FulfilledAt.IsZero() {
+		t := r.FulfilledAt.UTC()
+		v.FulfilledAt = &t
+	}
+	return v
+}
+
+// AdminView renders a redemption for operators.
+func (r Redemption) AdminView() AdminRedemptionView {
+	return AdminRedemptionView{RedemptionView: r.View(), UserID: r.UserID, DecidedBy: r.DecidedBy,
+		StripeCustomerID: r.StripeCustomerID, BalanceTransaction: r.BalanceTransaction,
+		FulfilmentError: r.FulfilmentError, FulfilmentAttempts: r.FulfilmentAttempts}
+}
+
+// RedemptionRequest is the body of POST /tokens/redemptions.
+type RedemptionRequest struct {
+	RewardID string   `json:"rewardId"`
+	Shipping *Address `json:"shippingAddress,omitempty"`
+}
+
+var countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// Validate checks the request against the catalogue.
+func (q *RedemptionRequest) Validate() error {
+	rw, ok := rewardcatalog.ByID(q.RewardID)
+	switch {
+	case q.RewardID == "":
+		return apperr.New(apperr.Invalid, "rewardId is required")
+	case !ok:
+		return apperr.New(apperr.Invalid, "rewardId %q is not in the catalogue (GET /rewards)", q.RewardID)
+	case rw.NeedsShipping && q.Shipping == nil:
+		return apperr.New(apperr.Invalid, "shippingAddress is required for %s", rw.ID)
+	case !rw.NeedsShipping && q.Shipping != nil:
+		return apperr.New(apperr.Invalid, "shippingAddress is only for rewards that are shipped")
+	}
+	if a := q.Shipping; a != nil {
+		for _, f := range []struct {
+			name, v  string
+			min, max int
+		}{{"name", a.Name, 1, 100}, {"line1", a.Line1, 1, 200}, {"line2", a.Line2, 0, 200}, {"city", a.City, 1, 100},
+			{"state", a.State, 0, 100}, {"postalCode", a.PostalCode, 1, 20}} {
+			if err := CheckText("shippingAddress."+f.name, f.v, f.min, f.max); err != nil {
+				return err
+			}
+		}
+		if !countryPattern.MatchString(a.Country) {
+			return apperr.New(apperr.Invalid, "shippingAddress.country must be an ISO 3166-1 alpha-2 code (\"US\")")
+		}
+	}
+	return nil
+}
+
+// CreateRedemption holds the reward's cost and records the request, in one transaction: the
+// account's available tokens must cover it (409 otherwise, nothing stored).
+func (d *Deps) CreateRedemption(ctx context.Context, userID, email string, q RedemptionRequest, requestID string) (Redemption, error) {
+	rw, _ := rewardcatalog.ByID(q.RewardID)
+	now := d.Clock.Now()
+	red := Redemption{ID: ids.New("rdm", now), UserID: userID, Email: email, RewardID: rw.ID, RewardName: rw.Name,
+		Cost: rw.Cost, Fulfilment: rw.Fulfilment, Status: Pending, Shipping: q.Shipping, CreatedAt: now, UpdatedAt: now,
+		Version: 1}
+	_, _, err := d.Post(ctx, userID, func(ctx context.Context, a Account) (Plan, error) {
+		item, err := store.Marshal(red.item())
+		if err != nil {
+			return Plan{}, err
+		}
+		rec, err := audit.Item(audit.Entry{Actor: userID, Action: "redemption.create", Target: "redemption:" + red.ID,
+			RequestID: requestID, Details: map[string]string{"reward": rw.ID, "cost": itoa(rw.Cost)}}, now)
+		if err != nil {
+			return Plan{}, err
+		}
+		c := HoldChange(rw.Cost)
+		c.SourceID, c.Reason, c.Actor = red.ID, "held for "+rw.Name, userID
+		return Plan{Change: c, Extras: []Extra{
+			{Item: types.TransactWriteItem{Put: &types.Put{Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+				Fail: func(context.Context) error { return apperr.New(apperr.Conflict, "redemption id collision; retry") }},
+			{Item: rec},
+		}}, nil
+	})
+	return red, err
+}
+
+// HandleCreateRedemption serves POST /tokens/redemptions (Idempotency-Key required).
+func HandleCreateRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, httpapi.IdempotentRequired(d.Store, fn.Name,
+		func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			var q RedemptionRequest
+			if err := r.Decode(&q); err != nil {
+				return httpapi.Response{}, err
+			}
+			red, err := d.CreateRedemption(ctx, r.Principal.UserID, r.Principal.Email, q, r.ID)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusCreated, red.View()), nil
+		}))
+}
+
+// GetRedemption reads one of a user's redemptions (another user's is simply not found).
+func (d *Deps) GetRedemption(ctx context.Context, userID, id string) (Redemption, error) {
+	var it redemptionItem
+	if err := d.Store.GetConsistent(ctx, store.RedemptionKey(userID, id), &it); err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return Redemption{}, apperr.New(apperr.NotFound, "no such redemption")
+		}
+		return Redemption{}, err
+	}
+	return it.redemption(), nil
+}
+
+// RedemptionByID finds a redemption by id alone (admin routes): the id index, then the item itself.
+func (d *Deps) RedemptionByID(ctx context.Context, id string) (Redemption, error) {
+	if !ValidRedemptionID(id) {
+		return Redemption{}, apperr.New(apperr.Invalid, "redemptionId is malformed")
+	}
+	g1, g1s := store.RedemptionByIDGSI1(id)
+	it, err := store.QueryIndexOne[redemptionItem](ctx, d.Store, manifest.Indexes[0], g1, g1s, "no such redemption")
+	if err != nil {
+		return Redemption{}, err
+	}
+	return d.GetRedemption(ctx, it.UserID, id)
+}
+
+// Transition moves redemption red by act, as actor: the redemption item over the version read and
+// — when tokens move — the account and its entry, plus an audit record, in one transaction. The
+// decision is always taken on a fresh, strongly consistent read of the redemption (red only names
+// it), so a stale copy can never release or spend tokens twice. change (may be nil) fills in what
+// the transition records (reason, fulfilment). Any other status than the ones act starts from is
+// a 409 and changes nothing.
+func (d *Deps) Transition(ctx context.Context, red Redemption, act Action, actor, requestID string, change func(*Redemption)) (Redemption, error) {
+	// plan reads the redemption and builds its move: the new redemption, its conditional put and
+	// the audit record.
+	plan := func(ctx context.Context) (Redemption, []types.TransactWriteItem, error) {
+		cur, err := d.GetRedemption(ctx, red.UserID, red.ID)
+		if err != nil {
+			return cur, nil, err
+		}
+		to, err := Next(cur.Status, act)
+		if err != nil {
+			return cur, nil, err
+		}
+		now := d.Clock.Now()
+		n := cur
+		n.Status, n.UpdatedAt, n.Version, n.WriteID = to, now, cur.Version+1, writeID()
+		if change != nil {
+			change(&n)
+		}
+		if to == Fulfilled {
+			n.FulfilledAt = now
+		}
+		item, err := store.Marshal(n.item())
+		if err != nil {
+			return cur, nil, err
+		}
+		put := types.TransactWriteItem{Put: &types.Put{Item: item, ConditionExpression: aws.String("version = :v"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": store.N(cur.Version)}}}
+		details := map[string]string{"from": string(cur.Status), "to": string(to), "cost": itoa(cur.Cost), "user": cur.UserID}
+		if n.Reason != "" && act == ActReject {
+			details["reason"] = n.Reason
+		}
+		rec, err := audit.Item(audit.Entry{Actor: actor, Action: "redemption." + string(act), Target: "redemption:" + cur.ID,
+			RequestID: requestID, Details: details}, now)
+		if err != nil {
+			return cur, nil, err
+		}
+		return n, []types.TransactWriteItem{put, rec}, nil
+	}
+	if c, moves := TokenChange(act, red.Cost); moves {
+		var out Redemption
+		c.SourceID, c.Actor = red.ID, actor
+		_, _, err := d.Post(ctx, red.UserID, func(ctx context.Context, _ Account) (Plan, error) {
+			n, items, err := plan(ctx)
+			if err != nil {
+				return Plan{}, err
+			}
+			out = n
+			c.Reason = fmt.Sprintf("%s: %s", n.RewardName, n.Status)
+			// A failed version condition (nil Fail) makes Post read everything again.
+			return Plan{Change: c, Extras: []Extra{{Item: items[0]}, {Item: items[1]}}}, nil
+		})
+		if err != nil {
+			return red, err
+		}
+		return out, nil
+	}
+	for attempt := 1; ; attempt++ {
+		n, items, err := plan(ctx)
+		if err != nil {
+			return red, err
+		}
+		err = d.Store.Transact(ctx, items)
+		if err == nil {
+			return n, nil
+		}
+		if store.IsConditionFailed(err) {
+			// Our own write, committed, whose answer was lost and whose SDK retry then failed?
+			if cur, gErr := d.GetRedemption(ctx, red.UserID, red.ID); gErr == nil && cur.Version == n.Version && cur.WriteID == n.WriteID {
+				return n, nil
+			}
+		}
+		if !store.IsConditionFailed(err) || attempt == postAttempts {
+			return red, err
+		}
+	}
+}
+
+// UpdateRedemption records something about a redemption without moving it (a fulfilment error,
+// the e-mail sent), over the version read: a concurrent change wins and this returns a 409.
+func (d *Deps) UpdateRedemption(ctx context.Context, red Redemption, change func(*Redemption)) (Redemption, error) {
+	n := red
+	change(&n)
+	n.Version, n.WriteID = red.Version+1, writeID()
+	err := d.Store.Put(ctx, n.item(), "version = :v", nil, map[string]types.AttributeValue{":v": store.N(red.Version)})
+	if store.IsConditionFailed(err) {
+		return red, errRedemptionMoved
+	}
+	if err != nil {
+		return red, err
+	}
+	return n, nil
+}
+
+var errRedemptionMoved = apperr.New(apperr.Conflict, "the redemption changed; retry")
+
+// ListRedemptions lists a user's redemptions, newest first.
+func (d *Deps) ListRedemptions(ctx context.Context, userID string, limit int32, cursor string) ([]Redemption, string, error) {
+	k := store.TokenAccountKey(userID)
+	page, err := store.QueryPage[redemptionItem](ctx, d.Store, "redemptions#"+userID, &dynamodb.QueryInput{
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": store.S(k.PK), ":p": store.S(store.RedemptionPrefix),
+		},
+		ScanIndexForward: aws.Bool(false),
+	}, limit, cursor)
+	return redemptions(page.Items), page.NextCursor, err
+}
+
+// RedemptionsByStatus lists redemptions in a status, oldest change first (the admin's queue).
+func (d *Deps) RedemptionsByStatus(ctx context.Context, status Status, limit int32, cursor string) ([]Redemption, string, error) {
+	ix := manifest.Indexes[1]
+	page, err := store.QueryPage[redemptionItem](ctx, d.Store, "redemptions-by-status#"+string(status), &dynamodb.QueryInput{
+		IndexName:                 aws.String(ix.Name),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": ix.PK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.RedemptionStatusPrefix + string(status))},
+	}, limit, cursor)
+	return redemptions(page.Items), page.NextCursor, err
+}
+
+func redemptions(items []redemptionItem) []Redemption {
+	out := make([]Redemption, len(items))
+	for i, it := range items {
+		out[i] = it.redemption()
+	}
+	return out
+}
+
+// HandleListMyRedemptions serves GET /tokens/redemptions.
+func HandleListMyRedemptions(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		limit, err := r.Limit(20, 100)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		list, next, err := d.ListRedemptions(ctx, r.Principal.UserID, limit, r.Query("cursor"))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		views := make([]RedemptionView, len(list))
+		for i, red := range list {
+			views[i] = red.View()
+		}
+		return httpapi.OK(page("redemptions", views, next)), nil
+	})
+}
+
+func page[T any](name string, items []T, next string) map[string]any {
+	body := map[string]any{name: items}
+	if next != "" {
+		body["nextCursor"] = next
+	}
+	return body
+}
+
+// HandleCancelRedemption serves POST /tokens/redemptions/{redemptionId}/cancel: the owner withdraws
+// a pending redemption and the held tokens are released.
+func HandleCancelRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, httpapi.Idempotent(d.Store, fn.Name, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		id := r.PathParam("redemptionId")
+		if !ValidRedemptionID(id) {
+			return httpapi.Response{}, apperr.New(apperr.Invalid, "redemptionId is malformed")
+		}
+		red, err := d.GetRedemption(ctx, r.Principal.UserID, id)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		red, err = d.Transition(ctx, red, ActCancel, r.Principal.UserID, r.ID, nil)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(red.View()), nil
+	}))
+}
+
+// HandleListRedemptions serves GET /admin/redemptions?status= (default pending).
+func HandleListRedemptions(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		status := Pending
+		if v, present := r.Event.QueryStringParameters["status"]; present {
+			status = Status(v) // an empty value is not a status: 400 below
+		}
+		known := false
+		for _, s := range Statuses {
+			known = known || s == status
+		}
+		if !known {
+			return httpapi.Response{}, apperr.New(apperr.Invalid, "status must be one of pending, approved, fulfilled, rejected, cancelled")
+		}
+		limit, err := r.Limit(20, 100)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		list, next, err := d.RedemptionsByStatus(ctx, status, limit, r.Query("cursor"))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		views := make([]AdminRedemptionView, len(list))
+		for i, red := range list {
+			views[i] = red.AdminView()
+		}
+		return httpapi.OK(page("redemptions", views, next)), nil
+	})
+}

@@ -1,0 +1,227 @@
+package rewards
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// ----- the leaderboard profile -----
+
+// ProfileView is the caller's leaderboard profile.
+type ProfileView struct {
+	DisplayName       string `json:"displayName"` // "" until set: boards show "Anonymous learner"
+	LeaderboardOptOut bool   `json:"leaderboardOptOut"`
+}
+
+// ProfileRequest is the body of PUT /me/profile.
+type ProfileRequest struct {
+	DisplayName       *string `json:"displayName"`
+	LeaderboardOptOut *bool   `json:"leaderboardOptOut"`
+}
+
+// domainLike finds a host name inside a display name ("lin.example.com", "example.io").
+var domainLike = regexp.MustCompile(`(?i)[\p{L}\p{N}-]+\.[\p{L}]{2,}`)
+
+// ValidDisplayName says why a display name is refused, or "" when it is acceptable: 2 to 32
+// characters of letters, digits, spaces and - _ . ' with no e-mail address or web address in it
+// (the public board must not carry contact details or links).
+func ValidDisplayName(s string) string {
+	n := utf8.RuneCountInString(s)
+	if n < 2 || n > 32 {
+		return "displayName must be 2 to 32 characters"
+	}
+	if s != strings.TrimSpace(s) || strings.Contains(s, "  ") {
+		return "displayName must not start or end with spaces, or have two in a row"
+	}
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" -_.'", r) {
+			return "displayName may contain letters, digits, spaces and - _ . ' only (no e-mail addresses or URLs)"
+		}
+	}
+	if domainLike.MatchString(s) {
+		return "displayName must not contain an e-mail address or a web address"
+	}
+	return ""
+}
+
+// Validate checks the request: both fields are required (PUT replaces the profile).
+func (q *ProfileRequest) Validate() error {
+	switch {
+	case q.DisplayName == nil:
+		return apperr.New(apperr.Invalid, "displayName is required")
+	case q.LeaderboardOptOut == nil:
+		return apperr.New(apperr.Invalid, "leaderboardOptOut is required")
+	}
+	if why := ValidDisplayName(*q.DisplayName); why != "" {
+		return apperr.New(apperr.Invalid, "%s", why)
+	}
+	return nil
+}
+
+// HandleGetProfile serves GET /me/profile.
+func HandleGetProfile(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		a, err := d.Account(ctx, r.Principal.UserID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(ProfileView{DisplayName: a.DisplayName, LeaderboardOptOut: a.OptOut}), nil
+	})
+}
+
+// HandleUpdateProfile serves PUT /me/profile. The display name and the opt-out move the player's
+// score items on or off the global board (and its histogram) in the same transaction as the
+// account, so the board never shows a stale name or an opted-out learner.
+func HandleUpdateProfile(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var q ProfileRequest
+		if err := r.Decode(&q); err != nil {
+			return httpapi.Response{}, err
+		}
+		a, _, err := d.Post(ctx, r.Principal.UserID, func(_ context.Context, a Account) (Plan, error) {
+			if a.DisplayName == *q.DisplayName && a.OptOut == *q.LeaderboardOptOut && a.Version > 0 {
+				return Plan{}, ErrNoop
+			}
+			return Plan{Change: Change{Kind: KindProfile, DisplayName: q.DisplayName, OptOut: q.LeaderboardOptOut}}, nil
+		})
+		if err == ErrNoop {
+			err = nil
+		}
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(ProfileView{DisplayName: a.DisplayName, LeaderboardOptOut: a.OptOut}), nil
+	})
+}
+
+// ----- friends (whom the caller follows) -----
+
+// MaxFollowing is how many people one learner may follow.
+const MaxFollowing = 500
+
+type followItem struct {
+	PK         string    `dynamodbav:"PK"`
+	SK         string    `dynamodbav:"SK"`
+	Type       string    `dynamodbav:"type"`
+	UserID     string    `dynamodbav:"userId"`
+	FollowedID string    `dynamodbav:"followedId"`
+	Since      time.Time `dynamodbav:"since"`
+}
+
+// FriendView is one person the caller follows.
+type FriendView struct {
+	UserID string    `json:"userId"`
+	Since  time.Time `json:"since"`
+}
+
+func friendParam(r *httpapi.Request) (string, error) {
+	id := r.PathParam("userId")
+	if !validID(id) {
+		return "", apperr.New(apperr.Invalid, "userId is malformed")
+	}
+	if id == r.Principal.UserID {
+		return "", apperr.New(apperr.Unprocessable, "you are always on your own friends board")
+	}
+	return id, nil
+}
+
+// HandleFollowUser serves PUT /me/friends/{userId} (idempotent: following again changes nothing).
+func HandleFollowUser(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		id, err := friendParam(r)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		me := r.Principal.UserID
+		var existing followItem
+		err = d.Store.GetConsistent(ctx, store.FollowKey(me, id), &existing)
+		if err == nil {
+			return httpapi.OK(FriendView{UserID: id, Since: existing.Since}), nil
+		}
+		if !apperr.Is(err, apperr.NotFound) {
+			return httpapi.Response{}, err
+		}
+		now := d.Clock.Now()
+		k := store.FollowKey(me, id)
+		item, err := store.Marshal(followItem{PK: k.PK, SK: k.SK, Type: "follow", UserID: me, FollowedID: id, Since: now})
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		err = d.Store.Transact(ctx, []types.TransactWriteItem{
+			{Put: &types.Put{Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Update: &types.Update{Key: store.FollowCountKey(me).Item(),
+				UpdateExpression:          aws.String("SET #t = :t ADD following :one"),
+				ConditionExpression:       aws.String("attribute_not_exists(following) OR following < :max"),
+				ExpressionAttributeNames:  map[string]string{"#t": "type"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":t": store.S("follow-count"), ":one": store.N(1), ":max": store.N(MaxFollowing)}}},
+		})
+		switch failed := store.FailedItems(err); {
+		case len(failed) > 0 && failed[0] == 0:
+			return httpapi.OK(FriendView{UserID: id, Since: now}), nil // a concurrent follow won
+		case len(failed) > 0:
+			return httpapi.Response{}, apperr.New(apperr.Unprocessable, "you already follow %d people, the most allowed", MaxFollowing)
+		case err != nil:
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(FriendView{UserID: id, Since: now}), nil
+	})
+}
+
+// HandleUnfollowUser serves DELETE /me/friends/{userId} (idempotent).
+func HandleUnfollowUser(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		id, err := friendParam(r)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		me := r.Principal.UserID
+		err = d.Store.Transact(ctx, []types.TransactWriteItem{
+			{Delete: &types.Delete{Key: store.FollowKey(me, id).Item(), ConditionExpression: aws.String("attribute_exists(PK)")}},
+			{Update: &types.Update{Key: store.FollowCountKey(me).Item(), UpdateExpression: aws.String("ADD following :minus"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":minus": store.N(-1)}}},
+		})
+		if err != nil && !store.IsConditionFailed(err) {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(map[string]any{"userId": id, "following": false}), nil
+	})
+}
+
+// Following lists whom userID follows (at most MaxFollowing: one bounded Query).
+func (d *Deps) Following(ctx context.Context, userID string) ([]followItem, error) {
+	k := store.TokenAccountKey(userID)
+	return store.QueryAll[followItem](ctx, d.Store, &dynamodb.QueryInput{
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": store.S(k.PK), ":p": store.S(store.FollowPrefix),
+		},
+	})
+}
+
+// HandleListFriends serves GET /me/friends.
+func HandleListFriends(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		list, err := d.Following(ctx, r.Principal.UserID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		out := make([]FriendView, len(list))
+		for i, f := range list {
+			out[i] = FriendView{UserID: f.FollowedID, Since: f.Since.UTC()}
+		}
+		return httpapi.OK(map[string]any{"friends": out, "count": len(out), "max": MaxFollowing}), nil
+	})
+}

@@ -1,0 +1,182 @@
+package rewards
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// BalanceView is GET /tokens.
+type BalanceView struct {
+	Balance        int64  `json:"balance"`
+	Held           int64  `json:"held"`
+	Pending        int64  `json:"pending"`
+	Available      int64  `json:"available"`
+	LifetimeEarned int64  `json:"lifetimeEarned"`
+	EarnedThisWeek int64  `json:"earnedThisWeek"`
+	Week           string `json:"week"`
+}
+
+func balanceView(a Account, now time.Time) BalanceView {
+	return BalanceView{Balance: a.Balance, Held: a.Held, Pending: a.Pending, Available: a.Available,
+		LifetimeEarned: a.LifetimeEarned, EarnedThisWeek: a.EarnedThisWeek(now), Week: weekOf(now)}
+}
+
+// EntryView is one ledger entry on the wire.
+type EntryView struct {
+	ID             string    `json:"id"`
+	Seq            int64     `json:"seq"`
+	Kind           Kind      `json:"kind"`
+	Rule           string    `json:"rule,omitempty"`
+	Reason         string    `json:"reason,omitempty"`
+	SourceID       string    `json:"sourceId,omitempty"`
+	Delta          int64     `json:"delta"`
+	HeldDelta      int64     `json:"heldDelta"`
+	PendingDelta   int64     `json:"pendingDelta"`
+	BalanceAfter   int64     `json:"balanceAfter"`
+	HeldAfter      int64     `json:"heldAfter"`
+	PendingAfter   int64     `json:"pendingAfter"`
+	AvailableAfter int64     `json:"availableAfter"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+func entryView(e Entry) EntryView {
+	return EntryView{ID: e.ID, Seq: e.Seq, Kind: e.Kind, Rule: e.Rule, Reason: e.Reason, SourceID: e.SourceID,
+		Delta: e.Delta, HeldDelta: e.HeldDelta, PendingDelta: e.PendingDelta, BalanceAfter: e.BalanceAfter,
+		HeldAfter: e.HeldAfter, PendingAfter: e.PendingAfter, AvailableAfter: e.AvailableAfter, CreatedAt: e.At.UTC()}
+}
+
+// HandleGetTokenBalance serves GET /tokens.
+func HandleGetTokenBalance(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		a, err := d.Account(ctx, r.Principal.UserID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(balanceView(a, d.Clock.Now())), nil
+	})
+}
+
+// Entries lists a user's ledger entries, newest first, a page at a time.
+func (d *Deps) Entries(ctx context.Context, userID string, limit int32, cursor string) ([]Entry, string, error) {
+	k := store.TokenAccountKey(userID)
+	page, err := store.QueryPage[entryItem](ctx, d.Store, "tokens#"+userID, &dynamodb.QueryInput{
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": store.S(k.PK), ":p": store.S(store.TokenEntryPrefix),
+		},
+		ScanIndexForward: aws.Bool(false),
+	}, limit, cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Entry, len(page.Items))
+	for i, it := range page.Items {
+		out[i] = it.entry()
+	}
+	return out, page.NextCursor, nil
+}
+
+// HandleListTokenTransactions serves GET /tokens/transactions.
+func HandleListTokenTransactions(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		limit, err := r.Limit(20, 100)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		entries, next, err := d.Entries(ctx, r.Principal.UserID, limit, r.Query("cursor"))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		views := make([]EntryView, len(entries))
+		for i, e := range entries {
+			views[i] = entryView(e)
+		}
+		body := map[string]any{"transactions": views}
+		if next != "" {
+			body["nextCursor"] = next
+		}
+		return httpapi.OK(body), nil
+	})
+}
+
+// AdjustmentRequest is the body of POST /admin/tokens/adjustments.
+type AdjustmentRequest struct {
+	UserID string `json:"userId"`
+	Amount int64  `json:"amount"` // positive: grant; negative: deduction
+	Reason string `json:"reason"`
+}
+
+// Validate checks the request.
+func (q *AdjustmentRequest) Validate() error {
+	switch {
+	case !validID(q.UserID):
+		return apperr.New(apperr.Invalid, "userId is required (at most %d characters, no '#')", maxIDLength)
+	case q.Amount == 0 || q.Amount > MaxAdjustment || q.Amount < -MaxAdjustment:
+		return apperr.New(apperr.Invalid, "amount must be a non-zero number of tokens from -%d to %d", MaxAdjustment, MaxAdjustment)
+	}
+	if err := CheckText("reason", q.Reason, 3, 200); err != nil {
+		return err
+	}
+	q.Reason = strings.TrimSpace(q.Reason)
+	return nil
+}
+
+// HandleAdjustTokens serves POST /admin/tokens/adjustments: an audited grant or deduction. The
+// caller's Idempotency-Key is also the adjustment's source id, so the same key never moves tokens
+// twice, even after the replay window.
+func HandleAdjustTokens(fn manifest.Function, d *Deps) httpapi.Lambda {
+	return httpapi.Route(fn, httpapi.IdempotentRequired(d.Store, fn.Name,
+		func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			var q AdjustmentRequest
+			if err := r.Decode(&q); err != nil {
+				return httpapi.Response{}, err
+			}
+			admin := r.Principal.UserID
+			source := "adj:" + admin + ":" + r.Header(httpapi.IdempotencyHeader)
+			guardKey := store.TokenEarnKey(q.UserID, RuleAdminAdjustment, source)
+			acct, entry, err := d.Post(ctx, q.UserID, func(ctx context.Context, a Account) (Plan, error) {
+				now := d.Clock.Now()
+				guard, err := store.Marshal(earnItem{PK: guardKey.PK, SK: guardKey.SK, Type: "token-earning",
+					UserID: q.UserID, Rule: RuleAdminAdjustment, SourceID: source, State: EarnEarned, Tokens: q.Amount,
+					EntrySeq: a.Seq + 1, At: now, UpdatedAt: now})
+				if err != nil {
+					return Plan{}, err
+				}
+				rec, err := audit.Item(audit.Entry{Actor: admin, Action: "tokens.adjust", Target: "user:" + q.UserID,
+					RequestID: r.ID, Details: map[string]string{"amount": itoa(q.Amount), "reason": q.Reason}}, now)
+				if err != nil {
+					return Plan{}, err
+				}
+				return Plan{
+					Change: Change{Kind: KindAdjust, Rule: RuleAdminAdjustment, Reason: q.Reason, SourceID: source,
+						Actor: admin, Delta: q.Amount, Earned: q.Amount},
+					Extras: []Extra{
+						{Item: types.TransactWriteItem{Put: &types.Put{Item: guard,
+							ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+							Fail: func(context.Context) error {
+								return apperr.New(apperr.Conflict, "this Idempotency-Key was already used for an adjustment of this user")
+							}},
+						{Item: rec},
+					},
+				}, nil
+			})
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusCreated, map[string]any{
+				"userId": q.UserID, "transaction": entryView(entry), "balance": balanceView(acct, d.Clock.Now()),
+			}), nil
+		}))
+}
