@@ -6,8 +6,9 @@ package main
 import (
 	"github.com/liberation/monetization/shared/marketplace"
 	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/queue/sqsqueue"
 )
 
 func main() {
-	platform.Start("put-review", marketplace.NewPutReview)
+	platform.Start("put-review", marketplace.NewPutReview, sqsqueue.Provide)
 }

@@ -449,17 +449,3 @@ func TestSupportGroupAndPatch(t *testing.T) {
 		t.Errorf("CORS methods %v lack PATCH", methods)
 	}
 }
-
-// CloudFormation refuses a template with more than 500 resources. Every function costs several
-// (the function, its role, its log group, and its route, integration and permission or its event
-// source), so this fails before a deployment does when the manifest outgrows one stack.
-func TestStackStaysUnderCloudFormationsResourceLimit(t *testing.T) {
-	for _, env := range []string{"dev", "prod"} {
-		c, _ := synth(t, env)
-		n := len(c.Resources)
-		t.Logf("%s: %d resources for %d functions", env, n, len(m.Functions))
-		if n > 500 {
-			t.Errorf("%s: %d resources; CloudFormation allows 500 per stack", env, n)
-		}
-	}
-}

@@ -11,7 +11,9 @@ import (
 
 	"github.com/liberation/monetization/shared/apispec"
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/notify"
 )
 
 func loadDoc(t *testing.T) *openapi3.T {
@@ -263,4 +265,22 @@ func idempotentOps(doc *openapi3.T) map[string]bool {
 		}
 	}
 	return out
+}
+
+// The branding route's logoUrl pattern is the handler's (notify.LogoURLPattern): a value the spec
+// allows is stored, and one it refuses is refused.
+func TestLogoURLPatternIsTheHandlers(t *testing.T) {
+	op := loadDoc(t).Paths.Find("/licenses/{licenseId}/branding").Put
+	got := op.RequestBody.Value.Content.Get("application/json").Schema.Value.Properties["logoUrl"].Value.Pattern
+	if got != notify.LogoURLPattern {
+		t.Fatalf("openapi logoUrl pattern %q, handler's %q", got, notify.LogoURLPattern)
+	}
+}
+
+// The TimeZone schema's pattern is the handler's shape check (licensing.ZonePattern).
+func TestTimeZonePatternIsTheHandlers(t *testing.T) {
+	got := loadDoc(t).Components.Schemas["TimeZone"].Value.Pattern
+	if got != licensing.ZonePattern {
+		t.Fatalf("openapi TimeZone pattern %q, handler's %q", got, licensing.ZonePattern)
+	}
 }

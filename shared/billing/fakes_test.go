@@ -15,6 +15,7 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
+	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -31,12 +32,13 @@ type memRepo struct {
 	days   map[string]map[string]int64 // day → counters
 	months map[string]map[string]int64 // yyyy-mm → counters (written by licensing)
 	// marketplace is what the marketplace's metrics read answers (its period is the one asked).
-	marketplace mktmetrics.Metrics
-	audits      []audit.Entry
-	others      map[string]store.OtherSubscription // user#sub
-	snapshots   map[string]Snapshot
-	jobRuns     map[string]any
-	writes      int
+	marketplace  mktmetrics.Metrics
+	tokensIssued int64
+	audits       []audit.Entry
+	others       map[string]store.OtherSubscription // user#sub
+	snapshots    map[string]Snapshot
+	jobRuns      map[string]any
+	writes       int
 	// beforeWrite, when set, runs before each subscription write (inside the lock is not held), so a
 	// test can change the item underneath and make the write lose its race.
 	beforeWrite func(userID string)
@@ -286,6 +288,11 @@ func (m *memRepo) addDay(day time.Time, counters map[string]int64) {
 	for k, v := range counters {
 		m.days[d][k] += v
 	}
+}
+
+func (m *memRepo) Tokens(_ context.Context, now time.Time, days int) (tokenmetrics.Metrics, error) {
+	return tokenmetrics.Metrics{From: now.AddDate(0, 0, 1-days).Format("2006-01-02"), To: now.Format("2006-01-02"),
+		Issued: m.tokensIssued}, nil
 }
 
 func (m *memRepo) Marketplace(_ context.Context, period string) (mktmetrics.Metrics, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
+	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -46,8 +47,11 @@ type Metrics struct {
 	Enterprise          EnterpriseStats  `json:"enterprise"`
 	// Marketplace is the course marketplace in the current calendar month (its own route,
 	// GET /admin/marketplace/metrics, answers any month).
-	Marketplace    mktmetrics.Metrics `json:"marketplace"`
-	LatestSnapshot *string            `json:"latestSnapshot"` // date of the newest daily snapshot
+	Marketplace mktmetrics.Metrics `json:"marketplace"`
+	// Tokens is the token rewards programme over the window: tokens issued and redeemed, and the
+	// outstanding balance (the liability) now (its own route, GET /admin/tokens/metrics, takes days).
+	Tokens         tokenmetrics.Metrics `json:"tokens"`
+	LatestSnapshot *string              `json:"latestSnapshot"` // date of the newest daily snapshot
 }
 
 // EnterpriseStats are the enterprise licenses (licensing keeps the gauges in the transactions that
@@ -192,6 +196,9 @@ func readMetrics(ctx context.Context, r metricsReader, due dueLister, rules Rule
 	m.Disputes = DisputeStats{OpenedCents: sum[store.CtrDisputedCents], LostCents: sum[store.CtrDisputeLostCents],
 		WonCents: sum[store.CtrDisputeWonCents]}
 	if m.Marketplace, err = r.Marketplace(ctx, now.Format("2006-01")); err != nil {
+		return m, err
+	}
+	if m.Tokens, err = r.Tokens(ctx, now, MetricsWindowDays); err != nil {
 		return m, err
 	}
 	lastMonth := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0).Format("2006-01")

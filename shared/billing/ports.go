@@ -8,6 +8,7 @@ import (
 
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
+	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -81,6 +82,8 @@ type metricsReader interface {
 	MonthCounters(ctx context.Context, month string) (map[string]int64, error)
 	// Marketplace reads the course marketplace's metrics of a month ("2006-01").
 	Marketplace(ctx context.Context, period string) (mktmetrics.Metrics, error)
+	// Tokens reads the token programme's metrics of the last days UTC days up to now.
+	Tokens(ctx context.Context, now time.Time, days int) (tokenmetrics.Metrics, error)
 }
 
 // jobRecords are the billing-cycle job's own writes: the day's snapshot and the run record, each

@@ -13,6 +13,7 @@ import (
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
+	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -90,6 +91,11 @@ func (r dynamoRepo) Gauges(ctx context.Context) (map[string]int64, error) {
 // Marketplace reads the marketplace's metrics of a month (one GetItem, one Query of ≤ 31 items).
 func (r dynamoRepo) Marketplace(ctx context.Context, period string) (mktmetrics.Metrics, error) {
 	return mktmetrics.Read(ctx, r.Store, period)
+}
+
+// Tokens reads the token programme's metrics (two Queries of small counter items).
+func (r dynamoRepo) Tokens(ctx context.Context, now time.Time, days int) (tokenmetrics.Metrics, error) {
+	return tokenmetrics.Read(ctx, r.Store, now, days)
 }
 
 // MonthCounters reads one month's counters item (one GetItem).

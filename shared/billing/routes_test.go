@@ -247,6 +247,7 @@ func TestMetricsRoute(t *testing.T) {
 	w.repo.months = map[string]map[string]int64{"2026-02": {store.CtrEntOverageSeatDays: 42, store.CtrEntTrueUpLines: 1},
 		"2026-01": {store.CtrEntOverageSeatDays: 7}}
 	w.repo.marketplace = mktmetrics.Metrics{PublishedCourses: 50, GMVCents: 9990, PlatformRevenueCents: 3000}
+	w.repo.tokensIssued = 1234
 	w.repo.mu.Unlock()
 	w.clock.Set(now)
 	h := HandleGetMetrics(fn("get-metrics"), w.repo, w.repo, testRules, w.clock)
@@ -263,6 +264,10 @@ func TestMetricsRoute(t *testing.T) {
 	if mk["period"] != "2026-03" || mk["publishedCourses"] != float64(50) || mk["gmvCents"] != float64(9990) ||
 		mk["platformRevenueCents"] != float64(3000) {
 		t.Fatalf("marketplace section: %v", m["marketplace"])
+	}
+	if tk, _ := m["tokens"].(map[string]any); tk["issued"] != float64(1234) || tk["to"] != now.Format("2006-01-02") ||
+		tk["from"] != now.AddDate(0, 0, 1-MetricsWindowDays).Format("2006-01-02") {
+		t.Fatalf("tokens section over the metrics window: %v", m["tokens"])
 	}
 	want := `{"churn":{"churnedPaying":0,"definition":"` + ChurnDefinition + `","joinedAndLeft":10,"newPaying":10,"payingAtStart":1,"rateBasisPoints":0},` +
 		`"disputes":{"lostCents":999,"openedCents":1999,"wonCents":1000},` +

@@ -8,8 +8,11 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/facts"
 	"github.com/liberation/monetization/shared/logging"
+	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/webhook"
 )
@@ -28,10 +31,14 @@ func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
 	if err != nil {
 		return err
 	}
+	q, err := queue.From(rt)
+	if err != nil {
+		return err
+	}
 	repo := dynamoRepo{store.Open(rt)}
 	registerHooks(r, &hooks{
 		life:  &lifecycle{subs: repo, clock: rt.Clock, rules: set.Rules},
-		users: repo, customers: repo, others: repo, audit: repo,
+		users: repo, customers: repo, others: repo, audit: repo, facts: q,
 	})
 	return nil
 }
@@ -43,6 +50,7 @@ type hooks struct {
 	customers customers
 	others    otherSubscriptions
 	audit     auditor
+	facts     queue.Sender // subscription.renewed, to manifest.FactsQueue
 }
 
 func registerHooks(r *webhook.Router, h *hooks) {
@@ -137,7 +145,9 @@ func (h *hooks) subscription(ctx context.Context, ev *stripe.Event) (webhook.Wor
 	}, "", nil
 }
 
-// invoicePaid records the end of the paid period (what past_due access is measured against).
+// invoicePaid records the end of the paid period (what past_due access is measured against) and,
+// for a renewal, tells the other areas (subscription.renewed) once that write has committed. A
+// failed send fails the delivery; Stripe's retry rewrites the same end and resends the same fact.
 func (h *hooks) invoicePaid(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
 	var inv stripe.Invoice
 	if err := webhook.Decode(ev, &inv); err != nil {
@@ -158,7 +168,13 @@ func (h *hooks) invoicePaid(ctx context.Context, ev *stripe.Event) (webhook.Work
 	if err != nil || userID == "" {
 		return nil, outcomeUnknownUser, err
 	}
-	return func(ctx context.Context) error { return h.life.recordPaidThrough(ctx, userID, end, ev.ID) }, "", nil
+	renewal, renewed := RenewalFact(&inv, userID, h.life.rules.Prices)
+	return func(ctx context.Context) error {
+		if err := h.life.recordPaidThrough(ctx, userID, end, ev.ID); err != nil || !renewed {
+			return err
+		}
+		return h.facts.Send(ctx, manifest.FactsQueue, facts.SubscriptionRenewed, renewal.DedupeID(), renewal)
+	}, "", nil
 }
 
 // PaidPeriodEnd is the latest service-period end among the invoice's subscription lines (zero for an

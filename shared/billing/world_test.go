@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/liberation/monetization/infra/local/stripeevents"
 	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/facts"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/idempotency/idemtest"
 	"github.com/liberation/monetization/shared/logging"
@@ -45,15 +48,18 @@ type world struct {
 	life   *lifecycle
 	hook   webhook.Handler
 	logs   *logBuffer
+	facts  *factQueue
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{repo: newMemRepo(), stripe: newFakeStripe(), clock: clock.NewFake(t0), logs: &logBuffer{}}
+	w := &world{repo: newMemRepo(), stripe: newFakeStripe(), clock: clock.NewFake(t0), logs: &logBuffer{},
+		facts: &factQueue{}}
 	w.idem = idemtest.New(w.clock)
 	w.life = &lifecycle{subs: w.repo, clock: w.clock, rules: testRules}
 	var r webhook.Router
-	registerHooks(&r, &hooks{life: w.life, users: w.repo, customers: w.repo, others: w.repo, audit: w.repo})
+	registerHooks(&r, &hooks{life: w.life, users: w.repo, customers: w.repo, others: w.repo, audit: w.repo,
+		facts: w.facts})
 	w.hook = webhook.New(webhook.Config{Dedupe: w.idem, InFlight: time.Minute,
 		Secret: func(context.Context) (string, error) { return testWebhookSecret, nil },
 		Log:    slog.New(slog.NewJSONHandler(io.Discard, nil))}, &r)
@@ -106,6 +112,28 @@ func (w *world) runJob(t *testing.T) CycleReport {
 		t.Fatalf("billing cycle: %v", err)
 	}
 	return rep
+}
+
+// factQueue records the facts billing sends; fail makes the next sends fail.
+type factQueue struct {
+	mu   sync.Mutex
+	sent []facts.SubscriptionRenewedFact
+	ids  []string
+	fail bool
+}
+
+func (q *factQueue) Send(_ context.Context, queue, typ, dedupeID string, payload any) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.fail {
+		return errors.New("queue unavailable")
+	}
+	f, ok := payload.(facts.SubscriptionRenewedFact)
+	if queue != manifest.FactsQueue || typ != facts.SubscriptionRenewed || !ok {
+		return fmt.Errorf("unexpected message %s %s %T", queue, typ, payload)
+	}
+	q.sent, q.ids = append(q.sent, f), append(q.ids, dedupeID)
+	return nil
 }
 
 // logBuffer collects JSON log lines.

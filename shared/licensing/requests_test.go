@@ -38,8 +38,11 @@ func TestCreateRequestValidation(t *testing.T) {
 		{"adminEmails", func(r *createRequest) { r.AdminEmails = []string{"eve@localhost"} }, ""},
 		{"adminEmails", func(r *createRequest) { r.AdminEmails = make([]string, MaxAdminEmails+1) }, ""},
 		{"timeZone", func(r *createRequest) { r.TimeZone = "Mars/Base" }, apperr.Unprocessable},
-		{"timeZone", func(r *createRequest) { r.TimeZone = "Local" }, ""},
+		{"timeZone", func(r *createRequest) { r.TimeZone = "Local" }, apperr.Unprocessable}, // the server's zone, not a name
 		{"timeZone", func(r *createRequest) { r.TimeZone = "../../etc/passwd" }, ""},
+		{"timeZone", func(r *createRequest) { r.TimeZone = "Europe/ Berlin" }, ""},
+		{"timeZone", func(r *createRequest) { r.TimeZone = "Europe/Berlín" }, ""},
+		{"timeZone", func(r *createRequest) { r.TimeZone = "Europe//Berlin" }, ""},
 	} {
 		r := ok()
 		tc.mutate(&r)

@@ -77,7 +77,7 @@ func init() {
 				Trigger: route("GET", "/courses/{courseId}/content"), Auth: User, Table: readOnly,
 				Bucket: []string{"s3:GetObject"}, BucketPrefix: ContentPrefix},
 			{Name: "put-review", Summary: "Write or replace the caller's review of a course (enrolled learners)",
-				Trigger: route("PUT", "/courses/{courseId}/review"), Auth: User, Table: readWrite},
+				Trigger: route("PUT", "/courses/{courseId}/review"), Auth: User, Table: readWrite, Sends: []string{FactsQueue}},
 			{Name: "delete-review", Summary: "Delete the caller's review of a course",
 				Trigger: route("DELETE", "/courses/{courseId}/review"), Auth: User, Table: append(append([]string{}, readWrite...), DeleteItem)},
 

@@ -24,7 +24,7 @@ func init() {
 		Functions: []Function{
 			{Name: StripeWebhook, Summary: "Verify and apply Stripe events", Package: "shared/webhook", Host: true,
 				Trigger: Trigger{Kind: FunctionURL, Method: "POST", Path: "/webhooks/stripe"}, Auth: Signed,
-				Table: readWrite, Sends: []string{ReceiptsQueue}, Stripe: true, WebhookSecret: true},
+				Table: readWrite, Sends: []string{ReceiptsQueue, FactsQueue}, Stripe: true, WebhookSecret: true},
 			{Name: ApplyFacts, Summary: "Apply facts from other areas (purchases, refunds, reviews, renewals)",
 				Package: "shared/queue", Host: true,
 				Trigger: Trigger{Kind: Queue, Queue: FactsQueue, BatchSize: 10}, Auth: Internal,

@@ -17,6 +17,7 @@ import (
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/idempotency"
+	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
@@ -187,6 +188,10 @@ func HandlePurchaseCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 			e, err := enrolFree(ctx, d, r, c)
 			if err != nil {
 				return httpapi.Response{}, err
+			}
+			// Usage reporting only: a failure is not the learner's problem, and a retry would be 409.
+			if err := licensing.RecordEnrolment(ctx, d.Store, user, c.ID, e.EnrolledAt); err != nil {
+				r.Log.Warn("license enrolment not counted", "courseId", c.ID, "err", err.Error())
 			}
 			v := enrollmentView(e)
 			return httpapi.JSON(http.StatusCreated, PurchaseResponse{Enrollment: &v}), nil

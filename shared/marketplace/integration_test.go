@@ -90,10 +90,24 @@ func (s *sentMail) Send(_ context.Context, m mail.Message) error {
 	return nil
 }
 
+// sentFacts records the facts sent (dedupe ids per type).
+type sentFacts struct {
+	mu  sync.Mutex
+	ids map[string][]string
+}
+
+func (s *sentFacts) Send(_ context.Context, _, typ, dedupeID string, _ any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ids[typ] = append(s.ids[typ], dedupeID)
+	return nil
+}
+
 type world struct {
 	d       *marketplace.Deps
 	stripe  *fakeStripe
 	mail    *sentMail
+	facts   *sentFacts
 	clk     *clock.Fake
 	courses int
 }
@@ -101,9 +115,10 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	env := localtest.New(t)
 	clk := env.WithFakeClock()
-	fs, ms := newFakeStripe(), &sentMail{}
-	d := &marketplace.Deps{Config: env.Runtime.Config, Clock: clk, Store: env.Store(), Stripe: fs, Mail: ms, PayoutMinimum: 5000}
-	return &world{d: d, stripe: fs, mail: ms, clk: clk}
+	fs, ms, fa := newFakeStripe(), &sentMail{}, &sentFacts{ids: map[string][]string{}}
+	d := &marketplace.Deps{Config: env.Runtime.Config, Clock: clk, Store: env.Store(), Stripe: fs, Mail: ms, Queue: fa,
+		PayoutMinimum: 5000}
+	return &world{d: d, stripe: fs, mail: ms, facts: fa, clk: clk}
 }
 
 // course stores a published course of instructor (its item and listing).

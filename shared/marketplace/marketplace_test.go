@@ -255,3 +255,34 @@ func TestTimes(t *testing.T) {
 		t.Fatal("payout ids and periods")
 	}
 }
+
+// The facts of a sale: a purchase by someone else than the instructor, and one refund fact per
+// counted Stripe refund (Full once the refunds reach the amount); a self-purchase tells nothing.
+func TestSaleFacts(t *testing.T) {
+	sold := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	s := Sale{ID: "sale_1", InstructorID: "ins", BuyerID: "ana", CourseID: "crs_1", Currency: "usd", SoldAt: sold,
+		ReleaseAt: sold.AddDate(0, 0, 30), Sale: ledger.Sale{Amount: 1000}}
+	p, ok := purchaseFact(s)
+	if !ok || p.UserID != "ana" || p.PurchaseID != "sale_1" || p.AmountCents != 1000 || !p.RefundWindowEndsAt.Equal(s.ReleaseAt) {
+		t.Fatalf("purchase fact %+v %v", p, ok)
+	}
+	at := sold.Add(time.Hour)
+	s.RefundIDs, s.Refunded = map[string]int64{"re_b": 600, "re_a": 400}, 1000
+	rs := refundFacts(s, map[string]time.Time{"re_a": sold.Add(time.Minute)}, at)
+	if len(rs) != 2 || rs[0].RefundID != "re_a" || rs[0].AmountCents != 400 || !rs[0].RefundedAt.Equal(sold.Add(time.Minute)) ||
+		rs[1].RefundID != "re_b" || !rs[1].RefundedAt.Equal(at) || !rs[0].Full || rs[0].DedupeID() == rs[1].DedupeID() {
+		t.Fatalf("refund facts %+v", rs)
+	}
+	s.Refunded = 400
+	if rs := refundFacts(s, nil, at); rs[0].Full {
+		t.Fatalf("a partial refund is not full: %+v", rs)
+	}
+	s.BuyerID = "ins"
+	if _, ok := purchaseFact(s); ok || len(refundFacts(s, nil, at)) != 0 {
+		t.Fatal("an instructor buying their own course earns nothing")
+	}
+	rv := reviewFact(Review{UserID: "ana", CourseID: "crs_1", Rating: 4})
+	if rv.ReviewID != "crs_1/ana" || rv.DedupeID() != reviewFact(Review{UserID: "ana", CourseID: "crs_1", Rating: 2}).DedupeID() {
+		t.Fatalf("a rewritten review is the same fact: %+v", rv)
+	}
+}

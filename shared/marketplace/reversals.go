@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stripe/stripe-go/v76"
@@ -35,22 +36,24 @@ func ApplyChargeRefunds(ctx context.Context, d *Deps, chargeID, paymentIntentID 
 	if err != nil {
 		return err
 	}
-	counted := map[string]int64{}
+	counted, created := map[string]int64{}, map[string]time.Time{}
 	var total int64
 	for _, r := range refunds {
 		if r.Counts() {
-			counted[r.ID] = r.AmountCents
+			counted[r.ID], created[r.ID] = r.AmountCents, r.Created
 			total += r.AmountCents
 		}
 	}
 	if eventAmountRefunded > total {
 		total = eventAmountRefunded
 	}
-	return retryConflicts(ctx, "reverse course sale", func() error {
+	var booked Sale // the sale as it stands after this application, booked now or before
+	err = retryConflicts(ctx, "reverse course sale", func() error {
 		s, err := readSale(ctx, d, sale.InstructorID, sale.ID)
 		if err != nil {
 			return err
 		}
+		booked = s
 		m := s.Refund(total)
 		idsChanged := false
 		for id, amt := range counted {
@@ -68,6 +71,7 @@ func ApplyChargeRefunds(ctx context.Context, d *Deps, chargeID, paymentIntentID 
 		if !m.MovesMoney() && !idsChanged && !chargeChanged {
 			return nil
 		}
+		booked = s
 		now := d.Clock.Now().UTC()
 		items, err := reversalItems(ctx, d, &s, m, booking{At: now, Actor: audit.ActorStripe, RequestID: eventID,
 			SaleID: s.ID, CourseID: s.CourseID, Memo: s.CourseTitle, Ref: strings.Join(sortedKeys(counted), ",")})
@@ -83,6 +87,10 @@ func ApplyChargeRefunds(ctx context.Context, d *Deps, chargeID, paymentIntentID 
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return tellRefunds(ctx, d, refundFacts(booked, created, d.Clock.Now()))
 }
 
 // ApplyDispute moves a course sale's shares with its dispute (ledger.Sale.Dispute): held while

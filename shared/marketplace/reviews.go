@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/facts"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
@@ -132,6 +133,12 @@ func HandlePutReview(fn manifest.Function, d *Deps) httpapi.Lambda {
 		})
 		if err != nil {
 			return httpapi.Response{}, err
+		}
+		// Sent on every write, not only the first: a send that failed after the commit is repaired by
+		// the client's retry of this idempotent PUT (rewards earns once per course).
+		f := reviewFact(rv)
+		if err := d.Queue.Send(ctx, manifest.FactsQueue, facts.ReviewPublished, f.DedupeID(), f); err != nil {
+			return httpapi.Response{}, apperr.Wrap(err, apperr.Unavailable, "your review is saved, but could not be announced; please send it again")
 		}
 		status := http.StatusOK
 		if created {

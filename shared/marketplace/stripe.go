@@ -55,6 +55,7 @@ type StripeRefund struct {
 	ID          string
 	AmountCents int64
 	Status      string
+	Created     time.Time
 }
 
 // Counts reports whether the refund is money out (succeeded, or on its way).
@@ -215,7 +216,8 @@ func (s *stripePort) ChargeRefunds(ctx context.Context, chargeID, paymentIntentI
 		if chargeID != "" && r.Charge != nil && r.Charge.ID != chargeID {
 			continue // not this charge's: a list that ignored the filter must not count it
 		}
-		out = append(out, StripeRefund{ID: r.ID, AmountCents: r.Amount, Status: string(r.Status)})
+		out = append(out, StripeRefund{ID: r.ID, AmountCents: r.Amount, Status: string(r.Status),
+			Created: time.Unix(r.Created, 0).UTC()})
 	}
 	if err := it.Err(); err != nil {
 		return nil, stripeapi.Error(err, "listing the charge's refunds")

@@ -43,11 +43,16 @@ func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
 		}
 		// One transaction: payments' record of the payment (and its receipt e-mail) with the sale,
 		// the enrolment and the instructor's ledger entry (docs/decisions/0062).
+		// Then course.purchased, also when the sale was booked by an earlier delivery.
 		return func(ctx context.Context) error {
-			return rec.CheckoutPaidWith(ctx, p.BuyerID, &s, payments.SourceOf(ev),
+			err := rec.CheckoutPaidWith(ctx, p.BuyerID, &s, payments.SourceOf(ev),
 				func(ctx context.Context, pay store.Payment) ([]types.TransactWriteItem, error) {
 					return SaleItemsForPayment(ctx, d, pay, ev.ID)
 				})
+			if err != nil {
+				return err
+			}
+			return tellPurchase(ctx, d, s.ID)
 		}, "", nil
 	}
 	r.On(stripe.EventTypeCheckoutSessionCompleted, checkout)

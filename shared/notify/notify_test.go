@@ -151,3 +151,30 @@ func TestSendOnce(t *testing.T) {
 		t.Fatalf("holder: %v, sent %d", o, len(slow.sent))
 	}
 }
+
+// HTTPSURL: what a logo URL may be. Each refused value is one the handler must not store (and the
+// spec's pattern refuses too: both are LogoURLPattern).
+func TestHTTPSURL(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"https://cdn.acme.example/logo.png":                     true,
+		"https://cdn.acme.example:8443/a/b.svg?v=2#x":           true,
+		"https://cdn.acme.example/%E2%9C%93.png":                true,
+		"https://cdn.acme.example":                              true,
+		"":                                                      false,
+		"http://cdn.acme.example/logo.png":                      false,
+		"https://":                                              false,
+		"https://user:pw@cdn.acme.example/l.png":                false,
+		"https://cdn.acme.example/a b.png":                      false,
+		`https://cdn.acme.example/"onerror=x`:                   false,
+		"https://cdn.acme.example/'x'":                          false,
+		"https://cdn.acme.example/%zz":                          false,
+		"https://cdn.acme.example/\x00":                         false,
+		"https://cdn.acme.example:port/":                        false,
+		"javascript:alert(1)//https://x":                        false,
+		"https://cdn.acme.example/" + strings.Repeat("a", 2030): false,
+	} {
+		if got := HTTPSURL(raw); got != want {
+			t.Errorf("HTTPSURL(%q) = %v, want %v", raw, got, want)
+		}
+	}
+}

@@ -67,7 +67,7 @@ var generated = map[string]Entry{
 	"purchase-course":         {Build: build(marketplace.NewPurchaseCourse), Constructor: "marketplace.NewPurchaseCourse", Providers: []platform.Provider{}},
 	"list-my-courses":         {Build: build(marketplace.NewListMyCourses), Constructor: "marketplace.NewListMyCourses", Providers: []platform.Provider{}},
 	"get-course-content":      {Build: build(marketplace.NewGetCourseContent), Constructor: "marketplace.NewGetCourseContent", Providers: []platform.Provider{s3blob.Provide}},
-	"put-review":              {Build: build(marketplace.NewPutReview), Constructor: "marketplace.NewPutReview", Providers: []platform.Provider{}},
+	"put-review":              {Build: build(marketplace.NewPutReview), Constructor: "marketplace.NewPutReview", Providers: []platform.Provider{sqsqueue.Provide}},
 	"delete-review":           {Build: build(marketplace.NewDeleteReview), Constructor: "marketplace.NewDeleteReview", Providers: []platform.Provider{}},
 	"list-payouts":            {Build: build(marketplace.NewListPayouts), Constructor: "marketplace.NewListPayouts", Providers: []platform.Provider{}},
 	"run-payouts":             {Build: build(marketplace.NewRunPayouts), Constructor: "marketplace.NewRunPayouts", Providers: []platform.Provider{sqsqueue.Provide}},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/facts"
+	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/metric"
 	"github.com/liberation/monetization/shared/platform"
@@ -99,6 +100,11 @@ func (d *Deps) ApplyLearningEvent(ctx context.Context, msg queue.Message) error 
 	}
 	out, entry, err := d.Earn(ctx, e)
 	if err != nil {
+		return err
+	}
+	// A learning event makes a seat holder one of their license's monthly active learners (issue 8);
+	// counted once per user and month, so a redelivery changes nothing.
+	if err := licensing.RecordActivity(ctx, d.Store, det.UserID, "", e.OccurredAt); err != nil {
 		return err
 	}
 	logging.From(ctx).Info("learning event applied", "eventId", ev.EventID, "outcome", out, "seq", entry.Seq)

@@ -15,6 +15,7 @@ import (
 	"github.com/liberation/monetization/shared/facts"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/queue"
+	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
 )
 
 // Messages that cannot be understood are dropped (nil: not retried) before any storage is touched
@@ -57,7 +58,7 @@ func TestMalformedMessagesAreDroppedAndCounted(t *testing.T) {
 // The counter names written by the ledger are the attributes the metrics read back.
 func TestMetricCounterNamesMatchTheReadModel(t *testing.T) {
 	tags := map[string]bool{}
-	typ := reflect.TypeOf(metricsItem{})
+	typ := reflect.TypeOf(tokenmetrics.Counters{})
 	for i := 0; i < typ.NumField(); i++ {
 		tags[typ.Field(i).Tag.Get("dynamodbav")] = true
 	}

@@ -106,4 +106,12 @@ func TestRewardsEarningThroughTheQueues(t *testing.T) {
 	if metrics.Issued != 150 || metrics.Outstanding != 150 || metrics.PendingEarned != 100 || metrics.PendingCancelled != 50 || metrics.PendingNow != 0 {
 		t.Fatalf("metrics: %+v", metrics)
 	}
+	// GET /admin/metrics carries the same liability in its tokens section.
+	var all struct {
+		Tokens rewards.TokenMetrics `json:"tokens"`
+	}
+	rwGet(t, h, "/admin/metrics", h.Token(t, "root", "ops@example.com", "admin"), http.StatusOK, &all)
+	if all.Tokens.Outstanding != 150 || all.Tokens.To != rewards.Day(clk.Now()) {
+		t.Fatalf("tokens section of /admin/metrics: %+v", all.Tokens)
+	}
 }

@@ -1,0 +1,94 @@
+package marketplace
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/facts"
+	"github.com/liberation/monetization/shared/licensing"
+	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// The marketplace tells the other areas (shared/facts) about purchases, refunds and reviews after
+// its own write has committed. There is no outbox: the fact is sent in the same delivery or request
+// as the write, and every path that finds the write already done sends it again, so a crash between
+// the two is repaired by Stripe's (or the client's) retry. Consumers are idempotent on the ids.
+
+// A sale to the course's own instructor is not a purchase anyone is rewarded for: the instructor
+// would pay themselves (70 % comes back) to mint tokens.
+func purchaseFact(s Sale) (facts.CoursePurchasedFact, bool) {
+	if s.BuyerID == "" || s.BuyerID == s.InstructorID {
+		return facts.CoursePurchasedFact{}, false
+	}
+	return facts.CoursePurchasedFact{UserID: s.BuyerID, CourseID: s.CourseID, PurchaseID: s.ID,
+		AmountCents: s.Amount, Currency: s.Currency, PurchasedAt: s.SoldAt, RefundWindowEndsAt: s.ReleaseAt}, true
+}
+
+// tellPurchase counts the buyer's enrolment in their license's usage and sends course.purchased for the sale booked from Checkout Session sessionID (after
+// payments.CheckoutPaidWith, which returns without writing when the sale is already there).
+func tellPurchase(ctx context.Context, d *Deps, sessionID string) error {
+	var ptr SalePointer
+	err := d.Store.GetConsistent(ctx, store.SaleSourceKey(sessionID), &ptr)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil // payments recorded the session without a sale (e.g. it was not a course sale)
+	}
+	if err != nil {
+		return err
+	}
+	s, err := readSale(ctx, d, ptr.InstructorID, ptr.SaleID)
+	if err != nil {
+		return err
+	}
+	f, ok := purchaseFact(s)
+	if !ok {
+		return nil
+	}
+	// A seat holder's enrolment counts in their license's usage (counted once per user and course).
+	if err := licensing.RecordEnrolment(ctx, d.Store, s.BuyerID, s.CourseID, s.SoldAt); err != nil {
+		return err
+	}
+	return d.Queue.Send(ctx, manifest.FactsQueue, facts.CoursePurchased, f.DedupeID(), f)
+}
+
+// refundFacts are the course.refunded facts of every refund counted against the sale, oldest id
+// first; at is used for refunds whose time Stripe did not give.
+func refundFacts(s Sale, created map[string]time.Time, at time.Time) []facts.CourseRefundedFact {
+	if _, ok := purchaseFact(s); !ok {
+		return nil
+	}
+	ids := make([]string, 0, len(s.RefundIDs))
+	for id := range s.RefundIDs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	out := make([]facts.CourseRefundedFact, 0, len(ids))
+	for _, id := range ids {
+		when := created[id]
+		if when.IsZero() {
+			when = at
+		}
+		out = append(out, facts.CourseRefundedFact{UserID: s.BuyerID, CourseID: s.CourseID, PurchaseID: s.ID,
+			RefundID: id, AmountCents: s.RefundIDs[id], Currency: s.Currency, Full: s.Refunded >= s.Amount,
+			RefundedAt: when.UTC()})
+	}
+	return out
+}
+
+func tellRefunds(ctx context.Context, d *Deps, fs []facts.CourseRefundedFact) error {
+	for _, f := range fs {
+		if err := d.Queue.Send(ctx, manifest.FactsQueue, facts.CourseRefunded, f.DedupeID(), f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reviewFact is review.published of a review. A review is one per learner and course, so its id is
+// the pair; rewards earns once per course however often the review is rewritten.
+func reviewFact(rv Review) facts.ReviewPublishedFact {
+	return facts.ReviewPublishedFact{UserID: rv.UserID, CourseID: rv.CourseID, ReviewID: rv.CourseID + "/" + rv.UserID,
+		Rating: rv.Rating, PublishedAt: rv.CreatedAt}
+}
