@@ -35,7 +35,7 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 	}
 	alarmDuplicateLiveSubscriptions(stack, ops)
 	alarmPayments(stack, ops)
-	addEventRules(stack, d)
+	addEventRules(stack, d, ops)
 	auth := newAuth(stack, cfg)
 	api := newHTTPAPI(stack, cfg, auth)
 	alarmAPI(stack, ops, api)

@@ -160,6 +160,18 @@ var (
 // RuleLogicalID is the logical id of the EventBridge rule feeding q ("LearningEventsRule").
 func (q QueueDef) RuleLogicalID() string { return Pascal(q.Name) + "Rule" }
 
+// RuleDLQLogicalID is the queue keeping the events the rule could not put on q after EventBridge's
+// retries (q unreachable or refusing, for RuleMaxEventAgeSeconds). It is not q's own DLQ: these
+// are raw EventBridge events, not our envelope, and are re-sent with `aws events put-events`.
+func (q QueueDef) RuleDLQLogicalID() string { return Pascal(q.Name) + "RuleDeadLetterQueue" }
+
+// EventBridge's retry policy of a rule's target: its defaults (24 hours, 185 attempts), written out
+// so that a reader of the template sees when an event goes to the rule's DLQ.
+const (
+	RuleMaxEventAgeSeconds = 86400
+	RuleMaxRetryAttempts   = 185
+)
+
 // EnvVar names of the queue's URL for producers.
 func (q QueueDef) EnvVar() string { return "QUEUE_URL_" + upper(q.Name) }
 

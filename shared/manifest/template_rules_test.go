@@ -40,16 +40,25 @@ func TestTemplateEventRules(t *testing.T) {
 		for k, v := range m.RuleInputPaths {
 			eq(t, "path "+k, paths[k], v)
 		}
-		pol := tpl.Resources[q.LogicalID()+"Policy"]
-		eq(t, "policy type", pol.Type, "AWS::SQS::QueuePolicy")
-		stmts, _ := at(pol.Properties, "PolicyDocument", "Statement").([]any)
-		if len(stmts) != 1 {
-			t.Fatalf("%d statements", len(stmts))
+		// Undeliverable events end in the rule's own DLQ after the stated retries.
+		eq(t, "max event age", at(targets[0], "RetryPolicy", "MaximumEventAgeInSeconds"), float64(m.RuleMaxEventAgeSeconds))
+		eq(t, "max attempts", at(targets[0], "RetryPolicy", "MaximumRetryAttempts"), float64(m.RuleMaxRetryAttempts))
+		eq(t, "rule dlq", at(targets[0], "DeadLetterConfig", "Arn", "Fn::GetAtt"), []any{q.RuleDLQLogicalID(), "Arn"})
+		eq(t, "rule dlq type", tpl.Resources[q.RuleDLQLogicalID()].Type, "AWS::SQS::Queue")
+		for _, queue := range []string{q.LogicalID(), q.RuleDLQLogicalID()} {
+			pol := tpl.Resources[queue+"Policy"]
+			eq(t, "policy type", pol.Type, "AWS::SQS::QueuePolicy")
+			eq(t, "policy queue", at(pol.Properties, "Queues"), []any{map[string]any{"Ref": queue}})
+			stmts, _ := at(pol.Properties, "PolicyDocument", "Statement").([]any)
+			if len(stmts) != 1 {
+				t.Fatalf("%d statements", len(stmts))
+			}
+			s := stmts[0]
+			eq(t, "principal", at(s, "Principal", "Service"), "events.amazonaws.com")
+			eq(t, "action", at(s, "Action"), m.SendMessage)
+			eq(t, "resource", at(s, "Resource", "Fn::GetAtt"), []any{queue, "Arn"})
+			eq(t, "source arn", at(s, "Condition", "ArnEquals", "aws:SourceArn", "Fn::GetAtt"), []any{q.RuleLogicalID(), "Arn"})
 		}
-		s := stmts[0]
-		eq(t, "principal", at(s, "Principal", "Service"), "events.amazonaws.com")
-		eq(t, "action", at(s, "Action"), m.SendMessage)
-		eq(t, "source arn", at(s, "Condition", "ArnEquals", "aws:SourceArn", "Fn::GetAtt"), []any{q.RuleLogicalID(), "Arn"})
 	}
 	if fed == 0 {
 		t.Fatal("no queue is fed by a rule: the check would pass vacuously")

@@ -129,13 +129,45 @@ func HandleListMyCourses(fn manifest.Function, d *Deps) httpapi.Lambda {
 type purchaseRequest struct {
 	SuccessURL string `json:"successUrl"`
 	CancelURL  string `json:"cancelUrl"`
+	CouponCode string `json:"couponCode"` // optional: a rewards coupon of the buyer's
 }
 
 func (p *purchaseRequest) Validate() error {
 	if err := validateRedirectURL("successUrl", p.SuccessURL); err != nil {
 		return err
 	}
-	return validateRedirectURL("cancelUrl", p.CancelURL)
+	if err := validateRedirectURL("cancelUrl", p.CancelURL); err != nil {
+		return err
+	}
+	if p.CouponCode != "" && !couponCode(p.CouponCode) {
+		return apperr.New(apperr.Invalid, "couponCode must look like LIB20-7K3M9Q2X4D")
+	}
+	return nil
+}
+
+// couponCode reports the shape of a rewards coupon code (docs/openapi.yaml's CouponCode):
+// "LIB20-" and ten characters of a redemption id (digits and capitals).
+func couponCode(s string) bool {
+	if len(s) != 16 || s[:6] != "LIB20-" {
+		return false
+	}
+	for _, r := range s[6:] {
+		if !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// buyersCoupon checks that a coupon can be applied to this buyer's checkout: Stripe has it, still
+// valid, and it was issued to this buyer (rewards sets metadata.userId). A coupon id cannot be typed
+// into Stripe Checkout, so this check is the only way a code reaches a session (decision 0044).
+func buyersCoupon(ctx context.Context, d *Deps, code, buyer string) (Coupon, error) {
+	c, err := d.Stripe.Coupon(ctx, code)
+	if apperr.Is(err, apperr.NotFound) || err == nil && (c.UserID != buyer || !c.Valid) {
+		return Coupon{}, apperr.New(apperr.Unprocessable, "couponCode is not a valid coupon of yours (unknown, used, expired, or someone else's)")
+	}
+	return c, err
 }
 
 // PurchaseResponse is the 201 of POST /courses/{courseId}/purchase: a Checkout Session to send the
@@ -150,7 +182,9 @@ type PurchaseResponse struct {
 // Stripe Checkout Session (mode payment, the course's current price, metadata userId and courseId,
 // client_reference_id) for a paid course, or an enrolment at once for a free one. The sale itself
 // is recorded when Stripe reports the session paid (checkout.session.completed). Unpublished
-// courses are 404; one's own course, or one already enrolled in, 409.
+// courses are 404; one's own course, or one already enrolled in, 409. A couponCode (a rewards
+// coupon issued to the buyer) is applied as the session's discount; the sale is then split on what
+// the buyer paid, like any sale.
 func HandlePurchaseCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, httpapi.Idempotent(d.Store, fn.Name, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var req purchaseRequest
@@ -184,6 +218,9 @@ func HandlePurchaseCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if cur != nil && cur.Active() {
 			return httpapi.Response{}, apperr.New(apperr.Conflict, "you are already enrolled in this course")
 		}
+		if c.PriceCents == 0 && req.CouponCode != "" {
+			return httpapi.Response{}, apperr.New(apperr.Unprocessable, "couponCode applies to paid courses only; this one is free")
+		}
 		if c.PriceCents == 0 {
 			e, err := enrolFree(ctx, d, r, c)
 			if err != nil {
@@ -200,14 +237,22 @@ func HandlePurchaseCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if k := r.Header(httpapi.IdempotencyHeader); k != "" {
 			op = "k" + idempotency.Hash([]byte(fn.Name), []byte(user), []byte(k))[:40]
 		}
-		sess, err := d.Stripe.CourseCheckout(ctx, CheckoutInput{UserID: user, Email: r.Principal.Email, CourseID: c.ID,
-			InstructorID: c.InstructorID, Title: c.Title, PriceCents: c.PriceCents, SuccessURL: req.SuccessURL,
-			CancelURL: req.CancelURL, Operation: op})
+		in := CheckoutInput{UserID: user, Email: r.Principal.Email, CourseID: c.ID, InstructorID: c.InstructorID,
+			Title: c.Title, PriceCents: c.PriceCents, SuccessURL: req.SuccessURL, CancelURL: req.CancelURL, Operation: op}
+		details := map[string]string{"courseId": c.ID, "priceCents": itoa(c.PriceCents)}
+		if req.CouponCode != "" {
+			cp, err := buyersCoupon(ctx, d, req.CouponCode, user)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			in.CouponID, details["couponId"] = cp.ID, cp.ID
+		}
+		sess, err := d.Stripe.CourseCheckout(ctx, in)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		if err := audit.Write(ctx, d.Store, audit.Entry{Actor: user, Action: "course.checkout", Target: "checkout:" + sess.ID,
-			RequestID: r.ID, Details: map[string]string{"courseId": c.ID, "priceCents": itoa(c.PriceCents)}}); err != nil {
+			RequestID: r.ID, Details: details}); err != nil {
 			r.Log.Warn("audit record not written", "err", err.Error())
 		}
 		return httpapi.JSON(http.StatusCreated, PurchaseResponse{URL: sess.URL, SessionID: sess.ID}), nil

@@ -16,6 +16,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/liberation/monetization/infra/local/localtest"
+	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/mail"
 	"github.com/liberation/monetization/shared/marketplace"
@@ -35,14 +36,25 @@ type fakeStripe struct {
 	transfers  map[string]string // payout id → transfer id
 	refuseNext bool
 	calls      int
+	coupons    map[string]marketplace.Coupon
 }
 
 func newFakeStripe() *fakeStripe {
-	return &fakeStripe{refunds: map[string][]marketplace.StripeRefund{}, transfers: map[string]string{}}
+	return &fakeStripe{refunds: map[string][]marketplace.StripeRefund{}, transfers: map[string]string{},
+		coupons: map[string]marketplace.Coupon{}}
 }
 
 func (f *fakeStripe) CourseCheckout(context.Context, marketplace.CheckoutInput) (marketplace.CheckoutSession, error) {
 	return marketplace.CheckoutSession{ID: "cs_fake", URL: "https://checkout.stripe.com/fake"}, nil
+}
+func (f *fakeStripe) Coupon(_ context.Context, id string) (marketplace.Coupon, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.coupons[id]
+	if !ok {
+		return c, apperr.New(apperr.NotFound, "no coupon %s", id)
+	}
+	return c, nil
 }
 func (f *fakeStripe) ExpressAccount(_ context.Context, id, _ string) (string, error) {
 	return "acct_" + id, nil

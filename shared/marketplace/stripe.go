@@ -2,6 +2,8 @@ package marketplace
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -28,6 +30,9 @@ type StripePort interface {
 	// FindTransfer looks for the transfer of a payout in Stripe's records (by transfer group), to
 	// resolve an ambiguous failure before trying again.
 	FindTransfer(ctx context.Context, payoutID string) (string, bool, error)
+	// Coupon reads a coupon by id (a rewards coupon's id is its code); apperr.NotFound when Stripe
+	// has none.
+	Coupon(ctx context.Context, id string) (Coupon, error)
 	// ChargeRefunds lists a charge's refunds as Stripe has them now (API 2023-10-16 charge events
 	// carry no refunds list).
 	ChargeRefunds(ctx context.Context, chargeID, paymentIntentID string) ([]StripeRefund, error)
@@ -39,6 +44,15 @@ type CheckoutInput struct {
 	PriceCents                                   int64
 	SuccessURL, CancelURL                        string
 	Operation                                    string // our operation id (idempotency key)
+	CouponID                                     string // a coupon checked for this buyer, or ""
+}
+
+// Coupon is a Stripe coupon as the marketplace checks it before applying it to a checkout.
+type Coupon struct {
+	ID         string
+	Valid      bool   // Stripe's verdict: not deleted, not past redeem_by, redemptions left
+	UserID     string // metadata.userId: the learner it was issued to (rewards' coupons)
+	PercentOff float64
 }
 
 // CheckoutSession is what the buyer is sent to.
@@ -102,12 +116,34 @@ func (s *stripePort) CourseCheckout(ctx context.Context, in CheckoutInput) (Chec
 	if in.Email != "" {
 		p.CustomerEmail = stripe.String(in.Email)
 	}
+	if in.CouponID != "" {
+		md["couponId"] = in.CouponID
+		p.Discounts = []*stripe.CheckoutSessionDiscountParams{{Coupon: stripe.String(in.CouponID)}}
+	}
 	stripeapi.Bind(ctx, &p.Params, stripeapi.Key("course-checkout", in.UserID, in.CourseID, in.Operation))
 	sess, err := api.CheckoutSessions.New(p)
 	if err != nil {
 		return CheckoutSession{}, stripeapi.Error(err, "starting checkout")
 	}
 	return CheckoutSession{ID: sess.ID, URL: sess.URL}, nil
+}
+
+func (s *stripePort) Coupon(ctx context.Context, id string) (Coupon, error) {
+	api, err := s.c.API(ctx)
+	if err != nil {
+		return Coupon{}, err
+	}
+	p := &stripe.CouponParams{}
+	stripeapi.Bind(ctx, &p.Params, "")
+	c, err := api.Coupons.Get(id, p)
+	var se *stripe.Error
+	if errors.As(err, &se) && se.HTTPStatusCode == http.StatusNotFound {
+		return Coupon{}, apperr.New(apperr.NotFound, "no coupon %s", id)
+	}
+	if err != nil {
+		return Coupon{}, stripeapi.Error(err, "reading the coupon")
+	}
+	return Coupon{ID: c.ID, Valid: c.Valid && !c.Deleted, UserID: c.Metadata["userId"], PercentOff: c.PercentOff}, nil
 }
 
 func (s *stripePort) ExpressAccount(ctx context.Context, instructorID, email string) (string, error) {

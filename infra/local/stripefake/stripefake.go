@@ -1,19 +1,24 @@
 // Package stripefake stands in front of stripe-mock for the few Stripe answers that depend on state
-// stripe-mock does not keep (it is stateless): a charge's refunds (GET /v1/refunds?charge=…) and
-// transfers (POST /v1/transfers with idempotency-key replay, GET /v1/transfers?transfer_group=…).
+// stripe-mock does not keep (it is stateless): a charge's refunds (GET /v1/refunds?charge=…),
+// transfers (POST /v1/transfers with idempotency-key replay, GET /v1/transfers?transfer_group=…) and
+// coupons (POST /v1/coupons, GET /v1/coupons/{id}). It records the Checkout Sessions created (their
+// form) before passing them on to stripe-mock.
 // It can also fail transfers the two ways that matter for money: a definite refusal (4xx, nothing
 // created) and an ambiguous failure (5xx after the transfer was created). Everything else is proxied
 // to stripe-mock. Tests point the process's Stripe client at it with API.
 package stripefake
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,6 +61,8 @@ type Fake struct {
 	failMode  int
 	failCount int
 	posts     int // transfer creation requests received
+	coupons   map[string]map[string]any
+	checkouts []url.Values
 }
 
 // Start serves the fake in front of stripe-mock at upstream until the test ends.
@@ -65,7 +72,7 @@ func Start(t testing.TB, upstream string) *Fake {
 	if err != nil {
 		t.Fatalf("stripefake: upstream %q: %v", upstream, err)
 	}
-	f := &Fake{refunds: map[string][]Refund{}, byKey: map[string]int{}}
+	f := &Fake{refunds: map[string][]Refund{}, byKey: map[string]int{}, coupons: map[string]map[string]any{}}
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -75,6 +82,18 @@ func Start(t testing.TB, upstream string) *Fake {
 			f.createTransfer(w, r)
 		case r.Method == http.MethodGet && r.URL.Path == "/v1/transfers":
 			f.listTransfers(w, r)
+		case r.Method == http.MethodPost && r.URL.Path == "/v1/coupons":
+			f.createCoupon(w, r)
+		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/coupons/"):
+			f.getCoupon(w, strings.TrimPrefix(r.URL.Path, "/v1/coupons/"))
+		case r.Method == http.MethodPost && r.URL.Path == "/v1/checkout/sessions":
+			body, _ := io.ReadAll(r.Body)
+			form, _ := url.ParseQuery(string(body))
+			f.mu.Lock()
+			f.checkouts = append(f.checkouts, form)
+			f.mu.Unlock()
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+			proxy.ServeHTTP(w, r)
 		default:
 			proxy.ServeHTTP(w, r)
 		}
@@ -180,6 +199,55 @@ func (f *Fake) createTransfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, transferJSON(tr))
+}
+
+// Checkouts returns the forms of the Checkout Sessions created so far.
+func (f *Fake) Checkouts() []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]url.Values(nil), f.checkouts...)
+}
+
+// createCoupon keeps the coupon (id, percent_off, metadata) as Stripe would; a second one with the
+// same id is Stripe's resource_already_exists.
+func (f *Fake) createCoupon(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := r.PostForm.Get("id")
+	if _, ok := f.coupons[id]; ok {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"type": "invalid_request_error",
+			"code": "resource_already_exists", "message": "Coupon already exists."}})
+		return
+	}
+	pct, _ := strconv.ParseFloat(r.PostForm.Get("percent_off"), 64)
+	maxRed, _ := strconv.ParseInt(r.PostForm.Get("max_redemptions"), 10, 64)
+	md := map[string]string{}
+	for k, v := range r.PostForm {
+		if len(k) > 10 && k[:9] == "metadata[" && k[len(k)-1] == ']' {
+			md[k[9:len(k)-1]] = v[0]
+		}
+	}
+	c := map[string]any{"id": id, "object": "coupon", "percent_off": pct, "duration": r.PostForm.Get("duration"),
+		"max_redemptions": maxRed, "times_redeemed": 0, "valid": true, "metadata": md, "name": r.PostForm.Get("name"),
+		"created": time.Now().Unix(), "livemode": false}
+	f.coupons[id] = c
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (f *Fake) getCoupon(w http.ResponseWriter, id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.coupons[id]
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]any{"type": "invalid_request_error",
+			"code": "resource_missing", "message": "No such coupon: '" + id + "'"}})
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
 }
 
 func (f *Fake) listTransfers(w http.ResponseWriter, r *http.Request) {

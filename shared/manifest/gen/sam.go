@@ -253,8 +253,8 @@ func writeQueue(b *strings.Builder, q m.QueueDef) {
 }
 
 // writeEventRule writes the EventBridge rule that feeds q from another system, with the input
-// transformer that wraps each event in our queue envelope, and the queue policy letting that rule
-// (and only it) send.
+// transformer that wraps each event in our queue envelope, its retry policy and dead-letter queue,
+// and the queue policies letting that rule (and only it) send to q and to that DLQ.
 func writeEventRule(b *strings.Builder, q m.QueueDef) {
 	var types []string
 	for _, t := range q.FedBy.DetailTypes {
@@ -284,8 +284,30 @@ func writeEventRule(b *strings.Builder, q m.QueueDef) {
           InputTransformer:
             InputPathsMap:
 %s            InputTemplate: %s
+          RetryPolicy:
+            MaximumEventAgeInSeconds: %d
+            MaximumRetryAttempts: %d
+          DeadLetterConfig:
+            Arn:
+              Fn::GetAtt: [%s, Arn]
 
-  %sPolicy:
+  %s:
+    Type: AWS::SQS::Queue
+    Properties:
+      MessageRetentionPeriod: 1209600
+      SqsManagedSseEnabled: true
+
+`, q.RuleLogicalID(), strconv.Quote("Deliver "+q.FedBy.Source+" events to the "+q.Name+" queue"),
+		strconv.Quote(q.FedBy.Source), strings.Join(types, ", "), q.LogicalID(), q.LogicalID(),
+		paths.String(), strconv.Quote(m.RuleInputTemplate),
+		m.RuleMaxEventAgeSeconds, m.RuleMaxRetryAttempts, q.RuleDLQLogicalID(), q.RuleDLQLogicalID())
+	writeRulePolicy(b, q.LogicalID(), q.RuleLogicalID())
+	writeRulePolicy(b, q.RuleDLQLogicalID(), q.RuleLogicalID())
+}
+
+// writeRulePolicy writes the queue policy that lets the rule (and only it) send to the queue.
+func writeRulePolicy(b *strings.Builder, queueID, ruleID string) {
+	fmt.Fprintf(b, `  %sPolicy:
     Type: AWS::SQS::QueuePolicy
     Properties:
       Queues:
@@ -304,8 +326,5 @@ func writeEventRule(b *strings.Builder, q m.QueueDef) {
                 aws:SourceArn:
                   Fn::GetAtt: [%s, Arn]
 
-`, q.RuleLogicalID(), strconv.Quote("Deliver "+q.FedBy.Source+" events to the "+q.Name+" queue"),
-		strconv.Quote(q.FedBy.Source), strings.Join(types, ", "), q.LogicalID(), q.LogicalID(),
-		paths.String(), strconv.Quote(m.RuleInputTemplate),
-		q.LogicalID(), q.LogicalID(), m.SendMessage, q.LogicalID(), q.RuleLogicalID())
+`, queueID, queueID, m.SendMessage, queueID, ruleID)
 }
