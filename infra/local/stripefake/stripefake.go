@@ -179,12 +179,7 @@ func (f *Fake) createTransfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	amount, _ := strconv.ParseInt(r.PostForm.Get("amount"), 10, 64)
-	md := map[string]string{}
-	for k, v := range r.PostForm {
-		if len(k) > 10 && k[:9] == "metadata[" && k[len(k)-1] == ']' {
-			md[k[9:len(k)-1]] = v[0]
-		}
-	}
+	md := metadata(r.PostForm)
 	tr := Transfer{ID: fmt.Sprintf("tr_fake_%d", len(f.transfers)+1), Destination: r.PostForm.Get("destination"),
 		Group: r.PostForm.Get("transfer_group"), Currency: r.PostForm.Get("currency"), IdempotencyKey: key,
 		Amount: amount, Metadata: md}
@@ -225,12 +220,7 @@ func (f *Fake) createCoupon(w http.ResponseWriter, r *http.Request) {
 	}
 	pct, _ := strconv.ParseFloat(r.PostForm.Get("percent_off"), 64)
 	maxRed, _ := strconv.ParseInt(r.PostForm.Get("max_redemptions"), 10, 64)
-	md := map[string]string{}
-	for k, v := range r.PostForm {
-		if len(k) > 10 && k[:9] == "metadata[" && k[len(k)-1] == ']' {
-			md[k[9:len(k)-1]] = v[0]
-		}
-	}
+	md := metadata(r.PostForm)
 	c := map[string]any{"id": id, "object": "coupon", "percent_off": pct, "duration": r.PostForm.Get("duration"),
 		"max_redemptions": maxRed, "times_redeemed": 0, "valid": true, "metadata": md, "name": r.PostForm.Get("name"),
 		"created": time.Now().Unix(), "livemode": false}
@@ -268,6 +258,17 @@ func transferJSON(tr Transfer) map[string]any {
 		"destination": tr.Destination, "transfer_group": tr.Group, "metadata": tr.Metadata, "reversed": false,
 		"amount_reversed": 0, "created": time.Now().Unix(), "livemode": false,
 		"reversals": map[string]any{"object": "list", "data": []any{}, "has_more": false, "url": "/v1/transfers/" + tr.ID + "/reversals"}}
+}
+
+// metadata is the metadata[key]=value fields of a Stripe form.
+func metadata(form url.Values) map[string]string {
+	md := map[string]string{}
+	for k, v := range form {
+		if len(k) > 10 && k[:9] == "metadata[" && k[len(k)-1] == ']' {
+			md[k[9:len(k)-1]] = v[0]
+		}
+	}
+	return md
 }
 
 func writeList(w http.ResponseWriter, url string, data []map[string]any) {
