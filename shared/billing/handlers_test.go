@@ -50,14 +50,14 @@ func TestCheckoutCreatesOneCustomer(t *testing.T) {
 			t.Fatalf("call %d: %d %v", i, status, out)
 		}
 	}
-	customers := e.stripe.posts("/v1/customers")
+	customers := e.stripe.Posts("/v1/customers")
 	if len(customers) != 1 {
 		t.Fatalf("customers created = %d, want 1", len(customers))
 	}
-	if c := customers[0]; c.IdempotencyKey != "customer-u-1" || c.Form.Get("metadata[userId]") != "u-1" || c.Form.Get("email") != "u-1@example.com" {
+	if c := customers[0]; c.Key != "customer-u-1" || c.Form.Get("metadata[userId]") != "u-1" || c.Form.Get("email") != "u-1@example.com" {
 		t.Fatalf("customer request = %+v", c)
 	}
-	sessions := e.stripe.posts("/v1/checkout/sessions")
+	sessions := e.stripe.Posts("/v1/checkout/sessions")
 	if len(sessions) != 2 {
 		t.Fatalf("sessions = %d", len(sessions))
 	}
@@ -70,11 +70,11 @@ func TestCheckoutCreatesOneCustomer(t *testing.T) {
 		if f.Get("mode") != "subscription" || f.Get("customer") != u.StripeCustomerID || f.Get("client_reference_id") != "u-1" ||
 			f.Get("metadata[userId]") != "u-1" || f.Get("subscription_data[metadata][userId]") != "u-1" ||
 			f.Get("subscription_data[metadata][tier]") != "pro" || f.Get("line_items[0][price]") != "price_pro_monthly" ||
-			!strings.HasPrefix(s.IdempotencyKey, "checkout-") {
+			!strings.HasPrefix(s.Key, "checkout-") {
 			t.Fatalf("session request = %+v", s)
 		}
 	}
-	if sessions[0].IdempotencyKey == sessions[1].IdempotencyKey {
+	if sessions[0].Key == sessions[1].Key {
 		t.Fatal("two requests shared a Stripe idempotency key")
 	}
 }
@@ -93,8 +93,8 @@ func TestPortal(t *testing.T) {
 	if status != http.StatusOK || !strings.HasPrefix(out["url"].(string), "https://") {
 		t.Fatalf("%d %v", status, out)
 	}
-	reqs := e.stripe.posts("/v1/billing_portal/sessions")
-	if len(reqs) != 1 || reqs[0].Form.Get("customer") != "cus_portal" || reqs[0].Form.Get("return_url") != "https://app.example.com/account" || reqs[0].IdempotencyKey == "" {
+	reqs := e.stripe.Posts("/v1/billing_portal/sessions")
+	if len(reqs) != 1 || reqs[0].Form.Get("customer") != "cus_portal" || reqs[0].Form.Get("return_url") != "https://app.example.com/account" || reqs[0].Key == "" {
 		t.Fatalf("portal requests = %+v", reqs)
 	}
 	for _, bad := range []string{"http://evil.example/", "https://evil.example/account"} {
@@ -153,13 +153,13 @@ func TestUpgradeDowngradeCancelResume(t *testing.T) {
 		if status != 200 || body["tier"] != TierEnterprise {
 			t.Fatalf("%d %v", status, body)
 		}
-		reqs := e.stripe.posts("/v1/subscriptions/" + subID)
+		reqs := e.stripe.Posts("/v1/subscriptions/" + subID)
 		if len(reqs) != 1 {
 			t.Fatalf("subscription updates = %d", len(reqs))
 		}
 		f := reqs[0].Form
 		if f.Get("proration_behavior") != "always_invoice" || f.Get("items[0][price]") != "price_enterprise_monthly" ||
-			f.Get("items[0][id]") == "" || f.Get("payment_behavior") != "error_if_incomplete" || !strings.HasPrefix(reqs[0].IdempotencyKey, "upgrade-") {
+			f.Get("items[0][id]") == "" || f.Get("payment_behavior") != "error_if_incomplete" || !strings.HasPrefix(reqs[0].Key, "upgrade-") {
 			t.Fatalf("update = %+v", reqs[0])
 		}
 		s := mustSub(t, e, u)
@@ -179,10 +179,10 @@ func TestUpgradeDowngradeCancelResume(t *testing.T) {
 		if status != 200 || body["tier"] != TierEnterprise || body["pendingTier"] != TierPro {
 			t.Fatalf("%d %v", status, body)
 		}
-		if n := len(e.stripe.posts("/v1/subscription_schedules")); n != 2 { // create from subscription + set phases
+		if n := len(e.stripe.Posts("/v1/subscription_schedules")); n != 2 { // create from subscription + set phases
 			t.Fatalf("schedule calls = %d", n)
 		}
-		upd := e.stripe.posts("/v1/subscription_schedules/")
+		upd := e.stripe.Posts("/v1/subscription_schedules/")
 		f := upd[len(upd)-1].Form
 		if f.Get("phases[0][items][0][price]") != "price_enterprise_monthly" || f.Get("phases[0][end_date]") != itoa(end.Unix()) ||
 			f.Get("phases[1][items][0][price]") != "price_pro_monthly" || f.Get("end_behavior") != "release" {
@@ -202,7 +202,7 @@ func TestUpgradeDowngradeCancelResume(t *testing.T) {
 		if status != 200 || body["pendingTier"] != nil {
 			t.Fatalf("%d %v", status, body)
 		}
-		if n := len(e.stripe.posts("/v1/subscription_schedules/")); n < 2 || !strings.HasSuffix(e.stripe.posts("/v1/subscription_schedules/")[n-1].Path, "/release") {
+		if n := len(e.stripe.Posts("/v1/subscription_schedules/")); n < 2 || !strings.HasSuffix(e.stripe.Posts("/v1/subscription_schedules/")[n-1].Path, "/release") {
 			t.Fatal("schedule not released")
 		}
 	})
@@ -212,16 +212,16 @@ func TestUpgradeDowngradeCancelResume(t *testing.T) {
 		if status != 200 || body["cancelAtPeriodEnd"] != true || body["tier"] != TierEnterprise || body["accessUntil"] == nil {
 			t.Fatalf("%d %v", status, body)
 		}
-		reqs := e.stripe.posts("/v1/subscriptions/" + subID)
+		reqs := e.stripe.Posts("/v1/subscriptions/" + subID)
 		last := reqs[len(reqs)-1]
-		if last.Form.Get("cancel_at_period_end") != "true" || !strings.HasPrefix(last.IdempotencyKey, "cancel-") {
+		if last.Form.Get("cancel_at_period_end") != "true" || !strings.HasPrefix(last.Key, "cancel-") {
 			t.Fatalf("cancel request = %+v", last)
 		}
-		n := len(e.stripe.all())
+		n := len(e.stripe.All())
 		if status, body := call(t, cancel, u, "", callOpts{}); status != 200 || body["cancelAtPeriodEnd"] != true {
 			t.Fatalf("second cancel: %d %v", status, body)
 		}
-		if len(e.stripe.all()) != n {
+		if len(e.stripe.All()) != n {
 			t.Fatal("canceling twice called Stripe twice")
 		}
 		if status, _ := call(t, change, u, `{"tier":"pro"}`, callOpts{}); status != 422 {
@@ -234,7 +234,7 @@ func TestUpgradeDowngradeCancelResume(t *testing.T) {
 		if status != 200 || body["cancelAtPeriodEnd"] != false {
 			t.Fatalf("%d %v", status, body)
 		}
-		reqs := e.stripe.posts("/v1/subscriptions/" + subID)
+		reqs := e.stripe.Posts("/v1/subscriptions/" + subID)
 		if last := reqs[len(reqs)-1]; last.Form.Get("cancel_at_period_end") != "false" {
 			t.Fatalf("resume request = %+v", last)
 		}

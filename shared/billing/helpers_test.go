@@ -3,25 +3,18 @@
 package billing
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/infra/local/stripeevents"
+	"github.com/liberation/monetization/infra/local/stripefake"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/manifest"
@@ -34,54 +27,11 @@ import (
 
 func TestMain(m *testing.M) { localtest.Main(m) }
 
-// stripeRecorder sits between stripe-go and stripe-mock and records every request.
-type stripeRecorder struct {
-	mu   sync.Mutex
-	reqs []recordedReq
-}
-
-type recordedReq struct {
-	Method, Path, IdempotencyKey string
-	Form                         url.Values
-}
-
-func (s *stripeRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
-	var body []byte
-	if r.Body != nil {
-		body, _ = io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	form, _ := url.ParseQuery(string(body))
-	s.mu.Lock()
-	s.reqs = append(s.reqs, recordedReq{r.Method, r.URL.Path, r.Header.Get("Idempotency-Key"), form})
-	s.mu.Unlock()
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-// posts returns the recorded POSTs whose path starts with prefix.
-func (s *stripeRecorder) posts(prefix string) []recordedReq {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []recordedReq
-	for _, r := range s.reqs {
-		if r.Method == http.MethodPost && strings.HasPrefix(r.Path, prefix) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-func (s *stripeRecorder) all() []recordedReq {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]recordedReq(nil), s.reqs...)
-}
-
 type testEnv struct {
 	*localtest.Env
 	repo   dynamoRepo
 	port   stripePort
-	stripe *stripeRecorder
+	stripe *stripefake.Recorder
 	set    Settings
 	life   *lifecycle
 }
@@ -89,15 +39,9 @@ type testEnv struct {
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
 	env := localtest.New(t)
-	rec := &stripeRecorder{}
-	cfg := &stripe.BackendConfig{HTTPClient: &http.Client{Transport: rec, Timeout: 20 * time.Second},
-		URL: stripe.String(os.Getenv(manifest.EnvStripeAPIBase)), MaxNetworkRetries: stripe.Int64(0),
-		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelError}}
+	rec := &stripefake.Recorder{}
 	sc := stripeapi.New(localtest.StripeKey, "", 10*time.Second)
-	sc.Set(client.New(localtest.StripeKey, &stripe.Backends{
-		API: stripe.GetBackendWithConfig(stripe.APIBackend, cfg), Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg),
-		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg),
-	}))
+	sc.Set(stripefake.Client(localtest.StripeKey, os.Getenv(manifest.EnvStripeAPIBase), rec))
 	set, err := settingsOf(env.Runtime)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +99,7 @@ func rawItem(t *testing.T, e *testEnv, k store.Key) map[string]types.AttributeVa
 
 func gauges(t *testing.T, e *testEnv) map[string]int64 {
 	t.Helper()
-	return counters(rawItem(t, e, store.MetricsCurrentKey()))
+	return store.Numbers(rawItem(t, e, store.MetricsCurrentKey()))
 }
 
 // auditCount counts the audit records of a day with an action.

@@ -152,7 +152,7 @@ func TestBillingCycleOnDynamoDB(t *testing.T) {
 	}
 	// The snapshot is as of now: u-a's cancellation ended, so it is not counted.
 	snap := rawItem(t, e, store.SnapshotKey(now))
-	if snap == nil || counters(snap)["mrrCents"] != 999+9900+999 || counters(snap)["payingCustomers"] != 3 {
+	if snap == nil || store.Numbers(snap)["mrrCents"] != 999+9900+999 || store.Numbers(snap)["payingCustomers"] != 3 {
 		t.Fatalf("snapshot = %v", snap)
 	}
 	if rawItem(t, e, store.JobRunKey("billing-cycle", dayOf(now))) == nil {
@@ -180,7 +180,7 @@ func TestBillingCycleOnDynamoDB(t *testing.T) {
 	if n := auditCount(t, e, now, "subscription.expire"); n != 1 {
 		t.Fatalf("expire audits %d", n)
 	}
-	if snap2 := rawItem(t, e, store.SnapshotKey(now)); counters(snap2)["mrrCents"] != counters(snap)["mrrCents"] {
+	if snap2 := rawItem(t, e, store.SnapshotKey(now)); store.Numbers(snap2)["mrrCents"] != store.Numbers(snap)["mrrCents"] {
 		t.Fatal("snapshot rewritten")
 	}
 

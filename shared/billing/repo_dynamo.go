@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -85,7 +84,7 @@ func (r dynamoRepo) Gauges(ctx context.Context) (map[string]int64, error) {
 	if err != nil {
 		return nil, apperr.Wrap(err, apperr.Unavailable, "read failed")
 	}
-	return counters(cur.Item), nil
+	return store.Numbers(cur.Item), nil
 }
 
 // Marketplace reads the marketplace's metrics of a month (one GetItem, one Query of ≤ 31 items).
@@ -104,7 +103,7 @@ func (r dynamoRepo) MonthCounters(ctx context.Context, month string) (map[string
 	if err != nil {
 		return nil, apperr.Wrap(err, apperr.Unavailable, "read failed")
 	}
-	return counters(res.Item), nil
+	return store.Numbers(res.Item), nil
 }
 
 // DaySums adds up the day counters of the days from…to (inclusive): one Query on the METRICS
@@ -125,7 +124,7 @@ func (r dynamoRepo) DaySums(ctx context.Context, from, to time.Time) (map[string
 			return nil, apperr.Wrap(err, apperr.Unavailable, "query failed")
 		}
 		for _, it := range res.Items {
-			for k, v := range counters(it) {
+			for k, v := range store.Numbers(it) {
 				sum[k] += v
 			}
 		}
@@ -177,17 +176,4 @@ func (r dynamoRepo) RecordJobRun(ctx context.Context, job, period string, at tim
 		return err
 	}
 	return nil
-}
-
-// counters reads the numeric attributes of a metrics item.
-func counters(item map[string]types.AttributeValue) map[string]int64 {
-	out := map[string]int64{}
-	for k, v := range item {
-		if n, ok := v.(*types.AttributeValueMemberN); ok {
-			if x, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
-				out[k] = x
-			}
-		}
-	}
-	return out
 }

@@ -105,12 +105,7 @@ func failedAt(err error, i int) bool {
 
 // licensesPage lists one page of licenses, newest first (GSI1; eventually consistent).
 func licensesPage(ctx context.Context, s *store.Store, limit int32, cursor string) (store.Page[License], error) {
-	return store.QueryPage[License](ctx, s, "licenses", &dynamodb.QueryInput{
-		IndexName:                 aws.String(manifest.Indexes[0].Name),
-		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.LicensesPK)},
-		ScanIndexForward:          aws.Bool(false),
-	}, limit, cursor)
+	return store.NewestPage[License](ctx, s, "licenses", store.LicensesPK, limit, cursor)
 }
 
 // eachLicense calls f for every license (oldest first, page by page); for the jobs.

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/notify"
 )
 
@@ -36,7 +36,7 @@ type createRequest struct {
 
 func (c *createRequest) Validate() error {
 	var err error
-	if c.OrgName, err = text("orgName", c.OrgName, MaxOrgName); err != nil {
+	if c.OrgName, err = httpapi.OneLine("orgName", c.OrgName, MaxOrgName); err != nil {
 		return err
 	}
 	if err := validSeats(c.Seats); err != nil {
@@ -81,7 +81,7 @@ func (p *patchRequest) Validate() error {
 		return apperr.New(apperr.Invalid, "request body changes nothing")
 	}
 	if p.OrgName != nil {
-		v, err := text("orgName", *p.OrgName, MaxOrgName)
+		v, err := httpapi.OneLine("orgName", *p.OrgName, MaxOrgName)
 		if err != nil {
 			return err
 		}
@@ -197,25 +197,6 @@ func validZone(name string) error {
 	return nil
 }
 
-// text trims s and checks it is 1..max characters on one line: no control characters (Unicode
-// Cc: tabs and line breaks included) and no line or paragraph separators — the rule
-// docs/openapi.yaml states as the OneLine pattern.
-func text(field, s string, max int) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", invalid(field, "is required")
-	}
-	if len([]rune(s)) > max {
-		return "", invalid(field, "must be at most %d characters", max)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return "", invalid(field, "must be one line of text without control characters")
-		}
-	}
-	return s, nil
-}
-
 // Email normalises an address (lower case, trimmed); ok is false unless it is a bare address.
 func Email(s string) (string, bool) {
 	s = strings.ToLower(strings.TrimSpace(s))
@@ -261,7 +242,7 @@ type brandingRequest struct {
 
 func (b *brandingRequest) Validate() error {
 	var err error
-	if b.DisplayName, err = text("displayName", b.DisplayName, 80); err != nil {
+	if b.DisplayName, err = httpapi.OneLine("displayName", b.DisplayName, 80); err != nil {
 		return err
 	}
 	if b.LogoURL != "" && !notify.HTTPSURL(b.LogoURL) {
@@ -274,7 +255,7 @@ func (b *brandingRequest) Validate() error {
 		return invalid("accentColor", "must be a colour #RRGGBB")
 	}
 	b.PrimaryColor, b.AccentColor = strings.ToUpper(b.PrimaryColor), strings.ToUpper(b.AccentColor)
-	if b.EmailFromName, err = text("emailFromName", b.EmailFromName, 64); err != nil {
+	if b.EmailFromName, err = httpapi.OneLine("emailFromName", b.EmailFromName, 64); err != nil {
 		return err
 	}
 	if strings.ContainsAny(b.EmailFromName, `<>@"\`) {

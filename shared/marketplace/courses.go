@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/apperr"
@@ -412,12 +411,7 @@ func HandleListInstructorCourses(fn manifest.Function, d *Deps) httpapi.Lambda {
 			return httpapi.Response{}, err
 		}
 		pk, _ := store.InstructorCoursesGSI1(r.Principal.UserID, d.Clock.Now(), "")
-		page, err := store.QueryPage[Course](ctx, d.Store, "instructor-courses#"+r.Principal.UserID, &dynamodb.QueryInput{
-			IndexName:                 aws.String(manifest.Indexes[0].Name),
-			KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk)},
-			ScanIndexForward:          aws.Bool(false),
-		}, limit, r.Query("cursor"))
+		page, err := store.NewestPage[Course](ctx, d.Store, "instructor-courses#"+r.Principal.UserID, pk, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}

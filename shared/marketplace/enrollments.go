@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/apperr"
@@ -109,12 +107,7 @@ func HandleListMyCourses(fn manifest.Function, d *Deps) httpapi.Lambda {
 			return httpapi.Response{}, err
 		}
 		pk, _ := store.MyCoursesGSI1(r.Principal.UserID, d.Clock.Now(), "")
-		page, err := store.QueryPage[Enrollment](ctx, d.Store, "my-courses#"+r.Principal.UserID, &dynamodb.QueryInput{
-			IndexName:                 aws.String(manifest.Indexes[0].Name),
-			KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk)},
-			ScanIndexForward:          aws.Bool(false),
-		}, limit, r.Query("cursor"))
+		page, err := store.NewestPage[Enrollment](ctx, d.Store, "my-courses#"+r.Principal.UserID, pk, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}

@@ -3,10 +3,6 @@ package marketplace
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/blob"
 	"github.com/liberation/monetization/shared/httpapi"
@@ -215,12 +211,7 @@ func HandleListReviews(fn manifest.Function, d *Deps) httpapi.Lambda {
 			return httpapi.Response{}, apperr.New(apperr.NotFound, "course not found")
 		}
 		pk, _ := store.CourseReviewsGSI1(c.ID, d.Clock.Now(), "")
-		page, err := store.QueryPage[Review](ctx, d.Store, "reviews#"+c.ID, &dynamodb.QueryInput{
-			IndexName:                 aws.String(manifest.Indexes[0].Name),
-			KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk)},
-			ScanIndexForward:          aws.Bool(false),
-		}, limit, r.Query("cursor"))
+		page, err := store.NewestPage[Review](ctx, d.Store, "reviews#"+c.ID, pk, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/money"
+	"github.com/liberation/monetization/shared/notify"
 )
 
 // CreditNote is the document of one refund: how much of which receipt was refunded, and when. It
@@ -81,7 +82,7 @@ func CreditNoteLayout(c CreditNote) Layout {
 func (l Layout) RGB() (int, int, int) { return hexColor(l.Brand.Color) }
 
 func hexColor(c string) (int, int, int) {
-	if !validColor(c) {
+	if !notify.ValidColor(c) {
 		c = DefaultBranding.Color
 	}
 	val := func(s string) int {

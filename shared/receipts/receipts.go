@@ -10,12 +10,12 @@
 package receipts
 
 import (
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/money"
+	"github.com/liberation/monetization/shared/notify"
 )
 
 // Branding is the white-label surface of receipts and e-mails. Zero fields take the defaults.
@@ -36,28 +36,16 @@ func (b Branding) WithDefaults() Branding {
 	if strings.TrimSpace(b.ProductName) == "" {
 		b.ProductName = DefaultBranding.ProductName
 	}
-	if u, err := url.Parse(b.LogoURL); b.LogoURL != "" && (err != nil || u.Scheme != "https" || u.Host == "") {
+	if b.LogoURL != "" && !notify.HTTPSURL(b.LogoURL) {
 		b.LogoURL = ""
 	}
-	if !validColor(b.Color) {
+	if !notify.ValidColor(b.Color) {
 		b.Color = DefaultBranding.Color
 	}
 	if strings.TrimSpace(b.SupportEmail) == "" {
 		b.SupportEmail = DefaultBranding.SupportEmail
 	}
 	return b
-}
-
-func validColor(c string) bool {
-	if len(c) != 7 || c[0] != '#' {
-		return false
-	}
-	for _, r := range c[1:] {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // Receipt is everything printed on a receipt. Amounts are minor units of Currency.

@@ -103,11 +103,7 @@ func HandleListTokenTransactions(fn manifest.Function, d *Deps) httpapi.Lambda {
 		for i, e := range entries {
 			views[i] = entryView(e)
 		}
-		body := map[string]any{"transactions": views}
-		if next != "" {
-			body["nextCursor"] = next
-		}
-		return httpapi.OK(body), nil
+		return httpapi.OK(page("transactions", views, next)), nil
 	})
 }
 

@@ -46,6 +46,20 @@ const (
 	CtrSLABreaches = "slaBreaches"
 )
 
+// Numbers reads the numeric attributes of a counters item (the others, and numbers that do not fit
+// an int64, are left out).
+func Numbers(item map[string]types.AttributeValue) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range item {
+		if n, ok := v.(*types.AttributeValueMemberN); ok {
+			if x, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+				out[k] = x
+			}
+		}
+	}
+	return out
+}
+
 // AddCounters returns a transaction item that adds deltas to counters on the item at k (created on
 // first use). Zero deltas are skipped; nil is returned when nothing changes.
 func AddCounters(k Key, deltas map[string]int64) *types.TransactWriteItem {

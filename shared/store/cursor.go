@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/manifest"
 )
 
 // CursorCodec turns a DynamoDB LastEvaluatedKey into an opaque, signed cursor and back. The cursor
@@ -146,6 +147,18 @@ func QueryPage[T any](ctx context.Context, s *Store, scope string, in *dynamodb.
 	}
 	page.NextCursor, err = s.Cursor.Encode(ctx, scope, res.LastEvaluatedKey)
 	return page, err
+}
+
+// NewestPage is one page of the GSI1 partition pk, newest (highest GSI1SK) first: the shape of most
+// of our lists (an instructor's courses, a learner's enrolments, a course's reviews, one's tickets,
+// the licenses).
+func NewestPage[T any](ctx context.Context, s *Store, scope, pk string, limit int32, cursor string) (Page[T], error) {
+	return QueryPage[T](ctx, s, scope, &dynamodb.QueryInput{
+		IndexName:                 aws.String(manifest.Indexes[0].Name),
+		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": S(pk)},
+		ScanIndexForward:          aws.Bool(false),
+	}, limit, cursor)
 }
 
 // QueryAll runs a Query to the end (for bounded partitions only, e.g. a payment's refunds).

@@ -111,12 +111,7 @@ func handleListMine(d *Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		pk, _ := store.RequesterTicketsGSI1(r.Principal.UserID, time.Time{}, "")
-		page, err := store.QueryPage[Ticket](ctx, d.Store, "tickets#"+r.Principal.UserID, &dynamodb.QueryInput{
-			IndexName:                 aws.String(manifest.Indexes[0].Name),
-			KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk)},
-			ScanIndexForward:          aws.Bool(false),
-		}, limit, r.Query("cursor"))
+		page, err := store.NewestPage[Ticket](ctx, d.Store, "tickets#"+r.Principal.UserID, pk, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}

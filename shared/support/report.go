@@ -53,11 +53,8 @@ type SLAReport struct {
 func buildReport(days int, from, to time.Time, items []map[string]types.AttributeValue) SLAReport {
 	total := map[string]int64{}
 	for _, it := range items {
-		for k, v := range it {
-			if n, ok := v.(*types.AttributeValueMemberN); ok {
-				x, _ := strconv.ParseInt(n.Value, 10, 64)
-				total[k] += x
-			}
+		for k, v := range store.Numbers(it) {
+			total[k] += v
 		}
 	}
 	rep := SLAReport{Days: days, From: from.Format("2006-01-02"), To: to.Format("2006-01-02"), Rows: []SLARow{}}

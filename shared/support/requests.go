@@ -5,6 +5,7 @@ import (
 	"unicode"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/support/sla"
 )
 
@@ -21,7 +22,7 @@ type createRequest struct {
 
 func (c *createRequest) Validate() error {
 	var err error
-	if c.Subject, err = line("subject", c.Subject, MaxSubject); err != nil {
+	if c.Subject, err = httpapi.OneLine("subject", c.Subject, MaxSubject); err != nil {
 		return err
 	}
 	if c.Body, err = body(c.Body); err != nil {
@@ -65,22 +66,6 @@ func (p *patchRequest) Validate() error {
 		return invalid("assignee", "must be a user id")
 	}
 	return nil
-}
-
-func line(field, s string, max int) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", invalid(field, "is required")
-	}
-	if len([]rune(s)) > max {
-		return "", invalid(field, "must be at most %d characters", max)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return "", invalid(field, "must be one line of text without control characters")
-		}
-	}
-	return s, nil
 }
 
 func body(s string) (string, error) {

@@ -17,11 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
-
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/infra/local/stripeevents"
+	"github.com/liberation/monetization/infra/local/stripefake"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
@@ -144,12 +142,8 @@ func useStripeFaults(t *testing.T, h *Harness) *stripeFaults {
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	cfg := &stripe.BackendConfig{URL: stripe.String(srv.URL), MaxNetworkRetries: stripe.Int64(0),
-		HTTPClient:    &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: (&net.Dialer{}).DialContext}},
-		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelError}}
-	stripeapi.Open(h.Env.Runtime).Set(client.New(localtest.StripeKey, &stripe.Backends{
-		API: stripe.GetBackendWithConfig(stripe.APIBackend, cfg), Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg),
-		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg)}))
+	stripeapi.Open(h.Env.Runtime).Set(stripefake.Client(localtest.StripeKey, srv.URL,
+		&http.Transport{DialContext: (&net.Dialer{}).DialContext}))
 	return f
 }
 

@@ -1,72 +1,26 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/liberation/monetization/infra/local/localtest"
+	"github.com/liberation/monetization/infra/local/stripefake"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/rewards"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
 
-// stripeTap records the requests the functions send to stripe-mock.
-type stripeTap struct {
-	mu   sync.Mutex
-	reqs []tapped
-}
-
-type tapped struct {
-	Method, Path, Key string
-	Form              url.Values
-}
-
-func (s *stripeTap) RoundTrip(r *http.Request) (*http.Response, error) {
-	var body []byte
-	if r.Body != nil {
-		body, _ = io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	form, _ := url.ParseQuery(string(body))
-	s.mu.Lock()
-	s.reqs = append(s.reqs, tapped{r.Method, r.URL.Path, r.Header.Get("Idempotency-Key"), form})
-	s.mu.Unlock()
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-func (s *stripeTap) posts() []tapped {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []tapped
-	for _, r := range s.reqs {
-		if r.Method == http.MethodPost {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // tapStripe routes every function's Stripe calls through a recorder (they share one client).
-func tapStripe(h *Harness) *stripeTap {
-	tap := &stripeTap{}
-	cfg := &stripe.BackendConfig{HTTPClient: &http.Client{Transport: tap, Timeout: 20 * time.Second},
-		URL: stripe.String(os.Getenv(manifest.EnvStripeAPIBase)), MaxNetworkRetries: stripe.Int64(0),
-		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelError}}
-	stripeapi.Open(h.Env.Runtime).Set(client.New(localtest.StripeKey, &stripe.Backends{
-		API: stripe.GetBackendWithConfig(stripe.APIBackend, cfg), Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg),
-		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg)}))
+func tapStripe(h *Harness) *stripefake.Recorder {
+	tap := &stripefake.Recorder{}
+	stripeapi.Open(h.Env.Runtime).Set(stripefake.Client(localtest.StripeKey, os.Getenv(manifest.EnvStripeAPIBase), tap))
 	return tap
 }
 
@@ -169,7 +123,7 @@ func TestRewardsRedemptionRaceAndWorkflow(t *testing.T) {
 	if v.Status != rewards.Fulfilled || v.CouponCode != code || v.EmailSent == nil || !*v.EmailSent {
 		t.Fatalf("approved: %+v", v)
 	}
-	posts := tap.posts()
+	posts := tap.Posts("")
 	if len(posts) != 1 || posts[0].Path != "/v1/coupons" || posts[0].Key != "redemption-"+approved.ID+"-coupon" ||
 		posts[0].Form.Get("id") != code || posts[0].Form.Get("percent_off") != "20.0000" || posts[0].Form.Get("max_redemptions") != "1" ||
 		posts[0].Form.Get("duration") != "once" || posts[0].Form.Get("metadata[userId]") != lin || posts[0].Form.Get("metadata[redemptionId]") != approved.ID {
@@ -202,8 +156,8 @@ func TestRewardsRedemptionRaceAndWorkflow(t *testing.T) {
 	if b.Balance != 1000 || b.Held != 0 || b.Available != 1000 || b.LifetimeEarned != 1500 {
 		t.Fatalf("final: %+v", b)
 	}
-	if len(tap.posts()) != 1 {
-		t.Fatalf("only the approved coupon may reach Stripe: %+v", tap.posts())
+	if len(tap.Posts("")) != 1 {
+		t.Fatalf("only the approved coupon may reach Stripe: %+v", tap.Posts(""))
 	}
 	// Bad input: unknown reward, a shipping address where none belongs, no Idempotency-Key.
 	rwCall(t, h, http.MethodPost, "/tokens/redemptions", tok, map[string]any{"rewardId": "gold-bar"}, map[string]string{"Idempotency-Key": "bad-1"}, http.StatusBadRequest, nil)

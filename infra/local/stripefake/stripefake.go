@@ -23,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 )
 
@@ -104,12 +103,7 @@ func Start(t testing.TB, upstream string) *Fake {
 }
 
 // API is a stripe-go client on the fake (no network retries, so each failure reaches the caller).
-func (f *Fake) API(key string) *client.API {
-	cfg := &stripe.BackendConfig{URL: stripe.String(f.URL), MaxNetworkRetries: stripe.Int64(0),
-		HTTPClient: &http.Client{Timeout: 10 * time.Second}, LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelError}}
-	return client.New(key, &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend, cfg),
-		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg), Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg)})
-}
+func (f *Fake) API(key string) *client.API { return Client(key, f.URL, nil) }
 
 // SetRefunds makes the charge's refunds list exactly refunds.
 func (f *Fake) SetRefunds(chargeID string, refunds ...Refund) {

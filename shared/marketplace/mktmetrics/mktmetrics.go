@@ -8,7 +8,6 @@ package mktmetrics
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -94,7 +93,7 @@ func Read(ctx context.Context, s *store.Store, period string) (Metrics, error) {
 	if err != nil {
 		return m, apperr.Wrap(err, apperr.Unavailable, "read failed")
 	}
-	g := numbers(cur.Item)
+	g := store.Numbers(cur.Item)
 	m.PublishedCourses = g[GaugePublishedCourses]
 	m.Earnings = Earnings{PendingCents: g[GaugePending], AvailableCents: g[GaugeAvailable], HeldCents: g[GaugeHeld], PaidCents: g[GaugePaid]}
 	sum := map[string]int64{}
@@ -113,7 +112,7 @@ func Read(ctx context.Context, s *store.Store, period string) (Metrics, error) {
 			return m, apperr.Wrap(err, apperr.Unavailable, "query failed")
 		}
 		for _, it := range res.Items {
-			for k, v := range numbers(it) {
+			for k, v := range store.Numbers(it) {
 				sum[k] += v
 			}
 		}
@@ -123,16 +122,4 @@ func Read(ctx context.Context, s *store.Store, period string) (Metrics, error) {
 	m.RefundedCents, m.DisputeLostCents, m.ReleasedCents = sum[CtrRefunded], sum[CtrDisputeLost], sum[CtrReleased]
 	m.PaidOutCents, m.Payouts = sum[CtrPaidOut], sum[CtrPayouts]
 	return m, nil
-}
-
-func numbers(item map[string]types.AttributeValue) map[string]int64 {
-	out := map[string]int64{}
-	for k, v := range item {
-		if n, ok := v.(*types.AttributeValueMemberN); ok {
-			if x, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
-				out[k] = x
-			}
-		}
-	}
-	return out
 }

@@ -3,23 +3,17 @@
 package redeem_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/liberation/monetization/infra/local/localtest"
+	"github.com/liberation/monetization/infra/local/stripefake"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/registry"
@@ -32,66 +26,17 @@ func TestMain(m *testing.M) { localtest.Main(m) }
 
 // stripeRecorder sits between stripe-go and stripe-mock: it records every request and can fail
 // the next ones with a 500 (an ambiguous failure).
-type stripeRecorder struct {
-	mu       sync.Mutex
-	reqs     []recorded
-	failNext int
-}
-
-type recorded struct {
-	Method, Path, Key string
-	Form              url.Values
-}
-
-func (s *stripeRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
-	var body []byte
-	if r.Body != nil {
-		body, _ = io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	form, _ := url.ParseQuery(string(body))
-	s.mu.Lock()
-	s.reqs = append(s.reqs, recorded{r.Method, r.URL.Path, r.Header.Get("Idempotency-Key"), form})
-	fail := s.failNext > 0
-	if fail {
-		s.failNext--
-	}
-	s.mu.Unlock()
-	if fail {
-		return &http.Response{StatusCode: 500, Header: http.Header{"Content-Type": {"application/json"}}, Request: r,
-			Body: io.NopCloser(strings.NewReader(`{"error":{"type":"api_error","message":"injected"}}`))}, nil
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-func (s *stripeRecorder) posts(prefix string) []recorded {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []recorded
-	for _, r := range s.reqs {
-		if r.Method == http.MethodPost && strings.HasPrefix(r.Path, prefix) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 type fixture struct {
 	env    *localtest.Env
 	d      *rewards.Deps
-	stripe *stripeRecorder
+	stripe *stripefake.Recorder
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	env := localtest.New(t)
-	rec := &stripeRecorder{}
-	cfg := &stripe.BackendConfig{HTTPClient: &http.Client{Transport: rec, Timeout: 20 * time.Second},
-		URL: stripe.String(os.Getenv(manifest.EnvStripeAPIBase)), MaxNetworkRetries: stripe.Int64(0),
-		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelError}}
-	stripeapi.Open(env.Runtime).Set(client.New(localtest.StripeKey, &stripe.Backends{
-		API: stripe.GetBackendWithConfig(stripe.APIBackend, cfg), Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg),
-		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg)}))
+	rec := &stripefake.Recorder{}
+	stripeapi.Open(env.Runtime).Set(stripefake.Client(localtest.StripeKey, os.Getenv(manifest.EnvStripeAPIBase), rec))
 	return &fixture{env: env, d: rewards.NewDeps(env.RuntimeFor(t, manifest.MustByName("create-redemption"))), stripe: rec}
 }
 
@@ -167,7 +112,7 @@ func TestApproveCouponCreatesItAtStripeAndMailsTheCode(t *testing.T) {
 	if v.Status != rewards.Fulfilled || v.CouponCode != code || v.EmailSent == nil || !*v.EmailSent || v.DecidedBy != "root" {
 		t.Fatalf("approved: %+v", v)
 	}
-	posts := f.stripe.posts("/v1/coupons")
+	posts := f.stripe.Posts("/v1/coupons")
 	if len(posts) != 1 {
 		t.Fatalf("coupon requests: %+v", posts)
 	}
@@ -191,7 +136,7 @@ func TestApproveCouponCreatesItAtStripeAndMailsTheCode(t *testing.T) {
 	if st := f.call(t, "approve-redemption", "root", true, map[string]string{"redemptionId": red.ID}, "", nil); st != 409 {
 		t.Fatalf("second approval: %d", st)
 	}
-	if len(f.stripe.posts("/v1/coupons")) != 1 {
+	if len(f.stripe.Posts("/v1/coupons")) != 1 {
 		t.Fatal("a second coupon was requested")
 	}
 }
@@ -201,9 +146,7 @@ func TestCreditCreatesTheCustomerOnceAndSurvivesAStripeFailure(t *testing.T) {
 	user := "kai-" + time.Now().Format("150405.000000")
 	f.grant(t, user, 1000)
 	red := f.redeem(t, user, `{"rewardId":"subscription-credit-5"}`)
-	f.stripe.mu.Lock()
-	f.stripe.failNext = 1 // the customer creation fails: no answer from Stripe
-	f.stripe.mu.Unlock()
+	f.stripe.FailNext(1) // the customer creation fails: no answer from Stripe
 	var v rewards.AdminRedemptionView
 	if st := f.call(t, "approve-redemption", "root", true, map[string]string{"redemptionId": red.ID}, "", &v); st != 200 {
 		t.Fatalf("approve: %d", st)
@@ -221,8 +164,8 @@ func TestCreditCreatesTheCustomerOnceAndSurvivesAStripeFailure(t *testing.T) {
 	if v.Status != rewards.Fulfilled || v.StripeCustomerID == "" || v.BalanceTransaction == "" || v.FulfilmentError != "" {
 		t.Fatalf("after the retry: %+v", v)
 	}
-	customers := f.stripe.posts("/v1/customers")
-	var creations, credits []recorded
+	customers := f.stripe.Posts("/v1/customers")
+	var creations, credits []stripefake.Request
 	for _, r := range customers {
 		if r.Path == "/v1/customers" {
 			creations = append(creations, r)
@@ -287,7 +230,7 @@ func TestRejectReleasesAndMerchandiseIsFulfilledByHand(t *testing.T) {
 	if err := json.Unmarshal(raw, &v); err != nil || v.Status != rewards.Approved {
 		t.Fatalf("approve merchandise: %v %s", err, raw)
 	}
-	if len(f.stripe.posts("/v1/")) != 0 {
+	if len(f.stripe.Posts("/v1/")) != 0 {
 		t.Fatal("merchandise must not call Stripe")
 	}
 	if st := f.call(t, "fulfil-redemption", "root", true, map[string]string{"redemptionId": a2.ID}, `{"note":"UPS 1Z999"}`, &v); st != 200 || v.Status != rewards.Fulfilled || v.Note != "UPS 1Z999" {
