@@ -117,6 +117,49 @@ func TestDevSmoke(t *testing.T) {
 		t.Fatalf("job no-such-job: exit %d, stdout %q, stderr %q; want 1 and the list of jobs", code, stdout, stderr)
 	}
 
+	// make seed → a demo marketplace, idempotently (a small one here: 6 courses, 2 learners).
+	for i, want := range []string{"courses: 6 (6 created, 6 published now)", "courses: 6 (0 created, 0 published now)"} {
+		code, stdout, stderr := runCLI(t, clientEnv, "seed", "-courses", "6", "-learners", "2")
+		if code != 0 || !strings.Contains(stdout, want) || !strings.Contains(stdout, "refresh-catalog:") {
+			t.Fatalf("seed run %d: exit %d, stdout %q, stderr %q; want %q", i+1, code, stdout, stderr, want)
+		}
+	}
+	var catalog struct {
+		Courses []struct {
+			ID         string `json:"id"`
+			PriceCents int64  `json:"priceCents"`
+		} `json:"courses"`
+	}
+	getJSON(t, api+"/courses?limit=50", "", &catalog)
+	paid := ""
+	for _, c := range catalog.Courses {
+		if c.PriceCents > 0 && paid == "" {
+			paid = c.ID
+		}
+	}
+	if len(catalog.Courses) != 6 || paid == "" {
+		t.Fatalf("catalog after seeding: %+v", catalog.Courses)
+	}
+	// make trigger → a course purchase (and a Connect account update) the stack accepts.
+	code, stdout, stderr = runCLI(t, clientEnv, "trigger", "-event", "checkout.session.completed", "-user", user,
+		"-email", email, "-amount", "999", "-course", paid)
+	if code != 0 || !strings.HasPrefix(stdout, "200 OK\n") {
+		t.Fatalf("trigger course purchase: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	var mine struct {
+		Courses []struct {
+			CourseID string `json:"courseId"`
+		} `json:"courses"`
+	}
+	getJSON(t, api+"/me/courses", tok, &mine)
+	if len(mine.Courses) != 1 || mine.Courses[0].CourseID != paid {
+		t.Fatalf("enrolments after the purchase: %+v, want %s", mine.Courses, paid)
+	}
+	code, stdout, stderr = runCLI(t, clientEnv, "trigger", "-event", "account.updated", "-user", "seed-instructor-1", "-account", "acct_smoke")
+	if code != 0 || !strings.HasPrefix(stdout, "200 OK\n") {
+		t.Fatalf("trigger account.updated: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+
 	// A second dev on the same gateway port is refused at once (and leaves the first one alone).
 	code, _, stderr = runCLI(t, devEnv, "dev")
 	if code != 1 || !strings.Contains(stderr, "gateway port "+strconv.Itoa(ports["PORT"])+" is busy") {
