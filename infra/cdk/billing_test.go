@@ -102,3 +102,22 @@ func TestProdSynthWithoutAppURLFails(t *testing.T) {
 		}
 	})
 }
+
+// The marketplace's money alarms watch the metrics their functions emit, on functions the manifest
+// declares.
+func TestMarketplaceMoneyAlarms(t *testing.T) {
+	_, tpl := synth(t, "dev")
+	for name, function := range map[string]string{metric.CourseSalesRejected: m.StripeWebhook,
+		metric.DuplicateRefundsRefused: m.StripeWebhook, metric.ReleaseTruncated: "release-earnings"} {
+		if _, ok := m.ByName(function); !ok {
+			t.Fatalf("%s is watched on %q, which the manifest does not declare", name, function)
+		}
+		must(t, name, func() {
+			tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+				"Namespace": metric.Namespace, "MetricName": name, "Statistic": "Sum", "Threshold": 0,
+				"Dimensions":         []any{map[string]any{"Name": "Function", "Value": function}},
+				"ComparisonOperator": "GreaterThanThreshold", "AlarmActions": assertions.Match_AnyValue(),
+			})
+		})
+	}
+}

@@ -118,6 +118,28 @@ func alarmDuplicateLiveSubscriptions(stack awscdk.Stack, topic awssns.Topic) {
 // billingCycle is the manifest name of the job that emits the billing metrics.
 const billingCycle = "billing-cycle"
 
+// alarmMarketplace fires on the marketplace's money metrics (shared/metric): a course paid in a
+// currency we do not sell in (refunded, but the account's currency settings need a look), a second
+// payment Stripe refused to refund (a person must act), and a release run that hit its deadline
+// with sales still due (docs/runbooks/marketplace-money.md).
+func alarmMarketplace(stack awscdk.Stack, topic awssns.Topic) {
+	for _, a := range []struct{ id, function, name, why string }{
+		{"CourseSalesRejectedAlarm", m.StripeWebhook, metric.CourseSalesRejected,
+			"A course was paid in a currency the marketplace does not sell in and was refunded; check the Stripe account's currency settings"},
+		{"DuplicateRefundsRefusedAlarm", m.StripeWebhook, metric.DuplicateRefundsRefused,
+			"Stripe refused to refund a second payment for a course the buyer already held"},
+		{"ReleaseTruncatedAlarm", "release-earnings", metric.ReleaseTruncated,
+			"The daily release stopped at its deadline with sales still due"},
+	} {
+		alarm(stack, topic, a.id, a.why+"; see docs/runbooks/marketplace-money.md.",
+			awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace: jsii.String(metric.Namespace), MetricName: jsii.String(a.name),
+				DimensionsMap: &map[string]*string{"Function": jsii.String(a.function)},
+				Period:        awscdk.Duration_Hours(jsii.Number(1)), Statistic: jsii.String("Sum"),
+			}), 0)
+	}
+}
+
 // alarmPayments fires on payments' own metrics (shared/metric, from the functions' logs): a refund
 // Stripe reported for a charge we never recorded, and refund reservations the hourly
 // resolve-refunds job could not resolve (docs/runbooks/refund-failed.md).

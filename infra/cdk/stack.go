@@ -34,6 +34,7 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 		alarmDLQ(stack, ops, q, d.dlqs[q.Name])
 	}
 	alarmDuplicateLiveSubscriptions(stack, ops)
+	alarmMarketplace(stack, ops)
 	alarmPayments(stack, ops)
 	addEventRules(stack, d, ops)
 	auth := newAuth(stack, cfg)

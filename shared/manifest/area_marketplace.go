@@ -79,7 +79,7 @@ func init() {
 			{Name: "put-review", Summary: "Write or replace the caller's review of a course (enrolled learners)",
 				Trigger: route("PUT", "/courses/{courseId}/review"), Auth: User, Table: readWrite, Sends: []string{FactsQueue}},
 			{Name: "delete-review", Summary: "Delete the caller's review of a course",
-				Trigger: route("DELETE", "/courses/{courseId}/review"), Auth: User, Table: append(append([]string{}, readWrite...), DeleteItem)},
+				Trigger: route("DELETE", "/courses/{courseId}/review"), Auth: User, Table: readWrite}, // a tombstone, not a delete
 
 			// Admins.
 			{Name: "list-payouts", Summary: "Instructor payouts of a period, by status (admin)",
@@ -96,9 +96,11 @@ func init() {
 			{Name: "process-payouts", Summary: "Pay an instructor's available balance by Stripe transfer and e-mail the statement",
 				Trigger: Trigger{Kind: Queue, Queue: PayoutsQueue, BatchSize: 5}, Auth: Internal,
 				TimeoutSeconds: 60, Table: readWrite, Stripe: true, Email: true, Env: []string{EnvPayoutMinimum}},
-			{Name: "release-earnings", Summary: "Daily: release earnings whose refund window has passed",
+			// Releases until nothing is due (or 30 s before its 15-minute deadline), then sends payouts
+			// stuck in transferring back to the payouts queue.
+			{Name: "release-earnings", Summary: "Daily: release earnings whose refund window has passed; requeue stuck payouts",
 				Trigger: Trigger{Kind: Schedule, Expression: "cron(30 1 * * ? *)"}, Auth: Internal,
-				TimeoutSeconds: 300, MemoryMB: 512, Table: readWrite},
+				TimeoutSeconds: 900, MemoryMB: 512, Table: readWrite, Sends: []string{PayoutsQueue}},
 			{Name: "index-catalog", Summary: "Rebuild the catalog search snapshot after a catalog change",
 				Package: "shared/marketplace/catalog",
 				Trigger: Trigger{Kind: Queue, Queue: CatalogQueue, BatchSize: 10}, Auth: Internal,

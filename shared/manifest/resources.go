@@ -16,13 +16,16 @@ type Index struct {
 	SK   string
 }
 
-// Indexes are the table's GSIs.
-var Indexes = []Index{
+// The table's GSIs, by name (never by position).
+var (
 	// GSI1: lookups by an external id (Stripe customer/subscription/charge id → our item).
-	{Name: "GSI1", PK: "GSI1PK", SK: "GSI1SK"},
+	GSI1 = Index{Name: "GSI1", PK: "GSI1PK", SK: "GSI1SK"}
 	// GSI2: lists across users by state and time (e.g. subscriptions by status, for jobs).
-	{Name: "GSI2", PK: "GSI2PK", SK: "GSI2SK"},
-}
+	GSI2 = Index{Name: "GSI2", PK: "GSI2PK", SK: "GSI2SK"}
+)
+
+// Indexes are the table's GSIs.
+var Indexes = []Index{GSI1, GSI2}
 
 // Environment variable names shared by the stack, template.yaml and the local gateway.
 const (

@@ -4,9 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/liberation/monetization/shared/audit"
@@ -55,7 +52,7 @@ func HandleConnectInstructor(fn manifest.Function, d *Deps) httpapi.Lambda {
 			}
 		}
 		me := r.Principal.UserID
-		prof, err := readInstructor(ctx, d, me)
+		prof, err := d.Books.Instructor(ctx, me)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -84,58 +81,51 @@ func HandleConnectInstructor(fn manifest.Function, d *Deps) httpapi.Lambda {
 // rememberAccount stores the instructor's Connect account once: if another request stored one
 // first, that one wins and is returned.
 func rememberAccount(ctx context.Context, d *Deps, r *httpapi.Request, acct string) (string, error) {
-	now := d.Clock.Now().UTC()
-	vals := map[string]types.AttributeValue{":t": store.S("instructor"), ":i": store.S(r.Principal.UserID),
-		":a": store.S(acct), ":now": store.S(rfc3339Nano(now)), ":f": &types.AttributeValueMemberBOOL{Value: false}}
-	expr := "SET #t = :t, id = :i, connectAccountId = :a, payoutsEnabled = if_not_exists(payoutsEnabled, :f), " +
-		"createdAt = if_not_exists(createdAt, :now), updatedAt = :now"
-	if r.Principal.Email != "" {
-		expr += ", email = :e"
-		vals[":e"] = store.S(r.Principal.Email)
-	}
-	err := d.Store.Update(ctx, &dynamodb.UpdateItemInput{Key: store.InstructorKey(r.Principal.UserID).Item(),
-		UpdateExpression:          aws.String(expr),
-		ConditionExpression:       aws.String("attribute_not_exists(connectAccountId) OR connectAccountId = :a"),
-		ExpressionAttributeNames:  map[string]string{"#t": "type"},
-		ExpressionAttributeValues: vals}, nil)
-	if store.IsConditionFailed(err) {
-		prof, gErr := readInstructor(ctx, d, r.Principal.UserID)
-		return prof.ConnectAccountID, gErr
-	}
-	if err != nil {
-		return "", err
+	stored, created, err := d.Books.SaveAccount(ctx, r.Principal.UserID, acct, r.Principal.Email, d.Clock.Now().UTC())
+	if err != nil || !created {
+		return stored, err
 	}
 	if err := audit.Write(ctx, d.Store, audit.Entry{Actor: r.Principal.UserID, Action: "connect.account",
 		Target: "instructor:" + r.Principal.UserID, RequestID: r.ID, Details: map[string]string{"account": acct}}); err != nil {
 		logging.From(ctx).Warn("audit record not written", "err", err.Error())
 	}
-	return acct, nil
+	return stored, nil
 }
 
 // ApplyAccountUpdated records whether an instructor's Connect account can receive payouts. The
 // instructor is the account's metadata.userId (we set it at creation), and the account must be the
-// one on their profile. Events apply in Stripe's order: an older event never overwrites a newer one.
+// one on their profile. Events apply in Stripe's order: an event newer than the last one applied
+// wins; an older one changes nothing. Events carry their creation time in seconds, so two events
+// of the same second cannot be ordered by it: that tie is broken by reading the account from
+// Stripe, whose present state is at least as new as both.
 func ApplyAccountUpdated(ctx context.Context, d *Deps, acct *stripe.Account, eventCreated int64, eventID string) error {
-	instructor := acct.Metadata["userId"]
-	now := d.Clock.Now().UTC()
-	err := d.Store.Update(ctx, &dynamodb.UpdateItemInput{
-		Key:              store.InstructorKey(instructor).Item(),
-		UpdateExpression: aws.String("SET payoutsEnabled = :pe, accountEventAt = :at, updatedAt = :now"),
-		ConditionExpression: aws.String("connectAccountId = :a AND " +
-			"(attribute_not_exists(accountEventAt) OR accountEventAt <= :at)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pe": &types.AttributeValueMemberBOOL{Value: acct.PayoutsEnabled},
-			":at": store.N(eventCreated), ":a": store.S(acct.ID), ":now": store.S(rfc3339Nano(now))},
-	}, nil)
-	if store.IsConditionFailed(err) {
-		logging.From(ctx).Info("account.updated not applied: not the instructor's account, or older than the last one",
-			"accountId", acct.ID, "instructorId", instructor)
-		return nil
+	st := AccountState{InstructorID: acct.Metadata["userId"], AccountID: acct.ID, PayoutsEnabled: acct.PayoutsEnabled,
+		EventAt: eventCreated, At: d.Clock.Now().UTC()}
+	au := func(source string) audit.Entry {
+		return audit.Entry{Actor: audit.ActorStripe, Action: "connect.updated", Target: "instructor:" + st.InstructorID,
+			RequestID: eventID, Details: map[string]string{"account": acct.ID, "payoutsEnabled": boolString(st.PayoutsEnabled), "source": source}}
 	}
+	err := d.Books.RecordAccount(ctx, st, false, au("event"))
+	if !store.IsConditionFailed(err) {
+		return err
+	}
+	prof, err := d.Books.Instructor(ctx, st.InstructorID)
 	if err != nil {
 		return err
 	}
-	return audit.Write(ctx, d.Store, audit.Entry{Actor: audit.ActorStripe, Action: "connect.updated", Target: "instructor:" + instructor,
-		RequestID: eventID, Details: map[string]string{"account": acct.ID, "payoutsEnabled": boolString(acct.PayoutsEnabled)}})
+	if prof.ConnectAccountID != acct.ID || prof.AccountEventAt != eventCreated {
+		logging.From(ctx).Info("account.updated not applied: not the instructor's account, or older than the last one",
+			"accountId", acct.ID, "instructorId", st.InstructorID)
+		return nil
+	}
+	if st.PayoutsEnabled, err = d.Stripe.AccountPayoutsEnabled(ctx, acct.ID); err != nil {
+		return err
+	}
+	err = d.Books.RecordAccount(ctx, st, true, au("stripe"))
+	if store.IsConditionFailed(err) {
+		return nil // a newer event was applied meanwhile
+	}
+	return err
 }
 
 func boolString(b bool) string {

@@ -200,12 +200,7 @@ func courseID(r *httpapi.Request) (string, error) {
 
 // loadCourse reads a course (consistent); NotFound when absent.
 func loadCourse(ctx context.Context, d *Deps, id string) (Course, error) {
-	var c Course
-	err := d.Store.GetConsistent(ctx, store.CourseKey(id), &c)
-	if apperr.Is(err, apperr.NotFound) {
-		return Course{}, apperr.New(apperr.NotFound, "course not found")
-	}
-	return c, err
+	return d.Books.Course(ctx, id)
 }
 
 // ownCourse is the path's course if the caller is its instructor or an admin; another instructor's

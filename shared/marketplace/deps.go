@@ -10,12 +10,17 @@
 package marketplace
 
 import (
+	"context"
 	"strconv"
+	"time"
 
 	"github.com/liberation/monetization/shared/blob"
 	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/licensing"
+	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/mail"
 	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/metric"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/store"
@@ -28,17 +33,28 @@ type Deps struct {
 	Config platform.Config
 	Clock  clock.Clock
 	Store  *store.Store
+	Books  Books        // the money and access records (DynamoDB; memory in tests)
 	Stripe StripePort   // Stripe: true
 	Blobs  blob.Store   // Bucket
 	Queue  queue.Sender // Sends
 	Mail   mail.Sender  // Email
 	// PayoutMinimum is the smallest payout in cents (PAYOUT_MINIMUM_CENTS).
 	PayoutMinimum int64
+	// RecordEnrolment counts a seat holder's enrolment in their license's usage (licensing's port).
+	RecordEnrolment func(ctx context.Context, userID, courseID string, at time.Time) error
+	// SendStatement e-mails a paid payout's statement once (statement.go's sendStatement).
+	SendStatement func(ctx context.Context, po Payout) error
+	// Emit reports a metric data point (metric.Emit as the function, in production).
+	Emit func(ctx context.Context, name string, v int64)
 }
 
 // NewDeps builds Deps for the runtime's function.
 func NewDeps(rt *platform.Runtime) (*Deps, error) {
 	d := &Deps{Config: rt.Config, Clock: rt.Clock, Store: store.Open(rt), PayoutMinimum: manifest.DefaultPayoutMinimumCents}
+	d.Emit = func(ctx context.Context, name string, v int64) {
+		metric.Emit(ctx, logging.From(ctx), rt.Fn.Name, name, v)
+	}
+	d.Wire()
 	if v := rt.Getenv(manifest.EnvPayoutMinimum); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
@@ -66,6 +82,28 @@ func NewDeps(rt *platform.Runtime) (*Deps, error) {
 		}
 	}
 	return d, nil
+}
+
+// Wire fills the parts left nil with the production ones over d.Store: the DynamoDB books,
+// licensing's enrolment count and the e-mailed payout statement.
+func (d *Deps) Wire() *Deps {
+	if d.Books == nil {
+		d.Books = NewBooks(d.Store)
+	}
+	if d.RecordEnrolment == nil {
+		d.RecordEnrolment = func(ctx context.Context, userID, courseID string, at time.Time) error {
+			return licensing.RecordEnrolment(ctx, d.Store, userID, courseID, at)
+		}
+	}
+	if d.Emit == nil {
+		d.Emit = func(ctx context.Context, name string, v int64) {
+			metric.Emit(ctx, logging.From(ctx), "marketplace", name, v)
+		}
+	}
+	if d.SendStatement == nil {
+		d.SendStatement = func(ctx context.Context, po Payout) error { return sendStatement(ctx, d, po) }
+	}
+	return d
 }
 
 type errConfig string

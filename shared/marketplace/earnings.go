@@ -36,11 +36,11 @@ func HandleGetEarnings(fn manifest.Function, d *Deps) httpapi.Lambda {
 			return httpapi.Response{}, err
 		}
 		me := r.Principal.UserID
-		b, err := readBalance(ctx, d, me)
+		b, err := d.Books.Balance(ctx, me)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		prof, err := readInstructor(ctx, d, me)
+		prof, err := d.Books.Instructor(ctx, me)
 		if err != nil {
 			return httpapi.Response{}, err
 		}

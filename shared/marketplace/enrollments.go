@@ -2,6 +2,7 @@ package marketplace
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -9,13 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/idempotency"
-	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
@@ -25,58 +23,14 @@ import (
 
 // enrollment reads a learner's enrolment in a course (consistent); NotFound when there is none.
 func enrollment(ctx context.Context, d *Deps, userID, courseID string) (Enrollment, error) {
-	var e Enrollment
-	err := d.Store.GetConsistent(ctx, store.EnrollmentKey(userID, courseID), &e)
-	return e, err
-}
-
-// readEnrollment is enrollment with "none" as a nil pointer.
-func readEnrollment(ctx context.Context, d *Deps, userID, courseID string) (*Enrollment, error) {
-	e, err := enrollment(ctx, d, userID, courseID)
-	if apperr.Is(err, apperr.NotFound) {
-		return nil, nil
-	}
+	e, err := d.Books.Enrollment(ctx, userID, courseID)
 	if err != nil {
-		return nil, err
+		return Enrollment{}, err
 	}
-	return &e, nil
-}
-
-// enrolItems returns the writes that give e.UserID access to e.CourseID, given the enrolment read
-// (cur, nil for none): the enrolment (conditioned on what was read, so a concurrent change makes
-// the caller read again) and the listing's enrolment count. Nothing when access is already active.
-func enrolItems(cur *Enrollment, e Enrollment) ([]types.TransactWriteItem, error) {
-	if cur != nil && cur.Active() {
-		return nil, nil
+	if e == nil {
+		return Enrollment{}, apperr.New(apperr.NotFound, "not enrolled")
 	}
-	var read int64
-	if cur != nil {
-		read = cur.Version
-	}
-	e.Status, e.Version, e.RevokedAt = EnrollActive, read+1, nil
-	e.SetKeys()
-	put, err := putVersioned(e, read)
-	if err != nil {
-		return nil, err
-	}
-	return store.Append([]types.TransactWriteItem{put}, catalog.CountersItem(e.CourseID, map[string]int64{catalog.CtrEnrollments: 1})), nil
-}
-
-// revokeItems returns the writes that end the access a sale gave (a full refund, a lost dispute):
-// only an active enrolment of that sale is revoked — a later purchase's access is not.
-func revokeItems(cur *Enrollment, saleID string, at time.Time) ([]types.TransactWriteItem, error) {
-	if cur == nil || !cur.Active() || cur.SaleID != saleID {
-		return nil, nil
-	}
-	e := *cur
-	read := e.Version
-	e.Status, e.Version, e.RevokedAt = EnrollRevoked, read+1, &at
-	e.SetKeys()
-	put, err := putVersioned(e, read)
-	if err != nil {
-		return nil, err
-	}
-	return store.Append([]types.TransactWriteItem{put}, catalog.CountersItem(e.CourseID, map[string]int64{catalog.CtrEnrollments: -1})), nil
+	return *e, nil
 }
 
 // EnrollmentView is an enrolment as its learner sees it.
@@ -204,7 +158,7 @@ func HandlePurchaseCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if c.InstructorID == user {
 			return httpapi.Response{}, apperr.New(apperr.Conflict, "this is your own course")
 		}
-		cur, err := readEnrollment(ctx, d, user, c.ID)
+		cur, err := d.Books.Enrollment(ctx, user, c.ID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -220,7 +174,7 @@ func HandlePurchaseCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 				return httpapi.Response{}, err
 			}
 			// Usage reporting only: a failure is not the learner's problem, and a retry would be 409.
-			if err := licensing.RecordEnrolment(ctx, d.Store, user, c.ID, e.EnrolledAt); err != nil {
+			if err := d.RecordEnrolment(ctx, user, c.ID, e.EnrolledAt); err != nil {
 				r.Log.Warn("license enrolment not counted", "courseId", c.ID, "err", err.Error())
 			}
 			v := enrollmentView(e)
@@ -240,23 +194,79 @@ func HandlePurchaseCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 			}
 			in.CouponID, details["couponId"] = cp.ID, cp.ID
 		}
-		sess, err := d.Stripe.CourseCheckout(ctx, in)
+		sess, reused, err := openCheckout(ctx, d, in)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		if err := audit.Write(ctx, d.Store, audit.Entry{Actor: user, Action: "course.checkout", Target: "checkout:" + sess.ID,
-			RequestID: r.ID, Details: details}); err != nil {
-			r.Log.Warn("audit record not written", "err", err.Error())
+		if !reused {
+			if err := audit.Write(ctx, d.Store, audit.Entry{Actor: user, Action: "course.checkout", Target: "checkout:" + sess.ID,
+				RequestID: r.ID, Details: details}); err != nil {
+				r.Log.Warn("audit record not written", "err", err.Error())
+			}
 		}
 		return httpapi.JSON(http.StatusCreated, PurchaseResponse{URL: sess.URL, SessionID: sess.ID}), nil
 	}))
+}
+
+// checkoutReuseMargin is how long an open session must still have to be handed out again.
+const checkoutReuseMargin = 10 * time.Minute
+
+// openCheckout gives the learner at most one open Checkout Session per course, so one purchase
+// cannot be paid twice from two tabs or devices: the open one is handed out again while it has time
+// left and asks for the same price, coupon and return pages; otherwise it is expired at Stripe
+// before a new one is made (a session Stripe says is complete was paid: 409, the enrolment is on
+// its way). Two requests racing both create one; the loser expires its own and answers with the
+// winner's. A second payment that gets through anyway (a session paid before it could be expired)
+// is refunded when booked (planSale).
+func openCheckout(ctx context.Context, d *Deps, in CheckoutInput) (CheckoutSession, bool, error) {
+	now := d.Clock.Now().UTC()
+	cur, err := d.Books.OpenCheckout(ctx, in.UserID, in.CourseID)
+	if err != nil {
+		return CheckoutSession{}, false, err
+	}
+	prev := ""
+	if cur != nil {
+		prev = cur.SessionID
+		if cur.ExpiresAt.After(now.Add(checkoutReuseMargin)) && cur.PriceCents == in.PriceCents && cur.CouponID == in.CouponID &&
+			cur.SuccessURL == in.SuccessURL && cur.CancelURL == in.CancelURL {
+			return CheckoutSession{ID: cur.SessionID, URL: cur.URL, ExpiresAt: cur.ExpiresAt}, true, nil
+		}
+		if cur.ExpiresAt.After(now) {
+			if err := d.Stripe.ExpireCheckout(ctx, cur.SessionID); err != nil {
+				return CheckoutSession{}, false, err
+			}
+		}
+	}
+	in.ExpiresAt = now.Add(checkoutLifetime)
+	sess, err := d.Stripe.CourseCheckout(ctx, in)
+	if err != nil {
+		return CheckoutSession{}, false, err
+	}
+	if sess.ExpiresAt.IsZero() {
+		sess.ExpiresAt = in.ExpiresAt
+	}
+	err = d.Books.SaveCheckout(ctx, OpenCheckout{UserID: in.UserID, CourseID: in.CourseID, SessionID: sess.ID, URL: sess.URL,
+		PriceCents: in.PriceCents, CouponID: in.CouponID, SuccessURL: in.SuccessURL, CancelURL: in.CancelURL,
+		CreatedAt: now, ExpiresAt: sess.ExpiresAt}, prev)
+	if !store.IsConditionFailed(err) {
+		return sess, false, err
+	}
+	// Another request recorded its session first: ours is expired, theirs is the one.
+	if err := d.Stripe.ExpireCheckout(ctx, sess.ID); err != nil && !errors.Is(err, ErrCheckoutComplete) {
+		return CheckoutSession{}, false, err
+	}
+	won, err := d.Books.OpenCheckout(ctx, in.UserID, in.CourseID)
+	if err != nil || won == nil {
+		return CheckoutSession{}, false, apperr.Wrap(err, apperr.Conflict, "another purchase of this course is starting; retry")
+	}
+	return CheckoutSession{ID: won.SessionID, URL: won.URL, ExpiresAt: won.ExpiresAt}, true, nil
 }
 
 // enrolFree enrols the caller in a free course (no money moves; counted as a free enrolment).
 func enrolFree(ctx context.Context, d *Deps, r *httpapi.Request, c Course) (Enrollment, error) {
 	var e Enrollment
 	err := retryConflicts(ctx, "enrol", func() error {
-		cur, err := readEnrollment(ctx, d, r.Principal.UserID, c.ID)
+		cur, err := d.Books.Enrollment(ctx, r.Principal.UserID, c.ID)
 		if err != nil {
 			return err
 		}
@@ -264,20 +274,18 @@ func enrolFree(ctx context.Context, d *Deps, r *httpapi.Request, c Course) (Enro
 			return apperr.New(apperr.Conflict, "you are already enrolled in this course")
 		}
 		now := d.Clock.Now().UTC()
-		e = Enrollment{UserID: r.Principal.UserID, CourseID: c.ID, CourseTitle: c.Title, InstructorID: c.InstructorID,
-			Source: SourceFree, EnrolledAt: now, Status: EnrollActive}
-		items, err := enrolItems(cur, e)
-		if err != nil {
-			return err
+		var read int64
+		if cur != nil {
+			e, read = *cur, cur.Version
 		}
-		au, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "course.enrol", Target: "course:" + c.ID,
-			RequestID: r.ID, Details: map[string]string{"source": SourceFree}}, now)
-		if err != nil {
-			return err
-		}
-		items = store.Append(append(items, au),
-			store.AddCounters(store.MarketplaceMetricsDayKey(now), map[string]int64{mktmetrics.CtrFreeEnrollments: 1}))
-		return d.Store.Transact(ctx, items)
+		e.UserID, e.CourseID, e.CourseTitle, e.InstructorID = r.Principal.UserID, c.ID, c.Title, c.InstructorID
+		e.Source, e.EnrolledAt, e.Status, e.RevokedAt, e.Version = SourceFree, now, EnrollActive, nil, read+1
+		return d.Books.Commit(ctx, &Change{Book: booking{At: now, CourseID: c.ID,
+			Counters: map[string]int64{mktmetrics.CtrFreeEnrollments: 1}},
+			Enrollment: &Versioned[Enrollment]{Item: e, Read: read},
+			Listing:    map[string]int64{catalog.CtrEnrollments: 1},
+			Audit: &audit.Entry{Actor: r.Principal.UserID, Action: "course.enrol", Target: "course:" + c.ID,
+				RequestID: r.ID, Details: map[string]string{"source": SourceFree}}})
 	})
 	return e, err
 }

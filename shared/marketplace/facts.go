@@ -5,11 +5,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/facts"
-	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // The marketplace tells the other areas (shared/facts) about purchases, refunds and reviews after
@@ -20,34 +17,23 @@ import (
 // A sale to the course's own instructor is not a purchase anyone is rewarded for: the instructor
 // would pay themselves (70 % comes back) to mint tokens.
 func purchaseFact(s Sale) (facts.CoursePurchasedFact, bool) {
-	if s.BuyerID == "" || s.BuyerID == s.InstructorID {
+	if s.BuyerID == "" || s.BuyerID == s.InstructorID || s.DuplicateOf != "" {
 		return facts.CoursePurchasedFact{}, false
 	}
 	return facts.CoursePurchasedFact{UserID: s.BuyerID, CourseID: s.CourseID, PurchaseID: s.ID,
 		AmountCents: s.Amount, Currency: s.Currency, PurchasedAt: s.SoldAt, RefundWindowEndsAt: s.ReleaseAt}, true
 }
 
-// tellPurchase counts the buyer's enrolment in their license's usage and sends course.purchased for the sale booked from Checkout Session sessionID (after
-// payments.CheckoutPaidWith, which returns without writing when the sale is already there).
-func tellPurchase(ctx context.Context, d *Deps, sessionID string) error {
-	var ptr SalePointer
-	err := d.Store.GetConsistent(ctx, store.SaleSourceKey(sessionID), &ptr)
-	if apperr.Is(err, apperr.NotFound) {
-		return nil // payments recorded the session without a sale (e.g. it was not a course sale)
-	}
-	if err != nil {
-		return err
-	}
-	s, err := readSale(ctx, d, ptr.InstructorID, ptr.SaleID)
-	if err != nil {
-		return err
-	}
+// tellPurchase counts the buyer's enrolment in their license's usage and sends course.purchased for
+// a booked sale (also when an earlier delivery booked it: the consumers are idempotent). A second
+// payment for a course the buyer held is not a purchase: it is being refunded.
+func tellPurchase(ctx context.Context, d *Deps, s Sale) error {
 	f, ok := purchaseFact(s)
 	if !ok {
 		return nil
 	}
 	// A seat holder's enrolment counts in their license's usage (counted once per user and course).
-	if err := licensing.RecordEnrolment(ctx, d.Store, s.BuyerID, s.CourseID, s.SoldAt); err != nil {
+	if err := d.RecordEnrolment(ctx, s.BuyerID, s.CourseID, s.SoldAt); err != nil {
 		return err
 	}
 	return d.Queue.Send(ctx, manifest.FactsQueue, facts.CoursePurchased, f.DedupeID(), f)

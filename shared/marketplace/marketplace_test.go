@@ -1,6 +1,7 @@
 package marketplace
 
 import (
+	"context"
 	"math/rand"
 	"strings"
 	"testing"
@@ -86,13 +87,19 @@ func TestPurchaseOf(t *testing.T) {
 }
 
 func TestSaleItemsSplitAndGuard(t *testing.T) {
-	c := Course{ID: "crs_01JDZ8K3M4N5P6Q7R8S9T0VWXY", InstructorID: "ins", Title: "Go"}
+	w := newWorld(t)
+	c := w.course("crs_01JDZ8K3M4N5P6Q7R8S9T0VWXY", "ins", 999)
 	p := Purchase{SessionID: "cs_1", PaymentIntentID: "pi_1", BuyerID: "u1", CourseID: c.ID, AmountCents: 999,
-		Currency: "usd", PaidAt: time.Now()}
-	items, s, err := SaleItems(p, c, nil, "evt_1")
+		Currency: "usd", PaidAt: t0}
+	ch, err := planSale(context.Background(), w.d, p, c, "evt_1")
 	if err != nil {
 		t.Fatal(err)
 	}
+	items, err := (&dynamoBooks{}).Items(ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := *ch.Sale
 	if s.Shares[0].Cents != 699 || s.Platform != 300 || s.Status != SalePending || !s.ReleaseAt.Equal(p.PaidAt.Add(RefundWindow)) {
 		t.Fatalf("sale %+v", s)
 	}
@@ -103,17 +110,23 @@ func TestSaleItemsSplitAndGuard(t *testing.T) {
 	if pk, ok := guard.Item["PK"].(*types.AttributeValueMemberS); !ok || pk.Value != "SALESRC#cs_1" {
 		t.Fatalf("items[0] is %+v, want the session guard", guard.Item["PK"])
 	}
-	// Already enrolled: no enrolment write, the sale is still booked.
-	active := &Enrollment{UserID: "u1", CourseID: c.ID, Status: EnrollActive, Version: 3}
-	items2, _, err := SaleItems(p, c, active, "evt_1")
+	// Already enrolled by another sale: no access change beyond the sale's id, and the sale is a duplicate.
+	w.books.enrolments[k2("u1", c.ID)] = Enrollment{UserID: "u1", CourseID: c.ID, Status: EnrollActive, Source: SourcePurchase,
+		SaleID: "sale_first", SaleIDs: []string{"sale_first"}, Version: 3}
+	ch2, err := planSale(context.Background(), w.d, p, c, "evt_1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(items2) >= len(items) {
-		t.Fatalf("already enrolled: %d items, a first enrolment had %d", len(items2), len(items))
+	if ch2.Sale.DuplicateOf != "sale_first" || ch2.Listing[catalog.CtrEnrollments] != 0 || ch2.Enrollment == nil ||
+		len(ch2.Enrollment.Item.SaleIDs) != 2 {
+		t.Fatalf("second sale of a held course: %+v / %+v", ch2.Sale, ch2.Enrollment)
 	}
-	if _, _, err := SaleItems(Purchase{SessionID: "cs_2", BuyerID: "u1", AmountCents: 999, Currency: "eur", PaidAt: time.Now()}, c, nil, ""); !apperr.Is(err, apperr.Invalid) {
-		t.Fatalf("a sale in eur: %v", err)
+	// A sale in eur is not an error (Stripe would retry it for days): a rejected guard, no sale.
+	eur := p
+	eur.SessionID, eur.Currency = "cs_2", "eur"
+	ch3, err := planSale(context.Background(), w.d, eur, c, "evt_2")
+	if err != nil || ch3.Sale != nil || len(ch3.NewPointers) != 1 || ch3.NewPointers[0].Rejected != RejectedCurrency {
+		t.Fatalf("a sale in eur: %+v %v", ch3, err)
 	}
 }
 

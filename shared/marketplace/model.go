@@ -85,7 +85,9 @@ const (
 )
 
 // Enrollment is a learner's access to a course (store.EnrollmentKey). Active ones carry the
-// MyCourses GSI1 keys; a revoked one (full refund, lost dispute) loses them.
+// MyCourses GSI1 keys; a revoked one (every sale behind it fully refunded or lost in a dispute)
+// loses them. A purchase enrolment stays active while any of its sales stands (SaleIDs): a learner
+// who paid twice keeps access when one of the two is refunded.
 type Enrollment struct {
 	PK           string     `dynamodbav:"PK"`
 	SK           string     `dynamodbav:"SK"`
@@ -98,7 +100,8 @@ type Enrollment struct {
 	InstructorID string     `dynamodbav:"instructorId"`
 	Status       string     `dynamodbav:"status"`
 	Source       string     `dynamodbav:"source"`
-	SaleID       string     `dynamodbav:"saleId,omitempty"`
+	SaleID       string     `dynamodbav:"saleId,omitempty"`  // the first sale
+	SaleIDs      []string   `dynamodbav:"saleIds,omitempty"` // the sales that stand behind the access
 	EnrolledAt   time.Time  `dynamodbav:"enrolledAt"`
 	RevokedAt    *time.Time `dynamodbav:"revokedAt,omitempty"`
 	Version      int64      `dynamodbav:"version"`
@@ -117,28 +120,65 @@ func (e *Enrollment) SetKeys() {
 // Active reports access.
 func (e Enrollment) Active() bool { return e.Status == EnrollActive }
 
+// standing returns the sales behind the access (an item written before SaleIDs existed names its
+// one sale in SaleID).
+func (e Enrollment) standing() []string {
+	if len(e.SaleIDs) == 0 && e.SaleID != "" && e.Active() && e.Source == SourcePurchase {
+		return []string{e.SaleID}
+	}
+	return e.SaleIDs
+}
+
+// Review statuses. Only a published review counts in the course's rating aggregate and is listed;
+// a withheld one belongs to a learner who no longer holds the course (refunded, dispute lost) and is
+// kept for moderation; a deleted one is a tombstone, so the review's version keeps growing across a
+// delete and a new review and no stale write can pass its condition.
+const (
+	ReviewPublished = "published"
+	ReviewWithheld  = "withheld"
+	ReviewDeleted   = "deleted"
+)
+
 // Review is a learner's one review of a course (store.CourseReviewKey).
 type Review struct {
 	PK         string    `dynamodbav:"PK"`
 	SK         string    `dynamodbav:"SK"`
-	GSI1PK     string    `dynamodbav:"GSI1PK"`
-	GSI1SK     string    `dynamodbav:"GSI1SK"`
+	GSI1PK     string    `dynamodbav:"GSI1PK,omitempty"` // while published
+	GSI1SK     string    `dynamodbav:"GSI1SK,omitempty"`
 	Type       string    `dynamodbav:"type"`
 	CourseID   string    `dynamodbav:"courseId"`
 	UserID     string    `dynamodbav:"userId"`
 	AuthorName string    `dynamodbav:"authorName"`
 	Rating     int       `dynamodbav:"rating"`
 	Text       string    `dynamodbav:"text,omitempty"`
+	Status     string    `dynamodbav:"status,omitempty"` // "" (written before statuses) is published
 	CreatedAt  time.Time `dynamodbav:"createdAt"`
 	UpdatedAt  time.Time `dynamodbav:"updatedAt"`
 	Version    int64     `dynamodbav:"version"`
 }
 
-// SetKeys fills the review's keys (GSI1 by update time: newest first).
+// SetKeys fills the review's keys (GSI1 by update time, newest first, while published).
 func (r *Review) SetKeys() {
 	k := store.CourseReviewKey(r.CourseID, r.UserID)
 	r.PK, r.SK, r.Type = k.PK, k.SK, "review"
-	r.GSI1PK, r.GSI1SK = store.CourseReviewsGSI1(r.CourseID, r.UpdatedAt, r.UserID)
+	r.GSI1PK, r.GSI1SK = "", ""
+	if r.Counts() {
+		r.GSI1PK, r.GSI1SK = store.CourseReviewsGSI1(r.CourseID, r.UpdatedAt, r.UserID)
+	}
+}
+
+// Counts reports whether the review is in the course's rating aggregate (and listed).
+func (r Review) Counts() bool { return r.Status == "" || r.Status == ReviewPublished }
+
+// countsNow is Counts on a review that may be absent (nil: it does not count).
+func (r *Review) countsNow() bool { return r != nil && r.Counts() }
+
+// counted is the rating a review adds to the aggregate (0: none).
+func (r *Review) counted() int {
+	if r == nil || !r.Counts() {
+		return 0
+	}
+	return r.Rating
 }
 
 // Instructor is an instructor's profile (store.InstructorKey).
@@ -200,9 +240,15 @@ type Sale struct {
 	ReleaseAt       time.Time        `dynamodbav:"releaseAt"`
 	ReleasedAt      *time.Time       `dynamodbav:"releasedAt,omitempty"`
 	EventID         string           `dynamodbav:"eventId,omitempty"`
-	Version         int64            `dynamodbav:"version"`
-	ledger.Sale                      // amount, shares, platform, refunds, disputes, released
+	// DuplicateOf names the sale (or "free" enrolment) that already gave the buyer the course when
+	// this one was booked: a second payment for the same course, refunded automatically.
+	DuplicateOf string `dynamodbav:"duplicateOf,omitempty"`
+	Version     int64  `dynamodbav:"version"`
+	ledger.Sale        // amount, shares, platform, refunds, disputes, released
 }
+
+// Stands reports whether the sale still gives its buyer the course (not everything was returned).
+func (s Sale) Stands() bool { return !s.FullyReversed() }
 
 // SetKeys fills the sale's keys and derives its status.
 func (s *Sale) SetKeys() {
@@ -224,7 +270,7 @@ func (s Sale) derivedStatus() string {
 	switch {
 	case s.FullyReversed():
 		return SaleRefunded
-	case s.Refunded > 0 || s.DisputeLost > 0:
+	case s.Returned() > 0:
 		return SalePartiallyRefunded
 	case s.Released:
 		return SaleAvailable
@@ -232,13 +278,22 @@ func (s Sale) derivedStatus() string {
 	return SalePending
 }
 
-// SalePointer points an external id (Checkout Session, PaymentIntent) at a sale.
+// SalePointer points an external id (Checkout Session, PaymentIntent) at a sale. A Checkout
+// Session that could not become a sale (a currency we do not sell in) has a pointer with Rejected
+// set and no sale: it records the payment to refund, and that the session was handled.
 type SalePointer struct {
 	PK           string `dynamodbav:"PK"`
 	SK           string `dynamodbav:"SK"`
 	Type         string `dynamodbav:"type"`
-	InstructorID string `dynamodbav:"instructorId"`
-	SaleID       string `dynamodbav:"saleId"`
+	InstructorID string `dynamodbav:"instructorId,omitempty"`
+	SaleID       string `dynamodbav:"saleId,omitempty"`
+	// A rejected session: why, and what to refund.
+	Rejected        string `dynamodbav:"rejected,omitempty"`
+	BuyerID         string `dynamodbav:"buyerId,omitempty"`
+	CourseID        string `dynamodbav:"courseId,omitempty"`
+	PaymentIntentID string `dynamodbav:"paymentIntentId,omitempty"`
+	AmountCents     int64  `dynamodbav:"amountCents,omitempty"`
+	Currency        string `dynamodbav:"currency,omitempty"`
 }
 
 // LedgerEntry explains one change of an instructor's balance (store.LedgerKey): the bucket deltas
@@ -286,6 +341,7 @@ type Payout struct {
 	CarryReason      string     `dynamodbav:"carryReason,omitempty"`
 	ConnectAccountID string     `dynamodbav:"connectAccountId,omitempty"`
 	TransferID       string     `dynamodbav:"transferId,omitempty"`
+	ReversedCents    int64      `dynamodbav:"reversedCents,omitempty"` // transfer reversals booked back
 	FailureCode      string     `dynamodbav:"failureCode,omitempty"`
 	Attempts         int        `dynamodbav:"attempts"`
 	CreatedAt        time.Time  `dynamodbav:"createdAt"`

@@ -47,34 +47,22 @@ type EnqueueReport struct {
 // messages again; the consumer pays each (instructor, period) at most once.
 func EnqueuePayouts(ctx context.Context, d *Deps, period string) (EnqueueReport, error) {
 	rep := EnqueueReport{Period: period}
-	ix := manifest.Indexes[1]
-	pk, _ := store.PayableGSI2("")
-	in := &dynamodb.QueryInput{
-		TableName:                 &d.Store.Table,
-		IndexName:                 aws.String(ix.Name),
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": ix.PK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk)},
+	ids, err := d.Books.PayableInstructors(ctx)
+	if err != nil {
+		return rep, err
 	}
-	p := dynamodb.NewQueryPaginator(d.Store.DB, in)
-	for p.HasMorePages() {
-		res, err := p.NextPage(ctx)
-		if err != nil {
-			return rep, apperr.Wrap(err, apperr.Unavailable, "query failed")
-		}
-		var bals []Balance
-		if err := unmarshalList(res.Items, &bals); err != nil {
+	for _, id := range ids {
+		if err := sendPayout(ctx, d, id, period); err != nil {
 			return rep, err
 		}
-		for _, b := range bals {
-			if err := d.Queue.Send(ctx, manifest.PayoutsQueue, MsgPayout, PayoutDedupeID(b.InstructorID, period),
-				PayoutJob{InstructorID: b.InstructorID, Period: period}); err != nil {
-				return rep, err
-			}
-			rep.Queued++
-		}
+		rep.Queued++
 	}
 	return rep, nil
+}
+
+func sendPayout(ctx context.Context, d *Deps, instructorID, period string) error {
+	return d.Queue.Send(ctx, manifest.PayoutsQueue, MsgPayout, PayoutDedupeID(instructorID, period),
+		PayoutJob{InstructorID: instructorID, Period: period})
 }
 
 // RunMonthlyPayouts is the monthly job (1st, 02:00 UTC): queue this month's payouts.
@@ -143,7 +131,7 @@ func PayoutsHooks(d *Deps, r *queue.Router) {
 func ProcessPayout(ctx context.Context, d *Deps, instructorID, period string) error {
 	var po Payout
 	err := retryConflicts(ctx, "decide payout", func() error {
-		cur, err := readPayout(ctx, d, instructorID, period)
+		cur, err := d.Books.Payout(ctx, instructorID, period)
 		if err != nil {
 			return err
 		}
@@ -159,50 +147,20 @@ func ProcessPayout(ctx context.Context, d *Deps, instructorID, period string) er
 	}
 	switch po.Status {
 	case PayoutPaid:
-		return sendStatement(ctx, d, po)
+		return d.SendStatement(ctx, po)
 	case PayoutTransferring:
 		return transfer(ctx, d, po)
 	}
 	return nil // carried or failed
 }
 
-func readPayout(ctx context.Context, d *Deps, instructorID, period string) (*Payout, error) {
-	var po Payout
-	err := d.Store.GetConsistent(ctx, store.PayoutKey(instructorID, period), &po)
-	if apperr.Is(err, apperr.NotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &po, nil
-}
-
-func readBalance(ctx context.Context, d *Deps, instructorID string) (Balance, error) {
-	var b Balance
-	err := d.Store.GetConsistent(ctx, store.InstructorBalanceKey(instructorID), &b)
-	if apperr.Is(err, apperr.NotFound) {
-		return Balance{InstructorID: instructorID, Currency: Currency}, nil
-	}
-	return b, err
-}
-
-func readInstructor(ctx context.Context, d *Deps, instructorID string) (Instructor, error) {
-	var in Instructor
-	err := d.Store.GetConsistent(ctx, store.InstructorKey(instructorID), &in)
-	if apperr.Is(err, apperr.NotFound) {
-		return Instructor{ID: instructorID}, nil
-	}
-	return in, err
-}
-
 // decidePayout records the period's payout as carried, or reserves its amount (transferring).
 func decidePayout(ctx context.Context, d *Deps, instructorID, period string, cur *Payout) (Payout, error) {
-	prof, err := readInstructor(ctx, d, instructorID)
+	prof, err := d.Books.Instructor(ctx, instructorID)
 	if err != nil {
 		return Payout{}, err
 	}
-	bal, err := readBalance(ctx, d, instructorID)
+	bal, err := d.Books.Balance(ctx, instructorID)
 	if err != nil {
 		return Payout{}, err
 	}
@@ -216,57 +174,30 @@ func decidePayout(ctx context.Context, d *Deps, instructorID, period string, cur
 	}
 	if dec.Amount == 0 {
 		po.Status, po.CarryReason = PayoutCarried, dec.Carry
-		po.SetKeys()
-		put, err := putVersioned(po, read)
-		if err != nil {
-			return Payout{}, err
-		}
-		if err := d.Store.Transact(ctx, []types.TransactWriteItem{put}); err != nil {
+		if err := d.Books.Commit(ctx, &Change{Book: booking{At: now}, Payout: &Versioned[Payout]{Item: po, Read: read}}); err != nil {
 			return Payout{}, err
 		}
 		if bal.Available <= 0 {
-			unlistPayable(ctx, d, instructorID)
+			if err := d.Books.Unlist(ctx, instructorID); err != nil {
+				logging.From(ctx).Warn("balance not taken off the payable index", "instructorId", instructorID, "err", err.Error())
+			}
 		}
 		logging.From(ctx).Info("payout carried", "payoutId", po.ID, "reason", dec.Carry, "availableCents", bal.Available)
 		return po, nil
 	}
 	po.Status, po.AmountCents, po.ConnectAccountID = PayoutTransferring, dec.Amount, prof.ConnectAccountID
-	po.SetKeys()
-	put, err := putVersioned(po, read)
-	if err != nil {
-		return Payout{}, err
-	}
-	money, err := movementItems(ledger.PayoutMovement(instructorID, dec.Amount), booking{At: now, Actor: audit.ActorJob,
-		RequestID: "payout-" + po.ID, PayoutID: po.ID, AvailableAtLeast: dec.Amount,
-		Details: map[string]string{"period": period, "account": prof.ConnectAccountID}})
-	if err != nil {
-		return Payout{}, err
-	}
-	if err := d.Store.Transact(ctx, append([]types.TransactWriteItem{put}, money...)); err != nil {
-		return Payout{}, err
-	}
-	return po, nil
-}
-
-// unlistPayable takes a balance with nothing available off the payable index (it returns with the
-// next release). A concurrent release makes the condition fail, which is fine.
-func unlistPayable(ctx context.Context, d *Deps, instructorID string) {
-	err := d.Store.Update(ctx, &dynamodb.UpdateItemInput{
-		Key:                       store.InstructorBalanceKey(instructorID).Item(),
-		UpdateExpression:          aws.String("REMOVE GSI2PK, GSI2SK"),
-		ConditionExpression:       aws.String("available <= :z"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":z": store.N(0)},
-	}, nil)
-	if err != nil && !store.IsConditionFailed(err) {
-		logging.From(ctx).Warn("balance not taken off the payable index", "instructorId", instructorID, "err", err.Error())
-	}
+	err = d.Books.Commit(ctx, &Change{Book: booking{At: now, Actor: audit.ActorJob, RequestID: "payout-" + po.ID, PayoutID: po.ID,
+		AvailableAtLeast: dec.Amount, Details: map[string]string{"period": period, "account": prof.ConnectAccountID}},
+		Move: ledger.PayoutMovement(instructorID, dec.Amount), Payout: &Versioned[Payout]{Item: po, Read: read}})
+	return po, err
 }
 
 // transfer makes (or finds) the Stripe transfer of a reserved payout.
 func transfer(ctx context.Context, d *Deps, po Payout) error {
 	log := logging.From(ctx).With("payoutId", po.ID)
 	if po.Attempts > 0 {
-		// An earlier attempt may have reached Stripe: its record decides before anything is retried.
+		// An earlier attempt may have reached Stripe: its record decides before anything is retried
+		// (a reversed transfer counts: it was made).
 		id, found, err := d.Stripe.FindTransfer(ctx, po.ID)
 		if err != nil {
 			return err
@@ -276,13 +207,7 @@ func transfer(ctx context.Context, d *Deps, po Payout) error {
 			return markPaid(ctx, d, po, id)
 		}
 	}
-	if err := d.Store.Update(ctx, &dynamodb.UpdateItemInput{
-		Key:                       store.PayoutKey(po.InstructorID, po.Period).Item(),
-		UpdateExpression:          aws.String("ADD attempts :one"),
-		ConditionExpression:       aws.String("#st = :tr"),
-		ExpressionAttributeNames:  map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": store.N(1), ":tr": store.S(PayoutTransferring)},
-	}, nil); err != nil {
+	if err := d.Books.CountTransferAttempt(ctx, po.InstructorID, po.Period); err != nil {
 		return err
 	}
 	trID, err := d.Stripe.Transfer(ctx, TransferInput{PayoutID: po.ID, InstructorID: po.InstructorID, Period: po.Period,
@@ -305,7 +230,7 @@ func transfer(ctx context.Context, d *Deps, po Payout) error {
 
 func markPaid(ctx context.Context, d *Deps, po Payout, transferID string) error {
 	err := retryConflicts(ctx, "mark payout paid", func() error {
-		cur, err := readPayout(ctx, d, po.InstructorID, po.Period)
+		cur, err := d.Books.Payout(ctx, po.InstructorID, po.Period)
 		if err != nil || cur == nil {
 			return apperr.Wrap(err, apperr.Internal, "payout %s vanished", po.ID)
 		}
@@ -320,20 +245,12 @@ func markPaid(ctx context.Context, d *Deps, po Payout, transferID string) error 
 		p := *cur
 		read := p.Version
 		p.Status, p.TransferID, p.PaidAt, p.UpdatedAt, p.Version = PayoutPaid, transferID, &now, now, read+1
-		p.SetKeys()
-		put, err := putVersioned(p, read)
+		err = d.Books.Commit(ctx, &Change{Book: booking{At: now, Counters: map[string]int64{mktmetrics.CtrPayouts: 1}},
+			Payout: &Versioned[Payout]{Item: p, Read: read},
+			Audit: &audit.Entry{Actor: audit.ActorJob, Action: "marketplace.payout_paid", Target: "payout:" + p.ID,
+				RequestID: "payout-" + p.ID, Details: map[string]string{"transferId": transferID, "amountCents": itoa(p.AmountCents),
+					"instructorId": p.InstructorID}}})
 		if err != nil {
-			return err
-		}
-		au, err := audit.Item(audit.Entry{Actor: audit.ActorJob, Action: "marketplace.payout_paid", Target: "payout:" + p.ID,
-			RequestID: "payout-" + p.ID, Details: map[string]string{"transferId": transferID, "amountCents": itoa(p.AmountCents),
-				"instructorId": p.InstructorID}}, now)
-		if err != nil {
-			return err
-		}
-		items := store.Append([]types.TransactWriteItem{put, au},
-			store.AddCounters(store.MarketplaceMetricsDayKey(now), map[string]int64{mktmetrics.CtrPayouts: 1}))
-		if err := d.Store.Transact(ctx, items); err != nil {
 			return err
 		}
 		po = p
@@ -343,13 +260,13 @@ func markPaid(ctx context.Context, d *Deps, po Payout, transferID string) error 
 		return err
 	}
 	logging.From(ctx).Info("payout paid", "payoutId", po.ID, "transferId", transferID, "amountCents", po.AmountCents)
-	return sendStatement(ctx, d, po)
+	return d.SendStatement(ctx, po)
 }
 
 // failPayout records a definite refusal and restores the balance, in one transaction.
 func failPayout(ctx context.Context, d *Deps, po Payout, code string) error {
 	return retryConflicts(ctx, "record failed payout", func() error {
-		cur, err := readPayout(ctx, d, po.InstructorID, po.Period)
+		cur, err := d.Books.Payout(ctx, po.InstructorID, po.Period)
 		if err != nil || cur == nil {
 			return apperr.Wrap(err, apperr.Internal, "payout %s vanished", po.ID)
 		}
@@ -360,18 +277,9 @@ func failPayout(ctx context.Context, d *Deps, po Payout, code string) error {
 		p := *cur
 		read := p.Version
 		p.Status, p.FailureCode, p.UpdatedAt, p.Version = PayoutFailed, code, now, read+1
-		p.SetKeys()
-		put, err := putVersioned(p, read)
-		if err != nil {
-			return err
-		}
-		money, err := movementItems(ledger.PayoutReversal(p.InstructorID, p.AmountCents), booking{At: now,
-			Actor: audit.ActorJob, RequestID: "payout-" + p.ID, PayoutID: p.ID, Payable: true,
-			Details: map[string]string{"failureCode": code}})
-		if err != nil {
-			return err
-		}
-		return d.Store.Transact(ctx, append([]types.TransactWriteItem{put}, money...))
+		return d.Books.Commit(ctx, &Change{Book: booking{At: now, Actor: audit.ActorJob, RequestID: "payout-" + p.ID,
+			PayoutID: p.ID, Details: map[string]string{"failureCode": code}},
+			Move: ledger.PayoutReversal(p.InstructorID, p.AmountCents), Payout: &Versioned[Payout]{Item: p, Read: read}})
 	})
 }
 
@@ -426,7 +334,7 @@ func HandleListPayouts(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		ix := manifest.Indexes[1]
+		ix := manifest.GSI2
 		pk, _ := store.PayoutsGSI2(period, "", "")
 		in := &dynamodb.QueryInput{
 			IndexName:                 aws.String(ix.Name),

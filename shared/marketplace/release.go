@@ -2,22 +2,23 @@ package marketplace
 
 import (
 	"context"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"time"
 
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/logging"
-	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/metric"
 )
 
-// Bounds of one release run; what a run leaves (Truncated) the next one continues, oldest first.
-const (
-	releasePageSize = 100
-	releaseMaxPages = 50
-)
+// releasePageSize is how many due sales one read returns.
+const releasePageSize = 100
+
+// deadlineMargin is the time a run keeps in hand before its Lambda's deadline: it stops taking new
+// sales then, reports Truncated, and the next run continues (oldest first).
+const deadlineMargin = 30 * time.Second
+
+// stuckAfter is how long a payout may stay transferring before the daily run sends it to the
+// payouts queue again (the queue gave up on it: five failed receives, then the DLQ).
+const stuckAfter = time.Hour
 
 // ReleaseReport is what a release-earnings run did.
 type ReleaseReport struct {
@@ -25,35 +26,31 @@ type ReleaseReport struct {
 	Released      int    `json:"released"`      // sales moved from pending to available
 	ReleasedCents int64  `json:"releasedCents"` // instructor money moved
 	Skipped       int    `json:"skipped"`       // already released by a concurrent run
-	Truncated     bool   `json:"truncated"`
+	Truncated     bool   `json:"truncated"`     // stopped at the deadline; the next run continues
+	// RequeuedPayouts are payouts found transferring for over an hour (the queue gave up on them),
+	// sent to the payouts queue again: the consumer resolves each from Stripe's records.
+	RequeuedPayouts int `json:"requeuedPayouts"`
 }
 
 // RunRelease releases every sale whose refund window has passed (GSI2 SALEPENDING, release time ≤
-// now, oldest first): per sale, one transaction moves the shares' free part from pending to
-// available (ledger.Sale.Release), writes the ledger entries, counters and audit, marks the sale
-// released and takes it off the index — conditioned on the sale's version, so a sale is released
-// exactly once however often or concurrently the job runs. The balances join the payable index.
+// now, oldest first), page after page until none is left or the Lambda's deadline is near: per
+// sale, one transaction moves the shares' free part from pending to available
+// (ledger.Sale.Release), writes the ledger entries, counters and audit, marks the sale released
+// and takes it off the index — conditioned on the sale's version, so a sale is released exactly
+// once however often or concurrently the job runs. Then it sends stuck payouts back to the queue.
 func RunRelease(ctx context.Context, d *Deps) (ReleaseReport, error) {
 	now := d.Clock.Now().UTC()
 	rep := ReleaseReport{Day: now.Format("2006-01-02")}
-	ix := manifest.Indexes[1]
-	var start map[string]types.AttributeValue
-	for page := 0; page < releaseMaxPages; page++ {
-		res, err := d.Store.DB.Query(ctx, &dynamodb.QueryInput{
-			TableName:                &d.Store.Table,
-			IndexName:                aws.String(ix.Name),
-			KeyConditionExpression:   aws.String("#pk = :pk AND #sk <= :now"),
-			ExpressionAttributeNames: map[string]string{"#pk": ix.PK, "#sk": ix.SK},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.PendingSalesPK),
-				":now": store.S(store.SortTime(now) + "~")},
-			Limit:             aws.Int32(releasePageSize),
-			ExclusiveStartKey: start,
-		})
-		if err != nil {
-			return rep, err
+	after := ""
+	for {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < deadlineMargin {
+			rep.Truncated = true
+			logging.From(ctx).Error("release stopped at the deadline; the next run continues", "released", rep.Released)
+			d.Emit(ctx, metric.ReleaseTruncated, 1)
+			break
 		}
-		var due []Sale
-		if err := unmarshalList(res.Items, &due); err != nil {
+		due, next, err := d.Books.DueSales(ctx, now, after, releasePageSize)
+		if err != nil {
 			return rep, err
 		}
 		for _, s := range due {
@@ -61,17 +58,18 @@ func RunRelease(ctx context.Context, d *Deps) (ReleaseReport, error) {
 				return rep, err
 			}
 		}
-		if start = res.LastEvaluatedKey; start == nil {
-			return rep, nil
+		if after = next; after == "" {
+			break
 		}
 	}
-	rep.Truncated = true
-	return rep, nil
+	n, err := requeueStuckPayouts(ctx, d, now)
+	rep.RequeuedPayouts = n
+	return rep, err
 }
 
 func releaseSale(ctx context.Context, d *Deps, instructorID, saleID string, rep *ReleaseReport) error {
 	return retryConflicts(ctx, "release sale", func() error {
-		s, err := readSale(ctx, d, instructorID, saleID)
+		s, err := d.Books.Sale(ctx, instructorID, saleID)
 		if err != nil {
 			return err
 		}
@@ -82,20 +80,10 @@ func releaseSale(ctx context.Context, d *Deps, instructorID, saleID string, rep 
 		}
 		m := s.Release()
 		s.ReleasedAt = &now
-		saleItem, err := putSaleItem(&s) // off the pending index: released
+		err = d.Books.Commit(ctx, &Change{Sale: &s, Move: m, // off the pending index: released
+			Book: booking{At: now, Actor: audit.ActorJob, RequestID: "release-earnings-" + rep.Day, SaleID: s.ID,
+				CourseID: s.CourseID, Memo: s.CourseTitle}})
 		if err != nil {
-			return err
-		}
-		items := []types.TransactWriteItem{saleItem}
-		if m.MovesMoney() {
-			money, err := movementItems(m, booking{At: now, Actor: audit.ActorJob, RequestID: "release-earnings-" + rep.Day,
-				SaleID: s.ID, CourseID: s.CourseID, Memo: s.CourseTitle, Payable: true})
-			if err != nil {
-				return err
-			}
-			items = append(items, money...)
-		}
-		if err := d.Store.Transact(ctx, items); err != nil {
 			return err
 		}
 		rep.Released++
@@ -103,4 +91,28 @@ func releaseSale(ctx context.Context, d *Deps, instructorID, saleID string, rep 
 		logging.From(ctx).Info("sale released", "saleId", s.ID, "releasedCents", m.Released)
 		return nil
 	})
+}
+
+// requeueStuckPayouts sends every payout of this period and the last that has been transferring
+// for more than stuckAfter to the payouts queue again. The consumer looks for the transfer in
+// Stripe's records before anything else, so a payout is never paid twice.
+func requeueStuckPayouts(ctx context.Context, d *Deps, now time.Time) (int, error) {
+	n := 0
+	for _, period := range []string{Period(now.AddDate(0, -1, 0)), Period(now)} {
+		stuck, err := d.Books.PayoutsOf(ctx, period, PayoutTransferring)
+		if err != nil {
+			return n, err
+		}
+		for _, po := range stuck {
+			if now.Sub(po.UpdatedAt) < stuckAfter {
+				continue
+			}
+			if err := sendPayout(ctx, d, po.InstructorID, po.Period); err != nil {
+				return n, err
+			}
+			logging.From(ctx).Warn("payout stuck in transferring sent to the queue again", "payoutId", po.ID, "since", po.UpdatedAt)
+			n++
+		}
+	}
+	return n, nil
 }

@@ -2,170 +2,329 @@ package marketplace
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/stripe/stripe-go/v76"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
+	"github.com/liberation/monetization/shared/metric"
+	"github.com/liberation/monetization/shared/stripeapi"
 )
 
-// ApplyChargeRefunds brings a course sale in line with its charge's refunds as Stripe has them now
-// (listed through the Stripe port: API 2023-10-16 charge events carry no refunds list; the event's
-// amount_refunded, when it carries a charge, is a lower bound). The instructor's share is reversed
-// proportionally (ledger.Sale.Refund), the platform's by the rest; the buyer's access ends when the
-// whole amount has been returned. One transaction per application, idempotent per refund id: a
-// redelivery or a reordered event finds nothing new to book. Not a course sale: nothing happens.
+// A course sale converges to what Stripe says about its charge, in both directions and whatever
+// the order of the events: every refund or dispute event re-reads Stripe's records of the charge
+// (API 2023-10-16 charge events carry no refunds list) and books the difference; booking the sale
+// itself does the same, so an event that arrived before the sale (parked) is applied when the sale
+// exists. One transaction per change, conditioned on the sale's version; a redelivery finds nothing
+// new to book.
+
+// ApplyChargeRefunds brings the sale of a charge in line with the charge's refunds as Stripe lists
+// them now. eventAmountRefunded is the charge's amount_refunded in the event (0 when the event
+// carries no charge): Stripe's list must explain it — a refund counted then is counted, failed or
+// canceled now — or the list is behind the event and the event is retried rather than
+// acknowledged. A charge with no sale booked is parked (ParkCharge).
 func ApplyChargeRefunds(ctx context.Context, d *Deps, chargeID, paymentIntentID string, eventAmountRefunded int64, eventID string) error {
-	sale, err := findSale(ctx, d, chargeID, paymentIntentID)
-	if apperr.Is(err, apperr.NotFound) {
-		return nil
-	}
+	sale, err := d.Books.SaleOfCharge(ctx, chargeID, paymentIntentID)
 	if err != nil {
 		return err
 	}
-	if chargeID == "" {
-		chargeID = sale.ChargeID
-	}
-	refunds, err := d.Stripe.ChargeRefunds(ctx, chargeID, firstNonEmpty(paymentIntentID, sale.PaymentIntentID))
+	refunds, err := d.Stripe.ChargeRefunds(ctx, firstNonEmpty(chargeID, sale.ChargeID), firstNonEmpty(paymentIntentID, sale.PaymentIntentID))
 	if err != nil {
 		return err
 	}
-	counted, created := map[string]int64{}, map[string]time.Time{}
-	var total int64
+	var explained int64
 	for _, r := range refunds {
+		if r.Counts() || r.Status == "failed" || r.Status == "canceled" {
+			explained += r.AmountCents
+		}
+	}
+	if eventAmountRefunded > explained {
+		return apperr.New(apperr.Unavailable, "Stripe lists %d cents of refunds for charge %s, the event says %d: retrying until the list catches up",
+			explained, chargeID, eventAmountRefunded)
+	}
+	booked, err := convergeRefunds(ctx, d, sale, refunds, chargeID, eventID)
+	if err != nil {
+		return err
+	}
+	if err := refundDuplicate(ctx, d, booked); err != nil { // a refund of it failed: what is left is refunded again
+		return err
+	}
+	return tellRefunds(ctx, d, refundFacts(booked, refundTimes(refunds), d.Clock.Now()))
+}
+
+// convergeRefunds books the difference between the sale's refunds and listed (Stripe's, complete):
+// the refunded total follows the refunds that count (ledger.Sale.Refund, both directions), the ids
+// are Stripe's, and access and the buyer's review follow the sale. It returns the sale as booked.
+func convergeRefunds(ctx context.Context, d *Deps, sale Sale, listed []StripeRefund, chargeID, eventID string) (Sale, error) {
+	counted := map[string]int64{}
+	var total int64
+	for _, r := range listed {
 		if r.Counts() {
-			counted[r.ID], created[r.ID] = r.AmountCents, r.Created
+			counted[r.ID] = r.AmountCents
 			total += r.AmountCents
 		}
 	}
-	if eventAmountRefunded > total {
-		total = eventAmountRefunded
-	}
-	var booked Sale // the sale as it stands after this application, booked now or before
-	err = retryConflicts(ctx, "reverse course sale", func() error {
-		s, err := readSale(ctx, d, sale.InstructorID, sale.ID)
+	var booked Sale
+	err := retryConflicts(ctx, "converge course sale refunds", func() error {
+		s, err := d.Books.Sale(ctx, sale.InstructorID, sale.ID)
 		if err != nil {
 			return err
 		}
 		booked = s
+		stood := s.Stands()
 		m := s.Refund(total)
-		idsChanged := false
-		for id, amt := range counted {
-			if s.RefundIDs[id] != amt {
-				if s.RefundIDs == nil {
-					s.RefundIDs = map[string]int64{}
-				}
-				s.RefundIDs[id], idsChanged = amt, true
-			}
-		}
+		idsChanged := !sameAmounts(s.RefundIDs, counted)
 		chargeChanged := s.ChargeID == "" && chargeID != ""
-		if chargeChanged {
-			s.ChargeID = chargeID
-		}
 		if !m.MovesMoney() && !idsChanged && !chargeChanged {
 			return nil
 		}
-		booked = s
+		s.RefundIDs = counted
+		if chargeChanged {
+			s.ChargeID = chargeID
+		}
 		now := d.Clock.Now().UTC()
-		items, err := reversalItems(ctx, d, &s, m, booking{At: now, Actor: audit.ActorStripe, RequestID: eventID,
-			SaleID: s.ID, CourseID: s.CourseID, Memo: s.CourseTitle, Ref: strings.Join(sortedKeys(counted), ",")})
-		if err != nil {
+		c := &Change{Book: booking{At: now, Actor: audit.ActorStripe, RequestID: eventID, SaleID: s.ID, CourseID: s.CourseID,
+			Memo: s.CourseTitle, Ref: strings.Join(sortedKeys(counted), ",")}, Move: m,
+			Audit: &audit.Entry{Actor: audit.ActorStripe, Action: "marketplace.refunds_seen", Target: "sale:" + s.ID,
+				RequestID: eventID, Details: map[string]string{"refunds": strings.Join(sortedKeys(counted), ",")}}}
+		if stood != s.Stands() {
+			if err := followSale(ctx, d, c, s, now); err != nil {
+				return err
+			}
+		}
+		c.Sale = &s
+		if err := d.Books.Commit(ctx, c); err != nil {
 			return err
 		}
-		if err := d.Store.Transact(ctx, items); err != nil {
-			return err
-		}
+		booked = s
 		if m.MovesMoney() {
-			logging.From(ctx).Info("course sale refund booked", "saleId", s.ID, "refundedCents", s.Refunded,
-				"instructorReversedCents", -m.Sum().Balance(), "platformReversedCents", -m.Platform, "revoked", s.FullyReversed())
+			logging.From(ctx).Info("course sale refunds converged", "saleId", s.ID, "refundedCents", s.Refunded,
+				"instructorDeltaCents", m.Sum().Balance(), "platformDeltaCents", m.Platform, "stands", s.Stands())
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return tellRefunds(ctx, d, refundFacts(booked, created, d.Clock.Now()))
+	return booked, err
 }
 
-// ApplyDispute moves a course sale's shares with its dispute (ledger.Sale.Dispute): held while
-// open, back when won, reversed when lost (and the buyer's access ends once everything is
-// returned). Idempotent per dispute id and status; a closed dispute never moves again.
-func ApplyDispute(ctx context.Context, d *Deps, dp *stripe.Dispute, eventID string) error {
-	if dp == nil || dp.ID == "" {
+// ApplyDispute moves a course sale's shares with its charge's disputes as Stripe has them now
+// (ledger.Sale.Dispute): held while open, back when won, reversed when lost — and the buyer's
+// access and review follow. The event's own dispute is a snapshot that may be older than another
+// event already applied, so Stripe's list decides; the snapshot stands in only for a dispute the
+// list does not show yet. Idempotent per dispute id and status; a closed dispute never moves again.
+func ApplyDispute(ctx context.Context, d *Deps, dp StripeDispute, chargeID, paymentIntentID, eventID string) error {
+	if dp.ID == "" {
 		return apperr.New(apperr.Invalid, "dispute is required")
 	}
-	chargeID, piID := "", ""
-	if dp.Charge != nil {
-		chargeID = dp.Charge.ID
-	}
-	if dp.PaymentIntent != nil {
-		piID = dp.PaymentIntent.ID
-	}
-	sale, err := findSale(ctx, d, chargeID, piID)
-	if apperr.Is(err, apperr.NotFound) {
-		return nil
-	}
+	sale, err := d.Books.SaleOfCharge(ctx, chargeID, paymentIntentID)
 	if err != nil {
 		return err
 	}
+	listed, err := d.Stripe.ChargeDisputes(ctx, firstNonEmpty(chargeID, sale.ChargeID), firstNonEmpty(paymentIntentID, sale.PaymentIntentID))
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(listed, func(l StripeDispute) bool { return l.ID == dp.ID }) {
+		listed = append(listed, dp)
+	}
+	for _, l := range listed {
+		if err := applyDispute(ctx, d, sale, l, eventID); err != nil {
+			return err
+		}
+	}
+	if sale.DuplicateOf == "" {
+		return nil
+	}
+	s, err := d.Books.Sale(ctx, sale.InstructorID, sale.ID)
+	if err != nil {
+		return err
+	}
+	return refundDuplicate(ctx, d, s)
+}
+
+func applyDispute(ctx context.Context, d *Deps, sale Sale, dp StripeDispute, eventID string) error {
 	return retryConflicts(ctx, "move course sale with its dispute", func() error {
-		s, err := readSale(ctx, d, sale.InstructorID, sale.ID)
+		s, err := d.Books.Sale(ctx, sale.InstructorID, sale.ID)
 		if err != nil {
 			return err
 		}
-		m, changed := s.Dispute(dp.ID, string(dp.Status), dp.Amount)
+		stood := s.Stands()
+		m, changed := s.Dispute(dp.ID, dp.Status, dp.AmountCents)
 		if !changed {
 			return nil
 		}
 		now := d.Clock.Now().UTC()
-		items, err := reversalItems(ctx, d, &s, m, booking{At: now, Actor: audit.ActorStripe, RequestID: eventID,
-			SaleID: s.ID, CourseID: s.CourseID, Memo: s.CourseTitle, Ref: dp.ID, Details: map[string]string{"disputeStatus": string(dp.Status)}})
-		if err != nil {
-			return err
+		c := &Change{Book: booking{At: now, Actor: audit.ActorStripe, RequestID: eventID, SaleID: s.ID, CourseID: s.CourseID,
+			Memo: s.CourseTitle, Ref: dp.ID, Details: map[string]string{"disputeStatus": dp.Status}}, Move: m,
+			Audit: &audit.Entry{Actor: audit.ActorStripe, Action: "marketplace." + ledger.KindDisputeUpdate, Target: "sale:" + s.ID,
+				RequestID: eventID, Details: map[string]string{"ref": dp.ID, "status": dp.Status}}}
+		if stood != s.Stands() {
+			if err := followSale(ctx, d, c, s, now); err != nil {
+				return err
+			}
 		}
-		return d.Store.Transact(ctx, items)
+		c.Sale = &s
+		return d.Books.Commit(ctx, c)
 	})
 }
 
-// reversalItems writes a changed sale (conditioned on the version read), its movement, and the
-// revocation of the buyer's access when the sale is fully reversed.
-func reversalItems(ctx context.Context, d *Deps, s *Sale, m ledger.Movement, b booking) ([]types.TransactWriteItem, error) {
-	saleItem, err := putSaleItem(s)
+// ParkCharge remembers an event about a charge whose sale is not booked: unless payments knows the
+// charge as something else (a subscription invoice), it may be a course sale whose
+// checkout.session.completed has not been applied yet (its first delivery failed; Stripe retries
+// for days). Booking the sale reads Stripe's refunds and disputes of the charge, so the event's
+// effect is never lost; the parked record says it happened (counted, audited by its id).
+func ParkCharge(ctx context.Context, d *Deps, evType, chargeID, paymentIntentID, eventID string) error {
+	other, err := d.Books.NotACourseCharge(ctx, chargeID, paymentIntentID)
+	if err != nil || other {
+		return err
+	}
+	ref := firstNonEmpty(paymentIntentID, chargeID)
+	if ref == "" {
+		return nil
+	}
+	logging.From(ctx).Warn("event about a charge with no course sale booked yet: parked until the sale is booked",
+		"eventType", evType, "chargeId", chargeID, "paymentIntentId", paymentIntentID)
+	return d.Books.Park(ctx, ParkedEvent{Ref: ref, EventID: eventID, EventType: evType, ChargeID: chargeID, At: d.Clock.Now().UTC()})
+}
+
+// SyncSale brings a booked sale in line with everything Stripe has about its charge — refunds and
+// disputes — and clears the events parked for it. Booking runs it, so a refund or dispute that
+// arrived before the sale takes effect; it changes nothing when the books already agree.
+func SyncSale(ctx context.Context, d *Deps, sale Sale, eventID string) (Sale, error) {
+	refunds, err := d.Stripe.ChargeRefunds(ctx, sale.ChargeID, sale.PaymentIntentID)
 	if err != nil {
-		return nil, err
+		return sale, err
 	}
-	items := []types.TransactWriteItem{saleItem}
-	if s.FullyReversed() {
-		cur, err := readEnrollment(ctx, d, s.BuyerID, s.CourseID)
-		if err != nil {
-			return nil, err
-		}
-		rev, err := revokeItems(cur, s.ID, b.At)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, rev...)
+	if sale, err = convergeRefunds(ctx, d, sale, refunds, "", eventID); err != nil {
+		return sale, err
 	}
-	if m.MovesMoney() {
-		money, err := movementItems(m, b)
-		if err != nil {
-			return nil, err
-		}
-		return append(items, money...), nil
-	}
-	// A dispute status that moves no money is still an audited change of the sale.
-	au, err := audit.Item(audit.Entry{Actor: b.Actor, Action: "marketplace." + m.Kind, Target: "sale:" + s.ID,
-		RequestID: b.RequestID, Details: map[string]string{"ref": b.Ref, "status": s.Status}}, b.At)
+	disputes, err := d.Stripe.ChargeDisputes(ctx, sale.ChargeID, sale.PaymentIntentID)
 	if err != nil {
-		return nil, err
+		return sale, err
 	}
-	return append(items, au), nil
+	for _, dp := range disputes {
+		if err := applyDispute(ctx, d, sale, dp, eventID); err != nil {
+			return sale, err
+		}
+	}
+	for _, ref := range []string{sale.PaymentIntentID, sale.ChargeID} {
+		if ref == "" {
+			continue
+		}
+		parked, err := d.Books.ParkedEvents(ctx, ref)
+		if err != nil {
+			return sale, err
+		}
+		if len(parked) > 0 {
+			now := d.Clock.Now().UTC()
+			if err := d.Books.Commit(ctx, &Change{Book: booking{At: now}, Unpark: parked, Audit: &audit.Entry{
+				Actor: audit.ActorStripe, Action: "marketplace.parked_applied", Target: "sale:" + sale.ID, RequestID: eventID,
+				Details: map[string]string{"events": itoa(int64(len(parked)))}}}); err != nil {
+				return sale, err
+			}
+		}
+	}
+	s, err := d.Books.Sale(ctx, sale.InstructorID, sale.ID)
+	if err == nil {
+		tellRefundsQuietly(ctx, d, s, refunds)
+	}
+	return s, err
+}
+
+// settleBooking finishes a booked Checkout Session after its transaction: the sale agrees with
+// Stripe (SyncSale), a second payment for a course the buyer held and a purchase in a currency we
+// do not sell in are refunded at Stripe, and the other areas are told of the purchase. Every step is
+// idempotent, so the retry of a delivery that failed half-way finishes it.
+func settleBooking(ctx context.Context, d *Deps, sessionID, eventID string) error {
+	ptr, err := d.Books.SaleOfSession(ctx, sessionID)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil // payments recorded the session without a sale (not a course sale)
+	}
+	if err != nil {
+		return err
+	}
+	if ptr.Rejected != "" {
+		logging.From(ctx).Error("course purchase in a currency we do not sell in: refunding it", "sessionId", sessionID,
+			"currency", ptr.Currency, "amountCents", ptr.AmountCents)
+		d.Emit(ctx, metric.CourseSalesRejected, 1)
+		_, err := refundOnce(ctx, d, RefundInput{PaymentIntentID: ptr.PaymentIntentID, Reason: ptr.Rejected,
+			BuyerID: ptr.BuyerID, Key: stripeapi.Key("course-rejected-refund", sessionID)})
+		return err
+	}
+	s, err := d.Books.Sale(ctx, ptr.InstructorID, ptr.SaleID)
+	if err != nil {
+		return err
+	}
+	if s, err = SyncSale(ctx, d, s, eventID); err != nil {
+		return err
+	}
+	if err := refundDuplicate(ctx, d, s); err != nil {
+		return err
+	}
+	return tellPurchase(ctx, d, s)
+}
+
+// refundDuplicate refunds what is left of a second payment for a course the buyer already held,
+// while the sale stands. Stripe refuses to refund a charge under dispute: then the dispute decides
+// (lost, the money is back; won, the dispute's event calls this again), and the refusal is logged
+// for the runbook, never retried in a loop.
+func refundDuplicate(ctx context.Context, d *Deps, s Sale) error {
+	if s.DuplicateOf == "" || !s.Stands() {
+		return nil
+	}
+	log := logging.From(ctx).With("saleId", s.ID, "duplicateOf", s.DuplicateOf)
+	log.Warn("second payment for a course the buyer holds: refunding it")
+	_, err := refundOnce(ctx, d, RefundInput{PaymentIntentID: s.PaymentIntentID, ChargeID: s.ChargeID,
+		Reason: "duplicate_purchase", SaleID: s.ID, BuyerID: s.BuyerID, Key: stripeapi.Key("course-duplicate-refund", s.ID, itoa(s.Refunded))})
+	if k := stripeapi.KindOf(err); err != nil && (k == stripeapi.Definite || k == stripeapi.Declined) {
+		log.Error("Stripe refused the refund of a second payment; see docs/runbooks/marketplace-money.md", "err", err.Error())
+		d.Emit(ctx, metric.DuplicateRefundsRefused, 1)
+		return nil
+	}
+	return err
+}
+
+// refundOnce asks Stripe for a full refund; a charge Stripe says is already refunded is done.
+func refundOnce(ctx context.Context, d *Deps, in RefundInput) (string, error) {
+	id, err := d.Stripe.RefundPurchase(ctx, in)
+	if f := stripeapi.Classify(err); err != nil && f != nil && f.Code == "charge_already_refunded" {
+		return "", nil
+	}
+	return id, err
+}
+
+func refundTimes(refunds []StripeRefund) map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, r := range refunds {
+		out[r.ID] = r.Created
+	}
+	return out
+}
+
+// tellRefundsQuietly sends the refund facts of a sale synced at booking; a failure is logged (the
+// next refund event of the charge sends them again).
+func tellRefundsQuietly(ctx context.Context, d *Deps, s Sale, refunds []StripeRefund) {
+	if len(s.RefundIDs) == 0 || d.Queue == nil {
+		return
+	}
+	if err := tellRefunds(ctx, d, refundFacts(s, refundTimes(refunds), d.Clock.Now())); err != nil {
+		logging.From(ctx).Warn("course.refunded facts not sent", "saleId", s.ID, "err", err.Error())
+	}
+}
+
+func sameAmounts(a, b map[string]int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 func sortedKeys(m map[string]int64) []string {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/facts"
@@ -14,7 +12,6 @@ import (
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
-	"github.com/liberation/monetization/shared/store"
 )
 
 const maxReviewText = 2000
@@ -52,85 +49,46 @@ func RatingDeltas(old, new int) map[string]int64 {
 	return d
 }
 
-// reviewable returns the course if the caller may review it: an active enrolment, and not the
-// course's own instructor (403 otherwise).
-func reviewable(ctx context.Context, d *Deps, r *httpapi.Request) (Course, error) {
+// reviewable returns the course and the caller's enrolment if the caller may review it: an active
+// enrolment, and not the course's own instructor (403 otherwise).
+func reviewable(ctx context.Context, d *Deps, r *httpapi.Request) (Course, Enrollment, error) {
 	id, err := courseID(r)
 	if err != nil {
-		return Course{}, err
+		return Course{}, Enrollment{}, err
 	}
 	c, err := loadCourse(ctx, d, id)
 	if err != nil {
-		return Course{}, err
+		return Course{}, Enrollment{}, err
 	}
 	if c.InstructorID == r.Principal.UserID {
-		return Course{}, apperr.New(apperr.Forbidden, "instructors cannot review their own course")
+		return Course{}, Enrollment{}, apperr.New(apperr.Forbidden, "instructors cannot review their own course")
 	}
 	e, err := enrollment(ctx, d, r.Principal.UserID, c.ID)
 	if err != nil && !apperr.Is(err, apperr.NotFound) {
-		return Course{}, err
+		return Course{}, Enrollment{}, err
 	}
 	if err != nil || !e.Active() {
-		return Course{}, apperr.New(apperr.Forbidden, "only learners enrolled in this course may review it")
+		return Course{}, Enrollment{}, apperr.New(apperr.Forbidden, "only learners enrolled in this course may review it")
 	}
-	return c, nil
-}
-
-// readReview reads the caller's review (nil when none).
-func readReview(ctx context.Context, d *Deps, courseID, userID string) (*Review, error) {
-	var rv Review
-	err := d.Store.GetConsistent(ctx, store.CourseReviewKey(courseID, userID), &rv)
-	if apperr.Is(err, apperr.NotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &rv, nil
+	return c, e, nil
 }
 
 // HandlePutReview serves PUT /courses/{courseId}/review: one review per learner and course (PUT
 // replaces it). The review and the course's rating count, sum and histogram change in one
-// transaction, conditioned on the review read, so concurrent writers end with an exact aggregate.
+// transaction, conditioned on the review's version (which keeps growing across a delete: the item
+// stays as a tombstone, so a stale write from another device never passes) and on the learner
+// still holding the course (a refund revoking access at the same moment wins or waits).
 func HandlePutReview(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var req reviewRequest
 		if err := r.Decode(&req); err != nil {
 			return httpapi.Response{}, err
 		}
-		c, err := reviewable(ctx, d, r)
+		c, e, err := reviewable(ctx, d, r)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		var rv Review
-		created := false
-		err = retryConflicts(ctx, "write review", func() error {
-			cur, err := readReview(ctx, d, c.ID, r.Principal.UserID)
-			if err != nil {
-				return err
-			}
-			now := d.Clock.Now().UTC()
-			rv = Review{CourseID: c.ID, UserID: r.Principal.UserID, AuthorName: displayName(r, "Learner"),
-				Rating: req.Rating, Text: req.Text, CreatedAt: now, UpdatedAt: now, Version: 1}
-			old, read := 0, int64(0)
-			if cur != nil {
-				old, read = cur.Rating, cur.Version
-				rv.CreatedAt, rv.Version = cur.CreatedAt, cur.Version+1
-			}
-			created = cur == nil
-			rv.SetKeys()
-			put, err := putVersioned(rv, read)
-			if err != nil {
-				return err
-			}
-			counts := map[string]int64{}
-			if created {
-				counts[mktmetrics.CtrReviews] = 1
-			}
-			items := store.Append([]types.TransactWriteItem{put}, catalog.CountersItem(c.ID, RatingDeltas(old, rv.Rating)),
-				store.AddCounters(store.MarketplaceMetricsDayKey(now), counts))
-			return d.Store.Transact(ctx, items)
-		})
+		rv, created, err := putReview(ctx, d, c.ID, e.UserID, displayName(r, "Learner"), req.Rating, req.Text)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -155,31 +113,17 @@ type DeleteReviewResponse struct {
 	Rating  RatingSummary `json:"rating"`
 }
 
-// HandleDeleteReview serves DELETE /courses/{courseId}/review: the caller's review and its part of
-// the aggregate go together. Idempotent: without a review of the caller (already deleted, or never
-// written) the answer is 200 with deleted=false.
+// HandleDeleteReview serves DELETE /courses/{courseId}/review: the caller's review leaves the
+// aggregate and the list in one transaction. The item stays as a tombstone without its text, so its
+// version keeps growing (a stale PUT cannot resurrect the old rating). Idempotent: without a review
+// of the caller (already deleted, or never written) the answer is 200 with deleted=false.
 func HandleDeleteReview(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		id, err := courseID(r)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		deleted := false
-		err = retryConflicts(ctx, "delete review", func() error {
-			deleted = false
-			cur, err := readReview(ctx, d, id, r.Principal.UserID)
-			if err != nil || cur == nil {
-				return err
-			}
-			deleted = true
-			del := types.TransactWriteItem{Delete: &types.Delete{
-				Key:                       store.CourseReviewKey(id, r.Principal.UserID).Item(),
-				ConditionExpression:       aws.String("#v = :v"),
-				ExpressionAttributeNames:  map[string]string{"#v": "version"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":v": store.N(cur.Version)},
-			}}
-			return d.Store.Transact(ctx, store.Append([]types.TransactWriteItem{del}, catalog.CountersItem(id, RatingDeltas(cur.Rating, 0))))
-		})
+		deleted, err := deleteReview(ctx, d, id, r.Principal.UserID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -189,4 +133,75 @@ func HandleDeleteReview(fn manifest.Function, d *Deps) httpapi.Lambda {
 		}
 		return httpapi.OK(DeleteReviewResponse{Deleted: deleted, Rating: ratingSummary(l)}), nil
 	})
+}
+
+// putReview writes a learner's review of a course and moves the aggregate by the difference, in
+// one change conditioned on the review's version and on the learner still holding the course.
+// created reports a review that did not count before (new, or written again after a delete).
+func putReview(ctx context.Context, d *Deps, courseID, userID, author string, rating int, text string) (Review, bool, error) {
+	var rv Review
+	created := false
+	err := retryConflicts(ctx, "write review", func() error {
+		cur, err := d.Books.Review(ctx, courseID, userID)
+		if err != nil {
+			return err
+		}
+		holding, err := d.Books.Enrollment(ctx, userID, courseID)
+		if err != nil {
+			return err
+		}
+		if holding == nil || !holding.Active() {
+			return apperr.New(apperr.Forbidden, "only learners enrolled in this course may review it")
+		}
+		now := d.Clock.Now().UTC()
+		rv = Review{CourseID: courseID, UserID: userID, AuthorName: author, Rating: rating, Text: text,
+			Status: ReviewPublished, CreatedAt: now, UpdatedAt: now}
+		created = cur == nil || !cur.Counts()
+		if cur != nil && !created {
+			rv.CreatedAt = cur.CreatedAt
+		}
+		ch := reviewChange(cur, rv, holding, now)
+		if err := d.Books.Commit(ctx, ch); err != nil {
+			return err
+		}
+		rv = ch.Review.Item
+		return nil
+	})
+	return rv, created, err
+}
+
+// reviewChange is the change that replaces the review read (cur, nil: none) by next: next's version
+// follows the one read, the aggregate moves by the difference of what each counts, and holding (the
+// learner's enrolment as read, nil for a delete) must still be active at its version.
+func reviewChange(cur *Review, next Review, holding *Enrollment, now time.Time) *Change {
+	var read int64
+	if cur != nil {
+		read = cur.Version
+	}
+	next.Version = read + 1
+	counts := map[string]int64{}
+	if next.Counts() && !cur.countsNow() {
+		counts[mktmetrics.CtrReviews] = 1
+	}
+	return &Change{Book: booking{At: now, CourseID: next.CourseID, Counters: counts}, Holding: holding,
+		Review: &Versioned[Review]{Item: next, Read: read}, Listing: RatingDeltas(cur.counted(), next.counted())}
+}
+
+// deleteReview turns the learner's review into a tombstone without its text (its version keeps
+// growing) and takes it out of the aggregate; false when there was none to delete.
+func deleteReview(ctx context.Context, d *Deps, courseID, userID string) (bool, error) {
+	deleted := false
+	err := retryConflicts(ctx, "delete review", func() error {
+		deleted = false
+		cur, err := d.Books.Review(ctx, courseID, userID)
+		if err != nil || cur == nil || cur.Status == ReviewDeleted {
+			return err
+		}
+		deleted = true
+		now := d.Clock.Now().UTC()
+		next := *cur
+		next.Status, next.Text, next.UpdatedAt = ReviewDeleted, "", now
+		return d.Books.Commit(ctx, reviewChange(cur, next, nil, now))
+	})
+	return deleted, err
 }

@@ -66,149 +66,118 @@ func PurchaseOfPayment(p store.Payment) Purchase {
 		Currency: p.Currency, PaidAt: p.PaidAt}
 }
 
-// SaleItems returns the transaction items that book a paid course purchase, given the course and
-// the buyer's enrolment as read (cur, nil for none):
+// planSale is the change that books a paid course purchase, given the course:
 //
-//	[0] the guard SALESRC#<session> (attribute_not_exists: one sale per Checkout Session)
-//	    the sale (its split from ledger.Split, pending until ReleaseAt)
-//	    the PaymentIntent pointer (refunds and disputes find the sale by it)
-//	    the enrolment and the listing's enrolment count (unless access is already active)
-//	    the instructor's balance (pending += share), its ledger entry, the marketplace counters and
-//	    the audit record
-//
-// Redelivered or reordered events fail on the guard and book nothing more (in practice the
-// payment's own guard, in the same transaction, fails first).
-func SaleItems(p Purchase, c Course, cur *Enrollment, eventID string) ([]types.TransactWriteItem, Sale, error) {
+//   - a Checkout Session in a currency we do not sell in (Adaptive Pricing, a misconfigured
+//     account) becomes a rejected guard and no sale: recorded once, refunded after the commit,
+//     counted and alarmed — never an error Stripe would retry for three days;
+//   - otherwise the guard SALESRC#<session> (one sale per Checkout Session), the sale (split by
+//     ledger.Split, pending until ReleaseAt), its PaymentIntent pointer, the buyer's access
+//     (followSale), the instructor's balance and ledger entry, counters and the audit record. A
+//     buyer who already holds the course (a second Checkout Session paid) gets a sale marked
+//     DuplicateOf, refunded after the commit; their access stands on either sale meanwhile.
+func planSale(ctx context.Context, d *Deps, p Purchase, c Course, eventID string) (*Change, error) {
+	guard := SalePointer{PK: store.SaleSourceKey(p.SessionID).PK, SK: store.SaleSourceKey(p.SessionID).SK}
+	book := booking{At: p.PaidAt, Actor: audit.ActorStripe, RequestID: eventID, CourseID: c.ID, Memo: c.Title}
 	if p.Currency != "" && p.Currency != Currency {
-		return nil, Sale{}, apperr.New(apperr.Invalid, "course sales are in %s, not %s", Currency, p.Currency)
+		guard.Rejected, guard.BuyerID, guard.CourseID = RejectedCurrency, p.BuyerID, c.ID
+		guard.PaymentIntentID, guard.AmountCents, guard.Currency = p.PaymentIntentID, p.AmountCents, p.Currency
+		book.Counters = map[string]int64{mktmetrics.CtrRejectedSales: 1}
+		return &Change{Book: book, NewPointers: []SalePointer{guard}, Audit: &audit.Entry{Actor: audit.ActorStripe,
+			Action: "marketplace.sale_rejected", Target: "checkout:" + p.SessionID, RequestID: eventID,
+			Details: map[string]string{"reason": RejectedCurrency, "currency": p.Currency, "amountCents": itoa(p.AmountCents),
+				"buyerId": p.BuyerID, "courseId": c.ID}}}, nil
 	}
 	money, m, err := ledger.NewSale(p.AmountCents, ledger.InstructorRule(c.InstructorID))
 	if err != nil {
-		return nil, Sale{}, apperr.Wrap(err, apperr.Invalid, "cannot split the sale")
+		return nil, apperr.Wrap(err, apperr.Invalid, "cannot split the sale")
 	}
 	s := Sale{ID: newID(prefixSale, p.PaidAt), InstructorID: c.InstructorID, CourseID: c.ID, CourseTitle: c.Title,
 		BuyerID: p.BuyerID, SessionID: p.SessionID, PaymentIntentID: p.PaymentIntentID, ChargeID: p.ChargeID,
 		PaymentID: p.PaymentID, Currency: Currency, SoldAt: p.PaidAt, ReleaseAt: p.PaidAt.Add(RefundWindow),
 		EventID: eventID, Sale: money}
-	ptr := func(k store.Key) SalePointer {
-		return SalePointer{PK: k.PK, SK: k.SK, Type: "sale-pointer", InstructorID: s.InstructorID, SaleID: s.ID}
-	}
-	guard, err := store.PutNewItem(ptr(store.SaleSourceKey(p.SessionID)))
-	if err != nil {
-		return nil, Sale{}, err
-	}
-	saleItem, err := putSaleItem(&s)
-	if err != nil {
-		return nil, Sale{}, err
-	}
-	items := []types.TransactWriteItem{guard, saleItem}
+	guard.InstructorID, guard.SaleID = s.InstructorID, s.ID
+	book.SaleID = s.ID
+	book.Counters = map[string]int64{mktmetrics.CtrSales: 1}
+	book.Details = map[string]string{"buyerId": p.BuyerID, "sessionId": p.SessionID, "amountCents": itoa(p.AmountCents),
+		"instructorShareCents": itoa(s.InstructorCents()), "platformShareCents": itoa(s.Platform)}
+	ch := &Change{Book: book, Move: m, NewPointers: []SalePointer{guard}}
 	if p.PaymentIntentID != "" {
-		it, err := store.PutItem(ptr(store.SalePaymentIntentKey(p.PaymentIntentID)))
-		if err != nil {
-			return nil, Sale{}, err
-		}
-		items = append(items, it)
+		k := store.SalePaymentIntentKey(p.PaymentIntentID)
+		ch.Pointers = []SalePointer{{PK: k.PK, SK: k.SK, InstructorID: s.InstructorID, SaleID: s.ID}}
 	}
 	if p.BuyerID != c.InstructorID {
-		enrol, err := enrolItems(cur, Enrollment{UserID: p.BuyerID, CourseID: c.ID, CourseTitle: c.Title,
-			InstructorID: c.InstructorID, Source: SourcePurchase, SaleID: s.ID, EnrolledAt: p.PaidAt})
+		cur, err := d.Books.Enrollment(ctx, p.BuyerID, c.ID)
 		if err != nil {
-			return nil, Sale{}, err
+			return nil, err
 		}
-		items = append(items, enrol...)
+		if cur != nil && cur.Active() {
+			s.DuplicateOf = SourceFree
+			if held := cur.standing(); len(held) > 0 {
+				s.DuplicateOf = held[0]
+			}
+			book.Counters[mktmetrics.CtrDuplicateSales] = 1
+		}
+		if err := followSale(ctx, d, ch, s, p.PaidAt); err != nil {
+			return nil, err
+		}
 	}
-	money2, err := movementItems(m, booking{At: p.PaidAt, Actor: audit.ActorStripe, RequestID: eventID, SaleID: s.ID,
-		CourseID: c.ID, Memo: c.Title, Counters: map[string]int64{mktmetrics.CtrSales: 1},
-		Details: map[string]string{"buyerId": p.BuyerID, "sessionId": p.SessionID, "amountCents": itoa(p.AmountCents),
-			"instructorShareCents": itoa(s.InstructorCents()), "platformShareCents": itoa(s.Platform)}})
-	if err != nil {
-		return nil, Sale{}, err
-	}
-	return append(items, money2...), s, nil
+	ch.Sale = &s
+	return ch, nil
 }
 
-// SaleItemsForPayment is SaleItems for payments' record of a course Checkout Session: the extra
-// items payments.CheckoutPaidWith adds to the payment's own transaction, so the payment, the
+// Reasons a Checkout Session is not booked as a sale.
+const RejectedCurrency = "unsupported_currency"
+
+// SaleItemsForPayment is the sale of payments' record of a course Checkout Session as transaction
+// items: payments.CheckoutPaidWith adds them to the payment's own transaction, so the payment, the
 // enrolment and the sale are one write.
 func SaleItemsForPayment(ctx context.Context, d *Deps, pay store.Payment, eventID string) ([]types.TransactWriteItem, error) {
 	p := PurchaseOfPayment(pay)
-	c, err := loadCourse(ctx, d, p.CourseID)
+	c, err := d.Books.Course(ctx, p.CourseID)
+	if err != nil {
+		return nil, apperr.Wrap(err, apperr.Unavailable, "the course %s of session %s is unknown", p.CourseID, p.SessionID)
+	}
+	ch, err := planSale(ctx, d, p, c, eventID)
 	if err != nil {
 		return nil, err
 	}
-	cur, err := readEnrollment(ctx, d, p.BuyerID, p.CourseID)
-	if err != nil {
-		return nil, err
+	items, ok := d.Books.(interface {
+		Items(*Change) ([]types.TransactWriteItem, error)
+	})
+	if !ok {
+		return nil, apperr.New(apperr.Internal, "the books cannot join payments' transaction")
 	}
-	items, _, err := SaleItems(p, c, cur, eventID)
-	return items, err
+	return items.Items(ch)
 }
 
-// RecordSale books a purchase without a payment record, in a transaction of its own guarded by the
-// Checkout Session id: for integration tests that need sales in bulk. Production books a sale with
-// its payment in one transaction: the webhook's checkout hook passes SaleItemsForPayment to
-// payments' CheckoutPaidWith (docs/decisions/0062).
+// RecordSale books a purchase in a transaction of its own guarded by the Checkout Session id
+// (tests, and a sale whose payment payments recorded before the marketplace existed). Production
+// books a sale with its payment in one transaction: the webhook's checkout hook passes
+// SaleItemsForPayment to payments' CheckoutPaidWith (docs/decisions/0062). Booking twice books once.
 func RecordSale(ctx context.Context, d *Deps, p Purchase, eventID string) error {
-	if p.PaymentID == "" {
-		// payments may have recorded it already (its hook runs in the same delivery): name it.
-		if pay, err := d.Store.PaymentByLookup(ctx, store.PaymentSourceKey(p.SessionID)); err == nil {
-			p.PaymentID = pay.ID
-			if p.ChargeID == "" {
-				p.ChargeID = pay.ChargeID
-			}
-		}
-	}
 	return retryConflicts(ctx, "record sale", func() error {
-		c, err := loadCourse(ctx, d, p.CourseID)
+		if _, err := d.Books.SaleOfSession(ctx, p.SessionID); err == nil {
+			logging.From(ctx).Info("course sale already recorded", "sessionId", p.SessionID)
+			return nil
+		} else if !apperr.Is(err, apperr.NotFound) {
+			return err
+		}
+		c, err := d.Books.Course(ctx, p.CourseID)
 		if err != nil {
 			return apperr.Wrap(err, apperr.Unavailable, "the course %s of session %s is unknown", p.CourseID, p.SessionID)
 		}
-		cur, err := readEnrollment(ctx, d, p.BuyerID, p.CourseID)
+		ch, err := planSale(ctx, d, p, c, eventID)
 		if err != nil {
 			return err
 		}
-		items, s, err := SaleItems(p, c, cur, eventID)
-		if err != nil {
+		if err := d.Books.Commit(ctx, ch); err != nil {
 			return err
 		}
-		err = d.Store.Transact(ctx, items)
-		if failed := store.FailedItems(err); len(failed) > 0 && failed[0] == 0 {
-			logging.From(ctx).Info("course sale already recorded", "sessionId", p.SessionID)
-			return nil
-		}
-		if err == nil {
+		if s := ch.Sale; s != nil {
 			logging.From(ctx).Info("course sale recorded", "saleId", s.ID, "courseId", c.ID, "amountCents", s.Amount,
-				"instructorShareCents", s.InstructorCents(), "platformShareCents", s.Platform)
+				"instructorShareCents", s.InstructorCents(), "platformShareCents", s.Platform, "duplicateOf", s.DuplicateOf)
 		}
-		return err
+		return nil
 	})
-}
-
-// findSale locates the sale of a charge: by its PaymentIntent pointer, else through payments'
-// record of the charge (its Checkout Session). NotFound when the charge is not a course sale.
-func findSale(ctx context.Context, d *Deps, chargeID, paymentIntentID string) (Sale, error) {
-	var ptr SalePointer
-	var err error = apperr.New(apperr.NotFound, "no sale")
-	if paymentIntentID != "" {
-		err = d.Store.GetConsistent(ctx, store.SalePaymentIntentKey(paymentIntentID), &ptr)
-	}
-	if apperr.Is(err, apperr.NotFound) && chargeID != "" {
-		pay, pErr := d.Store.PaymentByCharge(ctx, chargeID)
-		switch {
-		case pErr == nil && pay.CheckoutSessionID != "":
-			err = d.Store.GetConsistent(ctx, store.SaleSourceKey(pay.CheckoutSessionID), &ptr)
-		case pErr != nil && !apperr.Is(pErr, apperr.NotFound):
-			return Sale{}, pErr
-		}
-	}
-	if err != nil {
-		return Sale{}, err
-	}
-	return readSale(ctx, d, ptr.InstructorID, ptr.SaleID)
-}
-
-func readSale(ctx context.Context, d *Deps, instructorID, saleID string) (Sale, error) {
-	var s Sale
-	err := d.Store.GetConsistent(ctx, store.SaleKey(instructorID, saleID), &s)
-	return s, err
 }

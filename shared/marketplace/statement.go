@@ -145,7 +145,7 @@ func ledgerEntries(ctx context.Context, d *Deps, instructorID string, from, to t
 // message's retry sends it). An instructor without an e-mail address gets none (logged).
 func sendStatement(ctx context.Context, d *Deps, po Payout) error {
 	log := logging.From(ctx).With("payoutId", po.ID)
-	prof, err := readInstructor(ctx, d, po.InstructorID)
+	prof, err := d.Books.Instructor(ctx, po.InstructorID)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func sendStatement(ctx context.Context, d *Deps, po Payout) error {
 		if err != nil {
 			return err
 		}
-		bal, err := readBalance(ctx, d, po.InstructorID)
+		bal, err := d.Books.Balance(ctx, po.InstructorID)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
 
@@ -36,6 +37,33 @@ type StripePort interface {
 	// ChargeRefunds lists a charge's refunds as Stripe has them now (API 2023-10-16 charge events
 	// carry no refunds list).
 	ChargeRefunds(ctx context.Context, chargeID, paymentIntentID string) ([]StripeRefund, error)
+	// ChargeDisputes lists a charge's disputes as Stripe has them now.
+	ChargeDisputes(ctx context.Context, chargeID, paymentIntentID string) ([]StripeDispute, error)
+	// ExpireCheckout expires an open Checkout Session; ErrCheckoutComplete when it was paid.
+	ExpireCheckout(ctx context.Context, sessionID string) error
+	// RefundPurchase refunds a course purchase in full (a second payment for a course the buyer
+	// holds, or a currency we do not sell in). key makes it one Stripe operation.
+	RefundPurchase(ctx context.Context, in RefundInput) (string, error)
+	// AccountPayoutsEnabled reads whether a Connect account can receive payouts now.
+	AccountPayoutsEnabled(ctx context.Context, accountID string) (bool, error)
+}
+
+// ErrCheckoutComplete is ExpireCheckout's answer for a session that was already paid.
+var ErrCheckoutComplete = apperr.New(apperr.Conflict, "a payment for this course is being processed; it will appear in your courses shortly")
+
+// StripeDispute is one dispute of a charge.
+type StripeDispute struct {
+	ID          string
+	Status      string
+	AmountCents int64
+}
+
+// RefundInput is a refund the marketplace asks for itself.
+type RefundInput struct {
+	PaymentIntentID, ChargeID string
+	Reason                    string // our reason: duplicate_purchase, unsupported_currency
+	SaleID, BuyerID           string
+	Key                       string // idempotency key
 }
 
 // CheckoutInput is a course purchase's Checkout Session.
@@ -45,6 +73,7 @@ type CheckoutInput struct {
 	SuccessURL, CancelURL                        string
 	Operation                                    string // our operation id (idempotency key)
 	CouponID                                     string // a coupon checked for this buyer, or ""
+	ExpiresAt                                    time.Time
 }
 
 // Coupon is a Stripe coupon as the marketplace checks it before applying it to a checkout.
@@ -56,7 +85,14 @@ type Coupon struct {
 }
 
 // CheckoutSession is what the buyer is sent to.
-type CheckoutSession struct{ ID, URL string }
+type CheckoutSession struct {
+	ID, URL   string
+	ExpiresAt time.Time
+}
+
+// checkoutLifetime is how long a course's Checkout Session stays open (Stripe accepts 30 minutes to
+// 24 hours): long enough to pay, short enough that an abandoned one does not linger.
+const checkoutLifetime = time.Hour
 
 // TransferInput is one payout transfer.
 type TransferInput struct {
@@ -72,10 +108,9 @@ type StripeRefund struct {
 	Created     time.Time
 }
 
-// Counts reports whether the refund is money out (succeeded, or on its way).
-func (r StripeRefund) Counts() bool {
-	return r.Status == "succeeded" || r.Status == "pending" || r.Status == "requires_action"
-}
+// Counts reports whether the refund is money out (succeeded, or on its way): payments' rule
+// (store.RefundCounts), so the two ledgers agree about the same charge.
+func (r StripeRefund) Counts() bool { return store.RefundCounts(r.Status) }
 
 // Metadata every course Checkout Session carries. RecordedBy tells payments' own webhook hook that
 // the marketplace records this payment (with the sale, in one transaction) once the payments API
@@ -116,6 +151,9 @@ func (s *stripePort) CourseCheckout(ctx context.Context, in CheckoutInput) (Chec
 	if in.Email != "" {
 		p.CustomerEmail = stripe.String(in.Email)
 	}
+	if !in.ExpiresAt.IsZero() {
+		p.ExpiresAt = stripe.Int64(in.ExpiresAt.Unix())
+	}
 	if in.CouponID != "" {
 		md["couponId"] = in.CouponID
 		p.Discounts = []*stripe.CheckoutSessionDiscountParams{{Coupon: stripe.String(in.CouponID)}}
@@ -125,7 +163,117 @@ func (s *stripePort) CourseCheckout(ctx context.Context, in CheckoutInput) (Chec
 	if err != nil {
 		return CheckoutSession{}, stripeapi.Error(err, "starting checkout")
 	}
-	return CheckoutSession{ID: sess.ID, URL: sess.URL}, nil
+	return CheckoutSession{ID: sess.ID, URL: sess.URL, ExpiresAt: time.Unix(sess.ExpiresAt, 0).UTC()}, nil
+}
+
+func (s *stripePort) ExpireCheckout(ctx context.Context, sessionID string) error {
+	api, err := s.c.API(ctx)
+	if err != nil {
+		return err
+	}
+	p := &stripe.CheckoutSessionExpireParams{}
+	stripeapi.Bind(ctx, &p.Params, stripeapi.Key("expire-checkout", sessionID))
+	sess, err := api.CheckoutSessions.Expire(sessionID, p)
+	var se *stripe.Error
+	if errors.As(err, &se) && se.HTTPStatusCode == http.StatusBadRequest {
+		// Only open sessions can be expired: a complete one was paid; an expired one is done.
+		cur, gErr := api.CheckoutSessions.Get(sessionID, &stripe.CheckoutSessionParams{Params: stripe.Params{Context: ctx}})
+		if gErr != nil {
+			return stripeapi.Error(gErr, "reading the checkout session")
+		}
+		if cur.Status == stripe.CheckoutSessionStatusComplete {
+			return ErrCheckoutComplete
+		}
+		return nil
+	}
+	if err != nil {
+		return stripeapi.Error(err, "expiring the checkout session")
+	}
+	if sess.Status == stripe.CheckoutSessionStatusComplete {
+		return ErrCheckoutComplete
+	}
+	return nil
+}
+
+func (s *stripePort) RefundPurchase(ctx context.Context, in RefundInput) (string, error) {
+	api, err := s.c.API(ctx)
+	if err != nil {
+		return "", err
+	}
+	p := &stripe.RefundParams{Reason: stripe.String(string(stripe.RefundReasonDuplicate)),
+		Metadata: map[string]string{"reason": in.Reason, "saleId": in.SaleID, "userId": in.BuyerID, "requestedBy": "marketplace"}}
+	if in.Reason != "duplicate_purchase" {
+		p.Reason = stripe.String(string(stripe.RefundReasonRequestedByCustomer))
+	}
+	if in.ChargeID != "" {
+		p.Charge = stripe.String(in.ChargeID)
+	} else {
+		p.PaymentIntent = stripe.String(in.PaymentIntentID)
+	}
+	stripeapi.Bind(ctx, &p.Params, in.Key)
+	r, err := api.Refunds.New(p)
+	if err != nil {
+		return "", stripeapi.Error(err, "refunding the purchase")
+	}
+	return r.ID, nil
+}
+
+func (s *stripePort) AccountPayoutsEnabled(ctx context.Context, accountID string) (bool, error) {
+	api, err := s.c.API(ctx)
+	if err != nil {
+		return false, err
+	}
+	a, err := api.Accounts.GetByID(accountID, &stripe.AccountParams{Params: stripe.Params{Context: ctx}})
+	if err != nil {
+		return false, stripeapi.Error(err, "reading the Connect account")
+	}
+	return a.PayoutsEnabled, nil
+}
+
+func (s *stripePort) ChargeDisputes(ctx context.Context, chargeID, paymentIntentID string) ([]StripeDispute, error) {
+	api, err := s.c.API(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &stripe.DisputeListParams{}
+	if p.Charge, p.PaymentIntent, err = ofCharge(chargeID, paymentIntentID); err != nil {
+		return nil, err
+	}
+	p.Limit = stripe.Int64(maxRefundsListed)
+	p.Context = ctx // a read: no idempotency key
+	var out []StripeDispute
+	it := api.Disputes.List(p)
+	for it.Next() && len(out) < maxRefundsListed {
+		dp := it.Dispute()
+		if chargesDiffer(chargeID, paymentIntentID, dp.Charge, dp.PaymentIntent) {
+			continue
+		}
+		out = append(out, StripeDispute{ID: dp.ID, Status: string(dp.Status), AmountCents: dp.Amount})
+	}
+	if err := it.Err(); err != nil {
+		return nil, stripeapi.Error(err, "listing the charge's disputes")
+	}
+	return out, nil
+}
+
+// ofCharge is a list's filter: by charge when it is known, else by PaymentIntent.
+func ofCharge(chargeID, paymentIntentID string) (charge, intent *string, err error) {
+	switch {
+	case chargeID != "":
+		return stripe.String(chargeID), nil, nil
+	case paymentIntentID != "":
+		return nil, stripe.String(paymentIntentID), nil
+	}
+	return nil, nil, apperr.New(apperr.Invalid, "a charge or payment intent id is needed to list its refunds or disputes")
+}
+
+// chargesDiffer reports an object listed for another charge than the one asked about: a list that
+// ignored its filter (stripe-mock answers fixtures) must not count it.
+func chargesDiffer(chargeID, paymentIntentID string, ch *stripe.Charge, pi *stripe.PaymentIntent) bool {
+	if chargeID != "" {
+		return ch == nil || ch.ID != chargeID
+	}
+	return pi == nil || pi.ID != paymentIntentID
 }
 
 func (s *stripePort) Coupon(ctx context.Context, id string) (Coupon, error) {
@@ -216,7 +364,9 @@ func (s *stripePort) FindTransfer(ctx context.Context, payoutID string) (string,
 		tr := it.Transfer()
 		// The group is ours and unique per payout; the metadata check guards against a list that
 		// ignores the filter.
-		if tr.TransferGroup == payoutID && tr.Metadata["payoutId"] == payoutID && !tr.Reversed {
+		// A reversed transfer was made all the same: the payout happened, and transfer.reversed
+		// books the money back. Treating it as missing would pay the instructor a second time.
+		if tr.TransferGroup == payoutID && tr.Metadata["payoutId"] == payoutID {
 			return tr.ID, true, nil
 		}
 	}
@@ -235,13 +385,8 @@ func (s *stripePort) ChargeRefunds(ctx context.Context, chargeID, paymentIntentI
 		return nil, err
 	}
 	p := &stripe.RefundListParams{}
-	switch {
-	case chargeID != "":
-		p.Charge = stripe.String(chargeID)
-	case paymentIntentID != "":
-		p.PaymentIntent = stripe.String(paymentIntentID)
-	default:
-		return nil, apperr.New(apperr.Invalid, "a charge or payment intent id is needed to list refunds")
+	if p.Charge, p.PaymentIntent, err = ofCharge(chargeID, paymentIntentID); err != nil {
+		return nil, err
 	}
 	p.Limit = stripe.Int64(maxRefundsListed)
 	p.Context = ctx // a read: no idempotency key
@@ -249,8 +394,8 @@ func (s *stripePort) ChargeRefunds(ctx context.Context, chargeID, paymentIntentI
 	it := api.Refunds.List(p)
 	for it.Next() && len(out) < maxRefundsListed {
 		r := it.Refund()
-		if chargeID != "" && r.Charge != nil && r.Charge.ID != chargeID {
-			continue // not this charge's: a list that ignored the filter must not count it
+		if chargesDiffer(chargeID, paymentIntentID, r.Charge, r.PaymentIntent) {
+			continue
 		}
 		out = append(out, StripeRefund{ID: r.ID, AmountCents: r.Amount, Status: string(r.Status),
 			Created: time.Unix(r.Created, 0).UTC()})

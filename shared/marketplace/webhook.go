@@ -16,13 +16,13 @@ import (
 
 // Reasons the marketplace reports for an event that changes nothing for it.
 const (
-	reasonNotCourseSale = "not a course sale"
-	reasonNotOurAccount = "not an instructor account"
+	reasonNotOurAccount  = "not an instructor account"
+	reasonNotOurTransfer = "not a payout transfer"
 )
 
 // StripeWebhookHooks registers the marketplace's Stripe events with the webhook: paid course
-// Checkout Sessions (the sale), refunds and disputes of course sales (their shares), and
-// account.updated (instructors' payouts enabled).
+// Checkout Sessions (the sale), refunds and disputes of course sales (their shares, the buyer's
+// access), transfer reversals (payouts) and account.updated (instructors' payouts enabled).
 func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
 	d, err := NewDeps(rt)
 	if err != nil {
@@ -42,8 +42,9 @@ func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
 			return nil, "", nil // a subscription, or another one-off purchase: not ours
 		}
 		// One transaction: payments' record of the payment (and its receipt e-mail) with the sale,
-		// the enrolment and the instructor's ledger entry (docs/decisions/0062).
-		// Then course.purchased, also when the sale was booked by an earlier delivery.
+		// the enrolment and the instructor's ledger entry (docs/decisions/0062). Then the sale is
+		// brought in line with Stripe, refunded if it is a second payment, and announced — also
+		// when an earlier delivery booked it.
 		return func(ctx context.Context) error {
 			err := rec.CheckoutPaidWith(ctx, p.BuyerID, &s, payments.SourceOf(ev),
 				func(ctx context.Context, pay store.Payment) ([]types.TransactWriteItem, error) {
@@ -52,61 +53,53 @@ func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
 			if err != nil {
 				return err
 			}
-			return tellPurchase(ctx, d, s.ID)
+			return settleBooking(ctx, d, s.ID, ev.ID)
 		}, "", nil
 	}
 	r.On(stripe.EventTypeCheckoutSessionCompleted, checkout)
 	r.On(stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded, checkout)
 
+	orPark := func(ctx context.Context, ev *stripe.Event, chargeID, pi string, apply func() error) error {
+		return applyOrPark(ctx, d, string(ev.Type), chargeID, pi, ev.ID, apply)
+	}
 	r.On(stripe.EventTypeChargeRefunded, func(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
 		var ch stripe.Charge
 		if err := webhook.Decode(ev, &ch); err != nil {
 			return nil, "", err
 		}
-		pi := ""
-		if ch.PaymentIntent != nil {
-			pi = ch.PaymentIntent.ID
-		}
-		if ours, err := isCourseSale(ctx, d, ch.ID, pi); err != nil || !ours {
-			return nil, reasonNotCourseSale, err
-		}
+		pi := idOf(ch.PaymentIntent)
 		return func(ctx context.Context) error {
-			return ApplyChargeRefunds(ctx, d, ch.ID, pi, ch.AmountRefunded, ev.ID)
+			return orPark(ctx, ev, ch.ID, pi, func() error { return ApplyChargeRefunds(ctx, d, ch.ID, pi, ch.AmountRefunded, ev.ID) })
 		}, "", nil
 	})
-	r.On(stripe.EventTypeChargeRefundUpdated, func(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
+	refundEvent := func(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
 		var rf stripe.Refund
 		if err := webhook.Decode(ev, &rf); err != nil {
 			return nil, "", err
 		}
-		chargeID, pi := "", ""
+		chargeID, pi := "", idOf(rf.PaymentIntent)
 		if rf.Charge != nil {
 			chargeID = rf.Charge.ID
 		}
-		if rf.PaymentIntent != nil {
-			pi = rf.PaymentIntent.ID
-		}
-		if ours, err := isCourseSale(ctx, d, chargeID, pi); err != nil || !ours {
-			return nil, reasonNotCourseSale, err
-		}
-		return func(ctx context.Context) error { return ApplyChargeRefunds(ctx, d, chargeID, pi, 0, ev.ID) }, "", nil
-	})
+		return func(ctx context.Context) error {
+			return orPark(ctx, ev, chargeID, pi, func() error { return ApplyChargeRefunds(ctx, d, chargeID, pi, 0, ev.ID) })
+		}, "", nil
+	}
+	r.On(stripe.EventTypeChargeRefundUpdated, refundEvent)
+	r.On(stripe.EventTypeRefundUpdated, refundEvent)
 	dispute := func(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
 		var dp stripe.Dispute
 		if err := webhook.Decode(ev, &dp); err != nil {
 			return nil, "", err
 		}
-		chargeID, pi := "", ""
+		chargeID, pi := "", idOf(dp.PaymentIntent)
 		if dp.Charge != nil {
 			chargeID = dp.Charge.ID
 		}
-		if dp.PaymentIntent != nil {
-			pi = dp.PaymentIntent.ID
-		}
-		if ours, err := isCourseSale(ctx, d, chargeID, pi); err != nil || !ours {
-			return nil, reasonNotCourseSale, err
-		}
-		return func(ctx context.Context) error { return ApplyDispute(ctx, d, &dp, ev.ID) }, "", nil
+		sd := StripeDispute{ID: dp.ID, Status: string(dp.Status), AmountCents: dp.Amount}
+		return func(ctx context.Context) error {
+			return orPark(ctx, ev, chargeID, pi, func() error { return ApplyDispute(ctx, d, sd, chargeID, pi, ev.ID) })
+		}, "", nil
 	}
 	for _, t := range []stripe.EventType{stripe.EventTypeChargeDisputeCreated, stripe.EventTypeChargeDisputeUpdated,
 		stripe.EventTypeChargeDisputeClosed} {
@@ -122,32 +115,33 @@ func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
 		}
 		return func(ctx context.Context) error { return ApplyAccountUpdated(ctx, d, &a, ev.Created, ev.ID) }, "", nil
 	})
+	r.On(stripe.EventTypeTransferReversed, func(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
+		var tr stripe.Transfer
+		if err := webhook.Decode(ev, &tr); err != nil {
+			return nil, "", err
+		}
+		rev, ok := TransferReversalOf(&tr)
+		if !ok {
+			return nil, reasonNotOurTransfer, nil
+		}
+		return func(ctx context.Context) error { return ApplyTransferReversed(ctx, d, rev, ev.ID) }, "", nil
+	})
 	return nil
 }
 
-// isCourseSale tells whether a charge is a recorded course sale. A charge whose payment payments has
-// recorded for a course while the sale is missing is an error (Stripe retries the event): the sale
-// is written in the same delivery as that payment, so it will be there.
-func isCourseSale(ctx context.Context, d *Deps, chargeID, paymentIntentID string) (bool, error) {
-	_, err := findSale(ctx, d, chargeID, paymentIntentID)
-	if err == nil {
-		return true, nil
+// applyOrPark applies a refund or dispute event; one about a charge with no sale booked is parked,
+// never dropped: booking the sale reads Stripe's refunds and disputes of the charge (SyncSale).
+func applyOrPark(ctx context.Context, d *Deps, evType, chargeID, pi, eventID string, apply func() error) error {
+	err := apply()
+	if apperr.Is(err, apperr.NotFound) {
+		return ParkCharge(ctx, d, evType, chargeID, pi, eventID)
 	}
-	if !apperr.Is(err, apperr.NotFound) {
-		return false, err
+	return err
+}
+
+func idOf(pi *stripe.PaymentIntent) string {
+	if pi == nil {
+		return ""
 	}
-	var pay store.Payment
-	if chargeID != "" {
-		pay, err = d.Store.PaymentByCharge(ctx, chargeID)
-	}
-	if (chargeID == "" || apperr.Is(err, apperr.NotFound)) && paymentIntentID != "" {
-		pay, err = d.Store.PaymentByLookup(ctx, store.PaymentIntentKey(paymentIntentID))
-	}
-	switch {
-	case err == nil && pay.CourseID != "":
-		return false, apperr.New(apperr.Unavailable, "the course sale of charge %s is not recorded yet", chargeID)
-	case err != nil && !apperr.Is(err, apperr.NotFound):
-		return false, err
-	}
-	return false, nil
+	return pi.ID
 }

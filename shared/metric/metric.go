@@ -23,6 +23,14 @@ const (
 	StuckRefundReservations = "StuckRefundReservations"
 	// SLABreaches: support SLA targets breached (shared/support), one data point per breach recorded.
 	SLABreaches = "SLABreaches"
+	// CourseSalesRejected: a course Checkout Session paid in a currency the marketplace does not sell
+	// in (refunded automatically; the Stripe account's currency settings need a look).
+	CourseSalesRejected = "CourseSalesRejected"
+	// DuplicateRefundsRefused: Stripe refused to refund a second payment for a course the buyer held
+	// (a charge under dispute, say): someone must look at it.
+	DuplicateRefundsRefused = "DuplicateRefundsRefused"
+	// ReleaseTruncated: the daily release stopped at its deadline with sales still due.
+	ReleaseTruncated = "ReleaseTruncated"
 )
 
 // Emit logs one data point of name (Count unit) with the function as its dimension.

@@ -74,7 +74,7 @@ var generated = map[string]Entry{
 	"get-marketplace-metrics": {Build: build(marketplace.NewGetMarketplaceMetrics), Constructor: "marketplace.NewGetMarketplaceMetrics", Providers: []platform.Provider{}},
 	"payouts":                 {Build: build(marketplace.NewPayouts), Constructor: "marketplace.NewPayouts", Providers: []platform.Provider{sqsqueue.Provide}},
 	"process-payouts":         {Build: build(marketplace.NewProcessPayouts), Constructor: "marketplace.NewProcessPayouts", Providers: []platform.Provider{sesmail.Provide}},
-	"release-earnings":        {Build: build(marketplace.NewReleaseEarnings), Constructor: "marketplace.NewReleaseEarnings", Providers: []platform.Provider{}},
+	"release-earnings":        {Build: build(marketplace.NewReleaseEarnings), Constructor: "marketplace.NewReleaseEarnings", Providers: []platform.Provider{sqsqueue.Provide}},
 	"index-catalog":           {Build: build(catalog.NewIndexCatalog), Constructor: "catalog.NewIndexCatalog", Providers: []platform.Provider{s3blob.Provide}},
 	"refresh-catalog":         {Build: build(catalog.NewRefreshCatalog), Constructor: "catalog.NewRefreshCatalog", Providers: []platform.Provider{s3blob.Provide}},
 	"list-payments":           {Build: build(payments.NewListPayments), Constructor: "payments.NewListPayments", Providers: []platform.Provider{}},

@@ -396,6 +396,19 @@ func MarketplaceMetricsDayKey(day time.Time) Key {
 // MarketplaceMetricsDayPrefix starts the SK of marketplace day counters.
 const MarketplaceMetricsDayPrefix = "MKT#DAY#"
 
+// ParkedEventKey remembers a Stripe event about a charge whose sale is not booked yet (its
+// checkout.session.completed has not been applied): ref is the PaymentIntent id (else the charge
+// id). Booking the sale reads Stripe's refunds and disputes of the charge and clears these.
+func ParkedEventKey(ref, eventID string) Key { return Key{ParkedEventsPrefix + ref, "EVT#" + eventID} }
+
+// ParkedEventsPrefix starts the partition of a charge's parked events.
+const ParkedEventsPrefix = "MKTPARK#"
+
+// OpenCheckoutKey is a learner's open Checkout Session for a course: at most one, reused while open.
+func OpenCheckoutKey(userID, courseID string) Key {
+	return Key{"USER#" + userID, "COURSECHECKOUT#" + courseID}
+}
+
 // ----- end of marketplace -----
 
 // String renders a key for logs.

@@ -102,6 +102,7 @@ func (m *market) purchase(learner, courseID string, amount int64, paidAt time.Ti
 	o := stripeevents.CoursePurchase(learner, courseID, amount)
 	o.SessionID, o.PaymentIntentID, o.ChargeID, o.Created = s.session, s.intent, s.charge, paidAt
 	o.EventID = "evt_" + s.session
+	m.fake.SetIntent(s.intent, s.charge) // Stripe's lists by PaymentIntent answer the charge's
 	return s, stripeevents.MustBuild(stripeevents.CheckoutSessionCompleted, o)
 }
 
@@ -109,17 +110,26 @@ func (m *market) purchase(learner, courseID string, amount int64, paidAt time.Ti
 // charge.refunded as Stripe would (API 2023-10-16: the charge carries its total, not the list).
 func (m *market) refund(t *testing.T, s sale, amounts ...int64) {
 	t.Helper()
-	var refunds []stripefake.Refund
-	var total int64
-	for i, a := range amounts {
-		refunds = append(refunds, stripefake.Refund{ID: fmt.Sprintf("re_%s_%d", s.charge, i), Amount: a})
-		total += a
-	}
-	m.fake.SetRefunds(s.charge, refunds...)
+	total := m.stripeRefunds(s, "", amounts...)
 	payload := stripeevents.MustBuild(stripeevents.ChargeRefunded, stripeevents.Options{UserID: s.learner,
 		ChargeID: s.charge, PaymentIntentID: s.intent, AmountCents: s.amount, AmountRefundedCents: total,
 		EventID: fmt.Sprintf("evt_refund_%s_%d", s.charge, total)})
 	post(t, m.Harness, payload)
+}
+
+// stripeRefunds makes Stripe's record of the sale's charge hold refunds of amounts (in status, ""
+// for succeeded) and returns the amount they refund.
+func (m *market) stripeRefunds(s sale, status string, amounts ...int64) int64 {
+	var refunds []stripefake.Refund
+	var total int64
+	for i, a := range amounts {
+		refunds = append(refunds, stripefake.Refund{ID: fmt.Sprintf("re_%s_%d", s.charge, i), Amount: a, Status: status})
+		if status != "failed" && status != "canceled" {
+			total += a
+		}
+	}
+	m.fake.SetRefunds(s.charge, refunds...)
+	return total
 }
 
 // waitQueue waits until a queue has no visible or in-flight messages (its consumer is done).

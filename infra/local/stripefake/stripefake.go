@@ -33,6 +33,13 @@ type Refund struct {
 	Status string // default succeeded
 }
 
+// Dispute is one dispute of a charge as the fake lists it.
+type Dispute struct {
+	ID     string
+	Amount int64
+	Status string // default needs_response
+}
+
 // Transfer is a transfer the fake created.
 type Transfer struct {
 	ID, Destination, Group, Currency, IdempotencyKey string
@@ -62,6 +69,11 @@ type Fake struct {
 	posts     int // transfer creation requests received
 	coupons   map[string]map[string]any
 	checkouts []url.Values
+	// byIntent lists a PaymentIntent's refunds and disputes (GET …?payment_intent=) by its charge.
+	byIntent   map[string]string
+	disputes   map[string][]Dispute // by charge
+	refundAsks []url.Values         // POST /v1/refunds forms, passed on to stripe-mock
+	accounts   map[string]bool      // Connect account id → payouts_enabled (GET /v1/accounts/{id})
 }
 
 // Start serves the fake in front of stripe-mock at upstream until the test ends.
@@ -71,12 +83,25 @@ func Start(t testing.TB, upstream string) *Fake {
 	if err != nil {
 		t.Fatalf("stripefake: upstream %q: %v", upstream, err)
 	}
-	f := &Fake{refunds: map[string][]Refund{}, byKey: map[string]int{}, coupons: map[string]map[string]any{}}
+	f := &Fake{refunds: map[string][]Refund{}, byKey: map[string]int{}, coupons: map[string]map[string]any{},
+		byIntent: map[string]string{}, disputes: map[string][]Dispute{}, accounts: map[string]bool{}}
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodGet && r.URL.Path == "/v1/refunds":
 			f.listRefunds(w, r)
+		case r.Method == http.MethodGet && r.URL.Path == "/v1/disputes":
+			f.listDisputes(w, r)
+		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/accounts/") && f.knowsAccount(r.URL.Path):
+			f.getAccount(w, strings.TrimPrefix(r.URL.Path, "/v1/accounts/"))
+		case r.Method == http.MethodPost && r.URL.Path == "/v1/refunds":
+			body, _ := io.ReadAll(r.Body)
+			form, _ := url.ParseQuery(string(body))
+			f.mu.Lock()
+			f.refundAsks = append(f.refundAsks, form)
+			f.mu.Unlock()
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+			proxy.ServeHTTP(w, r)
 		case r.Method == http.MethodPost && r.URL.Path == "/v1/transfers":
 			f.createTransfer(w, r)
 		case r.Method == http.MethodGet && r.URL.Path == "/v1/transfers":
@@ -104,6 +129,51 @@ func Start(t testing.TB, upstream string) *Fake {
 
 // API is a stripe-go client on the fake (no network retries, so each failure reaches the caller).
 func (f *Fake) API(key string) *client.API { return Client(key, f.URL, nil) }
+
+// SetIntent ties a PaymentIntent to its charge: lists asked for by payment_intent answer the
+// charge's refunds and disputes.
+func (f *Fake) SetIntent(paymentIntentID, chargeID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.byIntent[paymentIntentID] = chargeID
+}
+
+// SetAccount makes GET /v1/accounts/{id} answer the account with payouts_enabled as given (other
+// accounts are stripe-mock's fixture).
+func (f *Fake) SetAccount(accountID string, payoutsEnabled bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.accounts[accountID] = payoutsEnabled
+}
+
+func (f *Fake) knowsAccount(path string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.accounts[strings.TrimPrefix(path, "/v1/accounts/")]
+	return ok
+}
+
+func (f *Fake) getAccount(w http.ResponseWriter, id string) {
+	f.mu.Lock()
+	enabled := f.accounts[id]
+	f.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "object": "account", "type": "express",
+		"payouts_enabled": enabled, "charges_enabled": enabled, "details_submitted": enabled, "metadata": map[string]string{}})
+}
+
+// SetDisputes makes the charge's disputes list exactly disputes.
+func (f *Fake) SetDisputes(chargeID string, disputes ...Dispute) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.disputes[chargeID] = append([]Dispute(nil), disputes...)
+}
+
+// RefundRequests returns the forms of the refunds asked for (POST /v1/refunds) so far.
+func (f *Fake) RefundRequests() []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]url.Values(nil), f.refundAsks...)
+}
 
 // SetRefunds makes the charge's refunds list exactly refunds.
 func (f *Fake) SetRefunds(chargeID string, refunds ...Refund) {
@@ -135,7 +205,7 @@ func (f *Fake) TransferRequests() int {
 
 func (f *Fake) listRefunds(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
-	charge := r.URL.Query().Get("charge")
+	charge, pi := f.chargeOf(r)
 	var data []map[string]any
 	for _, rf := range f.refunds[charge] {
 		status := rf.Status
@@ -143,10 +213,51 @@ func (f *Fake) listRefunds(w http.ResponseWriter, r *http.Request) {
 			status = "succeeded"
 		}
 		data = append(data, map[string]any{"id": rf.ID, "object": "refund", "amount": rf.Amount, "charge": charge,
-			"currency": "usd", "status": status, "created": time.Now().Unix(), "metadata": map[string]string{}})
+			"payment_intent": nilIfEmpty(pi), "currency": "usd", "status": status, "created": time.Now().Unix(),
+			"metadata": map[string]string{}})
 	}
 	f.mu.Unlock()
 	writeList(w, "/v1/refunds", data)
+}
+
+func (f *Fake) listDisputes(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	charge, pi := f.chargeOf(r)
+	var data []map[string]any
+	for _, dp := range f.disputes[charge] {
+		status := dp.Status
+		if status == "" {
+			status = "needs_response"
+		}
+		data = append(data, map[string]any{"id": dp.ID, "object": "dispute", "amount": dp.Amount, "charge": charge,
+			"payment_intent": nilIfEmpty(pi), "currency": "usd", "status": status, "created": time.Now().Unix(),
+			"reason": "fraudulent", "metadata": map[string]string{}, "balance_transactions": []any{}})
+	}
+	f.mu.Unlock()
+	writeList(w, "/v1/disputes", data)
+}
+
+// chargeOf is the charge a list asks about (by charge, or by PaymentIntent through SetIntent) and
+// its PaymentIntent when known. Callers hold f.mu.
+func (f *Fake) chargeOf(r *http.Request) (string, string) {
+	q := r.URL.Query()
+	if pi := q.Get("payment_intent"); pi != "" {
+		return f.byIntent[pi], pi
+	}
+	charge := q.Get("charge")
+	for pi, ch := range f.byIntent {
+		if ch == charge {
+			return charge, pi
+		}
+	}
+	return charge, ""
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func (f *Fake) createTransfer(w http.ResponseWriter, r *http.Request) {

@@ -32,6 +32,7 @@ const (
 	KindSale            = "sale"
 	KindRelease         = "release"
 	KindRefund          = "refund"
+	KindRefundReversed  = "refund_reversed" // a refund Stripe failed or canceled: the shares come back
 	KindDisputeHold     = "dispute_hold"
 	KindDisputeWon      = "dispute_won"
 	KindDisputeLost     = "dispute_lost"
@@ -49,7 +50,8 @@ type Movement struct {
 	Platform int64
 	// Gross is the amount of a new sale (marketplace GMV).
 	Gross int64
-	// Refunded and DisputeLost are customer money returned by this event.
+	// Refunded and DisputeLost are customer money returned by this event (Refunded is negative when
+	// a refund failed or was canceled and the money stayed with us).
 	Refunded    int64
 	DisputeLost int64
 	// Released is what moved from pending to available.
@@ -158,9 +160,13 @@ func (s Sale) InstructorNet() int64 {
 // PlatformNet is the platform's share minus reversals.
 func (s Sale) PlatformNet() int64 { return s.Platform - s.PlatformReversed }
 
+// Returned is what the customer got back: refunds that count and lost disputes, at most the amount
+// (each is Stripe's own figure; together they never return more than was paid).
+func (s Sale) Returned() int64 { return min(s.Amount, s.Refunded+s.DisputeLost) }
+
 // FullyReversed reports that the customer got all the money back (refunds and lost disputes):
 // the buyer loses access.
-func (s Sale) FullyReversed() bool { return s.Amount > 0 && s.Refunded+s.DisputeLost >= s.Amount }
+func (s Sale) FullyReversed() bool { return s.Amount > 0 && s.Returned() >= s.Amount }
 
 // free returns the bucket delta that moves x cents of a share's free part: pending before release,
 // available after.
@@ -188,36 +194,38 @@ func (s *Sale) Release() Movement {
 	return m
 }
 
-// Refund brings the sale to total refunded cents (all of Stripe's counted refunds of the charge).
-// Totals only grow: a smaller total is an older view and changes nothing.
+// Refund brings the sale to total refunded cents: the sum of the charge's refunds that count as
+// Stripe has them now (succeeded or pending). The total converges in both directions: a refund that
+// later fails or is canceled lowers it, and the shares it had reversed come back (to pending before
+// the release, to available after). The same total twice changes nothing.
 func (s *Sale) Refund(total int64) Movement {
-	if room := s.Amount - s.DisputeLost; total > room {
-		total = room
-	}
-	m := Movement{Kind: KindRefund}
-	if total > s.Refunded {
-		m.Refunded = total - s.Refunded
-		s.Refunded = total
-	}
-	s.reconcile(&m)
-	if !m.MovesMoney() {
+	total = max(0, min(total, s.Amount))
+	if total == s.Refunded {
 		return Movement{}
 	}
+	m := Movement{Kind: KindRefund, Refunded: total - s.Refunded}
+	if m.Refunded < 0 {
+		m.Kind = KindRefundReversed
+	}
+	s.Refunded = total
+	s.reconcile(&m)
 	return m
 }
 
 // reconcile brings every share's reversal to floor(share × returned / amount), where returned is
-// everything the customer got back (refunds and lost disputes), and the platform's to the rest of
-// returned. Cumulative targets make a sale returned in parts, by refunds and disputes in any mix and
-// order, end at exactly zero for every payee and the platform. Reversals come out of a share's
-// free part (pending, or available — going negative if it was paid out), and out of a dispute hold
-// only beyond it.
+// everything the customer got back (Returned), and the platform's to the rest of returned.
+// Cumulative targets make a sale returned in parts, by refunds and disputes in any mix and order —
+// and given back when a refund fails — end at exactly the same figures for every payee and the
+// platform. Reversals come out of a share's free part (pending, or available — going negative if it
+// was paid out), and out of a dispute hold only beyond it; what comes back goes to the free part.
 func (s *Sale) reconcile(m *Movement) {
-	returned := s.Refunded + s.DisputeLost
+	returned := s.Returned()
 	var reversed int64
 	for i := range s.Shares {
 		sh := &s.Shares[i]
-		if d := min(mulDiv(sh.Cents, returned, s.Amount), sh.Cents) - sh.Reversed; d > 0 {
+		d := min(mulDiv(sh.Cents, returned, s.Amount), sh.Cents) - sh.Reversed
+		switch {
+		case d > 0:
 			fromFree := min(d, sh.Free())
 			delta := s.free(-fromFree)
 			if fromHeld := d - fromFree; fromHeld > 0 {
@@ -227,6 +235,9 @@ func (s *Sale) reconcile(m *Movement) {
 			}
 			sh.Reversed += d
 			m.add(sh.PayeeID, delta)
+		case d < 0:
+			sh.Reversed += d
+			m.add(sh.PayeeID, s.free(-d))
 		}
 		reversed += sh.Reversed
 	}
@@ -307,10 +318,11 @@ func (s *Sale) Dispute(id, status string, amount int64) (m Movement, changed boo
 		}
 		cur.Held = nil
 		if !won {
-			// A lost dispute returns at most what the customer has not already got back.
-			cur.Amount = min(cur.Amount, s.Amount-s.Refunded-s.DisputeLost)
-			s.DisputeLost += cur.Amount
-			m.DisputeLost = cur.Amount
+			// Stripe's figure is kept; Returned caps refunds and losses together at the amount, so a
+			// refund that fails later cannot leave a loss uncounted.
+			lost := min(s.DisputeLost+cur.Amount, s.Amount)
+			m.DisputeLost = lost - s.DisputeLost
+			s.DisputeLost = lost
 		}
 		cur.Status = status
 		s.Disputes[id] = cur // closed before reconcile, so no reversal reaches into its hold

@@ -40,6 +40,9 @@ const (
 	CtrPaidOut            = "paidOutCents"            // transferred to instructors
 	CtrPayouts            = "payouts"                 // transfers made
 	CtrReviews            = "reviews"                 // reviews written (not replaced)
+	CtrDuplicateSales     = "duplicateSales"          // second payments for a course the buyer held (refunded)
+	CtrRejectedSales      = "rejectedSales"           // purchases in a currency we do not sell in (refunded)
+	CtrParkedEvents       = "parkedEvents"            // refund/dispute events that arrived before their sale
 )
 
 // Metrics is the marketplace's section of the admin metrics for a period (a calendar month).
@@ -60,6 +63,8 @@ type Metrics struct {
 	ReleasedCents           int64 `json:"releasedCents"`
 	PaidOutCents            int64 `json:"paidOutCents"`
 	Payouts                 int64 `json:"payouts"`
+	DuplicateSales          int64 `json:"duplicateSales"` // refunded automatically
+	RejectedSales           int64 `json:"rejectedSales"`  // refunded automatically (currency)
 	// Now (all instructors together).
 	Earnings Earnings `json:"instructorEarnings"`
 }
@@ -121,5 +126,6 @@ func Read(ctx context.Context, s *store.Store, period string) (Metrics, error) {
 	m.PlatformRevenueCents, m.InstructorEarningsCents = sum[CtrPlatformRevenue], sum[CtrInstructorEarnings]
 	m.RefundedCents, m.DisputeLostCents, m.ReleasedCents = sum[CtrRefunded], sum[CtrDisputeLost], sum[CtrReleased]
 	m.PaidOutCents, m.Payouts = sum[CtrPaidOut], sum[CtrPayouts]
+	m.DuplicateSales, m.RejectedSales = sum[CtrDuplicateSales], sum[CtrRejectedSales]
 	return m, nil
 }

@@ -1,0 +1,287 @@
+package marketplace
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/ids"
+	"github.com/liberation/monetization/shared/marketplace/catalog"
+	"github.com/liberation/monetization/shared/marketplace/ledger"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// booksHarness is what the contract needs beside Books: seeding the items other code writes, and
+// reading what Books writes but does not read back.
+type booksHarness struct {
+	books          Books
+	seedCourse     func(Course)
+	seedInstructor func(Instructor)
+	ledgerSum      func(instructorID string) ledger.Buckets
+	listing        func(courseID string) map[string]int64
+}
+
+// testBooksContract checks the semantics the marketplace's rules rely on. It runs on memBooks here
+// and on dynamoBooks over moto in books_integration_test.go, so the fake the property tests use
+// cannot drift from the repository.
+func testBooksContract(t *testing.T, h booksHarness) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	run := ids.ULID(now)
+	b := h.books
+	instr, buyer := "ins-"+run, "ana-"+run
+	c := Course{ID: "crs_" + run, InstructorID: instr, Title: "Contract", PriceCents: 999, Currency: Currency,
+		Status: catalog.StatusPublished, CreatedAt: now, UpdatedAt: now, Version: 1}
+	c.SetKeys()
+	h.seedCourse(c)
+	d := &Deps{Clock: fixedClock{now}, Books: b}
+	p := Purchase{SessionID: "cs_" + run, PaymentIntentID: "pi_" + run, BuyerID: buyer, CourseID: c.ID, AmountCents: 999,
+		Currency: Currency, PaidAt: now}
+
+	t.Run("BookOnce", func(t *testing.T) {
+		ch, err := planSale(ctx, d, p, c, "evt_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Commit(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+		again, _ := planSale(ctx, d, p, c, "evt_1")
+		again.Sale.DuplicateOf = "" // as if the first were not seen: the guard alone must refuse it
+		if err := b.Commit(ctx, again); !store.IsConditionFailed(err) {
+			t.Fatalf("a second booking of one session: %v", err)
+		}
+		ptr, err := b.SaleOfSession(ctx, p.SessionID)
+		if err != nil || ptr.SaleID != ch.Sale.ID {
+			t.Fatalf("guard: %+v %v", ptr, err)
+		}
+		s, err := b.SaleOfCharge(ctx, "", p.PaymentIntentID)
+		if err != nil || s.ID != ch.Sale.ID || s.Version != 1 || s.Shares[0].Cents != 699 || s.Status != SalePending {
+			t.Fatalf("sale by PaymentIntent: %+v %v", s, err)
+		}
+		if _, err := b.SaleOfCharge(ctx, "", "pi_nobody"); !isNotFound(err) {
+			t.Fatalf("an unknown charge: %v", err)
+		}
+		e, err := b.Enrollment(ctx, buyer, c.ID)
+		if err != nil || e == nil || !e.Active() || len(e.SaleIDs) != 1 || e.Version != 1 {
+			t.Fatalf("enrolment: %+v %v", e, err)
+		}
+		bal, _ := b.Balance(ctx, instr)
+		if bal.Buckets != (ledger.Buckets{Pending: 699}) || h.ledgerSum(instr) != bal.Buckets {
+			t.Fatalf("balance %+v, ledger %+v", bal.Buckets, h.ledgerSum(instr))
+		}
+		if h.listing(c.ID)[catalog.CtrEnrollments] != 1 {
+			t.Fatalf("listing %v", h.listing(c.ID))
+		}
+	})
+
+	t.Run("StaleVersionWritesNothing", func(t *testing.T) {
+		s, _ := b.SaleOfCharge(ctx, "", p.PaymentIntentID)
+		stale := s
+		m := s.Refund(999)
+		c1 := &Change{Book: booking{At: now, CourseID: c.ID, SaleID: s.ID}, Move: m, Sale: &s}
+		if err := followSale(ctx, d, c1, s, now); err != nil {
+			t.Fatal(err)
+		}
+		c2 := &Change{Book: c1.Book, Move: m, Sale: &stale}
+		if err := b.Commit(ctx, c1); err != nil {
+			t.Fatal(err)
+		}
+		stale.Refund(999)
+		if err := b.Commit(ctx, c2); !store.IsConditionFailed(err) {
+			t.Fatalf("a write over a stale version: %v", err)
+		}
+		bal, _ := b.Balance(ctx, instr)
+		if bal.Buckets != (ledger.Buckets{}) || h.ledgerSum(instr) != bal.Buckets {
+			t.Fatalf("after one refund: balance %+v ledger %+v", bal.Buckets, h.ledgerSum(instr))
+		}
+		if e, _ := b.Enrollment(ctx, buyer, c.ID); e.Active() || e.GSI1PK != "" {
+			t.Fatalf("a fully refunded buyer's enrolment: %+v", e)
+		}
+	})
+
+	t.Run("ReviewNeedsTheCourseHeld", func(t *testing.T) {
+		e, _ := b.Enrollment(ctx, buyer, c.ID)
+		held := *e
+		held.Status = EnrollActive // what a writer read before the revocation
+		rv := Review{CourseID: c.ID, UserID: buyer, Rating: 4, Status: ReviewPublished, CreatedAt: now, UpdatedAt: now}
+		if err := b.Commit(ctx, reviewChange(nil, rv, &held, now)); !store.IsConditionFailed(err) {
+			t.Fatalf("a review by a learner who no longer holds the course: %v", err)
+		}
+		if got, _ := b.Review(ctx, c.ID, buyer); got != nil {
+			t.Fatalf("written anyway: %+v", got)
+		}
+		// A withheld review (no index keys) is stored and read back.
+		rv.Status = ReviewWithheld
+		if err := b.Commit(ctx, reviewChange(nil, rv, nil, now)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := b.Review(ctx, c.ID, buyer); got == nil || got.Status != ReviewWithheld || got.Version != 1 || got.GSI1PK != "" {
+			t.Fatalf("withheld review: %+v", got)
+		}
+	})
+
+	t.Run("PayoutNeverTakesMoreThanAvailable", func(t *testing.T) {
+		po := Payout{ID: PayoutID(instr, "2026-12"), InstructorID: instr, Period: "2026-12", Status: PayoutTransferring,
+			AmountCents: 100, Currency: Currency, CreatedAt: now, UpdatedAt: now, Version: 1}
+		err := b.Commit(ctx, &Change{Book: booking{At: now, PayoutID: po.ID, AvailableAtLeast: 100},
+			Move: ledger.PayoutMovement(instr, 100), Payout: &Versioned[Payout]{Item: po}})
+		if !store.IsConditionFailed(err) {
+			t.Fatalf("a payout from nothing: %v", err)
+		}
+		if got, _ := b.Payout(ctx, instr, "2026-12"); got != nil {
+			t.Fatalf("payout written anyway: %+v", got)
+		}
+		po.Status, po.AmountCents = PayoutCarried, 0
+		if err := b.Commit(ctx, &Change{Book: booking{At: now}, Payout: &Versioned[Payout]{Item: po}}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := b.PayoutsOf(ctx, "2026-12", PayoutCarried); err != nil || len(got) != 1 || got[0].ID != po.ID {
+			t.Fatalf("payouts of the period: %+v %v", got, err)
+		}
+		if err := b.CountTransferAttempt(ctx, instr, "2026-12"); !store.IsConditionFailed(err) {
+			t.Fatalf("an attempt on a carried payout: %v", err)
+		}
+	})
+
+	t.Run("PayableFollowsAvailableMoney", func(t *testing.T) {
+		other := "ins2-" + run
+		m := ledger.Movement{Kind: ledger.KindDisputeWon, Payees: map[string]ledger.Buckets{other: {Held: -50, Available: 50}}}
+		if err := b.Commit(ctx, &Change{Book: booking{At: now}, Move: m}); err != nil {
+			t.Fatal(err)
+		}
+		if ids, _ := b.PayableInstructors(ctx); !contains(ids, other) {
+			t.Fatalf("available money added, not payable: %v", ids)
+		}
+		if err := b.Unlist(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		if ids, _ := b.PayableInstructors(ctx); !contains(ids, other) {
+			t.Fatalf("unlisted with money available: %v", ids)
+		}
+	})
+
+	t.Run("DueSalesInPages", func(t *testing.T) {
+		// The sale above is pending until now + 30 days; page through the due ones later.
+		later := now.Add(RefundWindow + time.Hour)
+		var all []string
+		after := ""
+		for i := 0; i < 100; i++ {
+			page, next, err := b.DueSales(ctx, later, after, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range page {
+				all = append(all, s.ID)
+			}
+			if after = next; after == "" {
+				break
+			}
+		}
+		s, _ := b.SaleOfCharge(ctx, "", p.PaymentIntentID)
+		if !contains(all, s.ID) {
+			t.Fatalf("the due sale is not listed: %v", all)
+		}
+		if page, _, _ := b.DueSales(ctx, now.Add(-time.Hour), "", 10); contains(saleIDs(page), s.ID) {
+			t.Fatal("a sale listed before its release time")
+		}
+	})
+
+	t.Run("ParkedUntilCleared", func(t *testing.T) {
+		e := ParkedEvent{Ref: "pi_park_" + run, EventID: "evt_p", EventType: "charge.refunded", At: now}
+		for i := 0; i < 2; i++ {
+			if err := b.Park(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, _ := b.ParkedEvents(ctx, e.Ref)
+		if len(got) != 1 || got[0].EventID != "evt_p" {
+			t.Fatalf("parked: %+v", got)
+		}
+		if err := b.Commit(ctx, &Change{Book: booking{At: now}, Unpark: got,
+			Audit: &audit.Entry{Actor: audit.ActorStripe, Action: "marketplace.parked_applied", Target: "test"}}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := b.ParkedEvents(ctx, e.Ref); len(got) != 0 {
+			t.Fatalf("cleared events still listed: %+v", got)
+		}
+	})
+
+	t.Run("OneOpenCheckout", func(t *testing.T) {
+		co := OpenCheckout{UserID: buyer, CourseID: c.ID, SessionID: "cs_a", URL: "u", ExpiresAt: now.Add(time.Hour)}
+		if err := b.SaveCheckout(ctx, co, ""); err != nil {
+			t.Fatal(err)
+		}
+		co.SessionID = "cs_b"
+		if err := b.SaveCheckout(ctx, co, ""); !store.IsConditionFailed(err) {
+			t.Fatalf("a second session over the first: %v", err)
+		}
+		if err := b.SaveCheckout(ctx, co, "cs_a"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := b.OpenCheckout(ctx, buyer, c.ID); got == nil || got.SessionID != "cs_b" {
+			t.Fatalf("open checkout: %+v", got)
+		}
+	})
+
+	t.Run("AccountEventsInOrder", func(t *testing.T) {
+		h.seedInstructor(Instructor{ID: instr, ConnectAccountID: "acct_" + run, CreatedAt: now, UpdatedAt: now})
+		st := AccountState{InstructorID: instr, AccountID: "acct_" + run, PayoutsEnabled: true, EventAt: 100, At: now}
+		au := audit.Entry{Actor: audit.ActorStripe, Action: "connect.updated", Target: "instructor:" + instr}
+		if err := b.RecordAccount(ctx, st, false, au); err != nil {
+			t.Fatal(err)
+		}
+		st.PayoutsEnabled = false
+		if err := b.RecordAccount(ctx, st, false, au); !store.IsConditionFailed(err) {
+			t.Fatalf("an event of the same second applied as newer: %v", err)
+		}
+		if err := b.RecordAccount(ctx, st, true, au); err != nil {
+			t.Fatalf("the tie broken from Stripe: %v", err)
+		}
+		st.EventAt = 99
+		if err := b.RecordAccount(ctx, st, false, au); !store.IsConditionFailed(err) {
+			t.Fatalf("an older event applied: %v", err)
+		}
+		st.AccountID = "acct_other"
+		st.EventAt = 200
+		if err := b.RecordAccount(ctx, st, false, au); !store.IsConditionFailed(err) {
+			t.Fatalf("another account applied: %v", err)
+		}
+		if in, _ := b.Instructor(ctx, instr); in.PayoutsEnabled || in.AccountEventAt != 100 {
+			t.Fatalf("instructor: %+v", in)
+		}
+	})
+}
+
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
+
+func isNotFound(err error) bool { return apperr.Is(err, apperr.NotFound) }
+
+func saleIDs(ss []Sale) []string {
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, s.ID)
+	}
+	return out
+}
+
+// The in-memory books keep the contract.
+func TestMemBooksContract(t *testing.T) {
+	m := newMemBooks()
+	testBooksContract(t, booksHarness{books: m,
+		seedCourse:     func(c Course) { m.courses[c.ID] = c },
+		seedInstructor: func(in Instructor) { m.instructors[in.ID] = in },
+		ledgerSum: func(id string) ledger.Buckets {
+			var sum ledger.Buckets
+			for _, e := range m.entries[id] {
+				sum = sum.Plus(e.Buckets)
+			}
+			return sum
+		},
+		listing: func(id string) map[string]int64 { return m.listing[id] },
+	})
+}
