@@ -77,7 +77,7 @@ test: tools localstack ## every test (unit, integration, end to end, contract fu
 
 # make test fuzzes with 25 examples per operation and phase; make fuzz alone goes deeper by default.
 fuzz: tools ## contract fuzzing alone: schemathesis over docs/openapi.yaml through the local gateway [FUZZ_EXAMPLES=100] [FUZZ_SEED=]
-	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} $(GO) test -count=1 -timeout 20m -run '^TestContractFuzz$$' ./infra/local/e2e/; status=$$?; \
+	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} $(GO) test -count=1 -tags integration -timeout 20m -run '^TestContractFuzz$$' ./infra/local/e2e/; status=$$?; \
 	  if [ -f .local/fuzz/schemathesis.txt ]; then sed -n '/= SUMMARY =/,$$p' .local/fuzz/schemathesis.txt; \
 	  echo "(whole run: .local/fuzz/schemathesis.txt)"; fi; exit $$status
 
@@ -114,6 +114,7 @@ synth: build ## synthesize the CDK stack into infra/cdk/cdk.out
 
 lint: lint-tools synth ## go vet, gofmt, sam validate --lint, cfn-lint on the synthesized template
 	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
 	@gofiles=$$(find shared functions infra -name '*.go' -not -path '*/node_modules/*'); \
 	  test -z "$$(gofmt -l $$gofiles)" || (gofmt -l $$gofiles; exit 1)
 	$(LINT_VENV)/bin/sam validate --lint --region us-east-1 -t template.yaml
@@ -124,9 +125,9 @@ lint: lint-tools synth ## go vet, gofmt, sam validate --lint, cfn-lint on the sy
 
 bench: tools ## run the benchmarks (micro, through the local gateway, cold-start init); see docs/performance.md
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
-	$(GO) test -run '^$$' -bench 'Gateway' -benchtime 200x ./infra/local/e2e/
-	$(GO) test -run '^$$' -bench 'WebhookWithItems' -benchtime 40x ./infra/local/e2e/
-	$(GO) test -run '^$$' -bench 'GlobalLeaderboard' -benchtime 20x -timeout 60m ./infra/local/e2e/
+	$(GO) test -tags integration -run '^$$' -bench 'Gateway' -benchtime 200x ./infra/local/e2e/
+	$(GO) test -tags integration -run '^$$' -bench 'WebhookWithItems' -benchtime 40x ./infra/local/e2e/
+	$(GO) test -tags integration -run '^$$' -bench 'GlobalLeaderboard' -benchtime 20x -timeout 60m ./infra/local/e2e/
 	$(GO) test -run '^$$' -bench 'TransactWriteItems/patch=on' -benchtime 30x ./infra/local/motoserver/
 	$(GO) run ./infra/local/cmd/coldstart -rounds 30
 

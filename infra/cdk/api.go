@@ -31,7 +31,11 @@ func newAuth(stack awscdk.Stack, cfg Config) *auth {
 		SelfSignUpEnabled: jsii.Bool(true),
 		SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
 		AutoVerify:        &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
-		AccountRecovery:   awscognito.AccountRecovery_EMAIL_ONLY,
+		// A changed address stays unverified until its owner confirms it; until then the token
+		// keeps the original, verified one (UserAttributeUpdateSettings), and email_verified decides
+		// whether an address counts at all (shared/auth).
+		KeepOriginal:    &awscognito.KeepOriginalAttrs{Email: jsii.Bool(true)},
+		AccountRecovery: awscognito.AccountRecovery_EMAIL_ONLY,
 		PasswordPolicy: &awscognito.PasswordPolicy{
 			MinLength: jsii.Number(12), RequireLowercase: jsii.Bool(true), RequireUppercase: jsii.Bool(true),
 			RequireDigits: jsii.Bool(true),

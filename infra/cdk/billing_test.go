@@ -121,3 +121,15 @@ func TestMarketplaceMoneyAlarms(t *testing.T) {
 		})
 	}
 }
+
+// The user pool keeps a user's verified address until a new one is verified: an unverified address
+// never replaces it in the token (issue 14, item 1).
+func TestUserPoolKeepsTheVerifiedEmail(t *testing.T) {
+	_, tpl := synth(t, "prod")
+	must(t, "prod", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPool"), map[string]any{
+			"UserAttributeUpdateSettings": map[string]any{"AttributesRequireVerificationBeforeUpdate": []any{"email"}},
+			"AutoVerifiedAttributes":      []any{"email"},
+		})
+	})
+}

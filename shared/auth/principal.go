@@ -15,8 +15,11 @@ const (
 
 // Principal is an authenticated caller.
 type Principal struct {
-	UserID string   // the token's "sub"
-	Email  string   // the token's "email", if any
+	UserID string // the token's "sub"
+	// Email is the token's "email" only when its "email_verified" is true. An unverified address is
+	// anyone's to type (a user pool lets a user change it before verifying it), so it decides
+	// nothing: seats, license activation, invites and the e-mail directory see "" instead.
+	Email  string
 	Groups []string // cognito:groups
 }
 
@@ -39,7 +42,18 @@ func FromClaims(claims map[string]string) (Principal, bool) {
 	if sub == "" {
 		return Principal{}, false
 	}
-	return Principal{UserID: sub, Email: claims["email"], Groups: ParseGroups(claims["cognito:groups"])}, true
+	p := Principal{UserID: sub, Groups: ParseGroups(claims["cognito:groups"])}
+	if EmailVerified(claims) {
+		p.Email = strings.TrimSpace(claims["email"])
+	}
+	return p, true
+}
+
+// EmailVerified reads Cognito's email_verified claim, which the authorizer flattens to "true" or
+// "false" (a JSON boolean), or which arrives as the string "true" from a federated provider's
+// mapping. Anything else — absent, empty, "1", "yes" — is unverified.
+func EmailVerified(claims map[string]string) bool {
+	return strings.EqualFold(strings.TrimSpace(claims["email_verified"]), "true")
 }
 
 // ParseGroups reads the cognito:groups claim as the API Gateway JWT authorizer delivers it.

@@ -75,7 +75,7 @@ func TestWhichClaimsGrantAdmin(t *testing.T) {
 }
 
 func TestFromClaims(t *testing.T) {
-	p, ok := FromClaims(map[string]string{"sub": "u1", "email": "a@b.c", "cognito:groups": "[admin instructor]"})
+	p, ok := FromClaims(map[string]string{"sub": "u1", "email": "a@b.c", "email_verified": "true", "cognito:groups": "[admin instructor]"})
 	if !ok || p.UserID != "u1" || p.Email != "a@b.c" || !p.IsAdmin() || !p.InGroup(GroupInstructor) {
 		t.Fatalf("got %+v ok=%v", p, ok)
 	}
@@ -87,5 +87,31 @@ func TestFromClaims(t *testing.T) {
 	}
 	if _, ok := FromClaims(nil); ok {
 		t.Fatal("nil claims must not authenticate")
+	}
+}
+
+// An e-mail claim counts only when email_verified says so: a user pool lets a user set any address
+// before verifying it, and seats, activation and invites decide by address (issue 14, item 1).
+func TestEmailOnlyWhenVerified(t *testing.T) {
+	for _, tc := range []struct {
+		verified string
+		set      bool
+		want     string
+	}{
+		{"true", true, "ana@example.com"},
+		{"True", true, "ana@example.com"},
+		{"false", true, ""},
+		{"", false, ""},
+		{"1", true, ""},
+		{"yes", true, ""},
+	} {
+		claims := map[string]string{"sub": "u1", "email": "ana@example.com"}
+		if tc.set {
+			claims["email_verified"] = tc.verified
+		}
+		p, ok := FromClaims(claims)
+		if !ok || p.Email != tc.want {
+			t.Errorf("email_verified=%q (set %v): Email %q, want %q", tc.verified, tc.set, p.Email, tc.want)
+		}
 	}
 }

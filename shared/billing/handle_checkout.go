@@ -11,6 +11,7 @@ import (
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
 
@@ -24,10 +25,10 @@ func (c checkoutRequest) Validate() error {
 	if _, err := parseTier("tier", c.Tier, false); err != nil {
 		return err
 	}
-	if err := validateRedirectURL("successUrl", c.SuccessURL); err != nil {
+	if err := platform.ValidRedirectURL("successUrl", c.SuccessURL); err != nil {
 		return err
 	}
-	return validateRedirectURL("cancelUrl", c.CancelURL)
+	return platform.ValidRedirectURL("cancelUrl", c.CancelURL)
 }
 
 // CheckoutResponse is the answer of POST /subscription/checkout.
@@ -56,10 +57,8 @@ func HandleCreateCheckout(fn manifest.Function, d checkoutDeps) httpapi.Lambda {
 		if err := r.Decode(&req); err != nil {
 			return httpapi.Response{}, err
 		}
-		if err := checkAppOrigin(d.settings, "successUrl", req.SuccessURL); err != nil {
-			return httpapi.Response{}, err
-		}
-		if err := checkAppOrigin(d.settings, "cancelUrl", req.CancelURL); err != nil {
+		if err := d.settings.onAppOrigin(platform.RedirectField{Name: "successUrl", URL: req.SuccessURL},
+			platform.RedirectField{Name: "cancelUrl", URL: req.CancelURL}); err != nil {
 			return httpapi.Response{}, err
 		}
 		tier, _ := TierByID(req.Tier)
@@ -109,7 +108,7 @@ type portalRequest struct {
 	ReturnURL string `json:"returnUrl"`
 }
 
-func (p portalRequest) Validate() error { return validateRedirectURL("returnUrl", p.ReturnURL) }
+func (p portalRequest) Validate() error { return platform.ValidRedirectURL("returnUrl", p.ReturnURL) }
 
 // portalDeps is what POST /subscription/portal uses.
 type portalDeps struct {
@@ -125,7 +124,7 @@ func HandleCreatePortalSession(fn manifest.Function, d portalDeps) httpapi.Lambd
 		if err := r.Decode(&req); err != nil {
 			return httpapi.Response{}, err
 		}
-		if err := checkAppOrigin(d.settings, "returnUrl", req.ReturnURL); err != nil {
+		if err := d.settings.onAppOrigin(platform.RedirectField{Name: "returnUrl", URL: req.ReturnURL}); err != nil {
 			return httpapi.Response{}, err
 		}
 		u, err := d.customers.GetUser(ctx, r.Principal.UserID)

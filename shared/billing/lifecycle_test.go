@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -204,7 +205,7 @@ func TestSyncDecision(t *testing.T) {
 }
 
 func TestValidateRedirectURL(t *testing.T) {
-	long := "https://app.example.com/" + string(make([]byte, maxURLLength))
+	long := "https://app.example.com/" + string(make([]byte, platform.MaxRedirectURLLength))
 	tests := []struct {
 		url string
 		ok  bool
@@ -221,7 +222,7 @@ func TestValidateRedirectURL(t *testing.T) {
 		{long, false},
 	}
 	for _, tc := range tests {
-		if err := validateRedirectURL("successUrl", tc.url); (err == nil) != tc.ok {
+		if err := platform.ValidRedirectURL("successUrl", tc.url); (err == nil) != tc.ok {
 			t.Errorf("%.60q: err = %v, want ok=%v", tc.url, err, tc.ok)
 		}
 	}

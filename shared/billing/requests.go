@@ -5,11 +5,7 @@ package billing
 
 import (
 	"context"
-	"net"
-	"net/url"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/stripe/stripe-go/v76"
 
@@ -17,64 +13,14 @@ import (
 	"github.com/liberation/monetization/shared/auth"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/idempotency"
-	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
 
-// maxURLLength bounds redirect URLs passed to Stripe.
-const maxURLLength = 2048
-
-// validateRedirectURL accepts an absolute https URL, or http for a loopback host (local
-// development), without credentials, at most maxURLLength long.
-func validateRedirectURL(field, raw string) error {
-	if raw == "" {
-		return apperr.New(apperr.Invalid, "%s is required", field)
-	}
-	if len(raw) > maxURLLength {
-		return apperr.New(apperr.Invalid, "%s must be at most %d characters", field, maxURLLength)
-	}
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-		return apperr.New(apperr.Invalid, "%s must be an absolute URL", field)
-	}
-	if u.User != nil {
-		return apperr.New(apperr.Invalid, "%s must not contain credentials", field)
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if isLoopback(u.Hostname()) {
-			return nil
-		}
-	}
-	return apperr.New(apperr.Invalid, "%s must use https (http is allowed only for localhost)", field)
-}
-
-// checkAppOrigin refuses a redirect URL outside the web app's origins, so Checkout and the portal
-// can only send a user back to us (no open redirect through a Stripe-hosted page). Without APP_URL
-// the function is misconfigured: a 500 whose log names the variable, never a guess such as localhost.
-func checkAppOrigin(set Settings, field, raw string) error {
-	if set.AppURL == "" || len(set.AppOrigins) == 0 {
-		return apperr.New(apperr.Internal, "configuration: %s is not set, so no redirect URL can be accepted; set it to the web app's URL",
-			manifest.EnvAppURL)
-	}
-	origins := set.AppOrigins
-	o := platform.Origin(raw)
-	if slices.Contains(origins, o) {
-		return nil
-	}
-	return apperr.New(apperr.Invalid, "%s must be on the web app's origin (%s)", field, strings.Join(origins, ", "))
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+// onAppOrigin is platform.OnAppOrigin with billing's configuration.
+func (set Settings) onAppOrigin(fields ...platform.RedirectField) error {
+	return platform.OnAppOrigin(platform.Config{AppURL: set.AppURL, AppOrigins: set.AppOrigins}, fields...)
 }
 
 // parseTier validates a requested tier id.

@@ -202,7 +202,7 @@ type callOpts struct {
 // call invokes an HTTP handler as API Gateway would for userID and decodes the JSON answer.
 func call(t *testing.T, h httpapi.Lambda, userID, body string, o callOpts) (int, map[string]any) {
 	t.Helper()
-	claims := map[string]string{"sub": userID, "email": userID + "@example.com"}
+	claims := map[string]string{"sub": userID, "email": userID + "@example.com", "email_verified": "true"}
 	if o.admin {
 		claims["cognito:groups"] = "[admin]"
 	}

@@ -47,17 +47,25 @@ type CoursePurchasedFact struct {
 }
 
 // CourseRefundedFact is the payload of course.refunded. RefundID is unique per refund (several
-// partial refunds of one purchase have different ids); Full says the purchase is now refunded
-// entirely.
+// partial refunds of one purchase have different ids); AmountCents is this refund's amount and
+// PurchaseAmountCents the purchase's price (so a consumer can take back the refunded fraction even
+// when the refund arrives before the purchase); Full says the purchase is now refunded entirely.
+// A lost dispute is told the same way: RefundID is the dispute's id, Dispute is true and Full is
+// true (the money went back by force, outside any refund policy).
 type CourseRefundedFact struct {
-	UserID      string    `json:"userId"`
-	CourseID    string    `json:"courseId"`
-	PurchaseID  string    `json:"purchaseId"`
-	RefundID    string    `json:"refundId"`
-	AmountCents int64     `json:"amountCents"`
-	Currency    string    `json:"currency"`
-	Full        bool      `json:"full"`
-	RefundedAt  time.Time `json:"refundedAt"`
+	UserID              string `json:"userId"`
+	CourseID            string `json:"courseId"`
+	PurchaseID          string `json:"purchaseId"`
+	RefundID            string `json:"refundId"`
+	AmountCents         int64  `json:"amountCents"`
+	PurchaseAmountCents int64  `json:"purchaseAmountCents,omitempty"`
+	Currency            string `json:"currency"`
+	Full                bool   `json:"full"`
+	Dispute             bool   `json:"dispute,omitempty"`
+	// Reversed says the refund no longer counts: Stripe failed or canceled it after it was told
+	// (the marketplace gave the shares and the course back). Its dedupe id differs from the refund's.
+	Reversed   bool      `json:"reversed,omitempty"`
+	RefundedAt time.Time `json:"refundedAt"`
 }
 
 // ReviewPublishedFact is the payload of review.published.
@@ -90,7 +98,12 @@ func DedupeID(typ string, ids ...string) string {
 
 // Dedupe ids of each fact, from the ids it carries.
 func (f CoursePurchasedFact) DedupeID() string { return DedupeID(CoursePurchased, f.PurchaseID) }
-func (f CourseRefundedFact) DedupeID() string  { return DedupeID(CourseRefunded, f.RefundID) }
+func (f CourseRefundedFact) DedupeID() string {
+	if f.Reversed {
+		return DedupeID(CourseRefunded, f.RefundID+"#reversed")
+	}
+	return DedupeID(CourseRefunded, f.RefundID)
+}
 func (f ReviewPublishedFact) DedupeID() string { return DedupeID(ReviewPublished, f.ReviewID) }
 func (f SubscriptionRenewedFact) DedupeID() string {
 	return DedupeID(SubscriptionRenewed, f.InvoiceID)

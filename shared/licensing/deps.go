@@ -22,6 +22,15 @@ type Deps struct {
 	Store  *store.Store
 	Mail   mail.Sender                                       // nil unless Email
 	Signer func(context.Context) (*licensekey.Signer, error) // nil unless SigningKey
+	// forget drops the signer a container keeps, so that the next use reads the key parameter again
+	// (after a write found its key retired).
+	forget func()
+}
+
+func (d *Deps) forgetSigner() {
+	if d.forget != nil {
+		d.forget()
+	}
 }
 
 // NewDeps builds Deps for the runtime's function (the signing functions add their signer with
@@ -46,7 +55,7 @@ func withSigner(rt *platform.Runtime, d *Deps) (*Deps, error) {
 	k := &keyring{read: func(ctx context.Context) (string, error) {
 		return rt.Secrets.Get(ctx, manifest.EnvLicenseKey, manifest.EnvLicenseKeyParam)
 	}, store: d.Store, clock: d.Clock}
-	d.Signer = k.signer
+	d.Signer, d.forget = k.signer, k.forget
 	return d, nil
 }
 
@@ -60,6 +69,12 @@ type keyring struct {
 	clock clock.Clock
 	mu    sync.Mutex
 	s     *licensekey.Signer
+}
+
+func (k *keyring) forget() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.s = nil
 }
 
 func (k *keyring) signer(ctx context.Context) (*licensekey.Signer, error) {
@@ -93,7 +108,7 @@ func (k *keyring) signer(ctx context.Context) (*licensekey.Signer, error) {
 		return nil, err
 	}
 	if cur.Retired {
-		return nil, apperr.New(apperr.Internal, "the configured license signing key %s is retired; rotate the parameter", s.KeyID())
+		return nil, apperr.New(apperr.Unavailable, "the configured license signing key %s is retired; rotate the parameter", s.KeyID())
 	}
 	k.s = s
 	return s, nil

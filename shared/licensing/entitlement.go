@@ -2,7 +2,9 @@ package licensing
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
@@ -123,10 +125,27 @@ func SeatOf(ctx context.Context, r Reader, userID string, now time.Time) (SeatIn
 
 // IsOrgAdmin reports whether userID administers the license.
 func IsOrgAdmin(ctx context.Context, r Reader, licenseID, userID string) (bool, error) {
-	var a OrgAdmin
-	err := r.GetConsistent(ctx, store.LicenseAdminKey(licenseID, userID), &a)
+	l, err := getLicense(ctx, r, licenseID)
 	if apperr.Is(err, apperr.NotFound) {
 		return false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return false, err
+	}
+	return isOrgAdminOf(ctx, r, l, userID)
+}
+
+// isOrgAdminOf reports whether userID administers l now: they activated it with a verified address
+// that is still on its admin list. The record written at activation is not enough on its own:
+// removing the address from adminEmails revokes the rights at once, whatever was recorded.
+func isOrgAdminOf(ctx context.Context, r Reader, l License, userID string) (bool, error) {
+	var a OrgAdmin
+	err := r.GetConsistent(ctx, store.LicenseAdminKey(l.ID, userID), &a)
+	if apperr.Is(err, apperr.NotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return a.Email != "" && slices.Contains(l.AdminEmails, strings.ToLower(a.Email)), nil
 }

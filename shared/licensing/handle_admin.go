@@ -3,6 +3,7 @@ package licensing
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -64,7 +65,11 @@ func handleCreateLicense(d *Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		if err := d.Store.Transact(ctx, []types.TransactWriteItem{put, a}); err != nil {
+		if err := d.Store.Transact(ctx, []types.TransactWriteItem{put, a, signedWith(l.KeyID)}); err != nil {
+			if failedAt(err, 2) {
+				d.forgetSigner()
+				return httpapi.Response{}, errRetiredKey
+			}
 			return httpapi.Response{}, err
 		}
 		return httpapi.JSON(http.StatusCreated, adminViewOf(l, now)), nil
@@ -125,10 +130,24 @@ func handleUpdateLicense(d *Deps) httpapi.Handler {
 			if err != nil {
 				return httpapi.Response{}, err
 			}
-			items := store.Append([]types.TransactWriteItem{upd, a}, store.AddCounters(store.MetricsCurrentKey(), gaugeDeltas(prev, next)))
+			items := []types.TransactWriteItem{signedWith(next.KeyID), upd, a}
+			if revoked := removed(prev.AdminEmails, next.AdminEmails); len(revoked) > 0 {
+				// Their org-admin rights end with this write (isOrgAdminOf reads the list).
+				ra, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "license.admins_revoked",
+					Target: "license:" + prev.ID, RequestID: r.ID, Details: map[string]string{"removedAddresses": itoa(int64(len(revoked)))}}, now)
+				if err != nil {
+					return httpapi.Response{}, err
+				}
+				items = append(items, ra)
+			}
+			items = store.Append(items, store.AddCounters(store.MetricsCurrentKey(), gaugeDeltas(prev, next)))
 			err = d.Store.Transact(ctx, items)
 			if err == nil {
 				return httpapi.OK(adminViewOf(next, now)), nil
+			}
+			if failedAt(err, 0) {
+				d.forgetSigner()
+				return httpapi.Response{}, errRetiredKey
 			}
 			if !retryable(err) {
 				return httpapi.Response{}, err
@@ -168,4 +187,15 @@ func handlePublicKey(d *Deps) httpapi.Handler {
 		resp.Headers = map[string]string{"cache-control": "public, max-age=300"}
 		return resp, nil
 	}
+}
+
+// removed lists the addresses of prev that next no longer has.
+func removed(prev, next []string) []string {
+	var out []string
+	for _, e := range prev {
+		if !slices.Contains(next, e) {
+			out = append(out, e)
+		}
+	}
+	return out
 }

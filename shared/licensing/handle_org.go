@@ -31,7 +31,7 @@ func orgLicense(ctx context.Context, d *Deps, r *httpapi.Request, platform bool)
 	if platform && r.Principal.IsAdmin() {
 		return l, nil
 	}
-	ok, err := IsOrgAdmin(ctx, d.Store, l.ID, r.Principal.UserID)
+	ok, err := isOrgAdminOf(ctx, d.Store, l, r.Principal.UserID)
 	if err != nil {
 		return l, err
 	}
@@ -108,15 +108,17 @@ func handleActivate(d *Deps) httpapi.Handler {
 			case email == "" || !slices.Contains(l.AdminEmails, email):
 				return httpapi.Response{}, refuse("key refused: your e-mail address is not an administrator address of this license")
 			}
-			isAdmin, err := IsOrgAdmin(ctx, d.Store, l.ID, r.Principal.UserID)
+			isAdmin, err := isOrgAdminOf(ctx, d.Store, l, r.Principal.UserID)
 			if err != nil {
 				return httpapi.Response{}, err
 			}
 			if isAdmin && l.Activated() {
 				return httpapi.OK(viewOf(l, now, nil)), nil // activating twice changes nothing
 			}
+			// Written over a record of an address that left the list: the record names the verified
+			// address the rights stand on now (isOrgAdminOf).
 			ak := store.LicenseAdminKey(l.ID, r.Principal.UserID)
-			admin, err := putNew(OrgAdmin{PK: ak.PK, SK: ak.SK, Type: "license-admin", LicenseID: l.ID,
+			admin, err := store.PutItem(OrgAdmin{PK: ak.PK, SK: ak.SK, Type: "license-admin", LicenseID: l.ID,
 				UserID: r.Principal.UserID, Email: strings.ToLower(r.Principal.Email), Since: now})
 			if err != nil {
 				return httpapi.Response{}, err

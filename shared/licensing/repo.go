@@ -18,7 +18,7 @@ import (
 )
 
 // getLicense reads a license consistently; an id of the wrong shape is simply not found.
-func getLicense(ctx context.Context, s *store.Store, id string) (License, error) {
+func getLicense(ctx context.Context, s Reader, id string) (License, error) {
 	var l License
 	if !ids.Valid("lic", id) {
 		return l, apperr.New(apperr.NotFound, "license not found")
@@ -112,7 +112,7 @@ func licensesPage(ctx context.Context, s *store.Store, limit int32, cursor strin
 func eachLicense(ctx context.Context, s *store.Store, f func(License) error) error {
 	in := &dynamodb.QueryInput{
 		TableName:                 &s.Table,
-		IndexName:                 aws.String(manifest.Indexes[0].Name),
+		IndexName:                 aws.String(manifest.GSI1.Name),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.LicensesPK)},
 		Limit:                     aws.Int32(100),
@@ -143,3 +143,17 @@ func usageAdd(licenseID string, at time.Time, deltas map[string]int64) *types.Tr
 
 // now returns the deps' time in UTC.
 func (d *Deps) now() time.Time { return d.Clock.Now().UTC() }
+
+// signedWith is the transaction item that makes a write carrying a key signed with kid commit only
+// while kid is published and not retired: a container that cached its signer before the key was
+// retired cannot write what it signs (docs/runbooks/rotate-license-signing-key.md).
+func signedWith(kid string) types.TransactWriteItem {
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		Key:                       store.SigningKeyKey(kid).Item(),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND (attribute_not_exists(retired) OR retired = :false)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":false": &types.AttributeValueMemberBOOL{Value: false}},
+	}}
+}
+
+// errRetiredKey answers a write refused because its signing key was retired meanwhile.
+var errRetiredKey = apperr.New(apperr.Unavailable, "the license signing key was retired; the key was not issued (rotate the signing key parameter, then retry)")

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -70,9 +72,7 @@ func RecordActivity(ctx context.Context, w Writer, userID, email string, at time
 
 func recordActivity(ctx context.Context, w Writer, userID, email string, at time.Time) error {
 	if e, ok := Email(email); ok {
-		k := store.UserByEmailKey(e)
-		if err := w.Put(ctx, UserByEmail{PK: k.PK, SK: k.SK, Type: "user-by-email", UserID: userID, Email: e,
-			UpdatedAt: at.UTC()}, "", nil, nil); err != nil {
+		if err := rememberAddress(ctx, w, userID, e, at); err != nil {
 			return err
 		}
 	}
@@ -194,4 +194,36 @@ func sampleDay(ctx context.Context, s *store.Store, l License, now time.Time) (b
 		return false, err
 	}
 	return true, raisePeak(ctx, s, l.ID, l.SeatsUsed, now)
+}
+
+// rememberAddress maps a verified address to its user in the e-mail directory (seat assignment by
+// address reads it). Callers pass only an address the token marks verified (auth.Principal.Email):
+// an unverified one is anyone's to type. An entry of another user moves only with an audit record
+// naming both users — an address changes hands when its owner changes it and another user verifies
+// it — never silently.
+func rememberAddress(ctx context.Context, w Writer, userID, email string, at time.Time) error {
+	k := store.UserByEmailKey(email)
+	entry := UserByEmail{PK: k.PK, SK: k.SK, Type: "user-by-email", UserID: userID, Email: email, UpdatedAt: at.UTC()}
+	err := w.Put(ctx, entry, "attribute_not_exists(PK) OR userId = :me", nil,
+		map[string]types.AttributeValue{":me": store.S(userID)})
+	if !store.IsConditionFailed(err) {
+		return err
+	}
+	var prev UserByEmail
+	if err := w.GetConsistent(ctx, k, &prev); err != nil {
+		return err
+	}
+	put, err := store.PutItem(entry)
+	if err != nil {
+		return err
+	}
+	put.Put.ConditionExpression = aws.String("userId = :prev")
+	put.Put.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": store.S(prev.UserID)}
+	au, err := audit.Item(audit.Entry{Actor: userID, Action: "user.email_moved", Target: "user:" + userID,
+		Details: map[string]string{"fromUserId": prev.UserID, "toUserId": userID}}, at)
+	if err != nil {
+		return err
+	}
+	logging.From(ctx).Warn("a verified e-mail address moved to another user", "fromUserId", prev.UserID, "toUserId", userID)
+	return w.Transact(ctx, []types.TransactWriteItem{put, au})
 }

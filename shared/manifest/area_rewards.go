@@ -83,7 +83,7 @@ func init() {
 				Auth: Admin, Table: readWrite, Stripe: true, Email: true},
 			{Name: "reject-redemption", Summary: "Reject a redemption and release its tokens (admin)",
 				Package: "shared/rewards/redeem", Trigger: route("POST", "/admin/redemptions/{redemptionId}/reject"),
-				Auth: Admin, Table: readWrite, Email: true},
+				Auth: Admin, Table: readWrite, Stripe: true, Email: true}, // revokes a coupon or credit issued at Stripe
 			{Name: "apply-learning-events", Summary: "Earn tokens for lessons and courses completed",
 				Trigger: Trigger{Kind: Queue, Queue: LearningEventsQueue, BatchSize: 10}, Auth: Internal,
 				TimeoutSeconds: 30, Table: readWrite},

@@ -420,3 +420,33 @@ func TestForeignCurrencyCheckoutIsRecordedAndRefunded(t *testing.T) {
 		t.Fatalf("a rejected purchase gave access or money: %+v %v", e, w.books.balances)
 	}
 }
+
+// The facts follow what was booked: a refund counted is told, a refund that then failed is told as
+// reversed, and a lost dispute is told like a full refund (issue 14, item 5).
+func TestRefundFactsFollowWhatWasBooked(t *testing.T) {
+	w := newWorld(t)
+	w.course("crs_1", "ins", 4900)
+	p := w.paid("cs_a", "ana", "crs_1", 4900)
+	w.mustBook(p)
+	pi := p.PaymentIntentID
+	w.stripe.refunds[pi] = []StripeRefund{{ID: "re_1", AmountCents: 49, Status: "pending"}}
+	if err := w.refundEvent(pi, "evt_1", 49); err != nil {
+		t.Fatal(err)
+	}
+	w.stripe.refunds[pi][0].Status = "failed"
+	if err := w.refundEvent(pi, "evt_2", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.disputeEvent(pi, "evt_3", StripeDispute{ID: "dp_1", Status: "lost", AmountCents: 4900}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, m := range w.sent.take("course.refunded") {
+		seen[m.Dedupe] = true
+	}
+	for _, want := range []string{"course.refunded:re_1", "course.refunded:re_1#reversed", "course.refunded:dp_1"} {
+		if !seen[want] {
+			t.Errorf("fact %s not sent; sent %v", want, seen)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -20,10 +21,10 @@ type connectRequest struct {
 }
 
 func (c *connectRequest) Validate() error {
-	if err := validateRedirectURL("returnUrl", c.ReturnURL); err != nil {
+	if err := platform.ValidRedirectURL("returnUrl", c.ReturnURL); err != nil {
 		return err
 	}
-	return validateRedirectURL("refreshUrl", c.RefreshURL)
+	return platform.ValidRedirectURL("refreshUrl", c.RefreshURL)
 }
 
 // ConnectResponse is the answer of POST /instructors/me/connect.
@@ -46,10 +47,9 @@ func HandleConnectInstructor(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err := requireInstructor(r.Principal); err != nil {
 			return httpapi.Response{}, err
 		}
-		for field, u := range map[string]string{"returnUrl": req.ReturnURL, "refreshUrl": req.RefreshURL} {
-			if err := checkAppOrigin(d.Config.AppOrigins, field, u); err != nil {
-				return httpapi.Response{}, err
-			}
+		if err := platform.OnAppOrigin(d.Config, platform.RedirectField{Name: "returnUrl", URL: req.ReturnURL},
+			platform.RedirectField{Name: "refreshUrl", URL: req.RefreshURL}); err != nil {
+			return httpapi.Response{}, err
 		}
 		me := r.Principal.UserID
 		prof, err := d.Books.Instructor(ctx, me)

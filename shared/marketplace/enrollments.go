@@ -3,11 +3,7 @@ package marketplace
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
-	"net/url"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
@@ -80,10 +76,10 @@ type purchaseRequest struct {
 }
 
 func (p *purchaseRequest) Validate() error {
-	if err := validateRedirectURL("successUrl", p.SuccessURL); err != nil {
+	if err := platform.ValidRedirectURL("successUrl", p.SuccessURL); err != nil {
 		return err
 	}
-	if err := validateRedirectURL("cancelUrl", p.CancelURL); err != nil {
+	if err := platform.ValidRedirectURL("cancelUrl", p.CancelURL); err != nil {
 		return err
 	}
 	if p.CouponCode != "" && !couponCode(p.CouponCode) {
@@ -138,10 +134,9 @@ func HandlePurchaseCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err := r.Decode(&req); err != nil {
 			return httpapi.Response{}, err
 		}
-		for field, u := range map[string]string{"successUrl": req.SuccessURL, "cancelUrl": req.CancelURL} {
-			if err := checkAppOrigin(d.Config.AppOrigins, field, u); err != nil {
-				return httpapi.Response{}, err
-			}
+		if err := platform.OnAppOrigin(d.Config, platform.RedirectField{Name: "successUrl", URL: req.SuccessURL},
+			platform.RedirectField{Name: "cancelUrl", URL: req.CancelURL}); err != nil {
+			return httpapi.Response{}, err
 		}
 		id, err := courseID(r)
 		if err != nil {
@@ -288,41 +283,4 @@ func enrolFree(ctx context.Context, d *Deps, r *httpapi.Request, c Course) (Enro
 				RequestID: r.ID, Details: map[string]string{"source": SourceFree}}})
 	})
 	return e, err
-}
-
-// ----- redirect URLs (as billing's checkout: https, or http on localhost; on the app's origins) -----
-
-const maxURLLength = 2048
-
-func validateRedirectURL(field, raw string) error {
-	if raw == "" {
-		return apperr.New(apperr.Invalid, "%s is required", field)
-	}
-	if len(raw) > maxURLLength {
-		return apperr.New(apperr.Invalid, "%s must be at most %d characters", field, maxURLLength)
-	}
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" || u.User != nil {
-		return apperr.New(apperr.Invalid, "%s must be an absolute URL without credentials", field)
-	}
-	if u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname()) {
-		return nil
-	}
-	return apperr.New(apperr.Invalid, "%s must use https (http is allowed only for localhost)", field)
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// checkAppOrigin refuses a redirect outside the web app's origins (no open redirect through Stripe).
-func checkAppOrigin(origins []string, field, raw string) error {
-	if slices.Contains(origins, platform.Origin(raw)) {
-		return nil
-	}
-	return apperr.New(apperr.Invalid, "%s must be on the web app's origin (%s)", field, strings.Join(origins, ", "))
 }

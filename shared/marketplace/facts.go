@@ -7,6 +7,7 @@ import (
 
 	"github.com/liberation/monetization/shared/facts"
 	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/marketplace/ledger"
 )
 
 // The marketplace tells the other areas (shared/facts) about purchases, refunds and reviews after
@@ -40,7 +41,10 @@ func tellPurchase(ctx context.Context, d *Deps, s Sale) error {
 }
 
 // refundFacts are the course.refunded facts of every refund counted against the sale, oldest id
-// first; at is used for refunds whose time Stripe did not give.
+// first, then one per refund that counted and later failed (Reversed: the tokens' side gives back
+// what it took), then one per lost dispute (Dispute, Full: the money went back by force); at is used for
+// refunds whose time Stripe did not give. Each carries the sale's price, so the tokens' side can
+// take back the refunded fraction.
 func refundFacts(s Sale, created map[string]time.Time, at time.Time) []facts.CourseRefundedFact {
 	if _, ok := purchaseFact(s); !ok {
 		return nil
@@ -50,15 +54,32 @@ func refundFacts(s Sale, created map[string]time.Time, at time.Time) []facts.Cou
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	out := make([]facts.CourseRefundedFact, 0, len(ids))
+	out := make([]facts.CourseRefundedFact, 0, len(ids)+len(s.Disputes))
 	for _, id := range ids {
 		when := created[id]
 		if when.IsZero() {
 			when = at
 		}
 		out = append(out, facts.CourseRefundedFact{UserID: s.BuyerID, CourseID: s.CourseID, PurchaseID: s.ID,
-			RefundID: id, AmountCents: s.RefundIDs[id], Currency: s.Currency, Full: s.Refunded >= s.Amount,
-			RefundedAt: when.UTC()})
+			RefundID: id, AmountCents: s.RefundIDs[id], PurchaseAmountCents: s.Amount, Currency: s.Currency,
+			Full: s.Refunded >= s.Amount, RefundedAt: when.UTC()})
+	}
+	for _, id := range sortedKeys(s.ReversedRefundIDs) {
+		out = append(out, facts.CourseRefundedFact{UserID: s.BuyerID, CourseID: s.CourseID, PurchaseID: s.ID,
+			RefundID: id, AmountCents: s.ReversedRefundIDs[id], PurchaseAmountCents: s.Amount, Currency: s.Currency,
+			Reversed: true, RefundedAt: at.UTC()})
+	}
+	lost := make([]string, 0, len(s.Disputes))
+	for id, dp := range s.Disputes {
+		if dp.Status == ledger.DisputeLost {
+			lost = append(lost, id)
+		}
+	}
+	sort.Strings(lost)
+	for _, id := range lost {
+		out = append(out, facts.CourseRefundedFact{UserID: s.BuyerID, CourseID: s.CourseID, PurchaseID: s.ID,
+			RefundID: id, AmountCents: s.Disputes[id].Amount, PurchaseAmountCents: s.Amount, Currency: s.Currency,
+			Full: true, Dispute: true, RefundedAt: at.UTC()})
 	}
 	return out
 }

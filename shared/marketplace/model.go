@@ -235,11 +235,14 @@ type Sale struct {
 	PaymentID       string           `dynamodbav:"paymentId,omitempty"`
 	Currency        string           `dynamodbav:"currency"`
 	RefundIDs       map[string]int64 `dynamodbav:"refundIds,omitempty"` // Stripe refund id → cents counted
-	Status          string           `dynamodbav:"status"`
-	SoldAt          time.Time        `dynamodbav:"soldAt"`
-	ReleaseAt       time.Time        `dynamodbav:"releaseAt"`
-	ReleasedAt      *time.Time       `dynamodbav:"releasedAt,omitempty"`
-	EventID         string           `dynamodbav:"eventId,omitempty"`
+	// ReversedRefundIDs are refunds that counted once and then failed or were canceled at Stripe
+	// (id → cents): course.refunded facts tell them as reversed.
+	ReversedRefundIDs map[string]int64 `dynamodbav:"reversedRefundIds,omitempty"`
+	Status            string           `dynamodbav:"status"`
+	SoldAt            time.Time        `dynamodbav:"soldAt"`
+	ReleaseAt         time.Time        `dynamodbav:"releaseAt"`
+	ReleasedAt        *time.Time       `dynamodbav:"releasedAt,omitempty"`
+	EventID           string           `dynamodbav:"eventId,omitempty"`
 	// DuplicateOf names the sale (or "free" enrolment) that already gave the buyer the course when
 	// this one was booked: a second payment for the same course, refunded automatically.
 	DuplicateOf string `dynamodbav:"duplicateOf,omitempty"`

@@ -82,6 +82,14 @@ func convergeRefunds(ctx context.Context, d *Deps, sale Sale, listed []StripeRef
 		if !m.MovesMoney() && !idsChanged && !chargeChanged {
 			return nil
 		}
+		for id, cents := range s.RefundIDs {
+			if _, still := counted[id]; !still {
+				if s.ReversedRefundIDs == nil {
+					s.ReversedRefundIDs = map[string]int64{}
+				}
+				s.ReversedRefundIDs[id] = cents // it failed or was canceled: told as reversed
+			}
+		}
 		s.RefundIDs = counted
 		if chargeChanged {
 			s.ChargeID = chargeID
@@ -135,14 +143,14 @@ func ApplyDispute(ctx context.Context, d *Deps, dp StripeDispute, chargeID, paym
 			return err
 		}
 	}
-	if sale.DuplicateOf == "" {
-		return nil
-	}
 	s, err := d.Books.Sale(ctx, sale.InstructorID, sale.ID)
 	if err != nil {
 		return err
 	}
-	return refundDuplicate(ctx, d, s)
+	if err := refundDuplicate(ctx, d, s); err != nil {
+		return err
+	}
+	return tellRefunds(ctx, d, refundFacts(s, nil, d.Clock.Now())) // a lost dispute is told like a refund
 }
 
 func applyDispute(ctx context.Context, d *Deps, sale Sale, dp StripeDispute, eventID string) error {
@@ -307,10 +315,11 @@ func refundTimes(refunds []StripeRefund) map[string]time.Time {
 // tellRefundsQuietly sends the refund facts of a sale synced at booking; a failure is logged (the
 // next refund event of the charge sends them again).
 func tellRefundsQuietly(ctx context.Context, d *Deps, s Sale, refunds []StripeRefund) {
-	if len(s.RefundIDs) == 0 || d.Queue == nil {
+	fs := refundFacts(s, refundTimes(refunds), d.Clock.Now())
+	if len(fs) == 0 || d.Queue == nil {
 		return
 	}
-	if err := tellRefunds(ctx, d, refundFacts(s, refundTimes(refunds), d.Clock.Now())); err != nil {
+	if err := tellRefunds(ctx, d, fs); err != nil {
 		logging.From(ctx).Warn("course.refunded facts not sent", "saleId", s.ID, "err", err.Error())
 	}
 }

@@ -22,7 +22,7 @@ func adminRequest(body string, headers map[string]string) events.APIGatewayV2HTT
 		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "req-1",
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/admin/refunds"},
 			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{
-				Claims: map[string]string{"sub": admin, "email": "ops@example.com", "cognito:groups": "[admin]"}}}}}
+				Claims: map[string]string{"sub": admin, "email": "ops@example.com", "email_verified": "true", "cognito:groups": "[admin]"}}}}}
 }
 
 func TestCreateRefundRequiresAnIdempotencyKey(t *testing.T) {

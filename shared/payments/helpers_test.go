@@ -284,7 +284,7 @@ func apiRequest(fn manifest.Function, c *caller, path string, pathParams, query 
 		},
 	}
 	if c != nil {
-		claims := map[string]string{"sub": c.sub, "email": c.email, "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test", "token_use": "access"}
+		claims := map[string]string{"sub": c.sub, "email": c.email, "email_verified": "true", "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test", "token_use": "access"}
 		if c.groups != "" {
 			claims["cognito:groups"] = c.groups
 		}

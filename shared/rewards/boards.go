@@ -35,7 +35,7 @@ func (s *ReadStats) add(o ReadStats) { s.Queries += o.Queries; s.ItemsRead += o.
 
 // shardPage reads up to limit rows of one shard, best first, after start.
 func (d *Deps) shardPage(ctx context.Context, board string, shard int, limit int32, start map[string]types.AttributeValue) (rows []leaderboard.Row, next map[string]types.AttributeValue, err error) {
-	ix := manifest.Indexes[1]
+	ix := manifest.GSI2
 	res, err := d.Store.DB.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 &d.Store.Table,
 		IndexName:                 aws.String(ix.Name),
@@ -118,7 +118,7 @@ const rankLimit = 1000
 // PlayersAhead counts the players of a board instance with a score above score, up to rankLimit
 // (at which it stops: "not in the top 1,000"). It reads at most about rankLimit index entries.
 func (d *Deps) PlayersAhead(ctx context.Context, board string, score int64) (int, bool, ReadStats, error) {
-	ix := manifest.Indexes[1]
+	ix := manifest.GSI2
 	var stats ReadStats
 	count := func(shard int, limit int32, start map[string]types.AttributeValue) (int, map[string]types.AttributeValue, error) {
 		res, err := d.Store.DB.Query(ctx, &dynamodb.QueryInput{

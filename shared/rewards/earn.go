@@ -24,7 +24,9 @@ type Earning struct {
 	OccurredAt time.Time
 	// ReleaseAt is when pending tokens become available (the end of the refund window).
 	ReleaseAt time.Time
-	Actor     string
+	// AmountCents is a purchase's price: its refunds take back the refunded fraction of its tokens.
+	AmountCents int64
+	Actor       string
 }
 
 // Outcome says what an earning, refund or release did.
@@ -39,15 +41,25 @@ const (
 	OutDuplicate Outcome = "duplicate" // already done: nothing changed
 	OutCapped    Outcome = "capped"    // the daily cap is reached: nothing earned
 	OutIgnored   Outcome = "ignored"   // earns nothing (a free purchase, a refund after the window)
+	OutRecorded  Outcome = "recorded"  // a refund counted that takes no whole token back yet
+	OutRestored  Outcome = "restored"  // a refund that failed at Stripe gave back the tokens it took
 )
 
 // earnState is what the guard item says about one (user, rule, source).
 type earnState struct {
-	Exists    bool
-	State     string
-	Tokens    int64
-	ReleaseAt time.Time
+	Exists      bool
+	State       string
+	Tokens      int64 // earned, before refunds
+	ReleaseAt   time.Time
+	AmountCents int64                 // a purchase's price (0: unknown)
+	Refunds     map[string]refundSeen // a purchase's refunds counted, by id
+	Cancelled   int64                 // of Tokens, taken back by refunds
+	Released    bool                  // cancelled after its tokens were released
+	Version     int64
 }
+
+// Remaining is what the earning still gives: the tokens earned less those refunds took back.
+func (g earnState) Remaining() int64 { return g.Tokens - g.Cancelled }
 
 func (d *Deps) earnState(ctx context.Context, k store.Key) (earnState, earnItem, error) {
 	var it earnItem
@@ -58,7 +70,8 @@ func (d *Deps) earnState(ctx context.Context, k store.Key) (earnState, earnItem,
 	if err != nil {
 		return earnState{}, it, err
 	}
-	return earnState{Exists: true, State: it.State, Tokens: it.Tokens, ReleaseAt: it.ReleaseAt}, it, nil
+	return earnState{Exists: true, State: it.State, Tokens: it.Tokens, ReleaseAt: it.ReleaseAt, AmountCents: it.AmountCents,
+		Refunds: it.Refunds, Cancelled: it.Cancelled, Released: it.Released, Version: it.Version}, it, nil
 }
 
 // Earn credits an earning once per (user, rule, source), within the rule's daily cap; a pending
@@ -82,9 +95,13 @@ func (d *Deps) Earn(ctx context.Context, e Earning) (Outcome, Entry, error) {
 	guardKey := store.TokenEarnKey(e.UserID, e.Rule, e.SourceID)
 	out := OutEarned
 	_, entry, err := d.Post(ctx, e.UserID, func(ctx context.Context, a Account) (Plan, error) {
-		g, _, err := d.earnState(ctx, guardKey)
+		g, read, err := d.earnState(ctx, guardKey)
 		if err != nil {
 			return Plan{}, err
+		}
+		if g.Exists && g.State == EarnAwaiting {
+			// Refunds came first: the purchase earns what they leave.
+			return d.planAfterRefunds(g, read, e, tokens, a.Seq+1, &out)
 		}
 		var capped int64
 		var extras []Extra
@@ -104,21 +121,19 @@ func (d *Deps) Earn(ctx context.Context, e Earning) (Outcome, Entry, error) {
 		now := d.Clock.Now()
 		c.SourceID, c.Actor = e.SourceID, e.Actor
 		guard := earnItem{PK: guardKey.PK, SK: guardKey.SK, Type: "token-earning", UserID: e.UserID, Rule: r.ID,
-			SourceID: e.SourceID, State: state, Tokens: c.Delta + c.PendingDelta, EntrySeq: a.Seq + 1, At: now, UpdatedAt: now}
+			SourceID: e.SourceID, State: state, Tokens: c.Delta + c.PendingDelta, EntrySeq: a.Seq + 1, At: now, UpdatedAt: now,
+			AmountCents: e.AmountCents}
 		if state == EarnPending {
 			guard.ReleaseAt = e.ReleaseAt.UTC()
 			guard.GSI2PK, guard.GSI2SK = store.TokenPendingGSI2(e.ReleaseAt, e.UserID, r.ID, e.SourceID)
 		}
-		item, err := store.Marshal(guard)
+		x, err := guardPut(guard, g)
 		if err != nil {
 			return Plan{}, err
 		}
-		extras = append(extras, Extra{
-			Item: types.TransactWriteItem{Put: &types.Put{Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-			// A concurrent delivery of the same source won: this one is its duplicate.
-			Fail: func(context.Context) error { out = OutDuplicate; return ErrNoop },
-		})
-		return Plan{Change: c, Extras: extras}, nil
+		// A concurrent delivery of the same source won: this one is its duplicate.
+		x.Fail = func(context.Context) error { out = OutDuplicate; return ErrNoop }
+		return Plan{Change: c, Extras: append(extras, x)}, nil
 	})
 	if err == ErrNoop {
 		logging.From(ctx).Info("earning changed nothing", "rule", e.Rule, "sourceId", e.SourceID, "outcome", out)
@@ -152,8 +167,9 @@ func decideRelease(g earnState, rule, sourceID string, now time.Time) (Change, O
 	case now.Before(g.ReleaseAt):
 		return Change{}, OutIgnored
 	}
+	left := g.Remaining() // what partial refunds left of it
 	return Change{Kind: KindRelease, Rule: rule, SourceID: sourceID, Actor: "system:scheduler",
-		Delta: g.Tokens, PendingDelta: -g.Tokens, Earned: g.Tokens}, OutReleased
+		Delta: left, PendingDelta: -left, Earned: left}, OutReleased
 }
 
 // capCounter reads what the user earned by rule on day and returns the transaction item that adds
@@ -186,92 +202,13 @@ func (d *Deps) capCounter(ctx context.Context, userID, rule, day string) (func(i
 	}, c.Earned, nil
 }
 
-// Refund applies a refund of the purchase sourceID (rule course.purchased) made at refundedAt:
-// inside the refund window, pending tokens are cancelled, or — if they were already released
-// because the refund was learnt late — taken back as far as the available tokens allow. A refund
-// that arrives before its purchase leaves a cancelled guard, so the purchase earns nothing.
-func (d *Deps) Refund(ctx context.Context, userID, sourceID string, refundedAt time.Time) (Outcome, Entry, error) {
-	guardKey := store.TokenEarnKey(userID, RuleCoursePurchased, sourceID)
-	for range postAttempts {
-		g, _, err := d.earnState(ctx, guardKey)
-		if err != nil {
-			return "", Entry{}, err
-		}
-		if !g.Exists {
-			now := d.Clock.Now()
-			err := d.Store.Put(ctx, earnItem{PK: guardKey.PK, SK: guardKey.SK, Type: "token-earning", UserID: userID,
-				Rule: RuleCoursePurchased, SourceID: sourceID, State: EarnCancelled, At: now, UpdatedAt: now,
-				Note: "refunded before the purchase was seen"}, "attribute_not_exists(PK)", nil, nil)
-			if store.IsConditionFailed(err) {
-				continue // the purchase arrived meanwhile: decide again
-			}
-			return OutCancelled, Entry{}, err
-		}
-		break
-	}
-	out := OutIgnored
-	_, entry, err := d.Post(ctx, userID, func(ctx context.Context, a Account) (Plan, error) {
-		g, _, err := d.earnState(ctx, guardKey)
-		if err != nil {
-			return Plan{}, err
-		}
-		c, state, o := decideRefund(g, refundedAt, a.Available)
-		out = o
-		if state == "" {
-			return Plan{}, ErrNoop
-		}
-		c.Rule, c.SourceID, c.Actor = RuleCoursePurchased, sourceID, "system:facts"
-		return Plan{Change: c, Extras: []Extra{guardMove(guardKey, g.State, state, d.Clock.Now())}}, nil
-	})
-	if err == ErrNoop {
-		return out, Entry{}, nil
-	}
-	return out, entry, err
-}
-
-// decideRefund is the refund policy: what a refund at refundedAt does to a purchase earning in
-// state g when available tokens are available. An empty state means nothing changes.
-func decideRefund(g earnState, refundedAt time.Time, available int64) (Change, string, Outcome) {
-	inWindow := !refundedAt.After(g.ReleaseAt)
-	switch {
-	case g.State == EarnPending && inWindow:
-		return Change{Kind: KindCancel, PendingDelta: -g.Tokens}, EarnCancelled, OutCancelled
-	case g.State == EarnReleased && inWindow:
-		take := min(g.Tokens, max(available, 0))
-		c := Change{Kind: KindClawback, Delta: -take, Earned: -g.Tokens}
-		if take < g.Tokens {
-			c.Reason = "refund inside the window learnt after release; " +
-				itoa(g.Tokens-take) + " tokens were already spent or held"
-		}
-		return c, EarnCancelled, OutClawback
-	case g.State == EarnCancelled:
-		return Change{}, "", OutDuplicate
-	}
-	return Change{}, "", OutIgnored // after the window: the tokens stay
-}
-
-// guardMove is the transaction item moving a guard from one state to another, conditioned on the
-// state read (the release job and a refund race on it: exactly one wins). Leaving "pending" drops
-// the guard from the release job's index.
-func guardMove(k store.Key, from, to string, now time.Time) Extra {
-	return Extra{Item: types.TransactWriteItem{Update: &types.Update{
-		Key:                      k.Item(),
-		UpdateExpression:         aws.String("SET #st = :to, updatedAt = :now REMOVE GSI2PK, GSI2SK"),
-		ConditionExpression:      aws.String("#st = :from"),
-		ExpressionAttributeNames: map[string]string{"#st": "state"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":to": store.S(to), ":from": store.S(from), ":now": store.S(now.UTC().Format(time.RFC3339Nano)),
-		},
-	}}}
-}
-
 // Release makes one pending earning available if it still is pending (the release job; safe to
 // run twice).
 func (d *Deps) Release(ctx context.Context, userID, rule, sourceID string) (Outcome, Entry, error) {
 	guardKey := store.TokenEarnKey(userID, rule, sourceID)
 	out := OutReleased
 	_, entry, err := d.Post(ctx, userID, func(ctx context.Context, a Account) (Plan, error) {
-		g, _, err := d.earnState(ctx, guardKey)
+		g, it, err := d.earnState(ctx, guardKey)
 		if err != nil {
 			return Plan{}, err
 		}
@@ -279,7 +216,14 @@ func (d *Deps) Release(ctx context.Context, userID, rule, sourceID string) (Outc
 		if out = o; o != OutReleased {
 			return Plan{}, ErrNoop
 		}
-		return Plan{Change: c, Extras: []Extra{guardMove(guardKey, EarnPending, EarnReleased, d.Clock.Now())}}, nil
+		// Over the guard's version: a refund and the release racing on it, exactly one wins and the
+		// other plans again from what it did.
+		it.State, it.UpdatedAt, it.GSI2PK, it.GSI2SK = EarnReleased, d.Clock.Now(), "", ""
+		x, err := guardPut(it, g)
+		if err != nil {
+			return Plan{}, err
+		}
+		return Plan{Change: c, Extras: []Extra{x}}, nil
 	})
 	if err == ErrNoop {
 		return out, Entry{}, nil

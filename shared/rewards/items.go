@@ -19,6 +19,7 @@ type accountItem struct {
 	Held           int64     `dynamodbav:"held"`
 	Available      int64     `dynamodbav:"available"`
 	Pending        int64     `dynamodbav:"pending"`
+	Owed           int64     `dynamodbav:"owed,omitempty"`
 	LifetimeEarned int64     `dynamodbav:"lifetimeEarned"`
 	WeekID         string    `dynamodbav:"weekId"`
 	WeekEarned     int64     `dynamodbav:"weekEarned"`
@@ -35,13 +36,13 @@ type accountItem struct {
 func (a Account) item() accountItem {
 	k := store.TokenAccountKey(a.UserID)
 	return accountItem{PK: k.PK, SK: k.SK, Type: "token-account", UserID: a.UserID, Balance: a.Balance, Held: a.Held,
-		Available: a.Available, Pending: a.Pending, LifetimeEarned: a.LifetimeEarned, WeekID: a.WeekID,
+		Available: a.Available, Pending: a.Pending, Owed: a.Owed, LifetimeEarned: a.LifetimeEarned, WeekID: a.WeekID,
 		WeekEarned: a.WeekEarned, WeekReachedAt: a.WeekReachedAt, AllReachedAt: a.AllReachedAt, Seq: a.Seq,
 		Version: a.Version, DisplayName: a.DisplayName, OptOut: a.OptOut, UpdatedAt: a.UpdatedAt, WriteID: a.WriteID}
 }
 
 func (it accountItem) account() Account {
-	return Account{UserID: it.UserID, Balance: it.Balance, Held: it.Held, Available: it.Available, Pending: it.Pending,
+	return Account{UserID: it.UserID, Balance: it.Balance, Held: it.Held, Available: it.Available, Pending: it.Pending, Owed: it.Owed,
 		LifetimeEarned: it.LifetimeEarned, WeekID: it.WeekID, WeekEarned: it.WeekEarned, WeekReachedAt: it.WeekReachedAt,
 		AllReachedAt: it.AllReachedAt, Seq: it.Seq, Version: it.Version, DisplayName: it.DisplayName, OptOut: it.OptOut,
 		UpdatedAt: it.UpdatedAt, WriteID: it.WriteID}
@@ -63,11 +64,13 @@ type entryItem struct {
 	Delta          int64     `dynamodbav:"delta"`
 	HeldDelta      int64     `dynamodbav:"heldDelta"`
 	PendingDelta   int64     `dynamodbav:"pendingDelta"`
+	OwedDelta      int64     `dynamodbav:"owedDelta,omitempty"`
 	Earned         int64     `dynamodbav:"earned"`
 	BalanceAfter   int64     `dynamodbav:"balanceAfter"`
 	HeldAfter      int64     `dynamodbav:"heldAfter"`
 	PendingAfter   int64     `dynamodbav:"pendingAfter"`
 	AvailableAfter int64     `dynamodbav:"availableAfter"`
+	OwedAfter      int64     `dynamodbav:"owedAfter,omitempty"`
 	At             time.Time `dynamodbav:"at"`
 }
 
@@ -75,15 +78,15 @@ func (e Entry) item() entryItem {
 	k := store.TokenEntryKey(e.UserID, e.Seq)
 	return entryItem{PK: k.PK, SK: k.SK, Type: "token-entry", ID: e.ID, UserID: e.UserID, Seq: e.Seq, Kind: e.Kind,
 		Rule: e.Rule, Reason: e.Reason, SourceID: e.SourceID, Actor: e.Actor, Delta: e.Delta, HeldDelta: e.HeldDelta,
-		PendingDelta: e.PendingDelta, Earned: e.Earned, BalanceAfter: e.BalanceAfter, HeldAfter: e.HeldAfter,
-		PendingAfter: e.PendingAfter, AvailableAfter: e.AvailableAfter, At: e.At}
+		PendingDelta: e.PendingDelta, OwedDelta: e.OwedDelta, Earned: e.Earned, BalanceAfter: e.BalanceAfter,
+		HeldAfter: e.HeldAfter, PendingAfter: e.PendingAfter, AvailableAfter: e.AvailableAfter, OwedAfter: e.OwedAfter, At: e.At}
 }
 
 func (it entryItem) entry() Entry {
 	return Entry{ID: it.ID, UserID: it.UserID, Seq: it.Seq, Kind: it.Kind, Rule: it.Rule, Reason: it.Reason,
 		SourceID: it.SourceID, Actor: it.Actor, Delta: it.Delta, HeldDelta: it.HeldDelta, PendingDelta: it.PendingDelta,
-		Earned: it.Earned, BalanceAfter: it.BalanceAfter, HeldAfter: it.HeldAfter, PendingAfter: it.PendingAfter,
-		AvailableAfter: it.AvailableAfter, At: it.At}
+		OwedDelta: it.OwedDelta, Earned: it.Earned, BalanceAfter: it.BalanceAfter, HeldAfter: it.HeldAfter,
+		PendingAfter: it.PendingAfter, AvailableAfter: it.AvailableAfter, OwedAfter: it.OwedAfter, At: it.At}
 }
 
 // Earning guard states. An immediate earning is "earned" at once; a pending one moves from
@@ -94,25 +97,49 @@ const (
 	EarnReleased  = "released"
 	EarnCancelled = "cancelled"
 	EarnCapped    = "capped" // seen, but the daily cap left nothing to earn
+	// EarnAwaiting: refunds of a purchase arrived before the purchase itself; the purchase, when it
+	// comes, earns what those refunds leave.
+	EarnAwaiting = "awaiting"
 )
 
-// earnItem guards one earning per (user, rule, source) and carries a pending earning's state.
+// earnItem guards one earning per (user, rule, source) and carries a pending earning's state. A
+// purchase's guard also keeps what its refunds took: the price, each refund counted (by refund or
+// dispute id, so a redelivery counts once) and the tokens cancelled or clawed back so far. Every
+// change of a guard is conditioned on the version read.
 type earnItem struct {
-	PK        string    `dynamodbav:"PK"`
-	SK        string    `dynamodbav:"SK"`
-	GSI2PK    string    `dynamodbav:"GSI2PK,omitempty"` // while pending: the release job's index
-	GSI2SK    string    `dynamodbav:"GSI2SK,omitempty"`
-	Type      string    `dynamodbav:"type"`
-	UserID    string    `dynamodbav:"userId"`
-	Rule      string    `dynamodbav:"rule"`
-	SourceID  string    `dynamodbav:"sourceId"`
-	State     string    `dynamodbav:"state"`
-	Tokens    int64     `dynamodbav:"tokens"`
-	ReleaseAt time.Time `dynamodbav:"releaseAt,omitempty"`
-	EntrySeq  int64     `dynamodbav:"entrySeq,omitempty"`
-	At        time.Time `dynamodbav:"at"`
-	UpdatedAt time.Time `dynamodbav:"updatedAt"`
-	Note      string    `dynamodbav:"note,omitempty"`
+	PK          string                `dynamodbav:"PK"`
+	SK          string                `dynamodbav:"SK"`
+	GSI2PK      string                `dynamodbav:"GSI2PK,omitempty"` // while pending: the release job's index
+	GSI2SK      string                `dynamodbav:"GSI2SK,omitempty"`
+	Type        string                `dynamodbav:"type"`
+	UserID      string                `dynamodbav:"userId"`
+	Rule        string                `dynamodbav:"rule"`
+	SourceID    string                `dynamodbav:"sourceId"`
+	State       string                `dynamodbav:"state"`
+	Tokens      int64                 `dynamodbav:"tokens"` // earned (before refunds)
+	ReleaseAt   time.Time             `dynamodbav:"releaseAt,omitempty"`
+	EntrySeq    int64                 `dynamodbav:"entrySeq,omitempty"`
+	At          time.Time             `dynamodbav:"at"`
+	UpdatedAt   time.Time             `dynamodbav:"updatedAt"`
+	Note        string                `dynamodbav:"note,omitempty"`
+	AmountCents int64                 `dynamodbav:"amountCents,omitempty"` // a purchase's price
+	Refunds     map[string]refundSeen `dynamodbav:"refunds,omitempty"`
+	Cancelled   int64                 `dynamodbav:"cancelledTokens,omitempty"` // of Tokens, taken back by refunds
+	// Released: a cancelled earning's tokens had been released before (a reversed refund then gives
+	// them back as available, not pending).
+	Released bool  `dynamodbav:"released,omitempty"`
+	Version  int64 `dynamodbav:"version,omitempty"` // 0: written before versions
+}
+
+// refundSeen is one refund (or lost dispute) of a purchase as its guard keeps it.
+type refundSeen struct {
+	Cents   int64     `dynamodbav:"cents"`
+	At      time.Time `dynamodbav:"at"`
+	Full    bool      `dynamodbav:"full,omitempty"`
+	Dispute bool      `dynamodbav:"dispute,omitempty"`
+	// Reversed: the refund failed or was canceled at Stripe and no longer counts; kept (rather
+	// than deleted) so the refund told after its reversal is recognised and never counted.
+	Reversed bool `dynamodbav:"reversed,omitempty"`
 }
 
 // capItem counts one user's earnings by a capped rule on one UTC day.
@@ -168,6 +195,9 @@ type redemptionItem struct {
 	FulfilmentError    string                   `dynamodbav:"fulfilmentError,omitempty"`
 	FulfilmentAttempts int64                    `dynamodbav:"fulfilmentAttempts"`
 	NotifiedStatus     Status                   `dynamodbav:"notifiedStatus,omitempty"`
+	Claim              Action                   `dynamodbav:"claim,omitempty"`
+	ClaimID            string                   `dynamodbav:"claimId,omitempty"`
+	ClaimUntil         time.Time                `dynamodbav:"claimUntil,omitempty"`
 	ApprovedAt         time.Time                `dynamodbav:"approvedAt,omitempty"`
 	CreatedAt          time.Time                `dynamodbav:"createdAt"`
 	UpdatedAt          time.Time                `dynamodbav:"updatedAt"`
@@ -185,7 +215,8 @@ func (r Redemption) item() redemptionItem {
 		Fulfilment: r.Fulfilment, Status: r.Status, Shipping: r.Shipping, DecidedBy: r.DecidedBy, Reason: r.Reason,
 		Note: r.Note, CouponCode: r.CouponCode, StripeCustomerID: r.StripeCustomerID,
 		BalanceTransaction: r.BalanceTransaction, FulfilmentError: r.FulfilmentError,
-		FulfilmentAttempts: r.FulfilmentAttempts, NotifiedStatus: r.NotifiedStatus, ApprovedAt: r.ApprovedAt, CreatedAt: r.CreatedAt,
+		FulfilmentAttempts: r.FulfilmentAttempts, NotifiedStatus: r.NotifiedStatus, Claim: r.Claim, ClaimID: r.ClaimID,
+		ClaimUntil: r.ClaimUntil, ApprovedAt: r.ApprovedAt, CreatedAt: r.CreatedAt,
 		UpdatedAt: r.UpdatedAt, FulfilledAt: r.FulfilledAt, Version: r.Version, WriteID: r.WriteID}
 }
 
@@ -194,6 +225,7 @@ func (it redemptionItem) redemption() Redemption {
 		Cost: it.Cost, Fulfilment: it.Fulfilment, Status: it.Status, Shipping: it.Shipping, DecidedBy: it.DecidedBy,
 		Reason: it.Reason, Note: it.Note, CouponCode: it.CouponCode, StripeCustomerID: it.StripeCustomerID,
 		BalanceTransaction: it.BalanceTransaction, FulfilmentError: it.FulfilmentError,
-		FulfilmentAttempts: it.FulfilmentAttempts, NotifiedStatus: it.NotifiedStatus, ApprovedAt: it.ApprovedAt, CreatedAt: it.CreatedAt,
+		FulfilmentAttempts: it.FulfilmentAttempts, NotifiedStatus: it.NotifiedStatus, Claim: it.Claim, ClaimID: it.ClaimID,
+		ClaimUntil: it.ClaimUntil, ApprovedAt: it.ApprovedAt, CreatedAt: it.CreatedAt,
 		UpdatedAt: it.UpdatedAt, FulfilledAt: it.FulfilledAt, Version: it.Version, WriteID: it.WriteID}
 }

@@ -34,7 +34,7 @@ const (
 // refund, changes nothing more.
 func RunReleasePendingTokens(ctx context.Context, d *Deps) (ReleaseReport, error) {
 	var rep ReleaseReport
-	ix := manifest.Indexes[1]
+	ix := manifest.GSI2
 	in := &dynamodb.QueryInput{
 		TableName:                &d.Store.Table,
 		IndexName:                aws.String(ix.Name),

@@ -21,6 +21,8 @@ import (
 //	held      = owned tokens reserved by pending or approved redemptions = Σ entry.heldDelta
 //	available = balance − held, what can be spent or held; never below zero
 //	pending   = earned tokens not yet owned (a purchase inside its refund window) = Σ entry.pendingDelta
+//	owed      = tokens a clawback could not take (they were held or spent) = Σ entry.owedDelta;
+//	            paid first from any tokens that become available, so owed > 0 only while available = 0
 //
 // Earned tokens also count towards the leaderboards: lifetimeEarned (the all-time score) and
 // weekEarned for weekID (the weekly score); spending never lowers them.
@@ -30,6 +32,7 @@ type Account struct {
 	Held           int64
 	Available      int64
 	Pending        int64
+	Owed           int64
 	LifetimeEarned int64
 	WeekID         string
 	WeekEarned     int64
@@ -90,6 +93,7 @@ type Change struct {
 	Delta        int64 // change of balance
 	HeldDelta    int64 // change of held
 	PendingDelta int64 // change of pending
+	OwedDelta    int64 // change of owed: + what a clawback could not take (Apply subtracts repayments)
 	// Earned is the change of the scores (lifetime and this week): positive for earnings and
 	// grants, negative for deductions and clawbacks, zero for holds and spending.
 	Earned int64
@@ -112,11 +116,13 @@ type Entry struct {
 	Delta          int64
 	HeldDelta      int64
 	PendingDelta   int64
+	OwedDelta      int64 // + a debt incurred, − a debt repaid (Delta already has the repayment taken off)
 	Earned         int64
 	BalanceAfter   int64
 	HeldAfter      int64
 	PendingAfter   int64
 	AvailableAfter int64
+	OwedAfter      int64
 	At             time.Time
 }
 
@@ -124,9 +130,10 @@ type Entry struct {
 var ErrInsufficient = errors.New("insufficient available tokens")
 
 // Apply returns the account after c at now and the entry recording it (a zero entry for a profile
-// change). It refuses — changing nothing — a movement that would take available, held or pending
-// below zero: available below zero is a 409 the caller can show ("you have 300 tokens available"),
-// the others are bugs.
+// change). It refuses — changing nothing — a movement that would take available, held, pending or
+// owed below zero: available below zero is a 409 the caller can show ("you have 300 tokens
+// available"), the others are bugs. Tokens the movement makes available pay what is owed first
+// (the entry's delta is then net of the repayment and its owedDelta says how much was repaid).
 func (a Account) Apply(c Change, now time.Time) (Account, Entry, error) {
 	n := a
 	n.UpdatedAt = now
@@ -146,13 +153,21 @@ func (a Account) Apply(c Change, now time.Time) (Account, Entry, error) {
 	n.Balance += c.Delta
 	n.Held += c.HeldDelta
 	n.Pending += c.PendingDelta
+	n.Owed += c.OwedDelta
 	n.Available = n.Balance - n.Held
 	switch {
 	case n.Available < 0:
 		return a, Entry{}, apperr.Wrap(ErrInsufficient, apperr.Conflict,
 			"not enough tokens: %d available, %d needed", a.Available, a.Available-n.Available)
-	case n.Held < 0 || n.Pending < 0:
-		return a, Entry{}, apperr.New(apperr.Internal, "ledger invariant: held %d, pending %d", n.Held, n.Pending)
+	case n.Held < 0 || n.Pending < 0 || n.Owed < 0:
+		return a, Entry{}, apperr.New(apperr.Internal, "ledger invariant: held %d, pending %d, owed %d", n.Held, n.Pending, n.Owed)
+	}
+	// A debt is never forgiven and never sits beside spendable tokens: whatever becomes available
+	// (an earning, a release, a grant, a hold released by a cancellation) pays it first — so holding
+	// tokens in a redemption and cancelling it after a refund cannot dodge the clawback.
+	if pay := min(n.Owed, n.Available); pay > 0 {
+		n.Balance, n.Available, n.Owed = n.Balance-pay, n.Available-pay, n.Owed-pay
+		c.Delta, c.OwedDelta = c.Delta-pay, c.OwedDelta-pay
 	}
 	if c.Earned != 0 {
 		// Scores never go below zero: a deduction larger than what was earned ends at zero.
@@ -162,32 +177,34 @@ func (a Account) Apply(c Change, now time.Time) (Account, Entry, error) {
 	}
 	n.Seq++
 	e := Entry{UserID: a.UserID, Seq: n.Seq, Kind: c.Kind, Rule: c.Rule, Reason: c.Reason, SourceID: c.SourceID,
-		Actor: c.Actor, Delta: c.Delta, HeldDelta: c.HeldDelta, PendingDelta: c.PendingDelta, Earned: c.Earned,
-		BalanceAfter: n.Balance, HeldAfter: n.Held, PendingAfter: n.Pending, AvailableAfter: n.Available, At: now}
+		Actor: c.Actor, Delta: c.Delta, HeldDelta: c.HeldDelta, PendingDelta: c.PendingDelta, OwedDelta: c.OwedDelta,
+		Earned: c.Earned, BalanceAfter: n.Balance, HeldAfter: n.Held, PendingAfter: n.Pending, AvailableAfter: n.Available,
+		OwedAfter: n.Owed, At: now}
 	return n, e, nil
 }
 
-// Verify checks a user's whole ledger against the account: the account's balance, held and pending
-// are the sums of the entries, each entry's "after" values are the running sums, sequence numbers
-// run 1..n without gaps, and available never went below zero. Entries are in sequence order.
+// Verify checks a user's whole ledger against the account: the account's balance, held, pending
+// and owed are the sums of the entries, each entry's "after" values are the running sums, sequence
+// numbers run 1..n without gaps, available never went below zero, and nothing was owed while
+// tokens were available. Entries are in sequence order.
 func Verify(a Account, entries []Entry) error {
-	var bal, held, pend int64
+	var bal, held, pend, owed int64
 	for i, e := range entries {
 		if e.Seq != int64(i+1) {
 			return apperr.New(apperr.Internal, "entry %d has seq %d", i+1, e.Seq)
 		}
-		bal, held, pend = bal+e.Delta, held+e.HeldDelta, pend+e.PendingDelta
-		if e.BalanceAfter != bal || e.HeldAfter != held || e.PendingAfter != pend || e.AvailableAfter != bal-held {
-			return apperr.New(apperr.Internal, "entry %d: after (%d, %d, %d, %d), sums (%d, %d, %d, %d)", e.Seq,
-				e.BalanceAfter, e.HeldAfter, e.PendingAfter, e.AvailableAfter, bal, held, pend, bal-held)
+		bal, held, pend, owed = bal+e.Delta, held+e.HeldDelta, pend+e.PendingDelta, owed+e.OwedDelta
+		if e.BalanceAfter != bal || e.HeldAfter != held || e.PendingAfter != pend || e.AvailableAfter != bal-held || e.OwedAfter != owed {
+			return apperr.New(apperr.Internal, "entry %d: after (%d, %d, %d, %d, %d), sums (%d, %d, %d, %d, %d)", e.Seq,
+				e.BalanceAfter, e.HeldAfter, e.PendingAfter, e.AvailableAfter, e.OwedAfter, bal, held, pend, bal-held, owed)
 		}
-		if bal-held < 0 || held < 0 || pend < 0 {
-			return apperr.New(apperr.Internal, "entry %d leaves available %d, held %d, pending %d", e.Seq, bal-held, held, pend)
+		if bal-held < 0 || held < 0 || pend < 0 || owed < 0 || owed > 0 && bal-held > 0 {
+			return apperr.New(apperr.Internal, "entry %d leaves available %d, held %d, pending %d, owed %d", e.Seq, bal-held, held, pend, owed)
 		}
 	}
-	if a.Balance != bal || a.Held != held || a.Pending != pend || a.Available != bal-held || a.Seq != int64(len(entries)) {
-		return apperr.New(apperr.Internal, "account (%d, %d, %d, %d, seq %d) ≠ entries (%d, %d, %d, %d, %d)",
-			a.Balance, a.Held, a.Pending, a.Available, a.Seq, bal, held, pend, bal-held, len(entries))
+	if a.Balance != bal || a.Held != held || a.Pending != pend || a.Available != bal-held || a.Owed != owed || a.Seq != int64(len(entries)) {
+		return apperr.New(apperr.Internal, "account (%d, %d, %d, %d, owed %d, seq %d) ≠ entries (%d, %d, %d, %d, %d, %d)",
+			a.Balance, a.Held, a.Pending, a.Available, a.Owed, a.Seq, bal, held, pend, bal-held, owed, len(entries))
 	}
 	return nil
 }

@@ -192,28 +192,80 @@ func TestPlanEarning(t *testing.T) {
 
 func TestRefundPolicy(t *testing.T) {
 	end := monday.Add(RefundWindow)
+	pending := earnState{Exists: true, State: EarnPending, Tokens: 50, ReleaseAt: end, AmountCents: 4900}
+	released := pending
+	released.State = EarnReleased
+	halfGone := released // a 50 % refund already took 25
+	halfGone.Refunds, halfGone.Cancelled = map[string]refundSeen{"re_1": {Cents: 2450, At: end.Add(-2 * time.Hour)}}, 25
+	onePercentGone := released // a 1 % refund already took 1 (49 of 50 kept)
+	onePercentGone.Refunds, onePercentGone.Cancelled = map[string]refundSeen{"re_1": {Cents: 49, At: end.Add(-2 * time.Hour)}}, 1
+	legacy := earnState{Exists: true, State: EarnPending, Tokens: 50, ReleaseAt: end} // no price stored
+	inside, after := end.Add(-time.Hour), end.Add(time.Hour)
+	full := RefundNotice{RefundID: "re_9", Cents: 4900, At: inside}
+	reversed := func(id string, cents int64) RefundNotice {
+		return RefundNotice{RefundID: id, Cents: cents, At: inside, Reversed: true}
+	}
+	halfPending := halfGone
+	halfPending.State = EarnPending
+	cancelledPending := pending // a full refund cancelled it while pending
+	cancelledPending.State, cancelledPending.Cancelled = EarnCancelled, 50
+	cancelledPending.Refunds = map[string]refundSeen{"re_9": {Cents: 4900, At: inside}}
+	cancelledReleased := cancelledPending // … or clawed it back once released
+	cancelledReleased.Released = true
+	reversedGone := released // re_1 failed after it took 25: they came back
+	reversedGone.Refunds = map[string]refundSeen{"re_1": {Cents: 2450, At: inside, Reversed: true}}
+	disputeGone := cancelledReleased
+	disputeGone.Refunds = map[string]refundSeen{"dp_1": {Cents: 4900, At: after, Dispute: true, Full: true}}
 	for _, tc := range []struct {
 		name      string
 		g         earnState
-		at        time.Time
+		n         RefundNotice
 		available int64
 		kind      Kind
 		delta     int64
 		pend      int64
+		owed      int64
 		earned    int64
 		out       Outcome
+		state     string // the guard's state after ("" unchanged)
 	}{
-		{"inside the window, pending", earnState{Exists: true, State: EarnPending, Tokens: 50, ReleaseAt: end}, end.Add(-time.Hour), 0, KindCancel, 0, -50, 0, OutCancelled},
-		{"at the window's last second", earnState{Exists: true, State: EarnPending, Tokens: 50, ReleaseAt: end}, end, 0, KindCancel, 0, -50, 0, OutCancelled},
-		{"after the window, not yet released", earnState{Exists: true, State: EarnPending, Tokens: 50, ReleaseAt: end}, end.Add(time.Second), 0, "", 0, 0, 0, OutIgnored},
-		{"inside the window, learnt after release", earnState{Exists: true, State: EarnReleased, Tokens: 50, ReleaseAt: end}, end.Add(-time.Hour), 80, KindClawback, -50, 0, -50, OutClawback},
-		{"learnt after release, partly spent", earnState{Exists: true, State: EarnReleased, Tokens: 50, ReleaseAt: end}, end.Add(-time.Hour), 20, KindClawback, -20, 0, -50, OutClawback},
-		{"after the window, released", earnState{Exists: true, State: EarnReleased, Tokens: 50, ReleaseAt: end}, end.Add(time.Hour), 80, "", 0, 0, 0, OutIgnored},
-		{"second refund", earnState{Exists: true, State: EarnCancelled, Tokens: 50, ReleaseAt: end}, end.Add(-time.Hour), 80, "", 0, 0, 0, OutDuplicate},
+		{"inside the window, pending", pending, full, 0, KindCancel, 0, -50, 0, 0, OutCancelled, EarnCancelled},
+		{"at the window's last second", pending, RefundNotice{RefundID: "re_9", Cents: 4900, At: end}, 0, KindCancel, 0, -50, 0, 0, OutCancelled, EarnCancelled},
+		{"1 % of a pending purchase", pending, RefundNotice{RefundID: "re_9", Cents: 49, At: inside}, 0, KindCancel, 0, -1, 0, 0, OutCancelled, EarnPending},
+		{"50 % of a pending purchase", pending, RefundNotice{RefundID: "re_9", Cents: 2450, At: inside}, 0, KindCancel, 0, -25, 0, 0, OutCancelled, EarnPending},
+		{"the second half", halfGone, RefundNotice{RefundID: "re_2", Cents: 2450, At: inside}, 80, KindClawback, -25, 0, 0, -25, OutClawback, EarnCancelled},
+		{"the first half again", halfGone, RefundNotice{RefundID: "re_1", Cents: 2450, At: inside}, 80, "", 0, 0, 0, 0, OutDuplicate, ""},
+		{"1 cent more takes no whole token", onePercentGone, RefundNotice{RefundID: "re_3", Cents: 1, At: inside}, 80, "", 0, 0, 0, 0, OutRecorded, EarnReleased},
+		{"after the window, not yet released", pending, RefundNotice{RefundID: "re_9", Cents: 4900, At: end.Add(time.Second)}, 0, "", 0, 0, 0, 0, OutIgnored, ""},
+		{"inside the window, learnt after release", released, full, 80, KindClawback, -50, 0, 0, -50, OutClawback, EarnCancelled},
+		{"learnt after release, partly held: the rest is owed", released, full, 20, KindClawback, -20, 0, 30, -50, OutClawback, EarnCancelled},
+		{"learnt after release, all held: all owed", released, full, 0, KindClawback, 0, 0, 50, -50, OutClawback, EarnCancelled},
+		{"after the window, released", released, RefundNotice{RefundID: "re_9", Cents: 4900, At: after}, 80, "", 0, 0, 0, 0, OutIgnored, ""},
+		{"a lost dispute after the window takes all", released, RefundNotice{RefundID: "dp_1", Cents: 100, Dispute: true, At: after.AddDate(0, 2, 0)}, 80, KindClawback, -50, 0, 0, -50, OutClawback, EarnCancelled},
+		{"price unknown: a refund takes all, as before", legacy, RefundNotice{RefundID: "re_9", Cents: 49, At: inside}, 0, KindCancel, 0, -50, 0, 0, OutCancelled, EarnCancelled},
+		{"price from the refund fact", legacy, RefundNotice{RefundID: "re_9", Cents: 2450, PurchaseCents: 4900, At: inside}, 0, KindCancel, 0, -25, 0, 0, OutCancelled, EarnPending},
+		{"second refund after a full one", earnState{Exists: true, State: EarnCancelled, Tokens: 50, ReleaseAt: end}, full, 80, "", 0, 0, 0, 0, OutDuplicate, ""},
+		{"before the purchase", earnState{}, full, 0, "", 0, 0, 0, 0, OutCancelled, EarnAwaiting},
+		// A refund that failed or was canceled at Stripe (Reversed) gives back what it took.
+		{"reversed: pending again", halfPending, reversed("re_1", 2450), 0, KindPending, 0, 25, 0, 0, OutRestored, EarnPending},
+		{"reversed after the release: available again", halfGone, reversed("re_1", 2450), 0, KindEarn, 25, 0, 0, 25, OutRestored, EarnReleased},
+		{"reversed, cancelled while pending: pending again", cancelledPending, reversed("re_9", 4900), 0, KindPending, 0, 50, 0, 0, OutRestored, EarnPending},
+		{"reversed, clawed back after the release: available again", cancelledReleased, reversed("re_9", 4900), 0, KindEarn, 50, 0, 0, 50, OutRestored, EarnReleased},
+		{"reversal redelivered", reversedGone, reversed("re_1", 2450), 80, "", 0, 0, 0, 0, OutDuplicate, ""},
+		{"the refund after its reversal", reversedGone, RefundNotice{RefundID: "re_1", Cents: 2450, At: inside}, 80, "", 0, 0, 0, 0, OutDuplicate, ""},
+		{"reversed before the refund", pending, reversed("re_1", 2450), 80, "", 0, 0, 0, 0, OutRecorded, EarnPending},
+		{"reversed before the purchase", earnState{}, reversed("re_1", 2450), 0, "", 0, 0, 0, 0, OutRecorded, EarnAwaiting},
+		{"a lost dispute is never reversed", disputeGone, RefundNotice{RefundID: "dp_1", Cents: 4900, Dispute: true, Reversed: true, At: after}, 80, "", 0, 0, 0, 0, OutIgnored, ""},
+		{"a reversal told under a dispute's id", disputeGone, reversed("dp_1", 4900), 80, "", 0, 0, 0, 0, OutIgnored, ""},
+		{"a lost dispute told after a reversal under its id", reversedGone, RefundNotice{RefundID: "re_1", Cents: 4900, Dispute: true, At: after}, 80, KindClawback, -50, 0, 0, -50, OutClawback, EarnCancelled},
 	} {
-		c, state, out := decideRefund(tc.g, tc.at, tc.available)
-		if c.Kind != tc.kind || c.Delta != tc.delta || c.PendingDelta != tc.pend || c.Earned != tc.earned || out != tc.out || (state == "") != (tc.kind == "") {
-			t.Errorf("%s: %+v %q %s", tc.name, c, state, out)
+		c, next, out, write := decideRefund(tc.g, tc.n, tc.available)
+		if c.Kind != tc.kind || c.Delta != tc.delta || c.PendingDelta != tc.pend || c.OwedDelta != tc.owed || c.Earned != tc.earned ||
+			out != tc.out || write != (tc.state != "") || tc.state != "" && next.State != tc.state {
+			t.Errorf("%s: %+v → %q, %s, write %v", tc.name, c, next.State, out, write)
+		}
+		if write && next.Remaining() != tc.g.Remaining()+c.PendingDelta+c.Delta-c.OwedDelta && tc.g.State != "" {
+			t.Errorf("%s: the guard's remaining %d does not follow the movement %+v", tc.name, next.Remaining(), c)
 		}
 	}
 	if _, out := decideRelease(earnState{Exists: true, State: EarnPending, Tokens: 50, ReleaseAt: end}, RuleCoursePurchased, "p", end.Add(-time.Second)); out != OutIgnored {
@@ -222,6 +274,94 @@ func TestRefundPolicy(t *testing.T) {
 	c, out := decideRelease(earnState{Exists: true, State: EarnPending, Tokens: 50, ReleaseAt: end}, RuleCoursePurchased, "p", end)
 	if out != OutReleased || c.Delta != 50 || c.PendingDelta != -50 || c.Earned != 50 {
 		t.Errorf("release at the window's end: %+v %s", c, out)
+	}
+	c, _ = decideRelease(earnState{Exists: true, State: EarnPending, Tokens: 50, Cancelled: 25, ReleaseAt: end}, RuleCoursePurchased, "p", end)
+	if c.Delta != 25 || c.PendingDelta != -25 {
+		t.Errorf("a half-refunded purchase releases half: %+v", c)
+	}
+}
+
+// The tokens a purchase keeps follow the price kept, floored: 1 %, 50 % and 100 % refunds of
+// 4,900 cents leave 49, 25 and 0 of 50 tokens; refunds after the window do not count; a lost
+// dispute takes all whenever it comes; refunds of a purchase whose price is unknown take all.
+func TestKeptTokens(t *testing.T) {
+	end := monday.Add(RefundWindow)
+	in, out := end.Add(-time.Hour), end.Add(time.Hour)
+	for _, tc := range []struct {
+		name    string
+		amount  int64
+		refunds map[string]refundSeen
+		want    int64
+	}{
+		{"no refund", 4900, nil, 50},
+		{"1 %", 4900, map[string]refundSeen{"a": {Cents: 49, At: in}}, 49},
+		{"50 %", 4900, map[string]refundSeen{"a": {Cents: 2450, At: in}}, 25},
+		{"100 %", 4900, map[string]refundSeen{"a": {Cents: 4900, At: in}}, 0},
+		{"more than paid", 4900, map[string]refundSeen{"a": {Cents: 4900, At: in}, "b": {Cents: 100, At: in}}, 0},
+		{"two halves", 4900, map[string]refundSeen{"a": {Cents: 2450, At: in}, "b": {Cents: 2450, At: in}}, 0},
+		{"half after the window", 4900, map[string]refundSeen{"a": {Cents: 2450, At: in}, "b": {Cents: 2450, At: out}}, 25},
+		{"1 cent", 4900, map[string]refundSeen{"a": {Cents: 1, At: in}}, 49},
+		{"lost dispute after the window", 4900, map[string]refundSeen{"dp": {Cents: 10, At: out, Dispute: true}}, 0},
+		{"price unknown", 0, map[string]refundSeen{"a": {Cents: 1, At: in}}, 0},
+		{"price unknown, no refund counted", 0, map[string]refundSeen{"a": {Cents: 1, At: out}}, 50},
+		{"a reversed refund does not count", 4900, map[string]refundSeen{"a": {Cents: 2450, At: in, Reversed: true}}, 50},
+		{"one of two halves reversed", 4900, map[string]refundSeen{"a": {Cents: 2450, At: in}, "b": {Cents: 2450, At: in, Reversed: true}}, 25},
+	} {
+		if got := keptTokens(50, tc.amount, end, tc.refunds); got != tc.want {
+			t.Errorf("%s: kept %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// What a clawback could not take is owed, and whatever becomes available pays it first: a release
+// of held tokens, an earning, a grant. Balance stays the sum of the deltas and available never goes
+// below zero; nothing is owed while tokens are available.
+func TestOwedIsPaidFirst(t *testing.T) {
+	a := Account{UserID: "u"}
+	var entries []Entry
+	for i, s := range []struct {
+		c                     Change
+		delta, owedDelta      int64
+		bal, held, avail, owe int64
+	}{
+		{Change{Kind: KindEarn, Delta: 500, Earned: 500}, 500, 0, 500, 0, 500, 0},
+		{Change{Kind: KindHold, HeldDelta: 500}, 0, 0, 500, 500, 0, 0},
+		{Change{Kind: KindClawback, OwedDelta: 50, Earned: -50}, 0, 50, 500, 500, 0, 50}, // nothing available to take
+		{Change{Kind: KindEarn, Delta: 20, Earned: 20}, 0, -20, 500, 500, 0, 30},         // an earning pays first
+		{Change{Kind: KindUnhold, HeldDelta: -500}, -30, -30, 470, 0, 470, 0},            // the cancellation cannot dodge it
+		{Change{Kind: KindAdjust, Delta: 10, Earned: 10}, 10, 0, 480, 0, 480, 0},         // nothing owed any more
+		{Change{Kind: KindClawback, Delta: -480, OwedDelta: 20, Earned: -500}, -480, 20, 0, 0, 0, 20},
+		{Change{Kind: KindRelease, Delta: 50, PendingDelta: 0, Earned: 50}, 30, -20, 30, 0, 30, 0},
+	} {
+		n, e, err := a.Apply(s.c, monday)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if e.Delta != s.delta || e.OwedDelta != s.owedDelta || n.Balance != s.bal || n.Held != s.held || n.Available != s.avail ||
+			n.Owed != s.owe || e.OwedAfter != n.Owed {
+			t.Fatalf("step %d: entry %+v, account %+v", i, e, n)
+		}
+		a, entries = n, append(entries, e)
+	}
+	if err := Verify(a, entries); err != nil {
+		t.Fatal(err)
+	}
+	tampered := append([]Entry(nil), entries...)
+	tampered[3].OwedAfter = 0
+	if Verify(a, tampered) == nil {
+		t.Error("a wrong running debt passed")
+	}
+	if _, _, err := (Account{UserID: "u"}).Apply(Change{Kind: KindClawback, OwedDelta: -1}, monday); apperr.CodeOf(err) != apperr.Internal {
+		t.Errorf("owing less than nothing must be a bug, got %v", err)
+	}
+	// Counted as the metrics count it: issued − redeemed − deducted = Σ balances.
+	var issued, deducted int64
+	for _, e := range entries {
+		c := balanceCounts(e)
+		issued, deducted = issued+c[CtrIssued], deducted+c[CtrDeducted]
+	}
+	if issued-deducted != a.Balance || issued != 580 {
+		t.Errorf("issued %d − deducted %d ≠ balance %d", issued, deducted, a.Balance)
 	}
 }
 

@@ -232,19 +232,37 @@ const (
 	GaugePending        = "pending"          // Σ pending
 )
 
+// balanceCounts is how an entry's change of balance counts: spent (redeemed), or credited
+// (issued) and taken back (deducted). A repayment of what was owed is a deduction of its own, so an
+// earning of 50 that repays 30 counts 50 issued and 30 deducted (its delta is +20), and
+// issued − redeemed − deducted stays the sum of the balances.
+func balanceCounts(e Entry) map[string]int64 {
+	out := map[string]int64{}
+	if e.Kind == KindRedeem {
+		out[CtrRedeemed] = -e.Delta
+		return out
+	}
+	repaid := max(-e.OwedDelta, 0)
+	switch gross := e.Delta + repaid; {
+	case gross > 0:
+		out[CtrIssued] = gross
+	case gross < 0:
+		repaid -= gross
+	}
+	if repaid > 0 {
+		out[CtrDeducted] = repaid
+	}
+	return out
+}
+
 // metricItems counts an entry in the day's counters and the gauges, in the user's shard.
 func metricItems(e Entry, shard int) []*types.TransactWriteItem {
 	if e.Seq == 0 {
 		return nil
 	}
 	day := map[string]int64{}
-	switch {
-	case e.Kind == KindRedeem:
-		day[CtrRedeemed] = -e.Delta
-	case e.Delta > 0:
-		day[CtrIssued] = e.Delta
-	case e.Delta < 0:
-		day[CtrDeducted] = -e.Delta
+	for k, v := range balanceCounts(e) {
+		day[k] = v
 	}
 	if e.PendingDelta > 0 {
 		day[CtrPendingEarned] = e.PendingDelta

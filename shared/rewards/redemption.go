@@ -111,10 +111,17 @@ type Redemption struct {
 	FulfilmentError    string // the last automatic fulfilment failure (approved, not fulfilled)
 	FulfilmentAttempts int64
 	NotifiedStatus     Status // the status the last e-mail announced
-	ApprovedAt         time.Time
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-	FulfilledAt        time.Time
-	Version            int64
-	WriteID            string // random per write (see Account.WriteID)
+	// A claim reserves an approved coupon or credit for the one operation talking to Stripe about
+	// it (approve or fulfil issuing it, reject revoking it) until ClaimUntil: no other operation
+	// moves it meanwhile. A reject claim, once taken, is never followed by an issue (see Claim).
+	Claim       Action
+	ClaimID     string
+	ClaimUntil  time.Time
+	claimToken  string // set on the copy Claim returns: its holder's proof
+	ApprovedAt  time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	FulfilledAt time.Time
+	Version     int64
+	WriteID     string // random per write (see Account.WriteID)
 }

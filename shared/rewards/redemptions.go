@@ -2,7 +2,6 @@ package rewards
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"regexp"
 	"time"
@@ -52,11 +51,15 @@ type AdminRedemptionView struct {
 	EmailSent          *bool  `json:"emailSent,omitempty"` // set on the answer of a transition
 }
 
-// View renders a redemption for its owner.
+// View renders a redemption for its owner. The coupon code is shown once the coupon is delivered
+// (fulfilled): before that it may not exist at Stripe yet, or be about to be revoked.
 func (r Redemption) View() RedemptionView {
 	v := RedemptionView{ID: r.ID, RewardID: r.RewardID, RewardName: r.RewardName, Cost: r.Cost,
-		Fulfilment: r.Fulfilment, Status: r.Status, Shipping: r.Shipping, CouponCode: r.CouponCode, Reason: r.Reason,
+		Fulfilment: r.Fulfilment, Status: r.Status, Shipping: r.Shipping, Reason: r.Reason,
 		Note: r.Note, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	if r.Status == Fulfilled {
+		v.CouponCode = r.CouponCode
+	}
 	if !r.FulfilledAt.IsZero() {
 		t := r.FulfilledAt.UTC()
 		v.FulfilledAt = &t
@@ -172,94 +175,11 @@ func (d *Deps) RedemptionByID(ctx context.Context, id string) (Redemption, error
 		return Redemption{}, apperr.New(apperr.Invalid, "redemptionId is malformed")
 	}
 	g1, g1s := store.RedemptionByIDGSI1(id)
-	it, err := store.QueryIndexOne[redemptionItem](ctx, d.Store, manifest.Indexes[0], g1, g1s, "no such redemption")
+	it, err := store.QueryIndexOne[redemptionItem](ctx, d.Store, manifest.GSI1, g1, g1s, "no such redemption")
 	if err != nil {
 		return Redemption{}, err
 	}
 	return d.GetRedemption(ctx, it.UserID, id)
-}
-
-// Transition moves redemption red by act, as actor: the redemption item over the version read and
-// — when tokens move — the account and its entry, plus an audit record, in one transaction. The
-// decision is always taken on a fresh, strongly consistent read of the redemption (red only names
-// it), so a stale copy can never release or spend tokens twice. change (may be nil) fills in what
-// the transition records (reason, fulfilment). Any other status than the ones act starts from is
-// a 409 and changes nothing.
-func (d *Deps) Transition(ctx context.Context, red Redemption, act Action, actor, requestID string, change func(*Redemption)) (Redemption, error) {
-	// plan reads the redemption and builds its move: the new redemption, its conditional put and
-	// the audit record.
-	plan := func(ctx context.Context) (Redemption, []types.TransactWriteItem, error) {
-		cur, err := d.GetRedemption(ctx, red.UserID, red.ID)
-		if err != nil {
-			return cur, nil, err
-		}
-		to, err := Next(cur.Status, act)
-		if err != nil {
-			return cur, nil, err
-		}
-		now := d.Clock.Now()
-		n := cur
-		n.Status, n.UpdatedAt, n.Version, n.WriteID = to, now, cur.Version+1, writeID()
-		if change != nil {
-			change(&n)
-		}
-		if to == Fulfilled {
-			n.FulfilledAt = now
-		}
-		item, err := store.Marshal(n.item())
-		if err != nil {
-			return cur, nil, err
-		}
-		put := types.TransactWriteItem{Put: &types.Put{Item: item, ConditionExpression: aws.String("version = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": store.N(cur.Version)}}}
-		details := map[string]string{"from": string(cur.Status), "to": string(to), "cost": itoa(cur.Cost), "user": cur.UserID}
-		if n.Reason != "" && act == ActReject {
-			details["reason"] = n.Reason
-		}
-		rec, err := audit.Item(audit.Entry{Actor: actor, Action: "redemption." + string(act), Target: "redemption:" + cur.ID,
-			RequestID: requestID, Details: details}, now)
-		if err != nil {
-			return cur, nil, err
-		}
-		return n, []types.TransactWriteItem{put, rec}, nil
-	}
-	if c, moves := TokenChange(act, red.Cost); moves {
-		var out Redemption
-		c.SourceID, c.Actor = red.ID, actor
-		_, _, err := d.Post(ctx, red.UserID, func(ctx context.Context, _ Account) (Plan, error) {
-			n, items, err := plan(ctx)
-			if err != nil {
-				return Plan{}, err
-			}
-			out = n
-			c.Reason = fmt.Sprintf("%s: %s", n.RewardName, n.Status)
-			// A failed version condition (nil Fail) makes Post read everything again.
-			return Plan{Change: c, Extras: []Extra{{Item: items[0]}, {Item: items[1]}}}, nil
-		})
-		if err != nil {
-			return red, err
-		}
-		return out, nil
-	}
-	for attempt := 1; ; attempt++ {
-		n, items, err := plan(ctx)
-		if err != nil {
-			return red, err
-		}
-		err = d.Store.Transact(ctx, items)
-		if err == nil {
-			return n, nil
-		}
-		if store.IsConditionFailed(err) {
-			// Our own write, committed, whose answer was lost and whose SDK retry then failed?
-			if cur, gErr := d.GetRedemption(ctx, red.UserID, red.ID); gErr == nil && cur.Version == n.Version && cur.WriteID == n.WriteID {
-				return n, nil
-			}
-		}
-		if !store.IsConditionFailed(err) || attempt == postAttempts {
-			return red, err
-		}
-	}
 }
 
 // UpdateRedemption records something about a redemption without moving it (a fulfilment error,
@@ -295,7 +215,7 @@ func (d *Deps) ListRedemptions(ctx context.Context, userID string, limit int32, 
 
 // RedemptionsByStatus lists redemptions in a status, oldest change first (the admin's queue).
 func (d *Deps) RedemptionsByStatus(ctx context.Context, status Status, limit int32, cursor string) ([]Redemption, string, error) {
-	ix := manifest.Indexes[1]
+	ix := manifest.GSI2
 	page, err := store.QueryPage[redemptionItem](ctx, d.Store, "redemptions-by-status#"+string(status), &dynamodb.QueryInput{
 		IndexName:                 aws.String(ix.Name),
 		KeyConditionExpression:    aws.String("#pk = :pk"),

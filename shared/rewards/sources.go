@@ -154,14 +154,18 @@ func (d *Deps) ApplyFact(ctx context.Context, msg queue.Message) error {
 			release = f.PurchasedAt.Add(RefundWindow)
 		}
 		out, _, err = d.Earn(ctx, Earning{UserID: f.UserID, Rule: RuleCoursePurchased, SourceID: f.PurchaseID,
-			OccurredAt: f.PurchasedAt, ReleaseAt: release, Actor: "system:facts"})
+			OccurredAt: f.PurchasedAt, ReleaseAt: release, AmountCents: f.AmountCents, Actor: "system:facts"})
 	case facts.CourseRefunded:
 		var f facts.CourseRefundedFact
 		if err = decode(msg, &f); err == nil {
-			err = requireIDs(f.UserID, f.PurchaseID)
+			err = requireIDs(f.UserID, f.PurchaseID, f.RefundID)
+		}
+		if err == nil && (f.AmountCents < 0 || f.PurchaseAmountCents < 0) {
+			err = errString("non-negative amounts")
 		}
 		if err == nil {
-			out, _, err = d.Refund(ctx, f.UserID, f.PurchaseID, f.RefundedAt)
+			out, _, err = d.Refund(ctx, RefundNotice{UserID: f.UserID, PurchaseID: f.PurchaseID, RefundID: f.RefundID,
+				Cents: f.AmountCents, PurchaseCents: f.PurchaseAmountCents, Full: f.Full, Dispute: f.Dispute, Reversed: f.Reversed, At: f.RefundedAt})
 		}
 	case facts.ReviewPublished:
 		var f facts.ReviewPublishedFact

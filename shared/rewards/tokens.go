@@ -23,13 +23,14 @@ type BalanceView struct {
 	Held           int64  `json:"held"`
 	Pending        int64  `json:"pending"`
 	Available      int64  `json:"available"`
+	Owed           int64  `json:"owed"` // taken back by a clawback but not yet paid: later earnings pay it first
 	LifetimeEarned int64  `json:"lifetimeEarned"`
 	EarnedThisWeek int64  `json:"earnedThisWeek"`
 	Week           string `json:"week"`
 }
 
 func balanceView(a Account, now time.Time) BalanceView {
-	return BalanceView{Balance: a.Balance, Held: a.Held, Pending: a.Pending, Available: a.Available,
+	return BalanceView{Balance: a.Balance, Held: a.Held, Pending: a.Pending, Available: a.Available, Owed: a.Owed,
 		LifetimeEarned: a.LifetimeEarned, EarnedThisWeek: a.EarnedThisWeek(now), Week: weekOf(now)}
 }
 
@@ -44,17 +45,20 @@ type EntryView struct {
 	Delta          int64     `json:"delta"`
 	HeldDelta      int64     `json:"heldDelta"`
 	PendingDelta   int64     `json:"pendingDelta"`
+	OwedDelta      int64     `json:"owedDelta"`
 	BalanceAfter   int64     `json:"balanceAfter"`
 	HeldAfter      int64     `json:"heldAfter"`
 	PendingAfter   int64     `json:"pendingAfter"`
 	AvailableAfter int64     `json:"availableAfter"`
+	OwedAfter      int64     `json:"owedAfter"`
 	CreatedAt      time.Time `json:"createdAt"`
 }
 
 func entryView(e Entry) EntryView {
 	return EntryView{ID: e.ID, Seq: e.Seq, Kind: e.Kind, Rule: e.Rule, Reason: e.Reason, SourceID: e.SourceID,
-		Delta: e.Delta, HeldDelta: e.HeldDelta, PendingDelta: e.PendingDelta, BalanceAfter: e.BalanceAfter,
-		HeldAfter: e.HeldAfter, PendingAfter: e.PendingAfter, AvailableAfter: e.AvailableAfter, CreatedAt: e.At.UTC()}
+		Delta: e.Delta, HeldDelta: e.HeldDelta, PendingDelta: e.PendingDelta, OwedDelta: e.OwedDelta,
+		BalanceAfter: e.BalanceAfter, HeldAfter: e.HeldAfter, PendingAfter: e.PendingAfter, AvailableAfter: e.AvailableAfter,
+		OwedAfter: e.OwedAfter, CreatedAt: e.At.UTC()}
 }
 
 // HandleGetTokenBalance serves GET /tokens.

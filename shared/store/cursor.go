@@ -154,7 +154,7 @@ func QueryPage[T any](ctx context.Context, s *Store, scope string, in *dynamodb.
 // the licenses).
 func NewestPage[T any](ctx context.Context, s *Store, scope, pk string, limit int32, cursor string) (Page[T], error) {
 	return QueryPage[T](ctx, s, scope, &dynamodb.QueryInput{
-		IndexName:                 aws.String(manifest.Indexes[0].Name),
+		IndexName:                 aws.String(manifest.GSI1.Name),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": S(pk)},
 		ScanIndexForward:          aws.Bool(false),

@@ -219,7 +219,7 @@ func (s *Store) GetConsistent(ctx context.Context, k Key, out any) error {
 // NotFound briefly.
 func (s *Store) PaymentByID(ctx context.Context, paymentID string) (Payment, error) {
 	pk, sk := PaymentByIDGSI1(paymentID)
-	return s.paymentByIndex(ctx, manifest.Indexes[0], pk, sk)
+	return s.paymentByIndex(ctx, manifest.GSI1, pk, sk)
 }
 
 // PaymentByCharge finds a payment by Stripe charge id through GSI2.
@@ -228,7 +228,7 @@ func (s *Store) PaymentByCharge(ctx context.Context, chargeID string) (Payment, 
 		return Payment{}, apperr.New(apperr.NotFound, "no charge id")
 	}
 	pk, sk := ChargeGSI2(chargeID)
-	return s.paymentByIndex(ctx, manifest.Indexes[1], pk, sk)
+	return s.paymentByIndex(ctx, manifest.GSI2, pk, sk)
 }
 
 // PaymentByLookup follows a lookup item (PaymentSourceKey, PaymentIntentKey) to its payment.

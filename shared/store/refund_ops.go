@@ -75,7 +75,7 @@ func (s *Store) PendingRefundOps(ctx context.Context, cutoff time.Time, max int)
 	pk, _ := RefundOpsPendingGSI2(cutoff, "")
 	in := &dynamodb.QueryInput{
 		TableName:              &s.Table,
-		IndexName:              aws.String(manifest.Indexes[1].Name),
+		IndexName:              aws.String(manifest.GSI2.Name),
 		KeyConditionExpression: aws.String("GSI2PK = :pk AND GSI2SK < :cut"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": av(pk), ":cut": av(SortTime(cutoff)),

@@ -98,7 +98,7 @@ func (s *Store) SubscriptionVersion(ctx context.Context, userID string) (int64, 
 // consistent). NotFound if unknown.
 func (s *Store) SubscriptionByStripeID(ctx context.Context, subID string) (Subscription, error) {
 	g1, g1s := StripeSubscriptionGSI1(subID)
-	return QueryIndexOne[Subscription](ctx, s, manifest.Indexes[0], g1, g1s, "unknown Stripe subscription")
+	return QueryIndexOne[Subscription](ctx, s, manifest.GSI1, g1, g1s, "unknown Stripe subscription")
 }
 
 // PutSubscriptionTx returns the transaction item that writes next for userID, conditioned on the
@@ -154,7 +154,7 @@ func (s *Store) SubscriptionsDue(ctx context.Context, status string, before time
 	start map[string]types.AttributeValue) ([]Subscription, map[string]types.AttributeValue, error) {
 	res, err := s.DB.Query(ctx, &dynamodb.QueryInput{
 		TableName:              &s.Table,
-		IndexName:              aws.String(manifest.Indexes[1].Name),
+		IndexName:              aws.String(manifest.GSI2.Name),
 		KeyConditionExpression: aws.String("GSI2PK = :pk AND GSI2SK < :before"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": av(SubscriptionStatusPrefix + status), ":before": av(SortTime(before)),
@@ -223,7 +223,7 @@ func (s *Store) OpenOtherSubscriptions(ctx context.Context, limit int32,
 	start map[string]types.AttributeValue) ([]OtherSubscription, map[string]types.AttributeValue, error) {
 	res, err := s.DB.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 &s.Table,
-		IndexName:                 aws.String(manifest.Indexes[1].Name),
+		IndexName:                 aws.String(manifest.GSI2.Name),
 		KeyConditionExpression:    aws.String("GSI2PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": av(OpenOtherSubscriptionsPK)},
 		Limit:                     aws.Int32(limit),

@@ -68,7 +68,7 @@ func (s *Store) UserIDByStripeCustomer(ctx context.Context, customerID string) (
 		return "", apperr.New(apperr.NotFound, "no customer id")
 	}
 	g1, g1s := StripeCustomerGSI1(customerID)
-	u, err := QueryIndexOne[User](ctx, s, manifest.Indexes[0], g1, g1s, "unknown Stripe customer")
+	u, err := QueryIndexOne[User](ctx, s, manifest.GSI1, g1, g1s, "unknown Stripe customer")
 	return u.UserID, err
 }
 

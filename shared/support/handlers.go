@@ -168,7 +168,7 @@ func update(ctx context.Context, d *Deps, id string, change func(t *Ticket, now 
 		}
 		now := d.Clock.Now().UTC()
 		next := prev
-		next.Events, next.Outcomes = copyMap(prev.Events), copyMap(prev.Outcomes)
+		next.Events, next.Outcomes, next.Counted = copyMap(prev.Events), copyMap(prev.Outcomes), copyMap(prev.Counted)
 		outs, extra, err := change(&next, now)
 		if err != nil {
 			return prev, nil, err
@@ -178,7 +178,7 @@ func update(ctx context.Context, d *Deps, id string, change func(t *Ticket, now 
 			return prev, nil, err
 		}
 		items = append(items, extra...)
-		items = store.Append(items, statsItem(next, now, outs))
+		items = store.Append(items, statsItems(outs)...)
 		if n := breaches(outs); n > 0 {
 			items = store.Append(items, store.AddDayCounters(now, map[string]int64{store.CtrSLABreaches: n}))
 		}
@@ -294,7 +294,7 @@ func handleQueue(fn manifest.Function, d *Deps) httpapi.Handler {
 		}
 		pk, _ := store.TicketQueueGSI2(status, time.Time{}, "")
 		page, err := store.QueryPage[Ticket](ctx, d.Store, "queue#"+status, &dynamodb.QueryInput{
-			IndexName:                 aws.String(manifest.Indexes[1].Name),
+			IndexName:                 aws.String(manifest.GSI2.Name),
 			KeyConditionExpression:    aws.String("GSI2PK = :pk"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk)},
 		}, limit, r.Query("cursor"))

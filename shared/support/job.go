@@ -147,20 +147,25 @@ func recordEvents(ctx context.Context, d *Deps, id string, events []sla.Event) (
 		return nil, nil
 	}
 	_, outs, err := update(ctx, d, id, func(t *Ticket, now time.Time) ([]outcome, []types.TransactWriteItem, error) {
-		var outs []outcome
-		for _, e := range events {
-			if _, done := t.Events[e.ID()]; done {
-				continue // recorded by another run
-			}
-			t.Events[e.ID()] = now
-			if e.Kind == sla.Breach && t.Outcomes[e.Target] == "" {
-				t.Outcomes[e.Target] = OutcomeBreached
-				outs = append(outs, outcome{e.Target, OutcomeBreached})
-			}
-		}
-		return outs, nil, nil
+		return t.record(events, now), nil, nil
 	})
 	return outs, err
+}
+
+// record records sent events at now, each once; a breach also decides its target's outcome unless
+// one stands (a reopened ticket's "met" was taken back at the reopen, so its breach counts).
+func (t *Ticket) record(events []sla.Event, now time.Time) []outcome {
+	var outs []outcome
+	for _, e := range events {
+		if _, done := t.Events[e.ID()]; done {
+			continue // recorded by another run
+		}
+		t.Events[e.ID()] = now
+		if e.Kind == sla.Breach && t.Outcomes[e.Target] == "" {
+			outs = append(outs, t.count(e.Target, OutcomeBreached, now))
+		}
+	}
+	return outs
 }
 
 func dropEntry(ctx context.Context, d *Deps, sk string) error {

@@ -2,6 +2,8 @@ package support
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -118,20 +120,32 @@ func statName(tier, priority, target, result string) string {
 	return strings.Join([]string{tier, priority, target, result}, "_")
 }
 
-// statsItem counts outcomes of t on the day of at.
-func statsItem(t Ticket, at time.Time, outs []outcome) *types.TransactWriteItem {
-	deltas := map[string]int64{}
+// statsItems applies outcomes to the statistics: one update per day touched (a count taken back
+// goes to the day it was counted on), in day order.
+func statsItems(outs []outcome) []*types.TransactWriteItem {
+	byDay := map[string]map[string]int64{} // day's SK → counter → delta
 	for _, o := range outs {
-		deltas[statName(t.Tier, t.Priority, o.Target, o.Result)]++
+		if o.Counter == "" || o.Delta == 0 {
+			continue
+		}
+		sk := store.SLAStatsKey(o.Day).SK
+		if byDay[sk] == nil {
+			byDay[sk] = map[string]int64{}
+		}
+		byDay[sk][o.Counter] += o.Delta
 	}
-	return store.AddCounters(store.SLAStatsKey(at), deltas)
+	var items []*types.TransactWriteItem
+	for _, sk := range slices.Sorted(maps.Keys(byDay)) {
+		items = append(items, store.AddCounters(store.Key{PK: store.SLAStatsPK, SK: sk}, byDay[sk]))
+	}
+	return items
 }
 
-// breaches counts the breached outcomes (for the day counter and the metric).
+// breaches counts the breaches decided (for the day counter and the metric).
 func breaches(outs []outcome) int64 {
 	var n int64
 	for _, o := range outs {
-		if o.Result == OutcomeBreached {
+		if o.Result == OutcomeBreached && o.Delta > 0 {
 			n++
 		}
 	}

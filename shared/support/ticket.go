@@ -12,9 +12,9 @@ import (
 
 // Ticket statuses.
 const (
-	StatusOpen    = "open"    // waiting on support: the SLA clock runs
-	StatusPending = "pending" // waiting on the customer: the clock pauses
-	StatusSolved  = "solved"  // the clock stops
+	StatusOpen    = "open"    // waiting on support: both SLA clocks run
+	StatusPending = "pending" // waiting on the customer: the resolution clock pauses, first reply runs
+	StatusSolved  = "solved"  // both clocks stop
 )
 
 // Authors of messages.
@@ -69,6 +69,8 @@ type Ticket struct {
 	Events map[string]time.Time `dynamodbav:"slaEvents"`
 	// Outcomes of the targets (met or breached), counted once in the statistics.
 	Outcomes map[string]string `dynamodbav:"slaOutcomes"`
+	// Counted is where each outcome was counted, so that a reopen takes back exactly that count.
+	Counted map[string]Counted `dynamodbav:"slaCounted,omitempty"`
 	// NextDueAt is the due time of the ticket's item on the SLA schedule (nil: none).
 	NextDueAt *time.Time `dynamodbav:"nextDueAt,omitempty"`
 
@@ -131,27 +133,6 @@ func newTicket(id, requester, email, tier, priority, subject string, now time.Ti
 		CreatedAt: now, UpdatedAt: now, Version: 0}
 }
 
-// outcome is a target completed at now with its result, to count in the statistics.
-type outcome struct {
-	Target, Result string
-}
-
-// complete records target's outcome when it completes (first reply, solved), unless one was
-// recorded already (a breach the job saw first, or an earlier solve of a reopened ticket).
-func (t *Ticket) complete(target string, now time.Time) *outcome {
-	d := t.Policy().Target(target)
-	if d == 0 || t.Outcomes[target] != "" {
-		return nil
-	}
-	res := OutcomeMet
-	if !sla.Met(t.Meter.TargetElapsed(target, t.Clock(), now), d) {
-		res = OutcomeBreached
-		t.Events[target+"#"+sla.Breach] = now // no escalation for a target already completed
-	}
-	t.Outcomes[target] = res
-	return &outcome{target, res}
-}
-
 // reply applies a message by role at now: an agent's first reply completes the first-reply target;
 // a requester's (or org admin's) reply to a pending or solved ticket reopens it.
 func (t *Ticket) reply(role string, now time.Time) []outcome {
@@ -170,31 +151,32 @@ func (t *Ticket) reply(role string, now time.Time) []outcome {
 		return out
 	}
 	if t.Status != StatusOpen {
-		t.reopen(now)
+		out, _ = t.setStatus(StatusOpen, now)
 	}
 	return out
 }
 
-func (t *Ticket) reopen(now time.Time) {
-	t.Status = StatusOpen
-	t.SolvedAt = nil
-	t.Meter = t.Meter.Resume(now)
-}
-
-// setStatus moves the ticket to status at now (agents): pending pauses the clock, solved stops it
-// and completes the resolution target, open runs it again.
+// setStatus moves the ticket to status at now: pending pauses the resolution clock (the first-reply
+// clock runs on), solved stops both and completes the resolution target, open runs both. Leaving
+// solved reopens the resolution target.
 func (t *Ticket) setStatus(status string, now time.Time) ([]outcome, error) {
 	var out []outcome
 	if status == t.Status {
 		return nil, nil
 	}
+	if status != StatusOpen && status != StatusPending && status != StatusSolved {
+		return nil, apperr.New(apperr.Invalid, "status must be open, pending or solved")
+	}
 	t.UpdatedAt = now
+	if t.Status == StatusSolved {
+		out = t.unsolve()
+	}
 	switch status {
 	case StatusOpen:
-		t.reopen(now)
+		t.Status = StatusOpen
+		t.Meter = t.Meter.Resume(now)
 	case StatusPending:
 		t.Status = StatusPending
-		t.SolvedAt = nil
 		t.Meter = t.Meter.Pause(t.Clock(), now)
 	case StatusSolved:
 		t.Status = StatusSolved
@@ -204,15 +186,13 @@ func (t *Ticket) setStatus(status string, now time.Time) ([]outcome, error) {
 		if o := t.complete(sla.Resolution, now); o != nil {
 			out = append(out, *o)
 		}
-	default:
-		return nil, apperr.New(apperr.Invalid, "status must be open, pending or solved")
 	}
 	return out, nil
 }
 
 // setPriority changes the priority (and so the targets); events already handled stay handled.
 // Elapsed time is kept: it counts in the new targets' clock from now on (a change between business
-// and calendar hours re-bases the running segment at now).
+// and calendar hours re-bases the running clocks at now).
 func (t *Ticket) setPriority(p string, now time.Time) error {
 	if !sla.ValidPriority(p) {
 		return apperr.New(apperr.Invalid, "priority must be low, normal, high or urgent")
@@ -220,13 +200,9 @@ func (t *Ticket) setPriority(p string, now time.Time) error {
 	if p == t.Priority {
 		return nil
 	}
-	running := t.Meter.Running()
-	t.Meter = t.Meter.Pause(t.Clock(), now)
+	t.Meter = t.Meter.Rebase(t.Clock(), now)
 	t.Priority = p
 	t.UpdatedAt = now
-	if running {
-		t.Meter = t.Meter.Resume(now)
-	}
 	return nil
 }
 

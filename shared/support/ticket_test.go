@@ -23,8 +23,8 @@ func ticket(tier, prio string, now time.Time) Ticket {
 	return newTicket("tkt_01JDZ9B7C8D9E0F1G2H3J4K5MN", "u1", "u1@example.com", tier, prio, "Help", now)
 }
 
-// An Enterprise normal ticket (8 business hours to first reply) opened on a Friday afternoon, over
-// a weekend and a pending pause.
+// An Enterprise normal ticket (8 business hours to the first reply, 72 to resolution) opened on a
+// Friday afternoon, over a weekend, a first reply and a pending pause.
 func TestSLAOverAWeekendAndAPendingPause(t *testing.T) {
 	tk := ticket(sla.TierEnterprise, sla.Normal, at("2026-12-04 15:00 Fri"))
 	up := tk.Upcoming()
@@ -35,29 +35,33 @@ func TestSLAOverAWeekendAndAPendingPause(t *testing.T) {
 	if len(tk.Due(at("2026-12-06 23:59 Sun"))) != 0 {
 		t.Fatal("something due over the weekend")
 	}
-	// Monday 10:00 an agent asks the customer for logs: pending.
+	// Monday 10:00 (3 h used) an agent answers, meeting the first-reply target, and asks the
+	// customer for logs: pending. The resolution clock waits for the customer.
+	outs := tk.reply(RoleAgent, at("2026-12-07 10:00 Mon"))
+	if len(outs) != 1 || outs[0].Target != sla.FirstReply || outs[0].Result != OutcomeMet || tk.Outcomes[sla.FirstReply] != OutcomeMet {
+		t.Fatalf("first reply outcome %+v", outs)
+	}
 	tk.setStatus(StatusPending, at("2026-12-07 10:00 Mon"))
 	if len(tk.Upcoming()) != 0 || tk.nextDue() != nil {
 		t.Fatalf("pending ticket has events: %+v", tk.Upcoming())
 	}
-	// The customer answers on Tuesday 11:00: the clock resumes with 3 h used.
+	// The customer answers on Tuesday 11:00: the resolution clock resumes with 3 h used; 54 h
+	// (75 %) fall on Wednesday 2026-12-16 14:00, 72 h on Friday 2026-12-18 16:00.
 	tk.reply(RoleRequester, at("2026-12-08 11:00 Tue"))
 	if tk.Status != StatusOpen {
 		t.Fatalf("status %s", tk.Status)
 	}
 	up = tk.Upcoming()
-	if !up[0].At.Equal(at("2026-12-08 14:00 Tue")) || !up[1].At.Equal(at("2026-12-08 16:00 Tue")) {
+	if len(up) != 2 || !up[0].At.Equal(at("2026-12-16 14:00 Wed")) || !up[1].At.Equal(at("2026-12-18 16:00 Fri")) {
 		t.Fatalf("after the pause %+v", up)
 	}
 	v := viewOf(tk, at("2026-12-08 12:00 Tue"))
-	if v.SLA.FirstReply.Status != "running" || v.SLA.FirstReply.ElapsedMinutes != 4*60 || !v.SLA.BusinessHours ||
-		v.SLA.FirstReply.DueAt == nil || !v.SLA.FirstReply.DueAt.Equal(at("2026-12-08 16:00 Tue")) {
+	if r := v.SLA.Resolution; r.Status != "running" || r.ElapsedMinutes != 4*60 || !v.SLA.BusinessHours ||
+		r.DueAt == nil || !r.DueAt.Equal(at("2026-12-18 16:00 Fri")) {
 		t.Fatalf("view %+v", v.SLA)
 	}
-	// The first agent reply at 15:00 (7 h used) meets the target.
-	outs := tk.reply(RoleAgent, at("2026-12-08 15:00 Tue"))
-	if len(outs) != 1 || outs[0] != (outcome{sla.FirstReply, OutcomeMet}) || tk.Outcomes[sla.FirstReply] != OutcomeMet {
-		t.Fatalf("first reply outcome %+v", outs)
+	if f := v.SLA.FirstReply; f.Status != OutcomeMet || f.ElapsedMinutes != 3*60 || f.DueAt != nil {
+		t.Fatalf("first reply view %+v", f)
 	}
 	// A second agent reply changes nothing.
 	if outs := tk.reply(RoleAgent, at("2026-12-08 16:00 Tue")); len(outs) != 0 {
@@ -86,16 +90,22 @@ func TestLateCompletionIsABreach(t *testing.T) {
 	}
 	// Solved at 6 h: the resolution target (8 h) is met.
 	outs, _ = tk.setStatus(StatusSolved, at("2026-11-30 15:00 Mon"))
-	if len(outs) != 1 || outs[0] != (outcome{sla.Resolution, OutcomeMet}) || tk.SolvedAt == nil || tk.nextDue() != nil {
+	if len(outs) != 1 || outs[0].Target != sla.Resolution || outs[0].Result != OutcomeMet || tk.SolvedAt == nil || tk.nextDue() != nil {
 		t.Fatalf("solve %+v", outs)
 	}
-	// Reopened by the requester: the clock runs on from 6 h; the outcome stays counted once.
-	tk.reply(RoleRequester, at("2026-12-01 09:00 Tue"))
-	if tk.Status != StatusOpen || tk.SolvedAt != nil {
-		t.Fatalf("reopen %+v", tk)
+	// Reopened by the requester: the clock runs on from 6 h; Monday's met is taken back from Monday.
+	outs = tk.reply(RoleRequester, at("2026-12-01 09:00 Tue"))
+	if tk.Status != StatusOpen || tk.SolvedAt != nil || len(outs) != 1 || outs[0].Delta != -1 ||
+		outs[0].Counter != "enterprise_urgent_resolution_met" || !outs[0].Day.Equal(at("2026-11-30 15:00 Mon")) {
+		t.Fatalf("reopen %+v", outs)
 	}
-	if outs, _ := tk.setStatus(StatusSolved, at("2026-12-01 12:00 Tue")); len(outs) != 0 {
-		t.Fatalf("outcome counted twice %+v", outs)
+	// Solved again in time (7 h): met, counted on Tuesday; the late first reply stays counted once.
+	outs, _ = tk.setStatus(StatusSolved, at("2026-12-01 10:00 Tue"))
+	if len(outs) != 1 || outs[0].Result != OutcomeMet || outs[0].Delta != 1 || !outs[0].Day.Equal(at("2026-12-01 10:00 Tue")) {
+		t.Fatalf("second solve %+v", outs)
+	}
+	if outs := tk.reply(RoleAgent, at("2026-12-01 10:30 Tue")); len(outs) != 0 || tk.Outcomes[sla.FirstReply] != OutcomeBreached {
+		t.Fatalf("a later agent reply %+v", outs)
 	}
 }
 
@@ -136,9 +146,11 @@ func TestWriteTicketMovesTheScheduleEntry(t *testing.T) {
 	if sk(due) != store.SLADueKey(at("2026-11-30 09:45 Mon"), tk.ID).SK {
 		t.Fatalf("due entry %s", sk(due))
 	}
-	// Pending: the entry goes, nothing replaces it.
+	// Answered, then pending: the entry goes, nothing replaces it.
 	prev := tk
 	next := tk
+	next.Events, next.Outcomes = map[string]time.Time{}, map[string]string{}
+	next.reply(RoleAgent, at("2026-11-30 09:05 Mon"))
 	next.setStatus(StatusPending, at("2026-11-30 09:10 Mon"))
 	items, _ = writeTicket(prev, &next)
 	if len(items) != 2 || items[1].Delete == nil || sk(items[1].Delete.Key) != store.SLADueKey(at("2026-11-30 09:45 Mon"), tk.ID).SK ||
@@ -175,5 +187,75 @@ func TestReport(t *testing.T) {
 	proLow := rep.Rows[7]
 	if proLow.Tier != "pro" || proLow.Priority != "low" || *proLow.MetPercent != 0 || proLow.Resolution.MetPercent != nil {
 		t.Fatalf("pro low %+v", proLow)
+	}
+}
+
+// Pending without a reply: the first-reply target keeps running and stays on the breach job's
+// schedule; only the resolution target waits for the customer.
+func TestPendingDoesNotPauseFirstReply(t *testing.T) {
+	tk := ticket(sla.TierEnterprise, sla.Normal, at("2026-12-04 15:00 Fri"))
+	tk.setStatus(StatusPending, at("2026-12-07 10:00 Mon")) // 3 business hours used, no reply yet
+	up := tk.Upcoming()
+	if len(up) != 2 || up[0].ID() != "firstReply#warning" || !up[0].At.Equal(at("2026-12-07 13:00 Mon")) ||
+		!up[1].At.Equal(at("2026-12-07 15:00 Mon")) {
+		t.Fatalf("pending ticket's events %+v", up)
+	}
+	if due := tk.nextDue(); due == nil || !due.Equal(at("2026-12-07 13:00 Mon")) {
+		t.Fatalf("next due %v", due)
+	}
+	v := viewOf(tk, at("2026-12-07 12:00 Mon"))
+	if f := v.SLA.FirstReply; f.Status != "running" || f.ElapsedMinutes != 5*60 || f.DueAt == nil || !f.DueAt.Equal(at("2026-12-07 15:00 Mon")) {
+		t.Fatalf("first reply while pending %+v", f)
+	}
+	if r := v.SLA.Resolution; r.Status != "paused" || r.ElapsedMinutes != 3*60 || r.DueAt != nil {
+		t.Fatalf("resolution while pending %+v", r)
+	}
+	if !tk.breaching(at("2026-12-07 15:00 Mon")) {
+		t.Fatal("a pending ticket past its first-reply target is not breaching")
+	}
+	// The reply comes late (Monday 16:00, 9 h): breached, though the ticket was pending.
+	outs := tk.reply(RoleAgent, at("2026-12-07 16:00 Mon"))
+	if len(outs) != 1 || outs[0].Target != sla.FirstReply || outs[0].Result != OutcomeBreached {
+		t.Fatalf("late first reply on a pending ticket %+v", outs)
+	}
+}
+
+// A solved ticket that is reopened owes its resolution again: the "met" counted at the first solve
+// no longer stands, and a late second solve counts as a breach.
+func TestReopenedTicketIsMeasuredAgain(t *testing.T) {
+	tk := ticket(sla.TierEnterprise, sla.Urgent, at("2026-11-30 09:00 Mon")) // 1 h / 8 h, calendar
+	tk.reply(RoleAgent, at("2026-11-30 09:30 Mon"))
+	outs, _ := tk.setStatus(StatusSolved, at("2026-11-30 15:00 Mon")) // 6 h: met
+	if len(outs) != 1 || outs[0].Target != sla.Resolution || outs[0].Result != OutcomeMet {
+		t.Fatalf("first solve %+v", outs)
+	}
+	tk.reply(RoleRequester, at("2026-12-01 09:00 Tue")) // reopened: the clock runs on from 6 h
+	if tk.Outcomes[sla.Resolution] == OutcomeMet {
+		t.Fatal("a reopened ticket still counts its resolution as met")
+	}
+	if up := tk.Upcoming(); len(up) == 0 || up[len(up)-1].ID() != "resolution#breach" || !up[len(up)-1].At.Equal(at("2026-12-01 11:00 Tue")) {
+		t.Fatalf("reopened ticket's events %+v", up)
+	}
+	outs, _ = tk.setStatus(StatusSolved, at("2026-12-01 12:00 Tue")) // 9 h > 8 h
+	if len(outs) != 1 || outs[0].Target != sla.Resolution || outs[0].Result != OutcomeBreached || tk.Outcomes[sla.Resolution] != OutcomeBreached {
+		t.Fatalf("late second solve %+v, outcomes %v", outs, tk.Outcomes)
+	}
+}
+
+// A ticket stored with a due date the old calendar stalled on (2036, in Santiago) gets its true one
+// on any write, such as the runbook's PATCH of its current priority.
+func TestAWriteMovesAStaleDueDate(t *testing.T) {
+	tk := ticket(sla.TierEnterprise, sla.Normal, at("2026-09-04 19:00 Fri")) // 15:00 in Santiago
+	tk.TimeZone, tk.Version = "America/Santiago", 3
+	stale := at("2036-09-11 19:00 Thu")
+	tk.NextDueAt = &stale
+	next := tk
+	if err := next.setPriority(sla.Normal, at("2026-09-05 12:00 Sat")); err != nil {
+		t.Fatal(err)
+	}
+	items, err := writeTicket(tk, &next)
+	if err != nil || len(items) != 3 || items[1].Delete == nil || sk(items[1].Delete.Key) != store.SLADueKey(stale, tk.ID).SK ||
+		sk(items[2].Put.Item) != store.SLADueKey(at("2026-09-07 16:00 Mon"), tk.ID).SK { // the warning: 13:00 −03
+		t.Fatalf("items %+v, %v", items, err)
 	}
 }

@@ -78,7 +78,7 @@ func targetView(t Ticket, target string, now time.Time) TargetView {
 		v.Status = t.Outcomes[target]
 	case t.Outcomes[target] == OutcomeBreached || elapsed >= d:
 		v.Status = OutcomeBreached
-	case t.Meter.Running():
+	case t.Meter.Running(target):
 		v.Status = "running"
 		if at, ok := t.Meter.ReachesAt(target, c, d); ok {
 			v.DueAt = &at

@@ -51,6 +51,12 @@ func (a *Authority) now() time.Time {
 // Mint returns a Cognito-shaped ID token for sub. groups become the cognito:groups array (omitted
 // when empty, as Cognito omits it for a user in no group).
 func (a *Authority) Mint(sub, email string, groups []string, ttl time.Duration) (string, error) {
+	return a.MintEmail(sub, email, true, groups, ttl)
+}
+
+// MintEmail is Mint with the e-mail's verification stated: Cognito issues email_verified false for
+// an address a user typed and has not confirmed (tests of what an unverified address may decide).
+func (a *Authority) MintEmail(sub, email string, verified bool, groups []string, ttl time.Duration) (string, error) {
 	if sub == "" {
 		return "", errors.New("authlocal: sub is required")
 	}
@@ -69,7 +75,7 @@ func (a *Authority) Mint(sub, email string, groups []string, ttl time.Duration) 
 	}
 	if email != "" {
 		c["email"] = email
-		c["email_verified"] = true
+		c["email_verified"] = verified
 	}
 	if len(groups) > 0 {
 		c["cognito:groups"] = groups

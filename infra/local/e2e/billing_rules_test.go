@@ -1,3 +1,5 @@
+//go:build integration
+
 package e2e
 
 // Issue 5's billing money-safety proofs, end to end through the local gateway (API Gateway v2

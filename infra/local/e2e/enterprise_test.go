@@ -1,3 +1,5 @@
+//go:build integration
+
 package e2e
 
 // Issue 8's licensing proof through the local gateway: create → activate → invite → join → the

@@ -1,3 +1,5 @@
+//go:build integration
+
 package e2e
 
 // The request frame (shared/httpapi) on every HTTP route of the manifest, through the local

@@ -1,3 +1,5 @@
+//go:build integration
+
 package e2e
 
 // Contract fuzzing: schemathesis generates requests from docs/openapi.yaml and checks every

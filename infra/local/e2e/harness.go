@@ -1,3 +1,5 @@
+//go:build integration
+
 // Package e2e runs the system end to end: real handlers from the registry behind the local gateway
 // (API Gateway events, JWT authorizer, function URL) and the SQS poller, against moto, stripe-mock
 // and mailpit. Harness is importable so other packages' end-to-end tests can use it too.
@@ -166,6 +168,16 @@ func Start(t testing.TB, opts ...Option) *Harness {
 func (h *Harness) Token(t testing.TB, sub, email string, groups ...string) string {
 	t.Helper()
 	tok, err := h.Auth.Mint(sub, email, groups, time.Hour)
+	if err != nil {
+		t.Fatalf("mint a token: %v", err)
+	}
+	return tok
+}
+
+// UnverifiedToken is a token whose e-mail claim the user has not verified (email_verified false).
+func (h *Harness) UnverifiedToken(t testing.TB, sub, email string) string {
+	t.Helper()
+	tok, err := h.Auth.MintEmail(sub, email, false, nil, time.Hour)
 	if err != nil {
 		t.Fatalf("mint a token: %v", err)
 	}

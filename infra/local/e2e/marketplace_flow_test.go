@@ -1,3 +1,5 @@
+//go:build integration
+
 package e2e
 
 // The marketplace's proof, end to end through the local gateway (API Gateway v2 events, JWT

@@ -1,3 +1,5 @@
+//go:build integration
+
 package e2e
 
 // Payments' proof for issue 5, through the local gateway (API Gateway v2 events, JWT authorizer,

@@ -1,3 +1,5 @@
+//go:build integration
+
 package e2e
 
 // Races, for real: many requests at once through the local gateway on the same item. The local

@@ -1,3 +1,5 @@
+//go:build integration
+
 package e2e
 
 // OWASP API Top 10 checks through the gateway. Route lists come from the manifest, so a route added

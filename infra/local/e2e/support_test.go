@@ -1,3 +1,5 @@
+//go:build integration
+
 package e2e
 
 // Issue 8's support proof through the local gateway, on an injected clock: the SLA clock over a
@@ -90,23 +92,25 @@ func TestSLAClockOverAWeekendAndAPendingPause(t *testing.T) {
 	if rep := runCheck(t, h); rep.Due != 0 {
 		t.Fatalf("the breach job found something due on Sunday: %+v", rep)
 	}
-	// Monday 10:00 (3 h used) an agent sets it pending: the clock pauses.
+	// Monday 10:00 (3 h used) an agent answers (the first reply is met) and sets it pending: the
+	// resolution clock pauses (pending never pauses a first reply still owed: decision 0066).
 	h.Clock.Set(utcAt("2026-12-07 10:00"))
+	call(t, h, http.MethodPost, "/support/tickets/"+tk.ID+"/replies", agent, map[string]string{"body": "Please send the logs."}, http.StatusCreated, nil)
 	call(t, h, http.MethodPatch, "/support/tickets/"+tk.ID, agent, map[string]string{"status": "pending"}, http.StatusOK, nil)
 	h.Clock.Set(utcAt("2026-12-08 10:59")) // Tuesday: still 3 h
-	if v := get(); v.Status != "pending" || v.SLA.FirstReply.Status != "paused" || v.SLA.FirstReply.ElapsedMinutes != 180 ||
-		v.SLA.FirstReply.DueAt != nil {
-		t.Fatalf("pending %+v %+v", v.Status, v.SLA.FirstReply)
+	if v := get(); v.Status != "pending" || v.SLA.FirstReply.Status != "met" || v.SLA.Resolution.Status != "paused" ||
+		v.SLA.Resolution.ElapsedMinutes != 180 || v.SLA.Resolution.DueAt != nil {
+		t.Fatalf("pending %+v %+v %+v", v.Status, v.SLA.FirstReply, v.SLA.Resolution)
 	}
 	if rep := runCheck(t, h); rep.Due != 0 {
 		t.Fatalf("a pending ticket is on the schedule: %+v", rep)
 	}
-	// The customer answers on Tuesday 11:00: open again, 5 h left → due Tuesday 16:00.
+	// The customer answers on Tuesday 11:00: open again, 69 of 72 h left → due Friday 2026-12-18 16:00.
 	h.Clock.Set(utcAt("2026-12-08 11:00"))
 	call(t, h, http.MethodPost, "/support/tickets/"+tk.ID+"/replies", learner, map[string]string{"body": "Here are the logs."}, http.StatusCreated, nil)
 	v := get()
-	if v.Status != "open" || v.SLA.FirstReply.Status != "running" || !v.SLA.FirstReply.DueAt.Equal(utcAt("2026-12-08 16:00")) {
-		t.Fatalf("resumed %+v %+v", v.Status, v.SLA.FirstReply)
+	if v.Status != "open" || v.SLA.Resolution.Status != "running" || !v.SLA.Resolution.DueAt.Equal(utcAt("2026-12-18 16:00")) {
+		t.Fatalf("resumed %+v %+v", v.Status, v.SLA.Resolution)
 	}
 	_ = userID
 }

@@ -1,7 +1,8 @@
 // Package stripefake stands in front of stripe-mock for the few Stripe answers that depend on state
 // stripe-mock does not keep (it is stateless): a charge's refunds (GET /v1/refunds?charge=…),
-// transfers (POST /v1/transfers with idempotency-key replay, GET /v1/transfers?transfer_group=…) and
-// coupons (POST /v1/coupons, GET /v1/coupons/{id}). It records the Checkout Sessions created (their
+// transfers (POST /v1/transfers with idempotency-key replay, GET /v1/transfers?transfer_group=…),
+// coupons (POST /v1/coupons, GET and DELETE /v1/coupons/{id}) and customer balance transactions
+// (POST and GET /v1/customers/{id}/balance_transactions). It records the Checkout Sessions created (their
 // form) before passing them on to stripe-mock.
 // It can also fail transfers the two ways that matter for money: a definite refusal (4xx, nothing
 // created) and an ambiguous failure (5xx after the transfer was created). Everything else is proxied
@@ -74,6 +75,14 @@ type Fake struct {
 	disputes   map[string][]Dispute // by charge
 	refundAsks []url.Values         // POST /v1/refunds forms, passed on to stripe-mock
 	accounts   map[string]bool      // Connect account id → payouts_enabled (GET /v1/accounts/{id})
+	balanceTxs []BalanceTransaction // customer balance transactions, oldest first
+}
+
+// BalanceTransaction is a customer balance transaction the fake created (negative: a credit).
+type BalanceTransaction struct {
+	ID, Customer, Currency, IdempotencyKey string
+	Amount                                 int64
+	Metadata                               map[string]string
 }
 
 // Start serves the fake in front of stripe-mock at upstream until the test ends.
@@ -110,6 +119,10 @@ func Start(t testing.TB, upstream string) *Fake {
 			f.createCoupon(w, r)
 		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/coupons/"):
 			f.getCoupon(w, strings.TrimPrefix(r.URL.Path, "/v1/coupons/"))
+		case r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, "/v1/coupons/"):
+			f.deleteCoupon(w, strings.TrimPrefix(r.URL.Path, "/v1/coupons/"))
+		case strings.HasPrefix(r.URL.Path, "/v1/customers/") && strings.HasSuffix(r.URL.Path, "/balance_transactions"):
+			f.balanceTransactions(w, r, strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1/customers/"), "/balance_transactions"))
 		case r.Method == http.MethodPost && r.URL.Path == "/v1/checkout/sessions":
 			body, _ := io.ReadAll(r.Body)
 			form, _ := url.ParseQuery(string(body))
@@ -343,6 +356,101 @@ func (f *Fake) getCoupon(w http.ResponseWriter, id string) {
 		return
 	}
 	writeJSON(w, http.StatusOK, c)
+}
+
+// deleteCoupon deletes a coupon as Stripe does (a deleted coupon can no longer be applied); an
+// unknown or already deleted one is Stripe's 404 resource_missing.
+func (f *Fake) deleteCoupon(w http.ResponseWriter, id string) {
+	f.mu.Lock()
+	_, ok := f.coupons[id]
+	delete(f.coupons, id)
+	f.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]any{"type": "invalid_request_error",
+			"code": "resource_missing", "message": "No such coupon: '" + id + "'"}})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "object": "coupon", "deleted": true})
+}
+
+// Coupon reports whether a coupon exists (created and not deleted).
+func (f *Fake) Coupon(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.coupons[id]
+	return ok
+}
+
+// CouponIDs lists the coupons that exist (created and not deleted).
+func (f *Fake) CouponIDs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, 0, len(f.coupons))
+	for id := range f.coupons {
+		out = append(out, id)
+	}
+	return out
+}
+
+// balanceTransactions creates (POST, replaying an Idempotency-Key's first answer) or lists (GET) a
+// customer's balance transactions, which stripe-mock answers with a fixed fixture.
+func (f *Fake) balanceTransactions(w http.ResponseWriter, r *http.Request, customer string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.Method == http.MethodGet {
+		var data []map[string]any
+		for i := len(f.balanceTxs) - 1; i >= 0; i-- { // newest first, as Stripe lists them
+			if t := f.balanceTxs[i]; t.Customer == customer {
+				data = append(data, f.balanceTxJSON(t))
+			}
+		}
+		writeList(w, r.URL.Path, data)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	for _, t := range f.balanceTxs {
+		if key != "" && t.IdempotencyKey == key {
+			writeJSON(w, http.StatusOK, f.balanceTxJSON(t))
+			return
+		}
+	}
+	amount, _ := strconv.ParseInt(r.PostForm.Get("amount"), 10, 64)
+	t := BalanceTransaction{ID: fmt.Sprintf("cbtxn_fake_%d", len(f.balanceTxs)+1), Customer: customer,
+		Currency: r.PostForm.Get("currency"), IdempotencyKey: key, Amount: amount, Metadata: metadata(r.PostForm)}
+	f.balanceTxs = append(f.balanceTxs, t)
+	writeJSON(w, http.StatusOK, f.balanceTxJSON(t))
+}
+
+// CustomerBalance is the sum of a customer's balance transactions (negative: credit they hold).
+func (f *Fake) CustomerBalance(customer string) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var sum int64
+	for _, t := range f.balanceTxs {
+		if t.Customer == customer {
+			sum += t.Amount
+		}
+	}
+	return sum
+}
+
+func (f *Fake) balanceTxJSON(t BalanceTransaction) map[string]any {
+	var ending int64
+	for _, o := range f.balanceTxs {
+		if o.Customer == t.Customer {
+			ending += o.Amount
+		}
+		if o.ID == t.ID {
+			break
+		}
+	}
+	return map[string]any{"id": t.ID, "object": "customer_balance_transaction", "amount": t.Amount, "currency": t.Currency,
+		"customer": t.Customer, "type": "adjustment", "ending_balance": ending, "metadata": t.Metadata,
+		"created": time.Now().Unix(), "livemode": false}
 }
 
 func (f *Fake) listTransfers(w http.ResponseWriter, r *http.Request) {

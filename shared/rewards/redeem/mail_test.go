@@ -1,6 +1,7 @@
 package redeem
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -67,12 +68,28 @@ func TestMessageEscapesEveryValue(t *testing.T) {
 	}
 }
 
-func TestCouponCodeIsStablePerRedemption(t *testing.T) {
+// A coupon code is drawn at random when the redemption is approved: nothing the learner sees (the
+// redemption id is in every answer and e-mail) tells it. It keeps the shape the marketplace accepts.
+func TestCouponCodesAreUnguessable(t *testing.T) {
+	shape := regexp.MustCompile(`^LIB20-[0-9A-HJKMNP-TV-Z]{10}$`)
 	red := rewards.Redemption{ID: "rdm_01JE0A2B3C4D5E7K2M9QXA4D0Z"}
-	if CouponCode(red) != "LIB20-2M9QXA4D0Z" {
-		t.Fatalf("code %s", CouponCode(red))
+	seen := map[string]bool{}
+	for range 2000 {
+		c := NewCouponCode()
+		if !shape.MatchString(c) || seen[c] || strings.Contains(red.ID, c[6:]) {
+			t.Fatalf("code %q (seen before: %v)", c, seen[c])
+		}
+		seen[c] = true
 	}
-	if CouponCode(red) != CouponCode(red) || EmailDedupeID(rewards.Redemption{ID: "rdm_x", Status: rewards.Fulfilled}) != "redemption#rdm_x#fulfilled" {
-		t.Fatal("ids must be derived from the redemption only")
+	// Coupons approved before keep the id they were created with at Stripe.
+	if legacyCouponCode(red) != "LIB20-2M9QXA4D0Z" || couponID(red) != "LIB20-2M9QXA4D0Z" {
+		t.Fatalf("legacy code %s", legacyCouponCode(red))
+	}
+	red.CouponCode = "LIB20-7K3M9Q2X4D"
+	if couponID(red) != red.CouponCode {
+		t.Fatal("a drawn code is the coupon's id")
+	}
+	if EmailDedupeID(rewards.Redemption{ID: "rdm_x", Status: rewards.Fulfilled}) != "redemption#rdm_x#fulfilled" {
+		t.Fatal("e-mail ids are derived from the redemption and its status")
 	}
 }

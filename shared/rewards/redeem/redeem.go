@@ -1,12 +1,13 @@
 // Package redeem is the admin side of the redemption workflow that reaches outside the table:
-// approving (and fulfilling coupons and credits at Stripe), fulfilling by hand, rejecting, and the
-// e-mails that tell the user. It is its own package so that only these functions link stripe-go
+// approving (and fulfilling coupons and credits at Stripe), fulfilling by hand, rejecting (and
+// revoking at Stripe what an approval issued), and the e-mails that tell the user. It is its own package so that only these functions link stripe-go
 // and a mail transport; the state machine and the ledger are rewards'.
 package redeem
 
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/httpapi"
@@ -25,11 +26,17 @@ type Deps struct {
 	Config   platform.Config
 	Payments Payments
 	Mail     mail.Sender
+	// Lease is how long this function claims a redemption while it talks to Stripe: longer than
+	// the function can run, so a claim outlives any invocation that took it (rewards.Claim).
+	Lease time.Duration
 }
+
+// claimMargin is added to the function's timeout for its claims (clock skew between Lambdas).
+const claimMargin = 30 * time.Second
 
 // NewDeps builds Deps for the runtime's function (Stripe only where the manifest declares it).
 func NewDeps(rt *platform.Runtime) (*Deps, error) {
-	d := &Deps{Deps: rewards.NewDeps(rt), Config: rt.Config}
+	d := &Deps{Deps: rewards.NewDeps(rt), Config: rt.Config, Lease: time.Duration(rt.Fn.Timeout())*time.Second + claimMargin}
 	if rt.Fn.Stripe {
 		d.Payments = &stripePayments{stripe: stripeapi.Open(rt), store: d.Store}
 	}
@@ -73,9 +80,10 @@ func answer(red rewards.Redemption, sent bool) httpapi.Response {
 	return httpapi.OK(v)
 }
 
-// HandleApproveRedemption approves a pending redemption; a coupon or a credit is then fulfilled at
+// HandleApproveRedemption approves a pending redemption. A coupon or a credit is claimed for the
+// approval in the same write (rewards.Claim: a rejection racing it gets a 409) and fulfilled at
 // once. A Stripe failure leaves it approved (tokens still held) with the error recorded: retry
-// with POST …/fulfil.
+// with POST …/fulfil, or reject it (which revokes whatever Stripe did).
 func HandleApproveRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, httpapi.Idempotent(d.Store, fn.Name, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		red, err := d.redemption(ctx, r)
@@ -83,23 +91,30 @@ func HandleApproveRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
 			return httpapi.Response{}, err
 		}
 		admin := r.Principal.UserID
-		red, err = d.Transition(ctx, red, rewards.ActApprove, admin, r.ID, func(n *rewards.Redemption) {
+		decide := func(n *rewards.Redemption) {
 			n.DecidedBy, n.ApprovedAt = admin, d.Clock.Now()
-		})
+			if n.Fulfilment == rewardcatalog.StripeCoupon && n.CouponCode == "" {
+				n.CouponCode = NewCouponCode()
+			}
+		}
+		if red.Fulfilment == rewardcatalog.Manual {
+			red, err = d.Transition(ctx, red, rewards.ActApprove, admin, r.ID, decide)
+		} else if red, err = d.Claim(ctx, red, rewards.ActApprove, admin, r.ID, d.Lease, decide); err == nil {
+			red, err = d.fulfilAutomatically(ctx, red, admin, r.ID)
+		}
 		if err != nil {
 			return httpapi.Response{}, err
-		}
-		if red.Fulfilment != rewardcatalog.Manual {
-			red = d.fulfilAutomatically(ctx, red, admin, r.ID)
 		}
 		red, sent := d.notify(ctx, red)
 		return answer(red, sent), nil
 	}))
 }
 
-// fulfilAutomatically delivers a coupon or a credit through Stripe and marks the redemption
-// fulfilled (spending the held tokens). On failure it records the error and returns it approved.
-func (d *Deps) fulfilAutomatically(ctx context.Context, red rewards.Redemption, actor, requestID string) rewards.Redemption {
+// fulfilAutomatically delivers a coupon or a credit through Stripe for red, claimed by the caller,
+// and marks it fulfilled (spending the held tokens). On a Stripe failure it records the error,
+// ends the claim and returns it approved. An error means the redemption is no longer the caller's
+// (its claim ran out and a rejection took it): what was issued has been revoked again.
+func (d *Deps) fulfilAutomatically(ctx context.Context, red rewards.Redemption, actor, requestID string) (rewards.Redemption, error) {
 	log := logging.From(ctx)
 	rw, ok := rewardcatalog.ByID(red.RewardID)
 	var code, cus, txn string
@@ -114,29 +129,53 @@ func (d *Deps) fulfilAutomatically(ctx context.Context, red rewards.Redemption, 
 	case rw.Fulfilment == rewardcatalog.StripeCredit:
 		cus, txn, err = d.Payments.CreditBalance(ctx, red, rw)
 	default:
-		return red
+		return red, nil
 	}
 	if err != nil {
 		log.Error("automatic fulfilment failed; the redemption stays approved", "redemptionId", red.ID,
 			"code", apperr.CodeOf(err), "ambiguous", stripeapi.IsAmbiguous(err), "err", err.Error())
 		if n, uErr := d.UpdateRedemption(ctx, red, func(n *rewards.Redemption) {
 			n.FulfilmentError, n.FulfilmentAttempts = apperr.PublicMessage(err), n.FulfilmentAttempts+1
+			n.EndClaim(d.Clock.Now())
 		}); uErr == nil {
 			red = n
 		}
-		return red
+		return red, nil
 	}
 	n, err := d.Transition(ctx, red, rewards.ActFulfil, actor, requestID, func(n *rewards.Redemption) {
 		n.CouponCode, n.StripeCustomerID, n.BalanceTransaction = code, cus, txn
 		n.FulfilmentError, n.FulfilmentAttempts = "", n.FulfilmentAttempts+1
 	})
-	if err != nil {
-		// Delivered at Stripe but not recorded: a retry of …/fulfil repeats the idempotent Stripe
-		// call and records it.
-		log.Error("fulfilled at Stripe but not recorded; retry fulfil", "redemptionId", red.ID, "err", err.Error())
-		return red
+	if err == nil {
+		return n, nil
 	}
-	return n
+	if cur, gErr := d.GetRedemption(ctx, red.UserID, red.ID); gErr == nil && cur.Status == rewards.Rejected {
+		// Our claim ran out while Stripe answered and a rejection revoked and released it: what we
+		// just issued must not stay live beside the tokens given back.
+		log.Error("issued at Stripe after the redemption was rejected; revoking it", "redemptionId", red.ID)
+		if rErr := d.revoke(ctx, cur); rErr != nil {
+			log.Error("revoking a reward issued after its rejection failed; see the runbook", "redemptionId", red.ID, "err", rErr.Error())
+		}
+		return cur, apperr.New(apperr.Conflict, "the redemption was rejected meanwhile")
+	}
+	// Delivered at Stripe but not recorded: once the claim runs out, …/fulfil repeats the
+	// idempotent Stripe call and records it (or …/reject revokes it).
+	log.Error("fulfilled at Stripe but not recorded; retry fulfil", "redemptionId", red.ID, "err", err.Error())
+	return red, nil
+}
+
+// revoke undoes at Stripe what red's reward may have issued there.
+func (d *Deps) revoke(ctx context.Context, red rewards.Redemption) error {
+	if d.Payments == nil {
+		return apperr.New(apperr.Internal, "this function has no Stripe client: declare Stripe in its manifest entry")
+	}
+	switch red.Fulfilment {
+	case rewardcatalog.StripeCoupon:
+		return d.Payments.RevokeCoupon(ctx, red)
+	case rewardcatalog.StripeCredit:
+		return d.Payments.ReverseCredit(ctx, red)
+	}
+	return nil
 }
 
 // RejectRequest is the body of POST …/reject.
@@ -154,7 +193,10 @@ func (q *RejectRequest) Validate() error {
 }
 
 // HandleRejectRedemption rejects a pending (or approved, not yet fulfilled) redemption and releases
-// its tokens.
+// its tokens. An approved coupon or credit may be live at Stripe (its creation's answer lost): it is
+// claimed for the rejection and revoked there first, and the tokens come back only once Stripe
+// confirmed it (503 otherwise; retry). While an approval or a fulfilment is talking to Stripe the
+// rejection is a 409 that sends nothing.
 func HandleRejectRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, httpapi.Idempotent(d.Store, fn.Name, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var q RejectRequest
@@ -165,16 +207,36 @@ func HandleRejectRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		admin := r.Principal.UserID
-		red, err = d.Transition(ctx, red, rewards.ActReject, admin, r.ID, func(n *rewards.Redemption) {
-			n.DecidedBy, n.Reason = admin, q.Reason
-		})
-		if err != nil {
+		if red, err = d.reject(ctx, red, r.Principal.UserID, r.ID, q.Reason); err != nil {
 			return httpapi.Response{}, err
 		}
 		red, sent := d.notify(ctx, red)
 		return answer(red, sent), nil
 	}))
+}
+
+// reject rejects red as admin: directly while nothing can be live at Stripe, else revoking first.
+func (d *Deps) reject(ctx context.Context, red rewards.Redemption, admin, requestID, reason string) (rewards.Redemption, error) {
+	decide := func(n *rewards.Redemption) { n.DecidedBy, n.Reason, n.FulfilmentError = admin, reason, "" }
+	if red.Status == rewards.Pending || red.Fulfilment == rewardcatalog.Manual {
+		n, err := d.Transition(ctx, red, rewards.ActReject, admin, requestID, decide)
+		if !rewards.IsRevokeFirst(err) {
+			return n, err
+		}
+		// Approved meanwhile, and its approval gave up on Stripe: revoke as below.
+	}
+	c, err := d.Claim(ctx, red, rewards.ActReject, admin, requestID, d.Lease, nil)
+	if err != nil {
+		return red, err
+	}
+	if err := d.revoke(ctx, c); err != nil {
+		logging.From(ctx).Error("revoking the reward at Stripe failed; the redemption stays approved, tokens held",
+			"redemptionId", red.ID, "code", apperr.CodeOf(err), "ambiguous", stripeapi.IsAmbiguous(err), "err", err.Error())
+		_, _ = d.UpdateRedemption(ctx, c, func(n *rewards.Redemption) { n.EndClaim(d.Clock.Now()) })
+		return red, apperr.Wrap(err, apperr.Unavailable,
+			"the reward could not be revoked at Stripe, so the redemption is not rejected and its tokens stay held; retry")
+	}
+	return d.Transition(ctx, c, rewards.ActReject, admin, requestID, decide)
 }
 
 // FulfilRequest is the body of POST …/fulfil ({} is fine).
@@ -216,7 +278,18 @@ func HandleFulfilRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
 			if q.Note != "" {
 				return httpapi.Response{}, apperr.New(apperr.Invalid, "note is only for rewards fulfilled by hand")
 			}
-			if red = d.fulfilAutomatically(ctx, red, admin, r.ID); red.Status != rewards.Fulfilled {
+			red, err = d.Claim(ctx, red, rewards.ActFulfil, admin, r.ID, d.Lease, func(n *rewards.Redemption) {
+				if n.Fulfilment == rewardcatalog.StripeCoupon && n.CouponCode == "" {
+					n.CouponCode = legacyCouponCode(*n) // approved before codes were drawn: its only possible id
+				}
+			})
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			if red, err = d.fulfilAutomatically(ctx, red, admin, r.ID); err != nil {
+				return httpapi.Response{}, err
+			}
+			if red.Status != rewards.Fulfilled {
 				return httpapi.Response{}, apperr.New(apperr.Unavailable, "fulfilment failed: %s", red.FulfilmentError)
 			}
 		}

@@ -2,6 +2,7 @@ package redeem
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"strings"
 	"time"
@@ -15,14 +16,21 @@ import (
 	"github.com/liberation/monetization/shared/stripeapi"
 )
 
-// Payments is what fulfilment needs from Stripe. Each call is idempotent on the redemption: the
-// same redemption never yields two coupons or two credits (docs/decisions/0043).
+// Payments is what fulfilment and rejection need from Stripe. Each call is idempotent on the
+// redemption: the same redemption never yields two coupons or two credits, nor two reversals
+// (docs/decisions/0044).
 type Payments interface {
-	// IssueCoupon creates the redemption's single-use coupon and returns its code.
+	// IssueCoupon creates the redemption's single-use coupon (id red.CouponCode) and returns its code.
 	IssueCoupon(ctx context.Context, red rewards.Redemption, rw rewardcatalog.Reward) (code string, err error)
 	// CreditBalance credits the reward to the user's Stripe customer balance, creating the customer
 	// when the user has none yet, and returns the customer and the balance transaction.
 	CreditBalance(ctx context.Context, red rewards.Redemption, rw rewardcatalog.Reward) (customerID, txn string, err error)
+	// RevokeCoupon deletes the redemption's coupon; one that does not exist (never created, or
+	// already deleted) is revoked.
+	RevokeCoupon(ctx context.Context, red rewards.Redemption) error
+	// ReverseCredit reverses the redemption's credit, if Stripe has one, with a balance transaction
+	// of the opposite amount (Stripe's balance transactions cannot be deleted).
+	ReverseCredit(ctx context.Context, red rewards.Redemption) error
 }
 
 // stripePayments is Payments on the Stripe API.
@@ -31,10 +39,35 @@ type stripePayments struct {
 	store  *store.Store
 }
 
-// CouponCode is the code of a redemption's coupon: also the Stripe coupon's id, so creating it is
-// idempotent by construction and the marketplace can look it up ("LIB20-2M9QXA4D0Z").
-func CouponCode(red rewards.Redemption) string {
+// NewCouponCode draws a coupon code: "LIB20-" and 10 random Crockford characters (50 bits from
+// crypto/rand), the shape the marketplace accepts ("LIB20-2M9QXA4D0Z"). It is also the Stripe
+// coupon's id, so the marketplace can look it up. Drawn once, when the redemption is approved, and
+// stored on it, so every retry creates (or deletes) the same coupon. Never derived from anything
+// the learner sees: the redemption id is in every answer and e-mail.
+func NewCouponCode() string {
+	const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("crypto/rand: " + err.Error()) // never fails on Linux; a guessable code is worse than a crash
+	}
+	for i := range b {
+		b[i] = crockford[b[i]&31]
+	}
+	return "LIB20-" + string(b[:])
+}
+
+// legacyCouponCode is the code of a coupon approved before codes were drawn at random (it was the
+// redemption id's last 10 characters): the only id such a coupon can have at Stripe.
+func legacyCouponCode(red rewards.Redemption) string {
 	return "LIB20-" + strings.ToUpper(red.ID[len(red.ID)-10:])
+}
+
+// couponID is the Stripe id of the redemption's coupon.
+func couponID(red rewards.Redemption) string {
+	if red.CouponCode != "" {
+		return red.CouponCode
+	}
+	return legacyCouponCode(red)
 }
 
 func (p *stripePayments) IssueCoupon(ctx context.Context, red rewards.Redemption, rw rewardcatalog.Reward) (string, error) {
@@ -42,7 +75,7 @@ func (p *stripePayments) IssueCoupon(ctx context.Context, red rewards.Redemption
 	if err != nil {
 		return "", err
 	}
-	code := CouponCode(red)
+	code := couponID(red)
 	// Fixed by the approval time, so a retry sends the same parameters under the same key.
 	redeemBy := red.ApprovedAt.Add(rewardcatalog.CouponValidDays * 24 * time.Hour).Unix()
 	params := &stripe.CouponParams{
@@ -87,7 +120,7 @@ func (p *stripePayments) CreditBalance(ctx context.Context, red rewards.Redempti
 		list.Context = ctx
 		it := api.CustomerBalanceTransactions.List(list)
 		for it.Next() {
-			if t := it.CustomerBalanceTransaction(); t.Metadata["redemptionId"] == red.ID {
+			if t := it.CustomerBalanceTransaction(); t.Metadata["redemptionId"] == red.ID && t.Metadata["reverses"] == "" {
 				return cus, t.ID, nil
 			}
 		}

@@ -28,8 +28,9 @@ func (Calendar) Between(from, to time.Time) time.Duration {
 // Add implements Clock.
 func (Calendar) Add(from time.Time, d time.Duration) time.Time { return from.Add(d) }
 
-// BusinessHours counts Monday–Friday OpenHour:00–CloseHour:00 in Loc (DST handled by the zone:
-// a business day is 09:00–17:00 on the wall clock).
+// BusinessHours counts Monday–Friday OpenHour:00–CloseHour:00 on the wall clock in Loc: a day's
+// window runs from the first instant the clock reads 09:00 to the first it reads 17:00 (firstAt),
+// so DST days and jumps at any hour are handled by the zone's own rules.
 type BusinessHours struct {
 	Loc                 *time.Location
 	OpenHour, CloseHour int
@@ -62,19 +63,23 @@ func ClockFor(p Policy, loc *time.Location) Clock {
 	return Calendar{}
 }
 
-// window returns the business window of the local day containing t (ok false on weekends).
-func (b BusinessHours) window(day time.Time) (open, close time.Time, ok bool) {
-	y, m, d := day.Date()
-	open = time.Date(y, m, d, b.OpenHour, 0, 0, 0, b.Loc)
-	close = time.Date(y, m, d, b.CloseHour, 0, 0, 0, b.Loc)
-	wd := open.Weekday()
-	return open, close, wd != time.Saturday && wd != time.Sunday
+// dateOf is the local calendar date of t, as the UTC midnight of that date. The walks step through
+// these dates (UTC has no DST: +24 h is always the next date), never through local midnights: where
+// clocks jump at midnight (America/Santiago, America/Havana, Atlantic/Azores) a Sunday 00:00 does
+// not exist, time.Date normalises it back into Saturday, and such a walk never left Saturday.
+func (b BusinessHours) dateOf(t time.Time) time.Time {
+	y, m, d := t.In(b.Loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// nextDay is the local midnight after day's (DST-safe: built from the date, not by adding 24 h).
-func (b BusinessHours) nextDay(day time.Time) time.Time {
-	y, m, d := day.Date()
-	return time.Date(y, m, d+1, 0, 0, 0, 0, b.Loc)
+// window is the business window of a local date: from the first instant the wall clock reads
+// OpenHour:00 to the first it reads CloseHour:00 (ok false on weekends). Both ends grow with the
+// date, so the windows of successive dates never overlap, whatever the zone does.
+func (b BusinessHours) window(date time.Time) (open, close time.Time, ok bool) {
+	if wd := date.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		return time.Time{}, time.Time{}, false
+	}
+	return firstAt(date, b.OpenHour, b.Loc), firstAt(date, b.CloseHour, b.Loc), true
 }
 
 // maxDays bounds the walks (a ticket open for ten years is not a real case).
@@ -86,15 +91,18 @@ func (b BusinessHours) Between(from, to time.Time) time.Duration {
 		return 0
 	}
 	var total time.Duration
-	day := from.In(b.Loc)
-	for i := 0; i < maxDays && day.Before(to); i++ {
-		if open, close, ok := b.window(day); ok {
-			s, e := later(open, from), earlier(close, to)
-			if e.After(s) {
-				total += e.Sub(s)
-			}
+	date := b.dateOf(from)
+	for i := 0; i < maxDays; i, date = i+1, date.Add(24*time.Hour) {
+		open, close, ok := b.window(date)
+		if !ok {
+			continue
 		}
-		day = b.nextDay(day)
+		if !open.Before(to) {
+			break
+		}
+		if s, e := later(open, from), earlier(close, to); e.After(s) {
+			total += e.Sub(s)
+		}
 	}
 	return total
 }
@@ -105,19 +113,21 @@ func (b BusinessHours) Add(from time.Time, d time.Duration) time.Time {
 	if d <= 0 {
 		return from
 	}
-	day := from.In(b.Loc)
-	for i := 0; i < maxDays; i++ {
-		if open, close, ok := b.window(day); ok {
-			s := later(open, from)
-			if close.After(s) {
-				if avail := close.Sub(s); avail >= d {
-					return s.Add(d)
-				} else {
-					d -= avail
-				}
-			}
+	date := b.dateOf(from)
+	for i := 0; i < maxDays; i, date = i+1, date.Add(24*time.Hour) {
+		open, close, ok := b.window(date)
+		if !ok {
+			continue
 		}
-		day = b.nextDay(day)
+		s := later(open, from)
+		if !close.After(s) {
+			continue
+		}
+		if avail := close.Sub(s); avail < d {
+			d -= avail
+			continue
+		}
+		return s.Add(d)
 	}
 	return from.Add(time.Duration(maxDays) * 24 * time.Hour)
 }

@@ -2,61 +2,124 @@ package sla
 
 import "time"
 
-// Meter is a ticket's pausable SLA clock. Elapsed counts working time (in the policy's clock) while
-// the ticket waits on support: it runs while open, pauses while pending (waiting on the customer)
-// and stops when solved. The first-reply target freezes when an agent first replies.
-type Meter struct {
+// Stopwatch accumulates working time (in the policy's clock): ElapsedSeconds before RunningSince.
+type Stopwatch struct {
 	// ElapsedSeconds is the working time accumulated before RunningSince.
 	ElapsedSeconds int64 `dynamodbav:"elapsedSeconds" json:"elapsedSeconds"`
-	// RunningSince is when the clock last started; nil while paused or stopped.
+	// RunningSince is when the clock last started; nil while it is stopped.
 	RunningSince *time.Time `dynamodbav:"runningSince,omitempty" json:"runningSince,omitempty"`
-	// FirstReplySeconds is the elapsed time at the first agent reply; nil until then.
+}
+
+func (s Stopwatch) elapsed(c Clock, now time.Time) time.Duration {
+	e := time.Duration(s.ElapsedSeconds) * time.Second
+	if s.RunningSince != nil {
+		e += c.Between(*s.RunningSince, now)
+	}
+	return e
+}
+
+func (s Stopwatch) stop(c Clock, now time.Time) Stopwatch {
+	if s.RunningSince != nil {
+		s.ElapsedSeconds = int64(s.elapsed(c, now) / time.Second)
+		s.RunningSince = nil
+	}
+	return s
+}
+
+func (s Stopwatch) start(now time.Time) Stopwatch {
+	if s.RunningSince == nil {
+		t := now.UTC()
+		s.RunningSince = &t
+	}
+	return s
+}
+
+// Meter is a ticket's SLA clocks, one per target. The resolution clock runs while the ticket waits
+// on support: it pauses while pending (waiting on the customer) and stops when solved. The
+// first-reply clock runs from creation to the first agent reply, which freezes it; pending does not
+// pause it — the customer is still owed a first answer (Zendesk's first reply time is not a
+// pausable metric either) — and solving stops it.
+type Meter struct {
+	// Stopwatch is the resolution clock (at the top level of the stored meter, as it always was).
+	Stopwatch
+	// FirstReplyClock is the first-reply clock; nil on meters stored when one clock served both
+	// targets, which follow the resolution clock until their next change separates them.
+	FirstReplyClock *Stopwatch `dynamodbav:"firstReplyClock,omitempty" json:"firstReplyClock,omitempty"`
+	// FirstReplySeconds is the first-reply time at the first agent reply; nil until then.
 	FirstReplySeconds *int64 `dynamodbav:"firstReplySeconds,omitempty" json:"firstReplySeconds,omitempty"`
 	// Solved: the resolution target is complete (the ticket is solved).
 	Solved bool `dynamodbav:"solved,omitempty" json:"solved,omitempty"`
 }
 
-// Start returns a running meter at now.
+// Start returns a meter with both clocks running from now.
 func Start(now time.Time) Meter {
-	t := now.UTC()
-	return Meter{RunningSince: &t}
+	reply := Stopwatch{}.start(now)
+	return Meter{Stopwatch: Stopwatch{}.start(now), FirstReplyClock: &reply}
 }
 
-// Elapsed is the working time at now.
-func (m Meter) Elapsed(c Clock, now time.Time) time.Duration {
-	e := time.Duration(m.ElapsedSeconds) * time.Second
-	if m.RunningSince != nil {
-		e += c.Between(*m.RunningSince, now)
+// clock is the stopwatch a target is measured on.
+func (m Meter) clock(target string) Stopwatch {
+	if target == FirstReply && m.FirstReplyClock != nil {
+		return *m.FirstReplyClock
 	}
-	return e
+	return m.Stopwatch
 }
 
-// Running reports whether the clock runs.
-func (m Meter) Running() bool { return m.RunningSince != nil }
-
-// Pause stops the clock at now, keeping what elapsed (pending, solved).
-func (m Meter) Pause(c Clock, now time.Time) Meter {
-	if m.RunningSince != nil {
-		m.ElapsedSeconds = int64(m.Elapsed(c, now) / time.Second)
-		m.RunningSince = nil
+// withFirstReply returns m with its first-reply clock replaced by f(current) — a new value, so a
+// copy of the meter (the ticket as read) never changes with it — unless the first reply was given.
+func (m Meter) withFirstReply(f func(Stopwatch) Stopwatch) Meter {
+	if m.FirstReplySeconds != nil {
+		return m
 	}
+	s := f(m.clock(FirstReply))
+	m.FirstReplyClock = &s
 	return m
 }
 
-// Resume starts the clock again at now (a pending or solved ticket back to open).
-func (m Meter) Resume(now time.Time) Meter {
-	if m.RunningSince == nil {
-		t := now.UTC()
-		m.RunningSince = &t
-	}
+// Elapsed is the resolution clock's working time at now.
+func (m Meter) Elapsed(c Clock, now time.Time) time.Duration { return m.Stopwatch.elapsed(c, now) }
+
+// Running reports whether the target's clock runs.
+func (m Meter) Running(target string) bool { return m.clock(target).RunningSince != nil }
+
+// Pause is the ticket waiting on the customer (pending) at now: the resolution clock pauses and
+// the resolution target is open again (a solved ticket set to pending); the first-reply clock runs.
+func (m Meter) Pause(c Clock, now time.Time) Meter {
+	m = m.withFirstReply(func(s Stopwatch) Stopwatch { return s.start(now) })
+	m.Stopwatch = m.Stopwatch.stop(c, now)
 	m.Solved = false
 	return m
 }
 
-// Solve stops the clock: the resolution target is complete.
+// Resume is the ticket waiting on support again at now (a pending or solved ticket back to open):
+// both clocks run.
+func (m Meter) Resume(now time.Time) Meter {
+	m = m.withFirstReply(func(s Stopwatch) Stopwatch { return s.start(now) })
+	m.Stopwatch = m.Stopwatch.start(now)
+	m.Solved = false
+	return m
+}
+
+// Solve stops both clocks: the resolution target is complete, and nobody waits for a first reply
+// on a solved ticket.
 func (m Meter) Solve(c Clock, now time.Time) Meter {
-	m = m.Pause(c, now)
+	m = m.withFirstReply(func(s Stopwatch) Stopwatch { return s.stop(c, now) })
+	m.Stopwatch = m.Stopwatch.stop(c, now)
 	m.Solved = true
+	return m
+}
+
+// Rebase keeps what elapsed until now in clock c and restarts the running clocks at now, so that
+// from now on they count in another clock (a priority change between business and calendar hours).
+func (m Meter) Rebase(c Clock, now time.Time) Meter {
+	rebase := func(s Stopwatch) Stopwatch {
+		if s.RunningSince == nil {
+			return s
+		}
+		return s.stop(c, now).start(now)
+	}
+	m = m.withFirstReply(rebase)
+	m.Stopwatch = rebase(m.Stopwatch)
 	return m
 }
 
@@ -64,8 +127,9 @@ func (m Meter) Solve(c Clock, now time.Time) Meter {
 // nothing.
 func (m Meter) FirstReply(c Clock, now time.Time) Meter {
 	if m.FirstReplySeconds == nil {
-		s := int64(m.Elapsed(c, now) / time.Second)
-		m.FirstReplySeconds = &s
+		s := m.clock(FirstReply).stop(c, now)
+		secs := s.ElapsedSeconds
+		m.FirstReplyClock, m.FirstReplySeconds = &s, &secs
 	}
 	return m
 }
@@ -75,7 +139,7 @@ func (m Meter) TargetElapsed(target string, c Clock, now time.Time) time.Duratio
 	if target == FirstReply && m.FirstReplySeconds != nil {
 		return time.Duration(*m.FirstReplySeconds) * time.Second
 	}
-	return m.Elapsed(c, now)
+	return m.clock(target).elapsed(c, now)
 }
 
 // Complete reports whether the target no longer runs (first reply given, ticket solved).
@@ -86,17 +150,18 @@ func (m Meter) Complete(target string) bool {
 	return m.Solved
 }
 
-// ReachesAt is the instant the target's elapsed time reaches d, if the clock runs and the target
-// is not complete (ok false otherwise: a paused clock never reaches anything).
+// ReachesAt is the instant the target's elapsed time reaches d, if its clock runs and the target
+// is not complete (ok false otherwise: a stopped clock never reaches anything).
 func (m Meter) ReachesAt(target string, c Clock, d time.Duration) (time.Time, bool) {
-	if m.RunningSince == nil || m.Complete(target) {
+	s := m.clock(target)
+	if s.RunningSince == nil || m.Complete(target) {
 		return time.Time{}, false
 	}
-	left := d - time.Duration(m.ElapsedSeconds)*time.Second
+	left := d - time.Duration(s.ElapsedSeconds)*time.Second
 	if left <= 0 {
-		return *m.RunningSince, true
+		return *s.RunningSince, true
 	}
-	return c.Add(*m.RunningSince, left).UTC(), true
+	return c.Add(*s.RunningSince, left).UTC(), true
 }
 
 // Event kinds.

@@ -1,7 +1,8 @@
 // Package sla is the support SLA, pure and in one place: targets per tier and priority, the business
-// hours calendar (Monday–Friday 09:00–17:00 in the organisation's time zone), and the pausable meter
-// that measures a ticket against its targets (paused while pending, stopped when solved). It has no
-// storage and no clock of its own; shared/support drives it.
+// hours calendar (Monday–Friday 09:00–17:00 in the organisation's time zone), and the meter that
+// measures a ticket against its targets (the resolution clock pauses while pending, the first-reply
+// clock does not; both stop when solved). It has no storage and no clock of its own;
+// shared/support drives it.
 package sla
 
 import "time"

@@ -177,7 +177,7 @@ func TestMeterPausesWhilePending(t *testing.T) {
 	}
 	// Solved on Monday 16:00: stopped at 7 h; the target no longer runs.
 	m = m.Solve(b, utc("2026-12-07 16:00"))
-	if m.Running() || !m.Complete(Resolution) || m.Elapsed(b, utc("2026-12-20 16:00")) != 7*time.Hour {
+	if m.Running(Resolution) || m.Running(FirstReply) || !m.Complete(Resolution) || m.Elapsed(b, utc("2026-12-20 16:00")) != 7*time.Hour {
 		t.Fatalf("solved meter: %+v", m)
 	}
 	// Reopened: runs again from where it stopped.
@@ -234,7 +234,7 @@ func TestUpcomingEvents(t *testing.T) {
 		t.Fatalf("pending ticket has events %+v", got)
 	}
 	// Past due already (clock resumed after the target passed): due at once.
-	late := Meter{ElapsedSeconds: int64(9 * time.Hour / time.Second)}.Resume(t0)
+	late := Meter{Stopwatch: Stopwatch{ElapsedSeconds: int64(9 * time.Hour / time.Second)}}.Resume(t0)
 	got = late.Upcoming(For(TierEnterprise, Urgent), c, map[string]bool{"firstReply#warning": true, "firstReply#breach": true})
 	if len(got) != 2 || !got[0].At.Equal(t0) || !got[1].At.Equal(t0) {
 		t.Fatalf("overdue events %+v", got)
@@ -246,5 +246,39 @@ func TestUpcomingEvents(t *testing.T) {
 	}
 	if got := Start(t0).Upcoming(For(TierFree, Urgent), c, nil); len(got) != 0 {
 		t.Fatalf("free events %+v", got)
+	}
+}
+
+// Pending waits on the customer, so it pauses the resolution target only: the customer is still
+// owed a first reply (as in Zendesk, where first reply time is not a pausable metric).
+func TestFirstReplyRunsWhilePending(t *testing.T) {
+	b := Business(nil)
+	p := For(TierEnterprise, Normal)    // 8 h first reply, 72 h resolution, business hours
+	m := Start(utc("2026-12-04 15:00")) // Friday 15:00
+	m = m.Pause(b, utc("2026-12-04 16:00"))
+	now := utc("2026-12-07 12:00") // Monday: Friday 15–17 and Monday 09–12
+	if got := m.TargetElapsed(FirstReply, b, now); got != 5*time.Hour {
+		t.Fatalf("first reply elapsed %v while pending, want 5h", got)
+	}
+	if got := m.TargetElapsed(Resolution, b, now); got != time.Hour {
+		t.Fatalf("resolution elapsed %v while pending, want 1h", got)
+	}
+	at, ok := m.ReachesAt(FirstReply, b, p.FirstReply)
+	if !ok || !at.Equal(utc("2026-12-07 15:00")) {
+		t.Fatalf("first reply reaches 8 h at %s %v, want Monday 15:00", at, ok)
+	}
+	if _, ok := m.ReachesAt(Resolution, b, p.Resolution); ok {
+		t.Fatal("a pending ticket's resolution target reaches its breach")
+	}
+	if up := m.Upcoming(p, b, nil); len(up) != 2 || up[0].Target != FirstReply || up[1].Target != FirstReply {
+		t.Fatalf("upcoming while pending %+v", up)
+	}
+	// The first agent reply freezes it as before; the resolution clock still waits on the customer.
+	m = m.FirstReply(b, utc("2026-12-07 13:00"))
+	if got := m.TargetElapsed(FirstReply, b, utc("2026-12-08 13:00")); got != 6*time.Hour {
+		t.Fatalf("frozen first reply %v", got)
+	}
+	if up := m.Upcoming(p, b, nil); len(up) != 0 {
+		t.Fatalf("upcoming after the reply, still pending %+v", up)
 	}
 }
