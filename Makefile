@@ -10,6 +10,7 @@ VENV                := $(TOOLS)/venv
 LINT_VENV           := $(TOOLS)/lint-venv
 STRIPE_MOCK_VERSION := v0.203.0
 MAILPIT_VERSION     := v1.33.1
+STATICCHECK_VERSION := v0.8.2
 # The local stack's command (dev, test, token, trigger, job), built once per call of make: running
 # the binary rather than `go run` keeps Ctrl-C and failures free of `go run`'s "exit status" lines.
 LOCAL               := $(CURDIR)/.local/bin/localstack
@@ -55,6 +56,10 @@ $(BIN)/stripe-mock:
 $(BIN)/mailpit:
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+
+$(BIN)/staticcheck:
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 $(VENV)/.installed: infra/local/requirements.txt
 	@test -x $(VENV)/bin/python3 || python3 -m venv $(VENV)
@@ -112,9 +117,10 @@ build: ## build every function as linux/arm64 bootstrap under build/<name>/
 synth: build ## synthesize the CDK stack into infra/cdk/cdk.out
 	cd infra/cdk && npm ci --silent && npx cdk synth --quiet
 
-lint: lint-tools synth ## go vet, gofmt, sam validate --lint, cfn-lint on the synthesized template
+lint: lint-tools $(BIN)/staticcheck synth ## go vet, staticcheck, gofmt, sam validate --lint, cfn-lint on the synthesized template
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
+	$(BIN)/staticcheck -tags integration ./...
 	@gofiles=$$(find shared functions infra -name '*.go' -not -path '*/node_modules/*'); \
 	  test -z "$$(gofmt -l $$gofiles)" || (gofmt -l $$gofiles; exit 1)
 	$(LINT_VENV)/bin/sam validate --lint --region us-east-1 -t template.yaml

@@ -16,7 +16,6 @@ require (
 	github.com/getkin/kin-openapi v0.153.0
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/go-json-experiment/json v1.27.2
-	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/stripe/stripe-go/v76 v76.25.0
 	gopkg.in/yaml.v3 v3.0.1
 )

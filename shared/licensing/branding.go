@@ -3,9 +3,7 @@ package licensing
 import (
 	"context"
 
-	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/notify"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // Branding is an organisation's white-label settings, validated when stored (PUT
@@ -43,21 +41,22 @@ func (b Branding) From(mailFrom string) string { return notify.From(b.Brand(), m
 // when stored and are re-checked by Brand(); render them escaped. One GetItem for a user without a
 // seat, two for a seat holder.
 func BrandingFor(ctx context.Context, r Reader, userID string) (Branding, error) {
-	m, ok, err := MembershipOf(ctx, r, userID)
+	rr := readerRepo{r}
+	m, ok, err := rr.Membership(ctx, userID)
 	if err != nil || !ok {
 		return PlatformBranding(), err
 	}
-	return LicenseBranding(ctx, r, m.LicenseID)
+	return licenseBranding(ctx, rr, m.LicenseID)
 }
 
 // LicenseBranding returns a license's branding (the platform's until its org admins set one).
 func LicenseBranding(ctx context.Context, r Reader, licenseID string) (Branding, error) {
-	var rec BrandingRecord
-	err := r.GetConsistent(ctx, store.LicenseBrandingKey(licenseID), &rec)
-	if apperr.Is(err, apperr.NotFound) {
-		return PlatformBranding(), nil
-	}
-	if err != nil {
+	return licenseBranding(ctx, readerRepo{r}, licenseID)
+}
+
+func licenseBranding(ctx context.Context, r brandingReader, licenseID string) (Branding, error) {
+	rec, ok, err := r.Branding(ctx, licenseID)
+	if err != nil || !ok {
 		return PlatformBranding(), err
 	}
 	b := rec.Branding

@@ -7,6 +7,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/licensing/licensekey"
 	"github.com/liberation/monetization/shared/mail"
 	"github.com/liberation/monetization/shared/manifest"
@@ -15,13 +16,22 @@ import (
 )
 
 // Deps is what licensing's code uses, built per function from its runtime: the mailer only where
-// the manifest declares Email, the signing key only where it declares SigningKey.
+// the manifest declares Email, the signing key only where it declares SigningKey. Handlers and rules
+// use only the ports (ports.go); Store is kept for the wiring that needs the table itself (the
+// Idempotency-Key frame) and for integration tests.
 type Deps struct {
-	Config platform.Config
-	Clock  clock.Clock
-	Store  *store.Store
-	Mail   mail.Sender                                       // nil unless Email
-	Signer func(context.Context) (*licensekey.Signer, error) // nil unless SigningKey
+	Config    platform.Config
+	Clock     clock.Clock
+	Store     *store.Store
+	Licenses  licenseStore
+	Seats     seatStore
+	Brandings brandingStore
+	Activity  usageRecorder
+	Usage     usageStore
+	Keys      signingKeys
+	Sent      idempotency.Store                                 // e-mails sent once (notify.SendOnce)
+	Mail      mail.Sender                                       // nil unless Email
+	Signer    func(context.Context) (*licensekey.Signer, error) // nil unless SigningKey
 	// forget drops the signer a container keeps, so that the next use reads the key parameter again
 	// (after a write found its key retired).
 	forget func()
@@ -36,7 +46,9 @@ func (d *Deps) forgetSigner() {
 // NewDeps builds Deps for the runtime's function (the signing functions add their signer with
 // withSigner, so that no other function links the JOSE signing code).
 func NewDeps(rt *platform.Runtime) (*Deps, error) {
-	d := &Deps{Config: rt.Config, Clock: rt.Clock, Store: store.Open(rt)}
+	s := store.Open(rt)
+	d := withRepo(&Deps{Config: rt.Config, Clock: rt.Clock, Store: s}, newDynamoRepo(s))
+	d.Sent = s
 	if rt.Fn.Email {
 		m, err := mail.From(rt)
 		if err != nil {
@@ -47,6 +59,22 @@ func NewDeps(rt *platform.Runtime) (*Deps, error) {
 	return d, nil
 }
 
+// repository is every port: what dynamoRepo and the unit tests' memRepo implement.
+type repository interface {
+	licenseStore
+	seatStore
+	brandingStore
+	usageRecorder
+	usageStore
+	signingKeys
+}
+
+// withRepo gives d every port from r.
+func withRepo(d *Deps, r repository) *Deps {
+	d.Licenses, d.Seats, d.Brandings, d.Activity, d.Usage, d.Keys = r, r, r, r, r, r
+	return d
+}
+
 // withSigner gives d the license-signing key of rt (functions whose manifest declares SigningKey).
 func withSigner(rt *platform.Runtime, d *Deps) (*Deps, error) {
 	if !rt.Fn.SigningKey {
@@ -54,7 +82,7 @@ func withSigner(rt *platform.Runtime, d *Deps) (*Deps, error) {
 	}
 	k := &keyring{read: func(ctx context.Context) (string, error) {
 		return rt.Secrets.Get(ctx, manifest.EnvLicenseKey, manifest.EnvLicenseKeyParam)
-	}, store: d.Store, clock: d.Clock}
+	}, keys: d.Keys, clock: d.Clock}
 	d.Signer, d.forget = k.signer, k.forget
 	return d, nil
 }
@@ -65,7 +93,7 @@ func withSigner(rt *platform.Runtime, d *Deps) (*Deps, error) {
 // while the old one stays in the set until retired (docs/runbooks/rotate-license-signing-key.md).
 type keyring struct {
 	read  func(context.Context) (string, error)
-	store *store.Store
+	keys  signingKeys
 	clock clock.Clock
 	mu    sync.Mutex
 	s     *licensekey.Signer
@@ -95,16 +123,15 @@ func (k *keyring) signer(ctx context.Context) (*licensekey.Signer, error) {
 	if err != nil {
 		return nil, apperr.Wrap(err, apperr.Internal, "license signing key is unusable")
 	}
-	kk := store.SigningKeyKey(s.KeyID())
-	rec := SigningKeyRecord{PK: kk.PK, SK: kk.SK, Type: "license-signing-key", KeyID: s.KeyID(),
-		X: base64.RawURLEncoding.EncodeToString(s.PublicKey()), CreatedAt: k.clock.Now().UTC()}
+	rec := SigningKeyRecord{KeyID: s.KeyID(), X: base64.RawURLEncoding.EncodeToString(s.PublicKey()),
+		CreatedAt: k.clock.Now().UTC()}
 	// Registered once; a retired key (flag set by an operator) is never re-published by a container
 	// still holding it: signing with it fails instead.
-	if err := k.store.Put(ctx, rec, "attribute_not_exists(PK)", nil, nil); err != nil && !store.IsConditionFailed(err) {
+	if err := k.keys.RegisterSigningKey(ctx, rec); err != nil {
 		return nil, err
 	}
-	var cur SigningKeyRecord
-	if err := k.store.GetConsistent(ctx, kk, &cur); err != nil {
+	cur, err := k.keys.SigningKey(ctx, s.KeyID())
+	if err != nil {
 		return nil, err
 	}
 	if cur.Retired {

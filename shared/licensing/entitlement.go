@@ -9,16 +9,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/billing/tiers"
-	"github.com/liberation/monetization/shared/store"
 )
-
-// Reader reads one item with a strongly consistent read (apperr.NotFound when absent).
-// *store.Store implements it.
-type Reader interface {
-	GetConsistent(ctx context.Context, k store.Key, out any) error
-}
-
-var _ Reader = (*store.Store)(nil)
 
 // Grant is what a user's seat entitles them to at an instant.
 type Grant struct {
@@ -50,16 +41,24 @@ var NoGrant = Grant{Reason: "no enterprise seat"}
 // never serves a stale grant; time-bound changes (expiry) come from evaluating at now, which
 // Entitlement always does.
 func Entitlement(ctx context.Context, r Reader, userID string, now time.Time) (Grant, string, error) {
-	var m Membership
-	err := r.GetConsistent(ctx, store.SeatHolderKey(userID), &m)
-	if apperr.Is(err, apperr.NotFound) {
-		return NoGrant, "none", nil
-	}
+	return entitlement(ctx, readerRepo{r}, userID, now)
+}
+
+// seatReader reads a seat holder's membership and license.
+type seatReader interface {
+	membershipReader
+	licenseReader
+}
+
+func entitlement(ctx context.Context, r seatReader, userID string, now time.Time) (Grant, string, error) {
+	m, ok, err := r.Membership(ctx, userID)
 	if err != nil {
 		return Grant{}, "", err
 	}
-	var l License
-	err = r.GetConsistent(ctx, store.LicenseKey(m.LicenseID), &l)
+	if !ok {
+		return NoGrant, "none", nil
+	}
+	l, err := r.License(ctx, m.LicenseID)
 	if apperr.Is(err, apperr.NotFound) {
 		// A membership outliving its license cannot happen through our writes; answer "no seat".
 		return Grant{Reason: "the seat's license no longer exists"}, "orphan:" + m.SeatID, nil
@@ -89,12 +88,7 @@ func GrantOf(l License, now time.Time) Grant {
 
 // MembershipOf returns the user's seat membership (ok false without one).
 func MembershipOf(ctx context.Context, r Reader, userID string) (Membership, bool, error) {
-	var m Membership
-	err := r.GetConsistent(ctx, store.SeatHolderKey(userID), &m)
-	if apperr.Is(err, apperr.NotFound) {
-		return Membership{}, false, nil
-	}
-	return m, err == nil, err
+	return readerRepo{r}.Membership(ctx, userID)
 }
 
 // Seat is what another area needs to know about a user's seat: the license, its organisation's
@@ -109,12 +103,16 @@ type SeatInfo struct {
 
 // SeatOf returns the user's seat and its grant at now (ok false without a seat).
 func SeatOf(ctx context.Context, r Reader, userID string, now time.Time) (SeatInfo, bool, error) {
-	m, ok, err := MembershipOf(ctx, r, userID)
+	return seatOf(ctx, readerRepo{r}, userID, now)
+}
+
+func seatOf(ctx context.Context, r seatReader, userID string, now time.Time) (SeatInfo, bool, error) {
+	m, ok, err := r.Membership(ctx, userID)
 	if err != nil || !ok {
 		return SeatInfo{}, false, err
 	}
-	var l License
-	if err := r.GetConsistent(ctx, store.LicenseKey(m.LicenseID), &l); err != nil {
+	l, err := r.License(ctx, m.LicenseID)
+	if err != nil {
 		if apperr.Is(err, apperr.NotFound) {
 			return SeatInfo{}, false, nil
 		}
@@ -123,8 +121,18 @@ func SeatOf(ctx context.Context, r Reader, userID string, now time.Time) (SeatIn
 	return SeatInfo{LicenseID: l.ID, OrgID: l.OrgID, OrgName: l.OrgName, TimeZone: l.TimeZone, Grant: GrantOf(l, now)}, true, nil
 }
 
+// adminReader reads a license and its org-admin records.
+type adminReader interface {
+	licenseReader
+	orgAdminReader
+}
+
 // IsOrgAdmin reports whether userID administers the license.
 func IsOrgAdmin(ctx context.Context, r Reader, licenseID, userID string) (bool, error) {
+	return isOrgAdmin(ctx, readerRepo{r}, licenseID, userID)
+}
+
+func isOrgAdmin(ctx context.Context, r adminReader, licenseID, userID string) (bool, error) {
 	l, err := getLicense(ctx, r, licenseID)
 	if apperr.Is(err, apperr.NotFound) {
 		return false, nil
@@ -138,13 +146,9 @@ func IsOrgAdmin(ctx context.Context, r Reader, licenseID, userID string) (bool, 
 // isOrgAdminOf reports whether userID administers l now: they activated it with a verified address
 // that is still on its admin list. The record written at activation is not enough on its own:
 // removing the address from adminEmails revokes the rights at once, whatever was recorded.
-func isOrgAdminOf(ctx context.Context, r Reader, l License, userID string) (bool, error) {
-	var a OrgAdmin
-	err := r.GetConsistent(ctx, store.LicenseAdminKey(l.ID, userID), &a)
-	if apperr.Is(err, apperr.NotFound) {
-		return false, nil
-	}
-	if err != nil {
+func isOrgAdminOf(ctx context.Context, r orgAdminReader, l License, userID string) (bool, error) {
+	a, ok, err := r.OrgAdmin(ctx, l.ID, userID)
+	if err != nil || !ok {
 		return false, err
 	}
 	return a.Email != "" && slices.Contains(l.AdminEmails, strings.ToLower(a.Email)), nil

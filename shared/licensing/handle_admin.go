@@ -2,20 +2,16 @@ package licensing
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/licensing/licensekey"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // sign (re-)issues l's key with the configured signing key.
@@ -56,19 +52,12 @@ func handleCreateLicense(d *Deps) httpapi.Handler {
 		if err := d.sign(ctx, &l); err != nil {
 			return httpapi.Response{}, err
 		}
-		put, err := putNew(l)
+		err := d.Licenses.WriteLicense(ctx, licenseWrite{Create: &l, SignedWith: l.KeyID, At: now,
+			Audit: []audit.Entry{{Actor: r.Principal.UserID, Action: "license.create", Target: "license:" + l.ID,
+				RequestID: r.ID, Details: map[string]string{"seats": itoa(l.Seats), "keyVersion": "1", "kid": l.KeyID}}}})
 		if err != nil {
-			return httpapi.Response{}, err
-		}
-		a, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "license.create", Target: "license:" + l.ID,
-			RequestID: r.ID, Details: map[string]string{"seats": itoa(l.Seats), "keyVersion": "1", "kid": l.KeyID}}, now)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		if err := d.Store.Transact(ctx, []types.TransactWriteItem{put, a, signedWith(l.KeyID)}); err != nil {
-			if failedAt(err, 2) {
+			if errors.Is(err, errRetiredKey) {
 				d.forgetSigner()
-				return httpapi.Response{}, errRetiredKey
 			}
 			return httpapi.Response{}, err
 		}
@@ -83,7 +72,7 @@ func handleListLicenses(d *Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		page, err := licensesPage(ctx, d.Store, limit, r.Query("cursor"))
+		page, err := d.Licenses.LicensesPage(ctx, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -106,7 +95,7 @@ func handleUpdateLicense(d *Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		for attempt := 0; attempt < maxSeatAttempts; attempt++ {
-			prev, err := getLicense(ctx, d.Store, r.PathParam("licenseId"))
+			prev, err := getLicense(ctx, d.Licenses, r.PathParam("licenseId"))
 			if err != nil {
 				return httpapi.Response{}, err
 			}
@@ -120,34 +109,22 @@ func handleUpdateLicense(d *Deps) httpapi.Handler {
 			if err := d.sign(ctx, &next); err != nil {
 				return httpapi.Response{}, err
 			}
-			upd, err := termsUpdate(prev, next)
-			if err != nil {
-				return httpapi.Response{}, err
-			}
-			a, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "license.update", Target: "license:" + prev.ID,
-				RequestID: r.ID, Details: map[string]string{"seats": itoa(next.Seats), "expiresAt": next.ExpiresAt.Format(time.RFC3339),
-					"suspended": boolStr(next.Suspended), "keyVersion": itoa(next.KeyVersion), "kid": next.KeyID}}, now)
-			if err != nil {
-				return httpapi.Response{}, err
-			}
-			items := []types.TransactWriteItem{signedWith(next.KeyID), upd, a}
+			w := licenseWrite{Prev: &prev, Next: &next, SignedWith: next.KeyID, Gauges: gaugeDeltas(prev, next), At: now,
+				Audit: []audit.Entry{{Actor: r.Principal.UserID, Action: "license.update", Target: "license:" + prev.ID,
+					RequestID: r.ID, Details: map[string]string{"seats": itoa(next.Seats), "expiresAt": next.ExpiresAt.Format(time.RFC3339),
+						"suspended": boolStr(next.Suspended), "keyVersion": itoa(next.KeyVersion), "kid": next.KeyID}}}}
 			if revoked := removed(prev.AdminEmails, next.AdminEmails); len(revoked) > 0 {
 				// Their org-admin rights end with this write (isOrgAdminOf reads the list).
-				ra, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "license.admins_revoked",
-					Target: "license:" + prev.ID, RequestID: r.ID, Details: map[string]string{"removedAddresses": itoa(int64(len(revoked)))}}, now)
-				if err != nil {
-					return httpapi.Response{}, err
-				}
-				items = append(items, ra)
+				w.Audit = append(w.Audit, audit.Entry{Actor: r.Principal.UserID, Action: "license.admins_revoked",
+					Target: "license:" + prev.ID, RequestID: r.ID, Details: map[string]string{"removedAddresses": itoa(int64(len(revoked)))}})
 			}
-			items = store.Append(items, store.AddCounters(store.MetricsCurrentKey(), gaugeDeltas(prev, next)))
-			err = d.Store.Transact(ctx, items)
+			err = d.Licenses.WriteLicense(ctx, w)
 			if err == nil {
 				return httpapi.OK(adminViewOf(next, now)), nil
 			}
-			if failedAt(err, 0) {
+			if errors.Is(err, errRetiredKey) {
 				d.forgetSigner()
-				return httpapi.Response{}, errRetiredKey
+				return httpapi.Response{}, err
 			}
 			if !retryable(err) {
 				return httpapi.Response{}, err
@@ -165,11 +142,7 @@ func handleUpdateLicense(d *Deps) httpapi.Handler {
 // verification of keys already handed out.
 func handlePublicKey(d *Deps) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		recs, err := store.QueryAll[SigningKeyRecord](ctx, d.Store, &dynamodb.QueryInput{
-			KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :kid)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.SigningKeysPK), ":kid": store.S("KID#")},
-			ConsistentRead:            aws.Bool(true),
-		})
+		recs, err := d.Keys.SigningKeys(ctx)
 		if err != nil {
 			return httpapi.Response{}, err
 		}

@@ -9,10 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/httpapi"
@@ -24,14 +20,14 @@ import (
 // orgLicense returns the license for a caller who administers it (platform admins too when
 // platform is set); anyone else gets 404, as for a license that does not exist.
 func orgLicense(ctx context.Context, d *Deps, r *httpapi.Request, platform bool) (License, error) {
-	l, err := getLicense(ctx, d.Store, r.PathParam("licenseId"))
+	l, err := getLicense(ctx, d.Licenses, r.PathParam("licenseId"))
 	if err != nil {
 		return l, err
 	}
 	if platform && r.Principal.IsAdmin() {
 		return l, nil
 	}
-	ok, err := isOrgAdminOf(ctx, d.Store, l, r.Principal.UserID)
+	ok, err := isOrgAdminOf(ctx, d.Licenses, l, r.Principal.UserID)
 	if err != nil {
 		return l, err
 	}
@@ -47,7 +43,7 @@ func refuse(format string, args ...any) error {
 }
 
 // verifyKey checks a license key against the published key set and returns its claims.
-func verifyKey(ctx context.Context, d *Deps, token string) (licensekey.Claims, error) {
+func verifyKey(ctx context.Context, keys signingKeys, token string) (licensekey.Claims, error) {
 	kid, err := licensekey.KeyIDOf(token)
 	switch {
 	case errors.Is(err, licensekey.ErrAlgorithm):
@@ -55,8 +51,8 @@ func verifyKey(ctx context.Context, d *Deps, token string) (licensekey.Claims, e
 	case err != nil:
 		return licensekey.Claims{}, refuse("key refused: it is not a license key (malformed or altered)")
 	}
-	var rec SigningKeyRecord
-	if err := d.Store.GetConsistent(ctx, store.SigningKeyKey(kid), &rec); err != nil {
+	rec, err := keys.SigningKey(ctx, kid)
+	if err != nil {
 		if apperr.Is(err, apperr.NotFound) {
 			return licensekey.Claims{}, refuse("key refused: signed by an unknown key")
 		}
@@ -85,13 +81,13 @@ func handleActivate(d *Deps) httpapi.Handler {
 		if err := r.Decode(&req); err != nil {
 			return httpapi.Response{}, err
 		}
-		c, err := verifyKey(ctx, d, req.Key)
+		c, err := verifyKey(ctx, d.Keys, req.Key)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		for attempt := 0; attempt < maxSeatAttempts; attempt++ {
 			now := d.now()
-			l, err := getLicense(ctx, d.Store, c.LicenseID)
+			l, err := getLicense(ctx, d.Licenses, c.LicenseID)
 			if apperr.Is(err, apperr.NotFound) {
 				return httpapi.Response{}, refuse("key refused: unknown license")
 			}
@@ -108,7 +104,7 @@ func handleActivate(d *Deps) httpapi.Handler {
 			case email == "" || !slices.Contains(l.AdminEmails, email):
 				return httpapi.Response{}, refuse("key refused: your e-mail address is not an administrator address of this license")
 			}
-			isAdmin, err := isOrgAdminOf(ctx, d.Store, l, r.Principal.UserID)
+			isAdmin, err := isOrgAdminOf(ctx, d.Licenses, l, r.Principal.UserID)
 			if err != nil {
 				return httpapi.Response{}, err
 			}
@@ -117,30 +113,18 @@ func handleActivate(d *Deps) httpapi.Handler {
 			}
 			// Written over a record of an address that left the list: the record names the verified
 			// address the rights stand on now (isOrgAdminOf).
-			ak := store.LicenseAdminKey(l.ID, r.Principal.UserID)
-			admin, err := store.PutItem(OrgAdmin{PK: ak.PK, SK: ak.SK, Type: "license-admin", LicenseID: l.ID,
-				UserID: r.Principal.UserID, Email: strings.ToLower(r.Principal.Email), Since: now})
-			if err != nil {
-				return httpapi.Response{}, err
-			}
-			items := []types.TransactWriteItem{admin}
+			w := licenseWrite{At: now, Admin: &OrgAdmin{LicenseID: l.ID, UserID: r.Principal.UserID,
+				Email: strings.ToLower(r.Principal.Email), Since: now},
+				Audit: []audit.Entry{{Actor: r.Principal.UserID, Action: "license.activate", Target: "license:" + l.ID,
+					RequestID: r.ID, Details: map[string]string{"firstActivation": boolStr(!l.Activated())}}}}
 			next := l
 			if !l.Activated() {
 				at := now
 				next.ActivatedAt, next.ActivatedBy, next.Version, next.UpdatedAt = &at, r.Principal.UserID, l.Version+1, now
 				next.lifecycle(now)
-				upd, err := termsUpdate(l, next)
-				if err != nil {
-					return httpapi.Response{}, err
-				}
-				items = store.Append(append(items, upd), store.AddCounters(store.MetricsCurrentKey(), gaugeDeltas(l, next)))
+				w.Prev, w.Next, w.Gauges = &l, &next, gaugeDeltas(l, next)
 			}
-			a, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "license.activate", Target: "license:" + l.ID,
-				RequestID: r.ID, Details: map[string]string{"firstActivation": boolStr(!l.Activated())}}, now)
-			if err != nil {
-				return httpapi.Response{}, err
-			}
-			err = d.Store.Transact(ctx, append(items, a))
+			err = d.Licenses.WriteLicense(ctx, w)
 			if err == nil {
 				return httpapi.OK(viewOf(next, now, nil)), nil
 			}
@@ -162,7 +146,7 @@ func handleGetLicense(d *Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		b, err := LicenseBranding(ctx, d.Store, l.ID)
+		b, err := licenseBranding(ctx, d.Brandings, l.ID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -202,24 +186,18 @@ func handleCreateInvite(d *Deps) httpapi.Handler {
 		code := newInviteCode()
 		until := now.Add(time.Duration(req.ExpiresInDays) * 24 * time.Hour)
 		k := store.LicenseInviteKey(inviteHash(code))
-		put, err := putNew(Invite{PK: k.PK, SK: k.SK, Type: "license-invite", LicenseID: l.ID, Email: req.Email, MaxUses: req.MaxUses,
+		inv := Invite{PK: k.PK, SK: k.SK, Type: "license-invite", LicenseID: l.ID, Email: req.Email, MaxUses: req.MaxUses,
 			ExpiresAt: until, ValidUnix: until.Unix(), CreatedAt: now, CreatedBy: r.Principal.UserID,
-			TTL: until.Add(30 * 24 * time.Hour).Unix()})
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		a, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "license.invite.create", Target: "license:" + l.ID,
-			RequestID: r.ID, Details: map[string]string{"maxUses": itoa(req.MaxUses), "addressed": boolStr(req.Email != "")}}, now)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		if err := d.Store.Transact(ctx, []types.TransactWriteItem{put, a}); err != nil {
+			TTL: until.Add(30 * 24 * time.Hour).Unix()}
+		a := audit.Entry{Actor: r.Principal.UserID, Action: "license.invite.create", Target: "license:" + l.ID,
+			RequestID: r.ID, Details: map[string]string{"maxUses": itoa(req.MaxUses), "addressed": boolStr(req.Email != "")}}
+		if err := d.Seats.CreateInvite(ctx, inv, a, now); err != nil {
 			return httpapi.Response{}, err
 		}
 		v := InviteView{Code: code, LicenseID: l.ID, Email: req.Email, MaxUses: req.MaxUses, ExpiresAt: until,
 			JoinURL: d.appLink("/enterprise/join", url.Values{"code": {code}})}
 		if req.Email != "" {
-			b, err := LicenseBranding(ctx, d.Store, l.ID)
+			b, err := licenseBranding(ctx, d.Brandings, l.ID)
 			if err == nil {
 				_, err = d.send(ctx, b, req.Email, "license-invite#"+inviteHash(code), inviteMail(l, b, code, v.JoinURL, until))
 			}
@@ -251,8 +229,8 @@ func countActive(ctx context.Context, d *Deps, res seatResult) {
 		return
 	}
 	now := d.now()
-	err := countOnce(ctx, d.Store, store.LicenseActiveKey(res.seat.LicenseID, month(now), res.seat.UserID),
-		usageAdd(res.seat.LicenseID, now, map[string]int64{"activeLearners": 1}))
+	err := d.Activity.CountOnce(ctx, store.LicenseActiveKey(res.seat.LicenseID, month(now), res.seat.UserID),
+		res.seat.LicenseID, now, map[string]int64{"activeLearners": 1})
 	if err != nil {
 		logging.From(ctx).Warn("activity not recorded", "licenseId", res.seat.LicenseID, "err", err.Error())
 	}
@@ -265,9 +243,8 @@ func handleJoin(d *Deps) httpapi.Handler {
 		if err := r.Decode(&req); err != nil {
 			return httpapi.Response{}, err
 		}
-		k := store.LicenseInviteKey(inviteHash(req.Code))
-		var inv Invite
-		if err := d.Store.GetConsistent(ctx, k, &inv); err != nil {
+		inv, err := d.Seats.Invite(ctx, inviteHash(req.Code))
+		if err != nil {
 			if apperr.Is(err, apperr.NotFound) {
 				return httpapi.Response{}, refuse("the invite code is unknown")
 			}
@@ -275,7 +252,7 @@ func handleJoin(d *Deps) httpapi.Handler {
 		}
 		email, _ := Email(r.Principal.Email)
 		res, err := takeSeat(ctx, d, inv.LicenseID, seatClaim{userID: r.Principal.UserID, email: email, via: "invite",
-			invite: &inv, inviteKey: k, actor: r.Principal.UserID, requestID: r.ID})
+			invite: &inv, inviteHash: inviteHash(req.Code), actor: r.Principal.UserID, requestID: r.ID})
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -298,8 +275,8 @@ func handleAssignSeat(d *Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		var u UserByEmail
-		if err := d.Store.GetConsistent(ctx, store.UserByEmailKey(req.Email), &u); err != nil {
+		u, err := d.Seats.UserByEmail(ctx, req.Email)
+		if err != nil {
 			if apperr.Is(err, apperr.NotFound) {
 				return httpapi.Response{}, refuse("no user has signed in with that e-mail address yet; send them an invite instead")
 			}
@@ -311,7 +288,7 @@ func handleAssignSeat(d *Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		if res.created {
-			b, err := LicenseBranding(ctx, d.Store, l.ID)
+			b, err := licenseBranding(ctx, d.Brandings, l.ID)
 			if err == nil {
 				_, err = d.send(ctx, b, u.Email, "license-seat#"+res.seat.SeatID, seatMail(l, b, d.appLink("/", nil)))
 			}
@@ -352,7 +329,7 @@ func handleRemoveSeat(d *Deps) httpapi.Handler {
 		if err := removeSeat(ctx, d, l.ID, userID, r.Principal.UserID, r.ID); err != nil {
 			return httpapi.Response{}, err
 		}
-		after, err := getLicense(ctx, d.Store, l.ID)
+		after, err := getLicense(ctx, d.Licenses, l.ID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -371,12 +348,7 @@ func handleListSeats(d *Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		page, err := store.QueryPage[Seat](ctx, d.Store, "seats#"+l.ID, &dynamodb.QueryInput{
-			KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": store.S(store.LicenseKey(l.ID).PK), ":p": store.S(store.LicenseSeatPrefix)},
-			ConsistentRead: aws.Bool(true),
-		}, limit, r.Query("cursor"))
+		page, err := d.Seats.SeatsPage(ctx, l.ID, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -404,17 +376,9 @@ func handlePutBranding(d *Deps) httpapi.Handler {
 		now := d.now()
 		b := Branding{DisplayName: req.DisplayName, LogoURL: req.LogoURL, PrimaryColor: req.PrimaryColor, AccentColor: req.AccentColor,
 			EmailFromName: req.EmailFromName, SupportEmail: req.SupportEmail, CustomDomain: req.CustomDomain}
-		k := store.LicenseBrandingKey(l.ID)
-		item, err := store.Marshal(BrandingRecord{PK: k.PK, SK: k.SK, Type: "license-branding", LicenseID: l.ID, Branding: b,
-			UpdatedAt: now, UpdatedBy: r.Principal.UserID})
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		a, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "license.branding.put", Target: "license:" + l.ID, RequestID: r.ID}, now)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		if err := d.Store.Transact(ctx, []types.TransactWriteItem{{Put: &types.Put{Item: item}}, a}); err != nil {
+		rec := BrandingRecord{LicenseID: l.ID, Branding: b, UpdatedAt: now, UpdatedBy: r.Principal.UserID}
+		a := audit.Entry{Actor: r.Principal.UserID, Action: "license.branding.put", Target: "license:" + l.ID, RequestID: r.ID}
+		if err := d.Brandings.PutBranding(ctx, rec, a, now); err != nil {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(b), nil
@@ -439,7 +403,7 @@ func handleUsage(d *Deps) httpapi.Handler {
 		if m > month(now) {
 			return httpapi.Response{}, invalid("month", "must not be in the future")
 		}
-		v, err := usageOf(ctx, d.Store, l, m, m == month(now))
+		v, err := usageOf(ctx, d.Usage, l, m, m == month(now))
 		if err != nil {
 			return httpapi.Response{}, err
 		}

@@ -6,9 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/logging"
@@ -35,7 +32,7 @@ func RunExpiry(ctx context.Context, d *Deps) (ExpiryReport, error) {
 	var rep ExpiryReport
 	now := d.now()
 	log := logging.From(ctx)
-	err := eachLicense(ctx, d.Store, func(l License) error {
+	err := d.Licenses.EachLicense(ctx, func(l License) error {
 		rep.Licenses++
 		if err := expiryOne(ctx, d, l, now, &rep); err != nil {
 			rep.Failures++
@@ -60,7 +57,7 @@ func expiryOne(ctx context.Context, d *Deps, l License, now time.Time, rep *Expi
 		}
 	}
 	if days, ok := expiryNotice(l, now); ok {
-		b, err := LicenseBranding(ctx, d.Store, l.ID)
+		b, err := licenseBranding(ctx, d.Brandings, l.ID)
 		if err != nil {
 			return err
 		}
@@ -78,7 +75,7 @@ func expiryOne(ctx context.Context, d *Deps, l License, now time.Time, rep *Expi
 		}
 	}
 	if l.Activated() && !l.Suspended {
-		sampled, err := sampleDay(ctx, d.Store, l, now)
+		sampled, err := sampleDay(ctx, d.Usage, l, now)
 		if err != nil {
 			return err
 		}
@@ -93,7 +90,7 @@ func expiryOne(ctx context.Context, d *Deps, l License, now time.Time, rep *Expi
 // another run already did.
 func expire(ctx context.Context, d *Deps, id string, now time.Time) (bool, error) {
 	for attempt := 0; attempt < maxSeatAttempts; attempt++ {
-		l, err := getLicense(ctx, d.Store, id)
+		l, err := getLicense(ctx, d.Licenses, id)
 		if err != nil {
 			return false, err
 		}
@@ -103,17 +100,9 @@ func expire(ctx context.Context, d *Deps, id string, now time.Time) (bool, error
 		next := l
 		next.Version, next.UpdatedAt = l.Version+1, now
 		next.lifecycle(now)
-		upd, err := termsUpdate(l, next)
-		if err != nil {
-			return false, err
-		}
-		a, err := audit.Item(audit.Entry{Actor: audit.ActorJob, Action: "license.expire", Target: "license:" + l.ID,
-			Details: map[string]string{"expirationPolicy": l.ExpirationPolicy, "expiresAt": l.ExpiresAt.Format(time.RFC3339)}}, now)
-		if err != nil {
-			return false, err
-		}
-		err = d.Store.Transact(ctx, store.Append([]types.TransactWriteItem{upd, a},
-			store.AddCounters(store.MetricsCurrentKey(), gaugeDeltas(l, next))))
+		err = d.Licenses.WriteLicense(ctx, licenseWrite{Prev: &l, Next: &next, Gauges: gaugeDeltas(l, next), At: now,
+			Audit: []audit.Entry{{Actor: audit.ActorJob, Action: "license.expire", Target: "license:" + l.ID,
+				Details: map[string]string{"expirationPolicy": l.ExpirationPolicy, "expiresAt": l.ExpiresAt.Format(time.RFC3339)}}}})
 		if err == nil {
 			return true, nil
 		}
@@ -151,7 +140,7 @@ func RunUsageReport(ctx context.Context, d *Deps) (UsageReport, error) {
 	now := d.now()
 	rep := UsageReport{Month: previousMonth(now)}
 	log := logging.From(ctx)
-	err := eachLicense(ctx, d.Store, func(l License) error {
+	err := d.Licenses.EachLicense(ctx, func(l License) error {
 		if !l.Activated() {
 			return nil
 		}
@@ -169,44 +158,33 @@ func RunUsageReport(ctx context.Context, d *Deps) (UsageReport, error) {
 }
 
 func reportOne(ctx context.Context, d *Deps, l License, m string, now time.Time, rep *UsageReport) error {
-	var u Usage
-	if err := d.Store.GetConsistent(ctx, store.LicenseUsageKey(l.ID, m), &u); err != nil && !apperr.Is(err, apperr.NotFound) {
+	u, _, err := d.Usage.Usage(ctx, l.ID, m)
+	if err != nil {
 		return err
 	}
 	if !u.Closed {
-		peak := u.PeakSeats
-		tk := store.LicenseTrueUpKey(l.ID, m)
-		line, err := putNew(TrueUp{PK: tk.PK, SK: tk.SK, Type: "license-trueup", LicenseID: l.ID, OrgName: l.OrgName, Month: m,
-			Seats: l.Seats, PeakSeats: peak, OverageSeatDays: u.OverageSeatDays, OverageJoins: u.OverageJoins, CreatedAt: now})
-		if err != nil {
-			return err
-		}
-		closeIt := types.TransactWriteItem{Update: &types.Update{
-			Key:                       store.LicenseUsageKey(l.ID, m).Item(),
-			UpdateExpression:          aws.String("SET closed = :t, seatsAtClose = :s, usedAtClose = :u"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}, ":s": store.N(l.Seats), ":u": store.N(l.SeatsUsed)},
-		}}
 		lines := int64(0)
 		if u.OverageSeatDays > 0 {
 			lines = 1
 		}
-		items := store.Append([]types.TransactWriteItem{line, closeIt}, store.AddCounters(store.MetricsMonthKey(m),
-			map[string]int64{store.CtrEntOverageSeatDays: u.OverageSeatDays, store.CtrEntTrueUpLines: lines}))
-		err = d.Store.Transact(ctx, items)
+		err := d.Usage.CloseMonth(ctx, monthClose{License: l,
+			Line: TrueUp{LicenseID: l.ID, OrgName: l.OrgName, Month: m, Seats: l.Seats, PeakSeats: u.PeakSeats,
+				OverageSeatDays: u.OverageSeatDays, OverageJoins: u.OverageJoins, CreatedAt: now},
+			Metrics: map[string]int64{store.CtrEntOverageSeatDays: u.OverageSeatDays, store.CtrEntTrueUpLines: lines}})
 		switch {
 		case err == nil:
 			rep.TrueUpLines++
 			rep.OverageSeatDays += u.OverageSeatDays
-		case failedAt(err, 0): // another run wrote the line: the month is closed
+		case conflictOn(err, partTrueUp): // another run wrote the line: the month is closed
 		default:
 			return err
 		}
 	}
-	v, err := usageOf(ctx, d.Store, l, m, false)
+	v, err := usageOf(ctx, d.Usage, l, m, false)
 	if err != nil {
 		return err
 	}
-	b, err := LicenseBranding(ctx, d.Store, l.ID)
+	b, err := licenseBranding(ctx, d.Brandings, l.ID)
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func (e *jobEnv) seed(t *testing.T, seats, used int64, expiresIn time.Duration, 
 
 func (e *jobEnv) license(t *testing.T, id string) License {
 	t.Helper()
-	l, err := getLicense(context.Background(), e.d.Store, id)
+	l, err := getLicense(context.Background(), e.d.Licenses, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,13 +175,13 @@ func TestUsageReportJob(t *testing.T) {
 	over := e.seed(t, 2, 5, 200*24*time.Hour, OverageAllow, ExpireMaintain, admin)
 	plain := e.seed(t, 10, 1, 200*24*time.Hour, OverageBlock, ExpireRestrict, addr(t, "adm2"))
 	for day := 0; day < 2; day++ { // two sampled November days: 3 overage seats each
-		if _, err := sampleDay(ctx, e.d.Store, over, e.clk.Now()); err != nil {
+		if _, err := sampleDay(ctx, e.d.Usage, over, e.clk.Now()); err != nil {
 			t.Fatal(err)
 		}
 		e.clk.Advance(24 * time.Hour)
 	}
-	if err := countOnce(ctx, e.d.Store, store.LicenseActiveKey(over.ID, "2026-11", "u1"),
-		usageAdd(over.ID, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC), map[string]int64{"activeLearners": 1})); err != nil {
+	if err := e.d.Activity.CountOnce(ctx, store.LicenseActiveKey(over.ID, "2026-11", "u1"), over.ID,
+		time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC), map[string]int64{"activeLearners": 1}); err != nil {
 		t.Fatal(err)
 	}
 	e.clk.Set(time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC))
@@ -204,7 +204,7 @@ func TestUsageReportJob(t *testing.T) {
 	if month[store.CtrEntOverageSeatDays] != float64(6) || month[store.CtrEntTrueUpLines] != float64(1) {
 		t.Fatalf("month metrics %v", month)
 	}
-	v, err := usageOf(ctx, e.d.Store, e.license(t, over.ID), "2026-11", false)
+	v, err := usageOf(ctx, e.d.Usage, e.license(t, over.ID), "2026-11", false)
 	if err != nil || !v.Closed || v.TrueUp == nil || v.TrueUp.OverageSeatDays != 6 || v.TrueUp.PeakSeats != 5 ||
 		v.SeatsAssigned != 5 || v.MonthlyActiveLearners != 1 {
 		t.Fatalf("closed November %+v %v", v, err)

@@ -14,7 +14,7 @@ import (
 // send e-mails content to to in branding b, once per dedupe id.
 func (d *Deps) send(ctx context.Context, b Branding, to, dedupe string, c notify.Content) (notify.Outcome, error) {
 	text, html := notify.Render(b.Brand(), c)
-	return notify.SendOnce(ctx, d.Store, d.Mail, dedupe, mail.Message{From: b.From(d.Config.MailFrom), To: to,
+	return notify.SendOnce(ctx, d.Sent, d.Mail, dedupe, mail.Message{From: b.From(d.Config.MailFrom), To: to,
 		Subject: c.Subject, Text: text, HTML: html})
 }
 

@@ -10,10 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/ids"
@@ -82,7 +78,7 @@ type seatClaim struct {
 	userID, email string
 	via           string  // "invite" or "assigned"
 	invite        *Invite // when via an invite code
-	inviteKey     store.Key
+	inviteHash    string
 	actor         string // who acts (the joiner, or the org admin assigning)
 	requestID     string
 }
@@ -100,14 +96,15 @@ const maxSeatAttempts = 10
 // seat (the seat item and the user's membership are created only if absent), counts it on the
 // license under the seat-count condition (block: seatsUsed < seats; allow: a second variant beyond
 // it, recorded as overage), uses the invite under its use-count condition, and adds the usage,
-// gauge and audit records. A lost race reads again: the next decision says full (409) or retries.
-// Taking a seat one already holds in this license answers that seat (idempotent). The user's
-// membership is read only when a seat cannot be taken or the transaction says one exists, so a
-// join costs four requests (decision 0051).
+// gauge and audit records (seatStore.TakeSeat). A lost race reads again: the next decision says
+// full (409) or retries. Taking a seat one already holds in this license answers that seat
+// (idempotent). The user's membership is read only when a seat cannot be taken or the transaction
+// says one exists, so a join costs four requests (decision 0051).
 func takeSeat(ctx context.Context, d *Deps, licenseID string, c seatClaim) (seatResult, error) {
+	seats := d.Seats
 	for attempt := 0; attempt < maxSeatAttempts; attempt++ {
 		now := d.now()
-		l, err := getLicense(ctx, d.Store, licenseID)
+		l, err := getLicense(ctx, seats, licenseID)
 		if err != nil {
 			return seatResult{}, err
 		}
@@ -120,28 +117,25 @@ func takeSeat(ctx context.Context, d *Deps, licenseID string, c seatClaim) (seat
 			refusal = err
 		}
 		if refusal != nil {
-			if res, held, err := heldSeat(ctx, d, l, c.userID); err != nil || held {
+			if res, held, err := heldSeat(ctx, seats, l, c.userID); err != nil || held {
 				return res, err
 			}
 			return seatResult{}, refusal
 		}
-		items, seat, err := seatItems(l, variant, c, now)
-		if err != nil {
-			return seatResult{}, err
-		}
-		err = d.Store.Transact(ctx, items)
+		t := seatTakeOf(l, variant, c, now)
+		err = seats.TakeSeat(ctx, t)
 		if err == nil {
-			return seatResult{seat: seat, created: true, license: l}, nil
+			return seatResult{seat: t.Seat, created: true, license: l}, nil
 		}
-		if failedAt(err, seatTxSeat) || failedAt(err, seatTxMembership) {
-			if res, held, hErr := heldSeat(ctx, d, l, c.userID); hErr != nil || held {
+		if conflictOn(err, partSeat) {
+			if res, held, hErr := heldSeat(ctx, seats, l, c.userID); hErr != nil || held {
 				return res, hErr
 			}
 		}
-		if c.invite != nil && failedAt(err, seatTxInvite) {
+		if c.invite != nil && conflictOn(err, partInvite) {
 			// Someone else used the last use: re-read the invite for the precise answer.
-			var inv Invite
-			if gErr := d.Store.GetConsistent(ctx, c.inviteKey, &inv); gErr != nil {
+			inv, gErr := seats.Invite(ctx, c.inviteHash)
+			if gErr != nil {
 				return seatResult{}, gErr
 			}
 			c.invite = &inv
@@ -158,31 +152,23 @@ func takeSeat(ctx context.Context, d *Deps, licenseID string, c seatClaim) (seat
 
 // heldSeat answers a user who already holds a seat: theirs in l (held), or 409 for a seat of
 // another organisation; held is false when they hold none.
-func heldSeat(ctx context.Context, d *Deps, l License, userID string) (seatResult, bool, error) {
-	m, ok, err := MembershipOf(ctx, d.Store, userID)
+func heldSeat(ctx context.Context, seats seatStore, l License, userID string) (seatResult, bool, error) {
+	m, ok, err := seats.Membership(ctx, userID)
 	if err != nil || !ok {
 		return seatResult{}, false, err
 	}
 	if m.LicenseID != l.ID {
 		return seatResult{}, false, apperr.New(apperr.Conflict, "the user already holds a seat in another organisation")
 	}
-	var s Seat
-	if err := d.Store.GetConsistent(ctx, store.LicenseSeatKey(l.ID, userID), &s); err != nil {
+	s, err := seats.Seat(ctx, l.ID, userID)
+	if err != nil {
 		return seatResult{}, false, err
 	}
 	return seatResult{seat: s, license: l}, true, nil
 }
 
-// Positions of the seat transaction's conditional items.
-const (
-	seatTxLicense    = 0
-	seatTxSeat       = 1
-	seatTxMembership = 2
-	seatTxInvite     = 3
-)
-
-// seatItems is the seat transaction for variant under l's terms (l.Version).
-func seatItems(l License, variant seatVariant, c seatClaim, now time.Time) ([]types.TransactWriteItem, Seat, error) {
+// seatTakeOf is the seat change for variant under l's terms (l.Version).
+func seatTakeOf(l License, variant seatVariant, c seatClaim, now time.Time) seatTake {
 	seat := Seat{LicenseID: l.ID, UserID: c.userID, Email: c.email, SeatID: ids.Random(8), Via: c.via,
 		Overage: variant == seatOverage, JoinedAt: now, AddedBy: c.actor}
 	sk := store.LicenseSeatKey(l.ID, c.userID)
@@ -190,66 +176,19 @@ func seatItems(l License, variant seatVariant, c seatClaim, now time.Time) ([]ty
 	mk := store.SeatHolderKey(c.userID)
 	mem := Membership{PK: mk.PK, SK: mk.SK, Type: "license-membership", UserID: c.userID, LicenseID: l.ID,
 		SeatID: seat.SeatID, JoinedAt: now}
-	cond := "version = :v AND seatsUsed < seats"
+	usage := map[string]int64{"joins": 1}
 	if variant == seatOverage {
-		cond = "version = :v AND seatsUsed >= seats AND overagePolicy = :allow"
+		usage["overageJoins"] = 1
 	}
-	items := []types.TransactWriteItem{{Update: &types.Update{
-		Key:                       store.LicenseKey(l.ID).Item(),
-		UpdateExpression:          aws.String("ADD seatsUsed :one"),
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": store.N(l.Version), ":one": store.N(1), ":allow": store.S(OverageAllow)},
-	}}}
-	if variant != seatOverage {
-		delete(items[0].Update.ExpressionAttributeValues, ":allow")
-	}
-	for _, v := range []any{seat, mem} {
-		it, err := putNew(v)
-		if err != nil {
-			return nil, seat, err
-		}
-		items = append(items, it)
-	}
-	if c.invite != nil {
-		items = append(items, types.TransactWriteItem{Update: &types.Update{
-			Key:                       c.inviteKey.Item(),
-			UpdateExpression:          aws.String("ADD #uses :one"),
-			ConditionExpression:       aws.String("#uses < maxUses AND validUntilUnix > :now AND licenseId = :lid"),
-			ExpressionAttributeNames:  map[string]string{"#uses": "uses"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":one": store.N(1), ":now": store.N(now.Unix()), ":lid": store.S(l.ID)},
-		}})
-	}
-	deltas := map[string]int64{"joins": 1}
-	if variant == seatOverage {
-		deltas["overageJoins"] = 1
-	}
-	items = store.Append(items, usageAdd(l.ID, now, deltas))
+	var gauges map[string]int64
 	if l.Counted {
-		items = store.Append(items, store.AddCounters(store.MetricsCurrentKey(), map[string]int64{gaugeUsed: 1}))
+		gauges = map[string]int64{gaugeUsed: 1}
 	}
-	a, err := audit.Item(audit.Entry{Actor: c.actor, Action: "license.seat.take", Target: "license:" + l.ID,
-		RequestID: c.requestID, Details: map[string]string{"userId": c.userID, "via": c.via,
-			"overage": strconv.FormatBool(variant == seatOverage)}}, now)
-	if err != nil {
-		return nil, seat, err
-	}
-	return append(items, a), seat, nil
-}
-
-// raisePeak raises the month's peak seat count to used (a monotone max, so concurrent callers
-// converge on the highest count); the daily job samples it, and the current month's usage view adds
-// the live count.
-func raisePeak(ctx context.Context, s *store.Store, licenseID string, used int64, at time.Time) error {
-	err := s.Update(ctx, &dynamodb.UpdateItemInput{
-		Key:                       store.LicenseUsageKey(licenseID, month(at)).Item(),
-		UpdateExpression:          aws.String("SET peakSeats = :n"),
-		ConditionExpression:       aws.String("attribute_not_exists(peakSeats) OR peakSeats < :n"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": store.N(used)},
-	}, nil)
-	if store.IsConditionFailed(err) {
-		return nil
-	}
-	return err
+	return seatTake{License: l, Overage: variant == seatOverage, Seat: seat, Membership: mem, Invite: c.invite,
+		Usage: usage, Gauges: gauges, At: now,
+		Audit: audit.Entry{Actor: c.actor, Action: "license.seat.take", Target: "license:" + l.ID,
+			RequestID: c.requestID, Details: map[string]string{"userId": c.userID, "via": c.via,
+				"overage": strconv.FormatBool(variant == seatOverage)}}}
 }
 
 // ----- freeing a seat -----
@@ -258,41 +197,24 @@ func raisePeak(ctx context.Context, s *store.Store, licenseID string, used int64
 func removeSeat(ctx context.Context, d *Deps, licenseID, userID, actor, requestID string) error {
 	for attempt := 0; attempt < maxSeatAttempts; attempt++ {
 		now := d.now()
-		l, err := getLicense(ctx, d.Store, licenseID)
+		l, err := getLicense(ctx, d.Seats, licenseID)
 		if err != nil {
 			return err
 		}
-		var s Seat
-		if err := d.Store.GetConsistent(ctx, store.LicenseSeatKey(l.ID, userID), &s); err != nil {
+		s, err := d.Seats.Seat(ctx, l.ID, userID)
+		if err != nil {
 			if apperr.Is(err, apperr.NotFound) {
 				return apperr.New(apperr.NotFound, "no seat of this license is held by that user")
 			}
 			return err
 		}
-		items := []types.TransactWriteItem{
-			{Update: &types.Update{
-				Key:                       store.LicenseKey(l.ID).Item(),
-				UpdateExpression:          aws.String("ADD seatsUsed :minus"),
-				ConditionExpression:       aws.String("version = :v AND seatsUsed > :zero"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":v": store.N(l.Version), ":minus": store.N(-1), ":zero": store.N(0)},
-			}},
-			{Delete: &types.Delete{Key: store.LicenseSeatKey(l.ID, userID).Item(),
-				ConditionExpression:       aws.String("seatId = :sid"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":sid": store.S(s.SeatID)}}},
-			{Delete: &types.Delete{Key: store.SeatHolderKey(userID).Item(),
-				ConditionExpression:       aws.String("licenseId = :lid AND seatId = :sid"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":lid": store.S(l.ID), ":sid": store.S(s.SeatID)}}},
-		}
-		items = store.Append(items, usageAdd(l.ID, now, map[string]int64{"removals": 1}))
+		f := seatFree{License: l, Seat: s, Usage: map[string]int64{"removals": 1}, At: now,
+			Audit: audit.Entry{Actor: actor, Action: "license.seat.free", Target: "license:" + l.ID,
+				RequestID: requestID, Details: map[string]string{"userId": userID}}}
 		if l.Counted {
-			items = store.Append(items, store.AddCounters(store.MetricsCurrentKey(), map[string]int64{gaugeUsed: -1}))
+			f.Gauges = map[string]int64{gaugeUsed: -1}
 		}
-		a, err := audit.Item(audit.Entry{Actor: actor, Action: "license.seat.free", Target: "license:" + l.ID,
-			RequestID: requestID, Details: map[string]string{"userId": userID}}, now)
-		if err != nil {
-			return err
-		}
-		err = d.Store.Transact(ctx, append(items, a))
+		err = d.Seats.FreeSeat(ctx, f)
 		if err == nil {
 			return nil
 		}

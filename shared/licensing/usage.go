@@ -5,25 +5,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/store"
 )
-
-// Writer is what the usage signals need: reads, single writes and transactions. *store.Store
-// implements it.
-type Writer interface {
-	Reader
-	Put(ctx context.Context, v any, cond string, names map[string]string, values map[string]types.AttributeValue) error
-	Transact(ctx context.Context, items []types.TransactWriteItem) error
-}
-
-var _ Writer = (*store.Store)(nil)
 
 // seen remembers, per container, which users were already recorded active this month, so the
 // signal costs a table write at most once per user, month and container.
@@ -63,50 +50,40 @@ func RecordActivity(ctx context.Context, w Writer, userID, email string, at time
 	if userID == "" || !markSeen(userID, m) {
 		return nil
 	}
-	if err := recordActivity(ctx, w, userID, email, at); err != nil {
+	if err := recordActivity(ctx, writerRepo{readerRepo{w}, w}, userID, email, at); err != nil {
 		forgetSeen(userID) // try again on the next call
 		return err
 	}
 	return nil
 }
 
-func recordActivity(ctx context.Context, w Writer, userID, email string, at time.Time) error {
+func recordActivity(ctx context.Context, u usageRecorder, userID, email string, at time.Time) error {
 	if e, ok := Email(email); ok {
-		if err := rememberAddress(ctx, w, userID, e, at); err != nil {
+		if err := rememberAddress(ctx, u, userID, e, at); err != nil {
 			return err
 		}
 	}
-	mem, ok, err := MembershipOf(ctx, w, userID)
+	mem, ok, err := u.Membership(ctx, userID)
 	if err != nil || !ok {
 		return err
 	}
-	return countOnce(ctx, w, store.LicenseActiveKey(mem.LicenseID, month(at), userID),
-		usageAdd(mem.LicenseID, at, map[string]int64{"activeLearners": 1}))
+	return u.CountOnce(ctx, store.LicenseActiveKey(mem.LicenseID, month(at), userID), mem.LicenseID, at,
+		map[string]int64{"activeLearners": 1})
 }
 
 // RecordEnrolment counts a seat holder's enrolment in a course once, in the month of at (nothing
 // for a user without a seat). For the marketplace's enrolment flow to call.
 func RecordEnrolment(ctx context.Context, w Writer, userID, courseID string, at time.Time) error {
-	mem, ok, err := MembershipOf(ctx, w, userID)
+	return recordEnrolment(ctx, writerRepo{readerRepo{w}, w}, userID, courseID, at)
+}
+
+func recordEnrolment(ctx context.Context, u usageRecorder, userID, courseID string, at time.Time) error {
+	mem, ok, err := u.Membership(ctx, userID)
 	if err != nil || !ok {
 		return err
 	}
-	return countOnce(ctx, w, store.LicenseEnrolmentKey(mem.LicenseID, userID, courseID),
-		usageAdd(mem.LicenseID, at, map[string]int64{"enrolments": 1}))
-}
-
-// countOnce creates marker (if absent) and applies counter in one transaction; an existing marker
-// means it was counted already.
-func countOnce(ctx context.Context, w Writer, marker store.Key, counter *types.TransactWriteItem) error {
-	put := types.TransactWriteItem{Put: &types.Put{
-		Item:                map[string]types.AttributeValue{"PK": store.S(marker.PK), "SK": store.S(marker.SK), "type": store.S("license-usage-marker")},
-		ConditionExpression: aws.String("attribute_not_exists(PK)"),
-	}}
-	err := w.Transact(ctx, store.Append([]types.TransactWriteItem{put}, counter))
-	if store.IsConditionFailed(err) {
-		return nil
-	}
-	return err
+	return u.CountOnce(ctx, store.LicenseEnrolmentKey(mem.LicenseID, userID, courseID), mem.LicenseID, at,
+		map[string]int64{"enrolments": 1})
 }
 
 // TicketUsage is the transaction item counting one support ticket of priority on licenseID's usage
@@ -147,9 +124,9 @@ type TrueUpView struct {
 
 // usageOf reads a license's usage for month m; for the current month the seats assigned and the
 // peak include the live count.
-func usageOf(ctx context.Context, s *store.Store, l License, m string, current bool) (UsageView, error) {
-	var u Usage
-	if err := s.GetConsistent(ctx, store.LicenseUsageKey(l.ID, m), &u); err != nil && !apperr.Is(err, apperr.NotFound) {
+func usageOf(ctx context.Context, s usageStore, l License, m string, current bool) (UsageView, error) {
+	u, _, err := s.Usage(ctx, l.ID, m)
+	if err != nil {
 		return UsageView{}, err
 	}
 	v := UsageView{LicenseID: l.ID, Month: m, Closed: u.Closed, Seats: l.Seats, SeatsAssigned: u.UsedAtClose, PeakSeats: u.PeakSeats,
@@ -165,13 +142,12 @@ func usageOf(ctx context.Context, s *store.Store, l License, m string, current b
 			v.PeakSeats = l.SeatsUsed
 		}
 	}
-	var t TrueUp
-	err := s.GetConsistent(ctx, store.LicenseTrueUpKey(l.ID, m), &t)
-	switch {
-	case err == nil:
-		v.TrueUp = &TrueUpView{Seats: t.Seats, PeakSeats: t.PeakSeats, OverageSeatDays: t.OverageSeatDays, OverageJoins: t.OverageJoins}
-	case !apperr.Is(err, apperr.NotFound):
+	t, ok, err := s.TrueUp(ctx, l.ID, m)
+	if err != nil {
 		return UsageView{}, err
+	}
+	if ok {
+		v.TrueUp = &TrueUpView{Seats: t.Seats, PeakSeats: t.PeakSeats, OverageSeatDays: t.OverageSeatDays, OverageJoins: t.OverageJoins}
 	}
 	return v, nil
 }
@@ -179,21 +155,12 @@ func usageOf(ctx context.Context, s *store.Store, l License, m string, current b
 // sampleDay adds the day's overage seats (seats taken beyond the seat count) to the month's
 // overage seat-days, once per day (the month item remembers the last sampled day), and raises the
 // month's peak. Run by the daily job.
-func sampleDay(ctx context.Context, s *store.Store, l License, now time.Time) (bool, error) {
-	today := day(now)
-	err := s.Update(ctx, &dynamodb.UpdateItemInput{
-		Key:                       store.LicenseUsageKey(l.ID, month(now)).Item(),
-		UpdateExpression:          aws.String("SET lastSampledDay = :d ADD overageSeatDays :over"),
-		ConditionExpression:       aws.String("attribute_not_exists(lastSampledDay) OR lastSampledDay < :d"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":d": store.S(today), ":over": store.N(l.OverageSeats())},
-	}, nil)
-	if store.IsConditionFailed(err) {
-		return false, raisePeak(ctx, s, l.ID, l.SeatsUsed, now)
-	}
+func sampleDay(ctx context.Context, s usageStore, l License, now time.Time) (bool, error) {
+	sampled, err := s.SampleDay(ctx, l.ID, now, l.OverageSeats())
 	if err != nil {
 		return false, err
 	}
-	return true, raisePeak(ctx, s, l.ID, l.SeatsUsed, now)
+	return sampled, s.RaisePeak(ctx, l.ID, l.SeatsUsed, now)
 }
 
 // rememberAddress maps a verified address to its user in the e-mail directory (seat assignment by
@@ -201,29 +168,18 @@ func sampleDay(ctx context.Context, s *store.Store, l License, now time.Time) (b
 // an unverified one is anyone's to type. An entry of another user moves only with an audit record
 // naming both users — an address changes hands when its owner changes it and another user verifies
 // it — never silently.
-func rememberAddress(ctx context.Context, w Writer, userID, email string, at time.Time) error {
+func rememberAddress(ctx context.Context, u usageRecorder, userID, email string, at time.Time) error {
 	k := store.UserByEmailKey(email)
 	entry := UserByEmail{PK: k.PK, SK: k.SK, Type: "user-by-email", UserID: userID, Email: email, UpdatedAt: at.UTC()}
-	err := w.Put(ctx, entry, "attribute_not_exists(PK) OR userId = :me", nil,
-		map[string]types.AttributeValue{":me": store.S(userID)})
+	err := u.SaveAddress(ctx, entry)
 	if !store.IsConditionFailed(err) {
 		return err
 	}
-	var prev UserByEmail
-	if err := w.GetConsistent(ctx, k, &prev); err != nil {
-		return err
-	}
-	put, err := store.PutItem(entry)
-	if err != nil {
-		return err
-	}
-	put.Put.ConditionExpression = aws.String("userId = :prev")
-	put.Put.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": store.S(prev.UserID)}
-	au, err := audit.Item(audit.Entry{Actor: userID, Action: "user.email_moved", Target: "user:" + userID,
-		Details: map[string]string{"fromUserId": prev.UserID, "toUserId": userID}}, at)
+	prev, err := u.AddressEntry(ctx, email)
 	if err != nil {
 		return err
 	}
 	logging.From(ctx).Warn("a verified e-mail address moved to another user", "fromUserId", prev.UserID, "toUserId", userID)
-	return w.Transact(ctx, []types.TransactWriteItem{put, au})
+	return u.MoveAddress(ctx, entry, prev.UserID, audit.Entry{Actor: userID, Action: "user.email_moved", Target: "user:" + userID,
+		Details: map[string]string{"fromUserId": prev.UserID, "toUserId": userID}})
 }

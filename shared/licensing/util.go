@@ -5,11 +5,13 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/licensing/licensekey"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -34,4 +36,21 @@ func publicKey(rec SigningKeyRecord) (ed25519.PublicKey, bool) {
 		return nil, false
 	}
 	return ed25519.PublicKey(b), true
+}
+
+// retryable reports a write that lost a race: read again and retry.
+func retryable(err error) bool { return store.LostRace(err) }
+
+// now returns the deps' time in UTC.
+func (d *Deps) now() time.Time { return d.Clock.Now().UTC() }
+
+// errRetiredKey answers a write refused because its signing key was retired meanwhile.
+var errRetiredKey = apperr.New(apperr.Unavailable, "the license signing key was retired; the key was not issued (rotate the signing key parameter, then retry)")
+
+// getLicense reads a license consistently; an id of the wrong shape is simply not found.
+func getLicense(ctx context.Context, r licenseReader, id string) (License, error) {
+	if !ids.Valid("lic", id) {
+		return License{}, apperr.New(apperr.NotFound, "license not found")
+	}
+	return r.License(ctx, id)
 }

@@ -222,9 +222,7 @@ func policyActions(t *testing.T, policies any) []string {
 			if at(s, "Effect") != "Allow" {
 				continue
 			}
-			for _, a := range strs(at(s, "Action")) {
-				out = append(out, a)
-			}
+			out = append(out, strs(at(s, "Action"))...)
 		}
 	}
 	sort.Strings(out)

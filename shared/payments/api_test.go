@@ -183,7 +183,7 @@ func TestReceiptEmailExactlyOnce(t *testing.T) {
 	var link payments.ReceiptLink
 	decodeBody(t, resp, &link)
 	exp, err := time.Parse(time.RFC3339, link.ExpiresAt)
-	if err != nil || exp.Sub(time.Now()) > 5*time.Minute+time.Second || exp.Before(time.Now()) {
+	if err != nil || time.Until(exp) > 5*time.Minute+time.Second || exp.Before(time.Now()) {
 		t.Fatalf("expiresAt %q", link.ExpiresAt)
 	}
 	if !strings.Contains(link.URL, "X-Amz-Expires=300") || !strings.Contains(link.URL, p.ID+".pdf") {

@@ -168,7 +168,7 @@ func TestApplyInvoicePaymentFailed(t *testing.T) {
 	}
 	got := env.Mailpit.WaitFor(t, "to:"+email, 2)
 	m := env.Mailpit.Get(t, got[0].ID)
-	if m.Attachments != nil && len(m.Attachments) != 0 {
+	if len(m.Attachments) != 0 {
 		t.Fatal("dunning e-mails carry no PDF")
 	}
 	for _, want := range []string{"$9.99", inv.HostedInvoiceURL, "http://app.liberation.local" + payments.BillingPath} {

@@ -2,19 +2,11 @@ package rewards
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
-	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // Reading the boards (docs/decisions/0041). The global board is the write-sharded score index
@@ -31,39 +23,10 @@ type ReadStats struct {
 	ItemsRead int
 }
 
-func (s *ReadStats) add(o ReadStats) { s.Queries += o.Queries; s.ItemsRead += o.ItemsRead }
-
-// shardPage reads up to limit rows of one shard, best first, after start.
-func (d *Deps) shardPage(ctx context.Context, board string, shard int, limit int32, start map[string]types.AttributeValue) (rows []leaderboard.Row, next map[string]types.AttributeValue, err error) {
-	ix := manifest.GSI2
-	res, err := d.Store.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 &d.Store.Table,
-		IndexName:                 aws.String(ix.Name),
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": ix.PK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.LeaderboardShardPK(GlobalScope, board, shard))},
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(limit),
-		ExclusiveStartKey:         start,
-	})
-	if err != nil {
-		return nil, nil, apperr.Wrap(err, apperr.Unavailable, "leaderboard read failed")
-	}
-	var items []scoreItem
-	if err := decodeAll(res.Items, &items); err != nil {
-		return nil, nil, err
-	}
-	for _, it := range items {
-		rows = append(rows, leaderboard.Row{UserID: it.UserID, DisplayName: it.DisplayName, Score: it.Score,
-			ReachedAt: it.ReachedAt, SortKey: it.GSI2SK})
-	}
-	return rows, res.LastEvaluatedKey, nil
-}
-
 // GlobalTop returns the best k players of a board instance, exactly ranked.
 func (d *Deps) GlobalTop(ctx context.Context, board string, k int) ([]leaderboard.Ranked, ReadStats, error) {
 	pages := make([]leaderboard.ShardPage, leaderboard.Shards)
-	starts := make([]map[string]types.AttributeValue, leaderboard.Shards)
+	starts := make([]Position, leaderboard.Shards)
 	var stats ReadStats
 	// Every shard in parallel, a little more than its even share of k; the merge then says which
 	// shards may hold more of the top (rarely one or two), and only those are read on.
@@ -86,7 +49,7 @@ func (d *Deps) GlobalTop(ctx context.Context, board string, k int) ([]leaderboar
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				rows, next, err := d.shardPage(ctx, board, s, limit, starts[s])
+				rows, next, err := d.boards().ShardPage(ctx, board, s, limit, starts[s])
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -118,30 +81,13 @@ const rankLimit = 1000
 // PlayersAhead counts the players of a board instance with a score above score, up to rankLimit
 // (at which it stops: "not in the top 1,000"). It reads at most about rankLimit index entries.
 func (d *Deps) PlayersAhead(ctx context.Context, board string, score int64) (int, bool, ReadStats, error) {
-	ix := manifest.GSI2
 	var stats ReadStats
-	count := func(shard int, limit int32, start map[string]types.AttributeValue) (int, map[string]types.AttributeValue, error) {
-		res, err := d.Store.DB.Query(ctx, &dynamodb.QueryInput{
-			TableName:                &d.Store.Table,
-			IndexName:                aws.String(ix.Name),
-			KeyConditionExpression:   aws.String("#pk = :pk AND #sk >= :floor"),
-			ExpressionAttributeNames: map[string]string{"#pk": ix.PK, "#sk": ix.SK},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk":    store.S(store.LeaderboardShardPK(GlobalScope, board, shard)),
-				":floor": store.S(leaderboard.ScoreFloor(score + 1)),
-			},
-			Select:            types.SelectCount,
-			Limit:             aws.Int32(limit),
-			ExclusiveStartKey: start,
-		})
-		if err != nil {
-			return 0, nil, apperr.Wrap(err, apperr.Unavailable, "leaderboard read failed")
-		}
-		return int(res.Count), res.LastEvaluatedKey, nil
+	count := func(shard int, limit int32, start Position) (int, Position, error) {
+		return d.boards().CountAbove(ctx, board, shard, score+1, limit, start)
 	}
 	type part struct {
 		n    int
-		next map[string]types.AttributeValue
+		next Position
 		err  error
 	}
 	parts := make([]part, leaderboard.Shards)
@@ -185,42 +131,12 @@ func (d *Deps) PlayersAhead(ctx context.Context, board string, score int64) (int
 
 // Histogram reads a board instance's score histogram (one Query of its shard items).
 func (d *Deps) Histogram(ctx context.Context, board string) (leaderboard.Histogram, error) {
-	k := store.LeaderboardHistogramKey(GlobalScope, board, 0)
-	res, err := d.Store.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 &d.Store.Table,
-		KeyConditionExpression:    aws.String("PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(k.PK)},
-	})
-	if err != nil {
-		return nil, apperr.Wrap(err, apperr.Unavailable, "histogram read failed")
-	}
-	h := leaderboard.Histogram{}
-	for _, item := range res.Items {
-		for b := range leaderboard.Edges {
-			if v, ok := item[leaderboard.BucketAttr(b)].(*types.AttributeValueMemberN); ok {
-				n, _ := strconv.ParseInt(v.Value, 10, 64)
-				h[b] += n
-			}
-		}
-	}
-	return h, nil
+	return d.boards().Histogram(ctx, board)
 }
 
 // Scores reads the score items of users on a board instance (friends, classes): one read per user.
 func (d *Deps) Scores(ctx context.Context, board string, userIDs []string) (map[string]scoreItem, error) {
-	keys := make([]store.Key, len(userIDs))
-	for i, u := range userIDs {
-		keys[i] = store.LeaderboardScoreKey(u, board)
-	}
-	items, err := store.BatchGet[scoreItem](ctx, d.Store, keys)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]scoreItem, len(items))
-	for _, it := range items {
-		out[it.UserID] = it
-	}
-	return out, nil
+	return d.boards().Scores(ctx, board, userIDs)
 }
 
 // BoardRow is one line of a board on the wire. The public board has display names, ranks and
@@ -277,11 +193,4 @@ func (d *Deps) memberBoard(ctx context.Context, board, viewer string, members []
 		rows = append(rows, leaderboard.Row{UserID: u, DisplayName: s.DisplayName, Score: s.Score, ReachedAt: s.ReachedAt})
 	}
 	return leaderboard.Rank(rows), nil
-}
-
-func decodeAll(items []map[string]types.AttributeValue, out any) error {
-	if err := attributevalue.UnmarshalListOfMaps(items, out); err != nil {
-		return apperr.Wrap(err, apperr.Internal, "decode items")
-	}
-	return nil
 }

@@ -7,10 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/ids"
@@ -24,6 +20,8 @@ import (
 
 // MaxClassMembers bounds a class (its board reads one score item per member).
 const MaxClassMembers = 300
+
+var errClassFull = apperr.New(apperr.Unprocessable, "the class is full (%d members)", MaxClassMembers)
 
 type classItem struct {
 	PK          string    `dynamodbav:"PK"`
@@ -123,20 +121,7 @@ func HandleCreateClass(fn manifest.Function, d *Deps) httpapi.Lambda {
 		for range 5 { // a join code collision (1 in 31^8 per class) just draws another code
 			c := classItem{Type: "class", ID: ids.New("cls", now), Name: q.Name, OwnerID: r.Principal.UserID,
 				JoinCode: newJoinCode(), CreatedAt: now}
-			k, ck := store.ClassKey(c.ID), store.ClassCodeKey(c.JoinCode)
-			c.PK, c.SK = k.PK, k.SK
-			item, err := store.Marshal(c)
-			if err != nil {
-				return httpapi.Response{}, err
-			}
-			code, err := store.Marshal(classCodeItem{PK: ck.PK, SK: ck.SK, Type: "class-code", ClassID: c.ID})
-			if err != nil {
-				return httpapi.Response{}, err
-			}
-			err = d.Store.Transact(ctx, []types.TransactWriteItem{
-				{Put: &types.Put{Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-				{Put: &types.Put{Item: code, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-			})
+			err := d.social().CreateClass(ctx, c)
 			if store.IsConditionFailed(err) {
 				continue
 			}
@@ -151,12 +136,7 @@ func HandleCreateClass(fn manifest.Function, d *Deps) httpapi.Lambda {
 }
 
 func (d *Deps) class(ctx context.Context, id string) (classItem, error) {
-	var c classItem
-	err := d.Store.GetConsistent(ctx, store.ClassKey(id), &c)
-	if apperr.Is(err, apperr.NotFound) {
-		return c, apperr.New(apperr.NotFound, "no such class")
-	}
-	return c, err
+	return d.social().Class(ctx, id)
 }
 
 // classFor reads a class the caller may see: its owner or a member. To anyone else it is a 404.
@@ -168,22 +148,15 @@ func (d *Deps) classFor(ctx context.Context, classID, userID string) (classItem,
 	if err != nil || c.OwnerID == userID {
 		return c, nil, err
 	}
-	var m memberItem
-	err = d.Store.GetConsistent(ctx, store.ClassMemberKey(classID, userID), &m)
-	if apperr.Is(err, apperr.NotFound) {
+	m, err := d.social().Member(ctx, classID, userID)
+	if err == nil && m == nil {
 		return classItem{}, nil, apperr.New(apperr.NotFound, "no such class")
 	}
-	return c, &m, err
+	return c, m, err
 }
 
 func (d *Deps) members(ctx context.Context, classID string) ([]memberItem, error) {
-	k := store.ClassKey(classID)
-	return store.QueryAll[memberItem](ctx, d.Store, &dynamodb.QueryInput{
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": store.S(k.PK), ":p": store.S(store.ClassMemberPrefix),
-		},
-	})
+	return d.social().Members(ctx, classID)
 }
 
 // JoinRequest is the body of POST /classes/join.
@@ -207,14 +180,11 @@ func HandleJoinClass(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err := r.Decode(&q); err != nil {
 			return httpapi.Response{}, err
 		}
-		var code classCodeItem
-		if err := d.Store.GetConsistent(ctx, store.ClassCodeKey(q.Code), &code); err != nil {
-			if apperr.Is(err, apperr.NotFound) {
-				return httpapi.Response{}, apperr.New(apperr.NotFound, "no class has this code")
-			}
+		classID, err := d.social().ClassOfCode(ctx, q.Code)
+		if err != nil {
 			return httpapi.Response{}, err
 		}
-		c, err := d.class(ctx, code.ClassID)
+		c, err := d.class(ctx, classID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -222,31 +192,14 @@ func HandleJoinClass(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if c.OwnerID == me {
 			return httpapi.Response{}, apperr.New(apperr.Unprocessable, "you own this class")
 		}
-		now := d.Clock.Now()
-		k := store.ClassMemberKey(c.ID, me)
-		item, err := store.Marshal(memberItem{PK: k.PK, SK: k.SK, Type: "class-member", ClassID: c.ID, UserID: me, JoinedAt: now})
+		added, m, err := d.social().Join(ctx, memberItem{ClassID: c.ID, UserID: me, JoinedAt: d.Clock.Now()})
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		err = d.Store.Transact(ctx, []types.TransactWriteItem{
-			{Put: &types.Put{Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-			{Update: &types.Update{Key: store.ClassKey(c.ID).Item(), UpdateExpression: aws.String("ADD memberCount :one"),
-				ConditionExpression:       aws.String("attribute_exists(PK) AND memberCount < :max"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":one": store.N(1), ":max": store.N(MaxClassMembers)}}},
-		})
-		switch failed := store.FailedItems(err); {
-		case len(failed) > 0 && failed[0] == 0: // already a member
-			var m memberItem
-			if err := d.Store.GetConsistent(ctx, k, &m); err == nil {
-				now = m.JoinedAt
-			}
-		case len(failed) > 0:
-			return httpapi.Response{}, apperr.New(apperr.Unprocessable, "the class is full (%d members)", MaxClassMembers)
-		case err != nil:
-			return httpapi.Response{}, err
-		default:
+		if added {
 			c.MemberCount++
 		}
+		now := m.JoinedAt
 		joined := now.UTC()
 		return httpapi.OK(ClassView{ID: c.ID, Name: c.Name, MemberCount: c.MemberCount, CreatedAt: c.CreatedAt.UTC(), Membership: &joined}), nil
 	})
@@ -268,13 +221,8 @@ func HandleRemoveClassMember(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if c.OwnerID != me && target != me {
 			return httpapi.Response{}, apperr.New(apperr.NotFound, "no such member") // members cannot remove others
 		}
-		err = d.Store.Transact(ctx, []types.TransactWriteItem{
-			{Delete: &types.Delete{Key: store.ClassMemberKey(classID, target).Item(), ConditionExpression: aws.String("attribute_exists(PK)")}},
-			{Update: &types.Update{Key: store.ClassKey(classID).Item(), UpdateExpression: aws.String("ADD memberCount :minus"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":minus": store.N(-1)}}},
-		})
-		removed := err == nil
-		if err != nil && !store.IsConditionFailed(err) {
+		removed, err := d.social().Leave(ctx, classID, target)
+		if err != nil {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(map[string]any{"classId": classID, "userId": target, "removed": removed}), nil
@@ -317,17 +265,5 @@ func HandleGetClass(fn manifest.Function, d *Deps) httpapi.Lambda {
 
 // DisplayNames reads the display names of users (one read per user; unset names are absent).
 func (d *Deps) DisplayNames(ctx context.Context, userIDs []string) (map[string]string, error) {
-	keys := make([]store.Key, len(userIDs))
-	for i, u := range userIDs {
-		keys[i] = store.TokenAccountKey(u)
-	}
-	items, err := store.BatchGet[accountItem](ctx, d.Store, keys)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]string, len(items))
-	for _, it := range items {
-		out[it.UserID] = it.DisplayName
-	}
-	return out, nil
+	return d.social().DisplayNames(ctx, userIDs)
 }

@@ -9,16 +9,76 @@ import (
 )
 
 // Deps is what the area's code uses, built per function from its runtime. Business time comes
-// from Clock (a fake one in tests: week boundaries, daily caps, refund windows).
+// from Clock (a fake one in tests: week boundaries, daily caps, refund windows). Storage is behind
+// the area's ports (ports.go), one per responsibility; a port left nil is the DynamoDB repository
+// over Store, so a Deps built from a store alone (benchmarks, other areas' tests) still works.
 type Deps struct {
 	Clock clock.Clock
+	// Store is the platform's records the frame and other areas read through it (idempotency
+	// records, branding, activity); the area's own items go through the ports.
 	Store *store.Store
 	Log   *slog.Logger
 	// Fn is the function's name (audit request ids, metrics).
 	Fn string
+
+	Ledger      Ledger
+	Guards      EarnGuards
+	Boards      Boards
+	Redemptions Redemptions
+	History     History
+	Social      Social
 }
 
 // NewDeps builds Deps for the runtime's function.
 func NewDeps(rt *platform.Runtime) *Deps {
-	return &Deps{Clock: rt.Clock, Store: store.Open(rt), Log: rt.Log, Fn: rt.Fn.Name}
+	s := store.Open(rt)
+	return (&Deps{Clock: rt.Clock, Store: s, Log: rt.Log, Fn: rt.Fn.Name}).With(NewRepo(s))
+}
+
+// With wires every port to r.
+func (d *Deps) With(r Repo) *Deps {
+	d.Ledger, d.Guards, d.Boards, d.Redemptions, d.History, d.Social = r, r, r, r, r, r
+	return d
+}
+
+func (d *Deps) ledger() Ledger {
+	if d.Ledger == nil {
+		return NewRepo(d.Store)
+	}
+	return d.Ledger
+}
+
+func (d *Deps) guards() EarnGuards {
+	if d.Guards == nil {
+		return NewRepo(d.Store)
+	}
+	return d.Guards
+}
+
+func (d *Deps) boards() Boards {
+	if d.Boards == nil {
+		return NewRepo(d.Store)
+	}
+	return d.Boards
+}
+
+func (d *Deps) redemptions() Redemptions {
+	if d.Redemptions == nil {
+		return NewRepo(d.Store)
+	}
+	return d.Redemptions
+}
+
+func (d *Deps) history() History {
+	if d.History == nil {
+		return NewRepo(d.Store)
+	}
+	return d.History
+}
+
+func (d *Deps) social() Social {
+	if d.Social == nil {
+		return NewRepo(d.Store)
+	}
+	return d.Social
 }

@@ -5,9 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/store"
@@ -61,14 +58,10 @@ type earnState struct {
 // Remaining is what the earning still gives: the tokens earned less those refunds took back.
 func (g earnState) Remaining() int64 { return g.Tokens - g.Cancelled }
 
-func (d *Deps) earnState(ctx context.Context, k store.Key) (earnState, earnItem, error) {
-	var it earnItem
-	err := d.Store.GetConsistent(ctx, k, &it)
-	if apperr.Is(err, apperr.NotFound) {
-		return earnState{}, it, nil
-	}
-	if err != nil {
-		return earnState{}, it, err
+func (d *Deps) earnState(ctx context.Context, userID, rule, sourceID string) (earnState, earnItem, error) {
+	it, found, err := d.guards().Guard(ctx, userID, rule, sourceID)
+	if err != nil || !found {
+		return earnState{}, earnItem{}, err
 	}
 	return earnState{Exists: true, State: it.State, Tokens: it.Tokens, ReleaseAt: it.ReleaseAt, AmountCents: it.AmountCents,
 		Refunds: it.Refunds, Cancelled: it.Cancelled, Released: it.Released, Version: it.Version}, it, nil
@@ -95,7 +88,7 @@ func (d *Deps) Earn(ctx context.Context, e Earning) (Outcome, Entry, error) {
 	guardKey := store.TokenEarnKey(e.UserID, e.Rule, e.SourceID)
 	out := OutEarned
 	_, entry, err := d.Post(ctx, e.UserID, func(ctx context.Context, a Account) (Plan, error) {
-		g, read, err := d.earnState(ctx, guardKey)
+		g, read, err := d.earnState(ctx, e.UserID, e.Rule, e.SourceID)
 		if err != nil {
 			return Plan{}, err
 		}
@@ -172,43 +165,28 @@ func decideRelease(g earnState, rule, sourceID string, now time.Time) (Change, O
 		Delta: left, PendingDelta: -left, Earned: left}, OutReleased
 }
 
-// capCounter reads what the user earned by rule on day and returns the transaction item that adds
-// a grant to it, conditioned on the value read (a concurrent earning makes Post plan again).
+// capKeep is how long a day's cap counter is kept after the day.
+const capKeep = 8 * 24 * time.Hour
+
+// capCounter reads what the user earned by rule on day and returns the write that adds a grant to
+// it, conditioned on the value read (a concurrent earning makes Post plan again).
 func (d *Deps) capCounter(ctx context.Context, userID, rule, day string) (func(int64) Extra, int64, error) {
-	k := store.TokenCapKey(userID, rule, day)
-	var c capItem
-	err := d.Store.GetConsistent(ctx, k, &c)
-	exists := err == nil
-	if err != nil && !apperr.Is(err, apperr.NotFound) {
+	earned, exists, err := d.guards().Cap(ctx, userID, rule, day)
+	if err != nil {
 		return nil, 0, err
 	}
-	expires, _ := time.Parse("2006-01-02", day)
 	return func(grant int64) Extra {
-		upd := &types.Update{
-			Key:                      k.Item(),
-			UpdateExpression:         aws.String("SET #t = :t, earned = :new, expiresAt = :exp"),
-			ExpressionAttributeNames: map[string]string{"#t": "type"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":t": store.S("token-cap"), ":new": store.N(c.Earned + grant),
-				":exp": store.N(expires.Add(8 * 24 * time.Hour).Unix()),
-			},
-			ConditionExpression: aws.String("attribute_not_exists(PK)"),
-		}
-		if exists {
-			upd.ConditionExpression = aws.String("earned = :old")
-			upd.ExpressionAttributeValues[":old"] = store.N(c.Earned)
-		}
-		return Extra{Item: types.TransactWriteItem{Update: upd}}
-	}, c.Earned, nil
+		return Extra{Write: Write{Cap: &CapWrite{UserID: userID, Rule: rule, Day: day, Exists: exists, Read: earned,
+			Earned: earned + grant}}}
+	}, earned, nil
 }
 
 // Release makes one pending earning available if it still is pending (the release job; safe to
 // run twice).
 func (d *Deps) Release(ctx context.Context, userID, rule, sourceID string) (Outcome, Entry, error) {
-	guardKey := store.TokenEarnKey(userID, rule, sourceID)
 	out := OutReleased
 	_, entry, err := d.Post(ctx, userID, func(ctx context.Context, a Account) (Plan, error) {
-		g, it, err := d.earnState(ctx, guardKey)
+		g, it, err := d.earnState(ctx, userID, rule, sourceID)
 		if err != nil {
 			return Plan{}, err
 		}

@@ -3,14 +3,8 @@ package rewards
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/logging"
-	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // ReleaseReport is what one run of release-pending-tokens did.
@@ -34,30 +28,16 @@ const (
 // refund, changes nothing more.
 func RunReleasePendingTokens(ctx context.Context, d *Deps) (ReleaseReport, error) {
 	var rep ReleaseReport
-	ix := manifest.GSI2
-	in := &dynamodb.QueryInput{
-		TableName:                &d.Store.Table,
-		IndexName:                aws.String(ix.Name),
-		KeyConditionExpression:   aws.String("#pk = :pk AND #sk <= :now"),
-		ExpressionAttributeNames: map[string]string{"#pk": ix.PK, "#sk": ix.SK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":  store.S(store.TokenPendingPartition),
-			":now": store.S(store.SortTime(d.Clock.Now()) + "~"),
-		},
-		Limit: aws.Int32(releasePage),
-	}
+	now := d.Clock.Now()
+	var after *earnItem
 	log := logging.From(ctx)
 	for page := 0; ; page++ {
 		if page == releasePages {
 			rep.Truncated = true
 			return rep, nil
 		}
-		res, err := d.Store.DB.Query(ctx, in)
+		due, more, err := d.guards().DueEarnings(ctx, now, after, releasePage)
 		if err != nil {
-			return rep, apperr.Wrap(err, apperr.Unavailable, "query pending earnings")
-		}
-		var due []earnItem
-		if err := decodeAll(res.Items, &due); err != nil {
 			return rep, err
 		}
 		for _, g := range due {
@@ -73,9 +53,9 @@ func RunReleasePendingTokens(ctx context.Context, d *Deps) (ReleaseReport, error
 				rep.Skipped++
 			}
 		}
-		if res.LastEvaluatedKey == nil {
+		if !more || len(due) == 0 {
 			return rep, nil
 		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+		after = &due[len(due)-1]
 	}
 }

@@ -8,9 +8,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
@@ -21,12 +18,12 @@ import (
 // nothing: Post then writes nothing and returns it.
 var ErrNoop = errors.New("nothing to do")
 
-// Extra is a transaction item a plan adds to the account's write (a guard, a redemption, an audit
+// Extra is a write a plan adds to the account's movement (a guard, a cap, a redemption, an audit
 // record). When its condition fails, Fail says why (a 409 for the caller); a nil Fail means the
 // item changed under us and the whole movement is planned again from fresh reads.
 type Extra struct {
-	Item types.TransactWriteItem
-	Fail func(ctx context.Context) error
+	Write Write
+	Fail  func(ctx context.Context) error
 }
 
 // Plan is a movement planned from the account as read.
@@ -62,25 +59,22 @@ func (d *Deps) Post(ctx context.Context, userID string, plan func(context.Contex
 		if e.Seq != 0 {
 			e.ID = ids.New("tok", now)
 		}
-		items, err := d.transaction(a, n, e, now)
-		if err != nil {
-			return a, Entry{}, err
-		}
-		fails := make([]func(context.Context) error, len(items), len(items)+len(p.Extras))
+		m := Movement{From: a, To: n, Entry: e, At: now}
 		for _, x := range p.Extras {
-			items = append(items, x.Item)
-			fails = append(fails, x.Fail)
+			m.Writes = append(m.Writes, x.Write)
 		}
-		err = d.Store.Transact(ctx, items)
+		err = d.ledger().Commit(ctx, m)
 		if err == nil || d.ownWrite(ctx, err, n) {
 			return n, e, nil
 		}
-		retry := store.IsTransactionConflict(err)
-		for _, i := range store.FailedItems(err) {
-			if i < len(fails) && fails[i] != nil {
-				return a, Entry{}, fails[i](ctx)
+		retry := store.IsTransactionConflict(err) || store.IsConditionFailed(err)
+		var wf *WriteFailed
+		if errors.As(err, &wf) {
+			for _, i := range wf.Writes {
+				if i < len(p.Extras) && p.Extras[i].Fail != nil {
+					return a, Entry{}, p.Extras[i].Fail(ctx)
+				}
 			}
-			retry = true // the account or a counter moved: plan again
 		}
 		if !retry {
 			return a, Entry{}, err
@@ -127,48 +121,7 @@ func pause(ctx context.Context, attempt int) error {
 
 // Account reads a user's account (strongly consistent); a user who never earned has the zero account.
 func (d *Deps) Account(ctx context.Context, userID string) (Account, error) {
-	var it accountItem
-	err := d.Store.GetConsistent(ctx, store.TokenAccountKey(userID), &it)
-	if apperr.Is(err, apperr.NotFound) {
-		return Account{UserID: userID}, nil
-	}
-	if err != nil {
-		return Account{}, err
-	}
-	return it.account(), nil
-}
-
-// transaction is the account's part of a movement from a to n: the account itself (index 0, over
-// the version read), the entry, and what follows from the account (scores, histograms, metrics).
-func (d *Deps) transaction(a, n Account, e Entry, now time.Time) ([]types.TransactWriteItem, error) {
-	acct, err := store.Marshal(n.item())
-	if err != nil {
-		return nil, err
-	}
-	put := &types.Put{Item: acct}
-	if a.Version == 0 {
-		put.ConditionExpression = aws.String("attribute_not_exists(PK)")
-	} else {
-		put.ConditionExpression = aws.String("version = :v")
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": store.N(a.Version)}
-	}
-	items := []types.TransactWriteItem{{Put: put}}
-	if e.Seq != 0 {
-		entry, err := store.Marshal(e.item())
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, types.TransactWriteItem{Put: &types.Put{Item: entry,
-			ConditionExpression: aws.String("attribute_not_exists(PK)")}})
-	}
-	for _, p := range []leaderboard.Period{leaderboard.Week, leaderboard.All} {
-		board, err := boardItems(a, n, p, now)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, board...)
-	}
-	return store.Append(items, metricItems(e, leaderboard.ShardOf(n.UserID))...), nil
+	return d.ledger().Account(ctx, userID)
 }
 
 // onBoard: a player shows on the global board with a positive score unless opted out.
@@ -177,13 +130,30 @@ func onBoard(a Account, score int64) bool { return !a.OptOut && score > 0 }
 // Score items are kept for some weeks after their week (friends' history); the all-time one forever.
 const weekScoreKeep = 8 * 7 * 24 * time.Hour
 
-// boardItems writes the player's score item for period p and moves them between histogram buckets
-// when their score or presence on the board changed.
-func boardItems(a, n Account, p leaderboard.Period, now time.Time) ([]types.TransactWriteItem, error) {
+// boardChange is a player's score item for one period and, when their score or presence on the
+// global board changed, the moves between histogram buckets (attribute → delta) in their shard.
+type boardChange struct {
+	Score   scoreItem
+	Shard   int
+	Buckets map[string]int64
+}
+
+// boardChanges is what a movement from a to n changes on the boards (week and all-time).
+func boardChanges(a, n Account, now time.Time) []boardChange {
+	var out []boardChange
+	for _, p := range []leaderboard.Period{leaderboard.Week, leaderboard.All} {
+		if b, ok := boardChangeOf(a, n, p, now); ok {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func boardChangeOf(a, n Account, p leaderboard.Period, now time.Time) (boardChange, bool) {
 	oldScore, newScore := a.Score(p, now), n.Score(p, now)
 	changed := oldScore != newScore || a.DisplayName != n.DisplayName || a.OptOut != n.OptOut
 	if !changed || (oldScore == 0 && newScore == 0) {
-		return nil, nil
+		return boardChange{}, false
 	}
 	board := leaderboard.Key(p, now)
 	reached := n.AllReachedAt
@@ -200,20 +170,14 @@ func boardItems(a, n Account, p leaderboard.Period, now time.Time) ([]types.Tran
 	if onBoard(n, newScore) {
 		si.GSI2PK, si.GSI2SK = store.LeaderboardShardGSI2(GlobalScope, board, shard, leaderboard.SortKey(newScore, reached, n.UserID))
 	}
-	item, err := store.Marshal(si)
-	if err != nil {
-		return nil, err
-	}
-	out := []types.TransactWriteItem{{Put: &types.Put{Item: item}}}
-	moves := leaderboard.Moves(oldScore, onBoard(a, oldScore), newScore, onBoard(n, newScore))
-	if len(moves) > 0 {
-		deltas := map[string]int64{}
-		for b, c := range moves {
-			deltas[leaderboard.BucketAttr(b)] = c
+	b := boardChange{Score: si, Shard: shard}
+	for bucket, c := range leaderboard.Moves(oldScore, onBoard(a, oldScore), newScore, onBoard(n, newScore)) {
+		if b.Buckets == nil {
+			b.Buckets = map[string]int64{}
 		}
-		out = store.Append(out, store.AddCounters(store.LeaderboardHistogramKey(GlobalScope, board, shard), deltas))
+		b.Buckets[leaderboard.BucketAttr(bucket)] = c
 	}
-	return out, nil
+	return b, true
 }
 
 // GlobalScope names the global board in index keys.
@@ -255,12 +219,12 @@ func balanceCounts(e Entry) map[string]int64 {
 	return out
 }
 
-// metricItems counts an entry in the day's counters and the gauges, in the user's shard.
-func metricItems(e Entry, shard int) []*types.TransactWriteItem {
+// metricDeltas is how an entry counts in the day's counters and the gauges (nil: no entry).
+func metricDeltas(e Entry) (day, gauges map[string]int64) {
 	if e.Seq == 0 {
-		return nil
+		return nil, nil
 	}
-	day := map[string]int64{}
+	day = map[string]int64{}
 	for k, v := range balanceCounts(e) {
 		day[k] = v
 	}
@@ -273,9 +237,5 @@ func metricItems(e Entry, shard int) []*types.TransactWriteItem {
 	if e.Kind == KindHold {
 		day[CtrHeldNew] = e.HeldDelta
 	}
-	gauges := map[string]int64{GaugeOutstanding: e.Delta, GaugeHeld: e.HeldDelta, GaugePending: e.PendingDelta}
-	return []*types.TransactWriteItem{
-		store.AddCounters(store.TokenMetricsDayKey(Day(e.At), shard), day),
-		store.AddCounters(store.TokenMetricsCurrentKey(shard), gauges),
-	}
+	return day, map[string]int64{GaugeOutstanding: e.Delta, GaugeHeld: e.HeldDelta, GaugePending: e.PendingDelta}
 }

@@ -6,10 +6,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/httpapi"
@@ -121,21 +117,14 @@ func (d *Deps) CreateRedemption(ctx context.Context, userID, email string, q Red
 		Cost: rw.Cost, Fulfilment: rw.Fulfilment, Status: Pending, Shipping: q.Shipping, CreatedAt: now, UpdatedAt: now,
 		Version: 1}
 	_, _, err := d.Post(ctx, userID, func(ctx context.Context, a Account) (Plan, error) {
-		item, err := store.Marshal(red.item())
-		if err != nil {
-			return Plan{}, err
-		}
-		rec, err := audit.Item(audit.Entry{Actor: userID, Action: "redemption.create", Target: "redemption:" + red.ID,
-			RequestID: requestID, Details: map[string]string{"reward": rw.ID, "cost": itoa(rw.Cost)}}, now)
-		if err != nil {
-			return Plan{}, err
-		}
+		rec := audit.Entry{Actor: userID, Action: "redemption.create", Target: "redemption:" + red.ID,
+			RequestID: requestID, Details: map[string]string{"reward": rw.ID, "cost": itoa(rw.Cost)}}
 		c := HoldChange(rw.Cost)
 		c.SourceID, c.Reason, c.Actor = red.ID, "held for "+rw.Name, userID
 		return Plan{Change: c, Extras: []Extra{
-			{Item: types.TransactWriteItem{Put: &types.Put{Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Write: Write{Redemption: &RedemptionWrite{Redemption: red}},
 				Fail: func(context.Context) error { return apperr.New(apperr.Conflict, "redemption id collision; retry") }},
-			{Item: rec},
+			{Write: Write{Audit: &rec}},
 		}}, nil
 	})
 	return red, err
@@ -159,14 +148,7 @@ func HandleCreateRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
 
 // GetRedemption reads one of a user's redemptions (another user's is simply not found).
 func (d *Deps) GetRedemption(ctx context.Context, userID, id string) (Redemption, error) {
-	var it redemptionItem
-	if err := d.Store.GetConsistent(ctx, store.RedemptionKey(userID, id), &it); err != nil {
-		if apperr.Is(err, apperr.NotFound) {
-			return Redemption{}, apperr.New(apperr.NotFound, "no such redemption")
-		}
-		return Redemption{}, err
-	}
-	return it.redemption(), nil
+	return d.redemptions().Redemption(ctx, userID, id)
 }
 
 // RedemptionByID finds a redemption by id alone (admin routes): the id index, then the item itself.
@@ -174,12 +156,11 @@ func (d *Deps) RedemptionByID(ctx context.Context, id string) (Redemption, error
 	if !ValidRedemptionID(id) {
 		return Redemption{}, apperr.New(apperr.Invalid, "redemptionId is malformed")
 	}
-	g1, g1s := store.RedemptionByIDGSI1(id)
-	it, err := store.QueryIndexOne[redemptionItem](ctx, d.Store, manifest.GSI1, g1, g1s, "no such redemption")
+	owner, err := d.redemptions().RedemptionOwner(ctx, id)
 	if err != nil {
 		return Redemption{}, err
 	}
-	return d.GetRedemption(ctx, it.UserID, id)
+	return d.GetRedemption(ctx, owner, id)
 }
 
 // UpdateRedemption records something about a redemption without moving it (a fulfilment error,
@@ -188,7 +169,7 @@ func (d *Deps) UpdateRedemption(ctx context.Context, red Redemption, change func
 	n := red
 	change(&n)
 	n.Version, n.WriteID = red.Version+1, writeID()
-	err := d.Store.Put(ctx, n.item(), "version = :v", nil, map[string]types.AttributeValue{":v": store.N(red.Version)})
+	err := d.redemptions().SaveRedemption(ctx, RedemptionWrite{Redemption: n, Read: red.Version}, nil)
 	if store.IsConditionFailed(err) {
 		return red, errRedemptionMoved
 	}
@@ -202,27 +183,12 @@ var errRedemptionMoved = apperr.New(apperr.Conflict, "the redemption changed; re
 
 // ListRedemptions lists a user's redemptions, newest first.
 func (d *Deps) ListRedemptions(ctx context.Context, userID string, limit int32, cursor string) ([]Redemption, string, error) {
-	k := store.TokenAccountKey(userID)
-	page, err := store.QueryPage[redemptionItem](ctx, d.Store, "redemptions#"+userID, &dynamodb.QueryInput{
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": store.S(k.PK), ":p": store.S(store.RedemptionPrefix),
-		},
-		ScanIndexForward: aws.Bool(false),
-	}, limit, cursor)
-	return redemptions(page.Items), page.NextCursor, err
+	return d.redemptions().UserRedemptions(ctx, userID, limit, cursor)
 }
 
 // RedemptionsByStatus lists redemptions in a status, oldest change first (the admin's queue).
 func (d *Deps) RedemptionsByStatus(ctx context.Context, status Status, limit int32, cursor string) ([]Redemption, string, error) {
-	ix := manifest.GSI2
-	page, err := store.QueryPage[redemptionItem](ctx, d.Store, "redemptions-by-status#"+string(status), &dynamodb.QueryInput{
-		IndexName:                 aws.String(ix.Name),
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": ix.PK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.RedemptionStatusPrefix + string(status))},
-	}, limit, cursor)
-	return redemptions(page.Items), page.NextCursor, err
+	return d.redemptions().RedemptionsByStatus(ctx, status, limit, cursor)
 }
 
 func redemptions(items []redemptionItem) []Redemption {

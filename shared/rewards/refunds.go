@@ -6,9 +6,6 @@ import (
 	"maps"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -183,9 +180,9 @@ func (d *Deps) Refund(ctx context.Context, n RefundNotice) (Outcome, Entry, erro
 	guardKey := store.TokenEarnKey(n.UserID, RuleCoursePurchased, n.PurchaseID)
 	for attempt := 1; ; attempt++ {
 		out := OutIgnored
-		var guardOnly types.TransactWriteItem
+		var guardOnly Write
 		_, entry, err := d.Post(ctx, n.UserID, func(ctx context.Context, a Account) (Plan, error) {
-			g, it, err := d.earnState(ctx, guardKey)
+			g, it, err := d.earnState(ctx, n.UserID, RuleCoursePurchased, n.PurchaseID)
 			if err != nil {
 				return Plan{}, err
 			}
@@ -198,7 +195,7 @@ func (d *Deps) Refund(ctx context.Context, n RefundNotice) (Outcome, Entry, erro
 				return Plan{}, err
 			}
 			if c.Kind == "" {
-				guardOnly = x.Item
+				guardOnly = x.Write
 				return Plan{}, errGuardOnly
 			}
 			c.Rule, c.SourceID, c.Actor = RuleCoursePurchased, n.PurchaseID, "system:facts"
@@ -208,7 +205,7 @@ func (d *Deps) Refund(ctx context.Context, n RefundNotice) (Outcome, Entry, erro
 		case err == ErrNoop:
 			return out, Entry{}, nil
 		case err == errGuardOnly:
-			err = d.Store.Transact(ctx, []types.TransactWriteItem{guardOnly})
+			err = d.guards().WriteGuard(ctx, *guardOnly.Guard)
 			if store.IsConditionFailed(err) && attempt < postAttempts {
 				continue // the guard moved (another refund, the purchase, the release): decide again
 			}
@@ -271,20 +268,5 @@ func (d *Deps) planAfterRefunds(g earnState, it earnItem, e Earning, tokens, seq
 // if still at the version read (guards written before versions existed have none). A nil Fail:
 // a guard that moved makes Post plan again from fresh reads.
 func guardPut(it earnItem, read earnState) (Extra, error) {
-	it.Version = read.Version + 1
-	item, err := store.Marshal(it)
-	if err != nil {
-		return Extra{}, err
-	}
-	put := &types.Put{Item: item}
-	switch {
-	case !read.Exists:
-		put.ConditionExpression = aws.String("attribute_not_exists(PK)")
-	case read.Version == 0:
-		put.ConditionExpression = aws.String("attribute_exists(PK) AND attribute_not_exists(version)")
-	default:
-		put.ConditionExpression = aws.String("version = :v")
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": store.N(read.Version)}
-	}
-	return Extra{Item: types.TransactWriteItem{Put: put}}, nil
+	return Extra{Write: Write{Guard: &GuardWrite{Item: it, Read: read}}}, nil
 }

@@ -8,14 +8,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // ----- the leaderboard profile -----
@@ -145,40 +140,15 @@ func HandleFollowUser(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		me := r.Principal.UserID
-		var existing followItem
-		err = d.Store.GetConsistent(ctx, store.FollowKey(me, id), &existing)
-		if err == nil {
-			return httpapi.OK(FriendView{UserID: id, Since: existing.Since}), nil
-		}
-		if !apperr.Is(err, apperr.NotFound) {
-			return httpapi.Response{}, err
-		}
-		now := d.Clock.Now()
-		k := store.FollowKey(me, id)
-		item, err := store.Marshal(followItem{PK: k.PK, SK: k.SK, Type: "follow", UserID: me, FollowedID: id, Since: now})
+		since, err := d.social().Follow(ctx, r.Principal.UserID, id, d.Clock.Now())
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		err = d.Store.Transact(ctx, []types.TransactWriteItem{
-			{Put: &types.Put{Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-			{Update: &types.Update{Key: store.FollowCountKey(me).Item(),
-				UpdateExpression:          aws.String("SET #t = :t ADD following :one"),
-				ConditionExpression:       aws.String("attribute_not_exists(following) OR following < :max"),
-				ExpressionAttributeNames:  map[string]string{"#t": "type"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":t": store.S("follow-count"), ":one": store.N(1), ":max": store.N(MaxFollowing)}}},
-		})
-		switch failed := store.FailedItems(err); {
-		case len(failed) > 0 && failed[0] == 0:
-			return httpapi.OK(FriendView{UserID: id, Since: now}), nil // a concurrent follow won
-		case len(failed) > 0:
-			return httpapi.Response{}, apperr.New(apperr.Unprocessable, "you already follow %d people, the most allowed", MaxFollowing)
-		case err != nil:
-			return httpapi.Response{}, err
-		}
-		return httpapi.OK(FriendView{UserID: id, Since: now}), nil
+		return httpapi.OK(FriendView{UserID: id, Since: since}), nil
 	})
 }
+
+var errFollowingFull = apperr.New(apperr.Unprocessable, "you already follow %d people, the most allowed", MaxFollowing)
 
 // HandleUnfollowUser serves DELETE /me/friends/{userId} (idempotent).
 func HandleUnfollowUser(fn manifest.Function, d *Deps) httpapi.Lambda {
@@ -187,13 +157,7 @@ func HandleUnfollowUser(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		me := r.Principal.UserID
-		err = d.Store.Transact(ctx, []types.TransactWriteItem{
-			{Delete: &types.Delete{Key: store.FollowKey(me, id).Item(), ConditionExpression: aws.String("attribute_exists(PK)")}},
-			{Update: &types.Update{Key: store.FollowCountKey(me).Item(), UpdateExpression: aws.String("ADD following :minus"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":minus": store.N(-1)}}},
-		})
-		if err != nil && !store.IsConditionFailed(err) {
+		if err := d.social().Unfollow(ctx, r.Principal.UserID, id); err != nil {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(map[string]any{"userId": id, "following": false}), nil
@@ -202,13 +166,7 @@ func HandleUnfollowUser(fn manifest.Function, d *Deps) httpapi.Lambda {
 
 // Following lists whom userID follows (at most MaxFollowing: one bounded Query).
 func (d *Deps) Following(ctx context.Context, userID string) ([]followItem, error) {
-	k := store.TokenAccountKey(userID)
-	return store.QueryAll[followItem](ctx, d.Store, &dynamodb.QueryInput{
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": store.S(k.PK), ":p": store.S(store.FollowPrefix),
-		},
-	})
+	return d.social().Following(ctx, userID)
 }
 
 // HandleListFriends serves GET /me/friends.

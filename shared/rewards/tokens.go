@@ -6,10 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/httpapi"
@@ -74,22 +70,7 @@ func HandleGetTokenBalance(fn manifest.Function, d *Deps) httpapi.Lambda {
 
 // Entries lists a user's ledger entries, newest first, a page at a time.
 func (d *Deps) Entries(ctx context.Context, userID string, limit int32, cursor string) ([]Entry, string, error) {
-	k := store.TokenAccountKey(userID)
-	page, err := store.QueryPage[entryItem](ctx, d.Store, "tokens#"+userID, &dynamodb.QueryInput{
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": store.S(k.PK), ":p": store.S(store.TokenEntryPrefix),
-		},
-		ScanIndexForward: aws.Bool(false),
-	}, limit, cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]Entry, len(page.Items))
-	for i, it := range page.Items {
-		out[i] = it.entry()
-	}
-	return out, page.NextCursor, nil
+	return d.history().Entries(ctx, userID, limit, cursor)
 }
 
 // HandleListTokenTransactions serves GET /tokens/transactions.
@@ -148,27 +129,21 @@ func HandleAdjustTokens(fn manifest.Function, d *Deps) httpapi.Lambda {
 			guardKey := store.TokenEarnKey(q.UserID, RuleAdminAdjustment, source)
 			acct, entry, err := d.Post(ctx, q.UserID, func(ctx context.Context, a Account) (Plan, error) {
 				now := d.Clock.Now()
-				guard, err := store.Marshal(earnItem{PK: guardKey.PK, SK: guardKey.SK, Type: "token-earning",
+				guard := earnItem{PK: guardKey.PK, SK: guardKey.SK, Type: "token-earning",
 					UserID: q.UserID, Rule: RuleAdminAdjustment, SourceID: source, State: EarnEarned, Tokens: q.Amount,
-					EntrySeq: a.Seq + 1, At: now, UpdatedAt: now})
-				if err != nil {
-					return Plan{}, err
-				}
-				rec, err := audit.Item(audit.Entry{Actor: admin, Action: "tokens.adjust", Target: "user:" + q.UserID,
-					RequestID: r.ID, Details: map[string]string{"amount": itoa(q.Amount), "reason": q.Reason}}, now)
-				if err != nil {
-					return Plan{}, err
-				}
+					EntrySeq: a.Seq + 1, At: now, UpdatedAt: now}
+				rec := audit.Entry{Actor: admin, Action: "tokens.adjust", Target: "user:" + q.UserID,
+					RequestID: r.ID, Details: map[string]string{"amount": itoa(q.Amount), "reason": q.Reason}}
 				return Plan{
 					Change: Change{Kind: KindAdjust, Rule: RuleAdminAdjustment, Reason: q.Reason, SourceID: source,
 						Actor: admin, Delta: q.Amount, Earned: q.Amount},
 					Extras: []Extra{
-						{Item: types.TransactWriteItem{Put: &types.Put{Item: guard,
-							ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+						// A guard created once (never over a version): the key is the adjustment's.
+						{Write: Write{Guard: &GuardWrite{Item: guard}},
 							Fail: func(context.Context) error {
 								return apperr.New(apperr.Conflict, "this Idempotency-Key was already used for an adjustment of this user")
 							}},
-						{Item: rec},
+						{Write: Write{Audit: &rec}},
 					},
 				}, nil
 			})

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
@@ -84,18 +81,18 @@ func (d *Deps) move(ctx context.Context, red Redemption, act Action, actor, requ
 	moves := lease == 0 || act == ActApprove // a fulfil or reject claim leaves the status
 	// plan reads the redemption and builds its move: the new redemption, its conditional put and
 	// the audit record (none for a claim that moves nothing).
-	plan := func(ctx context.Context) (Redemption, []types.TransactWriteItem, error) {
+	plan := func(ctx context.Context) (Redemption, RedemptionWrite, *audit.Entry, error) {
 		cur, err := d.GetRedemption(ctx, red.UserID, red.ID)
 		if err != nil {
-			return cur, nil, err
+			return cur, RedemptionWrite{}, nil, err
 		}
 		now := d.Clock.Now()
 		if err := mayMove(cur, red.claimToken, act, lease > 0, now); err != nil {
-			return cur, nil, err
+			return cur, RedemptionWrite{}, nil, err
 		}
 		to, err := Next(cur.Status, act)
 		if err != nil {
-			return cur, nil, err
+			return cur, RedemptionWrite{}, nil, err
 		}
 		if !moves {
 			to = cur.Status
@@ -115,38 +112,29 @@ func (d *Deps) move(ctx context.Context, red Redemption, act Action, actor, requ
 		if to == Fulfilled {
 			n.FulfilledAt = now
 		}
-		item, err := store.Marshal(n.item())
-		if err != nil {
-			return cur, nil, err
-		}
-		put := types.TransactWriteItem{Put: &types.Put{Item: item, ConditionExpression: aws.String("version = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": store.N(cur.Version)}}}
+		w := RedemptionWrite{Redemption: n, Read: cur.Version}
 		if !moves {
-			return n, []types.TransactWriteItem{put}, nil
+			return n, w, nil, nil
 		}
 		details := map[string]string{"from": string(cur.Status), "to": string(to), "cost": itoa(cur.Cost), "user": cur.UserID}
 		if n.Reason != "" && act == ActReject {
 			details["reason"] = n.Reason
 		}
-		rec, err := audit.Item(audit.Entry{Actor: actor, Action: "redemption." + string(act), Target: "redemption:" + cur.ID,
-			RequestID: requestID, Details: details}, now)
-		if err != nil {
-			return cur, nil, err
-		}
-		return n, []types.TransactWriteItem{put, rec}, nil
+		return n, w, &audit.Entry{Actor: actor, Action: "redemption." + string(act), Target: "redemption:" + cur.ID,
+			RequestID: requestID, Details: details}, nil
 	}
 	if c, tokens := TokenChange(act, red.Cost); tokens && lease == 0 {
 		var out Redemption
 		c.SourceID, c.Actor = red.ID, actor
 		_, _, err := d.Post(ctx, red.UserID, func(ctx context.Context, _ Account) (Plan, error) {
-			n, items, err := plan(ctx)
+			n, w, au, err := plan(ctx)
 			if err != nil {
 				return Plan{}, err
 			}
 			out = n
 			c.Reason = fmt.Sprintf("%s: %s", n.RewardName, n.Status)
 			// A failed version condition (nil Fail) makes Post read everything again.
-			return Plan{Change: c, Extras: []Extra{{Item: items[0]}, {Item: items[1]}}}, nil
+			return Plan{Change: c, Extras: []Extra{{Write: Write{Redemption: &w}}, {Write: Write{Audit: au}}}}, nil
 		})
 		if err != nil {
 			return red, err
@@ -154,11 +142,11 @@ func (d *Deps) move(ctx context.Context, red Redemption, act Action, actor, requ
 		return out, nil
 	}
 	for attempt := 1; ; attempt++ {
-		n, items, err := plan(ctx)
+		n, w, au, err := plan(ctx)
 		if err != nil {
 			return red, err
 		}
-		err = d.Store.Transact(ctx, items)
+		err = d.redemptions().SaveRedemption(ctx, w, au)
 		if err == nil {
 			return n, nil
 		}

@@ -46,11 +46,8 @@ func TestOverlappingChecks(t *testing.T) {
 	}
 	ctx := context.Background()
 	tk := newTicket(ids.New("tkt", t0), "u-"+ids.Random(4), "u@acme.example", sla.TierEnterprise, sla.Urgent, "Down", t0)
-	items, err := writeTicket(Ticket{}, &tk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Store.Transact(ctx, items); err != nil {
+	stamp(Ticket{}, &tk)
+	if err := d.Repo.WriteTicket(ctx, ticketWrite{Next: tk, At: t0}); err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
@@ -96,7 +93,7 @@ func TestOverlappingChecks(t *testing.T) {
 		t.Fatalf("%d e-mails to the agents", len(msgs))
 	}
 	// Recorded on the ticket; the schedule entry moved on to the resolution warning (6 h).
-	got, err := getTicket(ctx, d.Store, tk.ID)
+	got, err := d.Repo.Ticket(ctx, tk.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +102,7 @@ func TestOverlappingChecks(t *testing.T) {
 		t.Fatalf("ticket %+v", got)
 	}
 	var day map[string]any
-	if err := d.Store.GetConsistent(ctx, store.SLAStatsKey(clk.Now()), &day); err != nil || day["enterprise_urgent_firstReply_breached"] != float64(1) {
+	if err := env.Store().GetConsistent(ctx, store.SLAStatsKey(clk.Now()), &day); err != nil || day["enterprise_urgent_firstReply_breached"] != float64(1) {
 		t.Fatalf("statistics %v %v", day, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/licensing"
 	mailer "github.com/liberation/monetization/shared/mail"
 	"github.com/liberation/monetization/shared/manifest"
@@ -20,11 +21,33 @@ import (
 // seat holder, their seat. The default reads the seat from licensing and the subscription item.
 type TierSource func(ctx context.Context, userID string, now time.Time) (tier string, seat *licensing.SeatInfo, err error)
 
-// Deps is what support's code uses, built per function from its runtime.
+// storage is every storage port; dynamoRepo implements it, and so does the fake.
+type storage interface {
+	tickets
+	messageReader
+	requesterTickets
+	agentQueue
+	agentDirectory
+	slaSchedule
+	slaStats
+}
+
+// orgFacts is everything support reads from (or counts in) licensing.
+type orgFacts interface {
+	orgAdmins
+	brandings
+	activityRecorder
+}
+
+// Deps is support's wiring, built per function from its runtime: the ports, the clock and the
+// mail. Handlers and the job take only the parts they use.
 type Deps struct {
 	Config platform.Config
 	Clock  clock.Clock
-	Store  *store.Store
+	Repo   storage
+	Orgs   orgFacts
+	// Claims records e-mails sent (by dedupe id) and the create route's idempotency keys.
+	Claims idempotency.Store
 	Mail   mailer.Sender // nil unless Email
 	// AgentsEmail is the support team's address (SLA warnings on unassigned tickets, escalations).
 	AgentsEmail string
@@ -33,8 +56,10 @@ type Deps struct {
 
 // NewDeps builds Deps for the runtime's function.
 func NewDeps(rt *platform.Runtime) (*Deps, error) {
-	d := &Deps{Config: rt.Config, Clock: rt.Clock, Store: store.Open(rt), AgentsEmail: agentsEmail(rt)}
-	d.Tier = storedTier(d.Store)
+	s := store.Open(rt)
+	repo, facts := &dynamoRepo{s}, licensingFacts{s}
+	d := &Deps{Config: rt.Config, Clock: rt.Clock, Repo: repo, Orgs: facts, Claims: s, AgentsEmail: agentsEmail(rt),
+		Tier: storedTier(facts, repo)}
 	if rt.Fn.Email {
 		m, err := mailer.From(rt)
 		if err != nil {
@@ -60,9 +85,9 @@ func agentsEmail(rt *platform.Runtime) string {
 // tier stored on their subscription item ("what the subscription entitles to as stored"), free once
 // a cancellation reached its period end. billing's own access rule (AccessAt) is finer (past_due
 // grace ends); the lead swaps it in when billing exports it without its Stripe dependencies.
-func storedTier(s *store.Store) TierSource {
+func storedTier(seats seatReader, subs subscriptionReader) TierSource {
 	return func(ctx context.Context, userID string, now time.Time) (string, *licensing.SeatInfo, error) {
-		seat, ok, err := licensing.SeatOf(ctx, s, userID, now)
+		seat, ok, err := seats.Seat(ctx, userID, now)
 		if err != nil {
 			return "", nil, err
 		}
@@ -73,7 +98,7 @@ func storedTier(s *store.Store) TierSource {
 				return sla.TierEnterprise, sp, nil
 			}
 		}
-		sub, err := s.GetSubscription(ctx, userID)
+		sub, err := subs.GetSubscription(ctx, userID)
 		if apperr.Is(err, apperr.NotFound) {
 			return sla.TierFree, sp, nil
 		}
@@ -102,13 +127,11 @@ type Agent struct {
 var agentsSeen sync.Map
 
 // rememberAgent writes an agent's profile once per container.
-func rememberAgent(ctx context.Context, d *Deps, userID, email string) error {
+func rememberAgent(ctx context.Context, agents agentDirectory, userID, email string, now time.Time) error {
 	if _, ok := agentsSeen.Load(userID); ok || email == "" {
 		return nil
 	}
-	k := store.SupportAgentKey(userID)
-	if err := d.Store.Put(ctx, Agent{PK: k.PK, SK: k.SK, Type: "support-agent", UserID: userID, Email: email,
-		LastSeen: d.Clock.Now().UTC()}, "", nil, nil); err != nil {
+	if err := agents.SaveAgent(ctx, Agent{UserID: userID, Email: email, LastSeen: now.UTC()}); err != nil {
 		return err
 	}
 	agentsSeen.Store(userID, true)

@@ -17,7 +17,7 @@ func NewCreateSupportTicket(rt *platform.Runtime) (httpapi.Lambda, error) {
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.Route(rt.Fn, httpapi.Idempotent(d.Store, rt.Fn.Name, handleCreate(d))), nil
+	return httpapi.Route(rt.Fn, httpapi.Idempotent(d.Claims, rt.Fn.Name, handleCreate(d.Clock, d.Tier, d.Repo, d.Orgs))), nil
 }
 
 // NewListSupportTickets builds GET /support/tickets.
@@ -26,7 +26,7 @@ func NewListSupportTickets(rt *platform.Runtime) (httpapi.Lambda, error) {
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.Route(rt.Fn, handleListMine(d)), nil
+	return httpapi.Route(rt.Fn, handleListMine(d.Clock, d.Repo)), nil
 }
 
 // NewGetSupportTicket builds GET /support/tickets/{ticketId}.
@@ -35,7 +35,7 @@ func NewGetSupportTicket(rt *platform.Runtime) (httpapi.Lambda, error) {
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.Route(rt.Fn, handleGet(d)), nil
+	return httpapi.Route(rt.Fn, handleGet(d.Clock, d.Repo, d.Repo, d.Orgs)), nil
 }
 
 // NewReplySupportTicket builds POST /support/tickets/{ticketId}/replies.
@@ -44,7 +44,7 @@ func NewReplySupportTicket(rt *platform.Runtime) (httpapi.Lambda, error) {
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.Route(rt.Fn, handleReply(rt.Fn, d)), nil
+	return httpapi.Route(rt.Fn, handleReply(rt.Fn, replyDeps{clock: d.Clock, tickets: d.Repo, orgs: d.Orgs, agents: d.Repo, activity: d.Orgs, note: d.notifier()})), nil
 }
 
 // NewListSupportQueue builds GET /support/queue (agents).
@@ -53,7 +53,7 @@ func NewListSupportQueue(rt *platform.Runtime) (httpapi.Lambda, error) {
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.Route(rt.Fn, handleQueue(rt.Fn, d)), nil
+	return httpapi.Route(rt.Fn, handleQueue(d.Clock, d.Repo, d.Repo)), nil
 }
 
 // NewUpdateSupportTicket builds PATCH /support/tickets/{ticketId} (agents).
@@ -62,7 +62,7 @@ func NewUpdateSupportTicket(rt *platform.Runtime) (httpapi.Lambda, error) {
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.Route(rt.Fn, handleUpdate(rt.Fn, d)), nil
+	return httpapi.Route(rt.Fn, handleUpdate(rt.Fn, d.Clock, d.Repo, d.Repo)), nil
 }
 
 // NewGetSupportSlaReport builds GET /admin/support/sla.
@@ -71,7 +71,7 @@ func NewGetSupportSlaReport(rt *platform.Runtime) (httpapi.Lambda, error) {
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.Route(rt.Fn, handleReport(d)), nil
+	return httpapi.Route(rt.Fn, handleReport(d.Clock, d.Repo)), nil
 }
 
 // NewSupportSlaCheck builds the SLA check job (every 5 minutes).

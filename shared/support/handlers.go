@@ -6,12 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/licensing"
@@ -25,32 +22,32 @@ import (
 func isAgent(r *httpapi.Request) bool { return r.Principal.InGroup(manifest.GroupSupport) }
 
 // seeAgent keeps the agent directory current (assignment by id, warnings to their address).
-func seeAgent(ctx context.Context, d *Deps, r *httpapi.Request) {
+func seeAgent(ctx context.Context, agents agentDirectory, now time.Time, r *httpapi.Request) {
 	if !isAgent(r) {
 		return
 	}
-	if err := rememberAgent(ctx, d, r.Principal.UserID, strings.ToLower(r.Principal.Email)); err != nil {
+	if err := rememberAgent(ctx, agents, r.Principal.UserID, strings.ToLower(r.Principal.Email), now); err != nil {
 		logging.From(ctx).Warn("agent profile not written", "err", err.Error())
 	}
 }
 
 // activity counts the caller among their license's monthly active learners (best effort).
-func activity(ctx context.Context, d *Deps, r *httpapi.Request) {
-	if err := licensing.RecordActivity(ctx, d.Store, r.Principal.UserID, r.Principal.Email, d.Clock.Now()); err != nil {
+func activity(ctx context.Context, act activityRecorder, now time.Time, r *httpapi.Request) {
+	if err := act.RecordActivity(ctx, r.Principal.UserID, r.Principal.Email, now); err != nil {
 		logging.From(ctx).Warn("activity not recorded", "err", err.Error())
 	}
 }
 
 // readable returns the ticket for its requester, the requester's org admins and agents; anyone
 // else gets 404, as for a ticket that does not exist. role is how the caller takes part.
-func readable(ctx context.Context, d *Deps, r *httpapi.Request, t Ticket) (string, error) {
+func readable(ctx context.Context, orgs orgAdmins, r *httpapi.Request, t Ticket) (string, error) {
 	switch {
 	case t.RequesterID == r.Principal.UserID:
 		return RoleRequester, nil
 	case isAgent(r):
 		return RoleAgent, nil
 	case t.LicenseID != "":
-		ok, err := licensing.IsOrgAdmin(ctx, d.Store, t.LicenseID, r.Principal.UserID)
+		ok, err := orgs.IsOrgAdmin(ctx, t.LicenseID, r.Principal.UserID)
 		if err != nil {
 			return "", err
 		}
@@ -61,42 +58,31 @@ func readable(ctx context.Context, d *Deps, r *httpapi.Request, t Ticket) (strin
 	return "", apperr.New(apperr.NotFound, "ticket not found")
 }
 
-// handleCreate serves POST /support/tickets (Idempotency-Key honoured: a retried submit opens one
-// ticket). The tier (and so the SLA) is the requester's at this moment; a seat holder's ticket
-// counts in their license's usage in the same transaction.
-func handleCreate(d *Deps) httpapi.Handler {
+// handleCreate serves POST /support/tickets (Idempotency-Key honoured by the constructor: a retried
+// submit opens one ticket). The tier (and so the SLA) is the requester's at this moment; a seat
+// holder's ticket counts in their license's usage in the same transaction.
+func handleCreate(clk clock.Clock, tier TierSource, w ticketWriter, act activityRecorder) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var req createRequest
 		if err := r.Decode(&req); err != nil {
 			return httpapi.Response{}, err
 		}
-		now := d.Clock.Now().UTC()
-		tier, seat, err := d.Tier(ctx, r.Principal.UserID, now)
+		now := clk.Now().UTC()
+		tr, seat, err := tier(ctx, r.Principal.UserID, now)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		t := newTicket(ids.New("tkt", now), r.Principal.UserID, strings.ToLower(r.Principal.Email), tier, req.Priority, req.Subject, now)
+		t := newTicket(ids.New("tkt", now), r.Principal.UserID, strings.ToLower(r.Principal.Email), tr, req.Priority, req.Subject, now)
 		if seat != nil {
 			t.LicenseID, t.TimeZone = seat.LicenseID, seat.TimeZone
 		}
 		t.Messages = 1
-		items, err := writeTicket(Ticket{}, &t)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
+		stamp(Ticket{}, &t)
 		msg := Message{ID: ids.New("msg", now), TicketID: t.ID, AuthorID: r.Principal.UserID, Role: RoleRequester, Body: req.Body, At: now}
-		msgItem, err := messageItem(msg)
-		if err != nil {
+		if err := w.WriteTicket(ctx, ticketWrite{Next: t, Message: &msg, CountUsage: true, At: now}); err != nil {
 			return httpapi.Response{}, err
 		}
-		items = append(items, msgItem)
-		if t.LicenseID != "" {
-			items = store.Append(items, licensing.TicketUsage(t.LicenseID, t.Priority, now))
-		}
-		if err := d.Store.Transact(ctx, items); err != nil {
-			return httpapi.Response{}, err
-		}
-		activity(ctx, d, r)
+		activity(ctx, act, now, r)
 		v := viewOf(t, now)
 		v.Messages = []MessageView{{ID: msg.ID, AuthorID: msg.AuthorID, Role: msg.Role, Body: msg.Body, At: now}}
 		return httpapi.JSON(http.StatusCreated, v), nil
@@ -104,18 +90,17 @@ func handleCreate(d *Deps) httpapi.Handler {
 }
 
 // handleListMine serves GET /support/tickets: the caller's tickets, newest first.
-func handleListMine(d *Deps) httpapi.Handler {
+func handleListMine(clk clock.Clock, list requesterTickets) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		limit, err := r.Limit(20, 100)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		pk, _ := store.RequesterTicketsGSI1(r.Principal.UserID, time.Time{}, "")
-		page, err := store.NewestPage[Ticket](ctx, d.Store, "tickets#"+r.Principal.UserID, pk, limit, r.Query("cursor"))
+		page, err := list.RequesterTickets(ctx, r.Principal.UserID, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		return httpapi.OK(listOf(page, d.Clock.Now())), nil
+		return httpapi.OK(listOf(page, clk.Now())), nil
 	}
 }
 
@@ -128,28 +113,22 @@ func listOf(page store.Page[Ticket], now time.Time) map[string]any {
 }
 
 // handleGet serves GET /support/tickets/{ticketId} with its messages (at most MaxMessages).
-func handleGet(d *Deps) httpapi.Handler {
+func handleGet(clk clock.Clock, tix ticketReader, msgs messageReader, orgs orgAdmins) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		t, err := getTicket(ctx, d.Store, r.PathParam("ticketId"))
+		t, err := tix.Ticket(ctx, r.PathParam("ticketId"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		if _, err := readable(ctx, d, r, t); err != nil {
+		if _, err := readable(ctx, orgs, r, t); err != nil {
 			return httpapi.Response{}, err
 		}
-		msgs, err := store.QueryAll[Message](ctx, d.Store, &dynamodb.QueryInput{
-			KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :m)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": store.S(store.TicketKey(t.ID).PK), ":m": store.S(store.TicketMessagePrefix)},
-			ConsistentRead: aws.Bool(true),
-			Limit:          aws.Int32(MaxMessages),
-		})
+		ms, err := msgs.Messages(ctx, t.ID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		v := viewOf(t, d.Clock.Now())
-		v.Messages = make([]MessageView, 0, len(msgs))
-		for _, m := range msgs {
+		v := viewOf(t, clk.Now())
+		v.Messages = make([]MessageView, 0, len(ms))
+		for _, m := range ms {
 			v.Messages = append(v.Messages, MessageView{ID: m.ID, AuthorID: m.AuthorID, Role: m.Role, Body: m.Body, At: m.At.UTC()})
 		}
 		return httpapi.OK(v), nil
@@ -158,33 +137,25 @@ func handleGet(d *Deps) httpapi.Handler {
 
 const maxAttempts = 8
 
-// update reads the ticket, applies change and writes the result with the change's extra items,
-// retrying on a lost race. It returns the stored ticket and the outcomes counted.
-func update(ctx context.Context, d *Deps, id string, change func(t *Ticket, now time.Time) ([]outcome, []types.TransactWriteItem, error)) (Ticket, []outcome, error) {
+// update reads the ticket, lets change compute the write (w.Next is the ticket to change; it sets
+// the outcomes and anything else written with it) and writes it, retrying on a lost race. It
+// returns the stored ticket and the outcomes counted.
+func update(ctx context.Context, clk clock.Clock, tix tickets, id string, change func(w *ticketWrite, now time.Time) error) (Ticket, []outcome, error) {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		prev, err := getTicket(ctx, d.Store, id)
+		prev, err := tix.Ticket(ctx, id)
 		if err != nil {
 			return prev, nil, err
 		}
-		now := d.Clock.Now().UTC()
-		next := prev
-		next.Events, next.Outcomes, next.Counted = copyMap(prev.Events), copyMap(prev.Outcomes), copyMap(prev.Counted)
-		outs, extra, err := change(&next, now)
-		if err != nil {
+		now := clk.Now().UTC()
+		w := ticketWrite{Prev: prev, Next: prev, At: now}
+		w.Next.Events, w.Next.Outcomes, w.Next.Counted = copyMap(prev.Events), copyMap(prev.Outcomes), copyMap(prev.Counted)
+		if err := change(&w, now); err != nil {
 			return prev, nil, err
 		}
-		items, err := writeTicket(prev, &next)
-		if err != nil {
-			return prev, nil, err
-		}
-		items = append(items, extra...)
-		items = store.Append(items, statsItems(outs)...)
-		if n := breaches(outs); n > 0 {
-			items = store.Append(items, store.AddDayCounters(now, map[string]int64{store.CtrSLABreaches: n}))
-		}
-		err = d.Store.Transact(ctx, items)
+		stamp(prev, &w.Next)
+		err = tix.WriteTicket(ctx, w)
 		if err == nil {
-			return next, outs, nil
+			return w.Next, w.Outcomes, nil
 		}
 		if !store.LostRace(err) {
 			return prev, nil, err
@@ -212,54 +183,62 @@ func emitBreaches(ctx context.Context, fn string, outs []outcome) {
 	}
 }
 
+// replyDeps are the ports a reply uses.
+type replyDeps struct {
+	clock    clock.Clock
+	tickets  tickets
+	orgs     orgAdmins
+	agents   agentDirectory
+	activity activityRecorder
+	note     notifier
+}
+
 // handleReply serves POST /support/tickets/{ticketId}/replies by the requester, their org admins or
 // agents. The other side is told by e-mail (the requester in their organisation's branding).
-func handleReply(fn manifest.Function, d *Deps) httpapi.Handler {
+func handleReply(fn manifest.Function, d replyDeps) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var req replyRequest
 		if err := r.Decode(&req); err != nil {
 			return httpapi.Response{}, err
 		}
-		first, err := getTicket(ctx, d.Store, r.PathParam("ticketId"))
+		first, err := d.tickets.Ticket(ctx, r.PathParam("ticketId"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		role, err := readable(ctx, d, r, first)
+		role, err := readable(ctx, d.orgs, r, first)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		seeAgent(ctx, d, r)
+		seeAgent(ctx, d.agents, d.clock.Now(), r)
 		var msg Message
-		t, outs, err := update(ctx, d, first.ID, func(t *Ticket, now time.Time) ([]outcome, []types.TransactWriteItem, error) {
-			if t.Messages >= MaxMessages {
-				return nil, nil, apperr.New(apperr.Unprocessable, "the ticket has %d messages; open a new ticket", MaxMessages)
+		t, outs, err := update(ctx, d.clock, d.tickets, first.ID, func(w *ticketWrite, now time.Time) error {
+			if w.Next.Messages >= MaxMessages {
+				return apperr.New(apperr.Unprocessable, "the ticket has %d messages; open a new ticket", MaxMessages)
 			}
-			msg = Message{ID: ids.New("msg", now), TicketID: t.ID, AuthorID: r.Principal.UserID, Role: role, Body: req.Body, At: now}
-			it, err := messageItem(msg)
-			if err != nil {
-				return nil, nil, err
-			}
-			return t.reply(role, now), []types.TransactWriteItem{it}, nil
+			msg = Message{ID: ids.New("msg", now), TicketID: w.Next.ID, AuthorID: r.Principal.UserID, Role: role, Body: req.Body, At: now}
+			w.Message = &msg
+			w.Outcomes = w.Next.reply(role, now)
+			return nil
 		})
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		emitBreaches(ctx, fn.Name, outs)
 		if role != RoleAgent {
-			activity(ctx, d, r)
+			activity(ctx, d.activity, d.clock.Now(), r)
 		}
-		notifyReply(ctx, d, t, msg)
+		notifyReply(ctx, d.note, t, msg)
 		return httpapi.JSON(http.StatusCreated, MessageView{ID: msg.ID, AuthorID: msg.AuthorID, Role: msg.Role, Body: msg.Body, At: msg.At.UTC()}), nil
 	}
 }
 
 // notifyReply e-mails the other side of a reply, once per message. A failed e-mail does not undo
 // the reply (it is stored and visible); it is logged.
-func notifyReply(ctx context.Context, d *Deps, t Ticket, m Message) {
+func notifyReply(ctx context.Context, d notifier, t Ticket, m Message) {
 	var err error
 	if m.Role == RoleAgent {
 		var b licensing.Branding
-		if b, err = licensing.BrandingFor(ctx, d.Store, t.RequesterID); err == nil {
+		if b, err = d.Brandings.Branding(ctx, t.RequesterID); err == nil {
 			_, err = d.send(ctx, b, t.RequesterEmail, "ticket-reply#"+m.ID, replyToRequester(d, t, m.Body))
 		}
 	} else {
@@ -273,9 +252,9 @@ func notifyReply(ctx context.Context, d *Deps, t Ticket, m Message) {
 // handleQueue serves GET /support/queue?status=&breaching= (agents): tickets by status, oldest
 // first; breaching=true keeps those past or breached on a target they still owe (so a page may
 // hold fewer than limit; follow nextCursor).
-func handleQueue(fn manifest.Function, d *Deps) httpapi.Handler {
+func handleQueue(clk clock.Clock, agents agentDirectory, queue agentQueue) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		seeAgent(ctx, d, r)
+		seeAgent(ctx, agents, clk.Now(), r)
 		status := or(r.Query("status"), StatusOpen)
 		if status != StatusOpen && status != StatusPending && status != StatusSolved {
 			return httpapi.Response{}, invalid("status", "must be open, pending or solved")
@@ -292,16 +271,11 @@ func handleQueue(fn manifest.Function, d *Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		pk, _ := store.TicketQueueGSI2(status, time.Time{}, "")
-		page, err := store.QueryPage[Ticket](ctx, d.Store, "queue#"+status, &dynamodb.QueryInput{
-			IndexName:                 aws.String(manifest.GSI2.Name),
-			KeyConditionExpression:    aws.String("GSI2PK = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk)},
-		}, limit, r.Query("cursor"))
+		page, err := queue.Queue(ctx, status, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		now := d.Clock.Now()
+		now := clk.Now()
 		if breachingOnly {
 			kept := page.Items[:0]
 			for _, t := range page.Items {
@@ -316,49 +290,47 @@ func handleQueue(fn manifest.Function, d *Deps) httpapi.Handler {
 }
 
 // handleUpdate serves PATCH /support/tickets/{ticketId} (agents): status, assignee, priority.
-func handleUpdate(fn manifest.Function, d *Deps) httpapi.Handler {
+func handleUpdate(fn manifest.Function, clk clock.Clock, tix tickets, agents agentDirectory) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var req patchRequest
 		if err := r.Decode(&req); err != nil {
 			return httpapi.Response{}, err
 		}
-		seeAgent(ctx, d, r)
+		seeAgent(ctx, agents, clk.Now(), r)
 		var agent Agent
 		if req.Assignee != nil && *req.Assignee != "" {
-			if err := d.Store.GetConsistent(ctx, store.SupportAgentKey(*req.Assignee), &agent); err != nil {
+			var err error
+			if agent, err = agents.Agent(ctx, *req.Assignee); err != nil {
 				if apperr.Is(err, apperr.NotFound) {
 					return httpapi.Response{}, apperr.New(apperr.Unprocessable, "assignee is not a support agent (agents appear once they use the support routes)")
 				}
 				return httpapi.Response{}, err
 			}
 		}
-		t, outs, err := update(ctx, d, r.PathParam("ticketId"), func(t *Ticket, now time.Time) ([]outcome, []types.TransactWriteItem, error) {
+		t, outs, err := update(ctx, clk, tix, r.PathParam("ticketId"), func(w *ticketWrite, now time.Time) error {
+			t := &w.Next
 			if req.Priority != nil {
 				if err := t.setPriority(*req.Priority, now); err != nil {
-					return nil, nil, err
+					return err
 				}
 			}
 			if req.Assignee != nil {
 				t.Assignee, t.AssigneeEmail, t.UpdatedAt = agent.UserID, agent.Email, now
 			}
-			var outs []outcome
 			if req.Status != nil {
 				var err error
-				if outs, err = t.setStatus(*req.Status, now); err != nil {
-					return nil, nil, err
+				if w.Outcomes, err = t.setStatus(*req.Status, now); err != nil {
+					return err
 				}
 			}
-			a, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "support.ticket.update", Target: "ticket:" + t.ID,
-				RequestID: r.ID, Details: map[string]string{"status": t.Status, "priority": t.Priority, "assignee": t.Assignee}}, now)
-			if err != nil {
-				return nil, nil, err
-			}
-			return outs, []types.TransactWriteItem{a}, nil
+			w.Audit = &audit.Entry{Actor: r.Principal.UserID, Action: "support.ticket.update", Target: "ticket:" + t.ID,
+				RequestID: r.ID, Details: map[string]string{"status": t.Status, "priority": t.Priority, "assignee": t.Assignee}}
+			return nil
 		})
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		emitBreaches(ctx, fn.Name, outs)
-		return httpapi.OK(viewOf(t, d.Clock.Now())), nil
+		return httpapi.OK(viewOf(t, clk.Now())), nil
 	}
 }

@@ -2,19 +2,14 @@ package support
 
 import (
 	"context"
-	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/metric"
 	"github.com/liberation/monetization/shared/notify"
-	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/support/sla"
 )
 
@@ -29,6 +24,14 @@ type CheckReport struct {
 	Failures         int `json:"failures"`
 }
 
+// checker is the SLA check and the ports it uses.
+type checker struct {
+	clock    clock.Clock
+	tickets  tickets
+	schedule slaSchedule
+	note     notifier
+}
+
 // RunCheck is the SLA check (every 5 minutes): for every ticket on the SLA schedule due by now, it
 // sends each due event's e-mail once — the warning at 75 % to the assignee (or the team), the
 // escalation at 100 % to the team — and then records the events on the ticket (with, for a breach,
@@ -37,36 +40,23 @@ type CheckReport struct {
 // sent, so a re-run or an overlapping run never sends twice; the breach metric is emitted by the
 // run whose transaction recorded the breach, so once.
 func RunCheck(ctx context.Context, d *Deps, fn string) (CheckReport, error) {
+	return checker{clock: d.Clock, tickets: d.Repo, schedule: d.Repo, note: d.notifier()}.run(ctx, fn)
+}
+
+func (c checker) run(ctx context.Context, fn string) (CheckReport, error) {
 	var rep CheckReport
-	now := d.Clock.Now().UTC()
+	now := c.clock.Now().UTC()
 	log := logging.From(ctx)
-	// SK < "<now>#~": every entry due at or before now.
-	in := &dynamodb.QueryInput{
-		TableName:              &d.Store.Table,
-		KeyConditionExpression: aws.String("PK = :pk AND SK < :until"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": store.S(store.SLADuePK), ":until": store.S(store.SortTime(now) + "#~")},
-		ConsistentRead: aws.Bool(true),
-		Limit:          aws.Int32(100),
-	}
-	p := dynamodb.NewQueryPaginator(d.Store.DB, in)
-	for p.HasMorePages() {
-		res, err := p.NextPage(ctx)
-		if err != nil {
-			return rep, apperr.Wrap(err, apperr.Unavailable, "query failed")
+	err := c.schedule.EachDue(ctx, now, func(e dueEntry) error {
+		rep.Due++
+		if err := c.checkTicket(ctx, fn, e, now, &rep); err != nil {
+			rep.Failures++
+			log.Error("SLA check of a ticket failed", "ticketId", e.TicketID, "code", apperr.CodeOf(err), "err", err.Error())
 		}
-		for _, it := range res.Items {
-			rep.Due++
-			id, _ := it["ticketId"].(*types.AttributeValueMemberS)
-			sk, _ := it["SK"].(*types.AttributeValueMemberS)
-			if id == nil || sk == nil {
-				continue
-			}
-			if err := checkTicket(ctx, d, fn, id.Value, sk.Value, now, &rep); err != nil {
-				rep.Failures++
-				log.Error("SLA check of a ticket failed", "ticketId", id.Value, "code", apperr.CodeOf(err), "err", err.Error())
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return rep, err
 	}
 	if rep.Failures > 0 {
 		return rep, apperr.New(apperr.Unavailable, "%d tickets failed; the next run retries them", rep.Failures)
@@ -74,18 +64,18 @@ func RunCheck(ctx context.Context, d *Deps, fn string) (CheckReport, error) {
 	return rep, nil
 }
 
-func checkTicket(ctx context.Context, d *Deps, fn, id, dueSK string, now time.Time, rep *CheckReport) error {
-	t, err := getTicket(ctx, d.Store, id)
+func (c checker) checkTicket(ctx context.Context, fn string, entry dueEntry, now time.Time, rep *CheckReport) error {
+	t, err := c.tickets.Ticket(ctx, entry.TicketID)
 	if apperr.Is(err, apperr.NotFound) {
-		return dropEntry(ctx, d, dueSK)
+		return c.schedule.DropDue(ctx, entry)
 	}
 	if err != nil {
 		return err
 	}
-	if t.NextDueAt == nil || !strings.HasPrefix(dueSK, store.SortTime(*t.NextDueAt)+"#") {
-		// An entry the ticket no longer points at (cannot happen through writeTicket, which moves
+	if t.NextDueAt == nil || !sameTime(t.NextDueAt, &entry.At) {
+		// An entry the ticket no longer points at (cannot happen through WriteTicket, which moves
 		// it in the ticket's own transaction); drop it rather than read it every five minutes.
-		return dropEntry(ctx, d, dueSK)
+		return c.schedule.DropDue(ctx, entry)
 	}
 	due := t.Due(now)
 	breached := map[string]bool{}
@@ -101,7 +91,7 @@ func checkTicket(ctx context.Context, d *Deps, fn, id, dueSK string, now time.Ti
 			sent = append(sent, e) // late run: escalate only; the stale warning is recorded unsent
 			continue
 		}
-		o, err := sendEvent(ctx, d, t, e, now)
+		o, err := sendEvent(ctx, c.note, t, e, now)
 		if err != nil {
 			return err
 		}
@@ -120,7 +110,7 @@ func checkTicket(ctx context.Context, d *Deps, fn, id, dueSK string, now time.Ti
 		}
 		sent = append(sent, e)
 	}
-	recorded, err := recordEvents(ctx, d, t.ID, sent)
+	recorded, err := c.recordEvents(ctx, t.ID, sent)
 	if err != nil {
 		return err
 	}
@@ -132,7 +122,7 @@ func checkTicket(ctx context.Context, d *Deps, fn, id, dueSK string, now time.Ti
 }
 
 // sendEvent sends the e-mail of one SLA event, once.
-func sendEvent(ctx context.Context, d *Deps, t Ticket, e sla.Event, now time.Time) (notify.Outcome, error) {
+func sendEvent(ctx context.Context, d notifier, t Ticket, e sla.Event, now time.Time) (notify.Outcome, error) {
 	to := d.AgentsEmail
 	if e.Kind == sla.Warning && t.AssigneeEmail != "" {
 		to = t.AssigneeEmail
@@ -142,12 +132,13 @@ func sendEvent(ctx context.Context, d *Deps, t Ticket, e sla.Event, now time.Tim
 
 // recordEvents records sent events on the ticket (a breach also as the target's outcome, counted
 // once) and returns the outcomes this call counted.
-func recordEvents(ctx context.Context, d *Deps, id string, events []sla.Event) ([]outcome, error) {
+func (c checker) recordEvents(ctx context.Context, id string, events []sla.Event) ([]outcome, error) {
 	if len(events) == 0 {
 		return nil, nil
 	}
-	_, outs, err := update(ctx, d, id, func(t *Ticket, now time.Time) ([]outcome, []types.TransactWriteItem, error) {
-		return t.record(events, now), nil, nil
+	_, outs, err := update(ctx, c.clock, c.tickets, id, func(w *ticketWrite, now time.Time) error {
+		w.Outcomes = w.Next.record(events, now)
+		return nil
 	})
 	return outs, err
 }
@@ -166,8 +157,4 @@ func (t *Ticket) record(events []sla.Event, now time.Time) []outcome {
 		}
 	}
 	return outs
-}
-
-func dropEntry(ctx context.Context, d *Deps, sk string) error {
-	return d.Store.Transact(ctx, []types.TransactWriteItem{{Delete: &types.Delete{Key: store.Key{PK: store.SLADuePK, SK: sk}.Item()}}})
 }

@@ -6,21 +6,39 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/mail"
 	"github.com/liberation/monetization/shared/notify"
 	"github.com/liberation/monetization/shared/support/sla"
 )
 
+// notifier sends support's e-mails, each once per dedupe id (claimed in Claims before it is sent).
+type notifier struct {
+	MailFrom, AppURL string
+	Mail             mail.Sender
+	Claims           idempotency.Store
+	// AgentsEmail is the support team's address.
+	AgentsEmail string
+	// Brandings answers the requester's organisation's branding.
+	Brandings brandings
+}
+
+// notifier is the e-mail part of the wiring.
+func (d *Deps) notifier() notifier {
+	return notifier{MailFrom: d.Config.MailFrom, AppURL: d.Config.AppURL, Mail: d.Mail, Claims: d.Claims,
+		AgentsEmail: d.AgentsEmail, Brandings: d.Orgs}
+}
+
 // send e-mails c to to in branding b, once per dedupe id.
-func (d *Deps) send(ctx context.Context, b licensing.Branding, to, dedupe string, c notify.Content) (notify.Outcome, error) {
+func (d notifier) send(ctx context.Context, b licensing.Branding, to, dedupe string, c notify.Content) (notify.Outcome, error) {
 	text, html := notify.Render(b.Brand(), c)
-	return notify.SendOnce(ctx, d.Store, d.Mail, dedupe, mail.Message{From: b.From(d.Config.MailFrom), To: to,
+	return notify.SendOnce(ctx, d.Claims, d.Mail, dedupe, mail.Message{From: b.From(d.MailFrom), To: to,
 		Subject: c.Subject, Text: text, HTML: html})
 }
 
-func (d *Deps) ticketLink(id string) *notify.Link {
-	base := strings.TrimRight(d.Config.AppURL, "/")
+func (d notifier) ticketLink(id string) *notify.Link {
+	base := strings.TrimRight(d.AppURL, "/")
 	if base == "" {
 		return nil
 	}
@@ -28,7 +46,7 @@ func (d *Deps) ticketLink(id string) *notify.Link {
 }
 
 // replyToRequester tells the requester an agent answered (in their organisation's branding).
-func replyToRequester(d *Deps, t Ticket, body string) notify.Content {
+func replyToRequester(d notifier, t Ticket, body string) notify.Content {
 	return notify.Content{
 		Subject:    "Re: " + t.Subject + " [" + t.ID + "]",
 		Heading:    "Support replied to your ticket",
@@ -39,7 +57,7 @@ func replyToRequester(d *Deps, t Ticket, body string) notify.Content {
 }
 
 // replyToAgents tells the assignee (or the team) the customer wrote.
-func replyToAgents(d *Deps, t Ticket, body string) notify.Content {
+func replyToAgents(d notifier, t Ticket, body string) notify.Content {
 	return notify.Content{
 		Subject:    "Customer reply: " + t.Subject + " [" + t.ID + "]",
 		Heading:    "The customer replied",
@@ -50,7 +68,7 @@ func replyToAgents(d *Deps, t Ticket, body string) notify.Content {
 }
 
 // slaMail is the warning (75 %) or escalation (breach) of an event.
-func slaMail(d *Deps, t Ticket, e sla.Event, now time.Time) notify.Content {
+func slaMail(d notifier, t Ticket, e sla.Event, now time.Time) notify.Content {
 	target := map[string]string{sla.FirstReply: "first reply", sla.Resolution: "resolution"}[e.Target]
 	d0 := t.Policy().Target(e.Target)
 	hours := "calendar"

@@ -1,6 +1,7 @@
 package support
 
 import (
+	"strings"
 	"time"
 
 	"github.com/liberation/monetization/shared/support/sla"
@@ -70,4 +71,20 @@ func (t *Ticket) unsolve() []outcome {
 	delete(t.Outcomes, sla.Resolution)
 	delete(t.Counted, sla.Resolution)
 	return []outcome{{Target: sla.Resolution, Result: OutcomeMet, Counted: c, Delta: -1}}
+}
+
+// statName is the statistics counter of an outcome: "<tier>_<priority>_<target>_<met|breached>".
+func statName(tier, priority, target, result string) string {
+	return strings.Join([]string{tier, priority, target, result}, "_")
+}
+
+// breaches counts the breaches decided (for the day counter and the metric).
+func breaches(outs []outcome) int64 {
+	var n int64
+	for _, o := range outs {
+		if o.Result == OutcomeBreached && o.Delta > 0 {
+			n++
+		}
+	}
+	return n
 }

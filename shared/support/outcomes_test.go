@@ -1,6 +1,7 @@
 package support
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -33,31 +34,37 @@ func TestStatsFollowAReopenedTicket(t *testing.T) {
 	if tk.Outcomes[sla.Resolution] != OutcomeBreached || breaches(all) != 1 {
 		t.Fatalf("outcomes %v, %d breaches", tk.Outcomes, breaches(all))
 	}
-	items := statsItems(all)
+	days := statDeltas(all)
 	want := []struct {
 		day    string
-		deltas map[string]string
+		deltas map[string]int64
 	}{
-		{"DAY#2026-11-30", map[string]string{"enterprise_urgent_firstReply_met": "1"}}, // met +1 and −1 cancel
-		{"DAY#2026-12-01", map[string]string{"enterprise_urgent_resolution_breached": "1"}},
+		{"2026-11-30", map[string]int64{"enterprise_urgent_firstReply_met": 1, "enterprise_urgent_resolution_met": 0}}, // met +1 and −1 cancel
+		{"2026-12-01", map[string]int64{"enterprise_urgent_resolution_breached": 1}},
 	}
-	if len(items) != len(want) {
-		t.Fatalf("%d statistics items", len(items))
+	if len(days) != len(want) {
+		t.Fatalf("%d statistics days", len(days))
 	}
 	for i, w := range want {
-		u := items[i].Update
-		got := map[string]string{}
-		for ph, name := range u.ExpressionAttributeNames {
-			got[name] = u.ExpressionAttributeValues[":d"+ph[2:]].(*types.AttributeValueMemberN).Value
+		if got := days[i]; got.Day.Format("2006-01-02") != w.day || !maps.Equal(got.Deltas, w.deltas) {
+			t.Fatalf("day %d: %s %v", i, got.Day, got.Deltas)
 		}
-		if sk(u.Key) != w.day || len(got) != len(w.deltas) {
-			t.Fatalf("item %d: %s %v", i, sk(u.Key), got)
+	}
+	// Written, the cancelled counter is no update at all.
+	tk2 := tk
+	tk2.Version = 1
+	items, err := ticketItems(ticketWrite{Prev: tk, Next: tk2, Outcomes: all, At: at("2026-12-01 11:00 Tue")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var updates []string
+	for _, it := range items {
+		if it.Update != nil {
+			updates = append(updates, sk(it.Update.Key))
 		}
-		for name, v := range w.deltas {
-			if got[name] != v {
-				t.Fatalf("item %d: %s %v", i, sk(u.Key), got)
-			}
-		}
+	}
+	if len(updates) != 3 || updates[0] != "DAY#2026-11-30" || updates[1] != "DAY#2026-12-01" {
+		t.Fatalf("updates %v", updates) // two statistics days and the breaches' day counter
 	}
 }
 

@@ -7,14 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/support/sla"
 )
 
@@ -32,18 +27,16 @@ func TestReopenedTicketBreachCountsInTheReport(t *testing.T) {
 	}
 	ctx := context.Background()
 	tk := newTicket(ids.New("tkt", t0), "u-"+ids.Random(4), "u@acme.example", sla.TierEnterprise, sla.Urgent, "Down", t0)
-	items, err := writeTicket(Ticket{}, &tk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Store.Transact(ctx, items); err != nil {
+	stamp(Ticket{}, &tk)
+	if err := d.Repo.WriteTicket(ctx, ticketWrite{Next: tk, At: t0}); err != nil {
 		t.Fatal(err)
 	}
 	step := func(at time.Time, change func(t *Ticket, now time.Time) []outcome) {
 		t.Helper()
 		clk.Set(at)
-		if _, _, err := update(ctx, d, tk.ID, func(t *Ticket, now time.Time) ([]outcome, []types.TransactWriteItem, error) {
-			return change(t, now), nil, nil
+		if _, _, err := update(ctx, d.Clock, d.Repo, tk.ID, func(w *ticketWrite, now time.Time) error {
+			w.Outcomes = change(&w.Next, now)
+			return nil
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -60,21 +53,16 @@ func TestReopenedTicketBreachCountsInTheReport(t *testing.T) {
 	if rep.Escalations != 1 || rep.BreachesRecorded != 1 {
 		t.Fatalf("check after the reopen %+v", rep)
 	}
-	var days []map[string]types.AttributeValue
-	for day := t0; !day.After(clk.Now()); day = day.Add(24 * time.Hour) {
-		out, err := d.Store.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.Store.Table,
-			Key: store.SLAStatsKey(day).Item(), ConsistentRead: aws.Bool(true)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		days = append(days, out.Item)
+	total, err := d.Repo.SLAStats(ctx, t0, clk.Now())
+	if err != nil {
+		t.Fatal(err)
 	}
-	row := buildReport(30, t0, clk.Now(), days).Rows[0]
+	row := buildReport(30, t0, clk.Now(), total).Rows[0]
 	if row.Tier != sla.TierEnterprise || row.Priority != sla.Urgent || row.Resolution.Met != 0 || row.Resolution.Breached != 1 ||
 		row.FirstReply.Met != 1 {
 		t.Fatalf("report row %+v (resolution %+v)", row, row.Resolution)
 	}
-	got, err := getTicket(ctx, d.Store, tk.ID)
+	got, err := d.Repo.Ticket(ctx, tk.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

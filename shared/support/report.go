@@ -6,13 +6,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
-	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/support/sla"
 )
 
@@ -50,13 +45,7 @@ type SLAReport struct {
 }
 
 // buildReport sums the daily statistics items into rows for every tier with targets × priority.
-func buildReport(days int, from, to time.Time, items []map[string]types.AttributeValue) SLAReport {
-	total := map[string]int64{}
-	for _, it := range items {
-		for k, v := range store.Numbers(it) {
-			total[k] += v
-		}
-	}
+func buildReport(days int, from, to time.Time, total map[string]int64) SLAReport {
 	rep := SLAReport{Days: days, From: from.Format("2006-01-02"), To: to.Format("2006-01-02"), Rows: []SLARow{}}
 	for _, tier := range []string{sla.TierEnterprise, sla.TierPro} {
 		for i := len(sla.Priorities) - 1; i >= 0; i-- {
@@ -82,7 +71,7 @@ func buildReport(days int, from, to time.Time, items []map[string]types.Attribut
 // handleReport serves GET /admin/support/sla?days=30 (1–365): the share of targets met per tier and
 // priority, over outcomes counted in the last days (a target counts on the day it was met or
 // breached).
-func handleReport(d *Deps) httpapi.Handler {
+func handleReport(clk clock.Clock, stats slaStats) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		days := 30
 		if s := r.Query("days"); s != "" {
@@ -92,23 +81,12 @@ func handleReport(d *Deps) httpapi.Handler {
 			}
 			days = n
 		}
-		to := d.Clock.Now().UTC()
+		to := clk.Now().UTC()
 		from := to.AddDate(0, 0, -(days - 1))
-		// At most 365 small day items: a bounded Query of raw items (the counters are dynamic names).
-		var items []map[string]types.AttributeValue
-		p := dynamodb.NewQueryPaginator(d.Store.DB, &dynamodb.QueryInput{
-			TableName:              &d.Store.Table,
-			KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :from AND :to"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.SLAStatsPK),
-				":from": store.S(store.SLAStatsKey(from).SK), ":to": store.S(store.SLAStatsKey(to).SK)},
-		})
-		for p.HasMorePages() {
-			res, err := p.NextPage(ctx)
-			if err != nil {
-				return httpapi.Response{}, apperr.Wrap(err, apperr.Unavailable, "query failed")
-			}
-			items = append(items, res.Items...)
+		total, err := stats.SLAStats(ctx, from, to)
+		if err != nil {
+			return httpapi.Response{}, err
 		}
-		return httpapi.OK(buildReport(days, from, to, items)), nil
+		return httpapi.OK(buildReport(days, from, to, total)), nil
 	}
 }

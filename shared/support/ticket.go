@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/support/sla"
 )
 
@@ -222,4 +223,43 @@ func (t Ticket) breaching(now time.Time) bool {
 		}
 	}
 	return false
+}
+
+// normalised gives a ticket read from storage the maps the rules write into.
+func (t Ticket) normalised() Ticket {
+	if t.Events == nil {
+		t.Events = map[string]time.Time{}
+	}
+	if t.Outcomes == nil {
+		t.Outcomes = map[string]string{}
+	}
+	return t
+}
+
+// stamp readies next to be written over prev (prev.Version 0: a new ticket): the next version,
+// and the due time of its next SLA event, where its schedule entry moves with it.
+func stamp(prev Ticket, next *Ticket) {
+	next.Version = prev.Version + 1
+	next.NextDueAt = next.nextDue()
+}
+
+// sameTime reports two due times equal as the schedule stores them (to the second).
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return store.SortTime(*a) == store.SortTime(*b)
+}
+
+// Message is one message of a ticket (PK TICKET#<id>, SK MSG#<time>#<id>).
+type Message struct {
+	PK       string    `dynamodbav:"PK"`
+	SK       string    `dynamodbav:"SK"`
+	Type     string    `dynamodbav:"type"`
+	ID       string    `dynamodbav:"id"`
+	TicketID string    `dynamodbav:"ticketId"`
+	AuthorID string    `dynamodbav:"authorId"`
+	Role     string    `dynamodbav:"role"`
+	Body     string    `dynamodbav:"body"`
+	At       time.Time `dynamodbav:"at"`
 }

@@ -136,6 +136,9 @@ func TestPriorityChangeKeepsElapsedTime(t *testing.T) {
 func TestWriteTicketMovesTheScheduleEntry(t *testing.T) {
 	tk := ticket(sla.TierEnterprise, sla.Urgent, at("2026-11-30 09:00 Mon"))
 	items, err := writeTicket(Ticket{}, &tk)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err != nil || len(items) != 2 || tk.Version != 1 {
 		t.Fatalf("%d items, %v", len(items), err)
 	}
@@ -166,17 +169,20 @@ func TestWriteTicketMovesTheScheduleEntry(t *testing.T) {
 	}
 }
 
+// writeTicket stamps next over prev and returns the repository's transaction for it.
+func writeTicket(prev Ticket, next *Ticket) ([]types.TransactWriteItem, error) {
+	stamp(prev, next)
+	return ticketItems(ticketWrite{Prev: prev, Next: *next, At: next.UpdatedAt})
+}
+
 func sk(item map[string]types.AttributeValue) string {
 	return item["SK"].(*types.AttributeValueMemberS).Value
 }
 
 func TestReport(t *testing.T) {
-	n := func(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
-	items := []map[string]types.AttributeValue{
-		{"enterprise_urgent_firstReply_met": n("3"), "enterprise_urgent_firstReply_breached": n("1"), "PK": &types.AttributeValueMemberS{Value: "SLASTATS"}},
-		{"enterprise_urgent_resolution_met": n("4"), "pro_low_firstReply_breached": n("2")},
-	}
-	rep := buildReport(30, at("2026-11-01 00:00 Sun"), at("2026-11-30 00:00 Mon"), items)
+	total := map[string]int64{"enterprise_urgent_firstReply_met": 3, "enterprise_urgent_firstReply_breached": 1,
+		"enterprise_urgent_resolution_met": 4, "pro_low_firstReply_breached": 2}
+	rep := buildReport(30, at("2026-11-01 00:00 Sun"), at("2026-11-30 00:00 Mon"), total)
 	if len(rep.Rows) != 8 || rep.Rows[0].Tier != "enterprise" || rep.Rows[0].Priority != "urgent" {
 		t.Fatalf("rows %+v", rep.Rows)
 	}

@@ -1,6 +1,7 @@
 package authlocal
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -10,8 +11,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 )
+
+// Claims are a token's claims as they are signed.
+type Claims map[string]any
 
 // Authority mints and verifies local tokens.
 type Authority struct {
@@ -61,7 +66,7 @@ func (a *Authority) MintEmail(sub, email string, verified bool, groups []string,
 		return "", errors.New("authlocal: sub is required")
 	}
 	now := a.now()
-	c := jwt.MapClaims{
+	c := Claims{
 		"sub":              sub,
 		"iss":              a.Issuer,
 		"aud":              a.Audience,
@@ -84,10 +89,25 @@ func (a *Authority) MintEmail(sub, email string, verified bool, groups []string,
 }
 
 // Sign signs arbitrary claims with the authority's key and kid (tests build bad tokens with it).
-func (a *Authority) Sign(c jwt.MapClaims) (string, error) {
-	t := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
-	t.Header["kid"] = a.Key.ID
-	return t.SignedString(a.Key.Private)
+func (a *Authority) Sign(c Claims) (string, error) {
+	return sign(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: a.Key.Private, KeyID: a.Key.ID}}, c)
+}
+
+// sign is a compact JWS of c (typ JWT) with key.
+func sign(key jose.SigningKey, c Claims) (string, error) {
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	s, err := jose.NewSigner(key, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return "", err
+	}
+	obj, err := s.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return obj.CompactSerialize()
 }
 
 // Verified is what the authorizer passes on: claims flattened as API Gateway does, and scopes.
@@ -99,20 +119,24 @@ type Verified struct {
 // ErrUnauthorized wraps every verification failure; the gateway answers 401 for all of them alike.
 var ErrUnauthorized = errors.New("unauthorized")
 
-var errAudience = errors.New("token has invalid audience")
+var (
+	errAudience  = errors.New("token has invalid audience")
+	errMalformed = errors.New("token is malformed")
+	errNoExpiry  = errors.New("token has no expiry (exp)")
+)
 
 // Describe is the error_description API Gateway puts in its www-authenticate header for err.
 func Describe(err error) string {
 	switch {
-	case errors.Is(err, jwt.ErrTokenExpired):
+	case errors.Is(err, jwt.ErrExpired):
 		return "the token has expired"
-	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+	case errors.Is(err, jwt.ErrNotValidYet), errors.Is(err, jwt.ErrIssuedInTheFuture):
 		return "the token is not valid yet"
 	case errors.Is(err, errAudience):
 		return "the token does not have a valid audience"
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+	case errors.Is(err, jwt.ErrInvalidIssuer):
 		return "the token does not have a valid issuer"
-	case errors.Is(err, jwt.ErrTokenMalformed):
+	case errors.Is(err, errMalformed):
 		return "the token is malformed"
 	}
 	return "the token is invalid"
@@ -129,26 +153,32 @@ func (a *Authority) Verify(raw string) (Verified, error) {
 	if raw == "" {
 		return Verified{}, fmt.Errorf("%w: no token", ErrUnauthorized)
 	}
-	p := jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
-		jwt.WithIssuer(a.Issuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(a.Leeway),
-		jwt.WithTimeFunc(a.now),
-		jwt.WithJSONNumber(), // keep numbers as written, so "exp" flattens to "1700000000"
-	)
-	claims := jwt.MapClaims{}
-	_, err := p.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
-		if kid, _ := t.Header["kid"].(string); kid != a.Key.ID {
-			return nil, fmt.Errorf("unknown kid %q", kid)
-		}
-		return &a.Key.Private.PublicKey, nil
-	})
+	// Only RS256 parses: alg none and HS256 (signed with the public key) are refused here.
+	obj, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil || len(obj.Signatures) != 1 {
+		return Verified{}, fmt.Errorf("%w: %w: %v", ErrUnauthorized, errMalformed, err)
+	}
+	if kid := obj.Signatures[0].Header.KeyID; kid != a.Key.ID {
+		return Verified{}, fmt.Errorf("%w: unknown kid %q", ErrUnauthorized, kid)
+	}
+	payload, err := obj.Verify(&a.Key.Private.PublicKey)
 	if err != nil {
 		return Verified{}, fmt.Errorf("%w: %w", ErrUnauthorized, err)
 	}
-	if !a.audienceOK(claims) {
+	var std jwt.Claims
+	claims := map[string]any{}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber() // keep numbers as written, so "exp" flattens to "1700000000"
+	if json.Unmarshal(payload, &std) != nil || dec.Decode(&claims) != nil {
+		return Verified{}, fmt.Errorf("%w: %w", ErrUnauthorized, errMalformed)
+	}
+	if std.Expiry == nil {
+		return Verified{}, fmt.Errorf("%w: %w", ErrUnauthorized, errNoExpiry)
+	}
+	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: a.Issuer, Time: a.now()}, a.Leeway); err != nil {
+		return Verified{}, fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	}
+	if !a.audienceOK(std.Audience, claims) {
 		return Verified{}, fmt.Errorf("%w: %w", ErrUnauthorized, errAudience)
 	}
 	v := Verified{Claims: make(map[string]string, len(claims))}
@@ -161,18 +191,12 @@ func (a *Authority) Verify(raw string) (Verified, error) {
 	return v, nil
 }
 
-func (a *Authority) audienceOK(c jwt.MapClaims) bool {
-	aud, _ := c.GetAudience()
-	for _, x := range aud {
-		if x == a.Audience {
-			return true
-		}
-	}
+func (a *Authority) audienceOK(aud jwt.Audience, c map[string]any) bool {
 	if len(aud) == 0 {
 		cid, _ := c["client_id"].(string)
 		return cid == a.Audience
 	}
-	return false
+	return aud.Contains(a.Audience)
 }
 
 // Flatten renders a claim value the way API Gateway does for a map[string]string: strings as is,

@@ -4,18 +4,19 @@
 package authlocal
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // Defaults for the local issuer and audience. The issuer is fixed rather than derived from the
@@ -110,7 +111,7 @@ func (k *Key) PublicPEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
 
-// JWK is one JSON Web Key (RSA public key).
+// JWK is one JSON Web Key (RSA public key) as the key set document shows it: for readers of JWKS.
 type JWK struct {
 	Kty string `json:"kty"`
 	Kid string `json:"kid"`
@@ -120,21 +121,20 @@ type JWK struct {
 	E   string `json:"e"`
 }
 
-// JWKS returns the key set document served at /.well-known/jwks.json.
+// JWKS returns the key set document served at /.well-known/jwks.json (go-jose's encoding).
 func (k *Key) JWKS() []byte {
-	pub := &k.Private.PublicKey
-	b, _ := json.Marshal(map[string][]JWK{"keys": {{
-		Kty: "RSA", Kid: k.ID, Use: "sig", Alg: "RS256",
-		N: b64(pub.N.Bytes()), E: b64(big.NewInt(int64(pub.E)).Bytes()),
-	}}})
+	b, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &k.Private.PublicKey, KeyID: k.ID,
+		Algorithm: string(jose.RS256), Use: "sig"}}})
 	return b
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
-// thumbprint is the RFC 7638 JWK thumbprint: SHA-256 over the required members in lexical order.
+// thumbprint is the RFC 7638 JWK thumbprint (SHA-256), base64url: the key id.
 func thumbprint(pub *rsa.PublicKey) string {
-	doc := `{"e":"` + b64(big.NewInt(int64(pub.E)).Bytes()) + `","kty":"RSA","n":"` + b64(pub.N.Bytes()) + `"}`
-	sum := sha256.Sum256([]byte(doc))
-	return b64(sum[:])
+	sum, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		panic(err) // an RSA public key always has one
+	}
+	return b64(sum)
 }

@@ -14,10 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-
 	"github.com/liberation/monetization/infra/local/stripeevents"
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/manifest"
@@ -65,29 +61,6 @@ func post(t *testing.T, h *Harness, payload []byte) {
 	if status := h.PostWebhook(t, payload); status != http.StatusOK {
 		t.Fatalf("webhook: %d", status)
 	}
-}
-
-// drained waits until the receipts queue has no visible or in-flight messages, so that "exactly one
-// e-mail" is checked after every delivery has been consumed.
-func drained(t *testing.T, h *Harness) {
-	t.Helper()
-	url := h.Env.Resources.QueueURLs[manifest.ReceiptsQueue]
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		out, err := h.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
-			QueueUrl: aws.String(url),
-			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
-				sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.Attributes["ApproximateNumberOfMessages"] == "0" && out.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0" {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("receipts queue did not drain")
 }
 
 func TestCheckoutToReceiptFlow(t *testing.T) {
@@ -166,7 +139,7 @@ func TestCheckoutToReceiptFlow(t *testing.T) {
 	again := o
 	again.EventID = "evt_paid_again_" + alice
 	post(t, h, stripeevents.MustBuild(stripeevents.InvoicePaid, again))
-	drained(t, h)
+	h.Drain(t, manifest.ReceiptsQueue)
 	if pays := payments(t, h, tok); len(pays) != 1 {
 		t.Fatalf("duplicates created payments: %+v", pays)
 	}
@@ -246,7 +219,7 @@ func TestShuffledDeliveriesConverge(t *testing.T) {
 		if pays := payments(t, h, tok); len(pays) != 1 || pays[0].AmountCents != 999 {
 			t.Errorf("order %v: payments %+v", order, pays)
 		}
-		drained(t, h)
+		h.Drain(t, manifest.ReceiptsQueue)
 		h.Env.Mailpit.WaitFor(t, "to:"+email, 1)
 		if n := len(h.Env.Mailpit.Search(t, "to:"+email)); n != 1 {
 			t.Errorf("order %v: %d e-mails, want 1", order, n)

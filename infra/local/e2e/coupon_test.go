@@ -24,10 +24,9 @@ func TestRewardsCouponAtCourseCheckout(t *testing.T) {
 
 	rwGrant(t, m.Harness, admin, lin, 500)
 	var red rewards.RedemptionView
-	rwCall(t, m.Harness, http.MethodPost, "/tokens/redemptions", ltok, map[string]string{"rewardId": "course-coupon-20"},
-		map[string]string{"Idempotency-Key": "coupon-" + lin}, http.StatusCreated, &red)
+	m.Harness.Call(t, http.MethodPost, "/tokens/redemptions", ltok, map[string]string{"rewardId": "course-coupon-20"}, http.StatusCreated, &red, map[string]string{"Idempotency-Key": "coupon-" + lin})
 	var approved rewards.AdminRedemptionView
-	rwCall(t, m.Harness, http.MethodPost, "/admin/redemptions/"+red.ID+"/approve", admin, nil, nil, http.StatusOK, &approved)
+	m.Harness.Call(t, http.MethodPost, "/admin/redemptions/"+red.ID+"/approve", admin, nil, http.StatusOK, &approved)
 	code := approved.CouponCode
 	if approved.Status != rewards.Fulfilled || !strings.HasPrefix(code, "LIB20-") {
 		t.Fatalf("approved: %+v", approved)
@@ -37,10 +36,10 @@ func TestRewardsCouponAtCourseCheckout(t *testing.T) {
 		return map[string]string{"successUrl": "https://app.example.com/ok", "cancelUrl": "https://app.example.com/no", "couponCode": coupon}
 	}
 	before := len(m.fake.Checkouts())
-	m.call(t, http.MethodPost, "/courses/"+c.ID+"/purchase", etok, urls(code), http.StatusUnprocessableEntity, nil) // not hers
-	m.call(t, http.MethodPost, "/courses/"+c.ID+"/purchase", ltok, urls("LIB20-0000000000"), http.StatusUnprocessableEntity, nil)
-	m.call(t, http.MethodPost, "/courses/"+c.ID+"/purchase", ltok, urls("20OFF"), http.StatusBadRequest, nil)
-	m.call(t, http.MethodPost, "/courses/"+free.ID+"/purchase", ltok, urls(code), http.StatusUnprocessableEntity, nil)
+	m.Call(t, http.MethodPost, "/courses/"+c.ID+"/purchase", etok, urls(code), http.StatusUnprocessableEntity, nil) // not hers
+	m.Call(t, http.MethodPost, "/courses/"+c.ID+"/purchase", ltok, urls("LIB20-0000000000"), http.StatusUnprocessableEntity, nil)
+	m.Call(t, http.MethodPost, "/courses/"+c.ID+"/purchase", ltok, urls("20OFF"), http.StatusBadRequest, nil)
+	m.Call(t, http.MethodPost, "/courses/"+free.ID+"/purchase", ltok, urls(code), http.StatusUnprocessableEntity, nil)
 	if n := len(m.fake.Checkouts()); n != before {
 		t.Fatalf("%d sessions created by refused requests", n-before)
 	}
@@ -49,7 +48,7 @@ func TestRewardsCouponAtCourseCheckout(t *testing.T) {
 		URL       string `json:"url"`
 		SessionID string `json:"sessionId"`
 	}
-	m.call(t, http.MethodPost, "/courses/"+c.ID+"/purchase", ltok, urls(code), http.StatusCreated, &res)
+	m.Call(t, http.MethodPost, "/courses/"+c.ID+"/purchase", ltok, urls(code), http.StatusCreated, &res)
 	cs := m.fake.Checkouts()
 	if len(cs) != before+1 {
 		t.Fatalf("%d sessions, want 1", len(cs)-before)

@@ -68,27 +68,11 @@ func suffix() string {
 	return hex.EncodeToString(b)
 }
 
-// call sends a request and decodes a JSON answer into out (unless nil), failing the test unless the
-// status is want.
-func call(t *testing.T, h *Harness, method, path, token string, body any, want int, out any) []byte {
-	t.Helper()
-	status, b, _ := h.Do(t, method, path, token, body)
-	if status != want {
-		t.Fatalf("%s %s: %d %s, want %d", method, path, status, b, want)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %v: %s", method, path, err, b)
-		}
-	}
-	return b
-}
-
 // refused checks a refusal's status and that its message mentions what it must.
 func refused(t *testing.T, h *Harness, method, path, token string, body any, want int, mentions string) {
 	t.Helper()
 	var e apiError
-	call(t, h, method, path, token, body, want, &e)
+	h.Call(t, method, path, token, body, want, &e)
 	if !strings.Contains(e.Error.Message, mentions) {
 		t.Fatalf("%s %s: message %q does not mention %q", method, path, e.Error.Message, mentions)
 	}
@@ -107,12 +91,12 @@ func newOrg(t *testing.T, h *Harness, seats int64, overage, expiration string, n
 	platform := h.Token(t, "ops-"+suffix(), "ops@liberation.example", "admin")
 	email := "it-" + suffix() + "@acme.example"
 	var lic license
-	call(t, h, http.MethodPost, "/admin/licenses", platform, map[string]any{
+	h.Call(t, http.MethodPost, "/admin/licenses", platform, map[string]any{
 		"orgName": "Acme " + suffix(), "seats": seats, "startsAt": now.Add(-time.Hour), "expiresAt": now.Add(365 * 24 * time.Hour),
 		"overagePolicy": overage, "expirationPolicy": expiration, "adminEmails": []string{email},
 	}, http.StatusCreated, &lic)
 	admin := h.Token(t, "admin-"+suffix(), email)
-	call(t, h, http.MethodPost, "/licenses/activate", admin, map[string]string{"key": lic.Key}, http.StatusOK, &lic)
+	h.Call(t, http.MethodPost, "/licenses/activate", admin, map[string]string{"key": lic.Key}, http.StatusOK, &lic)
 	return org{lic: lic, admin: admin, adminEmail: email}
 }
 
@@ -122,7 +106,7 @@ func (o org) invite(t *testing.T, h *Harness, maxUses int) string {
 	var inv struct {
 		Code string `json:"code"`
 	}
-	call(t, h, http.MethodPost, "/licenses/"+o.lic.ID+"/invites", o.admin, map[string]any{"maxUses": maxUses}, http.StatusCreated, &inv)
+	h.Call(t, http.MethodPost, "/licenses/"+o.lic.ID+"/invites", o.admin, map[string]any{"maxUses": maxUses}, http.StatusCreated, &inv)
 	return inv.Code
 }
 
@@ -131,7 +115,7 @@ func (o org) member(t *testing.T, h *Harness, code string) (string, string) {
 	t.Helper()
 	id := "learner-" + suffix()
 	tok := h.Token(t, id, id+"@acme.example")
-	call(t, h, http.MethodPost, "/licenses/join", tok, map[string]string{"code": code}, http.StatusCreated, nil)
+	h.Call(t, http.MethodPost, "/licenses/join", tok, map[string]string{"code": code}, http.StatusCreated, nil)
 	return id, tok
 }
 

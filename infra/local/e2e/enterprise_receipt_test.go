@@ -21,7 +21,7 @@ func TestSeatHoldersReceiptIsBranded(t *testing.T) {
 	brand := map[string]any{"displayName": "Acme <Academy>", "logoUrl": "https://cdn.acme.example/logo.png?v=1&s=2",
 		"primaryColor": "#0B3D91", "accentColor": "#FC3D21", "emailFromName": "Acme Academy", "supportEmail": "learning@acme.example",
 		"customDomain": "learn.acme.example"}
-	call(t, h, http.MethodPut, "/licenses/"+o.lic.ID+"/branding", o.admin, brand, http.StatusOK, nil)
+	h.Call(t, http.MethodPut, "/licenses/"+o.lic.ID+"/branding", o.admin, brand, http.StatusOK, nil)
 	member, _ := o.member(t, h, o.invite(t, h, 1))
 	outsider := "outsider-" + suffix()
 

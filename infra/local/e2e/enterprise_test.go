@@ -58,7 +58,7 @@ func TestEnterpriseLicenseFlow(t *testing.T) {
 	bad["seats"] = 0
 	refused(t, h, http.MethodPost, "/admin/licenses", platform, bad, http.StatusBadRequest, "seats")
 	var lic license
-	call(t, h, http.MethodPost, "/admin/licenses", platform, create, http.StatusCreated, &lic)
+	h.Call(t, http.MethodPost, "/admin/licenses", platform, create, http.StatusCreated, &lic)
 	if lic.Status != "issued" || lic.KeyVersion != 1 || !strings.HasPrefix(lic.Key, "ey") || lic.ActivatedAt != nil {
 		t.Fatalf("created %+v", lic)
 	}
@@ -86,18 +86,18 @@ func TestEnterpriseLicenseFlow(t *testing.T) {
 
 	// Alice activates; activating again changes nothing.
 	var active license
-	call(t, h, http.MethodPost, "/licenses/activate", alice, map[string]string{"key": lic.Key}, http.StatusOK, &active)
+	h.Call(t, http.MethodPost, "/licenses/activate", alice, map[string]string{"key": lic.Key}, http.StatusOK, &active)
 	var again license
-	call(t, h, http.MethodPost, "/licenses/activate", alice, map[string]string{"key": lic.Key}, http.StatusOK, &again)
+	h.Call(t, http.MethodPost, "/licenses/activate", alice, map[string]string{"key": lic.Key}, http.StatusOK, &again)
 	if active.Status != "active" || active.ActivatedAt == nil || !again.ActivatedAt.Equal(*active.ActivatedAt) {
 		t.Fatalf("activation %+v then %+v", active, again)
 	}
 	if g := readGauges(t, h); g != (gauges{Active: 1, Sold: 5, Used: 0}) {
 		t.Fatalf("gauges after activation %+v", g)
 	}
-	call(t, h, http.MethodGet, "/licenses/"+lic.ID, alice, nil, http.StatusOK, nil)
-	call(t, h, http.MethodGet, "/licenses/"+lic.ID, platform, nil, http.StatusOK, nil)
-	call(t, h, http.MethodGet, "/licenses/"+lic.ID, bob, nil, http.StatusNotFound, nil)
+	h.Call(t, http.MethodGet, "/licenses/"+lic.ID, alice, nil, http.StatusOK, nil)
+	h.Call(t, http.MethodGet, "/licenses/"+lic.ID, platform, nil, http.StatusOK, nil)
+	h.Call(t, http.MethodGet, "/licenses/"+lic.ID, bob, nil, http.StatusNotFound, nil)
 
 	// White-label branding, strictly validated; every value escaped where rendered.
 	brand := map[string]any{"displayName": "Acme <Academy>", "logoUrl": "https://cdn.acme.example/logo.png?v=1&s=2",
@@ -109,15 +109,15 @@ func TestEnterpriseLicenseFlow(t *testing.T) {
 	}
 	badBrand["logoUrl"] = "http://169.254.169.254/logo.png"
 	refused(t, h, http.MethodPut, "/licenses/"+lic.ID+"/branding", alice, badBrand, http.StatusBadRequest, "logoUrl")
-	call(t, h, http.MethodPut, "/licenses/"+lic.ID+"/branding", bob, brand, http.StatusNotFound, nil)
-	call(t, h, http.MethodPut, "/licenses/"+lic.ID+"/branding", alice, brand, http.StatusOK, nil)
+	h.Call(t, http.MethodPut, "/licenses/"+lic.ID+"/branding", bob, brand, http.StatusNotFound, nil)
+	h.Call(t, http.MethodPut, "/licenses/"+lic.ID+"/branding", alice, brand, http.StatusOK, nil)
 
 	// An invite for bob, e-mailed in the organisation's branding.
 	var inv struct {
 		Code    string `json:"code"`
 		Emailed bool   `json:"emailed"`
 	}
-	call(t, h, http.MethodPost, "/licenses/"+lic.ID+"/invites", alice, map[string]any{"email": bobEmail}, http.StatusCreated, &inv)
+	h.Call(t, http.MethodPost, "/licenses/"+lic.ID+"/invites", alice, map[string]any{"email": bobEmail}, http.StatusCreated, &inv)
 	if !inv.Emailed {
 		t.Fatal("invite not e-mailed")
 	}
@@ -140,11 +140,11 @@ func TestEnterpriseLicenseFlow(t *testing.T) {
 	// The routes learners and apps use (billing's feature check and GET /subscription) say the same.
 	seatRoutes(t, h, bob, "free", false)
 	var joined joinResult
-	call(t, h, http.MethodPost, "/licenses/join", bob, map[string]string{"code": inv.Code}, http.StatusCreated, &joined)
+	h.Call(t, http.MethodPost, "/licenses/join", bob, map[string]string{"code": inv.Code}, http.StatusCreated, &joined)
 	if joined.Seat.UserID != bobID || joined.Entitlement.Tier != "enterprise" || !joined.Entitlement.Granted {
 		t.Fatalf("join %+v", joined)
 	}
-	call(t, h, http.MethodPost, "/licenses/join", bob, map[string]string{"code": inv.Code}, http.StatusOK, nil) // joining twice
+	h.Call(t, http.MethodPost, "/licenses/join", bob, map[string]string{"code": inv.Code}, http.StatusOK, nil) // joining twice
 	g, stampSeat, err := licensing.Entitlement(ctx, h.Env.Store(), bobID, time.Now())
 	if err != nil || !g.Granted || g.Tier != "enterprise" || g.LicenseID != lic.ID || stampSeat == stampBefore {
 		t.Fatalf("seat holder: %+v %q %v", g, stampSeat, err)
@@ -154,14 +154,14 @@ func TestEnterpriseLicenseFlow(t *testing.T) {
 		Seats     []seatView `json:"seats"`
 		SeatsUsed int64      `json:"seatsUsed"`
 	}
-	call(t, h, http.MethodGet, "/licenses/"+lic.ID+"/seats", alice, nil, http.StatusOK, &seats)
+	h.Call(t, http.MethodGet, "/licenses/"+lic.ID+"/seats", alice, nil, http.StatusOK, &seats)
 	if len(seats.Seats) != 1 || seats.Seats[0].UserID != bobID || seats.SeatsUsed != 1 {
 		t.Fatalf("seats %+v", seats)
 	}
 	var usage struct {
 		Joins, SeatsAssigned, PeakSeats, MonthlyActiveLearners int64
 	}
-	call(t, h, http.MethodGet, "/licenses/"+lic.ID+"/usage", alice, nil, http.StatusOK, &usage)
+	h.Call(t, http.MethodGet, "/licenses/"+lic.ID+"/usage", alice, nil, http.StatusOK, &usage)
 	if usage.Joins != 1 || usage.SeatsAssigned != 1 || usage.PeakSeats != 1 || usage.MonthlyActiveLearners != 1 {
 		t.Fatalf("usage %+v", usage)
 	}
@@ -172,7 +172,7 @@ func TestEnterpriseLicenseFlow(t *testing.T) {
 
 	// A PATCH re-issues the key: the old one is superseded; the stamp changes.
 	var patched license
-	call(t, h, http.MethodPatch, "/admin/licenses/"+lic.ID, platform, map[string]any{"seats": 8}, http.StatusOK, &patched)
+	h.Call(t, http.MethodPatch, "/admin/licenses/"+lic.ID, platform, map[string]any{"seats": 8}, http.StatusOK, &patched)
 	if patched.KeyVersion != 2 || patched.Key == lic.Key || patched.Seats != 8 || patched.SeatsUsed != 1 {
 		t.Fatalf("patched %+v", patched)
 	}
@@ -186,7 +186,7 @@ func TestEnterpriseLicenseFlow(t *testing.T) {
 	}
 
 	// Suspension ends the grant and refuses activation; resuming restores both.
-	call(t, h, http.MethodPatch, "/admin/licenses/"+lic.ID, platform, map[string]any{"suspended": true}, http.StatusOK, &patched)
+	h.Call(t, http.MethodPatch, "/admin/licenses/"+lic.ID, platform, map[string]any{"suspended": true}, http.StatusOK, &patched)
 	if g, _, _ := licensing.Entitlement(ctx, h.Env.Store(), bobID, time.Now()); g.Granted || g.Status != "suspended" {
 		t.Fatalf("suspended: %+v", g)
 	}
@@ -195,12 +195,12 @@ func TestEnterpriseLicenseFlow(t *testing.T) {
 	if g := readGauges(t, h); g != (gauges{}) {
 		t.Fatalf("gauges while suspended %+v", g)
 	}
-	call(t, h, http.MethodPatch, "/admin/licenses/"+lic.ID, platform, map[string]any{"suspended": false}, http.StatusOK, &patched)
+	h.Call(t, http.MethodPatch, "/admin/licenses/"+lic.ID, platform, map[string]any{"suspended": false}, http.StatusOK, &patched)
 
 	// Freeing the seat ends the entitlement at once.
-	call(t, h, http.MethodDelete, "/licenses/"+lic.ID+"/seats/"+bobID, bob, nil, http.StatusNotFound, nil)
-	call(t, h, http.MethodDelete, "/licenses/"+lic.ID+"/seats/"+bobID, alice, nil, http.StatusOK, nil)
-	call(t, h, http.MethodDelete, "/licenses/"+lic.ID+"/seats/"+bobID, alice, nil, http.StatusNotFound, nil)
+	h.Call(t, http.MethodDelete, "/licenses/"+lic.ID+"/seats/"+bobID, bob, nil, http.StatusNotFound, nil)
+	h.Call(t, http.MethodDelete, "/licenses/"+lic.ID+"/seats/"+bobID, alice, nil, http.StatusOK, nil)
+	h.Call(t, http.MethodDelete, "/licenses/"+lic.ID+"/seats/"+bobID, alice, nil, http.StatusNotFound, nil)
 	if g, stamp, _ := licensing.Entitlement(ctx, h.Env.Store(), bobID, time.Now()); g.Granted || stamp != "none" {
 		t.Fatalf("after removal: %+v %q", g, stamp)
 	}
@@ -211,7 +211,7 @@ func TestEnterpriseLicenseFlow(t *testing.T) {
 	var list struct {
 		Licenses []license `json:"licenses"`
 	}
-	call(t, h, http.MethodGet, "/admin/licenses", platform, nil, http.StatusOK, &list)
+	h.Call(t, http.MethodGet, "/admin/licenses", platform, nil, http.StatusOK, &list)
 	if len(list.Licenses) != 1 || list.Licenses[0].ID != lic.ID || list.Licenses[0].KeyVersion != 4 {
 		t.Fatalf("list %+v", list)
 	}
@@ -271,12 +271,12 @@ func TestJoinRaceBlock(t *testing.T) {
 		Seats     []seatView `json:"seats"`
 		SeatsUsed int64      `json:"seatsUsed"`
 	}
-	call(t, h, http.MethodGet, "/licenses/"+o.lic.ID+"/seats?limit=100", o.admin, nil, http.StatusOK, &seats)
+	h.Call(t, http.MethodGet, "/licenses/"+o.lic.ID+"/seats?limit=100", o.admin, nil, http.StatusOK, &seats)
 	if len(seats.Seats) != 10 || seats.SeatsUsed != 10 {
 		t.Fatalf("%d seats listed, %d counted", len(seats.Seats), seats.SeatsUsed)
 	}
 	var usage struct{ Joins, OverageJoins int64 }
-	call(t, h, http.MethodGet, "/licenses/"+o.lic.ID+"/usage", o.admin, nil, http.StatusOK, &usage)
+	h.Call(t, http.MethodGet, "/licenses/"+o.lic.ID+"/usage", o.admin, nil, http.StatusOK, &usage)
 	if usage.Joins != 10 || usage.OverageJoins != 0 {
 		t.Fatalf("usage %+v", usage)
 	}
@@ -311,7 +311,7 @@ func TestJoinRaceAllowRecordsOverage(t *testing.T) {
 	var seats struct {
 		Seats []seatView `json:"seats"`
 	}
-	call(t, h, http.MethodGet, "/licenses/"+o.lic.ID+"/seats?limit=100", o.admin, nil, http.StatusOK, &seats)
+	h.Call(t, http.MethodGet, "/licenses/"+o.lic.ID+"/seats?limit=100", o.admin, nil, http.StatusOK, &seats)
 	over := 0
 	for _, s := range seats.Seats {
 		if s.Overage {
@@ -319,9 +319,9 @@ func TestJoinRaceAllowRecordsOverage(t *testing.T) {
 		}
 	}
 	var lic license
-	call(t, h, http.MethodGet, "/licenses/"+o.lic.ID, o.admin, nil, http.StatusOK, &lic)
+	h.Call(t, http.MethodGet, "/licenses/"+o.lic.ID, o.admin, nil, http.StatusOK, &lic)
 	var usage struct{ Joins, OverageJoins, PeakSeats int64 }
-	call(t, h, http.MethodGet, "/licenses/"+o.lic.ID+"/usage", o.admin, nil, http.StatusOK, &usage)
+	h.Call(t, http.MethodGet, "/licenses/"+o.lic.ID+"/usage", o.admin, nil, http.StatusOK, &usage)
 	if len(seats.Seats) != 25 || over != 15 || lic.SeatsUsed != 25 || lic.OverageSeats != 15 ||
 		usage.Joins != 25 || usage.OverageJoins != 15 || usage.PeakSeats != 25 {
 		t.Fatalf("%d seats, %d overage; license %+v; usage %+v", len(seats.Seats), over, lic, usage)
@@ -341,7 +341,7 @@ func seatRoutes(t *testing.T, h *Harness, token, wantTier string, bySeat bool) {
 		Tier    string `json:"tier"`
 		Source  string `json:"source"`
 	}
-	call(t, h, http.MethodGet, "/features/sso", token, nil, http.StatusOK, &dec)
+	h.Call(t, http.MethodGet, "/features/sso", token, nil, http.StatusOK, &dec)
 	var sub struct {
 		Tier    string `json:"tier"`
 		Source  string `json:"source"`
@@ -349,7 +349,7 @@ func seatRoutes(t *testing.T, h *Harness, token, wantTier string, bySeat bool) {
 			Granted bool `json:"granted"`
 		} `json:"license"`
 	}
-	call(t, h, http.MethodGet, "/subscription", token, nil, http.StatusOK, &sub)
+	h.Call(t, http.MethodGet, "/subscription", token, nil, http.StatusOK, &sub)
 	wantSource := "subscription"
 	if bySeat {
 		wantSource = "license"

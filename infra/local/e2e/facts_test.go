@@ -29,15 +29,15 @@ func TestFactsFromTheirProducers(t *testing.T) {
 	s, paid := m.purchase(learner, c.ID, 1999, now.Add(-time.Second))
 	post(t, m.Harness, paid)
 	post(t, m.Harness, paid)
-	rwDrain(t, m.Harness, manifest.FactsQueue)
+	m.Harness.Drain(t, manifest.FactsQueue)
 	if b := rwBalance(t, m.Harness, ltok); b.Pending != 50 || b.Available != 0 {
 		t.Fatalf("after the purchase: %+v", b)
 	}
 
 	// A review, written twice: +10 once.
-	m.call(t, http.MethodPut, "/courses/"+c.ID+"/review", ltok, map[string]any{"rating": 5}, http.StatusCreated, nil)
-	m.call(t, http.MethodPut, "/courses/"+c.ID+"/review", ltok, map[string]any{"rating": 4}, http.StatusOK, nil)
-	rwDrain(t, m.Harness, manifest.FactsQueue)
+	m.Call(t, http.MethodPut, "/courses/"+c.ID+"/review", ltok, map[string]any{"rating": 5}, http.StatusCreated, nil)
+	m.Call(t, http.MethodPut, "/courses/"+c.ID+"/review", ltok, map[string]any{"rating": 4}, http.StatusOK, nil)
+	m.Harness.Drain(t, manifest.FactsQueue)
 	if b := rwBalance(t, m.Harness, ltok); b.Available != 10 || b.Pending != 50 {
 		t.Fatalf("after the review: %+v", b)
 	}
@@ -47,14 +47,14 @@ func TestFactsFromTheirProducers(t *testing.T) {
 		post(t, m.Harness, stripeevents.MustBuild(stripeevents.InvoicePaid, stripeevents.Options{UserID: learner,
 			InvoiceID: "in_" + reason + "_" + m.run, BillingReason: reason, Created: now.Add(-time.Minute)}))
 	}
-	rwDrain(t, m.Harness, manifest.FactsQueue)
+	m.Harness.Drain(t, manifest.FactsQueue)
 	if b := rwBalance(t, m.Harness, ltok); b.Available != 30 {
 		t.Fatalf("after the renewal: %+v", b)
 	}
 
 	// The refund inside the window cancels the pending purchase tokens.
 	m.refund(t, s, 1999)
-	rwDrain(t, m.Harness, manifest.FactsQueue)
+	m.Harness.Drain(t, manifest.FactsQueue)
 	b := rwBalance(t, m.Harness, ltok)
 	if b.Pending != 0 || b.Available != 30 || b.Balance != 30 {
 		t.Fatalf("after the refund: %+v", b)
@@ -71,12 +71,12 @@ func TestFactsFromTheirProducers(t *testing.T) {
 
 	// A learning event makes the seat holder an active learner of the license this month.
 	rwLearning(t, m.Harness, rewards.EventLessonCompleted, "evt-facts-"+m.run, learner, c.ID, "les_1", now)
-	rwDrain(t, m.Harness, manifest.LearningEventsQueue)
+	m.Harness.Drain(t, manifest.LearningEventsQueue)
 	var usage struct {
 		MonthlyActiveLearners int64 `json:"monthlyActiveLearners"`
 		CourseEnrolments      int64 `json:"courseEnrolments"`
 	}
-	call(t, m.Harness, http.MethodGet, "/licenses/"+o.lic.ID+"/usage", o.admin, nil, http.StatusOK, &usage)
+	m.Harness.Call(t, http.MethodGet, "/licenses/"+o.lic.ID+"/usage", o.admin, nil, http.StatusOK, &usage)
 	if usage.CourseEnrolments != 1 || usage.MonthlyActiveLearners != 1 {
 		t.Fatalf("license usage %+v", usage)
 	}

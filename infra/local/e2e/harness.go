@@ -12,13 +12,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/liberation/monetization/infra/local/authlocal"
 	"github.com/liberation/monetization/infra/local/gateway"
@@ -182,6 +185,65 @@ func (h *Harness) UnverifiedToken(t testing.TB, sub, email string) string {
 		t.Fatalf("mint a token: %v", err)
 	}
 	return tok
+}
+
+// Call sends a request and decodes its JSON answer into out (unless nil), failing the test unless
+// the status is want; it returns the body. headers, if given, are sent too. The one request helper
+// of the end-to-end tests.
+func (h *Harness) Call(t testing.TB, method, path, token string, body any, want int, out any, headers ...map[string]string) []byte {
+	t.Helper()
+	var hdr map[string]string
+	if len(headers) > 0 {
+		hdr = headers[0]
+	}
+	status, b, _ := h.doWithHeaders(t, method, path, token, body, hdr)
+	if status != want {
+		t.Fatalf("%s %s: %d %s, want %d", method, path, status, b, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+	return b
+}
+
+// Drain waits until a queue holds no message, visible or in flight (every delivery so far has been
+// consumed), and fails the test if anything was dead-lettered from it. The one queue wait of the
+// end-to-end tests.
+func (h *Harness) Drain(t testing.TB, queue string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n := h.queueDepth(t, h.Env.Resources.QueueURLs[queue])
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue %s still holds %d messages", queue, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := h.queueDepth(t, h.Env.Resources.DLQURLs[queue]); n != 0 {
+		t.Fatalf("%d messages dead-lettered from %s", n, queue)
+	}
+}
+
+// queueDepth counts a queue's visible and in-flight messages.
+func (h *Harness) queueDepth(t testing.TB, url string) int {
+	t.Helper()
+	out, err := h.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, v := range out.Attributes {
+		n, _ := strconv.Atoi(v)
+		total += n
+	}
+	return total
 }
 
 // Do sends a request. body may be nil, []byte or string (sent as is, application/json), or any

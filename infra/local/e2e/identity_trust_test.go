@@ -26,7 +26,7 @@ func TestUnverifiedEmailDecidesNothing(t *testing.T) {
 	platform := h.Token(t, "ops-"+suffix(), "ops@liberation.example", "admin")
 	boss := "boss-" + suffix() + "@acme.example"
 	var lic license
-	call(t, h, http.MethodPost, "/admin/licenses", platform, map[string]any{
+	h.Call(t, http.MethodPost, "/admin/licenses", platform, map[string]any{
 		"orgName": "Acme " + suffix(), "seats": 5, "startsAt": now.Add(-time.Hour), "expiresAt": now.Add(365 * 24 * time.Hour),
 		"overagePolicy": "block", "expirationPolicy": "restrict", "adminEmails": []string{boss},
 	}, http.StatusCreated, &lic)
@@ -36,45 +36,44 @@ func TestUnverifiedEmailDecidesNothing(t *testing.T) {
 	refused(t, h, http.MethodPost, "/licenses/activate", h.UnverifiedToken(t, attacker, boss), map[string]string{"key": lic.Key},
 		http.StatusUnprocessableEntity, "not an administrator address")
 	admin := h.Token(t, "boss-"+suffix(), boss)
-	call(t, h, http.MethodPost, "/licenses/activate", admin, map[string]string{"key": lic.Key}, http.StatusOK, nil)
+	h.Call(t, http.MethodPost, "/licenses/activate", admin, map[string]string{"key": lic.Key}, http.StatusOK, nil)
 
 	// An invite addressed to the victim: the attacker's unverified copy of the address is refused.
 	victimEmail := "victim-" + suffix() + "@acme.example"
 	var inv struct {
 		Code string `json:"code"`
 	}
-	call(t, h, http.MethodPost, "/licenses/"+lic.ID+"/invites", admin, map[string]any{"maxUses": 1, "email": victimEmail},
-		http.StatusCreated, &inv)
+	h.Call(t, http.MethodPost, "/licenses/"+lic.ID+"/invites", admin, map[string]any{"maxUses": 1, "email": victimEmail}, http.StatusCreated, &inv)
 	refused(t, h, http.MethodPost, "/licenses/join", h.UnverifiedToken(t, attacker, victimEmail), map[string]string{"code": inv.Code},
 		http.StatusUnprocessableEntity, "another e-mail address")
 
 	// The directory: the victim signs in (verified), then the attacker with the same unverified
 	// address; a seat assigned to the address goes to the victim.
 	victim := "victim-" + suffix()
-	call(t, h, http.MethodGet, "/subscription", h.Token(t, victim, victimEmail), nil, http.StatusOK, nil)
-	call(t, h, http.MethodGet, "/subscription", h.UnverifiedToken(t, attacker, victimEmail), nil, http.StatusOK, nil)
+	h.Call(t, http.MethodGet, "/subscription", h.Token(t, victim, victimEmail), nil, http.StatusOK, nil)
+	h.Call(t, http.MethodGet, "/subscription", h.UnverifiedToken(t, attacker, victimEmail), nil, http.StatusOK, nil)
 	var seat struct {
 		Seat struct {
 			UserID string `json:"userId"`
 		} `json:"seat"`
 	}
-	call(t, h, http.MethodPost, "/licenses/"+lic.ID+"/seats", admin, map[string]string{"email": victimEmail}, http.StatusCreated, &seat)
+	h.Call(t, http.MethodPost, "/licenses/"+lic.ID+"/seats", admin, map[string]string{"email": victimEmail}, http.StatusCreated, &seat)
 	if seat.Seat.UserID != victim {
 		t.Fatalf("the seat assigned to %s went to %q, want the verified owner %q", victimEmail, seat.Seat.UserID, victim)
 	}
 	// An address nobody verified is not in the directory at all.
 	stranger := "stranger-" + suffix() + "@acme.example"
-	call(t, h, http.MethodGet, "/subscription", h.UnverifiedToken(t, "s-"+suffix(), stranger), nil, http.StatusOK, nil)
+	h.Call(t, http.MethodGet, "/subscription", h.UnverifiedToken(t, "s-"+suffix(), stranger), nil, http.StatusOK, nil)
 	refused(t, h, http.MethodPost, "/licenses/"+lic.ID+"/seats", admin, map[string]string{"email": stranger},
 		http.StatusUnprocessableEntity, "no user has signed in with that e-mail address")
 	// An address that really changed hands (another user verified it) moves, with an audit record.
 	heir := "heir-" + suffix()
-	call(t, h, http.MethodGet, "/subscription", h.Token(t, heir, victimEmail), nil, http.StatusOK, nil)
+	h.Call(t, http.MethodGet, "/subscription", h.Token(t, heir, victimEmail), nil, http.StatusOK, nil)
 	if n := auditCount(t, h, heir, "user.email_moved"); n != 1 {
 		t.Fatalf("%d audit records of the address moving to %s, want 1", n, heir)
 	}
 	// The verified victim joins with their own invite.
-	call(t, h, http.MethodPost, "/licenses/join", h.Token(t, victim, victimEmail), map[string]string{"code": inv.Code}, http.StatusOK, nil)
+	h.Call(t, http.MethodPost, "/licenses/join", h.Token(t, victim, victimEmail), map[string]string{"code": inv.Code}, http.StatusOK, nil)
 }
 
 // Org-admin rights follow the license's admin list: an address removed by the platform loses every
@@ -87,14 +86,12 @@ func TestRemovedOrgAdminLosesEveryRight(t *testing.T) {
 	var ticket struct {
 		ID string `json:"id"`
 	}
-	call(t, h, http.MethodPost, "/support/tickets", member, map[string]any{"subject": "Help", "body": "Please.", "priority": "normal"},
-		http.StatusCreated, &ticket)
-	call(t, h, http.MethodGet, "/support/tickets/"+ticket.ID, o.admin, nil, http.StatusOK, nil) // an org admin reads seat holders' tickets
+	h.Call(t, http.MethodPost, "/support/tickets", member, map[string]any{"subject": "Help", "body": "Please.", "priority": "normal"}, http.StatusCreated, &ticket)
+	h.Call(t, http.MethodGet, "/support/tickets/"+ticket.ID, o.admin, nil, http.StatusOK, nil) // an org admin reads seat holders' tickets
 
 	ops := "ops-" + suffix()
 	platform := h.Token(t, ops, "ops@liberation.example", "admin")
-	call(t, h, http.MethodPatch, "/admin/licenses/"+o.lic.ID, platform, map[string]any{"adminEmails": []string{"new-" + suffix() + "@acme.example"}},
-		http.StatusOK, nil)
+	h.Call(t, http.MethodPatch, "/admin/licenses/"+o.lic.ID, platform, map[string]any{"adminEmails": []string{"new-" + suffix() + "@acme.example"}}, http.StatusOK, nil)
 	for _, r := range []struct {
 		method, path string
 		body         any
@@ -125,7 +122,7 @@ func TestRetiredSigningKeyNeverSigns(t *testing.T) {
 	o := newOrg(t, h, 5, "block", "restrict", now)
 	platform := h.Token(t, "ops-"+suffix(), "ops@liberation.example", "admin")
 	// Both signing functions are warm: they have signed with the key before it is retired.
-	call(t, h, http.MethodPatch, "/admin/licenses/"+o.lic.ID, platform, map[string]any{"seats": 6}, http.StatusOK, &o.lic)
+	h.Call(t, http.MethodPatch, "/admin/licenses/"+o.lic.ID, platform, map[string]any{"seats": 6}, http.StatusOK, &o.lic)
 	ctx := context.Background()
 	s := h.Env.Store()
 	if _, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.Table, Key: store.SigningKeyKey(o.lic.KeyID).Item(),
@@ -133,11 +130,11 @@ func TestRetiredSigningKeyNeverSigns(t *testing.T) {
 		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}}); err != nil {
 		t.Fatal(err)
 	}
-	call(t, h, http.MethodPatch, "/admin/licenses/"+o.lic.ID, platform, map[string]any{"seats": 9}, http.StatusServiceUnavailable, nil)
+	h.Call(t, http.MethodPatch, "/admin/licenses/"+o.lic.ID, platform, map[string]any{"seats": 9}, http.StatusServiceUnavailable, nil)
 	var list struct {
 		Licenses []license `json:"licenses"`
 	}
-	call(t, h, http.MethodGet, "/admin/licenses?limit=100", platform, nil, http.StatusOK, &list)
+	h.Call(t, http.MethodGet, "/admin/licenses?limit=100", platform, nil, http.StatusOK, &list)
 	var after license
 	for _, l := range list.Licenses {
 		if l.ID == o.lic.ID {
@@ -147,7 +144,7 @@ func TestRetiredSigningKeyNeverSigns(t *testing.T) {
 	if after.KeyVersion != o.lic.KeyVersion || after.Seats != 6 || after.Key != o.lic.Key {
 		t.Fatalf("a PATCH after retirement changed the license: key version %d → %d, seats %d", o.lic.KeyVersion, after.KeyVersion, after.Seats)
 	}
-	call(t, h, http.MethodPost, "/admin/licenses", platform, map[string]any{
+	h.Call(t, http.MethodPost, "/admin/licenses", platform, map[string]any{
 		"orgName": "Other " + suffix(), "seats": 1, "startsAt": now.Add(-time.Hour), "expiresAt": now.Add(24 * time.Hour),
 		"overagePolicy": "block", "expirationPolicy": "restrict", "adminEmails": []string{"a@b.example"},
 	}, http.StatusServiceUnavailable, nil)

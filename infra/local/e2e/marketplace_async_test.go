@@ -32,7 +32,7 @@ func TestRefundBeforeTheSaleIsBooked(t *testing.T) {
 	post(t, m.Harness, paid)
 	post(t, m.Harness, paid) // Stripe's redelivery changes nothing
 
-	m.call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 403, nil)
+	m.Call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 403, nil)
 	sales := m.sales(t, itok)
 	if len(sales) != 1 || sales[0].Status != marketplace.SaleRefunded || sales[0].InstructorNetCents != 0 || sales[0].PlatformNetCents != 0 {
 		t.Fatalf("sales after an early refund: %+v", sales)
@@ -54,8 +54,8 @@ func TestSecondPaymentForACourseIsRefunded(t *testing.T) {
 	ltok := m.Token(t, learner, "")
 	urls := map[string]string{"successUrl": "http://localhost:5173/ok", "cancelUrl": "http://localhost:5173/no"}
 	var first, again marketplace.PurchaseResponse
-	m.call(t, http.MethodPost, "/courses/"+c.ID+"/purchase", ltok, urls, http.StatusCreated, &first)
-	m.call(t, http.MethodPost, "/courses/"+c.ID+"/purchase", ltok, urls, http.StatusCreated, &again)
+	m.Call(t, http.MethodPost, "/courses/"+c.ID+"/purchase", ltok, urls, http.StatusCreated, &first)
+	m.Call(t, http.MethodPost, "/courses/"+c.ID+"/purchase", ltok, urls, http.StatusCreated, &again)
 	if again.SessionID != first.SessionID || len(m.fake.Checkouts()) != 1 {
 		t.Fatalf("two purchase requests made %d Checkout Sessions (%s, %s)", len(m.fake.Checkouts()), first.SessionID, again.SessionID)
 	}
@@ -82,9 +82,9 @@ func TestSecondPaymentForACourseIsRefunded(t *testing.T) {
 		t.Fatalf("the second payment's refund was asked %d times: %v", asked, m.fake.RefundRequests())
 	}
 	m.refund(t, s2, 1999) // Stripe's charge.refunded for it
-	m.call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 200, nil)
+	m.Call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 200, nil)
 	var mine marketplace.EnrollmentList
-	m.call(t, "GET", "/me/courses", ltok, nil, 200, &mine)
+	m.Call(t, "GET", "/me/courses", ltok, nil, 200, &mine)
 	if len(mine.Courses) != 1 {
 		t.Fatalf("my courses: %+v", mine)
 	}
@@ -92,7 +92,7 @@ func TestSecondPaymentForACourseIsRefunded(t *testing.T) {
 		t.Fatalf("earnings: %+v, want one sale's 1399 pending", e)
 	}
 	var detail marketplace.CourseDetail
-	m.call(t, "GET", "/courses/"+c.ID, "", nil, 200, &detail)
+	m.Call(t, "GET", "/courses/"+c.ID, "", nil, 200, &detail)
 	if detail.EnrollmentCount != 1 {
 		t.Fatalf("enrolment count %d", detail.EnrollmentCount)
 	}
@@ -108,12 +108,12 @@ func TestRefundedLearnersReviewStopsCounting(t *testing.T) {
 	ltok := m.Token(t, learner, "")
 	s, paid := m.purchase(learner, c.ID, 999, time.Now().Add(-time.Hour))
 	post(t, m.Harness, paid)
-	m.call(t, http.MethodPut, "/courses/"+c.ID+"/review", ltok, map[string]any{"rating": 1, "text": "no"}, http.StatusCreated, nil)
+	m.Call(t, http.MethodPut, "/courses/"+c.ID+"/review", ltok, map[string]any{"rating": 1, "text": "no"}, http.StatusCreated, nil)
 	rating := func() (marketplace.RatingSummary, int) {
 		var detail marketplace.CourseDetail
-		m.call(t, "GET", "/courses/"+c.ID, "", nil, 200, &detail)
+		m.Call(t, "GET", "/courses/"+c.ID, "", nil, 200, &detail)
 		var list marketplace.ReviewList
-		m.call(t, "GET", "/courses/"+c.ID+"/reviews", "", nil, 200, &list)
+		m.Call(t, "GET", "/courses/"+c.ID+"/reviews", "", nil, 200, &list)
 		return detail.Rating, len(list.Reviews)
 	}
 	if r, n := rating(); r.Count != 1 || n != 1 {
@@ -126,7 +126,7 @@ func TestRefundedLearnersReviewStopsCounting(t *testing.T) {
 	if r, n := rating(); r.Count != 0 || r.Histogram[0] != 0 || n != 0 {
 		t.Fatalf("a refunded learner's review still counts: %+v, %d listed", r, n)
 	}
-	m.call(t, http.MethodPut, "/courses/"+c.ID+"/review", ltok, map[string]any{"rating": 1}, http.StatusForbidden, nil)
+	m.Call(t, http.MethodPut, "/courses/"+c.ID+"/review", ltok, map[string]any{"rating": 1}, http.StatusForbidden, nil)
 
 	m.stripeRefunds(s, "failed", 999)
 	post(t, m.Harness, stripeevents.MustBuild(stripeevents.ChargeRefundUpdated, stripeevents.Options{UserID: learner,
@@ -135,7 +135,7 @@ func TestRefundedLearnersReviewStopsCounting(t *testing.T) {
 	if r, n := rating(); r.Count != 1 || n != 1 {
 		t.Fatalf("refund failed, review not back: %+v, %d listed", r, n)
 	}
-	m.call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 200, nil)
+	m.Call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 200, nil)
 	if e := m.earnings(t, itok); e.PendingCents != 699 {
 		t.Fatalf("earnings after the failed refund: %+v", e)
 	}
@@ -153,13 +153,13 @@ func TestFailedRefundGivesTheCourseBack(t *testing.T) {
 	s, paid := m.purchase(learner, c.ID, 1999, time.Now().Add(-time.Hour))
 	post(t, m.Harness, paid)
 	m.refund(t, s, 1999)
-	m.call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 403, nil)
+	m.Call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 403, nil)
 
 	m.stripeRefunds(s, "failed", 1999)
 	post(t, m.Harness, stripeevents.MustBuild(stripeevents.ChargeRefundUpdated, stripeevents.Options{UserID: learner,
 		ChargeID: s.charge, PaymentIntentID: s.intent, RefundID: fmt.Sprintf("re_%s_0", s.charge), Status: "failed",
 		AmountRefundedCents: 1999, EventID: "evt_failed_" + s.charge}))
-	m.call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 200, nil)
+	m.Call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 200, nil)
 	sales := m.sales(t, itok)
 	if len(sales) != 1 || sales[0].RefundedCents != 0 || sales[0].InstructorNetCents != 1399 || sales[0].Status != marketplace.SalePending {
 		t.Fatalf("sale after the refund failed: %+v", sales)
@@ -179,8 +179,7 @@ func TestDisputeWonAfterACarriedPayoutIsPaid(t *testing.T) {
 	admin := m.Token(t, m.id("admin"), "", "admin")
 	c, _ := m.publishedCourse(t, itok, "Disputed then won", 9999)
 	var conn marketplace.ConnectResponse
-	m.call(t, "POST", "/instructors/me/connect", itok,
-		map[string]string{"returnUrl": "https://app.example.com/p", "refreshUrl": "https://app.example.com/r"}, 200, &conn)
+	m.Call(t, "POST", "/instructors/me/connect", itok, map[string]string{"returnUrl": "https://app.example.com/p", "refreshUrl": "https://app.example.com/r"}, 200, &conn)
 	post(t, m.Harness, stripeevents.MustBuild(stripeevents.AccountUpdated, stripeevents.Options{UserID: instr, AccountID: conn.AccountID}))
 
 	s, paid := m.purchase(m.id("learner"), c.ID, 9999, time.Now().Add(-40*24*time.Hour))
@@ -194,14 +193,14 @@ func TestDisputeWonAfterACarriedPayoutIsPaid(t *testing.T) {
 	dispute("needs_response")
 	m.RunJob(t, "release-earnings")
 	period := map[string]string{"period": marketplace.Period(time.Now())}
-	m.call(t, "POST", "/admin/payouts/run", admin, period, 202, nil)
-	m.waitQueue(t, manifest.PayoutsQueue)
+	m.Call(t, "POST", "/admin/payouts/run", admin, period, 202, nil)
+	m.Drain(t, manifest.PayoutsQueue)
 	if e := m.earnings(t, itok); e.HeldCents != 6999 || e.AvailableCents != 0 || len(m.fake.Transfers()) != 0 {
 		t.Fatalf("while disputed: %+v, transfers %v", e, m.fake.Transfers())
 	}
 	dispute("won")
-	m.call(t, "POST", "/admin/payouts/run", admin, period, 202, nil)
-	m.waitQueue(t, manifest.PayoutsQueue)
+	m.Call(t, "POST", "/admin/payouts/run", admin, period, 202, nil)
+	m.Drain(t, manifest.PayoutsQueue)
 	if trs := m.fake.Transfers(); len(trs) != 1 || trs[0].Amount != 6999 {
 		t.Fatalf("the share returned by the won dispute was not paid: %+v", trs)
 	}
@@ -215,8 +214,7 @@ func TestAccountUpdatesOfOneSecondInReverseOrder(t *testing.T) {
 	instr := m.id("instr")
 	itok := m.Token(t, instr, "", "instructor")
 	var conn marketplace.ConnectResponse
-	m.call(t, "POST", "/instructors/me/connect", itok,
-		map[string]string{"returnUrl": "https://app.example.com/p", "refreshUrl": "https://app.example.com/r"}, 200, &conn)
+	m.Call(t, "POST", "/instructors/me/connect", itok, map[string]string{"returnUrl": "https://app.example.com/p", "refreshUrl": "https://app.example.com/r"}, 200, &conn)
 	m.fake.SetAccount(conn.AccountID, true) // the account now: onboarding finished
 	second := time.Now().Add(-time.Minute).Truncate(time.Second)
 	for _, disabled := range []bool{false, true} { // the later event first, then the earlier one

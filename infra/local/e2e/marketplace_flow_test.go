@@ -35,8 +35,8 @@ func TestMarketplacePurchaseFlow(t *testing.T) {
 	// URL and publishes. Another instructor cannot touch it; a learner cannot create one.
 	word := "zyx" + m.run // a word only this course has
 	c, file := m.publishedCourse(t, itok, "Concurrency in Go "+word, 999)
-	m.call(t, "PATCH", "/courses/"+c.ID, m.Token(t, other, "", "instructor"), map[string]any{"priceCents": 99}, 404, nil)
-	m.call(t, "POST", "/courses", ltok, map[string]any{"title": "x", "description": "y", "category": "development",
+	m.Call(t, "PATCH", "/courses/"+c.ID, m.Token(t, other, "", "instructor"), map[string]any{"priceCents": 99}, 404, nil)
+	m.Call(t, "POST", "/courses", ltok, map[string]any{"title": "x", "description": "y", "category": "development",
 		"level": "beginner", "language": "en", "priceCents": 999}, 403, nil)
 
 	// 2. Search finds it once the catalog consumer has rebuilt the snapshot (a queue message the
@@ -44,7 +44,7 @@ func TestMarketplacePurchaseFlow(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	var found catalog.SearchResponse
 	for {
-		m.call(t, "GET", "/courses?q=concurrency+"+url.QueryEscape(word[:len(word)-2]), "", nil, 200, &found)
+		m.Call(t, "GET", "/courses?q=concurrency+"+url.QueryEscape(word[:len(word)-2]), "", nil, 200, &found)
 		if found.Total == 1 || time.Now().After(deadline) {
 			break
 		}
@@ -56,13 +56,11 @@ func TestMarketplacePurchaseFlow(t *testing.T) {
 
 	// 3. The learner buys it: a Checkout Session (stripe-mock), then Stripe's event, three times.
 	var checkout marketplace.PurchaseResponse
-	m.call(t, "POST", "/courses/"+c.ID+"/purchase", ltok,
-		map[string]string{"successUrl": "https://app.example.com/ok", "cancelUrl": "https://app.example.com/no"}, 201, &checkout)
+	m.Call(t, "POST", "/courses/"+c.ID+"/purchase", ltok, map[string]string{"successUrl": "https://app.example.com/ok", "cancelUrl": "https://app.example.com/no"}, 201, &checkout)
 	if checkout.SessionID == "" || checkout.URL == "" {
 		t.Fatalf("checkout: %+v", checkout)
 	}
-	m.call(t, "POST", "/courses/"+c.ID+"/purchase", itok,
-		map[string]string{"successUrl": "https://app.example.com/ok", "cancelUrl": "https://app.example.com/no"}, 409, nil)
+	m.Call(t, "POST", "/courses/"+c.ID+"/purchase", itok, map[string]string{"successUrl": "https://app.example.com/ok", "cancelUrl": "https://app.example.com/no"}, 409, nil)
 	_, paid := m.purchase(learner, c.ID, 999, time.Now().Add(-time.Minute))
 	for i := 0; i < 3; i++ {
 		post(t, m.Harness, paid)
@@ -70,7 +68,7 @@ func TestMarketplacePurchaseFlow(t *testing.T) {
 
 	// 4. One enrolment, one payment, one receipt e-mail, one sale split 699 / 300.
 	var mine marketplace.EnrollmentList
-	m.call(t, "GET", "/me/courses", ltok, nil, 200, &mine)
+	m.Call(t, "GET", "/me/courses", ltok, nil, 200, &mine)
 	if len(mine.Courses) != 1 || mine.Courses[0].CourseID != c.ID || mine.Courses[0].Status != "active" {
 		t.Fatalf("enrolments: %+v", mine)
 	}
@@ -80,7 +78,7 @@ func TestMarketplacePurchaseFlow(t *testing.T) {
 	if pays := payments(t, m.Harness, ltok); len(pays) != 1 || pays[0].AmountCents != 999 {
 		t.Fatalf("payments: %+v", pays)
 	}
-	drained(t, m.Harness)
+	m.Harness.Drain(t, manifest.ReceiptsQueue)
 	m.Env.Mailpit.WaitFor(t, "to:"+learner+"@example.com", 1)
 	if n := len(m.Env.Mailpit.Search(t, "to:"+learner+"@example.com")); n != 1 {
 		t.Fatalf("%d receipt e-mails, want 1", n)
@@ -97,18 +95,18 @@ func TestMarketplacePurchaseFlow(t *testing.T) {
 
 	// 5. Content links for the buyer (and the owner); 403 for anyone else.
 	var content marketplace.CourseContent
-	m.call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 200, &content)
+	m.Call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 200, &content)
 	if content.Access != "enrolled" || len(content.Lessons) != 1 || !bytes.Equal(fetch(t, content.Lessons[0].URL), file) {
 		t.Fatalf("content for the buyer: %+v", content)
 	}
-	m.call(t, "GET", "/courses/"+c.ID+"/content", otok, nil, 403, nil)
-	m.call(t, "GET", "/courses/"+c.ID+"/content", itok, nil, 200, nil)
+	m.Call(t, "GET", "/courses/"+c.ID+"/content", otok, nil, 403, nil)
+	m.Call(t, "GET", "/courses/"+c.ID+"/content", itok, nil, 200, nil)
 
 	// 6. A review counts in the aggregate; one without enrolment is refused.
-	m.call(t, "PUT", "/courses/"+c.ID+"/review", otok, map[string]any{"rating": 1}, 403, nil)
-	m.call(t, "PUT", "/courses/"+c.ID+"/review", ltok, map[string]any{"rating": 4, "text": "Clear."}, 201, nil)
+	m.Call(t, "PUT", "/courses/"+c.ID+"/review", otok, map[string]any{"rating": 1}, 403, nil)
+	m.Call(t, "PUT", "/courses/"+c.ID+"/review", ltok, map[string]any{"rating": 4, "text": "Clear."}, 201, nil)
 	var detail marketplace.CourseDetail
-	m.call(t, "GET", "/courses/"+c.ID, "", nil, 200, &detail)
+	m.Call(t, "GET", "/courses/"+c.ID, "", nil, 200, &detail)
 	if detail.Rating.Count != 1 || detail.Rating.Average != 4 || detail.Rating.Histogram != [5]int64{0, 0, 0, 1, 0} ||
 		detail.EnrollmentCount != 1 || len(detail.Lessons) != 1 {
 		t.Fatalf("course after the review: %+v", detail)
@@ -116,21 +114,21 @@ func TestMarketplacePurchaseFlow(t *testing.T) {
 
 	// 7. Admin metrics count the sale and the published course.
 	var mm mktmetrics.Metrics
-	m.call(t, "GET", "/admin/marketplace/metrics", m.Token(t, m.id("admin"), "", "admin"), nil, 200, &mm)
+	m.Call(t, "GET", "/admin/marketplace/metrics", m.Token(t, m.id("admin"), "", "admin"), nil, 200, &mm)
 	if mm.Sales != 1 || mm.GMVCents != 999 || mm.PlatformRevenueCents != 300 || mm.InstructorEarningsCents != 699 ||
 		mm.PublishedCourses != 1 || mm.Earnings.PendingCents != 699 {
 		t.Fatalf("marketplace metrics: %+v", mm)
 	}
 
 	// 8. Unpublished: gone from search and the public page; the buyer keeps the content.
-	m.call(t, "POST", "/courses/"+c.ID+"/unpublish", itok, map[string]any{}, 200, nil)
-	m.waitQueue(t, manifest.CatalogQueue)
-	m.call(t, "GET", "/courses?q="+word, "", nil, 200, &found)
+	m.Call(t, "POST", "/courses/"+c.ID+"/unpublish", itok, map[string]any{}, 200, nil)
+	m.Drain(t, manifest.CatalogQueue)
+	m.Call(t, "GET", "/courses?q="+word, "", nil, 200, &found)
 	if found.Total != 0 {
 		t.Fatalf("an unpublished course is still found: %+v", found)
 	}
-	m.call(t, "GET", "/courses/"+c.ID, "", nil, 404, nil)
-	m.call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 200, nil)
+	m.Call(t, "GET", "/courses/"+c.ID, "", nil, 404, nil)
+	m.Call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 200, nil)
 	if got, _ := mktmetrics.Read(context.Background(), m.Env.Store(), mm.Period); got.PublishedCourses != 0 {
 		t.Fatalf("published courses after unpublish: %d", got.PublishedCourses)
 	}
@@ -143,13 +141,11 @@ func TestFreeCourseEnrolsAtOnce(t *testing.T) {
 	ltok := m.Token(t, m.id("learner"), "")
 	c, _ := m.publishedCourse(t, itok, "Free intro", 0)
 	var res marketplace.PurchaseResponse
-	m.call(t, "POST", "/courses/"+c.ID+"/purchase", ltok,
-		map[string]string{"successUrl": "http://localhost:5173/ok", "cancelUrl": "http://localhost:5173/no"}, 201, &res)
+	m.Call(t, "POST", "/courses/"+c.ID+"/purchase", ltok, map[string]string{"successUrl": "http://localhost:5173/ok", "cancelUrl": "http://localhost:5173/no"}, 201, &res)
 	if res.Enrollment == nil || res.Enrollment.Source != "free" || res.SessionID != "" {
 		t.Fatalf("free purchase: %+v", res)
 	}
-	m.call(t, "POST", "/courses/"+c.ID+"/purchase", ltok,
-		map[string]string{"successUrl": "http://localhost:5173/ok", "cancelUrl": "http://localhost:5173/no"}, 409, nil)
+	m.Call(t, "POST", "/courses/"+c.ID+"/purchase", ltok, map[string]string{"successUrl": "http://localhost:5173/ok", "cancelUrl": "http://localhost:5173/no"}, 409, nil)
 	if sales := m.sales(t, itok); len(sales) != 0 {
 		t.Fatalf("a free enrolment made sales: %+v", sales)
 	}

@@ -5,7 +5,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,8 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/infra/local/stripeevents"
@@ -47,32 +44,18 @@ func startMarket(t *testing.T) *market {
 
 func (m *market) id(name string) string { return name + "-" + m.run }
 
-// call sends a request and decodes the answer, failing the test unless the status is want.
-func (m *market) call(t *testing.T, method, path, token string, body any, want int, out any) {
-	t.Helper()
-	status, b, _ := m.Do(t, method, path, token, body)
-	if status != want {
-		t.Fatalf("%s %s: %d %s, want %d", method, path, status, b, want)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %v: %s", method, path, err, b)
-		}
-	}
-}
-
 // publishedCourse creates a course with one uploaded lesson and publishes it.
 func (m *market) publishedCourse(t *testing.T, instructorTok, title string, price int64) (marketplace.CourseView, []byte) {
 	t.Helper()
 	var c marketplace.CourseView
-	m.call(t, "POST", "/courses", instructorTok, map[string]any{"title": title, "description": "All about " + title + ".",
+	m.Call(t, "POST", "/courses", instructorTok, map[string]any{"title": title, "description": "All about " + title + ".",
 		"category": "development", "level": "beginner", "language": "en", "priceCents": price, "tags": []string{"e2e"}}, 201, &c)
 	file := []byte("%PDF-1.4\n% lesson of " + title + "\n%%EOF\n")
 	var lesson marketplace.CreateLessonResponse
-	m.call(t, "POST", "/courses/"+c.ID+"/lessons", instructorTok, map[string]any{"title": "Lesson one", "kind": "document",
+	m.Call(t, "POST", "/courses/"+c.ID+"/lessons", instructorTok, map[string]any{"title": "Lesson one", "kind": "document",
 		"contentType": "application/pdf", "sizeBytes": len(file)}, 201, &lesson)
 	put(t, lesson.Upload, file)
-	m.call(t, "POST", "/courses/"+c.ID+"/publish", instructorTok, map[string]any{}, 200, nil)
+	m.Call(t, "POST", "/courses/"+c.ID+"/publish", instructorTok, map[string]any{}, 200, nil)
 	return c, file
 }
 
@@ -134,37 +117,17 @@ func (m *market) stripeRefunds(s sale, status string, amounts ...int64) int64 {
 	return total
 }
 
-// waitQueue waits until a queue has no visible or in-flight messages (its consumer is done).
-func (m *market) waitQueue(t *testing.T, queue string) {
-	t.Helper()
-	url := m.Env.Resources.QueueURLs[queue]
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		out, err := m.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
-			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
-				sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.Attributes["ApproximateNumberOfMessages"] == "0" && out.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0" {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("queue %s did not drain", queue)
-}
-
 func (m *market) earnings(t *testing.T, tok string) marketplace.Earnings {
 	t.Helper()
 	var e marketplace.Earnings
-	m.call(t, "GET", "/instructors/me/earnings", tok, nil, 200, &e)
+	m.Call(t, "GET", "/instructors/me/earnings", tok, nil, 200, &e)
 	return e
 }
 
 func (m *market) sales(t *testing.T, tok string) []marketplace.SaleView {
 	t.Helper()
 	var l marketplace.SaleList
-	m.call(t, "GET", "/instructors/me/sales", tok, nil, 200, &l)
+	m.Call(t, "GET", "/instructors/me/sales", tok, nil, 200, &l)
 	return l.Sales
 }
 

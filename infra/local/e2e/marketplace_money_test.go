@@ -64,7 +64,7 @@ func TestConcurrentReviewsGiveAnExactAggregate(t *testing.T) {
 		if cursor != "" {
 			path += "&cursor=" + cursor
 		}
-		m.call(t, "GET", path, "", nil, 200, &page)
+		m.Call(t, "GET", path, "", nil, 200, &page)
 		for _, r := range page.Reviews {
 			want.Count++
 			sum += int64(r.Rating)
@@ -76,7 +76,7 @@ func TestConcurrentReviewsGiveAnExactAggregate(t *testing.T) {
 	}
 	want.Average = catalog.RatingAverage(sum, want.Count)
 	var detail marketplace.CourseDetail
-	m.call(t, "GET", "/courses/"+c.ID, "", nil, 200, &detail)
+	m.Call(t, "GET", "/courses/"+c.ID, "", nil, 200, &detail)
 	if want.Count != n || detail.Rating != want || detail.EnrollmentCount != n {
 		t.Fatalf("aggregate %+v (enrolments %d); the %d reviews give %+v (sum %d)", detail.Rating, detail.EnrollmentCount, want.Count, want, sum)
 	}
@@ -103,18 +103,18 @@ func TestRefundInWindowReversesSharesAndAccess(t *testing.T) {
 	// Full refund of the first sale.
 	m.refund(t, s1, 999)
 	m.refund(t, s1, 999) // redelivered (another event id, same refund): nothing more
-	m.call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 403, nil)
+	m.Call(t, "GET", "/courses/"+c.ID+"/content", ltok, nil, 403, nil)
 	var mine marketplace.EnrollmentList
-	m.call(t, "GET", "/me/courses", ltok, nil, 200, &mine)
+	m.Call(t, "GET", "/me/courses", ltok, nil, 200, &mine)
 	if len(mine.Courses) != 0 {
 		t.Fatalf("a fully refunded learner still lists the course: %+v", mine)
 	}
 
 	// The second sale refunded in two parts: access until the last part.
 	m.refund(t, s2, 333)
-	m.call(t, "GET", "/courses/"+c.ID+"/content", stok, nil, 200, nil)
+	m.Call(t, "GET", "/courses/"+c.ID+"/content", stok, nil, 200, nil)
 	m.refund(t, s2, 333, 666)
-	m.call(t, "GET", "/courses/"+c.ID+"/content", stok, nil, 403, nil)
+	m.Call(t, "GET", "/courses/"+c.ID+"/content", stok, nil, 403, nil)
 
 	for _, s := range m.sales(t, itok) {
 		if s.Status != marketplace.SaleRefunded || s.RefundedCents != 999 || s.InstructorNetCents != 0 || s.PlatformNetCents != 0 {
@@ -128,7 +128,7 @@ func TestRefundInWindowReversesSharesAndAccess(t *testing.T) {
 		t.Fatalf("ledger: %+v", got)
 	}
 	var detail marketplace.CourseDetail
-	m.call(t, "GET", "/courses/"+c.ID, "", nil, 200, &detail)
+	m.Call(t, "GET", "/courses/"+c.ID, "", nil, 200, &detail)
 	if detail.EnrollmentCount != 0 {
 		t.Fatalf("enrolment count after refunds: %d", detail.EnrollmentCount)
 	}
@@ -148,8 +148,7 @@ func TestPayoutsAndClawback(t *testing.T) {
 	// Both connect; Stripe reports their accounts ready.
 	for _, in := range []struct{ id, tok string }{{big, btok}, {small, stok}} {
 		var conn marketplace.ConnectResponse
-		m.call(t, "POST", "/instructors/me/connect", in.tok,
-			map[string]string{"returnUrl": "https://app.example.com/p", "refreshUrl": "https://app.example.com/r"}, 200, &conn)
+		m.Call(t, "POST", "/instructors/me/connect", in.tok, map[string]string{"returnUrl": "https://app.example.com/p", "refreshUrl": "https://app.example.com/r"}, 200, &conn)
 		post(t, m.Harness, stripeevents.MustBuild(stripeevents.AccountUpdated,
 			stripeevents.Options{UserID: in.id, AccountID: conn.AccountID}))
 		if e := m.earnings(t, in.tok); !e.PayoutsEnabled {
@@ -172,19 +171,19 @@ func TestPayoutsAndClawback(t *testing.T) {
 	// The payout run, twice; the first transfer reaches Stripe but its answer is lost.
 	m.fake.FailTransfers(stripefake.FailAfterCreate, 1)
 	m.RunJob(t, "payouts")
-	m.waitQueue(t, manifest.PayoutsQueue)
+	m.Drain(t, manifest.PayoutsQueue)
 	m.RunJob(t, "payouts")
-	m.waitQueue(t, manifest.PayoutsQueue)
+	m.Drain(t, manifest.PayoutsQueue)
 	trs := m.fake.Transfers()
 	if len(trs) != 1 || trs[0].Amount != 6999 || trs[0].Group != marketplace.PayoutID(big, marketplace.Period(time.Now())) {
 		t.Fatalf("transfers: %+v", trs)
 	}
 	var mine marketplace.PayoutList
-	m.call(t, "GET", "/instructors/me/payouts", btok, nil, 200, &mine)
+	m.Call(t, "GET", "/instructors/me/payouts", btok, nil, 200, &mine)
 	if len(mine.Payouts) != 1 || mine.Payouts[0].Status != marketplace.PayoutPaid || mine.Payouts[0].TransferID != trs[0].ID {
 		t.Fatalf("big's payouts: %+v", mine)
 	}
-	m.call(t, "GET", "/instructors/me/payouts", stok, nil, 200, &mine)
+	m.Call(t, "GET", "/instructors/me/payouts", stok, nil, 200, &mine)
 	if len(mine.Payouts) != 1 || mine.Payouts[0].Status != marketplace.PayoutCarried || mine.Payouts[0].CarryReason != "below_minimum" ||
 		mine.Payouts[0].AvailableCents != 699 {
 		t.Fatalf("small's payouts: %+v", mine)
@@ -200,7 +199,7 @@ func TestPayoutsAndClawback(t *testing.T) {
 		t.Fatalf("%d statements, want 1", n)
 	}
 	var all marketplace.PayoutList
-	m.call(t, "GET", "/admin/payouts?status=paid", admin, nil, 200, &all)
+	m.Call(t, "GET", "/admin/payouts?status=paid", admin, nil, 200, &all)
 	if len(all.Payouts) != 1 || all.Payouts[0].InstructorID != big {
 		t.Fatalf("admin's paid payouts: %+v", all)
 	}
@@ -210,8 +209,8 @@ func TestPayoutsAndClawback(t *testing.T) {
 	if e := m.earnings(t, btok); e.AvailableCents != -6999 || e.BalanceCents != -6999 || e.PaidCents != 6999 {
 		t.Fatalf("after a refund of a paid sale: %+v", e)
 	}
-	m.call(t, "POST", "/admin/payouts/run", admin, map[string]string{"period": marketplace.Period(time.Now().AddDate(0, -1, 0))}, 202, nil)
-	m.waitQueue(t, manifest.PayoutsQueue)
+	m.Call(t, "POST", "/admin/payouts/run", admin, map[string]string{"period": marketplace.Period(time.Now().AddDate(0, -1, 0))}, 202, nil)
+	m.Drain(t, manifest.PayoutsQueue)
 	if len(m.fake.Transfers()) != 1 {
 		t.Fatalf("a payout was made from a negative balance: %+v", m.fake.Transfers())
 	}

@@ -39,7 +39,7 @@ func s3Object(t *testing.T, h *Harness, key string) []byte {
 // PDF stays the one first issued.
 func TestRefundCreditNoteIsSeparateFromTheReceipt(t *testing.T) {
 	s := startPayStand(t, 2500, false)
-	drained(t, s.h)
+	s.h.Drain(t, manifest.ReceiptsQueue)
 	receiptKey := pay.ReceiptObjectKey(s.user, s.payID)
 	receipt := s3Object(t, s.h, receiptKey)
 	if !bytes.Contains(receipt, []byte("RECEIPT")) || !bytes.Contains(receipt, []byte("$25.00")) {
@@ -53,7 +53,7 @@ func TestRefundCreditNoteIsSeparateFromTheReceipt(t *testing.T) {
 	}
 	s.chargeRefunded(1000)                                              // the webhook queues the same notice again
 	post(t, s.h, stripeevents.MustBuild(stripeevents.InvoicePaid, s.o)) // and the receipt message again
-	drained(t, s.h)
+	s.h.Drain(t, manifest.ReceiptsQueue)
 
 	if got := s3Object(t, s.h, receiptKey); !bytes.Equal(got, receipt) {
 		t.Fatal("the receipt PDF changed after the refund")

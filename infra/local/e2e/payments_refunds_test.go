@@ -167,7 +167,7 @@ func TestAmbiguousRefundRetryBooksOnce(t *testing.T) {
 		t.Fatalf("retry: %d %s, want 201 with Stripe's refund %v", status, body, made[0]["id"])
 	}
 	s.chargeRefunded(3000) // and Stripe redelivers
-	drained(t, s.h)
+	s.h.Drain(t, manifest.ReceiptsQueue)
 
 	if got := s.payment(); got.RefundedCents != 3000 || got.Status != "partially_refunded" {
 		t.Fatalf("payment %+v, want 3000 refunded once", got)

@@ -39,8 +39,7 @@ func TestRewardsLeaderboards(t *testing.T) {
 		toks[p.id] = h.Token(t, p.id, p.id+"@example.com")
 		if p.name != "" {
 			var prof rewards.ProfileView
-			rwCall(t, h, http.MethodPut, "/me/profile", toks[p.id], map[string]any{"displayName": p.name, "leaderboardOptOut": p.optOut},
-				nil, http.StatusOK, &prof)
+			h.Call(t, http.MethodPut, "/me/profile", toks[p.id], map[string]any{"displayName": p.name, "leaderboardOptOut": p.optOut}, http.StatusOK, &prof)
 			if prof.DisplayName != p.name || prof.LeaderboardOptOut != p.optOut {
 				t.Fatalf("profile %+v", prof)
 			}
@@ -50,7 +49,7 @@ func TestRewardsLeaderboards(t *testing.T) {
 	}
 	// Profile validation: e-mail addresses and URLs are refused, naming the field.
 	for _, bad := range []string{"ana@example.com", "visit ana.dev", "x"} {
-		b := rwCall(t, h, http.MethodPut, "/me/profile", toks[players[0].id], map[string]any{"displayName": bad, "leaderboardOptOut": false}, nil, http.StatusBadRequest, nil)
+		b := h.Call(t, http.MethodPut, "/me/profile", toks[players[0].id], map[string]any{"displayName": bad, "leaderboardOptOut": false}, http.StatusBadRequest, nil)
 		if !strings.Contains(string(b), "displayName") {
 			t.Fatalf("%q: %s", bad, b)
 		}
@@ -97,10 +96,10 @@ func TestRewardsLeaderboards(t *testing.T) {
 	// Friends: Ben follows Ana and the opted-out Cai; his board is Ana and himself.
 	ben := toks[players[1].id]
 	for _, p := range []player{players[0], players[2]} {
-		rwCall(t, h, http.MethodPut, "/me/friends/"+p.id, ben, nil, nil, http.StatusOK, nil)
+		h.Call(t, http.MethodPut, "/me/friends/"+p.id, ben, nil, http.StatusOK, nil)
 	}
-	rwCall(t, h, http.MethodPut, "/me/friends/"+players[0].id, ben, nil, nil, http.StatusOK, nil) // again: no change
-	rwCall(t, h, http.MethodPut, "/me/friends/"+players[1].id, ben, nil, nil, http.StatusUnprocessableEntity, nil)
+	h.Call(t, http.MethodPut, "/me/friends/"+players[0].id, ben, nil, http.StatusOK, nil) // again: no change
+	h.Call(t, http.MethodPut, "/me/friends/"+players[1].id, ben, nil, http.StatusUnprocessableEntity, nil)
 	var friends struct {
 		Friends []rewards.FriendView `json:"friends"`
 		Count   int                  `json:"count"`
@@ -114,7 +113,7 @@ func TestRewardsLeaderboards(t *testing.T) {
 	if got := boardRows(fb); got != "[1:Ana L.:300: 2:Ben:200:you]" {
 		t.Fatalf("ben's friends board: %s", got)
 	}
-	rwCall(t, h, http.MethodDelete, "/me/friends/"+players[0].id, ben, nil, nil, http.StatusOK, nil)
+	h.Call(t, http.MethodDelete, "/me/friends/"+players[0].id, ben, nil, http.StatusOK, nil)
 	fb = rewards.BoardView{}
 	rwGet(t, h, "/leaderboards/friends", ben, http.StatusOK, &fb)
 	if got := boardRows(fb); got != "[1:Ben:200:you]" {
@@ -123,11 +122,11 @@ func TestRewardsLeaderboards(t *testing.T) {
 
 	// Classes: only instructors create; members and the owner see the board, others get 404.
 	teacher := h.Token(t, rwUser("teacher"), "t@example.com", "instructor")
-	rwCall(t, h, http.MethodPost, "/classes", toks[players[0].id], map[string]any{"name": "Spanish A1"}, nil, http.StatusForbidden, nil)
+	h.Call(t, http.MethodPost, "/classes", toks[players[0].id], map[string]any{"name": "Spanish A1"}, http.StatusForbidden, nil)
 	var class rewards.ClassView
-	rwCall(t, h, http.MethodPost, "/classes", teacher, map[string]any{"name": "Spanish A1"}, nil, http.StatusCreated, &class)
+	h.Call(t, http.MethodPost, "/classes", teacher, map[string]any{"name": "Spanish A1"}, http.StatusCreated, &class)
 	for _, p := range []player{players[0], players[3]} {
-		rwCall(t, h, http.MethodPost, "/classes/join", toks[p.id], map[string]any{"code": strings.ToLower(class.JoinCode)}, nil, http.StatusOK, nil)
+		h.Call(t, http.MethodPost, "/classes/join", toks[p.id], map[string]any{"code": strings.ToLower(class.JoinCode)}, http.StatusOK, nil)
 	}
 	var cb rewards.ClassBoardView
 	rwGet(t, h, "/leaderboards/classes/"+class.ID, teacher, http.StatusOK, &cb)
@@ -137,8 +136,8 @@ func TestRewardsLeaderboards(t *testing.T) {
 	rwGet(t, h, "/leaderboards/classes/"+class.ID, toks[players[3].id], http.StatusOK, nil)
 	rwGet(t, h, "/leaderboards/classes/"+class.ID, ben, http.StatusNotFound, nil) // not a member
 	rwGet(t, h, "/classes/"+class.ID, ben, http.StatusNotFound, nil)
-	rwCall(t, h, http.MethodDelete, "/classes/"+class.ID+"/members/"+players[3].id, toks[players[0].id], nil, nil, http.StatusNotFound, nil) // members cannot remove others
-	rwCall(t, h, http.MethodDelete, "/classes/"+class.ID+"/members/"+players[3].id, teacher, nil, nil, http.StatusOK, nil)
+	h.Call(t, http.MethodDelete, "/classes/"+class.ID+"/members/"+players[3].id, toks[players[0].id], nil, http.StatusNotFound, nil) // members cannot remove others
+	h.Call(t, http.MethodDelete, "/classes/"+class.ID+"/members/"+players[3].id, teacher, nil, http.StatusOK, nil)
 	rwGet(t, h, "/leaderboards/classes/"+class.ID, toks[players[3].id], http.StatusNotFound, nil) // removed
 	var owner rewards.ClassView
 	rwGet(t, h, "/classes/"+class.ID, teacher, http.StatusOK, &owner)

@@ -27,8 +27,7 @@ func TestRewardsApproveAndRejectRace(t *testing.T) {
 	rwGrant(t, m.Harness, admin, lin, n*500)
 	reds := make([]rewards.RedemptionView, n)
 	for i := range reds {
-		rwCall(t, m.Harness, http.MethodPost, "/tokens/redemptions", tok, map[string]string{"rewardId": "course-coupon-20"},
-			map[string]string{"Idempotency-Key": fmt.Sprintf("race-%s-%d", lin, i)}, http.StatusCreated, &reds[i])
+		m.Harness.Call(t, http.MethodPost, "/tokens/redemptions", tok, map[string]string{"rewardId": "course-coupon-20"}, http.StatusCreated, &reds[i], map[string]string{"Idempotency-Key": fmt.Sprintf("race-%s-%d", lin, i)})
 	}
 	type answer struct {
 		status int

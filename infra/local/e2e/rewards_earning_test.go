@@ -29,7 +29,7 @@ func TestRewardsEarningThroughTheQueues(t *testing.T) {
 	for range 3 {
 		rwLearning(t, h, rewards.EventLessonCompleted, "evt-"+ana+"-1", ana, "crs_spanish", "les_1", clk.Now())
 	}
-	rwDrain(t, h, manifest.LearningEventsQueue)
+	h.Drain(t, manifest.LearningEventsQueue)
 	if b := rwBalance(t, h, tok); b.Balance != 5 || b.Available != 5 || b.EarnedThisWeek != 5 {
 		t.Fatalf("after 3 deliveries: %+v", b)
 	}
@@ -42,7 +42,7 @@ func TestRewardsEarningThroughTheQueues(t *testing.T) {
 	for i := 2; i <= 12; i++ {
 		rwLearning(t, h, rewards.EventLessonCompleted, fmt.Sprintf("evt-%s-%d", ana, i), ana, "crs_spanish", fmt.Sprintf("les_%d", i), clk.Now())
 	}
-	rwDrain(t, h, manifest.LearningEventsQueue)
+	h.Drain(t, manifest.LearningEventsQueue)
 	if b := rwBalance(t, h, tok); b.Balance != 50 {
 		t.Fatalf("after 12 lessons in a day: %+v", b)
 	}
@@ -58,14 +58,14 @@ func TestRewardsEarningThroughTheQueues(t *testing.T) {
 		rwSend(t, h, manifest.FactsQueue, facts.CoursePurchased, p.DedupeID(), p)
 		rwSend(t, h, manifest.FactsQueue, facts.CoursePurchased, p.DedupeID(), p) // at least once
 	}
-	rwDrain(t, h, manifest.FactsQueue)
+	h.Drain(t, manifest.FactsQueue)
 	if b := rwBalance(t, h, tok); b.Pending != 100 || b.Available != 50 || b.LifetimeEarned != 50 {
 		t.Fatalf("two purchases: %+v", b)
 	}
 	r := facts.CourseRefundedFact{UserID: ana, CourseID: "crs_pur_refunded", PurchaseID: "pur_refunded-" + ana,
 		RefundID: "re_1-" + ana, AmountCents: 4900, Currency: "usd", Full: true, RefundedAt: bought.Add(3 * 24 * time.Hour)}
 	rwSend(t, h, manifest.FactsQueue, facts.CourseRefunded, r.DedupeID(), r)
-	rwDrain(t, h, manifest.FactsQueue)
+	h.Drain(t, manifest.FactsQueue)
 	if b := rwBalance(t, h, tok); b.Pending != 50 || b.Available != 50 {
 		t.Fatalf("after the in-window refund: %+v", b)
 	}
@@ -99,7 +99,7 @@ func TestRewardsEarningThroughTheQueues(t *testing.T) {
 	rwSend(t, h, manifest.FactsQueue, facts.SubscriptionRenewed, rn.DedupeID(), rn)
 	rwSend(t, h, manifest.FactsQueue, facts.SubscriptionRenewed, rn.DedupeID(), rn)
 	rwSend(t, h, manifest.FactsQueue, facts.ReviewPublished, "bad", map[string]string{"userId": ana})
-	rwDrain(t, h, manifest.FactsQueue)
+	h.Drain(t, manifest.FactsQueue)
 	if b := rwBalance(t, h, tok); b.Balance != 150 {
 		t.Fatalf("after the renewal: %+v", b)
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/queue"
@@ -43,60 +42,10 @@ func rwLearning(t *testing.T, h *Harness, typ, eventID, user, course, lesson str
 		Source: rewards.LearningSource, Detail: rewards.LearningDetail{UserID: user, CourseID: course, LessonID: lesson}})
 }
 
-// rwDrain waits until a queue holds no message, visible or in flight: every delivery so far has
-// been processed (and deleted) by its consumer. The DLQ must be empty too.
-func rwDrain(t *testing.T, h *Harness, q string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		n := rwQueueDepth(t, h, h.Env.Resources.QueueURLs[q])
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queue %s still holds %d messages", q, n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if n := rwQueueDepth(t, h, h.Env.Resources.DLQURLs[q]); n != 0 {
-		t.Fatalf("%d messages dead-lettered from %s", n, q)
-	}
-}
-
-func rwQueueDepth(t *testing.T, h *Harness, url string) int {
-	t.Helper()
-	out, err := h.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
-			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := 0
-	for _, v := range out.Attributes {
-		n, _ := strconv.Atoi(v)
-		total += n
-	}
-	return total
-}
-
 // rwGet calls a GET route and decodes its JSON answer, failing unless the status is want.
 func rwGet(t *testing.T, h *Harness, path, token string, want int, out any) {
 	t.Helper()
-	rwCall(t, h, http.MethodGet, path, token, nil, nil, want, out)
-}
-
-func rwCall(t *testing.T, h *Harness, method, path, token string, body any, headers map[string]string, want int, out any) []byte {
-	t.Helper()
-	status, b, _ := h.DoWithHeaders(t, method, path, token, body, headers)
-	if status != want {
-		t.Fatalf("%s %s: %d, want %d: %s", method, path, status, want, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %v: %s", method, path, err, b)
-		}
-	}
-	return b
+	h.Call(t, http.MethodGet, path, token, nil, want, out)
 }
 
 func rwBalance(t *testing.T, h *Harness, token string) rewards.BalanceView {
@@ -121,9 +70,7 @@ var rwKeys int
 func rwGrant(t *testing.T, h *Harness, admin, user string, n int64) {
 	t.Helper()
 	rwKeys++
-	rwCall(t, h, http.MethodPost, "/admin/tokens/adjustments", admin,
-		map[string]any{"userId": user, "amount": n, "reason": "end-to-end test"},
-		map[string]string{"Idempotency-Key": fmt.Sprintf("grant-%s-%d", user, rwKeys)}, http.StatusCreated, nil)
+	h.Call(t, http.MethodPost, "/admin/tokens/adjustments", admin, map[string]any{"userId": user, "amount": n, "reason": "end-to-end test"}, http.StatusCreated, nil, map[string]string{"Idempotency-Key": fmt.Sprintf("grant-%s-%d", user, rwKeys)})
 }
 
 // rwUser is a unique user id for one test run.

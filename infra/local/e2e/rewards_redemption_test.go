@@ -120,7 +120,7 @@ func TestRewardsRedemptionRaceAndWorkflow(t *testing.T) {
 	// Approve: the coupon exists at Stripe — this is the request we sent — and the code is e-mailed.
 	approved := held[0]
 	var v rewards.AdminRedemptionView
-	rwCall(t, h, http.MethodPost, "/admin/redemptions/"+approved.ID+"/approve", admin, nil, nil, http.StatusOK, &v)
+	h.Call(t, http.MethodPost, "/admin/redemptions/"+approved.ID+"/approve", admin, nil, http.StatusOK, &v)
 	code := v.CouponCode // drawn at random: nothing in the redemption id tells it
 	if v.Status != rewards.Fulfilled || len(code) != 16 || !strings.HasPrefix(code, "LIB20-") ||
 		strings.Contains(approved.ID, code[6:]) || v.EmailSent == nil || !*v.EmailSent {
@@ -139,10 +139,10 @@ func TestRewardsRedemptionRaceAndWorkflow(t *testing.T) {
 	if m := h.Env.Mailpit.Get(t, msgs[0].ID); !strings.Contains(m.Text, code) {
 		t.Fatalf("the code is not in the e-mail: %s", m.Text)
 	}
-	rwCall(t, h, http.MethodPost, "/admin/redemptions/"+approved.ID+"/approve", admin, nil, nil, http.StatusConflict, nil)
+	h.Call(t, http.MethodPost, "/admin/redemptions/"+approved.ID+"/approve", admin, nil, http.StatusConflict, nil)
 
 	// Reject: the tokens come back, and the learner is told why.
-	rwCall(t, h, http.MethodPost, "/admin/redemptions/"+held[1].ID+"/reject", admin, map[string]string{"reason": "Duplicate request"}, nil, http.StatusOK, &v)
+	h.Call(t, http.MethodPost, "/admin/redemptions/"+held[1].ID+"/reject", admin, map[string]string{"reason": "Duplicate request"}, http.StatusOK, &v)
 	if v.Status != rewards.Rejected {
 		t.Fatalf("rejected: %+v", v)
 	}
@@ -152,9 +152,9 @@ func TestRewardsRedemptionRaceAndWorkflow(t *testing.T) {
 	h.Env.Mailpit.WaitFor(t, "to:"+lin+"@example.com subject:\"not approved\"", 1)
 
 	// The learner cancels the last; someone else cannot; an admin cannot approve it afterwards.
-	rwCall(t, h, http.MethodPost, "/tokens/redemptions/"+held[2].ID+"/cancel", h.Token(t, "mallory", "m@example.com"), nil, nil, http.StatusNotFound, nil)
-	rwCall(t, h, http.MethodPost, "/tokens/redemptions/"+held[2].ID+"/cancel", tok, nil, nil, http.StatusOK, nil)
-	rwCall(t, h, http.MethodPost, "/admin/redemptions/"+held[2].ID+"/approve", admin, nil, nil, http.StatusConflict, nil)
+	h.Call(t, http.MethodPost, "/tokens/redemptions/"+held[2].ID+"/cancel", h.Token(t, "mallory", "m@example.com"), nil, http.StatusNotFound, nil)
+	h.Call(t, http.MethodPost, "/tokens/redemptions/"+held[2].ID+"/cancel", tok, nil, http.StatusOK, nil)
+	h.Call(t, http.MethodPost, "/admin/redemptions/"+held[2].ID+"/approve", admin, nil, http.StatusConflict, nil)
 	b := rwBalance(t, h, tok)
 	if b.Balance != 1000 || b.Held != 0 || b.Available != 1000 || b.LifetimeEarned != 1500 {
 		t.Fatalf("final: %+v", b)
@@ -163,8 +163,8 @@ func TestRewardsRedemptionRaceAndWorkflow(t *testing.T) {
 		t.Fatalf("only the approved coupon may reach Stripe: %+v", tap.Posts(""))
 	}
 	// Bad input: unknown reward, a shipping address where none belongs, no Idempotency-Key.
-	rwCall(t, h, http.MethodPost, "/tokens/redemptions", tok, map[string]any{"rewardId": "gold-bar"}, map[string]string{"Idempotency-Key": "bad-1"}, http.StatusBadRequest, nil)
-	rwCall(t, h, http.MethodPost, "/tokens/redemptions", tok, map[string]any{"rewardId": "course-coupon-20"}, nil, http.StatusBadRequest, nil)
+	h.Call(t, http.MethodPost, "/tokens/redemptions", tok, map[string]any{"rewardId": "gold-bar"}, http.StatusBadRequest, nil, map[string]string{"Idempotency-Key": "bad-1"})
+	h.Call(t, http.MethodPost, "/tokens/redemptions", tok, map[string]any{"rewardId": "course-coupon-20"}, http.StatusBadRequest, nil)
 	if b2 := rwBalance(t, h, tok); b2 != b {
 		t.Fatalf("refused requests changed the account: %+v", b2)
 	}

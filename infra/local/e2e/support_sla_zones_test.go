@@ -21,12 +21,12 @@ func newOrgInZone(t *testing.T, h *Harness, zone string, now time.Time) org {
 	platform := h.Token(t, "ops-"+suffix(), "ops@liberation.example", "admin")
 	email := "it-" + suffix() + "@acme.example"
 	var lic license
-	call(t, h, http.MethodPost, "/admin/licenses", platform, map[string]any{
+	h.Call(t, http.MethodPost, "/admin/licenses", platform, map[string]any{
 		"orgName": "Acme " + suffix(), "seats": 5, "startsAt": now.Add(-time.Hour), "expiresAt": now.Add(365 * 24 * time.Hour),
 		"overagePolicy": "block", "expirationPolicy": "restrict", "adminEmails": []string{email}, "timeZone": zone,
 	}, http.StatusCreated, &lic)
 	admin := h.Token(t, "admin-"+suffix(), email)
-	call(t, h, http.MethodPost, "/licenses/activate", admin, map[string]string{"key": lic.Key}, http.StatusOK, &lic)
+	h.Call(t, http.MethodPost, "/licenses/activate", admin, map[string]string{"key": lic.Key}, http.StatusOK, &lic)
 	return org{lic: lic, admin: admin, adminEmail: email}
 }
 
@@ -42,7 +42,7 @@ func TestSantiagoWeekendThroughTheBreachJob(t *testing.T) {
 	agents := h.Env.Vars[manifest.EnvSupportEmail]
 
 	var tk ticketView
-	call(t, h, http.MethodPost, "/support/tickets", learner, map[string]string{"subject": "Reports are empty",
+	h.Call(t, http.MethodPost, "/support/tickets", learner, map[string]string{"subject": "Reports are empty",
 		"body": "Every report shows no rows.", "priority": "normal"}, http.StatusCreated, &tk)
 	if tk.Tier != "enterprise" || !tk.SLA.BusinessHours || tk.SLA.FirstReply.DueAt == nil ||
 		!tk.SLA.FirstReply.DueAt.Equal(utcAt("2026-09-07 18:00")) {
@@ -51,7 +51,7 @@ func TestSantiagoWeekendThroughTheBreachJob(t *testing.T) {
 	agent := h.Token(t, "agent-"+suffix(), "agent-"+suffix()+"@support.liberation.example", manifest.GroupSupport)
 	get := func() ticketView {
 		var v ticketView
-		call(t, h, http.MethodGet, "/support/tickets/"+tk.ID, agent, nil, http.StatusOK, &v)
+		h.Call(t, http.MethodGet, "/support/tickets/"+tk.ID, agent, nil, http.StatusOK, &v)
 		return v
 	}
 	count := func(subject string) int {

@@ -70,7 +70,7 @@ func TestSLAClockOverAWeekendAndAPendingPause(t *testing.T) {
 	agent := h.Token(t, "agent-"+suffix(), "agent-"+suffix()+"@support.liberation.example", manifest.GroupSupport)
 
 	var tk ticketView
-	call(t, h, http.MethodPost, "/support/tickets", learner, map[string]string{"subject": "Export fails",
+	h.Call(t, http.MethodPost, "/support/tickets", learner, map[string]string{"subject": "Export fails",
 		"body": "The CSV export times out.", "priority": "normal"}, http.StatusCreated, &tk)
 	if tk.Tier != "enterprise" || tk.LicenseID != o.lic.ID || !tk.SLA.BusinessHours || tk.SLA.FirstReply.TargetMinutes != 8*60 ||
 		tk.SLA.Resolution.TargetMinutes != 72*60 {
@@ -82,7 +82,7 @@ func TestSLAClockOverAWeekendAndAPendingPause(t *testing.T) {
 	}
 	get := func() ticketView {
 		var v ticketView
-		call(t, h, http.MethodGet, "/support/tickets/"+tk.ID, learner, nil, http.StatusOK, &v)
+		h.Call(t, http.MethodGet, "/support/tickets/"+tk.ID, learner, nil, http.StatusOK, &v)
 		return v
 	}
 	h.Clock.Set(utcAt("2026-12-06 20:00")) // Sunday evening: still 2 h
@@ -95,8 +95,8 @@ func TestSLAClockOverAWeekendAndAPendingPause(t *testing.T) {
 	// Monday 10:00 (3 h used) an agent answers (the first reply is met) and sets it pending: the
 	// resolution clock pauses (pending never pauses a first reply still owed: decision 0066).
 	h.Clock.Set(utcAt("2026-12-07 10:00"))
-	call(t, h, http.MethodPost, "/support/tickets/"+tk.ID+"/replies", agent, map[string]string{"body": "Please send the logs."}, http.StatusCreated, nil)
-	call(t, h, http.MethodPatch, "/support/tickets/"+tk.ID, agent, map[string]string{"status": "pending"}, http.StatusOK, nil)
+	h.Call(t, http.MethodPost, "/support/tickets/"+tk.ID+"/replies", agent, map[string]string{"body": "Please send the logs."}, http.StatusCreated, nil)
+	h.Call(t, http.MethodPatch, "/support/tickets/"+tk.ID, agent, map[string]string{"status": "pending"}, http.StatusOK, nil)
 	h.Clock.Set(utcAt("2026-12-08 10:59")) // Tuesday: still 3 h
 	if v := get(); v.Status != "pending" || v.SLA.FirstReply.Status != "met" || v.SLA.Resolution.Status != "paused" ||
 		v.SLA.Resolution.ElapsedMinutes != 180 || v.SLA.Resolution.DueAt != nil {
@@ -107,7 +107,7 @@ func TestSLAClockOverAWeekendAndAPendingPause(t *testing.T) {
 	}
 	// The customer answers on Tuesday 11:00: open again, 69 of 72 h left → due Friday 2026-12-18 16:00.
 	h.Clock.Set(utcAt("2026-12-08 11:00"))
-	call(t, h, http.MethodPost, "/support/tickets/"+tk.ID+"/replies", learner, map[string]string{"body": "Here are the logs."}, http.StatusCreated, nil)
+	h.Call(t, http.MethodPost, "/support/tickets/"+tk.ID+"/replies", learner, map[string]string{"body": "Here are the logs."}, http.StatusCreated, nil)
 	v := get()
 	if v.Status != "open" || v.SLA.Resolution.Status != "running" || !v.SLA.Resolution.DueAt.Equal(utcAt("2026-12-18 16:00")) {
 		t.Fatalf("resumed %+v %+v", v.Status, v.SLA.Resolution)
@@ -128,7 +128,7 @@ func TestBreachJobRunTwiceSendsOneWarningAndOneEscalation(t *testing.T) {
 	platform := h.Token(t, "ops-"+suffix(), "ops@liberation.example", "admin")
 
 	var tk ticketView
-	call(t, h, http.MethodPost, "/support/tickets", learner, map[string]string{"subject": "Everyone is locked out",
+	h.Call(t, http.MethodPost, "/support/tickets", learner, map[string]string{"subject": "Everyone is locked out",
 		"body": "SSO returns an error for every user.", "priority": "urgent"}, http.StatusCreated, &tk)
 	if tk.SLA.BusinessHours || tk.SLA.FirstReply.TargetMinutes != 60 {
 		t.Fatalf("ticket %+v", tk.SLA)
@@ -166,14 +166,14 @@ func TestBreachJobRunTwiceSendsOneWarningAndOneEscalation(t *testing.T) {
 	// The ticket shows the breach, the agents' queue lists it as breaching, the report counts it.
 	agent := h.Token(t, "agent-"+suffix(), "agent-"+suffix()+"@support.liberation.example", manifest.GroupSupport)
 	var v ticketView
-	call(t, h, http.MethodGet, "/support/tickets/"+tk.ID, agent, nil, http.StatusOK, &v)
+	h.Call(t, http.MethodGet, "/support/tickets/"+tk.ID, agent, nil, http.StatusOK, &v)
 	if v.SLA.FirstReply.Status != "breached" || !v.SLA.Breaching {
 		t.Fatalf("ticket after the breach %+v", v.SLA)
 	}
 	var queue struct {
 		Tickets []ticketView `json:"tickets"`
 	}
-	call(t, h, http.MethodGet, "/support/queue?status=open&breaching=true", agent, nil, http.StatusOK, &queue)
+	h.Call(t, http.MethodGet, "/support/queue?status=open&breaching=true", agent, nil, http.StatusOK, &queue)
 	if len(queue.Tickets) != 1 || queue.Tickets[0].ID != tk.ID {
 		t.Fatalf("breaching queue %+v", queue)
 	}
@@ -188,14 +188,14 @@ func TestBreachJobRunTwiceSendsOneWarningAndOneEscalation(t *testing.T) {
 			}
 		} `json:"rows"`
 	}
-	call(t, h, http.MethodGet, "/admin/support/sla?days=30", platform, nil, http.StatusOK, &report)
+	h.Call(t, http.MethodGet, "/admin/support/sla?days=30", platform, nil, http.StatusOK, &report)
 	if r := report.Rows[0]; r.Tier != "enterprise" || r.Priority != "urgent" || r.FirstReply.Breached != 1 || r.FirstReply.Met != 0 ||
 		r.FirstReply.MetPercent == nil || *r.FirstReply.MetPercent != 0 {
 		t.Fatalf("report %+v", report.Rows[0])
 	}
 	// A late first reply completes the target without counting it again.
-	call(t, h, http.MethodPost, "/support/tickets/"+tk.ID+"/replies", agent, map[string]string{"body": "We are on it."}, http.StatusCreated, nil)
-	call(t, h, http.MethodGet, "/admin/support/sla?days=30", platform, nil, http.StatusOK, &report)
+	h.Call(t, http.MethodPost, "/support/tickets/"+tk.ID+"/replies", agent, map[string]string{"body": "We are on it."}, http.StatusCreated, nil)
+	h.Call(t, http.MethodGet, "/admin/support/sla?days=30", platform, nil, http.StatusOK, &report)
 	if r := report.Rows[0]; r.FirstReply.Breached != 1 || r.FirstReply.Met != 0 {
 		t.Fatalf("report after the reply %+v", r)
 	}
@@ -205,18 +205,18 @@ func TestBreachJobRunTwiceSendsOneWarningAndOneEscalation(t *testing.T) {
 func TestBrandedSupportReply(t *testing.T) {
 	h := Start(t)
 	o := newOrg(t, h, 5, "block", "restrict", time.Now().UTC())
-	call(t, h, http.MethodPut, "/licenses/"+o.lic.ID+"/branding", o.admin, map[string]any{"displayName": "Acme Academy",
+	h.Call(t, http.MethodPut, "/licenses/"+o.lic.ID+"/branding", o.admin, map[string]any{"displayName": "Acme Academy",
 		"logoUrl": "https://cdn.acme.example/logo.png", "primaryColor": "#0B3D91", "accentColor": "#FC3D21",
 		"emailFromName": "Acme Learning Desk", "supportEmail": "learning@acme.example"}, http.StatusOK, nil)
 	id := "learner-" + suffix()
 	email := id + "@acme.example"
 	learner := h.Token(t, id, email)
-	call(t, h, http.MethodPost, "/licenses/join", learner, map[string]string{"code": o.invite(t, h, 1)}, http.StatusCreated, nil)
+	h.Call(t, http.MethodPost, "/licenses/join", learner, map[string]string{"code": o.invite(t, h, 1)}, http.StatusCreated, nil)
 	var tk ticketView
-	call(t, h, http.MethodPost, "/support/tickets", learner, map[string]string{"subject": "Certificate <missing>",
+	h.Call(t, http.MethodPost, "/support/tickets", learner, map[string]string{"subject": "Certificate <missing>",
 		"body": "My certificate is missing.", "priority": "low"}, http.StatusCreated, &tk)
 	agent := h.Token(t, "agent-"+suffix(), "agent-"+suffix()+"@support.liberation.example", manifest.GroupSupport)
-	call(t, h, http.MethodPost, "/support/tickets/"+tk.ID+"/replies", agent, map[string]string{"body": "Fixed <b>now</b>."}, http.StatusCreated, nil)
+	h.Call(t, http.MethodPost, "/support/tickets/"+tk.ID+"/replies", agent, map[string]string{"body": "Fixed <b>now</b>."}, http.StatusCreated, nil)
 	m := h.Env.Mailpit.Get(t, h.Env.Mailpit.WaitFor(t, "to:"+email, 1)[0].ID)
 	if m.From.Name != "Acme Learning Desk" || !strings.Contains(m.HTML, "#0B3D91") || !strings.Contains(m.HTML, "https://cdn.acme.example/logo.png") ||
 		!strings.Contains(m.HTML, "Fixed &lt;b&gt;now&lt;/b&gt;.") || strings.Contains(m.HTML, "<b>now</b>") ||
@@ -224,7 +224,7 @@ func TestBrandedSupportReply(t *testing.T) {
 		t.Fatalf("reply e-mail from %+v, subject %q:\n%s", m.From, m.Subject, m.HTML)
 	}
 	// The learner's reply goes to the agents' address in the platform's branding.
-	call(t, h, http.MethodPost, "/support/tickets/"+tk.ID+"/replies", learner, map[string]string{"body": "Thanks!"}, http.StatusCreated, nil)
+	h.Call(t, http.MethodPost, "/support/tickets/"+tk.ID+"/replies", learner, map[string]string{"body": "Thanks!"}, http.StatusCreated, nil)
 	am := h.Env.Mailpit.Get(t, h.Env.Mailpit.WaitFor(t, "to:"+h.Env.Vars[manifest.EnvSupportEmail], 1)[0].ID)
 	if am.From.Name != "Liberation" || !strings.Contains(am.Text, "Thanks!") {
 		t.Fatalf("agents' e-mail from %+v:\n%s", am.From, am.Text)
@@ -239,29 +239,29 @@ func TestOrgIsolation(t *testing.T) {
 	aUser, aMember := a.member(t, h, a.invite(t, h, 1))
 	bUser, bMember := b.member(t, h, b.invite(t, h, 1))
 	var bTicket ticketView
-	call(t, h, http.MethodPost, "/support/tickets", bMember, map[string]string{"subject": "B's problem", "body": "Private.",
+	h.Call(t, http.MethodPost, "/support/tickets", bMember, map[string]string{"subject": "B's problem", "body": "Private.",
 		"priority": "high"}, http.StatusCreated, &bTicket)
 	id := b.lic.ID
 	for _, caller := range []string{aMember, a.admin} {
-		call(t, h, http.MethodGet, "/licenses/"+id, caller, nil, http.StatusNotFound, nil)
-		call(t, h, http.MethodGet, "/licenses/"+id+"/seats", caller, nil, http.StatusNotFound, nil)
-		call(t, h, http.MethodGet, "/licenses/"+id+"/usage", caller, nil, http.StatusNotFound, nil)
-		call(t, h, http.MethodPost, "/licenses/"+id+"/invites", caller, map[string]any{"maxUses": 5}, http.StatusNotFound, nil)
-		call(t, h, http.MethodPost, "/licenses/"+id+"/seats", caller, map[string]any{"email": "x@acme.example"}, http.StatusNotFound, nil)
-		call(t, h, http.MethodPut, "/licenses/"+id+"/branding", caller, map[string]any{"displayName": "Pwned", "primaryColor": "#000000",
+		h.Call(t, http.MethodGet, "/licenses/"+id, caller, nil, http.StatusNotFound, nil)
+		h.Call(t, http.MethodGet, "/licenses/"+id+"/seats", caller, nil, http.StatusNotFound, nil)
+		h.Call(t, http.MethodGet, "/licenses/"+id+"/usage", caller, nil, http.StatusNotFound, nil)
+		h.Call(t, http.MethodPost, "/licenses/"+id+"/invites", caller, map[string]any{"maxUses": 5}, http.StatusNotFound, nil)
+		h.Call(t, http.MethodPost, "/licenses/"+id+"/seats", caller, map[string]any{"email": "x@acme.example"}, http.StatusNotFound, nil)
+		h.Call(t, http.MethodPut, "/licenses/"+id+"/branding", caller, map[string]any{"displayName": "Pwned", "primaryColor": "#000000",
 			"accentColor": "#000000", "emailFromName": "Pwned", "supportEmail": "p@evil.example"}, http.StatusNotFound, nil)
-		call(t, h, http.MethodDelete, "/licenses/"+id+"/seats/"+bUser, caller, nil, http.StatusNotFound, nil)
-		call(t, h, http.MethodGet, "/support/tickets/"+bTicket.ID, caller, nil, http.StatusNotFound, nil)
-		call(t, h, http.MethodPost, "/support/tickets/"+bTicket.ID+"/replies", caller, map[string]string{"body": "hi"}, http.StatusNotFound, nil)
+		h.Call(t, http.MethodDelete, "/licenses/"+id+"/seats/"+bUser, caller, nil, http.StatusNotFound, nil)
+		h.Call(t, http.MethodGet, "/support/tickets/"+bTicket.ID, caller, nil, http.StatusNotFound, nil)
+		h.Call(t, http.MethodPost, "/support/tickets/"+bTicket.ID+"/replies", caller, map[string]string{"body": "hi"}, http.StatusNotFound, nil)
 	}
 	// B's admin reads B's member's ticket; a join with B's code by A's member is refused (one seat per user).
-	call(t, h, http.MethodGet, "/support/tickets/"+bTicket.ID, b.admin, nil, http.StatusOK, nil)
+	h.Call(t, http.MethodGet, "/support/tickets/"+bTicket.ID, b.admin, nil, http.StatusOK, nil)
 	refused(t, h, http.MethodPost, "/licenses/join", aMember, map[string]string{"code": b.invite(t, h, 5)}, http.StatusConflict, "another organisation")
 	// A's admin sees only A's seat.
 	var seats struct {
 		Seats []seatView `json:"seats"`
 	}
-	call(t, h, http.MethodGet, "/licenses/"+a.lic.ID+"/seats", a.admin, nil, http.StatusOK, &seats)
+	h.Call(t, http.MethodGet, "/licenses/"+a.lic.ID+"/seats", a.admin, nil, http.StatusOK, &seats)
 	if len(seats.Seats) != 1 || seats.Seats[0].UserID != aUser {
 		t.Fatalf("A's seats %+v", seats)
 	}
@@ -292,9 +292,9 @@ func TestEnterpriseMassAssignmentIsRefused(t *testing.T) {
 	var mine struct {
 		Tickets []ticketView `json:"tickets"`
 	}
-	call(t, h, http.MethodGet, "/support/tickets", user, nil, http.StatusOK, &mine)
+	h.Call(t, http.MethodGet, "/support/tickets", user, nil, http.StatusOK, &mine)
 	var lic license
-	call(t, h, http.MethodGet, "/licenses/"+o.lic.ID, o.admin, nil, http.StatusOK, &lic)
+	h.Call(t, http.MethodGet, "/licenses/"+o.lic.ID, o.admin, nil, http.StatusOK, &lic)
 	if len(mine.Tickets) != 0 || lic.SeatsUsed != 0 || lic.Seats != 2 || lic.Branding != nil {
 		t.Fatalf("something was stored: %d tickets, license %+v", len(mine.Tickets), lic)
 	}

@@ -1,0 +1,91 @@
+package treecheck
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/liberation/monetization/"
+
+// areas are the business areas under shared/ (docs/developer-guide.md, "Areas and frames").
+var areas = []string{"billing", "payments", "marketplace", "rewards", "licensing", "support"}
+
+// allowedAcrossAreas is every import of one area's package by another area, with its reason: the
+// intended dependency direction (docs/developer-guide.md, "Who may import whom"). Anything else
+// goes through a fact on the queue or a small port the importing area owns. Keys are
+// "<importing area> -> <imported package>".
+var allowedAcrossAreas = map[string]string{
+	"billing -> shared/licensing":              "a seat holder's subscription view: licensing's entitlement (SeatGrant) and activity signal",
+	"billing -> shared/marketplace/mktmetrics": "GET /admin/metrics reads the marketplace's counters (a small reader package)",
+	"billing -> shared/rewards/tokenmetrics":   "GET /admin/metrics reads the token counters (a small reader package)",
+	"payments -> shared/licensing":             "receipts in the organisation's branding (LicenseBranding)",
+	"marketplace -> shared/payments":           "a course purchase is one transaction with its payment (CheckoutPaidWith, decision 0062)",
+	"marketplace -> shared/licensing":          "a seat holder's enrolment counts in their license's usage (wired into Deps.RecordEnrolment)",
+	"rewards -> shared/licensing":              "redemption e-mails in the organisation's branding",
+	"support -> shared/licensing":              "a ticket's tier, org admins and branding come from the license",
+	"licensing -> shared/billing/tiers":        "enterprise features are billing's tier list (a leaf package)",
+}
+
+// An area imports another area's package only along the allowed directions above; the test fails on
+// a new one (add it here with its reason, or use a fact or a port) and on one no longer used.
+func TestAreaImportsFollowTheAllowedDirection(t *testing.T) {
+	root := repoRoot(t)
+	seen := map[string]bool{}
+	for _, area := range areas {
+		dir := filepath.Join(root, "shared", area)
+		err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+			if err != nil || info.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+			if err != nil {
+				return err
+			}
+			for _, imp := range f.Imports {
+				p := strings.Trim(imp.Path.Value, `"`)
+				if !strings.HasPrefix(p, module+"shared/") {
+					continue
+				}
+				rel := strings.TrimPrefix(p, module)
+				other := strings.SplitN(strings.TrimPrefix(rel, "shared/"), "/", 2)[0]
+				if other == area || !contains(areas, other) {
+					continue
+				}
+				key := area + " -> " + rel
+				seen[key] = true
+				if _, ok := allowedAcrossAreas[key]; !ok {
+					t.Errorf("%s imports %s: not an allowed direction (use a fact or a port, or add it to allowedAcrossAreas with its reason)",
+						strings.TrimPrefix(path, root+"/"), rel)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stale []string
+	for k := range allowedAcrossAreas {
+		if !seen[k] {
+			stale = append(stale, k)
+		}
+	}
+	sort.Strings(stale)
+	if len(stale) > 0 {
+		t.Errorf("allowed imports no longer used (remove them): %v", stale)
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
