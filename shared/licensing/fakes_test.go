@@ -7,13 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
-	"github.com/liberation/monetization/shared/idempotency"
-	"github.com/liberation/monetization/shared/mail"
 	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/store/storetest"
 )
 
 // memRepo is every licensing port in memory, with DynamoDB's semantics where the rules depend on
@@ -51,17 +48,7 @@ func newMemRepo() *memRepo {
 		months: map[string]map[string]int64{}}
 }
 
-func clone[T any](v T) T {
-	item, err := attributevalue.MarshalMap(v)
-	if err != nil {
-		panic(err)
-	}
-	var out T
-	if err := attributevalue.UnmarshalMap(item, &out); err != nil {
-		panic(err)
-	}
-	return out
-}
+func clone[T any](v T) T { return storetest.Copy(v) }
 
 func k2(a, b string) string { return a + "|" + b }
 
@@ -496,60 +483,3 @@ func (m *memRepo) CloseMonth(_ context.Context, c monthClose) error {
 }
 
 // ----- e-mail -----
-
-// memSent is idempotency.Store for e-mails: a dedupe id claimed once, released when a send fails.
-type memSent struct {
-	mu   sync.Mutex
-	done map[string]bool
-}
-
-func (s *memSent) BeginIdempotent(_ context.Context, scope, key, _ string, _, _ time.Duration) (*idempotency.Record, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.done == nil {
-		s.done = map[string]bool{}
-	}
-	if s.done[scope+key] {
-		return &idempotency.Record{Status: "completed"}, nil
-	}
-	s.done[scope+key] = true
-	return nil, nil
-}
-
-func (s *memSent) CompleteIdempotent(context.Context, string, string, int, string) error { return nil }
-
-func (s *memSent) ReleaseIdempotent(_ context.Context, scope, key string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.done, scope+key)
-	return nil
-}
-
-// memMail records what was sent; fail makes every send fail.
-type memMail struct {
-	mu   sync.Mutex
-	sent []mail.Message
-	fail error
-}
-
-func (m *memMail) Send(_ context.Context, msg mail.Message) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
-	}
-	m.sent = append(m.sent, msg)
-	return nil
-}
-
-func (m *memMail) to(addr string) int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := 0
-	for _, s := range m.sent {
-		if s.To == addr {
-			n++
-		}
-	}
-	return n
-}

@@ -16,7 +16,9 @@ import (
 	"github.com/liberation/monetization/shared/auth"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/idempotency/idemtest"
 	"github.com/liberation/monetization/shared/licensing/licensekey"
+	"github.com/liberation/monetization/shared/mail/mailtest"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -25,7 +27,7 @@ import (
 type world struct {
 	t    *testing.T
 	repo *memRepo
-	mail *memMail
+	mail *mailtest.Recorder
 	clk  *clock.Fake
 	d    *Deps
 	pem  string
@@ -33,9 +35,9 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, repo: newMemRepo(), mail: &memMail{}, clk: clock.NewFake(t0)}
+	w := &world{t: t, repo: newMemRepo(), mail: &mailtest.Recorder{}, clk: clock.NewFake(t0)}
 	w.d = withRepo(&Deps{Config: platform.Config{AppURL: "https://app.example", MailFrom: "licenses@platform.example"},
-		Clock: w.clk, Mail: w.mail, Sent: &memSent{}}, w.repo)
+		Clock: w.clk, Mail: w.mail, Sent: idemtest.New(nil)}, w.repo)
 	pem, err := licensekey.GenerateKeyPEM()
 	if err != nil {
 		t.Fatal(err)
@@ -325,7 +327,7 @@ func TestInvites(t *testing.T) {
 	w := newWorld(t)
 	v := w.activated(10, OverageBlock, ExpireRestrict)
 	addressed := w.invite(v.ID, map[string]any{"email": "Sam@Acme.example"})
-	if !addressed.Emailed || w.mail.to("sam@acme.example") != 1 || !strings.Contains(addressed.JoinURL, "https://app.example/enterprise/join?code=") {
+	if !addressed.Emailed || len(w.mail.To("sam@acme.example")) != 1 || !strings.Contains(addressed.JoinURL, "https://app.example/enterprise/join?code=") {
 		t.Fatalf("addressed invite %+v", addressed)
 	}
 	_, err := w.join(eve, addressed.Code)
@@ -360,11 +362,11 @@ func TestInvites(t *testing.T) {
 	wantCode(t, err, apperr.Unprocessable, "unknown")
 
 	// The invite stands when its e-mail cannot be sent.
-	w.mail.fail = apperr.New(apperr.Unavailable, "smtp down")
+	w.mail.Fail = apperr.New(apperr.Unavailable, "smtp down")
 	if v := w.invite(v.ID, map[string]any{"email": "kim@acme.example"}); v.Emailed || v.Code == "" {
 		t.Fatalf("invite with mail down %+v", v)
 	}
-	w.mail.fail = nil
+	w.mail.Fail = nil
 
 	// Nobody but its org admins invites; an issued (not activated) license takes no invites.
 	_, err = w.call(handleCreateInvite, eve, req{body: map[string]any{}, path: lic(v.ID)})
@@ -384,11 +386,11 @@ func TestAssignSeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := w.ok(handleAssignSeat, alice, req{body: map[string]string{"email": "kim@acme.example"}, path: lic(v.ID)})
-	if res.Status != http.StatusCreated || w.mail.to("kim@acme.example") != 1 || res.Body.(JoinView).Seat.Via != "assigned" {
-		t.Fatalf("assign: %+v, %d mails", res, w.mail.to("kim@acme.example"))
+	if res.Status != http.StatusCreated || len(w.mail.To("kim@acme.example")) != 1 || res.Body.(JoinView).Seat.Via != "assigned" {
+		t.Fatalf("assign: %+v, %d mails", res, len(w.mail.To("kim@acme.example")))
 	}
 	// Assigning again answers the seat, and sends nothing more.
-	if res := w.ok(handleAssignSeat, alice, req{body: map[string]string{"email": "kim@acme.example"}, path: lic(v.ID)}); res.Status != http.StatusOK || w.mail.to("kim@acme.example") != 1 {
+	if res := w.ok(handleAssignSeat, alice, req{body: map[string]string{"email": "kim@acme.example"}, path: lic(v.ID)}); res.Status != http.StatusOK || len(w.mail.To("kim@acme.example")) != 1 {
 		t.Fatalf("second assign %d", res.Status)
 	}
 }
@@ -454,7 +456,7 @@ func TestBrandingValidationAndUse(t *testing.T) {
 	}
 	// Seat holders' e-mails carry it.
 	inv := w.invite(v.ID, map[string]any{"email": "sam@acme.example"})
-	if m := w.mail.sent[len(w.mail.sent)-1]; !strings.Contains(m.From, "Acme Learning") || !strings.Contains(m.Subject, "Acme Academy") {
+	if m := w.mail.Sent()[len(w.mail.Sent())-1]; !strings.Contains(m.From, "Acme Learning") || !strings.Contains(m.Subject, "Acme Academy") {
 		t.Fatalf("invite mail %+v", m)
 	}
 	w.ok(handleJoin, sam, req{body: map[string]string{"code": inv.Code}})
@@ -579,7 +581,7 @@ func TestExpiryJobOnFakes(t *testing.T) {
 		t.Fatalf("seatOf %+v %v %v", s, ok, err)
 	}
 	// A failing license fails the job (the schedule retries) without stopping the others.
-	w.mail.fail = apperr.New(apperr.Unavailable, "smtp down")
+	w.mail.Fail = apperr.New(apperr.Unavailable, "smtp down")
 	l := activeLicense(2, 0, OverageBlock, ExpireRestrict)
 	l.AdminEmails, l.ExpiresAt = []string{"z@acme.example"}, w.clk.Now().Add(12*time.Hour)
 	w.repo.licenses[l.ID] = l

@@ -18,7 +18,7 @@ import (
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/clock"
-	"github.com/liberation/monetization/shared/mail"
+	"github.com/liberation/monetization/shared/mail/mailtest"
 	"github.com/liberation/monetization/shared/marketplace"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
@@ -98,18 +98,6 @@ func (f *fakeStripe) RefundPurchase(context.Context, marketplace.RefundInput) (s
 }
 func (f *fakeStripe) AccountPayoutsEnabled(context.Context, string) (bool, error) { return true, nil }
 
-type sentMail struct {
-	mu  sync.Mutex
-	out []mail.Message
-}
-
-func (s *sentMail) Send(_ context.Context, m mail.Message) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.out = append(s.out, m)
-	return nil
-}
-
 // sentFacts records the facts sent (dedupe ids per type).
 type sentFacts struct {
 	mu  sync.Mutex
@@ -126,7 +114,7 @@ func (s *sentFacts) Send(_ context.Context, _, typ, dedupeID string, _ any) erro
 type world struct {
 	d       *marketplace.Deps
 	stripe  *fakeStripe
-	mail    *sentMail
+	mail    *mailtest.Recorder
 	facts   *sentFacts
 	clk     *clock.Fake
 	courses int
@@ -135,7 +123,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	env := localtest.New(t)
 	clk := env.WithFakeClock()
-	fs, ms, fa := newFakeStripe(), &sentMail{}, &sentFacts{ids: map[string][]string{}}
+	fs, ms, fa := newFakeStripe(), &mailtest.Recorder{}, &sentFacts{ids: map[string][]string{}}
 	d := (&marketplace.Deps{Config: env.Runtime.Config, Clock: clk, Store: env.Store(), Stripe: fs, Mail: ms, Queue: fa,
 		PayoutMinimum: 5000}).Wire()
 	return &world{d: d, stripe: fs, mail: ms, facts: fa, clk: clk}
@@ -315,8 +303,8 @@ func TestSeededRunLedgerEqualsBalance(t *testing.T) {
 		Held: m.Earnings.HeldCents, Paid: m.Earnings.PaidCents}); got != gauges {
 		t.Errorf("gauges %+v, balances sum to %+v", got, gauges)
 	}
-	if len(w.mail.out) != len(w.stripe.transfers) {
-		t.Errorf("%d statements for %d transfers", len(w.mail.out), len(w.stripe.transfers))
+	if len(w.mail.Sent()) != len(w.stripe.transfers) {
+		t.Errorf("%d statements for %d transfers", len(w.mail.Sent()), len(w.stripe.transfers))
 	}
 }
 

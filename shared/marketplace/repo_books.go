@@ -478,17 +478,5 @@ func putSaleItem(s *Sale) (types.TransactWriteItem, error) {
 // putVersioned writes v (an item with a "version" attribute) conditioned on the version read
 // (0: must not exist). The caller has already incremented v's version.
 func putVersioned(v any, readVersion int64) (types.TransactWriteItem, error) {
-	item, err := store.Marshal(v)
-	if err != nil {
-		return types.TransactWriteItem{}, err
-	}
-	put := &types.Put{Item: item}
-	if readVersion == 0 {
-		put.ConditionExpression = aws.String("attribute_not_exists(PK)")
-	} else {
-		put.ConditionExpression = aws.String("#v = :v")
-		put.ExpressionAttributeNames = map[string]string{"#v": "version"}
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": store.N(readVersion)}
-	}
-	return types.TransactWriteItem{Put: put}, nil
+	return store.PutVersioned(v, readVersion)
 }

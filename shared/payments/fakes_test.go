@@ -13,7 +13,6 @@ import (
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/blob"
 	"github.com/liberation/monetization/shared/clock"
-	"github.com/liberation/monetization/shared/mail"
 	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
@@ -539,19 +538,4 @@ func (d *fakeDocs) Exists(_ context.Context, key string) (bool, error) {
 	defer d.mu.Unlock()
 	_, ok := d.objs[key]
 	return ok, nil
-}
-
-type fakeMail struct {
-	mu   sync.Mutex
-	sent []mail.Message
-}
-
-func (m *fakeMail) Send(_ context.Context, msg mail.Message) error {
-	if err := msg.Validate(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	m.sent = append(m.sent, msg)
-	m.mu.Unlock()
-	return nil
 }

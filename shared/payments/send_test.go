@@ -9,6 +9,7 @@ import (
 
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/idempotency/idemtest"
+	"github.com/liberation/monetization/shared/mail/mailtest"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/receipts"
 	"github.com/liberation/monetization/shared/receipts/receiptpdf"
@@ -32,7 +33,7 @@ func TestReceiptAndCreditNoteDocuments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs, sent := newFakeDocs(), &fakeMail{}
+	docs, sent := newFakeDocs(), &mailtest.Recorder{}
 	m := &Mailer{Source: w.ledger, Claims: idemtest.New(clock.NewFake(w.clock.Now())), Docs: docs, Mail: sent, From: "r@liberation.local", Render: receiptpdf.Render}
 	w.ledger.emails["u1"] = "ada@example.com"
 	ctx := context.Background()
@@ -47,13 +48,13 @@ func TestReceiptAndCreditNoteDocuments(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(sent.sent) != 2 {
-		t.Fatalf("%d e-mails, want 2 (one per dedupe id)", len(sent.sent))
+	if len(sent.Sent()) != 2 {
+		t.Fatalf("%d e-mails, want 2 (one per dedupe id)", len(sent.Sent()))
 	}
 	if docs.puts[receiptKey] != 1 || docs.puts[noteKey] != 1 || len(docs.objs) != 2 {
 		t.Fatalf("stored %v: each document once, at its own key", docs.puts)
 	}
-	notice, receipt := sent.sent[0], sent.sent[1]
+	notice, receipt := sent.Sent()[0], sent.Sent()[1]
 	if a := notice.Attachments; len(a) != 1 || a[0].Filename != "credit-note-re_1.pdf" || !bytes.Equal(a[0].Data, docs.objs[noteKey]) ||
 		!bytes.Contains(a[0].Data, []byte("CREDIT NOTE")) || !bytes.Contains(a[0].Data, []byte("-$10.00")) {
 		t.Fatalf("refund notice attachment %+v", a)

@@ -75,14 +75,7 @@ func movementItems(m Movement) ([]types.TransactWriteItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	put := &types.Put{Item: acct}
-	if a.Version == 0 {
-		put.ConditionExpression = aws.String("attribute_not_exists(PK)")
-	} else {
-		put.ConditionExpression = aws.String("version = :v")
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": store.N(a.Version)}
-	}
-	items := []types.TransactWriteItem{{Put: put}}
+	items := []types.TransactWriteItem{store.PutOver(acct, a.Version)}
 	if e.Seq != 0 {
 		entry, err := store.Marshal(e.item())
 		if err != nil {
@@ -175,11 +168,7 @@ func redemptionPut(w RedemptionWrite) (types.TransactWriteItem, error) {
 	if err != nil {
 		return types.TransactWriteItem{}, err
 	}
-	if w.Read == 0 {
-		return types.TransactWriteItem{Put: &types.Put{Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}}, nil
-	}
-	return types.TransactWriteItem{Put: &types.Put{Item: item, ConditionExpression: aws.String("version = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": store.N(w.Read)}}}, nil
+	return store.PutOver(item, w.Read), nil
 }
 
 // ----- earning guards -----

@@ -277,21 +277,9 @@ func (s *Store) ListRefunds(ctx context.Context, userID, paymentID string) ([]Re
 // (p.Version is incremented). SetKeys is applied.
 func PutPaymentItem(p *Payment) (types.TransactWriteItem, error) {
 	p.SetKeys()
-	var put types.Put
-	if p.Version == 0 {
-		put.ConditionExpression = aws.String("attribute_not_exists(PK)")
-	} else {
-		put.ConditionExpression = aws.String("#v = :v")
-		put.ExpressionAttributeNames = map[string]string{"#v": "version"}
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": N(p.Version)}
-	}
+	read := p.Version
 	p.Version++
-	item, err := Marshal(p)
-	if err != nil {
-		return types.TransactWriteItem{}, err
-	}
-	put.Item = item
-	return types.TransactWriteItem{Put: &put}, nil
+	return PutVersioned(p, read)
 }
 
 // PutNewItem returns a transaction item that creates v only if its key is free.

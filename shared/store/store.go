@@ -229,3 +229,27 @@ func QueryIndexOne[T any](ctx context.Context, s *Store, ix manifest.Index, pk, 
 	err = decode(res.Items[0], &out)
 	return out, err
 }
+
+// PutOver is the transaction item that writes item over the version read: a create when
+// readVersion is 0 (the item must not exist), else a replace conditioned on version = readVersion.
+// The item already carries its next version. Every versioned write of every area goes through it,
+// so a lost race is always the same failed condition.
+func PutOver(item map[string]types.AttributeValue, readVersion int64) types.TransactWriteItem {
+	put := &types.Put{Item: item}
+	if readVersion == 0 {
+		put.ConditionExpression = aws.String("attribute_not_exists(PK)")
+	} else {
+		put.ConditionExpression = aws.String("version = :v")
+		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": N(readVersion)}
+	}
+	return types.TransactWriteItem{Put: put}
+}
+
+// PutVersioned is PutOver of v (an item struct with a "version" attribute).
+func PutVersioned(v any, readVersion int64) (types.TransactWriteItem, error) {
+	item, err := Marshal(v)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return PutOver(item, readVersion), nil
+}

@@ -123,14 +123,7 @@ func (s *Store) PutSubscriptionTx(userID string, next *Subscription, prevVersion
 	if err != nil {
 		return types.TransactWriteItem{}, err
 	}
-	put := &types.Put{Item: item}
-	if prevVersion == 0 {
-		put.ConditionExpression = aws.String("attribute_not_exists(PK)")
-	} else {
-		put.ConditionExpression = aws.String("version = :v")
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": N(prevVersion)}
-	}
-	return types.TransactWriteItem{Put: put}, nil
+	return PutOver(item, prevVersion), nil
 }
 
 // WriteSubscription writes next for userID in one transaction with the metric deltas (gauges on

@@ -2,7 +2,6 @@ package support
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"slices"
 	"sort"
@@ -10,15 +9,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
-	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/licensing"
-	"github.com/liberation/monetization/shared/mail"
 	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/store/storetest"
 )
 
 // memRepo is an in-memory implementation of support's storage ports with the semantics dynamoRepo
@@ -52,18 +48,7 @@ func newMemRepo() *memRepo {
 		agents: map[string]Agent{}, subs: map[string]store.Subscription{}}
 }
 
-// roundTrip copies v as DynamoDB would store and return it.
-func roundTrip[T any](v T) T {
-	item, err := attributevalue.MarshalMap(v)
-	if err != nil {
-		panic(err)
-	}
-	var out T
-	if err := attributevalue.UnmarshalMap(item, &out); err != nil {
-		panic(err)
-	}
-	return out
-}
+func roundTrip[T any](v T) T { return storetest.Copy(v) }
 
 func conditionFailed() error {
 	return apperr.Wrap(store.ErrConditionFailed, apperr.Conflict, "the record changed or already exists")
@@ -298,75 +283,4 @@ func (o *memOrgs) RecordActivity(_ context.Context, userID, _ string, _ time.Tim
 	defer o.mu.Unlock()
 	o.active = append(o.active, userID)
 	return o.err
-}
-
-// memClaims is the e-mail dedupe (and create idempotency) store: a claim in progress is a
-// Conflict for anyone else, a completed one is returned.
-type memClaims struct {
-	mu   sync.Mutex
-	recs map[string]*idempotency.Record
-}
-
-func newMemClaims() *memClaims { return &memClaims{recs: map[string]*idempotency.Record{}} }
-
-func (c *memClaims) BeginIdempotent(_ context.Context, scope, key, hash string, _, _ time.Duration) (*idempotency.Record, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r, ok := c.recs[scope+"#"+key]
-	switch {
-	case !ok:
-		c.recs[scope+"#"+key] = &idempotency.Record{Status: idempotency.InProgress, PayloadHash: hash}
-		return nil, nil
-	case r.PayloadHash != hash:
-		return nil, apperr.Wrap(idempotency.ErrMismatch, apperr.Unprocessable, "idempotency key was already used with a different request")
-	case r.Status == idempotency.Completed:
-		cp := *r
-		return &cp, nil
-	}
-	return nil, apperr.Wrap(idempotency.ErrInProgress, apperr.Conflict, "in progress")
-}
-
-func (c *memClaims) CompleteIdempotent(_ context.Context, scope, key string, code int, result string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if r, ok := c.recs[scope+"#"+key]; ok {
-		r.Status, r.StatusCode, r.Result = idempotency.Completed, code, result
-	}
-	return nil
-}
-
-func (c *memClaims) ReleaseIdempotent(_ context.Context, scope, key string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.recs, scope+"#"+key)
-	return nil
-}
-
-// memMail records e-mails sent; fail makes the next sends fail.
-type memMail struct {
-	mu   sync.Mutex
-	sent []mail.Message
-	fail bool
-}
-
-func (s *memMail) Send(_ context.Context, m mail.Message) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail {
-		return errors.New("mail down")
-	}
-	s.sent = append(s.sent, m)
-	return nil
-}
-
-func (s *memMail) to(addr string) []mail.Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []mail.Message
-	for _, m := range s.sent {
-		if m.To == addr {
-			out = append(out, m)
-		}
-	}
-	return out
 }

@@ -82,14 +82,7 @@ func ticketItems(w ticketWrite) ([]types.TransactWriteItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	put := &types.Put{Item: item}
-	if prev.Version == 0 {
-		put.ConditionExpression = aws.String("attribute_not_exists(PK)")
-	} else {
-		put.ConditionExpression = aws.String("version = :v")
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": store.N(prev.Version)}
-	}
-	items := []types.TransactWriteItem{{Put: put}}
+	items := []types.TransactWriteItem{store.PutOver(item, prev.Version)}
 	if !sameTime(prev.NextDueAt, next.NextDueAt) {
 		if prev.NextDueAt != nil {
 			items = append(items, types.TransactWriteItem{Delete: &types.Delete{Key: store.SLADueKey(*prev.NextDueAt, prev.ID).Item()}})

@@ -3,6 +3,7 @@ package support
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,7 +17,9 @@ import (
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/idempotency"
+	"github.com/liberation/monetization/shared/idempotency/idemtest"
 	"github.com/liberation/monetization/shared/licensing"
+	"github.com/liberation/monetization/shared/mail/mailtest"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
@@ -28,15 +31,15 @@ type harness struct {
 	clk    *clock.Fake
 	repo   *memRepo
 	orgs   *memOrgs
-	mail   *memMail
-	claims *memClaims
+	mail   *mailtest.Recorder
+	claims *idemtest.Store
 	d      *Deps
 }
 
 const agentsAddr = "agents@support.example"
 
 func newHarness(t0 time.Time) *harness {
-	h := &harness{clk: clock.NewFake(t0), repo: newMemRepo(), orgs: newMemOrgs(), mail: &memMail{}, claims: newMemClaims()}
+	h := &harness{clk: clock.NewFake(t0), repo: newMemRepo(), orgs: newMemOrgs(), mail: &mailtest.Recorder{}, claims: idemtest.New(nil)}
 	h.d = &Deps{Config: platform.Config{MailFrom: "Liberation <no-reply@liberation.example>", AppURL: "https://app.example/"},
 		Clock: h.clk, Repo: h.repo, Orgs: h.orgs, Claims: h.claims, Mail: h.mail, AgentsEmail: agentsAddr,
 		Tier: storedTier(h.orgs, h.repo)}
@@ -181,15 +184,15 @@ func TestRepliesAndAccess(t *testing.T) {
 
 	var m MessageView
 	do(t, h.reply(), call{user: "boss", path: id(v.ID), body: map[string]string{"body": "Any news?"}, status: http.StatusCreated}, &m)
-	if m.Role != RoleOrgAdmin || len(h.mail.to(agentsAddr)) != 1 {
-		t.Fatalf("org admin reply %+v, %d e-mails", m, len(h.mail.to(agentsAddr)))
+	if m.Role != RoleOrgAdmin || len(h.mail.To(agentsAddr)) != 1 {
+		t.Fatalf("org admin reply %+v, %d e-mails", m, len(h.mail.To(agentsAddr)))
 	}
 	h.clk.Advance(time.Hour)
 	do(t, h.reply(), call{user: "agent1", agent: true, path: id(v.ID), body: map[string]string{"body": "On it.\n\nCheers"}, status: http.StatusCreated}, &m)
 	if m.Role != RoleAgent {
 		t.Fatalf("agent reply %+v", m)
 	}
-	sent := h.mail.to("req@example.com")
+	sent := h.mail.To("req@example.com")
 	if len(sent) != 1 || !strings.Contains(sent[0].From, "Acme Support") || !strings.Contains(sent[0].Text, "On it.") ||
 		!strings.Contains(sent[0].Text, "https://app.example/support/tickets/"+v.ID) {
 		t.Fatalf("e-mail to the requester %+v", sent)
@@ -404,7 +407,7 @@ func TestBreachJob(t *testing.T) {
 	if rep := runAll(); rep.Escalations != 1 || rep.BreachesRecorded != 1 || rep.Warnings != 0 {
 		t.Fatalf("escalation %+v", rep)
 	}
-	if n := len(h.mail.to(agentsAddr)); n != 2 {
+	if n := len(h.mail.To(agentsAddr)); n != 2 {
 		t.Fatalf("%d e-mails to the agents", n)
 	}
 	got, _ := h.repo.Ticket(ctx, v.ID)
@@ -427,11 +430,11 @@ func TestBreachJob(t *testing.T) {
 	// An e-mail claimed by another run is left to it; a failed send is retried by the next run.
 	w := h.open(t, "req", sla.Urgent)
 	h.clk.Advance(50 * time.Minute)
-	h.mail.fail = true
+	h.mail.Fail = errors.New("mail down")
 	if rep, err := h.check().run(ctx, "support-sla-check"); err == nil || rep.Failures != 1 {
 		t.Fatalf("failed send %+v %v", rep, err)
 	}
-	h.mail.fail = false
+	h.mail.Fail = nil
 	if rep, err := h.check().run(ctx, "support-sla-check"); err != nil || rep.Warnings != 1 {
 		t.Fatalf("retried send %+v %v", rep, err)
 	}
@@ -451,7 +454,7 @@ func TestBreachJobLeavesAClaimedSend(t *testing.T) {
 	h.orgs.seats["req"] = licensing.SeatInfo{LicenseID: "lic1", Grant: licensing.Grant{Granted: true}}
 	v := h.open(t, "req", sla.Urgent)
 	h.clk.Set(t0.Add(50 * time.Minute))
-	hold := &holdingClaims{memClaims: h.claims}
+	hold := &holdingClaims{Store: h.claims}
 	h.d.Claims = hold
 	rep, err := h.check().run(context.Background(), "support-sla-check")
 	if err != nil || rep.LeftToOtherRun != 1 || rep.Warnings != 0 {
@@ -468,7 +471,7 @@ func TestBreachJobLeavesAClaimedSend(t *testing.T) {
 
 // holdingClaims answers every claim as held by another run (or, completed, as already sent).
 type holdingClaims struct {
-	*memClaims
+	*idemtest.Store
 	completed bool
 }
 
