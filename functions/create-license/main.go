@@ -4,10 +4,11 @@
 package main
 
 import (
-	"github.com/liberation/monetization/shared/licensing/zoned"
+	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/platform"
+	_ "time/tzdata" // resolves zone names whatever the OS image ships
 )
 
 func main() {
-	platform.Start("create-license", zoned.NewCreateLicense)
+	platform.Start("create-license", licensing.NewCreateLicense)
 }

@@ -4,10 +4,11 @@
 package main
 
 import (
-	"github.com/liberation/monetization/shared/licensing/zoned"
+	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/platform"
+	_ "time/tzdata" // resolves zone names whatever the OS image ships
 )
 
 func main() {
-	platform.Start("update-license", zoned.NewUpdateLicense)
+	platform.Start("update-license", licensing.NewUpdateLicense)
 }

@@ -182,7 +182,7 @@ const ZonePattern = `^([A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*)?$`
 var zoneShape = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(ZonePattern) })
 
 // validZone checks an IANA zone name. The zone database comes from time/tzdata, linked by the
-// functions that take zone names (shared/licensing/zoned) and by support (which resolves them).
+// functions that take zone names (manifest flag ZoneDB) and by support (which resolves them).
 func validZone(name string) error {
 	if name == "" {
 		return nil

@@ -8,13 +8,13 @@ func init() {
 	declare(Area{
 		Name: "licensing",
 		Functions: []Function{
-			// The two functions taking a time-zone name link the zone database (shared/licensing/zoned).
-			{Name: "create-license", Summary: "Create an enterprise license and its signed key (admin)", Package: "shared/licensing/zoned",
+			// The two functions taking a time-zone name embed the zone database (ZoneDB).
+			{Name: "create-license", Summary: "Create an enterprise license and its signed key (admin)", ZoneDB: true,
 				Trigger: route("POST", "/admin/licenses"), Auth: Admin, Table: readWrite, SigningKey: true},
 			{Name: "list-licenses", Summary: "List enterprise licenses, newest first (admin)",
 				Trigger: route("GET", "/admin/licenses"), Auth: Admin, Table: readOnly},
 			{Name: "update-license", Summary: "Change seats, expiry, policies or suspension and re-issue the key (admin)",
-				Package: "shared/licensing/zoned", Trigger: route("PATCH", "/admin/licenses/{licenseId}"), Auth: Admin, Table: readWrite, SigningKey: true},
+				ZoneDB: true, Trigger: route("PATCH", "/admin/licenses/{licenseId}"), Auth: Admin, Table: readWrite, SigningKey: true},
 			// The verification keys come from the table (every key that ever signed), so this public
 			// route never reads the private key.
 			{Name: "get-license-public-key", Summary: "The license-key verification keys as a JWK set",

@@ -100,6 +100,9 @@ type Function struct {
 	// SigningKey: the function signs license keys and so reads the Ed25519 private key
 	// (LICENSE_SIGNING_KEY locally, the SSM SecureString named by LICENSE_SIGNING_KEY_PARAM in AWS).
 	SigningKey bool
+	// ZoneDB: the function resolves time-zone names and so embeds the zone database (time/tzdata,
+	// ~390 KB of binary) in its own main only, whatever the OS image ships; no other function links it.
+	ZoneDB bool
 	// Groups, on a User route, lists the Cognito groups of which the caller must belong to at least
 	// one (e.g. "support" for the agents' routes). The handler checks it (httpapi knows only
 	// public/user/admin); documents and tests follow it: such a route documents 403.

@@ -7,7 +7,6 @@ import (
 	"github.com/liberation/monetization/shared/billing/tiers"
 	"github.com/liberation/monetization/shared/blob/s3blob"
 	"github.com/liberation/monetization/shared/licensing"
-	"github.com/liberation/monetization/shared/licensing/zoned"
 	"github.com/liberation/monetization/shared/mail/sesmail"
 	"github.com/liberation/monetization/shared/marketplace"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
@@ -36,9 +35,9 @@ var generated = map[string]Entry{
 	"resume-subscription":     {Build: build(billing.NewResumeSubscription), Constructor: "billing.NewResumeSubscription", Providers: []platform.Provider{}},
 	"get-metrics":             {Build: build(billing.NewGetMetrics), Constructor: "billing.NewGetMetrics", Providers: []platform.Provider{}},
 	"billing-cycle":           {Build: build(billing.NewBillingCycle), Constructor: "billing.NewBillingCycle", Providers: []platform.Provider{}},
-	"create-license":          {Build: build(zoned.NewCreateLicense), Constructor: "zoned.NewCreateLicense", Providers: []platform.Provider{}},
+	"create-license":          {Build: build(licensing.NewCreateLicense), Constructor: "licensing.NewCreateLicense", Providers: []platform.Provider{}},
 	"list-licenses":           {Build: build(licensing.NewListLicenses), Constructor: "licensing.NewListLicenses", Providers: []platform.Provider{}},
-	"update-license":          {Build: build(zoned.NewUpdateLicense), Constructor: "zoned.NewUpdateLicense", Providers: []platform.Provider{}},
+	"update-license":          {Build: build(licensing.NewUpdateLicense), Constructor: "licensing.NewUpdateLicense", Providers: []platform.Provider{}},
 	"get-license-public-key":  {Build: build(licensing.NewGetLicensePublicKey), Constructor: "licensing.NewGetLicensePublicKey", Providers: []platform.Provider{}},
 	"activate-license":        {Build: build(licensing.NewActivateLicense), Constructor: "licensing.NewActivateLicense", Providers: []platform.Provider{}},
 	"get-license":             {Build: build(licensing.NewGetLicense), Constructor: "licensing.NewGetLicense", Providers: []platform.Provider{}},

@@ -20,28 +20,36 @@ const MaxConflictAttempts = 6
 // condition (another writer changed the item since attempt read it), a TransactionConflict (a
 // concurrent transaction held one of the items, e.g. a shared metrics counter; DynamoDB reports it
 // as a cancellation reason, which the store maps to Unavailable) or an apperr.Conflict; attempt must
-// re-read everything it computes from, so each retry starts from the current state. Between attempts
-// it waits a short jittered back-off, and it stops when ctx ends. what names the operation in the
-// errors it returns.
+// re-read everything it computes from, so each retry starts from the current state. what names the
+// operation in the errors it returns.
 func RetryOnConflict(ctx context.Context, what string, attempt func() error) error {
+	return Retry(ctx, what, MaxConflictAttempts, LostRace, attempt)
+}
+
+// Retry is the one retry loop of the code base: attempt runs until it succeeds, fails with an error
+// retryable does not accept, or has failed attempts times (then an apperr.Conflict the client may
+// retry). Between attempts it waits Backoff; it stops when ctx ends. Areas pick the predicate: LostRace
+// (a business Conflict is retried too) or WriteRace (a business Conflict such as "already enrolled"
+// is an answer, not a race), and the bound (more where dozens of writers share one item).
+func Retry(ctx context.Context, what string, attempts int, retryable func(error) bool, attempt func() error) error {
 	var err error
-	for i := 0; i < MaxConflictAttempts; i++ {
-		if err = attempt(); err == nil || !LostRace(err) {
+	for i := 0; i < attempts; i++ {
+		if err = attempt(); err == nil || !retryable(err) {
 			return err
 		}
-		if i == MaxConflictAttempts-1 {
+		if i == attempts-1 {
 			break
 		}
-		// Jitter spreads writers that lost the same race so they do not collide again.
-		wait := time.Duration(5+rand.IntN(10*(i+1))) * time.Millisecond
-		select {
-		case <-ctx.Done():
-			return apperr.Wrap(ctx.Err(), apperr.Unavailable, "%s interrupted", what)
-		case <-time.After(wait):
+		if werr := Backoff(ctx, i); werr != nil {
+			return apperr.Wrap(werr, apperr.Unavailable, "%s interrupted", what)
 		}
 	}
 	return apperr.Wrap(err, apperr.Conflict, "%s: too many concurrent changes; retry", what)
 }
+
+// WriteRace reports a write that lost a race on the items themselves: a failed condition or another
+// transaction holding an item. Unlike LostRace, a business apperr.Conflict is not one.
+func WriteRace(err error) bool { return IsConditionFailed(err) || IsTransactionConflict(err) }
 
 // LostRace reports a write that lost a race: a failed condition on data read before it, another
 // transaction holding an item, or an apperr.Conflict. Read again, recompute, retry.
@@ -67,10 +75,11 @@ func IsTransactionConflict(err error) bool {
 	return errors.As(err, &tc)
 }
 
-// Backoff waits a little before retry number attempt (jittered, growing), or until ctx ends: for
-// loops that cannot use RetryOnConflict (they decide per attempt whether to retry).
+// Backoff waits a little before retry number attempt, or until ctx ends: 5 ms plus a jitter that grows
+// with the attempt, capped at 100 ms (jitter spreads writers that lost the same race so they do not
+// collide again). The one back-off formula; loops that decide per attempt whether to retry call it.
 func Backoff(ctx context.Context, attempt int) error {
-	d := time.Duration(5+rand.IntN(20*(attempt+1))) * time.Millisecond
+	d := min(time.Duration(5+rand.IntN(20*(attempt+1)))*time.Millisecond, 100*time.Millisecond)
 	select {
 	case <-ctx.Done():
 		return ctx.Err()

@@ -67,3 +67,26 @@ func repeat(err error, n int) []error {
 	}
 	return out
 }
+
+// WriteRace retries a race on the items but answers a business Conflict at once ("already
+// enrolled" is an answer); LostRace retries both.
+func TestRetryWithWriteRace(t *testing.T) {
+	lost := apperr.Wrap(store.ErrConditionFailed, apperr.Conflict, "the record changed or already exists")
+	business := apperr.New(apperr.Conflict, "already enrolled")
+	calls := 0
+	err := store.Retry(context.Background(), "enrol", 40, store.WriteRace, func() error {
+		calls++
+		if calls < 3 {
+			return lost
+		}
+		return business
+	})
+	if calls != 3 || err != business {
+		t.Fatalf("calls %d err %v: a business conflict after two lost races must be answered as is", calls, err)
+	}
+	calls = 0
+	err = store.Retry(context.Background(), "enrol", 3, store.LostRace, func() error { calls++; return business })
+	if calls != 3 || apperr.CodeOf(err) != apperr.Conflict {
+		t.Fatalf("calls %d err %v", calls, err)
+	}
+}

@@ -70,6 +70,7 @@ type wiring struct {
 	imports   []string
 	ctor      string
 	providers []string
+	zoneDB    bool // embed time/tzdata (Function.ZoneDB)
 }
 
 func wire(f m.Function) (wiring, error) {
@@ -99,6 +100,7 @@ func wire(f m.Function) (wiring, error) {
 		w.imports = append(w.imports, i)
 	}
 	sort.Strings(w.imports)
+	w.zoneDB = f.ZoneDB
 	return w, nil
 }
 
@@ -108,7 +110,8 @@ var mainTmpl = template.Must(template.New("main").Parse(`{{.Marker}}
 package main
 
 import (
-	"{{.Module}}/shared/platform"
+{{if .W.ZoneDB}}	_ "time/tzdata" // resolves zone names whatever the OS image ships
+{{end}}	"{{.Module}}/shared/platform"
 {{range .W.Imports}}	"{{.}}"
 {{end}})
 
@@ -125,7 +128,7 @@ func Main(f m.Function) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	err = mainTmpl.Execute(&buf, map[string]any{"Marker": Marker, "Module": Module, "Fn": f,
-		"W": map[string]any{"Imports": w.imports, "Ctor": w.ctor, "Providers": w.providers}})
+		"W": map[string]any{"Imports": w.imports, "Ctor": w.ctor, "Providers": w.providers, "ZoneDB": w.zoneDB}})
 	if err != nil {
 		return nil, err
 	}
