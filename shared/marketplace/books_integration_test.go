@@ -68,3 +68,9 @@ func TestDynamoBooksContract(t *testing.T) {
 		},
 	})
 }
+
+// The DynamoDB courses on moto keep the contract the in-memory ones keep (courses_contract_test.go).
+func TestDynamoCoursesContract(t *testing.T) {
+	s := localtest.New(t).Store()
+	testCoursesContract(t, NewBooks(s), NewCourses(s))
+}

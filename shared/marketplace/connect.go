@@ -85,7 +85,7 @@ func rememberAccount(ctx context.Context, d *Deps, r *httpapi.Request, acct stri
 	if err != nil || !created {
 		return stored, err
 	}
-	if err := audit.Write(ctx, d.Store, audit.Entry{Actor: r.Principal.UserID, Action: "connect.account",
+	if err := d.Courses.WriteAudit(ctx, audit.Entry{Actor: r.Principal.UserID, Action: "connect.account",
 		Target: "instructor:" + r.Principal.UserID, RequestID: r.ID, Details: map[string]string{"account": acct}}); err != nil {
 		logging.From(ctx).Warn("audit record not written", "err", err.Error())
 	}

@@ -4,12 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
@@ -18,8 +14,6 @@ import (
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
-	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // Course field limits.
@@ -296,39 +290,13 @@ func HandleCreateCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 			c.Tags = []string{}
 		}
 		c.SetKeys()
-		courseItem, err := store.PutNewItem(c)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		listing, err := catalog.NewListingItem(c.Listing())
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		au, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "course.create", Target: "course:" + c.ID,
-			RequestID: r.ID, Details: map[string]string{"priceCents": itoa(c.PriceCents)}}, now)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		items := []types.TransactWriteItem{courseItem, listing, instructorProfileItem(r.Principal, now), au}
-		if err := d.Store.Transact(ctx, items); err != nil {
+		au := audit.Entry{Actor: r.Principal.UserID, Action: "course.create", Target: "course:" + c.ID,
+			RequestID: r.ID, Details: map[string]string{"priceCents": itoa(c.PriceCents)}}
+		if err := d.Courses.CreateCourse(ctx, c, r.Principal, au); err != nil {
 			return httpapi.Response{}, err
 		}
 		return httpapi.JSON(http.StatusCreated, courseView(c)), nil
 	})
-}
-
-// instructorProfileItem creates the instructor's profile on first use and keeps its e-mail (for
-// payout statements) without touching the Connect fields.
-func instructorProfileItem(p auth.Principal, now time.Time) types.TransactWriteItem {
-	vals := map[string]types.AttributeValue{":t": store.S("instructor"), ":i": store.S(p.UserID), ":now": store.S(rfc3339Nano(now.UTC()))}
-	expr := "SET #t = :t, id = :i, createdAt = if_not_exists(createdAt, :now), updatedAt = :now"
-	if p.Email != "" {
-		expr += ", email = :e"
-		vals[":e"] = store.S(p.Email)
-	}
-	return types.TransactWriteItem{Update: &types.Update{Key: store.InstructorKey(p.UserID).Item(),
-		UpdateExpression: aws.String(expr), ExpressionAttributeNames: map[string]string{"#t": "type"},
-		ExpressionAttributeValues: vals}}
 }
 
 // HandleUpdateCourse serves PATCH /courses/{courseId}: the owner (or an admin) edits the course's
@@ -357,16 +325,8 @@ func HandleUpdateCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 			courseFields(req).apply(&c)
 			c.UpdatedAt, c.Version = now, read+1
 			c.SetKeys()
-			put, err := putVersioned(c, read)
-			if err != nil {
-				return err
-			}
-			au, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "course.update", Target: "course:" + c.ID,
-				RequestID: r.ID, Details: map[string]string{"priceCents": itoa(c.PriceCents), "status": c.Status}}, now)
-			if err != nil {
-				return err
-			}
-			return d.Store.Transact(ctx, []types.TransactWriteItem{put, catalog.UpdateFieldsItem(c.Listing()), au})
+			return d.Courses.SaveCourse(ctx, c, read, 0, audit.Entry{Actor: r.Principal.UserID, Action: "course.update",
+				Target: "course:" + c.ID, RequestID: r.ID, Details: map[string]string{"priceCents": itoa(c.PriceCents), "status": c.Status}})
 		})
 		if err != nil {
 			return httpapi.Response{}, err
@@ -405,8 +365,7 @@ func HandleListInstructorCourses(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		pk, _ := store.InstructorCoursesGSI1(r.Principal.UserID, d.Clock.Now(), "")
-		page, err := store.NewestPage[Course](ctx, d.Store, "instructor-courses#"+r.Principal.UserID, pk, limit, r.Query("cursor"))
+		page, err := d.Courses.InstructorCourses(ctx, r.Principal.UserID, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -416,9 +375,4 @@ func HandleListInstructorCourses(fn manifest.Function, d *Deps) httpapi.Lambda {
 		}
 		return httpapi.OK(out), nil
 	})
-}
-
-// publishedGauge moves the published-courses gauge.
-func publishedGauge(delta int64) *types.TransactWriteItem {
-	return store.AddCounters(store.MarketplaceMetricsCurrentKey(), map[string]int64{mktmetrics.GaugePublishedCourses: delta})
 }

@@ -33,11 +33,13 @@ type Deps struct {
 	Config platform.Config
 	Clock  clock.Clock
 	Store  *store.Store
-	Books  Books        // the money and access records (DynamoDB; memory in tests)
-	Stripe StripePort   // Stripe: true
-	Blobs  blob.Store   // Bucket
-	Queue  queue.Sender // Sends
-	Mail   mail.Sender  // Email
+	Books  Books // the money and access records (DynamoDB; memory in tests)
+	// Courses is courses, lessons, listings and the listed pages (DynamoDB; memory in tests).
+	Courses Courses
+	Stripe  StripePort   // Stripe: true
+	Blobs   blob.Store   // Bucket
+	Queue   queue.Sender // Sends
+	Mail    mail.Sender  // Email
 	// PayoutMinimum is the smallest payout in cents (PAYOUT_MINIMUM_CENTS).
 	PayoutMinimum int64
 	// RecordEnrolment counts a seat holder's enrolment in their license's usage (licensing's port).
@@ -84,11 +86,14 @@ func NewDeps(rt *platform.Runtime) (*Deps, error) {
 	return d, nil
 }
 
-// Wire fills the parts left nil with the production ones over d.Store: the DynamoDB books,
+// Wire fills the parts left nil with the production ones over d.Store: the DynamoDB books and courses,
 // licensing's enrolment count and the e-mailed payout statement.
 func (d *Deps) Wire() *Deps {
 	if d.Books == nil {
 		d.Books = NewBooks(d.Store)
+	}
+	if d.Courses == nil {
+		d.Courses = NewCourses(d.Store)
 	}
 	if d.RecordEnrolment == nil {
 		d.RecordEnrolment = func(ctx context.Context, userID, courseID string, at time.Time) error {

@@ -4,15 +4,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // Earnings is the body of GET /instructors/me/earnings.
@@ -62,31 +56,12 @@ func HandleGetEarnings(fn manifest.Function, d *Deps) httpapi.Lambda {
 // nextRelease finds the oldest unreleased sale of the instructor's last refund window (sale ids are
 // time ordered, so this is a bounded slice of the partition read oldest first).
 func nextRelease(ctx context.Context, d *Deps, instructorID string, now time.Time) (*string, error) {
-	floor := store.SalePrefix + prefixSale + idFloor(now.Add(-RefundWindow-48*time.Hour))
-	in := &dynamodb.QueryInput{
-		TableName:              &d.Store.Table,
-		KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :from AND :to"),
-		FilterExpression:       aws.String("released = :f"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.InstructorBalanceKey(instructorID).PK),
-			":from": store.S(floor), ":to": store.S(store.SalePrefix + "~"), ":f": &types.AttributeValueMemberBOOL{Value: false}},
-		ProjectionExpression: aws.String("releaseAt"),
+	t, err := d.Courses.NextRelease(ctx, instructorID, now.Add(-RefundWindow-48*time.Hour))
+	if err != nil || t == nil {
+		return nil, err
 	}
-	p := dynamodb.NewQueryPaginator(d.Store.DB, in)
-	for p.HasMorePages() {
-		res, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		var sales []Sale
-		if err := unmarshalList(res.Items, &sales); err != nil {
-			return nil, err
-		}
-		if len(sales) > 0 {
-			s := rfc3339(sales[0].ReleaseAt)
-			return &s, nil
-		}
-	}
-	return nil, nil
+	s := rfc3339(*t)
+	return &s, nil
 }
 
 // idFloor is the smallest id part (ULID) of time t: every id made at t or later sorts after it.
@@ -144,7 +119,7 @@ func HandleListSales(fn manifest.Function, d *Deps) httpapi.Lambda {
 			return httpapi.Response{}, err
 		}
 		me := r.Principal.UserID
-		page, err := store.QueryPage[Sale](ctx, d.Store, "sales#"+me, partitionSlice(store.InstructorBalanceKey(me).PK, store.SalePrefix), limit, r.Query("cursor"))
+		page, err := d.Courses.Sales(ctx, me, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -167,21 +142,12 @@ func HandleListMyPayouts(fn manifest.Function, d *Deps) httpapi.Lambda {
 			return httpapi.Response{}, err
 		}
 		me := r.Principal.UserID
-		page, err := store.QueryPage[Payout](ctx, d.Store, "payouts#"+me, partitionSlice(store.InstructorBalanceKey(me).PK, store.PayoutPrefix), limit, r.Query("cursor"))
+		page, err := d.Courses.InstructorPayouts(ctx, me, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(payoutList(page)), nil
 	})
-}
-
-// partitionSlice queries one partition's items of one kind, newest (highest sort key) first.
-func partitionSlice(pk, prefix string) *dynamodb.QueryInput {
-	return &dynamodb.QueryInput{
-		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :pre)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk), ":pre": store.S(prefix)},
-		ScanIndexForward:          aws.Bool(false),
-	}
 }
 
 // HandleGetMarketplaceMetrics serves GET /admin/marketplace/metrics?period=YYYY-MM (admin; default
@@ -192,7 +158,7 @@ func HandleGetMarketplaceMetrics(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		m, err := mktmetrics.Read(ctx, d.Store, period)
+		m, err := d.Courses.Metrics(ctx, period)
 		if err != nil {
 			return httpapi.Response{}, err
 		}

@@ -56,8 +56,7 @@ func HandleListMyCourses(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		pk, _ := store.MyCoursesGSI1(r.Principal.UserID, d.Clock.Now(), "")
-		page, err := store.NewestPage[Enrollment](ctx, d.Store, "my-courses#"+r.Principal.UserID, pk, limit, r.Query("cursor"))
+		page, err := d.Courses.MyCourses(ctx, r.Principal.UserID, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -194,7 +193,7 @@ func HandlePurchaseCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 			return httpapi.Response{}, err
 		}
 		if !reused {
-			if err := audit.Write(ctx, d.Store, audit.Entry{Actor: user, Action: "course.checkout", Target: "checkout:" + sess.ID,
+			if err := d.Courses.WriteAudit(ctx, audit.Entry{Actor: user, Action: "course.checkout", Target: "checkout:" + sess.ID,
 				RequestID: r.ID, Details: details}); err != nil {
 				r.Log.Warn("audit record not written", "err", err.Error())
 			}

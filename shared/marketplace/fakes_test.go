@@ -50,6 +50,9 @@ type memBooks struct {
 	counters    map[string]int64
 	audits      []audit.Entry
 	commits     int
+	// Courses' side (mem_courses_test.go): listings' fields and lessons by course.
+	listings map[string]catalog.Listing
+	lessons  map[string][]Lesson
 	// failCommit, when set, fails the commit it returns true for (an injected fault).
 	failCommit func(c *Change) bool
 }
@@ -62,7 +65,8 @@ func newMemBooks() *memBooks {
 		reviews: map[string]Review{}, listing: map[string]map[string]int64{}, balances: map[string]Balance{},
 		payable: map[string]bool{}, entries: map[string][]LedgerEntry{}, payouts: map[string]Payout{},
 		instructors: map[string]Instructor{}, parked: map[string]map[string]ParkedEvent{}, cleared: map[string]bool{},
-		checkouts: map[string]OpenCheckout{}, counters: map[string]int64{}}
+		checkouts: map[string]OpenCheckout{}, counters: map[string]int64{},
+		listings: map[string]catalog.Listing{}, lessons: map[string][]Lesson{}}
 }
 
 func clone[T any](v T) T { return storetest.RoundTrip(v) }
@@ -446,6 +450,7 @@ type memStripe struct {
 	sessions  map[string]string // id → open / expired / complete
 	refundKey map[string]string // idempotency key → refund id
 	nextID    int
+	coupons   map[string]Coupon
 	emit      func(typ, pi string) // a refund Stripe made for us: charge.refunded follows
 	// refuseTransfer makes the next transfer a definite refusal; loseTransfer makes it an ambiguous
 	// failure after the transfer was made.
@@ -497,6 +502,11 @@ func (m *memStripe) OnboardingLink(context.Context, string, string, string, stri
 	return "https://connect.stripe.com/setup/x", time.Now(), nil
 }
 func (m *memStripe) Coupon(_ context.Context, id string) (Coupon, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.coupons[id]; ok {
+		return c, nil
+	}
 	return Coupon{}, apperr.New(apperr.NotFound, "no coupon %s", id)
 }
 
@@ -658,7 +668,7 @@ func init() {
 
 func newWorld(t testing.TB) *world {
 	w := &world{t: t, clk: clock.NewFake(t0), books: newMemBooks(), stripe: newMemStripe(), sent: &memQueue{}}
-	w.d = &Deps{Clock: w.clk, Books: w.books, Stripe: w.stripe, Queue: w.sent, PayoutMinimum: 1000,
+	w.d = &Deps{Clock: w.clk, Books: w.books, Courses: w.books, Stripe: w.stripe, Queue: w.sent, PayoutMinimum: 1000,
 		RecordEnrolment: func(context.Context, string, string, time.Time) error { return nil }}
 	w.d.SendStatement = func(_ context.Context, po Payout) error { w.statements = append(w.statements, po.ID); return nil }
 	w.metrics = map[string]int64{}

@@ -8,10 +8,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/blob"
@@ -143,21 +139,8 @@ func HandleCreateLesson(fn manifest.Function, d *Deps) httpapi.Lambda {
 		l.ObjectKey = LessonObjectKey(c.ID, l.ID)
 		k := store.LessonKey(c.ID, l.ID)
 		l.PK, l.SK, l.Type = k.PK, k.SK, "lesson"
-		put, err := store.PutNewItem(l)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		// The course counts its lessons; the condition caps them and keeps the course's version moving
-		// so a concurrent PATCH retries on the fresh item.
-		count := types.TransactWriteItem{Update: &types.Update{
-			Key:                      store.CourseKey(c.ID).Item(),
-			UpdateExpression:         aws.String("ADD lessonCount :one, #v :one SET updatedAt = :now"),
-			ConditionExpression:      aws.String("attribute_exists(PK) AND lessonCount < :max"),
-			ExpressionAttributeNames: map[string]string{"#v": "version"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":one": store.N(1), ":max": store.N(MaxLessons),
-				":now": store.S(rfc3339Nano(now))},
-		}}
-		if err := d.Store.Transact(ctx, []types.TransactWriteItem{count, put}); err != nil {
+		// The course counts its lessons; the condition caps them.
+		if err := d.Courses.AddLesson(ctx, l); err != nil {
 			if store.IsConditionFailed(err) {
 				return httpapi.Response{}, apperr.New(apperr.Unprocessable, "a course has at most %d lessons", MaxLessons)
 			}
@@ -176,16 +159,7 @@ func HandleCreateLesson(fn manifest.Function, d *Deps) httpapi.Lambda {
 
 // lessons reads a course's lessons in creation order (at most MaxLessons).
 func lessons(ctx context.Context, d *Deps, courseID string) ([]Lesson, error) {
-	out, err := store.QueryAll[Lesson](ctx, d.Store, &dynamodb.QueryInput{
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :pre)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.CourseKey(courseID).PK),
-			":pre": store.S(store.LessonPrefix)},
-		ConsistentRead: aws.Bool(true),
-	})
-	if out == nil {
-		out = []Lesson{}
-	}
-	return out, err
+	return d.Courses.Lessons(ctx, courseID)
 }
 
 // PublishResponse is the answer of publish and unpublish.
@@ -262,12 +236,7 @@ func publishResponse(c Course, ls []Lesson) PublishResponse {
 }
 
 func setUploaded(ctx context.Context, d *Deps, l Lesson, ok bool) error {
-	return d.Store.Update(ctx, &dynamodb.UpdateItemInput{
-		Key:                       store.LessonKey(l.CourseID, l.ID).Item(),
-		UpdateExpression:          aws.String("SET uploaded = :u"),
-		ConditionExpression:       aws.String("attribute_exists(PK)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":u": &types.AttributeValueMemberBOOL{Value: ok}},
-	}, nil)
+	return d.Courses.SetUploaded(ctx, l, ok)
 }
 
 // HandleUnpublishCourse serves POST /courses/{courseId}/unpublish: the course leaves the catalog;
@@ -309,15 +278,8 @@ func setStatus(ctx context.Context, d *Deps, r *httpapi.Request, id, status stri
 			c.PublishedAt = &now
 		}
 		c.SetKeys()
-		put, err := putVersioned(c, read)
-		if err != nil {
-			return err
-		}
-		au, err := audit.Item(audit.Entry{Actor: r.Principal.UserID, Action: "course." + status, Target: "course:" + c.ID,
-			RequestID: r.ID, Details: map[string]string{"from": before}}, now)
-		if err != nil {
-			return err
-		}
+		au := audit.Entry{Actor: r.Principal.UserID, Action: "course." + status, Target: "course:" + c.ID,
+			RequestID: r.ID, Details: map[string]string{"from": before}}
 		var delta int64
 		switch {
 		case before != catalog.StatusPublished && status == catalog.StatusPublished:
@@ -325,8 +287,7 @@ func setStatus(ctx context.Context, d *Deps, r *httpapi.Request, id, status stri
 		case before == catalog.StatusPublished && status != catalog.StatusPublished:
 			delta = -1
 		}
-		items := store.Append([]types.TransactWriteItem{put, catalog.UpdateFieldsItem(c.Listing()), au}, publishedGauge(delta))
-		return d.Store.Transact(ctx, items)
+		return d.Courses.SaveCourse(ctx, c, read, delta, au)
 	})
 	return c, err
 }

@@ -6,10 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/httpapi"
@@ -96,7 +92,7 @@ func HandleRunPayouts(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		if err := audit.Write(ctx, d.Store, audit.Entry{Actor: r.Principal.UserID, Action: "payouts.run",
+		if err := d.Courses.WriteAudit(ctx, audit.Entry{Actor: r.Principal.UserID, Action: "payouts.run",
 			Target: "period:" + req.Period, RequestID: r.ID, Details: map[string]string{"queued": itoa(int64(rep.Queued))}}); err != nil {
 			r.Log.Warn("audit record not written", "err", err.Error())
 		}
@@ -334,20 +330,7 @@ func HandleListPayouts(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		ix := manifest.GSI2
-		pk, _ := store.PayoutsGSI2(period, "", "")
-		in := &dynamodb.QueryInput{
-			IndexName:                 aws.String(ix.Name),
-			KeyConditionExpression:    aws.String("#pk = :pk"),
-			ExpressionAttributeNames:  map[string]string{"#pk": ix.PK},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk)},
-		}
-		if status != "" {
-			in.KeyConditionExpression = aws.String("#pk = :pk AND begins_with(#sk, :st)")
-			in.ExpressionAttributeNames["#sk"] = ix.SK
-			in.ExpressionAttributeValues[":st"] = store.S(status + "#")
-		}
-		page, err := store.QueryPage[Payout](ctx, d.Store, "admin-payouts#"+period+"#"+status, in, limit, r.Query("cursor"))
+		page, err := d.Courses.PeriodPayouts(ctx, period, status, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}

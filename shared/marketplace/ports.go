@@ -5,7 +5,11 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/auth"
+	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
+	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
+	"github.com/liberation/monetization/shared/store"
 )
 
 // What the marketplace's money code needs from storage, as an interface it owns. Production wires
@@ -76,6 +80,49 @@ type PayoutBook interface {
 	RecordAccount(ctx context.Context, a AccountState, sameSecond bool, au audit.Entry) error
 	// SaveAccount stores an instructor's new Connect account once (the first stored wins).
 	SaveAccount(ctx context.Context, instructorID, accountID, email string, at time.Time) (string, bool, error)
+}
+
+// Courses is what the marketplace's course pages and lists read and write: courses with their
+// catalog listings and lessons, the instructor's profile as a course creates it, and the listed
+// pages of sales, payouts, enrolments and reviews (each page with the store's signed cursor, bound
+// to its list). Production wires dynamoCourses (repo_courses.go); unit tests wire memBooks.
+type Courses interface {
+	// CreateCourse writes a new course, its catalog listing, the instructor's profile (created on
+	// first use, e-mail kept up to date, Connect fields untouched) and au, at c.CreatedAt.
+	CreateCourse(ctx context.Context, c Course, instructor auth.Principal, au audit.Entry) error
+	// SaveCourse replaces a course over the version read with its listing's fields and au (at
+	// c.UpdatedAt), moving the published-courses gauge by publishedDelta. Failed condition: lost race.
+	SaveCourse(ctx context.Context, c Course, read, publishedDelta int64, au audit.Entry) error
+	// AddLesson stores a new lesson and counts it on its course (moving the course's version).
+	// Failed condition: the course is gone or already has MaxLessons lessons.
+	AddLesson(ctx context.Context, l Lesson) error
+	// Lessons lists a course's lessons in creation order (strongly consistent).
+	Lessons(ctx context.Context, courseID string) ([]Lesson, error)
+	// SetUploaded records whether a lesson's object was found (failed condition: no such lesson).
+	SetUploaded(ctx context.Context, l Lesson, ok bool) error
+	// Listing reads a course's catalog listing ({CourseID} when none).
+	Listing(ctx context.Context, courseID string) (catalog.Listing, error)
+
+	// The lists, newest first; limit items after cursor ("" from the start). A cursor of another
+	// list, or a forged one, is an apperr.Invalid.
+	InstructorCourses(ctx context.Context, instructorID string, limit int32, cursor string) (store.Page[Course], error)
+	MyCourses(ctx context.Context, userID string, limit int32, cursor string) (store.Page[Enrollment], error)
+	CourseReviews(ctx context.Context, courseID string, limit int32, cursor string) (store.Page[Review], error)
+	Sales(ctx context.Context, instructorID string, limit int32, cursor string) (store.Page[Sale], error)
+	InstructorPayouts(ctx context.Context, instructorID string, limit int32, cursor string) (store.Page[Payout], error)
+	// PeriodPayouts lists a period's payouts (of one status unless status is ""), by status then
+	// instructor.
+	PeriodPayouts(ctx context.Context, period, status string, limit int32, cursor string) (store.Page[Payout], error)
+
+	// NextRelease is the release time of the instructor's oldest unreleased sale whose id is at or
+	// after the id floor of since (nil: none).
+	NextRelease(ctx context.Context, instructorID string, since time.Time) (*time.Time, error)
+	// LedgerEntries reads an instructor's ledger entries from from to to, oldest first, at most max.
+	LedgerEntries(ctx context.Context, instructorID string, from, to time.Time, max int32) ([]LedgerEntry, error)
+	// Metrics reads the marketplace's gauges and a period's counters (admin metrics).
+	Metrics(ctx context.Context, period string) (mktmetrics.Metrics, error)
+	// WriteAudit records an audit entry on its own (a route's action that moves nothing).
+	WriteAudit(ctx context.Context, e audit.Entry) error
 }
 
 // Versioned is an item as it will be written and the version it was read at (0: it did not exist).

@@ -6,17 +6,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/mail"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
 	"github.com/liberation/monetization/shared/money"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // E-mail idempotency, as for receipts: one statement per payout.
@@ -123,22 +117,7 @@ func (s Statement) Render() (subject, text, htmlBody string) {
 
 // ledgerEntries reads an instructor's entries between from and to (at most maxStatementRow).
 func ledgerEntries(ctx context.Context, d *Deps, instructorID string, from, to time.Time) ([]LedgerEntry, error) {
-	res, err := d.Store.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName:              &d.Store.Table,
-		KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :from AND :to"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":   store.S(store.InstructorBalanceKey(instructorID).PK),
-			":from": store.S(store.LedgerPrefix + from.UTC().Format(time.RFC3339Nano)),
-			":to":   store.S(store.LedgerPrefix + to.UTC().Format(time.RFC3339Nano) + "~"),
-		},
-		Limit: aws.Int32(maxStatementRow),
-	})
-	if err != nil {
-		return nil, apperr.Wrap(err, apperr.Unavailable, "query failed")
-	}
-	var out []LedgerEntry
-	err = unmarshalList(res.Items, &out)
-	return out, err
+	return d.Courses.LedgerEntries(ctx, instructorID, from, to, maxStatementRow)
 }
 
 // sendStatement e-mails a paid payout's statement once (a dedupe claim, released on failure so the

@@ -16,38 +16,16 @@ func rfc3339(t time.Time) string     { return t.UTC().Format(time.RFC3339) }
 func rfc3339Nano(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 func itoa(n int64) string            { return strconv.FormatInt(n, 10) }
 
-// retryable reports a lost race: a failed condition (someone wrote the item we read), or a
-// transaction DynamoDB cancelled because another one was working on the same item — both answered by
-// reading again and recomputing. Unlike store.RetryOnConflict, a business Conflict (409 "already
-// enrolled") is not retried: attempts here return those as answers.
-func retryable(err error) bool {
-	return store.IsConditionFailed(err) || store.IsTransactionConflict(err)
-}
-
 // maxAttempts bounds retryConflicts: more than store.MaxConflictAttempts, because dozens of
 // writers may share one item here (50 concurrent reviews of one course's listing), each attempt a
 // fresh read.
 const maxAttempts = 40
 
-// retryConflicts runs attempt until it succeeds, fails otherwise than by a lost race, or has lost
-// maxAttempts times (then a Conflict the caller may retry).
+// retryConflicts is store.Retry on write races: a failed condition (someone wrote the item we read)
+// or a transaction that held one of the items is answered by reading again and recomputing; a
+// business Conflict (409 "already enrolled") is an answer, not a race.
 func retryConflicts(ctx context.Context, what string, attempt func() error) error {
-	var err error
-	for i := 0; i < maxAttempts; i++ {
-		if err = attempt(); !retryable(err) {
-			return err
-		}
-		backoff := time.Duration(5*(i+1)) * time.Millisecond
-		if backoff > 100*time.Millisecond {
-			backoff = 100 * time.Millisecond
-		}
-		select {
-		case <-ctx.Done():
-			return apperr.Wrap(ctx.Err(), apperr.Unavailable, "%s interrupted", what)
-		case <-time.After(backoff):
-		}
-	}
-	return apperr.Wrap(err, apperr.Conflict, "%s: too many concurrent changes; retry", what)
+	return store.Retry(ctx, what, maxAttempts, store.WriteRace, attempt)
 }
 
 func unmarshalList[T any](items []map[string]types.AttributeValue, out *[]T) error {

@@ -8,7 +8,6 @@ import (
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // RatingSummary is a course's rating aggregate, exact (kept in the review transactions).
@@ -49,12 +48,7 @@ type CourseDetail struct {
 }
 
 func readListing(ctx context.Context, d *Deps, courseID string) (catalog.Listing, error) {
-	var l catalog.Listing
-	err := d.Store.GetConsistent(ctx, store.ListingKey(courseID), &l)
-	if apperr.Is(err, apperr.NotFound) {
-		return catalog.Listing{CourseID: courseID}, nil
-	}
-	return l, err
+	return d.Courses.Listing(ctx, courseID)
 }
 
 // HandleGetCourse serves GET /courses/{courseId} (public): a published course with its lesson titles
@@ -210,8 +204,7 @@ func HandleListReviews(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if c.Status == catalog.StatusDraft {
 			return httpapi.Response{}, apperr.New(apperr.NotFound, "course not found")
 		}
-		pk, _ := store.CourseReviewsGSI1(c.ID, d.Clock.Now(), "")
-		page, err := store.NewestPage[Review](ctx, d.Store, "reviews#"+c.ID, pk, limit, r.Query("cursor"))
+		page, err := d.Courses.CourseReviews(ctx, c.ID, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}

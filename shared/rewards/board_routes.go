@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/manifest"
@@ -23,7 +24,11 @@ func period(r *httpapi.Request) (leaderboard.Period, error) {
 // HandleGetGlobalLeaderboard serves GET /leaderboards/global (public): display names, ranks and
 // scores of the best players, nothing else.
 func HandleGetGlobalLeaderboard(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Route(fn, getGlobalLeaderboard(d.Clock, d.boards()))
+}
+
+func getGlobalLeaderboard(clk clock.Clock, b Boards) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		p, err := period(r)
 		if err != nil {
 			return httpapi.Response{}, err
@@ -32,8 +37,8 @@ func HandleGetGlobalLeaderboard(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		now := d.Clock.Now()
-		top, stats, err := d.GlobalTop(ctx, leaderboard.Key(p, now), int(limit))
+		now := clk.Now()
+		top, stats, err := globalTop(ctx, b, leaderboard.Key(p, now), int(limit))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -42,7 +47,7 @@ func HandleGetGlobalLeaderboard(fn manifest.Function, d *Deps) httpapi.Lambda {
 		// The same for every caller: shared caches may keep it briefly.
 		resp.Headers = map[string]string{"cache-control": "public, max-age=30"}
 		return resp, nil
-	})
+	}
 }
 
 // RankView is GET /leaderboards/global/me.
@@ -60,13 +65,17 @@ type RankView struct {
 
 // HandleGetMyGlobalRank serves GET /leaderboards/global/me.
 func HandleGetMyGlobalRank(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Route(fn, getMyGlobalRank(d.Clock, d.ledger(), d.boards()))
+}
+
+func getMyGlobalRank(clk clock.Clock, l Ledger, b Boards) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		p, err := period(r)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		now := d.Clock.Now()
-		a, err := d.Account(ctx, r.Principal.UserID)
+		now := clk.Now()
+		a, err := l.Account(ctx, r.Principal.UserID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -75,7 +84,7 @@ func HandleGetMyGlobalRank(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if p == leaderboard.Week {
 			v.Week = leaderboard.WeekID(now)
 		}
-		h, err := d.Histogram(ctx, board)
+		h, err := b.Histogram(ctx, board)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -84,7 +93,7 @@ func HandleGetMyGlobalRank(fn manifest.Function, d *Deps) httpapi.Lambda {
 			return httpapi.OK(v), nil
 		}
 		v.Percentile = h.Percentile(v.Score)
-		ahead, exact, stats, err := d.PlayersAhead(ctx, board, v.Score)
+		ahead, exact, stats, err := playersAhead(ctx, b, board, v.Score)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -94,18 +103,22 @@ func HandleGetMyGlobalRank(fn manifest.Function, d *Deps) httpapi.Lambda {
 			v.Rank = &rank
 		}
 		return httpapi.OK(v), nil
-	})
+	}
 }
 
 // HandleGetFriendsLeaderboard serves GET /leaderboards/friends: the caller and whom they follow.
 func HandleGetFriendsLeaderboard(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Route(fn, getFriendsLeaderboard(d.Clock, d.social(), d.boards()))
+}
+
+func getFriendsLeaderboard(clk clock.Clock, s Social, b Boards) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		p, err := period(r)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		me := r.Principal.UserID
-		follows, err := d.Following(ctx, me)
+		follows, err := s.Following(ctx, me)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -113,13 +126,13 @@ func HandleGetFriendsLeaderboard(fn manifest.Function, d *Deps) httpapi.Lambda {
 		for _, f := range follows {
 			ids = append(ids, f.FollowedID)
 		}
-		now := d.Clock.Now()
-		rows, err := d.memberBoard(ctx, leaderboard.Key(p, now), me, ids)
+		now := clk.Now()
+		rows, err := memberBoard(ctx, b, leaderboard.Key(p, now), me, ids)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(boardView("friends", p, now, rows, me)), nil
-	})
+	}
 }
 
 // ClassBoardView is a class's board.
@@ -131,17 +144,21 @@ type ClassBoardView struct {
 
 // HandleGetClassLeaderboard serves GET /leaderboards/classes/{classId} for its owner and members.
 func HandleGetClassLeaderboard(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Route(fn, getClassLeaderboard(d.Clock, d.social(), d.boards()))
+}
+
+func getClassLeaderboard(clk clock.Clock, s Social, b Boards) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		p, err := period(r)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		me := r.Principal.UserID
-		c, _, err := d.classFor(ctx, r.PathParam("classId"), me)
+		c, _, err := classFor(ctx, s, r.PathParam("classId"), me)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		ms, err := d.members(ctx, c.ID)
+		ms, err := s.Members(ctx, c.ID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -149,11 +166,11 @@ func HandleGetClassLeaderboard(fn manifest.Function, d *Deps) httpapi.Lambda {
 		for i, m := range ms {
 			ids[i] = m.UserID
 		}
-		now := d.Clock.Now()
-		rows, err := d.memberBoard(ctx, leaderboard.Key(p, now), me, ids)
+		now := clk.Now()
+		rows, err := memberBoard(ctx, b, leaderboard.Key(p, now), me, ids)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(ClassBoardView{ClassID: c.ID, ClassName: c.Name, BoardView: boardView("class", p, now, rows, me)}), nil
-	})
+	}
 }

@@ -25,6 +25,10 @@ type ReadStats struct {
 
 // GlobalTop returns the best k players of a board instance, exactly ranked.
 func (d *Deps) GlobalTop(ctx context.Context, board string, k int) ([]leaderboard.Ranked, ReadStats, error) {
+	return globalTop(ctx, d.boards(), board, k)
+}
+
+func globalTop(ctx context.Context, b Boards, board string, k int) ([]leaderboard.Ranked, ReadStats, error) {
 	pages := make([]leaderboard.ShardPage, leaderboard.Shards)
 	starts := make([]Position, leaderboard.Shards)
 	var stats ReadStats
@@ -49,7 +53,7 @@ func (d *Deps) GlobalTop(ctx context.Context, board string, k int) ([]leaderboar
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				rows, next, err := d.boards().ShardPage(ctx, board, s, limit, starts[s])
+				rows, next, err := b.ShardPage(ctx, board, s, limit, starts[s])
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -81,9 +85,13 @@ const rankLimit = 1000
 // PlayersAhead counts the players of a board instance with a score above score, up to rankLimit
 // (at which it stops: "not in the top 1,000"). It reads at most about rankLimit index entries.
 func (d *Deps) PlayersAhead(ctx context.Context, board string, score int64) (int, bool, ReadStats, error) {
+	return playersAhead(ctx, d.boards(), board, score)
+}
+
+func playersAhead(ctx context.Context, b Boards, board string, score int64) (int, bool, ReadStats, error) {
 	var stats ReadStats
 	count := func(shard int, limit int32, start Position) (int, Position, error) {
-		return d.boards().CountAbove(ctx, board, shard, score+1, limit, start)
+		return b.CountAbove(ctx, board, shard, score+1, limit, start)
 	}
 	type part struct {
 		n    int
@@ -179,8 +187,8 @@ func boardView(kind string, p leaderboard.Period, now time.Time, rows []leaderbo
 
 // memberBoard ranks a bounded list of players (friends, a class) on a board instance: players
 // with a score, minus those who opted out — except the viewer, who always sees themself.
-func (d *Deps) memberBoard(ctx context.Context, board, viewer string, members []string) ([]leaderboard.Ranked, error) {
-	scores, err := d.Scores(ctx, board, members)
+func memberBoard(ctx context.Context, b Boards, board, viewer string, members []string) ([]leaderboard.Ranked, error) {
+	scores, err := b.Scores(ctx, board, members)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/manifest"
@@ -112,16 +113,20 @@ func (q *ClassRequest) Validate() error {
 // HandleCreateClass serves POST /classes (instructors only: the frame answers 403 to others, from
 // the manifest entry's Groups).
 func HandleCreateClass(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, httpapi.Idempotent(d.Store, fn.Name, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Route(fn, httpapi.Idempotent(d.claims(), fn.Name, createClass(d.Clock, d.social())))
+}
+
+func createClass(clk clock.Clock, s Social) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var q ClassRequest
 		if err := r.Decode(&q); err != nil {
 			return httpapi.Response{}, err
 		}
-		now := d.Clock.Now()
+		now := clk.Now()
 		for range 5 { // a join code collision (1 in 31^8 per class) just draws another code
 			c := classItem{Type: "class", ID: ids.New("cls", now), Name: q.Name, OwnerID: r.Principal.UserID,
 				JoinCode: newJoinCode(), CreatedAt: now}
-			err := d.social().CreateClass(ctx, c)
+			err := s.CreateClass(ctx, c)
 			if store.IsConditionFailed(err) {
 				continue
 			}
@@ -132,31 +137,23 @@ func HandleCreateClass(fn manifest.Function, d *Deps) httpapi.Lambda {
 				CreatedAt: now.UTC(), Members: []MemberView{}}), nil
 		}
 		return httpapi.Response{}, apperr.New(apperr.Conflict, "could not draw a free join code; retry")
-	}))
-}
-
-func (d *Deps) class(ctx context.Context, id string) (classItem, error) {
-	return d.social().Class(ctx, id)
+	}
 }
 
 // classFor reads a class the caller may see: its owner or a member. To anyone else it is a 404.
-func (d *Deps) classFor(ctx context.Context, classID, userID string) (classItem, *memberItem, error) {
+func classFor(ctx context.Context, s Social, classID, userID string) (classItem, *memberItem, error) {
 	if !validClassID(classID) {
 		return classItem{}, nil, apperr.New(apperr.Invalid, "classId is malformed")
 	}
-	c, err := d.class(ctx, classID)
+	c, err := s.Class(ctx, classID)
 	if err != nil || c.OwnerID == userID {
 		return c, nil, err
 	}
-	m, err := d.social().Member(ctx, classID, userID)
+	m, err := s.Member(ctx, classID, userID)
 	if err == nil && m == nil {
 		return classItem{}, nil, apperr.New(apperr.NotFound, "no such class")
 	}
 	return c, m, err
-}
-
-func (d *Deps) members(ctx context.Context, classID string) ([]memberItem, error) {
-	return d.social().Members(ctx, classID)
 }
 
 // JoinRequest is the body of POST /classes/join.
@@ -175,16 +172,20 @@ func (q *JoinRequest) Validate() error {
 
 // HandleJoinClass serves POST /classes/join (joining twice changes nothing).
 func HandleJoinClass(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Route(fn, joinClass(d.Clock, d.social()))
+}
+
+func joinClass(clk clock.Clock, s Social) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var q JoinRequest
 		if err := r.Decode(&q); err != nil {
 			return httpapi.Response{}, err
 		}
-		classID, err := d.social().ClassOfCode(ctx, q.Code)
+		classID, err := s.ClassOfCode(ctx, q.Code)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		c, err := d.class(ctx, classID)
+		c, err := s.Class(ctx, classID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -192,7 +193,7 @@ func HandleJoinClass(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if c.OwnerID == me {
 			return httpapi.Response{}, apperr.New(apperr.Unprocessable, "you own this class")
 		}
-		added, m, err := d.social().Join(ctx, memberItem{ClassID: c.ID, UserID: me, JoinedAt: d.Clock.Now()})
+		added, m, err := s.Join(ctx, memberItem{ClassID: c.ID, UserID: me, JoinedAt: clk.Now()})
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -202,37 +203,45 @@ func HandleJoinClass(fn manifest.Function, d *Deps) httpapi.Lambda {
 		now := m.JoinedAt
 		joined := now.UTC()
 		return httpapi.OK(ClassView{ID: c.ID, Name: c.Name, MemberCount: c.MemberCount, CreatedAt: c.CreatedAt.UTC(), Membership: &joined}), nil
-	})
+	}
 }
 
 // HandleRemoveClassMember serves DELETE /classes/{classId}/members/{userId}: the owner removes a
 // member, or a member leaves. Removing someone who is not a member changes nothing.
 func HandleRemoveClassMember(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Route(fn, removeClassMember(d.social()))
+}
+
+func removeClassMember(s Social) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		classID, target := r.PathParam("classId"), r.PathParam("userId")
 		if !validID(target) {
 			return httpapi.Response{}, apperr.New(apperr.Invalid, "userId is malformed")
 		}
 		me := r.Principal.UserID
-		c, _, err := d.classFor(ctx, classID, me)
+		c, _, err := classFor(ctx, s, classID, me)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		if c.OwnerID != me && target != me {
 			return httpapi.Response{}, apperr.New(apperr.NotFound, "no such member") // members cannot remove others
 		}
-		removed, err := d.social().Leave(ctx, classID, target)
+		removed, err := s.Leave(ctx, classID, target)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(map[string]any{"classId": classID, "userId": target, "removed": removed}), nil
-	})
+	}
 }
 
 // HandleGetClass serves GET /classes/{classId}: the owner also gets the join code and the members.
 func HandleGetClass(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		c, m, err := d.classFor(ctx, r.PathParam("classId"), r.Principal.UserID)
+	return httpapi.Route(fn, getClass(d.social()))
+}
+
+func getClass(s Social) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		c, m, err := classFor(ctx, s, r.PathParam("classId"), r.Principal.UserID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -243,7 +252,7 @@ func HandleGetClass(fn manifest.Function, d *Deps) httpapi.Lambda {
 			return httpapi.OK(v), nil
 		}
 		v.Owner, v.JoinCode, v.Members = true, c.JoinCode, []MemberView{}
-		ms, err := d.members(ctx, c.ID)
+		ms, err := s.Members(ctx, c.ID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -251,7 +260,7 @@ func HandleGetClass(fn manifest.Function, d *Deps) httpapi.Lambda {
 		for i, x := range ms {
 			ids[i] = x.UserID
 		}
-		names, err := d.DisplayNames(ctx, ids)
+		names, err := s.DisplayNames(ctx, ids)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -260,7 +269,7 @@ func HandleGetClass(fn manifest.Function, d *Deps) httpapi.Lambda {
 				JoinedAt: x.JoinedAt.UTC()})
 		}
 		return httpapi.OK(v), nil
-	})
+	}
 }
 
 // DisplayNames reads the display names of users (one read per user; unset names are absent).

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -12,6 +13,8 @@ import (
 // from Clock (a fake one in tests: week boundaries, daily caps, refund windows). Storage is behind
 // the area's ports (ports.go), one per responsibility; a port left nil is the DynamoDB repository
 // over Store, so a Deps built from a store alone (benchmarks, other areas' tests) still works.
+// Each Handle<Route>(fn, *Deps) resolves the ports its route uses and builds the handler on those
+// only (poster: the clock and the Ledger; workflow: that and Redemptions).
 type Deps struct {
 	Clock clock.Clock
 	// Store is the platform's records the frame and other areas read through it (idempotency
@@ -20,6 +23,8 @@ type Deps struct {
 	Log   *slog.Logger
 	// Fn is the function's name (audit request ids, metrics).
 	Fn string
+	// Claims records the Idempotency-Key routes' requests; nil: Store.
+	Claims idempotency.Store
 
 	Ledger      Ledger
 	Guards      EarnGuards
@@ -81,4 +86,11 @@ func (d *Deps) social() Social {
 		return NewRepo(d.Store)
 	}
 	return d.Social
+}
+
+func (d *Deps) claims() idempotency.Store {
+	if d.Claims == nil {
+		return d.Store
+	}
+	return d.Claims
 }

@@ -5,10 +5,10 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"errors"
-	"math/rand/v2"
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
 	"github.com/liberation/monetization/shared/store"
@@ -41,17 +41,30 @@ const postAttempts = 12
 // read, its ledger entry, the scores and histograms of the boards, the token metrics and the plan's
 // extras, in one TransactWriteItems. It returns the account after the movement and its entry.
 func (d *Deps) Post(ctx context.Context, userID string, plan func(context.Context, Account) (Plan, error)) (Account, Entry, error) {
+	return d.poster().Post(ctx, userID, plan)
+}
+
+// poster posts movements: all Post needs, the clock and the Ledger port.
+type poster struct {
+	clk clock.Clock
+	l   Ledger
+}
+
+func (d *Deps) poster() poster { return poster{clk: d.Clock, l: d.ledger()} }
+
+// Post is Deps.Post.
+func (p poster) Post(ctx context.Context, userID string, plan func(context.Context, Account) (Plan, error)) (Account, Entry, error) {
 	for attempt := 1; ; attempt++ {
-		a, err := d.Account(ctx, userID)
+		a, err := p.l.Account(ctx, userID)
 		if err != nil {
 			return a, Entry{}, err
 		}
-		p, err := plan(ctx, a)
+		pl, err := plan(ctx, a)
 		if err != nil {
 			return a, Entry{}, err
 		}
-		now := d.Clock.Now()
-		n, e, err := a.Apply(p.Change, now)
+		now := p.clk.Now()
+		n, e, err := a.Apply(pl.Change, now)
 		if err != nil {
 			return a, Entry{}, err
 		}
@@ -60,19 +73,19 @@ func (d *Deps) Post(ctx context.Context, userID string, plan func(context.Contex
 			e.ID = ids.New("tok", now)
 		}
 		m := Movement{From: a, To: n, Entry: e, At: now}
-		for _, x := range p.Extras {
+		for _, x := range pl.Extras {
 			m.Writes = append(m.Writes, x.Write)
 		}
-		err = d.ledger().Commit(ctx, m)
-		if err == nil || d.ownWrite(ctx, err, n) {
+		err = p.l.Commit(ctx, m)
+		if err == nil || p.ownWrite(ctx, err, n) {
 			return n, e, nil
 		}
 		retry := store.IsTransactionConflict(err) || store.IsConditionFailed(err)
 		var wf *WriteFailed
 		if errors.As(err, &wf) {
 			for _, i := range wf.Writes {
-				if i < len(p.Extras) && p.Extras[i].Fail != nil {
-					return a, Entry{}, p.Extras[i].Fail(ctx)
+				if i < len(pl.Extras) && pl.Extras[i].Fail != nil {
+					return a, Entry{}, pl.Extras[i].Fail(ctx)
 				}
 			}
 		}
@@ -93,11 +106,11 @@ func (d *Deps) Post(ctx context.Context, userID string, plan func(context.Contex
 // condition its own first attempt satisfied. The account then carries exactly the version and
 // write id this attempt wrote (random per attempt: concurrent writers that read the same version
 // at the same instant still differ).
-func (d *Deps) ownWrite(ctx context.Context, err error, n Account) bool {
+func (p poster) ownWrite(ctx context.Context, err error, n Account) bool {
 	if !store.IsConditionFailed(err) {
 		return false
 	}
-	cur, rErr := d.Account(ctx, n.UserID)
+	cur, rErr := p.l.Account(ctx, n.UserID)
 	return rErr == nil && cur.Version == n.Version && cur.WriteID == n.WriteID
 }
 
@@ -108,15 +121,12 @@ func writeID() string {
 	return hex.EncodeToString(b)
 }
 
-// pause backs off before planning again, with jitter so that racing writers spread out.
+// pause backs off before planning again: store.Backoff, the one back-off formula.
 func pause(ctx context.Context, attempt int) error {
-	d := time.Duration(rand.IntN(5*attempt)+1) * time.Millisecond
-	select {
-	case <-ctx.Done():
-		return apperr.Wrap(ctx.Err(), apperr.Unavailable, "interrupted")
-	case <-time.After(d):
-		return nil
+	if err := store.Backoff(ctx, attempt); err != nil {
+		return apperr.Wrap(err, apperr.Unavailable, "interrupted")
 	}
+	return nil
 }
 
 // Account reads a user's account (strongly consistent); a user who never earned has the zero account.

@@ -111,12 +111,16 @@ func (q *RedemptionRequest) Validate() error {
 // CreateRedemption holds the reward's cost and records the request, in one transaction: the
 // account's available tokens must cover it (409 otherwise, nothing stored).
 func (d *Deps) CreateRedemption(ctx context.Context, userID, email string, q RedemptionRequest, requestID string) (Redemption, error) {
+	return d.poster().createRedemption(ctx, userID, email, q, requestID)
+}
+
+func (p poster) createRedemption(ctx context.Context, userID, email string, q RedemptionRequest, requestID string) (Redemption, error) {
 	rw, _ := rewardcatalog.ByID(q.RewardID)
-	now := d.Clock.Now()
+	now := p.clk.Now()
 	red := Redemption{ID: ids.New("rdm", now), UserID: userID, Email: email, RewardID: rw.ID, RewardName: rw.Name,
 		Cost: rw.Cost, Fulfilment: rw.Fulfilment, Status: Pending, Shipping: q.Shipping, CreatedAt: now, UpdatedAt: now,
 		Version: 1}
-	_, _, err := d.Post(ctx, userID, func(ctx context.Context, a Account) (Plan, error) {
+	_, _, err := p.Post(ctx, userID, func(ctx context.Context, a Account) (Plan, error) {
 		rec := audit.Entry{Actor: userID, Action: "redemption.create", Target: "redemption:" + red.ID,
 			RequestID: requestID, Details: map[string]string{"reward": rw.ID, "cost": itoa(rw.Cost)}}
 		c := HoldChange(rw.Cost)
@@ -132,18 +136,21 @@ func (d *Deps) CreateRedemption(ctx context.Context, userID, email string, q Red
 
 // HandleCreateRedemption serves POST /tokens/redemptions (Idempotency-Key required).
 func HandleCreateRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, httpapi.IdempotentRequired(d.Store, fn.Name,
-		func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-			var q RedemptionRequest
-			if err := r.Decode(&q); err != nil {
-				return httpapi.Response{}, err
-			}
-			red, err := d.CreateRedemption(ctx, r.Principal.UserID, r.Principal.Email, q, r.ID)
-			if err != nil {
-				return httpapi.Response{}, err
-			}
-			return httpapi.JSON(http.StatusCreated, red.View()), nil
-		}))
+	return httpapi.Route(fn, httpapi.IdempotentRequired(d.claims(), fn.Name, createRedemption(d.poster())))
+}
+
+func createRedemption(p poster) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var q RedemptionRequest
+		if err := r.Decode(&q); err != nil {
+			return httpapi.Response{}, err
+		}
+		red, err := p.createRedemption(ctx, r.Principal.UserID, r.Principal.Email, q, r.ID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusCreated, red.View()), nil
+	}
 }
 
 // GetRedemption reads one of a user's redemptions (another user's is simply not found).
@@ -201,12 +208,16 @@ func redemptions(items []redemptionItem) []Redemption {
 
 // HandleListMyRedemptions serves GET /tokens/redemptions.
 func HandleListMyRedemptions(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Route(fn, listMyRedemptions(d.redemptions()))
+}
+
+func listMyRedemptions(reds Redemptions) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		limit, err := r.Limit(20, 100)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		list, next, err := d.ListRedemptions(ctx, r.Principal.UserID, limit, r.Query("cursor"))
+		list, next, err := reds.UserRedemptions(ctx, r.Principal.UserID, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -215,7 +226,7 @@ func HandleListMyRedemptions(fn manifest.Function, d *Deps) httpapi.Lambda {
 			views[i] = red.View()
 		}
 		return httpapi.OK(page("redemptions", views, next)), nil
-	})
+	}
 }
 
 func page[T any](name string, items []T, next string) map[string]any {
@@ -229,26 +240,34 @@ func page[T any](name string, items []T, next string) map[string]any {
 // HandleCancelRedemption serves POST /tokens/redemptions/{redemptionId}/cancel: the owner withdraws
 // a pending redemption and the held tokens are released.
 func HandleCancelRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, httpapi.Idempotent(d.Store, fn.Name, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Route(fn, httpapi.Idempotent(d.claims(), fn.Name, cancelRedemption(d.workflow())))
+}
+
+func cancelRedemption(wf workflow) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		id := r.PathParam("redemptionId")
 		if !ValidRedemptionID(id) {
 			return httpapi.Response{}, apperr.New(apperr.Invalid, "redemptionId is malformed")
 		}
-		red, err := d.GetRedemption(ctx, r.Principal.UserID, id)
+		red, err := wf.reds.Redemption(ctx, r.Principal.UserID, id)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		red, err = d.Transition(ctx, red, ActCancel, r.Principal.UserID, r.ID, nil)
+		red, err = wf.move(ctx, red, ActCancel, r.Principal.UserID, r.ID, nil, 0)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(red.View()), nil
-	}))
+	}
 }
 
 // HandleListRedemptions serves GET /admin/redemptions?status= (default pending).
 func HandleListRedemptions(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Route(fn, listRedemptions(d.redemptions()))
+}
+
+func listRedemptions(reds Redemptions) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		status := Pending
 		if v, present := r.Event.QueryStringParameters["status"]; present {
 			status = Status(v) // an empty value is not a status: 400 below
@@ -264,7 +283,7 @@ func HandleListRedemptions(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		list, next, err := d.RedemptionsByStatus(ctx, status, limit, r.Query("cursor"))
+		list, next, err := reds.RedemptionsByStatus(ctx, status, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -273,5 +292,5 @@ func HandleListRedemptions(fn manifest.Function, d *Deps) httpapi.Lambda {
 			views[i] = red.AdminView()
 		}
 		return httpapi.OK(page("redemptions", views, next)), nil
-	})
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
 )
@@ -68,25 +69,33 @@ func (q *ProfileRequest) Validate() error {
 
 // HandleGetProfile serves GET /me/profile.
 func HandleGetProfile(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		a, err := d.Account(ctx, r.Principal.UserID)
+	return httpapi.Route(fn, getProfile(d.ledger()))
+}
+
+func getProfile(l Ledger) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		a, err := l.Account(ctx, r.Principal.UserID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(ProfileView{DisplayName: a.DisplayName, LeaderboardOptOut: a.OptOut}), nil
-	})
+	}
 }
 
 // HandleUpdateProfile serves PUT /me/profile. The display name and the opt-out move the player's
 // score items on or off the global board (and its histogram) in the same transaction as the
 // account, so the board never shows a stale name or an opted-out learner.
 func HandleUpdateProfile(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Route(fn, updateProfile(d.poster()))
+}
+
+func updateProfile(p poster) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var q ProfileRequest
 		if err := r.Decode(&q); err != nil {
 			return httpapi.Response{}, err
 		}
-		a, _, err := d.Post(ctx, r.Principal.UserID, func(_ context.Context, a Account) (Plan, error) {
+		a, _, err := p.Post(ctx, r.Principal.UserID, func(_ context.Context, a Account) (Plan, error) {
 			if a.DisplayName == *q.DisplayName && a.OptOut == *q.LeaderboardOptOut && a.Version > 0 {
 				return Plan{}, ErrNoop
 			}
@@ -99,7 +108,7 @@ func HandleUpdateProfile(fn manifest.Function, d *Deps) httpapi.Lambda {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(ProfileView{DisplayName: a.DisplayName, LeaderboardOptOut: a.OptOut}), nil
-	})
+	}
 }
 
 // ----- friends (whom the caller follows) -----
@@ -135,33 +144,41 @@ func friendParam(r *httpapi.Request) (string, error) {
 
 // HandleFollowUser serves PUT /me/friends/{userId} (idempotent: following again changes nothing).
 func HandleFollowUser(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Route(fn, followUser(d.Clock, d.social()))
+}
+
+func followUser(clk clock.Clock, s Social) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		id, err := friendParam(r)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		since, err := d.social().Follow(ctx, r.Principal.UserID, id, d.Clock.Now())
+		since, err := s.Follow(ctx, r.Principal.UserID, id, clk.Now())
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(FriendView{UserID: id, Since: since}), nil
-	})
+	}
 }
 
 var errFollowingFull = apperr.New(apperr.Unprocessable, "you already follow %d people, the most allowed", MaxFollowing)
 
 // HandleUnfollowUser serves DELETE /me/friends/{userId} (idempotent).
 func HandleUnfollowUser(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Route(fn, unfollowUser(d.social()))
+}
+
+func unfollowUser(s Social) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		id, err := friendParam(r)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		if err := d.social().Unfollow(ctx, r.Principal.UserID, id); err != nil {
+		if err := s.Unfollow(ctx, r.Principal.UserID, id); err != nil {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(map[string]any{"userId": id, "following": false}), nil
-	})
+	}
 }
 
 // Following lists whom userID follows (at most MaxFollowing: one bounded Query).
@@ -171,8 +188,12 @@ func (d *Deps) Following(ctx context.Context, userID string) ([]followItem, erro
 
 // HandleListFriends serves GET /me/friends.
 func HandleListFriends(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		list, err := d.Following(ctx, r.Principal.UserID)
+	return httpapi.Route(fn, listFriends(d.social()))
+}
+
+func listFriends(s Social) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		list, err := s.Following(ctx, r.Principal.UserID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -181,5 +202,5 @@ func HandleListFriends(fn manifest.Function, d *Deps) httpapi.Lambda {
 			out[i] = FriendView{UserID: f.FollowedID, Since: f.Since.UTC()}
 		}
 		return httpapi.OK(map[string]any{"friends": out, "count": len(out), "max": MaxFollowing}), nil
-	})
+	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/store"
@@ -59,13 +60,17 @@ func entryView(e Entry) EntryView {
 
 // HandleGetTokenBalance serves GET /tokens.
 func HandleGetTokenBalance(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		a, err := d.Account(ctx, r.Principal.UserID)
+	return httpapi.Route(fn, getTokenBalance(d.Clock, d.ledger()))
+}
+
+func getTokenBalance(clk clock.Clock, l Ledger) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		a, err := l.Account(ctx, r.Principal.UserID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		return httpapi.OK(balanceView(a, d.Clock.Now())), nil
-	})
+		return httpapi.OK(balanceView(a, clk.Now())), nil
+	}
 }
 
 // Entries lists a user's ledger entries, newest first, a page at a time.
@@ -75,12 +80,16 @@ func (d *Deps) Entries(ctx context.Context, userID string, limit int32, cursor s
 
 // HandleListTokenTransactions serves GET /tokens/transactions.
 func HandleListTokenTransactions(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Route(fn, listTokenTransactions(d.history()))
+}
+
+func listTokenTransactions(h History) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		limit, err := r.Limit(20, 100)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		entries, next, err := d.Entries(ctx, r.Principal.UserID, limit, r.Query("cursor"))
+		entries, next, err := h.Entries(ctx, r.Principal.UserID, limit, r.Query("cursor"))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -89,7 +98,7 @@ func HandleListTokenTransactions(fn manifest.Function, d *Deps) httpapi.Lambda {
 			views[i] = entryView(e)
 		}
 		return httpapi.OK(page("transactions", views, next)), nil
-	})
+	}
 }
 
 // AdjustmentRequest is the body of POST /admin/tokens/adjustments.
@@ -118,40 +127,43 @@ func (q *AdjustmentRequest) Validate() error {
 // caller's Idempotency-Key is also the adjustment's source id, so the same key never moves tokens
 // twice, even after the replay window.
 func HandleAdjustTokens(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, httpapi.IdempotentRequired(d.Store, fn.Name,
-		func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-			var q AdjustmentRequest
-			if err := r.Decode(&q); err != nil {
-				return httpapi.Response{}, err
-			}
-			admin := r.Principal.UserID
-			source := "adj:" + admin + ":" + r.Header(httpapi.IdempotencyHeader)
-			guardKey := store.TokenEarnKey(q.UserID, RuleAdminAdjustment, source)
-			acct, entry, err := d.Post(ctx, q.UserID, func(ctx context.Context, a Account) (Plan, error) {
-				now := d.Clock.Now()
-				guard := earnItem{PK: guardKey.PK, SK: guardKey.SK, Type: "token-earning",
-					UserID: q.UserID, Rule: RuleAdminAdjustment, SourceID: source, State: EarnEarned, Tokens: q.Amount,
-					EntrySeq: a.Seq + 1, At: now, UpdatedAt: now}
-				rec := audit.Entry{Actor: admin, Action: "tokens.adjust", Target: "user:" + q.UserID,
-					RequestID: r.ID, Details: map[string]string{"amount": itoa(q.Amount), "reason": q.Reason}}
-				return Plan{
-					Change: Change{Kind: KindAdjust, Rule: RuleAdminAdjustment, Reason: q.Reason, SourceID: source,
-						Actor: admin, Delta: q.Amount, Earned: q.Amount},
-					Extras: []Extra{
-						// A guard created once (never over a version): the key is the adjustment's.
-						{Write: Write{Guard: &GuardWrite{Item: guard}},
-							Fail: func(context.Context) error {
-								return apperr.New(apperr.Conflict, "this Idempotency-Key was already used for an adjustment of this user")
-							}},
-						{Write: Write{Audit: &rec}},
-					},
-				}, nil
-			})
-			if err != nil {
-				return httpapi.Response{}, err
-			}
-			return httpapi.JSON(http.StatusCreated, map[string]any{
-				"userId": q.UserID, "transaction": entryView(entry), "balance": balanceView(acct, d.Clock.Now()),
-			}), nil
-		}))
+	return httpapi.Route(fn, httpapi.IdempotentRequired(d.claims(), fn.Name, adjustTokens(d.poster())))
+}
+
+func adjustTokens(p poster) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var q AdjustmentRequest
+		if err := r.Decode(&q); err != nil {
+			return httpapi.Response{}, err
+		}
+		admin := r.Principal.UserID
+		source := "adj:" + admin + ":" + r.Header(httpapi.IdempotencyHeader)
+		guardKey := store.TokenEarnKey(q.UserID, RuleAdminAdjustment, source)
+		acct, entry, err := p.Post(ctx, q.UserID, func(ctx context.Context, a Account) (Plan, error) {
+			now := p.clk.Now()
+			guard := earnItem{PK: guardKey.PK, SK: guardKey.SK, Type: "token-earning",
+				UserID: q.UserID, Rule: RuleAdminAdjustment, SourceID: source, State: EarnEarned, Tokens: q.Amount,
+				EntrySeq: a.Seq + 1, At: now, UpdatedAt: now}
+			rec := audit.Entry{Actor: admin, Action: "tokens.adjust", Target: "user:" + q.UserID,
+				RequestID: r.ID, Details: map[string]string{"amount": itoa(q.Amount), "reason": q.Reason}}
+			return Plan{
+				Change: Change{Kind: KindAdjust, Rule: RuleAdminAdjustment, Reason: q.Reason, SourceID: source,
+					Actor: admin, Delta: q.Amount, Earned: q.Amount},
+				Extras: []Extra{
+					// A guard created once (never over a version): the key is the adjustment's.
+					{Write: Write{Guard: &GuardWrite{Item: guard}},
+						Fail: func(context.Context) error {
+							return apperr.New(apperr.Conflict, "this Idempotency-Key was already used for an adjustment of this user")
+						}},
+					{Write: Write{Audit: &rec}},
+				},
+			}, nil
+		})
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusCreated, map[string]any{
+			"userId": q.UserID, "transaction": entryView(entry), "balance": balanceView(acct, p.clk.Now()),
+		}), nil
+	}
 }

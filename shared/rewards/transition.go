@@ -26,8 +26,16 @@ var ErrRevokeFirst = apperr.New(apperr.Conflict,
 // fulfilment). Any other status than the ones act starts from is a 409 and changes nothing; so is
 // a redemption claimed by another operation (see mayMove). A transition ends any claim.
 func (d *Deps) Transition(ctx context.Context, red Redemption, act Action, actor, requestID string, change func(*Redemption)) (Redemption, error) {
-	return d.move(ctx, red, act, actor, requestID, change, 0)
+	return d.workflow().move(ctx, red, act, actor, requestID, change, 0)
 }
+
+// workflow moves redemptions: the Ledger (through Post) and the Redemptions port.
+type workflow struct {
+	poster
+	reds Redemptions
+}
+
+func (d *Deps) workflow() workflow { return workflow{poster: d.poster(), reds: d.redemptions()} }
 
 // Claim reserves red for act — approving, fulfilling or rejecting a coupon or a credit, which
 // talks to Stripe between two writes — for lease (at least the caller's remaining lifetime, so a
@@ -41,7 +49,7 @@ func (d *Deps) Claim(ctx context.Context, red Redemption, act Action, actor, req
 	if lease <= 0 || act == ActCancel {
 		return red, apperr.New(apperr.Internal, "claim %s for %s", act, lease)
 	}
-	return d.move(ctx, red, act, actor, requestID, change, lease)
+	return d.workflow().move(ctx, red, act, actor, requestID, change, lease)
 }
 
 // EndClaim ends the claim of the copy its holder has (to store with UpdateRedemption): the kind
@@ -77,16 +85,16 @@ func mayMove(cur Redemption, token string, act Action, claiming bool, now time.T
 }
 
 // move is Transition (lease 0) and Claim.
-func (d *Deps) move(ctx context.Context, red Redemption, act Action, actor, requestID string, change func(*Redemption), lease time.Duration) (Redemption, error) {
+func (wf workflow) move(ctx context.Context, red Redemption, act Action, actor, requestID string, change func(*Redemption), lease time.Duration) (Redemption, error) {
 	moves := lease == 0 || act == ActApprove // a fulfil or reject claim leaves the status
 	// plan reads the redemption and builds its move: the new redemption, its conditional put and
 	// the audit record (none for a claim that moves nothing).
 	plan := func(ctx context.Context) (Redemption, RedemptionWrite, *audit.Entry, error) {
-		cur, err := d.GetRedemption(ctx, red.UserID, red.ID)
+		cur, err := wf.reds.Redemption(ctx, red.UserID, red.ID)
 		if err != nil {
 			return cur, RedemptionWrite{}, nil, err
 		}
-		now := d.Clock.Now()
+		now := wf.clk.Now()
 		if err := mayMove(cur, red.claimToken, act, lease > 0, now); err != nil {
 			return cur, RedemptionWrite{}, nil, err
 		}
@@ -126,7 +134,7 @@ func (d *Deps) move(ctx context.Context, red Redemption, act Action, actor, requ
 	if c, tokens := TokenChange(act, red.Cost); tokens && lease == 0 {
 		var out Redemption
 		c.SourceID, c.Actor = red.ID, actor
-		_, _, err := d.Post(ctx, red.UserID, func(ctx context.Context, _ Account) (Plan, error) {
+		_, _, err := wf.Post(ctx, red.UserID, func(ctx context.Context, _ Account) (Plan, error) {
 			n, w, au, err := plan(ctx)
 			if err != nil {
 				return Plan{}, err
@@ -146,13 +154,13 @@ func (d *Deps) move(ctx context.Context, red Redemption, act Action, actor, requ
 		if err != nil {
 			return red, err
 		}
-		err = d.redemptions().SaveRedemption(ctx, w, au)
+		err = wf.reds.SaveRedemption(ctx, w, au)
 		if err == nil {
 			return n, nil
 		}
 		if store.IsConditionFailed(err) {
 			// Our own write, committed, whose answer was lost and whose SDK retry then failed?
-			if cur, gErr := d.GetRedemption(ctx, red.UserID, red.ID); gErr == nil && cur.Version == n.Version && cur.WriteID == n.WriteID {
+			if cur, gErr := wf.reds.Redemption(ctx, red.UserID, red.ID); gErr == nil && cur.Version == n.Version && cur.WriteID == n.WriteID {
 				return n, nil
 			}
 		}
