@@ -2,6 +2,7 @@ package rewards
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -85,6 +86,22 @@ func (d *Deps) Earn(ctx context.Context, e Earning) (Outcome, Entry, error) {
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = d.Clock.Now()
 	}
+	for attempt := 1; ; attempt++ {
+		out, entry, err := d.earnOnce(ctx, e, r, tokens)
+		var only guardOnly
+		if !errors.As(err, &only) {
+			return out, entry, err
+		}
+		err = d.guards().WriteGuard(ctx, *only.w.Guard)
+		if store.IsConditionFailed(err) && attempt < postAttempts {
+			continue // the guard moved (a refund, a redelivery): decide again
+		}
+		return out, Entry{}, err
+	}
+}
+
+// earnOnce is one planning of Earn; a guardOnly error asks the caller to write just the guard.
+func (d *Deps) earnOnce(ctx context.Context, e Earning, r Rule, tokens int64) (Outcome, Entry, error) {
 	guardKey := store.TokenEarnKey(e.UserID, e.Rule, e.SourceID)
 	out := OutEarned
 	_, entry, err := d.Post(ctx, e.UserID, func(ctx context.Context, a Account) (Plan, error) {

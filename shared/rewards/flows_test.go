@@ -182,6 +182,7 @@ func TestRefundsOnPorts(t *testing.T) {
 		{"reversal told first", 0, []step{{refund: rev(r("re1", 4900)), out: OutRecorded}, {refund: r("re1", 4900), out: OutDuplicate}}, 0, 50, 0, 0},
 		{"refund before its purchase", 1, []step{{refund: r("re1", 2450), out: OutCancelled}}, 0, 25, 0, 0},
 		{"refunded in full before its purchase", 1, []step{{refund: r("re1", 4900), out: OutCancelled}}, 0, 0, 0, 0},
+		{"refunded in full before its purchase, then reversed", 1, []step{{refund: r("re1", 4900), out: OutCancelled}, {refund: rev(r("re1", 4900)), out: OutRestored}}, 0, 50, 0, 0},
 		{"reversed before its purchase", 2, []step{{refund: r("re1", 4900), out: OutCancelled}, {refund: rev(r("re1", 4900)), out: OutRecorded}}, 0, 50, 0, 0},
 		{"partial refund before its purchase, released", 1, []step{{refund: r("re1", 2450), out: OutCancelled}, {release: true}}, 25, 0, 0, 1},
 	} {

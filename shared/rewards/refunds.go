@@ -241,21 +241,33 @@ func afterRefunds(g earnState, e Earning, tokens int64) (Change, earnState, Outc
 		next.AmountCents = e.AmountCents
 	}
 	kept := keptTokens(tokens, next.AmountCents, e.ReleaseAt, g.Refunds)
+	next.Tokens, next.ReleaseAt = tokens, e.ReleaseAt.UTC()
 	if kept <= 0 {
-		return Change{}, g, OutDuplicate // refunded in full before it was seen: earns nothing
+		// Refunded in full before it was seen: it earns nothing, but it is recorded as cancelled with
+		// what it would have earned, so a refund reversed later gives its tokens back.
+		next.State, next.Cancelled = EarnCancelled, tokens
+		return Change{}, next, OutDuplicate
 	}
-	next.State, next.Tokens, next.Cancelled, next.ReleaseAt = EarnPending, tokens, tokens-kept, e.ReleaseAt.UTC()
+	next.State, next.Cancelled = EarnPending, tokens-kept
 	return Change{Kind: KindPending, Rule: e.Rule, SourceID: e.SourceID, Actor: e.Actor, PendingDelta: kept}, next, OutPending
 }
 
 // planAfterRefunds plans afterRefunds over the guard it read as g (the entry will be seq).
 func (d *Deps) planAfterRefunds(g earnState, it earnItem, e Earning, tokens, seq int64, out *Outcome) (Plan, error) {
 	c, next, o := afterRefunds(g, e, tokens)
-	if *out = o; c.Kind == "" {
-		return Plan{}, ErrNoop
-	}
+	*out = o
 	it.State, it.Tokens, it.Cancelled, it.AmountCents, it.ReleaseAt = next.State, next.Tokens, next.Cancelled, next.AmountCents, next.ReleaseAt
-	it.EntrySeq, it.UpdatedAt = seq, d.Clock.Now()
+	it.UpdatedAt = d.Clock.Now()
+	if c.Kind == "" {
+		// Nothing to post: only the guard changes (cancelled, off the release index).
+		it.GSI2PK, it.GSI2SK = "", ""
+		x, err := guardPut(it, g)
+		if err != nil {
+			return Plan{}, err
+		}
+		return Plan{}, guardOnly{x.Write}
+	}
+	it.EntrySeq = seq
 	it.GSI2PK, it.GSI2SK = store.TokenPendingGSI2(e.ReleaseAt, e.UserID, e.Rule, e.SourceID)
 	x, err := guardPut(it, g)
 	if err != nil {
@@ -263,6 +275,12 @@ func (d *Deps) planAfterRefunds(g earnState, it earnItem, e Earning, tokens, seq
 	}
 	return Plan{Change: c, Extras: []Extra{x}}, nil
 }
+
+// guardOnly stops a Post that writes only an earning's guard (no token moves): the caller writes
+// it with WriteGuard and plans again if the guard moved meanwhile.
+type guardOnly struct{ w Write }
+
+func (guardOnly) Error() string { return "guard only" }
 
 // guardPut writes guard it over read, the state it was read in: created only if absent, else only
 // if still at the version read (guards written before versions existed have none). A nil Fail:
