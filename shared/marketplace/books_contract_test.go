@@ -2,6 +2,7 @@ package marketplace
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -152,13 +153,13 @@ func testBooksContract(t *testing.T, h booksHarness) {
 		if err := b.Commit(ctx, &Change{Book: booking{At: now}, Move: m}); err != nil {
 			t.Fatal(err)
 		}
-		if ids, _ := b.PayableInstructors(ctx); !contains(ids, other) {
+		if ids, _ := b.PayableInstructors(ctx); !slices.Contains(ids, other) {
 			t.Fatalf("available money added, not payable: %v", ids)
 		}
 		if err := b.Unlist(ctx, other); err != nil {
 			t.Fatal(err)
 		}
-		if ids, _ := b.PayableInstructors(ctx); !contains(ids, other) {
+		if ids, _ := b.PayableInstructors(ctx); !slices.Contains(ids, other) {
 			t.Fatalf("unlisted with money available: %v", ids)
 		}
 	})
@@ -181,10 +182,10 @@ func testBooksContract(t *testing.T, h booksHarness) {
 			}
 		}
 		s, _ := b.SaleOfCharge(ctx, "", p.PaymentIntentID)
-		if !contains(all, s.ID) {
+		if !slices.Contains(all, s.ID) {
 			t.Fatalf("the due sale is not listed: %v", all)
 		}
-		if page, _, _ := b.DueSales(ctx, now.Add(-time.Hour), "", 10); contains(saleIDs(page), s.ID) {
+		if page, _, _ := b.DueSales(ctx, now.Add(-time.Hour), "", 10); slices.Contains(saleIDs(page), s.ID) {
 			t.Fatal("a sale listed before its release time")
 		}
 	})

@@ -2,6 +2,8 @@ package marketplace
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -49,11 +51,7 @@ func refundFacts(s Sale, created map[string]time.Time, at time.Time) []facts.Cou
 	if _, ok := purchaseFact(s); !ok {
 		return nil
 	}
-	ids := make([]string, 0, len(s.RefundIDs))
-	for id := range s.RefundIDs {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	ids := slices.Sorted(maps.Keys(s.RefundIDs))
 	out := make([]facts.CourseRefundedFact, 0, len(ids)+len(s.Disputes))
 	for _, id := range ids {
 		when := created[id]
@@ -64,7 +62,7 @@ func refundFacts(s Sale, created map[string]time.Time, at time.Time) []facts.Cou
 			RefundID: id, AmountCents: s.RefundIDs[id], PurchaseAmountCents: s.Amount, Currency: s.Currency,
 			Full: s.Refunded >= s.Amount, RefundedAt: when.UTC()})
 	}
-	for _, id := range sortedKeys(s.ReversedRefundIDs) {
+	for _, id := range slices.Sorted(maps.Keys(s.ReversedRefundIDs)) {
 		out = append(out, facts.CourseRefundedFact{UserID: s.BuyerID, CourseID: s.CourseID, PurchaseID: s.ID,
 			RefundID: id, AmountCents: s.ReversedRefundIDs[id], PurchaseAmountCents: s.Amount, Currency: s.Currency,
 			Reversed: true, RefundedAt: at.UTC()})

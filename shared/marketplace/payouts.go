@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
@@ -323,7 +324,7 @@ func HandleListPayouts(fn manifest.Function, d *Deps) httpapi.Lambda {
 			return httpapi.Response{}, err
 		}
 		status, given := queryParam(r, "status")
-		if given && !contains(payoutStatuses, status) {
+		if given && !slices.Contains(payoutStatuses, status) {
 			return httpapi.Response{}, apperr.New(apperr.Invalid, "status must be one of carried, transferring, paid, failed")
 		}
 		limit, err := r.Limit(defaultListLimit, maxListLimit)
@@ -370,13 +371,4 @@ func periodParam(r *httpapi.Request, d *Deps) (string, error) {
 func statementWindow(period string, now time.Time) (time.Time, time.Time) {
 	start, _ := time.Parse("2006-01", period)
 	return start.AddDate(0, -1, 0), now
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }

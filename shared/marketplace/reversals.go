@@ -1,9 +1,10 @@
 package marketplace
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -32,7 +33,7 @@ func ApplyChargeRefunds(ctx context.Context, d *Deps, chargeID, paymentIntentID 
 	if err != nil {
 		return err
 	}
-	refunds, err := d.Stripe.ChargeRefunds(ctx, firstNonEmpty(chargeID, sale.ChargeID), firstNonEmpty(paymentIntentID, sale.PaymentIntentID))
+	refunds, err := d.Stripe.ChargeRefunds(ctx, cmp.Or(chargeID, sale.ChargeID), cmp.Or(paymentIntentID, sale.PaymentIntentID))
 	if err != nil {
 		return err
 	}
@@ -96,9 +97,9 @@ func convergeRefunds(ctx context.Context, d *Deps, sale Sale, listed []StripeRef
 		}
 		now := d.Clock.Now().UTC()
 		c := &Change{Book: booking{At: now, Actor: audit.ActorStripe, RequestID: eventID, SaleID: s.ID, CourseID: s.CourseID,
-			Memo: s.CourseTitle, Ref: strings.Join(sortedKeys(counted), ",")}, Move: m,
+			Memo: s.CourseTitle, Ref: strings.Join(slices.Sorted(maps.Keys(counted)), ",")}, Move: m,
 			Audit: &audit.Entry{Actor: audit.ActorStripe, Action: "marketplace.refunds_seen", Target: "sale:" + s.ID,
-				RequestID: eventID, Details: map[string]string{"refunds": strings.Join(sortedKeys(counted), ",")}}}
+				RequestID: eventID, Details: map[string]string{"refunds": strings.Join(slices.Sorted(maps.Keys(counted)), ",")}}}
 		if stood != s.Stands() {
 			if err := followSale(ctx, d, c, s, now); err != nil {
 				return err
@@ -131,7 +132,7 @@ func ApplyDispute(ctx context.Context, d *Deps, dp StripeDispute, chargeID, paym
 	if err != nil {
 		return err
 	}
-	listed, err := d.Stripe.ChargeDisputes(ctx, firstNonEmpty(chargeID, sale.ChargeID), firstNonEmpty(paymentIntentID, sale.PaymentIntentID))
+	listed, err := d.Stripe.ChargeDisputes(ctx, cmp.Or(chargeID, sale.ChargeID), cmp.Or(paymentIntentID, sale.PaymentIntentID))
 	if err != nil {
 		return err
 	}
@@ -189,7 +190,7 @@ func ParkCharge(ctx context.Context, d *Deps, evType, chargeID, paymentIntentID,
 	if err != nil || other {
 		return err
 	}
-	ref := firstNonEmpty(paymentIntentID, chargeID)
+	ref := cmp.Or(paymentIntentID, chargeID)
 	if ref == "" {
 		return nil
 	}
@@ -334,22 +335,4 @@ func sameAmounts(a, b map[string]int64) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys(m map[string]int64) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func firstNonEmpty(xs ...string) string {
-	for _, x := range xs {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -53,7 +54,7 @@ func TestAreaImportsFollowTheAllowedDirection(t *testing.T) {
 				}
 				rel := strings.TrimPrefix(p, module)
 				other := strings.SplitN(strings.TrimPrefix(rel, "shared/"), "/", 2)[0]
-				if other == area || !contains(areas, other) {
+				if other == area || !slices.Contains(areas, other) {
 					continue
 				}
 				key := area + " -> " + rel
@@ -79,13 +80,4 @@ func TestAreaImportsFollowTheAllowedDirection(t *testing.T) {
 	if len(stale) > 0 {
 		t.Errorf("allowed imports no longer used (remove them): %v", stale)
 	}
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
