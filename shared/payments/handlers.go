@@ -13,10 +13,7 @@ import (
 )
 
 // List limits for GET /payments.
-const (
-	DefaultListLimit = 20
-	MaxListLimit     = 100
-)
+var listLimits = httpapi.Limits{Default: 20, Max: 100}
 
 // ReceiptLinkTTL is how long a presigned receipt URL works.
 const ReceiptLinkTTL = 5 * time.Minute
@@ -54,19 +51,11 @@ type ListPaymentsResponse struct {
 // HandleListPayments serves GET /payments: the caller's payments, newest first, cursor-paginated.
 func HandleListPayments(fn manifest.Function, payments PaymentReader) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		limit, err := r.Limit(DefaultListLimit, MaxListLimit)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		page, err := payments.ListPayments(ctx, r.Principal.UserID, limit, r.Query("cursor"))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		out := ListPaymentsResponse{Payments: make([]PaymentView, 0, len(page.Items)), NextCursor: page.NextCursor}
-		for _, p := range page.Items {
-			out.Payments = append(out.Payments, paymentView(p))
-		}
-		return httpapi.OK(out), nil
+		return httpapi.ListPage(ctx, r, "payments", listLimits,
+			func(ctx context.Context, limit int32, cursor string) ([]store.Payment, string, error) {
+				page, err := payments.ListPayments(ctx, r.Principal.UserID, limit, cursor)
+				return page.Items, page.NextCursor, err
+			}, paymentView)
 	})
 }
 

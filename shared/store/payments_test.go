@@ -1,5 +1,3 @@
-//go:build integration
-
 package store_test
 
 import (
@@ -9,7 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -26,7 +23,7 @@ func putPayment(t *testing.T, s *store.Store, p *store.Payment) {
 }
 
 func TestPaymentVersioning(t *testing.T) {
-	s := localtest.New(t).Store()
+	s := newStore(t, nil)
 	ctx := context.Background()
 	p := store.Payment{ID: "pay_01ARZ3NDEKTSV4RRFFQ69G5FAV", UserID: "u1", AmountCents: 999, Currency: "usd", ChargeID: "ch_1",
 		Status: store.PaymentSucceeded, PaidAt: time.Now().UTC(), CreatedAt: time.Now().UTC()}
@@ -78,7 +75,7 @@ func TestPaymentVersioning(t *testing.T) {
 }
 
 func TestListPaymentsSkipsOtherItems(t *testing.T) {
-	s := localtest.New(t).Store()
+	s := newStore(t, nil)
 	ctx := context.Background()
 	ids := []string{"pay_01ARZ3NDEKTSV4RRFFQ69G5FA1", "pay_01ARZ3NDEKTSV4RRFFQ69G5FA2", "pay_01ARZ3NDEKTSV4RRFFQ69G5FA3"}
 	for _, id := range ids {

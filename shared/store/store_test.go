@@ -1,5 +1,3 @@
-//go:build integration
-
 package store_test
 
 import (
@@ -11,13 +9,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/store"
 )
-
-func TestMain(m *testing.M) { localtest.Main(m) }
 
 type item struct {
 	PK    string `dynamodbav:"PK"`
@@ -26,7 +22,7 @@ type item struct {
 }
 
 func TestGetMissingIsNotFound(t *testing.T) {
-	s := localtest.New(t).Store()
+	s := newStore(t, nil)
 	var out item
 	err := s.Get(context.Background(), store.Key{PK: "X", SK: "Y"}, &out)
 	if !apperr.Is(err, apperr.NotFound) {
@@ -35,7 +31,7 @@ func TestGetMissingIsNotFound(t *testing.T) {
 }
 
 func TestConditionalPutConflicts(t *testing.T) {
-	s := localtest.New(t).Store()
+	s := newStore(t, nil)
 	ctx := context.Background()
 	it := item{PK: "A", SK: "1", Value: 5}
 	if err := s.Put(ctx, it, "attribute_not_exists(PK)", nil, nil); err != nil {
@@ -48,7 +44,7 @@ func TestConditionalPutConflicts(t *testing.T) {
 }
 
 func TestTransactionIsAllOrNothing(t *testing.T) {
-	s := localtest.New(t).Store()
+	s := newStore(t, nil)
 	ctx := context.Background()
 	if err := s.Put(ctx, item{PK: "B", SK: "1", Value: 1}, "", nil, nil); err != nil {
 		t.Fatal(err)
@@ -74,7 +70,7 @@ func TestTransactionIsAllOrNothing(t *testing.T) {
 }
 
 func TestQueryPageCursor(t *testing.T) {
-	s := localtest.New(t).Store()
+	s := newStore(t, nil)
 	ctx := context.Background()
 	for i := int64(0); i < 5; i++ {
 		if err := s.Put(ctx, item{PK: "C", SK: string(rune('a' + i)), Value: i}, "", nil, nil); err != nil {
@@ -117,9 +113,8 @@ func TestQueryPageCursor(t *testing.T) {
 }
 
 func TestIdempotencyLifecycle(t *testing.T) {
-	env := localtest.New(t)
-	clk := env.WithFakeClock()
-	s := env.Store()
+	clk := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	s := newStore(t, clk)
 	ctx := context.Background()
 	h := idempotency.Hash([]byte("body"))
 
@@ -169,15 +164,15 @@ func (d doublePut) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts 
 }
 
 func TestIdempotencyClaimSurvivesARetriedPut(t *testing.T) {
-	env := localtest.New(t)
-	s := *env.Store()
+	base := newStore(t, nil)
+	s := *base
 	s.DB = doublePut{s.DB}
 	prior, err := s.BeginIdempotent(context.Background(), "fn#u1", "k", idempotency.Hash([]byte("b")), 30*time.Second, time.Hour)
 	if err != nil || prior != nil {
 		t.Fatalf("our own retried claim must count as claimed: %+v %v", prior, err)
 	}
 	// Someone else's claim is still refused.
-	if _, err := env.Store().BeginIdempotent(context.Background(), "fn#u1", "k", idempotency.Hash([]byte("b")), 30*time.Second, time.Hour); !apperr.Is(err, apperr.Conflict) {
+	if _, err := base.BeginIdempotent(context.Background(), "fn#u1", "k", idempotency.Hash([]byte("b")), 30*time.Second, time.Hour); !apperr.Is(err, apperr.Conflict) {
 		t.Fatalf("another claimant: want conflict, got %v", err)
 	}
 }

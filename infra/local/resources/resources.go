@@ -20,6 +20,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/store"
 )
 
 // Set names the created resources.
@@ -85,34 +86,7 @@ func Create(ctx context.Context, c Clients, prefix, mailFrom string) (Set, error
 
 // CreateTable creates the single table as the CDK stack defines it and waits until it is active.
 func CreateTable(ctx context.Context, db *dynamodb.Client, name string) error {
-	attrs := []dtypes.AttributeDefinition{
-		{AttributeName: aws.String(manifest.AttrPK), AttributeType: dtypes.ScalarAttributeTypeS},
-		{AttributeName: aws.String(manifest.AttrSK), AttributeType: dtypes.ScalarAttributeTypeS},
-	}
-	var gsis []dtypes.GlobalSecondaryIndex
-	for _, ix := range manifest.Indexes {
-		attrs = append(attrs,
-			dtypes.AttributeDefinition{AttributeName: aws.String(ix.PK), AttributeType: dtypes.ScalarAttributeTypeS},
-			dtypes.AttributeDefinition{AttributeName: aws.String(ix.SK), AttributeType: dtypes.ScalarAttributeTypeS})
-		gsis = append(gsis, dtypes.GlobalSecondaryIndex{
-			IndexName: aws.String(ix.Name),
-			KeySchema: []dtypes.KeySchemaElement{
-				{AttributeName: aws.String(ix.PK), KeyType: dtypes.KeyTypeHash},
-				{AttributeName: aws.String(ix.SK), KeyType: dtypes.KeyTypeRange},
-			},
-			Projection: &dtypes.Projection{ProjectionType: dtypes.ProjectionTypeAll},
-		})
-	}
-	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		BillingMode:          dtypes.BillingModePayPerRequest,
-		AttributeDefinitions: attrs,
-		KeySchema: []dtypes.KeySchemaElement{
-			{AttributeName: aws.String(manifest.AttrPK), KeyType: dtypes.KeyTypeHash},
-			{AttributeName: aws.String(manifest.AttrSK), KeyType: dtypes.KeyTypeRange},
-		},
-		GlobalSecondaryIndexes: gsis,
-	})
+	_, err := db.CreateTable(ctx, store.TableDefinition(name))
 	var inUse *dtypes.ResourceInUseException
 	if errors.As(err, &inUse) {
 		return nil
