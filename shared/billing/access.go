@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
-
-	"github.com/liberation/monetization/shared/store"
 )
 
 // Stripe subscription statuses (stored as Stripe spells them), plus "none" for a user without one.
@@ -47,7 +45,7 @@ type Access struct {
 
 // planTier is the tier of the subscription's price (items written before PlanTier existed carry it
 // in Tier).
-func planTier(s store.Subscription) string {
+func planTier(s Subscription) string {
 	if s.PlanTier != "" {
 		return s.PlanTier
 	}
@@ -57,7 +55,7 @@ func planTier(s store.Subscription) string {
 // paidThroughOf is the date a past_due subscription's grace counts from: the end of the last paid
 // invoice period, or, when no invoice.paid was ever recorded, the start of the current period (the
 // period whose invoice is unpaid: Stripe moves the period forward at renewal, before the charge).
-func paidThroughOf(s store.Subscription) time.Time {
+func paidThroughOf(s Subscription) time.Time {
 	if !s.PaidThrough.IsZero() {
 		return s.PaidThrough
 	}
@@ -67,7 +65,7 @@ func paidThroughOf(s store.Subscription) time.Time {
 // AccessAt evaluates sub at now under the grace rule. Time-bound ends (a cancellation reaching its
 // period end; past_due beyond paid-through + grace) apply here, on read, so access never outlives
 // them even before the billing-cycle job or Stripe's next event has updated the item.
-func AccessAt(sub store.Subscription, now time.Time, grace time.Duration) Access {
+func AccessAt(sub Subscription, now time.Time, grace time.Duration) Access {
 	if !sub.Exists() || sub.Status == "" {
 		return Access{Tier: TierFree, Status: StatusNone, Reason: "no subscription: the Free tier", PaidThrough: sub.PaidThrough}
 	}
@@ -107,7 +105,7 @@ func AccessAt(sub store.Subscription, now time.Time, grace time.Duration) Access
 // accessEndedAt is when a subscription that grants nothing at now stopped granting its tier by a
 // time rule (the period end of a cancellation, the grace end of past_due); zero when no time rule
 // ended it (its status alone grants nothing).
-func accessEndedAt(sub store.Subscription, grace time.Duration) time.Time {
+func accessEndedAt(sub Subscription, grace time.Duration) time.Time {
 	switch {
 	case (sub.Status == StatusActive || sub.Status == StatusTrialing) && sub.CancelAtPeriodEnd:
 		return sub.CurrentPeriodEnd
@@ -120,7 +118,7 @@ func accessEndedAt(sub store.Subscription, grace time.Duration) time.Time {
 // reviewAt is when the billing-cycle job must look at an item: a past_due one from its paid-through
 // date (its due query subtracts the grace; unknown dates make it due at once), any other at its
 // period end.
-func reviewAt(sub store.Subscription) time.Time {
+func reviewAt(sub Subscription) time.Time {
 	if sub.Status == StatusPastDue {
 		if p := paidThroughOf(sub); !p.IsZero() {
 			return p

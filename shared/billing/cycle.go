@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/job"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/metric"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // Bounds of one billing-cycle run: pages of due subscriptions per status. What a run leaves is
@@ -54,6 +54,12 @@ type cycle struct {
 	audit   auditor
 }
 
+func wireBillingCycle(w wiring) (job.Handler[CycleReport], error) {
+	c := &cycle{fn: w.rt.Fn.Name, life: w.lifecycle(), due: w.repo, others: w.repo, stripe: w.stripe,
+		metrics: w.repo, records: w.repo, audit: w.repo}
+	return job.Handle(w.rt.Log, c.run), nil
+}
+
 // run is the daily job: (1) each subscription whose stored state may be out of date (period ended;
 // past_due beyond grace) is read from Stripe, stored if newer, and its tier written Free if a time
 // rule ended its access — a subscription Stripe could not be read for is left exactly as it was;
@@ -67,7 +73,7 @@ func (c *cycle) run(ctx context.Context) (CycleReport, error) {
 	log := logging.From(ctx)
 
 	for _, q := range dueQueries(now, c.life.rules.Grace) {
-		trunc, err := c.due.EachDue(ctx, q.status, q.before, cycleMaxPages, func(sub store.Subscription) error {
+		trunc, err := c.due.EachDue(ctx, q.status, q.before, cycleMaxPages, func(sub Subscription) error {
 			return c.review(ctx, sub, now, requestID, &rep)
 		})
 		if err != nil {
@@ -76,7 +82,7 @@ func (c *cycle) run(ctx context.Context) (CycleReport, error) {
 		rep.Truncated = rep.Truncated || trunc
 	}
 
-	trunc, err := c.others.EachOpenOther(ctx, cycleMaxPages, func(o store.OtherSubscription) error {
+	trunc, err := c.others.EachOpenOther(ctx, cycleMaxPages, func(o OtherSubscription) error {
 		return c.checkOther(ctx, o, now, requestID, &rep)
 	})
 	if err != nil {
@@ -99,7 +105,7 @@ func (c *cycle) run(ctx context.Context) (CycleReport, error) {
 }
 
 // review reconciles one due subscription with Stripe and applies the time rules to the result.
-func (c *cycle) review(ctx context.Context, sub store.Subscription, now time.Time, requestID string, rep *CycleReport) error {
+func (c *cycle) review(ctx context.Context, sub Subscription, now time.Time, requestID string, rep *CycleReport) error {
 	rep.Checked++
 	log := logging.From(ctx).With("userId", sub.UserID, "subscription", sub.StripeSubscriptionID)
 	s, err := c.stripe.GetSubscription(ctx, sub.StripeSubscriptionID)
@@ -133,8 +139,8 @@ func (c *cycle) review(ctx context.Context, sub store.Subscription, now time.Tim
 	// A state Stripe's ordering kept out (or one that changed nothing) may still have lapsed by time.
 	after, err := c.life.apply(ctx, change{
 		userID: sub.UserID, at: now,
-		mutate: func(cur store.Subscription) (store.Subscription, bool, error) { return cur, cur.Exists(), nil },
-		audit: func(prev, next store.Subscription) audit.Entry {
+		mutate: func(cur Subscription) (Subscription, bool, error) { return cur, cur.Exists(), nil },
+		audit: func(prev, next Subscription) audit.Entry {
 			return audit.Entry{Actor: audit.ActorJob, Action: "subscription.expire",
 				Target: "subscription:" + prev.StripeSubscriptionID, RequestID: requestID,
 				Details: map[string]string{"userId": sub.UserID}}
@@ -153,13 +159,13 @@ func (c *cycle) review(ctx context.Context, sub store.Subscription, now time.Tim
 }
 
 // lapsed reports a paid tier that a time rule ended between prev and next.
-func lapsed(prev, next store.Subscription, grace time.Duration, now time.Time) bool {
+func lapsed(prev, next Subscription, grace time.Duration, now time.Time) bool {
 	end := accessEndedAt(next, grace)
 	return prev.Tier != TierFree && prev.Tier != "" && next.Tier == TierFree && !end.IsZero() && !now.Before(end)
 }
 
 // sameStripeState compares what Stripe decides (not our derived tier).
-func sameStripeState(a, b store.Subscription) bool {
+func sameStripeState(a, b Subscription) bool {
 	a.Tier, b.Tier = "", ""
 	return sameState(a, b)
 }
@@ -167,7 +173,7 @@ func sameStripeState(a, b store.Subscription) bool {
 // checkOther looks at a live subscription that is not the user's stored one: resolved when it has
 // ended or become the stored one, adopted once the stored one has ended at Stripe, reported while
 // both are live.
-func (c *cycle) checkOther(ctx context.Context, o store.OtherSubscription, now time.Time, requestID string, rep *CycleReport) error {
+func (c *cycle) checkOther(ctx context.Context, o OtherSubscription, now time.Time, requestID string, rep *CycleReport) error {
 	log := logging.From(ctx).With("userId", o.UserID, "other", o.StripeSubscriptionID)
 	stored, err := loadSubscription(ctx, c.life.subs, o.UserID)
 	if err != nil {

@@ -38,7 +38,7 @@ func TestCycleFailingStripeReadLeavesSubscriptionAsItWas(t *testing.T) {
 	w.clock.Set(t0.Add(-24 * time.Hour)) // both still paying when their events arrive
 	seedCanceling(t, w, "u-cancel", t0)
 	seedPastDue(t, w, "u-pastdue")
-	before := map[string]store.Subscription{"u-cancel": w.repo.sub("u-cancel"), "u-pastdue": w.repo.sub("u-pastdue")}
+	before := map[string]Subscription{"u-cancel": w.repo.sub("u-cancel"), "u-pastdue": w.repo.sub("u-pastdue")}
 	gauges := w.repo.gaugeSnapshot()
 	audits := len(w.repo.auditActions())
 
@@ -155,7 +155,7 @@ func TestCycleTwiceChangesNothingMore(t *testing.T) {
 		t.Fatalf("first run %+v", rep)
 	}
 	want := map[string][2]string{"u-a": {StatusCanceled, TierFree}, "u-b": {StatusActive, TierPro}, "u-c": {StatusActive, TierEnterprise}}
-	states := map[string]store.Subscription{}
+	states := map[string]Subscription{}
 	for u, st := range want {
 		s := w.repo.sub(u)
 		if s.Status != st[0] || s.Tier != st[1] {

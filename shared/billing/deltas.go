@@ -9,7 +9,7 @@ import (
 // payingTier is the tier counted in MRR for a stored item ("" when not paying). It depends on stored
 // fields only (Tier already reflects the time rules at the write), so the gauges change exactly
 // when an item write changes it.
-func payingTier(s store.Subscription) string {
+func payingTier(s Subscription) string {
 	if s.Exists() && payingStatus(s.Status) && s.Tier != TierFree && s.Tier != "" {
 		return s.Tier
 	}
@@ -17,7 +17,7 @@ func payingTier(s store.Subscription) string {
 }
 
 // liveTier is the tier counted in "active subscriptions per tier" ("" when none).
-func liveTier(s store.Subscription) string {
+func liveTier(s Subscription) string {
 	if s.Exists() && grantsByStatus(s.Status) && s.Tier != TierFree && s.Tier != "" {
 		return s.Tier
 	}
@@ -35,7 +35,7 @@ func tierPrice(id string) int64 {
 // happening at `at`. A customer who stops paying less than MetricsWindowDays after becoming paying
 // is also counted under CtrChurnedJoinedPrefix+<that day>, so churn can set aside customers who
 // joined and left inside its window (docs/decisions/0037).
-func metricDeltas(prev, next store.Subscription, at time.Time) (gauges, day map[string]int64) {
+func metricDeltas(prev, next Subscription, at time.Time) (gauges, day map[string]int64) {
 	gauges, day = map[string]int64{}, map[string]int64{}
 	pp, np := payingTier(prev), payingTier(next)
 	if pp != np {

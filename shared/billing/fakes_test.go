@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,8 +25,8 @@ import (
 // against DynamoDB (moto).
 type memRepo struct {
 	mu     sync.Mutex
-	subs   map[string]store.Subscription
-	users  map[string]store.User
+	subs   map[string]Subscription
+	users  map[string]User
 	gauges map[string]int64
 	days   map[string]map[string]int64 // day → counters
 	months map[string]map[string]int64 // yyyy-mm → counters (written by licensing)
@@ -35,7 +34,7 @@ type memRepo struct {
 	marketplace  mktmetrics.Metrics
 	tokensIssued int64
 	audits       []audit.Entry
-	others       map[string]store.OtherSubscription // user#sub
+	others       map[string]OtherSubscription // user#sub
 	snapshots    map[string]Snapshot
 	jobRuns      map[string]any
 	writes       int
@@ -45,17 +44,17 @@ type memRepo struct {
 }
 
 func newMemRepo() *memRepo {
-	return &memRepo{subs: map[string]store.Subscription{}, users: map[string]store.User{}, gauges: map[string]int64{},
-		days: map[string]map[string]int64{}, others: map[string]store.OtherSubscription{}, snapshots: map[string]Snapshot{},
+	return &memRepo{subs: map[string]Subscription{}, users: map[string]User{}, gauges: map[string]int64{},
+		days: map[string]map[string]int64{}, others: map[string]OtherSubscription{}, snapshots: map[string]Snapshot{},
 		jobRuns: map[string]any{}}
 }
 
-func (m *memRepo) GetSubscription(_ context.Context, userID string) (store.Subscription, error) {
+func (m *memRepo) GetSubscription(_ context.Context, userID string) (Subscription, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.subs[userID]
 	if !ok {
-		return store.Subscription{}, apperr.New(apperr.NotFound, "not found")
+		return Subscription{}, apperr.New(apperr.NotFound, "not found")
 	}
 	return s, nil
 }
@@ -97,13 +96,13 @@ func (m *memRepo) WriteSubscription(_ context.Context, w subscriptionWrite) erro
 }
 
 // put stores an item as it is (test setup).
-func (m *memRepo) put(s store.Subscription) {
+func (m *memRepo) put(s Subscription) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.subs[s.UserID] = s
 }
 
-func (m *memRepo) sub(userID string) store.Subscription {
+func (m *memRepo) sub(userID string) Subscription {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.subs[userID]
@@ -141,7 +140,7 @@ func nonZero(in map[string]int64) map[string]int64 {
 	return out
 }
 
-func (m *memRepo) GetUser(_ context.Context, userID string) (store.User, error) {
+func (m *memRepo) GetUser(_ context.Context, userID string) (User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[userID]
@@ -158,7 +157,7 @@ func (m *memRepo) LinkStripeCustomer(_ context.Context, userID, email, customerI
 	if u.StripeCustomerID != "" {
 		return u.StripeCustomerID, nil
 	}
-	m.users[userID] = store.User{UserID: userID, Email: email, StripeCustomerID: customerID}
+	m.users[userID] = User{UserID: userID, Email: email, StripeCustomerID: customerID}
 	return customerID, nil
 }
 
@@ -191,10 +190,12 @@ func (m *memRepo) WriteAudit(_ context.Context, e audit.Entry) error {
 }
 
 // EachDue lists like GSI2: status partition, ReviewAt (else the period end) before `before`,
-// oldest first. It walks a copy, so f may write.
-func (m *memRepo) EachDue(_ context.Context, status string, before time.Time, _ int, f func(store.Subscription) error) (bool, error) {
+// oldest first, at most maxPages pages of duePageSize (reporting whether any were left). It walks
+// a copy, so f may write.
+func (m *memRepo) EachDue(_ context.Context, status string, before time.Time, maxPages int, f func(Subscription) error) (bool, error) {
 	m.mu.Lock()
-	var due []store.Subscription
+	var due []Subscription
+	sortKey := map[string]string{}
 	for _, s := range m.subs {
 		review := s.ReviewAt
 		if review.IsZero() {
@@ -202,13 +203,16 @@ func (m *memRepo) EachDue(_ context.Context, status string, before time.Time, _ 
 		}
 		if s.Status == status && store.SortTime(review) < store.SortTime(before) {
 			due = append(due, s)
+			_, sortKey[s.UserID] = store.SubscriptionStatusGSI2(status, review, s.UserID)
 		}
 	}
 	m.mu.Unlock()
-	sort.Slice(due, func(i, j int) bool {
-		return store.SortTime(due[i].ReviewAt)+due[i].UserID < store.SortTime(due[j].ReviewAt)+due[j].UserID
-	})
-	for _, s := range due {
+	sort.Slice(due, func(i, j int) bool { return sortKey[due[i].UserID] < sortKey[due[j].UserID] })
+	bound := maxPages * duePageSize
+	for i, s := range due {
+		if i == bound {
+			return true, nil
+		}
 		if err := f(s); err != nil {
 			return false, err
 		}
@@ -223,19 +227,25 @@ func (m *memRepo) RecordOtherSubscription(_ context.Context, userID, subID, stat
 	if o, ok := m.others[k]; ok && o.Resolution == "" {
 		return nil
 	}
-	m.others[k] = store.OtherSubscription{UserID: userID, StripeSubscriptionID: subID, Status: status, SeenAt: seenAt}
+	m.others[k] = OtherSubscription{UserID: userID, StripeSubscriptionID: subID, Status: status, SeenAt: seenAt}
 	return nil
 }
 
-func (m *memRepo) EachOpenOther(_ context.Context, _ int, f func(store.OtherSubscription) error) (bool, error) {
+// EachOpenOther lists like GSI2: the open records, oldest sighting first.
+func (m *memRepo) EachOpenOther(_ context.Context, _ int, f func(OtherSubscription) error) (bool, error) {
 	m.mu.Lock()
-	var open []store.OtherSubscription
-	for _, k := range slices.Sorted(maps.Keys(m.others)) {
-		if o := m.others[k]; o.Resolution == "" {
+	var open []OtherSubscription
+	for _, o := range m.others {
+		if o.Resolution == "" {
 			open = append(open, o)
 		}
 	}
 	m.mu.Unlock()
+	sort.Slice(open, func(i, j int) bool {
+		_, a := store.OpenOtherSubscriptionsGSI2(open[i].SeenAt, open[i].UserID, open[i].StripeSubscriptionID)
+		_, b := store.OpenOtherSubscriptionsGSI2(open[j].SeenAt, open[j].UserID, open[j].StripeSubscriptionID)
+		return a < b
+	})
 	for _, o := range open {
 		if err := f(o); err != nil {
 			return false, err
@@ -341,11 +351,14 @@ func (m *memRepo) RecordJobRun(_ context.Context, job, period string, _ time.Tim
 // fakeStripe is an in-memory Stripe for billing's port: subscriptions by id, every call recorded,
 // and failures injected per method (and optionally per id) as stripeapi.Error would return them.
 type fakeStripe struct {
-	mu    sync.Mutex
-	subs  map[string]*stripe.Subscription
-	fail  map[string]error // "GetSubscription" or "GetSubscription:sub_x"
-	calls []stripeCall
-	seq   int
+	mu   sync.Mutex
+	subs map[string]*stripe.Subscription
+	// schedules are what GetSchedule and CreateSchedule answer by id (else a schedule with only its
+	// id, "sub_sched_1" for a created one).
+	schedules map[string]*stripe.SubscriptionSchedule
+	fail      map[string]error // "GetSubscription" or "GetSubscription:sub_x"
+	calls     []stripeCall
+	seq       int
 }
 
 type stripeCall struct {
@@ -354,7 +367,8 @@ type stripeCall struct {
 }
 
 func newFakeStripe() *fakeStripe {
-	return &fakeStripe{subs: map[string]*stripe.Subscription{}, fail: map[string]error{}}
+	return &fakeStripe{subs: map[string]*stripe.Subscription{}, schedules: map[string]*stripe.SubscriptionSchedule{},
+		fail: map[string]error{}}
 }
 
 func (f *fakeStripe) record(method, id, key string, params any) error {
@@ -438,14 +452,23 @@ func (f *fakeStripe) GetSchedule(_ context.Context, id string) (*stripe.Subscrip
 	if err := f.record("GetSchedule", id, "", nil); err != nil {
 		return nil, err
 	}
-	return &stripe.SubscriptionSchedule{ID: id}, nil
+	return f.schedule(id), nil
+}
+
+func (f *fakeStripe) schedule(id string) *stripe.SubscriptionSchedule {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s, ok := f.schedules[id]; ok {
+		return s
+	}
+	return &stripe.SubscriptionSchedule{ID: id}
 }
 
 func (f *fakeStripe) CreateSchedule(_ context.Context, p *stripe.SubscriptionScheduleParams, key string) (*stripe.SubscriptionSchedule, error) {
 	if err := f.record("CreateSchedule", "", key, p); err != nil {
 		return nil, err
 	}
-	return &stripe.SubscriptionSchedule{ID: "sub_sched_1"}, nil
+	return f.schedule("sub_sched_1"), nil
 }
 
 func (f *fakeStripe) UpdateSchedule(_ context.Context, id string, p *stripe.SubscriptionScheduleParams, key string) (*stripe.SubscriptionSchedule, error) {

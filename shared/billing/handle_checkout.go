@@ -47,6 +47,11 @@ type checkoutDeps struct {
 	settings  Settings
 }
 
+func wireCreateCheckout(w wiring) (httpapi.Lambda, error) {
+	return HandleCreateCheckout(w.rt.Fn, checkoutDeps{subs: w.repo, customers: w.repo, audit: w.repo, idem: w.repo,
+		stripe: w.stripe, settings: w.set}), nil
+}
+
 // HandleCreateCheckout serves POST /subscription/checkout: a Stripe Checkout Session (mode
 // subscription) for the caller's Stripe customer. It is refused (409) while the caller has a Stripe
 // subscription that has not ended — one live subscription per user; changes go through
@@ -115,6 +120,10 @@ type portalDeps struct {
 	customers customers
 	stripe    stripeAPI
 	settings  Settings
+}
+
+func wireCreatePortalSession(w wiring) (httpapi.Lambda, error) {
+	return HandleCreatePortalSession(w.rt.Fn, portalDeps{customers: w.repo, stripe: w.stripe, settings: w.set}), nil
 }
 
 // HandleCreatePortalSession serves POST /subscription/portal: a Stripe Customer Portal session.

@@ -10,7 +10,6 @@ import (
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // planDeps is what the plan-change routes (PUT/DELETE /subscription, resume) use.
@@ -20,7 +19,7 @@ type planDeps struct {
 	stripe stripeAPI
 }
 
-func (d planDeps) view(sub store.Subscription, err error) (httpapi.Response, error) {
+func (d planDeps) view(sub Subscription, err error) (httpapi.Response, error) {
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -30,11 +29,11 @@ func (d planDeps) view(sub store.Subscription, err error) (httpapi.Response, err
 // patch writes a user-initiated change to the stored item: only if the item still describes the
 // same Stripe subscription. It leaves the ordering watermark alone, so Stripe's own event for the
 // change (which always follows) stays authoritative.
-func (d planDeps) patch(ctx context.Context, r *httpapi.Request, sub store.Subscription, action string,
-	details map[string]string, fn func(next *store.Subscription)) (store.Subscription, error) {
+func (d planDeps) patch(ctx context.Context, r *httpapi.Request, sub Subscription, action string,
+	details map[string]string, fn func(next *Subscription)) (Subscription, error) {
 	res, err := d.life.apply(ctx, change{
 		userID: r.Principal.UserID, at: d.life.clock.Now(),
-		mutate: func(cur store.Subscription) (store.Subscription, bool, error) {
+		mutate: func(cur Subscription) (Subscription, bool, error) {
 			if cur.StripeSubscriptionID != sub.StripeSubscriptionID {
 				return cur, false, apperr.New(apperr.Conflict, "the subscription changed meanwhile; reload and retry")
 			}
@@ -42,7 +41,7 @@ func (d planDeps) patch(ctx context.Context, r *httpapi.Request, sub store.Subsc
 			fn(&next)
 			return next, true, nil
 		},
-		audit: func(prev, next store.Subscription) audit.Entry {
+		audit: func(prev, next Subscription) audit.Entry {
 			return audit.Entry{Actor: r.Principal.UserID, Action: action, Target: "subscription:" + sub.StripeSubscriptionID,
 				RequestID: r.ID, Details: details}
 		},
@@ -57,6 +56,10 @@ type changeRequest struct {
 func (c changeRequest) Validate() error {
 	_, err := parseTier("tier", c.Tier, true)
 	return err
+}
+
+func wireChangeSubscription(w wiring) (httpapi.Lambda, error) {
+	return HandleChangeSubscription(w.rt.Fn, w.plan()), nil
 }
 
 // HandleChangeSubscription serves PUT /subscription {tier}: an upgrade takes effect now and is
@@ -90,7 +93,7 @@ func HandleChangeSubscription(fn manifest.Function, d planDeps) httpapi.Lambda {
 			if err := d.releaseSchedule(ctx, sub); err != nil {
 				return httpapi.Response{}, err
 			}
-			return d.view(d.patch(ctx, r, sub, "subscription.downgrade_undone", nil, func(n *store.Subscription) {
+			return d.view(d.patch(ctx, r, sub, "subscription.downgrade_undone", nil, func(n *Subscription) {
 				n.PendingTier, n.ScheduleID = "", ""
 			}))
 		case target.ID == current.ID:
@@ -109,7 +112,7 @@ func HandleChangeSubscription(fn manifest.Function, d planDeps) httpapi.Lambda {
 // upgrade switches the subscription's price now and invoices the prorated difference at once
 // (proration_behavior always_invoice, payment_behavior error_if_incomplete: a declined card leaves
 // the subscription unchanged and the caller gets a 422).
-func (d planDeps) upgrade(ctx context.Context, r *httpapi.Request, sub store.Subscription, target Tier) (httpapi.Response, error) {
+func (d planDeps) upgrade(ctx context.Context, r *httpapi.Request, sub Subscription, target Tier) (httpapi.Response, error) {
 	price := target.PriceID(d.life.rules.Prices)
 	if err := d.releaseSchedule(ctx, sub); err != nil {
 		return httpapi.Response{}, err
@@ -135,7 +138,7 @@ func (d planDeps) upgrade(ctx context.Context, r *httpapi.Request, sub store.Sub
 		return httpapi.Response{}, err
 	}
 	return d.view(d.patch(ctx, r, sub, "subscription.upgrade", map[string]string{"tier": target.ID},
-		func(n *store.Subscription) {
+		func(n *Subscription) {
 			n.PlanTier, n.PriceID, n.StripeItemID, n.PendingTier, n.ScheduleID = target.ID, price, itemID, "", ""
 		}))
 }
@@ -143,7 +146,7 @@ func (d planDeps) upgrade(ctx context.Context, r *httpapi.Request, sub store.Sub
 // scheduleDowngrade attaches a subscription schedule: the current price until currentPeriodEnd, then
 // the lower price; the schedule releases the subscription after that. Access stays at the current
 // tier until the period ends; Stripe's subscription.updated at renewal brings the new price.
-func (d planDeps) scheduleDowngrade(ctx context.Context, r *httpapi.Request, sub store.Subscription,
+func (d planDeps) scheduleDowngrade(ctx context.Context, r *httpapi.Request, sub Subscription,
 	current, target Tier) (httpapi.Response, error) {
 	if sub.PendingTier == target.ID {
 		return d.view(sub, nil)
@@ -180,18 +183,18 @@ func (d planDeps) scheduleDowngrade(ctx context.Context, r *httpapi.Request, sub
 		return httpapi.Response{}, err
 	}
 	return d.view(d.patch(ctx, r, sub, "subscription.downgrade_scheduled", map[string]string{"pendingTier": target.ID},
-		func(n *store.Subscription) { n.PendingTier, n.ScheduleID = target.ID, sched.ID }))
+		func(n *Subscription) { n.PendingTier, n.ScheduleID = target.ID, sched.ID }))
 }
 
 // releaseSchedule detaches a pending-downgrade schedule (the subscription keeps its current price).
-func (d planDeps) releaseSchedule(ctx context.Context, sub store.Subscription) error {
+func (d planDeps) releaseSchedule(ctx context.Context, sub Subscription) error {
 	if sub.ScheduleID == "" {
 		return nil
 	}
 	return d.stripe.ReleaseSchedule(ctx, sub.ScheduleID, stateKey("release", sub, sub.ScheduleID))
 }
 
-func (d planDeps) cancelAtPeriodEnd(ctx context.Context, r *httpapi.Request, sub store.Subscription) (httpapi.Response, error) {
+func (d planDeps) cancelAtPeriodEnd(ctx context.Context, r *httpapi.Request, sub Subscription) (httpapi.Response, error) {
 	if sub.CancelAtPeriodEnd {
 		return d.view(sub, nil)
 	}
@@ -202,9 +205,13 @@ func (d planDeps) cancelAtPeriodEnd(ctx context.Context, r *httpapi.Request, sub
 	if _, err := d.stripe.UpdateSubscription(ctx, sub.StripeSubscriptionID, params, stateKey("cancel", sub, "free")); err != nil {
 		return httpapi.Response{}, err
 	}
-	return d.view(d.patch(ctx, r, sub, "subscription.cancel", nil, func(n *store.Subscription) {
+	return d.view(d.patch(ctx, r, sub, "subscription.cancel", nil, func(n *Subscription) {
 		n.CancelAtPeriodEnd, n.PendingTier, n.ScheduleID = true, "", ""
 	}))
+}
+
+func wireCancelSubscription(w wiring) (httpapi.Lambda, error) {
+	return HandleCancelSubscription(w.rt.Fn, w.plan()), nil
 }
 
 // HandleCancelSubscription serves DELETE /subscription: cancel at the period end (access continues
@@ -220,6 +227,10 @@ func HandleCancelSubscription(fn manifest.Function, d planDeps) httpapi.Lambda {
 		}
 		return d.cancelAtPeriodEnd(ctx, r, sub)
 	}))
+}
+
+func wireResumeSubscription(w wiring) (httpapi.Lambda, error) {
+	return HandleResumeSubscription(w.rt.Fn, w.plan()), nil
 }
 
 // HandleResumeSubscription serves POST /subscription/resume: undo a cancellation before the period
@@ -243,6 +254,6 @@ func HandleResumeSubscription(fn manifest.Function, d planDeps) httpapi.Lambda {
 		if _, err := d.stripe.UpdateSubscription(ctx, sub.StripeSubscriptionID, params, stateKey("resume", sub, planTier(sub))); err != nil {
 			return httpapi.Response{}, err
 		}
-		return d.view(d.patch(ctx, r, sub, "subscription.resume", nil, func(n *store.Subscription) { n.CancelAtPeriodEnd = false }))
+		return d.view(d.patch(ctx, r, sub, "subscription.resume", nil, func(n *Subscription) { n.CancelAtPeriodEnd = false }))
 	}))
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // SubscriptionView is the wire shape of a user's subscription (GET /subscription and the answers of
@@ -34,12 +33,12 @@ type SubscriptionView struct {
 }
 
 // View renders a stored subscription at now under the grace rule.
-func View(sub store.Subscription, now time.Time, grace time.Duration) SubscriptionView {
+func View(sub Subscription, now time.Time, grace time.Duration) SubscriptionView {
 	return ViewWithSeat(sub, licensing.NoGrant, now, grace)
 }
 
 // ViewWithSeat renders a stored subscription combined with the user's seat grant.
-func ViewWithSeat(sub store.Subscription, g licensing.Grant, now time.Time, grace time.Duration) SubscriptionView {
+func ViewWithSeat(sub Subscription, g licensing.Grant, now time.Time, grace time.Duration) SubscriptionView {
 	a, bySeat := withSeat(AccessAt(sub, now, grace), g)
 	t, _ := TierByID(a.Tier)
 	v := SubscriptionView{Tier: a.Tier, Status: a.Status, Reason: a.Reason, Entitlements: t.Features,
@@ -65,6 +64,10 @@ func timePtr(t time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
+}
+
+func wireGetSubscription(w wiring) (httpapi.Lambda, error) {
+	return HandleGetSubscription(w.rt.Fn, w.repo, licenseSeats{w.repo.Store}, w.set.Rules, w.rt.Clock), nil
 }
 
 // HandleGetSubscription serves GET /subscription: the user's subscription, combined with a seat
@@ -125,7 +128,7 @@ type featureCache struct {
 }
 
 type cacheEntry struct {
-	sub     store.Subscription
+	sub     Subscription
 	expires time.Time
 }
 
@@ -139,11 +142,11 @@ func newFeatureCache(subs subscriptionsWithVersion, clk clock.Clock, ttl time.Du
 	return &featureCache{subs: subs, version: subs, clock: clk, ttl: ttl, max: max, entries: map[string]cacheEntry{}}
 }
 
-func (c *featureCache) subscription(ctx context.Context, userID string) (store.Subscription, error) {
+func (c *featureCache) subscription(ctx context.Context, userID string) (Subscription, error) {
 	now := c.clock.Now()
 	version, err := c.version.SubscriptionVersion(ctx, userID)
 	if err != nil {
-		return store.Subscription{}, err
+		return Subscription{}, err
 	}
 	c.mu.Lock()
 	e, ok := c.entries[userID]
@@ -177,12 +180,12 @@ func requiredTier(feature string) string {
 }
 
 // Decide answers whether sub allows feature at now under the grace rule.
-func Decide(sub store.Subscription, feature string, now time.Time, grace time.Duration) FeatureDecision {
+func Decide(sub Subscription, feature string, now time.Time, grace time.Duration) FeatureDecision {
 	return DecideWithSeat(sub, licensing.NoGrant, feature, now, grace)
 }
 
 // DecideWithSeat answers whether sub, combined with the user's seat grant, allows feature at now.
-func DecideWithSeat(sub store.Subscription, g licensing.Grant, feature string, now time.Time, grace time.Duration) FeatureDecision {
+func DecideWithSeat(sub Subscription, g licensing.Grant, feature string, now time.Time, grace time.Duration) FeatureDecision {
 	a, bySeat := withSeat(AccessAt(sub, now, grace), g)
 	t, _ := TierByID(a.Tier)
 	dec := FeatureDecision{Feature: feature, Allowed: t.Grants(feature), Tier: a.Tier, Status: a.Status,
@@ -198,6 +201,10 @@ func DecideWithSeat(sub store.Subscription, g licensing.Grant, feature string, n
 		dec.Reason = "requires the " + req.Name + " tier; " + a.Reason
 	}
 	return dec
+}
+
+func wireCheckFeature(w wiring) (httpapi.Lambda, error) {
+	return HandleCheckFeature(w.rt.Fn, w.repo, licenseSeats{w.repo.Store}, w.set.Rules, w.rt.Clock), nil
 }
 
 // HandleCheckFeature serves GET /features/{feature}: the cached subscription (by version) combined

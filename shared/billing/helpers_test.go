@@ -25,8 +25,6 @@ import (
 // Integration tests: billing's DynamoDB repository against moto and its Stripe port against
 // stripe-mock (through a recording transport), with the same handlers and job as in production.
 
-func TestMain(m *testing.M) { localtest.Main(m) }
-
 type testEnv struct {
 	*localtest.Env
 	repo   dynamoRepo
@@ -61,7 +59,7 @@ func (e *testEnv) WithFakeClock() *clock.Fake {
 func (e *testEnv) plan() planDeps { return planDeps{life: e.life, idem: e.repo, stripe: e.port} }
 
 // seed stores a Stripe subscription state for a user as the webhook would.
-func seed(t *testing.T, e *testEnv, typ string, o stripeevents.Options) store.Subscription {
+func seed(t *testing.T, e *testEnv, typ string, o stripeevents.Options) Subscription {
 	t.Helper()
 	if o.Created.IsZero() {
 		o.Created = e.life.clock.Now().Add(-time.Hour)
@@ -78,7 +76,7 @@ func seed(t *testing.T, e *testEnv, typ string, o stripeevents.Options) store.Su
 	return res.Stored
 }
 
-func mustSub(t *testing.T, e *testEnv, userID string) store.Subscription {
+func mustSub(t *testing.T, e *testEnv, userID string) Subscription {
 	t.Helper()
 	s, err := e.repo.GetSubscription(context.Background(), userID)
 	if err != nil {

@@ -134,7 +134,7 @@ func TestBillingCycleOnDynamoDB(t *testing.T) {
 		"u-a": {StatusActive, TierPro}, "u-b": {StatusActive, TierPro}, "u-c": {StatusPastDue, TierFree}, "u-d": {StatusActive, TierEnterprise},
 		"u-e": {StatusActive, TierPro},
 	}
-	states := map[string]store.Subscription{}
+	states := map[string]Subscription{}
 	for u, w := range want {
 		s := mustSub(t, e, u)
 		if s.Status != w.status || s.Tier != w.tier {
@@ -197,7 +197,7 @@ func TestBillingCycleOnDynamoDB(t *testing.T) {
 		t.Fatalf("u-e %+v", s)
 	}
 	n := 0
-	if _, err := e.repo.EachOpenOther(ctx, 5, func(store.OtherSubscription) error { n++; return nil }); err != nil || n != 0 {
+	if _, err := e.repo.EachOpenOther(ctx, 5, func(OtherSubscription) error { n++; return nil }); err != nil || n != 0 {
 		t.Fatalf("open records %d %v", n, err)
 	}
 }

@@ -23,20 +23,20 @@ type lifecycle struct {
 
 // mutation computes the next item from the current one (cur.Exists() is false for a user without
 // an item). Returning ok=false leaves the item as it is.
-type mutation func(cur store.Subscription) (next store.Subscription, ok bool, err error)
+type mutation func(cur Subscription) (next Subscription, ok bool, err error)
 
 // change is one write to a user's subscription.
 type change struct {
 	userID string
 	at     time.Time // when the fact happened (event created, access end, or now): the day counters' day
 	mutate mutation
-	audit  func(prev, next store.Subscription) audit.Entry
+	audit  func(prev, next Subscription) audit.Entry
 }
 
 // normalize derives the stored bookkeeping from the state: Tier is what the state entitles to at
 // now (so the metric gauges, which follow Tier, change in the same write), ReviewAt is when the job
 // must look at the item again.
-func (l *lifecycle) normalize(next *store.Subscription, now time.Time) {
+func (l *lifecycle) normalize(next *Subscription, now time.Time) {
 	if next.PlanTier == "" && next.Tier != TierFree {
 		next.PlanTier = next.Tier
 	}
@@ -51,7 +51,7 @@ func (l *lifecycle) normalize(next *store.Subscription, now time.Time) {
 // applied is what apply did: the item it read last, the item stored after it, and whether the
 // state changed.
 type applied struct {
-	prev, stored store.Subscription
+	prev, stored Subscription
 	changed      bool
 }
 
@@ -109,7 +109,7 @@ func (l *lifecycle) apply(ctx context.Context, c change) (applied, error) {
 // rule ended its access (the period end of a cancellation, the end of a past_due grace) if that
 // moment has passed — whoever writes it later (Stripe's final event, the next day's job) — and
 // otherwise when the fact happened.
-func (l *lifecycle) factTime(cur, next store.Subscription, at, now time.Time) time.Time {
+func (l *lifecycle) factTime(cur, next Subscription, at, now time.Time) time.Time {
 	if payingTier(cur) != "" && payingTier(next) == "" {
 		for _, end := range []time.Time{accessEndedAt(cur, l.rules.Grace), accessEndedAt(next, l.rules.Grace)} {
 			if !end.IsZero() && !end.After(at) && !now.Before(end) {
@@ -125,7 +125,7 @@ func (l *lifecycle) factTime(cur, next store.Subscription, at, now time.Time) ti
 
 // sameState reports whether two items describe the same subscription state (ignoring bookkeeping:
 // version, watermark, review time, update time).
-func sameState(a, b store.Subscription) bool {
+func sameState(a, b Subscription) bool {
 	return a.Tier == b.Tier && a.PlanTier == b.PlanTier && a.Status == b.Status &&
 		a.StripeSubscriptionID == b.StripeSubscriptionID && a.StripeCustomerID == b.StripeCustomerID &&
 		a.StripeItemID == b.StripeItemID && a.PriceID == b.PriceID &&
@@ -189,8 +189,8 @@ type SyncResult struct {
 	// OtherLive: the state is a live subscription other than the user's stored live one; it was not
 	// stored and was recorded for the billing-cycle job (one live subscription per user).
 	OtherLive bool
-	Prev      store.Subscription // the item before
-	Stored    store.Subscription // the item after
+	Prev      Subscription // the item before
+	Stored    Subscription // the item after
 }
 
 // syncFromStripe stores the state of a Stripe subscription for userID if the ordering rules allow it
@@ -202,14 +202,14 @@ func (l *lifecycle) syncFromStripe(ctx context.Context, userID string, s State, 
 	var d decision
 	res, err := l.apply(ctx, change{
 		userID: userID, at: time.Unix(stamp.Created, 0).UTC(),
-		mutate: func(cur store.Subscription) (store.Subscription, bool, error) {
+		mutate: func(cur Subscription) (Subscription, bool, error) {
 			d = syncDecision(cur, s, stamp)
 			if !d.apply {
 				return cur, false, nil
 			}
 			return syncedState(cur, s, stamp), true, nil
 		},
-		audit: func(prev, next store.Subscription) audit.Entry {
+		audit: func(prev, next Subscription) audit.Entry {
 			action := "subscription.sync"
 			if sameStripeState(prev, next) {
 				action = "subscription.expire" // Stripe's state as stored; only a time rule ended the tier
@@ -222,7 +222,7 @@ func (l *lifecycle) syncFromStripe(ctx context.Context, userID string, s State, 
 }
 
 // syncedState is cur with Stripe's state s stamped st (Tier and ReviewAt are derived by normalize).
-func syncedState(cur store.Subscription, s State, st Stamp) store.Subscription {
+func syncedState(cur Subscription, s State, st Stamp) Subscription {
 	next := cur
 	if cur.StripeSubscriptionID != s.SubscriptionID {
 		next.PendingTier, next.ScheduleID = "", ""
@@ -249,7 +249,7 @@ func (l *lifecycle) recordPaidThrough(ctx context.Context, userID string, period
 	periodEnd = periodEnd.UTC()
 	_, err := l.apply(ctx, change{
 		userID: userID, at: l.clock.Now(),
-		mutate: func(cur store.Subscription) (store.Subscription, bool, error) {
+		mutate: func(cur Subscription) (Subscription, bool, error) {
 			if !periodEnd.After(cur.PaidThrough) {
 				return cur, false, nil
 			}
@@ -257,7 +257,7 @@ func (l *lifecycle) recordPaidThrough(ctx context.Context, userID string, period
 			next.PaidThrough = periodEnd
 			return next, true, nil
 		},
-		audit: func(prev, next store.Subscription) audit.Entry {
+		audit: func(prev, next Subscription) audit.Entry {
 			return audit.Entry{Actor: audit.ActorStripe, Action: "subscription.paid_through",
 				Target: "user:" + userID, RequestID: eventID,
 				Details: map[string]string{"paidThrough": rfc(periodEnd)}}
@@ -267,10 +267,10 @@ func (l *lifecycle) recordPaidThrough(ctx context.Context, userID string, period
 }
 
 // loadSubscription reads a user's item; a user without one gets the zero item (Free).
-func loadSubscription(ctx context.Context, r subscriptionReader, userID string) (store.Subscription, error) {
+func loadSubscription(ctx context.Context, r subscriptionReader, userID string) (Subscription, error) {
 	sub, err := r.GetSubscription(ctx, userID)
 	if apperr.Is(err, apperr.NotFound) {
-		return store.Subscription{}, nil
+		return Subscription{}, nil
 	}
 	return sub, err
 }

@@ -6,19 +6,18 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/platform"
-	"github.com/liberation/monetization/shared/store"
 )
 
 const day = 24 * time.Hour
 
-func sub(tier, status string, end time.Time, cancel bool) store.Subscription {
-	return store.Subscription{Version: 1, Tier: tier, PlanTier: tier, Status: status, StripeSubscriptionID: "sub_1",
+func sub(tier, status string, end time.Time, cancel bool) Subscription {
+	return Subscription{Version: 1, Tier: tier, PlanTier: tier, Status: status, StripeSubscriptionID: "sub_1",
 		CurrentPeriodEnd: end, CancelAtPeriodEnd: cancel}
 }
 
 // pastDue is a past_due subscription whose renewal moved the period to [start, start+1 month) while
 // the last paid invoice covered the period up to paid.
-func pastDue(paid, start time.Time) store.Subscription {
+func pastDue(paid, start time.Time) Subscription {
 	s := sub(TierPro, StatusPastDue, start.AddDate(0, 1, 0), false)
 	s.PaidThrough, s.CurrentPeriodStart = paid, start
 	return s
@@ -32,14 +31,14 @@ func TestAccessAt(t *testing.T) {
 	legacyUnpaid.PlanTier = ""
 	tests := []struct {
 		name      string
-		sub       store.Subscription
+		sub       Subscription
 		now       time.Time
 		tier      string
 		status    string
 		wantUntil time.Time // zero: none
 	}{
-		{"NoSubscription", store.Subscription{}, t0, TierFree, StatusNone, time.Time{}},
-		{"StubWithoutStatus", store.Subscription{Version: 1, Tier: TierFree}, t0, TierFree, StatusNone, time.Time{}},
+		{"NoSubscription", Subscription{}, t0, TierFree, StatusNone, time.Time{}},
+		{"StubWithoutStatus", Subscription{Version: 1, Tier: TierFree}, t0, TierFree, StatusNone, time.Time{}},
 		{"Active", sub(TierPro, StatusActive, end, false), t0, TierPro, StatusActive, time.Time{}},
 		{"ActivePastPeriodEndRenews", sub(TierPro, StatusActive, end, false), end.Add(time.Hour), TierPro, StatusActive, time.Time{}},
 		{"Trialing", sub(TierEnterprise, StatusTrialing, end, false), t0, TierEnterprise, StatusTrialing, time.Time{}},
@@ -93,7 +92,7 @@ func TestParseGraceDays(t *testing.T) {
 }
 
 func TestMetricDeltas(t *testing.T) {
-	none := store.Subscription{}
+	none := Subscription{}
 	pro := sub(TierPro, StatusActive, t0, false)
 	ent := sub(TierEnterprise, StatusActive, t0, false)
 	pastDueSub := sub(TierPro, StatusPastDue, t0, false)
@@ -109,7 +108,7 @@ func TestMetricDeltas(t *testing.T) {
 	joined29DaysAgo.PayingSince = t0.Add(-29 * day)
 	tests := []struct {
 		name        string
-		prev, next  store.Subscription
+		prev, next  Subscription
 		gauges, day map[string]int64
 	}{
 		{"NewPro", none, pro, map[string]int64{"mrrCents": 999, "payingCustomers": 1, "subs_pro": 1}, map[string]int64{"newPaying": 1}},
@@ -154,7 +153,7 @@ func equalNonZero(a, b map[string]int64) bool {
 }
 
 func TestSyncDecision(t *testing.T) {
-	stored := store.Subscription{Version: 3, StripeSubscriptionID: "sub_1", Status: StatusActive, LastEventCreated: 100, LastEventRank: 1, LastEventID: "evt_b"}
+	stored := Subscription{Version: 3, StripeSubscriptionID: "sub_1", Status: StatusActive, LastEventCreated: 100, LastEventRank: 1, LastEventID: "evt_b"}
 	canceledByStripe := stored
 	canceledByStripe.Status, canceledByStripe.LastEventRank = StatusCanceled, rankTerminal
 	// What earlier versions of the billing-cycle job wrote: "canceled" under a live watermark.
@@ -172,13 +171,13 @@ func TestSyncDecision(t *testing.T) {
 	}
 	tests := []struct {
 		name      string
-		cur       store.Subscription
+		cur       Subscription
 		state     State
 		stamp     Stamp
 		want      bool
 		otherLive bool
 	}{
-		{"Absent", store.Subscription{}, State{SubscriptionID: "sub_1", Status: StatusActive}, Stamp{1, 1, "evt_a"}, true, false},
+		{"Absent", Subscription{}, State{SubscriptionID: "sub_1", Status: StatusActive}, Stamp{1, 1, "evt_a"}, true, false},
 		{"Newer", stored, State{SubscriptionID: "sub_1", Status: StatusPastDue}, Stamp{101, 1, "evt_a"}, true, false},
 		{"Older", stored, State{SubscriptionID: "sub_1", Status: StatusPastDue}, Stamp{99, 1, "evt_z"}, false, false},
 		{"SameSecondHigherRank", stored, State{SubscriptionID: "sub_1", Status: StatusCanceled}, Stamp{100, 2, "evt_a"}, true, false},

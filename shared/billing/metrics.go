@@ -165,7 +165,7 @@ func readMetrics(ctx context.Context, r metricsReader, due dueLister, rules Rule
 	}
 	// What the billing-cycle job will write for each lapse, computed by the same function as its
 	// write, applied here so the read is as of now.
-	truncated, err := pendingLapses(ctx, due, rules.Grace, now, maxPages, func(prev, next store.Subscription, at time.Time) {
+	truncated, err := pendingLapses(ctx, due, rules.Grace, now, maxPages, func(prev, next Subscription, at time.Time) {
 		m.LapsedAwaitingJob++
 		gd, dd := metricDeltas(prev, next, at)
 		for k, v := range gd {
@@ -237,10 +237,10 @@ func dueQueries(now time.Time, grace time.Duration) []dueQuery {
 // now (access ended by a time rule since its last write), with the item it would become and the
 // day the end is counted on. It reports whether it stopped at maxPages for some status.
 func pendingLapses(ctx context.Context, due dueLister, grace time.Duration, now time.Time, maxPages int,
-	f func(prev, next store.Subscription, at time.Time)) (bool, error) {
+	f func(prev, next Subscription, at time.Time)) (bool, error) {
 	truncated := false
 	for _, q := range dueQueries(now, grace) {
-		trunc, err := due.EachDue(ctx, q.status, q.before, maxPages, func(s store.Subscription) error {
+		trunc, err := due.EachDue(ctx, q.status, q.before, maxPages, func(s Subscription) error {
 			next := s
 			if next.Tier = AccessAt(s, now, grace).Tier; next.Tier == s.Tier {
 				return nil
@@ -258,6 +258,10 @@ func pendingLapses(ctx context.Context, due dueLister, grace time.Duration, now 
 		truncated = truncated || trunc
 	}
 	return truncated, nil
+}
+
+func wireGetMetrics(w wiring) (httpapi.Lambda, error) {
+	return HandleGetMetrics(w.rt.Fn, w.repo, w.repo, w.set.Rules, w.rt.Clock), nil
 }
 
 // HandleGetMetrics serves GET /admin/metrics (admin only).

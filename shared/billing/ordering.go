@@ -1,7 +1,5 @@
 package billing
 
-import "github.com/liberation/monetization/shared/store"
-
 // Stamp orders Stripe-sourced states of a user's subscription: Stripe's event created time, then
 // the status rank, then the event id (any deterministic tie-break makes arrival order irrelevant).
 type Stamp struct {
@@ -20,7 +18,7 @@ func (a Stamp) less(b Stamp) bool {
 	return a.ID < b.ID
 }
 
-func stampOf(s store.Subscription) Stamp {
+func stampOf(s Subscription) Stamp {
 	return Stamp{Created: s.LastEventCreated, Rank: s.LastEventRank, ID: s.LastEventID}
 }
 
@@ -47,7 +45,7 @@ func statusRank(status string) int {
 // is that of the status. A terminal status with a live watermark was written by us (the
 // billing-cycle job of earlier versions expired cancellations as "canceled"); it is our inference,
 // and never blocks what Stripe says later (docs/decisions/0036).
-func endedAtStripe(s store.Subscription) bool {
+func endedAtStripe(s Subscription) bool {
 	return terminal(s.Status) && s.LastEventRank == rankTerminal
 }
 
@@ -61,7 +59,7 @@ type decision struct {
 
 // syncDecision applies the ordering rules (docs/decisions/0007) and one live subscription per user
 // (docs/decisions/0036) to Stripe's state s of a subscription, stamped st, against the stored cur.
-func syncDecision(cur store.Subscription, s State, st Stamp) decision {
+func syncDecision(cur Subscription, s State, st Stamp) decision {
 	if !cur.Exists() || cur.StripeSubscriptionID == "" {
 		return decision{apply: true}
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
 	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // The small interfaces billing's code is written against. Production implements them over
@@ -18,16 +17,16 @@ import (
 
 // subscriptionReader reads a user's subscription item; a user without one gets apperr.NotFound.
 type subscriptionReader interface {
-	GetSubscription(ctx context.Context, userID string) (store.Subscription, error)
+	GetSubscription(ctx context.Context, userID string) (Subscription, error)
 }
 
 // subscriptionWrite is one change of a user's subscription item, written atomically with its
 // metric deltas and audit record.
 type subscriptionWrite struct {
 	UserID      string
-	Next        *store.Subscription // its Version is set by the write
-	PrevVersion int64               // the write fails (store.IsConditionFailed) unless the item is still at it
-	Gauges, Day map[string]int64    // metric deltas; day counters go on the day of At
+	Next        *Subscription    // its Version is set by the write
+	PrevVersion int64            // the write fails (store.IsConditionFailed) unless the item is still at it
+	Gauges, Day map[string]int64 // metric deltas; day counters go on the day of At
 	At          time.Time
 	Audit       *audit.Entry // nil: none
 }
@@ -45,7 +44,7 @@ type versionReader interface {
 
 // customers are users' Stripe customers.
 type customers interface {
-	GetUser(ctx context.Context, userID string) (store.User, error)
+	GetUser(ctx context.Context, userID string) (User, error)
 	LinkStripeCustomer(ctx context.Context, userID, email, customerID string) (string, error)
 }
 
@@ -62,13 +61,13 @@ type auditor interface {
 // dueLister walks the subscriptions with a status whose ReviewAt is before `before`, oldest first,
 // at most maxPages pages; it reports whether it stopped at that bound.
 type dueLister interface {
-	EachDue(ctx context.Context, status string, before time.Time, maxPages int, f func(store.Subscription) error) (bool, error)
+	EachDue(ctx context.Context, status string, before time.Time, maxPages int, f func(Subscription) error) (bool, error)
 }
 
 // otherSubscriptions are the records of live subscriptions that are not a user's stored one.
 type otherSubscriptions interface {
 	RecordOtherSubscription(ctx context.Context, userID, subID, status string, seenAt time.Time) error
-	EachOpenOther(ctx context.Context, maxPages int, f func(store.OtherSubscription) error) (bool, error)
+	EachOpenOther(ctx context.Context, maxPages int, f func(OtherSubscription) error) (bool, error)
 	ResolveOtherSubscription(ctx context.Context, userID, subID, resolution string) error
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -16,22 +17,276 @@ import (
 	"github.com/liberation/monetization/shared/store"
 )
 
-// dynamoRepo implements billing's repository interfaces over the single table.
+// dynamoRepo implements billing's repository interfaces over the single table. It is the only
+// code that reads and writes billing's entities (entities.go): subscription items, other-subscription
+// records and user profiles.
 type dynamoRepo struct{ *store.Store }
+
+// Records is billing's records as the other areas reach them — a user's subscription item and
+// profile (the Stripe customer), and the one customer link they may make — through billing's
+// repository, never by reading or writing billing's items themselves.
+type Records struct{ S *store.Store }
+
+// GetSubscription reads a user's subscription item strongly consistently (apperr.NotFound: none).
+func (r Records) GetSubscription(ctx context.Context, userID string) (Subscription, error) {
+	return dynamoRepo{r.S}.GetSubscription(ctx, userID)
+}
+
+// GetUser reads a user's profile (apperr.NotFound if the user never touched billing).
+func (r Records) GetUser(ctx context.Context, userID string) (User, error) {
+	return dynamoRepo{r.S}.GetUser(ctx, userID)
+}
+
+// LinkStripeCustomer records the user's Stripe customer once and returns the one on file (the
+// first linked wins).
+func (r Records) LinkStripeCustomer(ctx context.Context, userID, email, customerID string) (string, error) {
+	return dynamoRepo{r.S}.LinkStripeCustomer(ctx, userID, email, customerID)
+}
+
+// ResolveStripeUser ties a Stripe object to our user ("" when none is known).
+func (r Records) ResolveStripeUser(ctx context.Context, customerID, subscriptionID string, candidates ...string) (string, error) {
+	return dynamoRepo{r.S}.ResolveStripeUser(ctx, customerID, subscriptionID, candidates...)
+}
 
 // Page sizes of the job's walks (a run that hits maxPages leaves the rest to the next run).
 const duePageSize = 100
 
+// GetSubscription reads a user's subscription item with a strongly consistent read. A user who
+// never had one gets apperr.NotFound.
+func (r dynamoRepo) GetSubscription(ctx context.Context, userID string) (Subscription, error) {
+	var sub Subscription
+	err := r.GetConsistent(ctx, store.SubscriptionKey(userID), &sub)
+	return sub, err
+}
+
+// SubscriptionVersion reads only the version of a user's subscription (consistently); 0 if none.
+// It is the cheap stamp the feature-check cache compares against.
+func (r dynamoRepo) SubscriptionVersion(ctx context.Context, userID string) (int64, error) {
+	res, err := r.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &r.Table, Key: store.SubscriptionKey(userID).Item(), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("version"),
+	})
+	if err != nil {
+		return 0, apperr.Wrap(err, apperr.Unavailable, "read failed")
+	}
+	if res.Item == nil {
+		return 0, nil
+	}
+	var v struct {
+		Version int64 `dynamodbav:"version"`
+	}
+	if err := decodeItem(res.Item, &v); err != nil {
+		return 0, err
+	}
+	return v.Version, nil
+}
+
+// subscriptionByStripeID finds the subscription item for a Stripe subscription id (GSI1; eventually
+// consistent). NotFound if unknown.
+func (r dynamoRepo) subscriptionByStripeID(ctx context.Context, subID string) (Subscription, error) {
+	g1, g1s := store.StripeSubscriptionGSI1(subID)
+	return store.QueryIndexOne[Subscription](ctx, r.Store, manifest.GSI1, g1, g1s, "unknown Stripe subscription")
+}
+
+// putSubscriptionItem returns the transaction item that writes next for userID, conditioned on the
+// stored item still being at prevVersion (absent when prevVersion is 0). It sets the keys, the index
+// attributes and next.Version = prevVersion+1. A lost race fails the transaction's condition.
+func putSubscriptionItem(userID string, next *Subscription, prevVersion int64) (types.TransactWriteItem, error) {
+	k := store.SubscriptionKey(userID)
+	next.PK, next.SK, next.Type, next.UserID = k.PK, k.SK, "subscription", userID
+	next.Version = prevVersion + 1
+	next.GSI1PK, next.GSI1SK, next.GSI2PK, next.GSI2SK = "", "", "", ""
+	if next.StripeSubscriptionID != "" {
+		next.GSI1PK, next.GSI1SK = store.StripeSubscriptionGSI1(next.StripeSubscriptionID)
+	}
+	if next.Status != "" {
+		review := next.ReviewAt
+		if review.IsZero() {
+			review = next.CurrentPeriodEnd
+		}
+		next.GSI2PK, next.GSI2SK = store.SubscriptionStatusGSI2(next.Status, review, userID)
+	}
+	return store.PutVersioned(next, prevVersion)
+}
+
+// WriteSubscription writes w.Next for w.UserID in one transaction with the metric deltas (gauges on
+// METRICS/CURRENT, day counters on the day of w.At) and the audit record, conditioned on the stored
+// item still being at w.PrevVersion. A lost race is a failed condition (store.IsConditionFailed).
 func (r dynamoRepo) WriteSubscription(ctx context.Context, w subscriptionWrite) error {
-	var extra []types.TransactWriteItem
+	put, err := putSubscriptionItem(w.UserID, w.Next, w.PrevVersion)
+	if err != nil {
+		return err
+	}
+	items := store.Append([]types.TransactWriteItem{put},
+		store.AddCounters(store.MetricsCurrentKey(), w.Gauges), store.AddDayCounters(w.At, w.Day))
 	if w.Audit != nil {
 		a, err := audit.Item(*w.Audit, r.Clock.Now())
 		if err != nil {
 			return err
 		}
-		extra = append(extra, a)
+		items = append(items, a)
 	}
-	return r.Store.WriteSubscription(ctx, w.UserID, w.Next, w.PrevVersion, w.Gauges, w.Day, w.At, extra...)
+	return r.Transact(ctx, items)
+}
+
+// subscriptionsDue lists one page of subscriptions with status whose ReviewAt is before `before`
+// (GSI2, oldest first; eventually consistent — re-read an item before acting on it). start is the
+// previous page's LastEvaluatedKey (nil for the first page); the returned key is nil on the last
+// page.
+func (r dynamoRepo) subscriptionsDue(ctx context.Context, status string, before time.Time, limit int32,
+	start map[string]types.AttributeValue) ([]Subscription, map[string]types.AttributeValue, error) {
+	res, err := r.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:              &r.Table,
+		IndexName:              aws.String(manifest.GSI2.Name),
+		KeyConditionExpression: aws.String("GSI2PK = :pk AND GSI2SK < :before"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": store.S(store.SubscriptionStatusPrefix + status), ":before": store.S(store.SortTime(before)),
+		},
+		Limit:             aws.Int32(limit),
+		ExclusiveStartKey: start,
+	})
+	if err != nil {
+		return nil, nil, apperr.Wrap(err, apperr.Unavailable, "query failed")
+	}
+	out := make([]Subscription, 0, len(res.Items))
+	for _, it := range res.Items {
+		var sub Subscription
+		if err := decodeItem(it, &sub); err != nil {
+			return nil, nil, err
+		}
+		out = append(out, sub)
+	}
+	return out, res.LastEvaluatedKey, nil
+}
+
+// RecordOtherSubscription stores the record once (the first sighting wins; a repeat is no error).
+// A record resolved earlier is opened again: the subscription is live once more.
+func (r dynamoRepo) RecordOtherSubscription(ctx context.Context, userID, subID, status string, seenAt time.Time) error {
+	k := store.OtherSubscriptionKey(userID, subID)
+	g2, g2s := store.OpenOtherSubscriptionsGSI2(seenAt, userID, subID)
+	o := OtherSubscription{PK: k.PK, SK: k.SK, GSI2PK: g2, GSI2SK: g2s, Type: "subscription-other", UserID: userID,
+		StripeSubscriptionID: subID, Status: status, SeenAt: seenAt.UTC()}
+	err := r.Put(ctx, o, "attribute_not_exists(PK) OR attribute_not_exists(GSI2PK)", nil, nil)
+	if store.IsConditionFailed(err) {
+		return nil
+	}
+	return err
+}
+
+// ResolveOtherSubscription closes a record (it leaves the open list) with a short resolution.
+func (r dynamoRepo) ResolveOtherSubscription(ctx context.Context, userID, subID, resolution string) error {
+	return r.Update(ctx, &dynamodb.UpdateItemInput{
+		Key:                 store.OtherSubscriptionKey(userID, subID).Item(),
+		UpdateExpression:    aws.String("SET resolvedAt = :at, resolution = :r REMOVE GSI2PK, GSI2SK"),
+		ConditionExpression: aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":at": store.S(r.Clock.Now().UTC().Format(time.RFC3339Nano)), ":r": store.S(resolution),
+		},
+	}, nil)
+}
+
+// openOtherSubscriptions lists one page of open records, oldest first (GSI2; eventually consistent).
+func (r dynamoRepo) openOtherSubscriptions(ctx context.Context, limit int32,
+	start map[string]types.AttributeValue) ([]OtherSubscription, map[string]types.AttributeValue, error) {
+	res, err := r.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &r.Table,
+		IndexName:                 aws.String(manifest.GSI2.Name),
+		KeyConditionExpression:    aws.String("GSI2PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.OpenOtherSubscriptionsPK)},
+		Limit:                     aws.Int32(limit),
+		ExclusiveStartKey:         start,
+	})
+	if err != nil {
+		return nil, nil, apperr.Wrap(err, apperr.Unavailable, "query failed")
+	}
+	out := make([]OtherSubscription, 0, len(res.Items))
+	for _, it := range res.Items {
+		var o OtherSubscription
+		if err := decodeItem(it, &o); err != nil {
+			return nil, nil, err
+		}
+		out = append(out, o)
+	}
+	return out, res.LastEvaluatedKey, nil
+}
+
+// GetUser reads a user's profile (apperr.NotFound if the user never touched billing).
+func (r dynamoRepo) GetUser(ctx context.Context, userID string) (User, error) {
+	var u User
+	err := r.Get(ctx, store.UserKey(userID), &u)
+	return u, err
+}
+
+// LinkStripeCustomer records the user's Stripe customer once. If the user already has one, the
+// existing id wins and is returned (so two racing checkouts end with one customer on file).
+func (r dynamoRepo) LinkStripeCustomer(ctx context.Context, userID, email, customerID string) (string, error) {
+	k := store.UserKey(userID)
+	g1, g1s := store.StripeCustomerGSI1(customerID)
+	var out User
+	err := r.Update(ctx, &dynamodb.UpdateItemInput{
+		Key: k.Item(),
+		UpdateExpression: aws.String("SET #t = :t, userId = :u, stripeCustomerId = :c, GSI1PK = :g1, GSI1SK = :g1s, " +
+			"createdAt = if_not_exists(createdAt, :now), email = :e"),
+		ConditionExpression:      aws.String("attribute_not_exists(stripeCustomerId) OR stripeCustomerId = :c"),
+		ExpressionAttributeNames: map[string]string{"#t": "type"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":t": store.S("user"), ":u": store.S(userID), ":c": store.S(customerID), ":g1": store.S(g1), ":g1s": store.S(g1s),
+			":now": store.S(r.Clock.Now().Format(time.RFC3339Nano)), ":e": store.S(email),
+		},
+	}, &out)
+	if store.IsConditionFailed(err) {
+		existing, gErr := r.GetUser(ctx, userID)
+		if gErr != nil {
+			return "", gErr
+		}
+		return existing.StripeCustomerID, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return out.StripeCustomerID, nil
+}
+
+// userIDByStripeCustomer finds our user for a Stripe customer id (GSI1). NotFound if unknown.
+func (r dynamoRepo) userIDByStripeCustomer(ctx context.Context, customerID string) (string, error) {
+	if customerID == "" {
+		return "", apperr.New(apperr.NotFound, "no customer id")
+	}
+	g1, g1s := store.StripeCustomerGSI1(customerID)
+	u, err := store.QueryIndexOne[User](ctx, r.Store, manifest.GSI1, g1, g1s, "unknown Stripe customer")
+	return u.UserID, err
+}
+
+// ResolveStripeUser ties a Stripe object to our user: the first non-empty candidate (our
+// metadata.userId or client_reference_id, which every object we create carries), else the user
+// linked to the Stripe customer, else the owner of the Stripe subscription. "" when none is known.
+func (r dynamoRepo) ResolveStripeUser(ctx context.Context, customerID, subscriptionID string, candidates ...string) (string, error) {
+	for _, c := range candidates {
+		if c != "" {
+			return c, nil
+		}
+	}
+	if customerID != "" {
+		id, err := r.userIDByStripeCustomer(ctx, customerID)
+		if err == nil || !apperr.Is(err, apperr.NotFound) {
+			return id, err
+		}
+	}
+	if subscriptionID != "" {
+		sub, err := r.subscriptionByStripeID(ctx, subscriptionID)
+		if err == nil || !apperr.Is(err, apperr.NotFound) {
+			return sub.UserID, err
+		}
+	}
+	return "", nil
+}
+
+// decodeItem reads an item into out (Internal when it has another shape).
+func decodeItem(item map[string]types.AttributeValue, out any) error {
+	if err := attributevalue.UnmarshalMap(item, out); err != nil {
+		return apperr.Wrap(err, apperr.Internal, "decode item")
+	}
+	return nil
 }
 
 func (r dynamoRepo) WriteAudit(ctx context.Context, e audit.Entry) error {
@@ -39,10 +294,10 @@ func (r dynamoRepo) WriteAudit(ctx context.Context, e audit.Entry) error {
 }
 
 func (r dynamoRepo) EachDue(ctx context.Context, status string, before time.Time, maxPages int,
-	f func(store.Subscription) error) (bool, error) {
+	f func(Subscription) error) (bool, error) {
 	var start map[string]types.AttributeValue
 	for page := 0; page < maxPages; page++ {
-		subs, next, err := r.SubscriptionsDue(ctx, status, before, duePageSize, start)
+		subs, next, err := r.subscriptionsDue(ctx, status, before, duePageSize, start)
 		if err != nil {
 			return false, err
 		}
@@ -59,10 +314,10 @@ func (r dynamoRepo) EachDue(ctx context.Context, status string, before time.Time
 	return true, nil
 }
 
-func (r dynamoRepo) EachOpenOther(ctx context.Context, maxPages int, f func(store.OtherSubscription) error) (bool, error) {
+func (r dynamoRepo) EachOpenOther(ctx context.Context, maxPages int, f func(OtherSubscription) error) (bool, error) {
 	var start map[string]types.AttributeValue
 	for page := 0; page < maxPages; page++ {
-		recs, next, err := r.OpenOtherSubscriptions(ctx, duePageSize, start)
+		recs, next, err := r.openOtherSubscriptions(ctx, duePageSize, start)
 		if err != nil {
 			return false, err
 		}

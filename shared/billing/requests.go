@@ -14,7 +14,6 @@ import (
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/platform"
-	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
 
@@ -52,24 +51,24 @@ func operationID(r *httpapi.Request, function string) string {
 
 // stateKey names a change of a stored subscription for Stripe idempotency keys: the same change of the
 // same stored version is one Stripe operation however often it is retried.
-func stateKey(action string, sub store.Subscription, target string) string {
+func stateKey(action string, sub Subscription, target string) string {
 	return stripeapi.Key(action, sub.StripeSubscriptionID, target, "v"+strconv.FormatInt(sub.Version, 10))
 }
 
 // hasLiveSubscription: the user has a Stripe subscription that grants a paid tier now.
-func hasLiveSubscription(sub store.Subscription, a Access) bool {
+func hasLiveSubscription(sub Subscription, a Access) bool {
 	return sub.StripeSubscriptionID != "" && a.Tier != TierFree
 }
 
 // openAtStripe: the stored Stripe subscription has not ended at Stripe (incomplete, trialing,
 // active, past_due, unpaid, paused), whatever it entitles to now. A user has at most one: checkout
 // is refused while one exists (docs/decisions/0036).
-func openAtStripe(sub store.Subscription) bool {
+func openAtStripe(sub Subscription) bool {
 	return sub.StripeSubscriptionID != "" && sub.Status != "" && !terminal(sub.Status)
 }
 
 // ensureCustomer returns the user's Stripe customer, creating it once: the creation's idempotency
-// key is derived from the user id, and store.LinkStripeCustomer keeps the first id on file if two
+// key is derived from the user id, and LinkStripeCustomer keeps the first id on file if two
 // requests race.
 func ensureCustomer(ctx context.Context, cs customers, sc stripeAPI, p auth.Principal) (string, error) {
 	u, err := cs.GetUser(ctx, p.UserID)

@@ -56,6 +56,10 @@ func TestListPage(t *testing.T) {
 	if _, err := list(map[string]string{"cursor": "broken"}); !apperr.Is(err, apperr.Unavailable) {
 		t.Fatalf("a failed read is the answer: %v", err)
 	}
+	lim.EmptyCursor = true
+	if res, _ = list(map[string]string{"cursor": "c2"}); !reflect.DeepEqual(res.Body, map[string]any{"things": []string{"#3"}, "nextCursor": ""}) {
+		t.Fatalf("EmptyCursor: the last page has nextCursor \"\": %#v", res.Body)
+	}
 	res, _ = list(map[string]string{"cursor": "c2", "limit": "1"})
 	if things := res.Body.(map[string]any)["things"].([]string); len(things) != 1 {
 		t.Fatalf("views: %v", things)

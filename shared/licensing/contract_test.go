@@ -17,8 +17,9 @@ type contractHarness struct {
 	retire func(kid string)
 }
 
-// testRepoContract checks the semantics licensing's rules rely on. It runs on memRepo here and on
-// dynamoRepo over moto in contract_integration_test.go, so the fake cannot drift from DynamoDB.
+// testRepoContract checks the semantics licensing's rules rely on. It runs on memRepo and on
+// dynamoRepo (over minidyn in process, over moto with the integration tag: newTestStore), so the
+// fake cannot drift from DynamoDB.
 func testRepoContract(t *testing.T, h contractHarness) {
 	ctx := context.Background()
 	r := h.repo
@@ -200,6 +201,55 @@ func testRepoContract(t *testing.T, h contractHarness) {
 	if keys, err := r.SigningKeys(ctx); n != 1 || err != nil || len(keys) != 2 {
 		t.Fatalf("%d licenses, keys %v %v", n, keys, err)
 	}
+
+	// The paged lists: licenses newest first, a license's seats by user, pages within the limit,
+	// a cursor good only for the list it came from.
+	later := now.Add(time.Second)
+	l2 := License{ID: ids.New("lic", later), OrgName: "Beta", Seats: 1, StartsAt: at, ExpiresAt: later.Add(24 * time.Hour),
+		OveragePolicy: OverageBlock, ExpirationPolicy: ExpireRestrict, AdminEmails: []string{"bob@beta.example"},
+		Status: StatusIssued, KeyVersion: 1, Version: 1, CreatedAt: later}
+	must(r.WriteLicense(ctx, licenseWrite{Create: &l2, At: later}))
+	cur, _ = r.License(ctx, l.ID)
+	must(take(cur, "u3", true, nil))
+	licenses := walk(t, func(c string) (store.Page[License], error) { return r.LicensesPage(ctx, 1, c) })
+	if len(licenses) != 2 || licenses[0].ID != l2.ID || licenses[1].ID != l.ID || licenses[1].OrgName != "Acme Corp" {
+		t.Fatalf("licenses %+v", licenses)
+	}
+	seats := walk(t, func(c string) (store.Page[Seat], error) { return r.SeatsPage(ctx, l.ID, 1, c) })
+	if len(seats) != 2 || seats[0].UserID != "u2" || seats[1].UserID != "u3" || seats[1].LicenseID != l.ID {
+		t.Fatalf("seats %+v", seats)
+	}
+	if p, err := r.SeatsPage(ctx, l2.ID, 10, ""); err != nil || len(p.Items) != 0 || p.NextCursor != "" {
+		t.Fatalf("seats of a license without any: %+v %v", p, err)
+	}
+	first, err := r.SeatsPage(ctx, l.ID, 1, "")
+	must(err)
+	if _, err := r.SeatsPage(ctx, l2.ID, 1, first.NextCursor); first.NextCursor == "" || !apperr.Is(err, apperr.Invalid) {
+		t.Fatalf("a cursor of another license's seats: %q %v", first.NextCursor, err)
+	}
+	if _, err := r.LicensesPage(ctx, 1, first.NextCursor); !apperr.Is(err, apperr.Invalid) {
+		t.Fatalf("a seats cursor on the license list: %v", err)
+	}
+}
+
+// walk reads a list to its end, one page per call (each page within the limit of 1), and returns
+// its items in order.
+func walk[T any](t *testing.T, read func(cursor string) (store.Page[T], error)) []T {
+	t.Helper()
+	var all []T
+	cursor := ""
+	for pages := 0; pages < 10; pages++ {
+		p, err := read(cursor)
+		if err != nil || len(p.Items) > 1 {
+			t.Fatalf("page %d: %+v %v", pages, p, err)
+		}
+		all = append(all, p.Items...)
+		if cursor = p.NextCursor; cursor == "" {
+			return all
+		}
+	}
+	t.Fatal("the list never ends")
+	return nil
 }
 
 func TestMemRepoLicenseContract(t *testing.T) {
@@ -208,5 +258,21 @@ func TestMemRepoLicenseContract(t *testing.T) {
 		k := r.keys[kid]
 		k.Retired = true
 		r.keys[kid] = k
+	}})
+}
+
+// The DynamoDB repository keeps the contract the in-memory one keeps: on minidyn in process, on moto
+// with the integration tag (newTestStore).
+func TestDynamoRepoLicenseContract(t *testing.T) {
+	r := newDynamoRepo(newTestStore(t, nil))
+	testRepoContract(t, contractHarness{repo: r, retire: func(kid string) {
+		rec, err := r.SigningKey(context.Background(), kid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.Retired = true
+		if err := r.s.Put(context.Background(), rec, "", nil, nil); err != nil {
+			t.Fatal(err)
+		}
 	}})
 }

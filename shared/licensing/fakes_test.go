@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -172,17 +173,24 @@ func (m *memRepo) RegisterSigningKey(_ context.Context, rec SigningKeyRecord) er
 	return nil
 }
 
-func page[T any](all []T, limit int32, cursor string) store.Page[T] {
-	from, _ := strconv.Atoi(cursor)
-	if from > len(all) {
-		from = len(all)
+// page is one page of all; its cursor is bound to the list (scope), as the store's signed cursors
+// are: a cursor of another list is a 400.
+func page[T any](scope string, all []T, limit int32, cursor string) (store.Page[T], error) {
+	from := 0
+	if cursor != "" {
+		at, ok := strings.CutPrefix(cursor, scope+"@")
+		n, err := strconv.Atoi(at)
+		if !ok || err != nil || n < 0 {
+			return store.Page[T]{}, apperr.New(apperr.Invalid, "cursor is invalid")
+		}
+		from = min(n, len(all))
 	}
 	to := min(from+int(limit), len(all))
 	p := store.Page[T]{Items: all[from:to]}
 	if to < len(all) {
-		p.NextCursor = strconv.Itoa(to)
+		p.NextCursor = scope + "@" + strconv.Itoa(to)
 	}
-	return p
+	return p, nil
 }
 
 func (m *memRepo) sortedLicenses() []License {
@@ -206,7 +214,7 @@ func (m *memRepo) LicensesPage(_ context.Context, limit int32, cursor string) (s
 	for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
 		all[i], all[j] = all[j], all[i] // newest first
 	}
-	return page(all, limit, cursor), nil
+	return page("licenses", all, limit, cursor)
 }
 
 func (m *memRepo) EachLicense(_ context.Context, f func(License) error) error {
@@ -231,7 +239,7 @@ func (m *memRepo) SeatsPage(_ context.Context, licenseID string, limit int32, cu
 	}
 	m.mu.Unlock()
 	sort.Slice(all, func(i, j int) bool { return all[i].UserID < all[j].UserID })
-	return page(all, limit, cursor), nil
+	return page("seats#"+licenseID, all, limit, cursor)
 }
 
 // ----- changes: every condition is checked before anything is applied -----

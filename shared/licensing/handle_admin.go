@@ -31,6 +31,14 @@ func (d *Deps) sign(ctx context.Context, l *License) error {
 	return nil
 }
 
+func wireCreateLicense(w wiring) (httpapi.Lambda, error) {
+	d, err := w.signing()
+	if err != nil {
+		return nil, err
+	}
+	return w.route(httpapi.Idempotent(d.Store, w.rt.Fn.Name, handleCreateLicense(d)))
+}
+
 // handleCreateLicense serves POST /admin/licenses (Idempotency-Key honoured: a retried create makes
 // one license).
 func handleCreateLicense(d *Deps) httpapi.Handler {
@@ -65,24 +73,27 @@ func handleCreateLicense(d *Deps) httpapi.Handler {
 	}
 }
 
+func wireListLicenses(w wiring) (httpapi.Lambda, error) { return w.route(handleListLicenses(w.d)) }
+
 // handleListLicenses serves GET /admin/licenses.
 func handleListLicenses(d *Deps) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		limit, err := r.Limit(20, 100)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		page, err := d.Licenses.LicensesPage(ctx, limit, r.Query("cursor"))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
 		now := d.now()
-		out := make([]AdminLicenseView, 0, len(page.Items))
-		for _, l := range page.Items {
-			out = append(out, adminViewOf(l, now))
-		}
-		return httpapi.OK(map[string]any{"licenses": out, "nextCursor": page.NextCursor}), nil
+		res, err := httpapi.ListPage(ctx, r, "licenses", listLimits,
+			func(ctx context.Context, limit int32, cursor string) ([]License, string, error) {
+				page, err := d.Licenses.LicensesPage(ctx, limit, cursor)
+				return page.Items, page.NextCursor, err
+			}, func(l License) AdminLicenseView { return adminViewOf(l, now) })
+		return listAnswer(res, err, nil)
 	}
+}
+
+func wireUpdateLicense(w wiring) (httpapi.Lambda, error) {
+	d, err := w.signing()
+	if err != nil {
+		return nil, err
+	}
+	return w.route(handleUpdateLicense(d))
 }
 
 // handleUpdateLicense serves PATCH /admin/licenses/{licenseId}: new terms, a re-issued key (the
@@ -136,6 +147,8 @@ func handleUpdateLicense(d *Deps) httpapi.Handler {
 		return httpapi.Response{}, apperr.New(apperr.Conflict, "the license is changing concurrently; retry")
 	}
 }
+
+func wireGetLicensePublicKey(w wiring) (httpapi.Lambda, error) { return w.route(handlePublicKey(w.d)) }
 
 // handlePublicKey serves GET /licenses/public-key (public): every signing key not retired, as a JWK
 // set. Keys that signed license keys in the past stay in it, so a rotation never breaks offline

@@ -72,6 +72,8 @@ func verifyKey(ctx context.Context, keys signingKeys, token string) (licensekey.
 	return c, nil
 }
 
+func wireActivateLicense(w wiring) (httpapi.Lambda, error) { return w.route(handleActivate(w.d)) }
+
 // handleActivate serves POST /licenses/activate: a valid, current, unexpired, unsuspended key
 // activates its license, by a signed-in user whose e-mail is one of its admin e-mails, who becomes
 // an org admin. Activating again changes nothing.
@@ -139,6 +141,8 @@ func handleActivate(d *Deps) httpapi.Handler {
 	}
 }
 
+func wireGetLicense(w wiring) (httpapi.Lambda, error) { return w.route(handleGetLicense(w.d)) }
+
 // handleGetLicense serves GET /licenses/{licenseId} for its org admins and platform admins.
 func handleGetLicense(d *Deps) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
@@ -164,6 +168,10 @@ func invitable(l License, now time.Time) error {
 	probe.SeatsUsed = 0 // the seat count is checked when the seat is taken
 	_, err := seatVariantAt(probe, now)
 	return err
+}
+
+func wireCreateLicenseInvite(w wiring) (httpapi.Lambda, error) {
+	return w.route(handleCreateInvite(w.d))
 }
 
 // handleCreateInvite serves POST /licenses/{licenseId}/invites.
@@ -236,6 +244,8 @@ func countActive(ctx context.Context, d *Deps, res seatResult) {
 	}
 }
 
+func wireJoinLicense(w wiring) (httpapi.Lambda, error) { return w.route(handleJoin(w.d)) }
+
 // handleJoin serves POST /licenses/join: a learner takes a seat with an invite code.
 func handleJoin(d *Deps) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
@@ -260,6 +270,8 @@ func handleJoin(d *Deps) httpapi.Handler {
 		return joinAnswer(d, res)
 	}
 }
+
+func wireAssignLicenseSeat(w wiring) (httpapi.Lambda, error) { return w.route(handleAssignSeat(w.d)) }
 
 // handleAssignSeat serves POST /licenses/{licenseId}/seats: an org admin gives a seat to a user who
 // has signed in before (the e-mail directory knows them), and the user is told by e-mail.
@@ -315,6 +327,8 @@ func validUserID(s string) bool {
 	return true
 }
 
+func wireRemoveLicenseSeat(w wiring) (httpapi.Lambda, error) { return w.route(handleRemoveSeat(w.d)) }
+
 // handleRemoveSeat serves DELETE /licenses/{licenseId}/seats/{userId}.
 func handleRemoveSeat(d *Deps) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
@@ -337,6 +351,8 @@ func handleRemoveSeat(d *Deps) httpapi.Handler {
 	}
 }
 
+func wireListLicenseSeats(w wiring) (httpapi.Lambda, error) { return w.route(handleListSeats(w.d)) }
+
 // handleListSeats serves GET /licenses/{licenseId}/seats.
 func handleListSeats(d *Deps) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
@@ -344,21 +360,16 @@ func handleListSeats(d *Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		limit, err := r.Limit(20, 100)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		page, err := d.Seats.SeatsPage(ctx, l.ID, limit, r.Query("cursor"))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		out := make([]SeatView, 0, len(page.Items))
-		for _, s := range page.Items {
-			out = append(out, seatViewOf(s))
-		}
-		return httpapi.OK(map[string]any{"seats": out, "seatsUsed": l.SeatsUsed, "seatsTotal": l.Seats, "nextCursor": page.NextCursor}), nil
+		res, err := httpapi.ListPage(ctx, r, "seats", listLimits,
+			func(ctx context.Context, limit int32, cursor string) ([]Seat, string, error) {
+				page, err := d.Seats.SeatsPage(ctx, l.ID, limit, cursor)
+				return page.Items, page.NextCursor, err
+			}, seatViewOf)
+		return listAnswer(res, err, map[string]any{"seatsUsed": l.SeatsUsed, "seatsTotal": l.Seats})
 	}
 }
+
+func wirePutLicenseBranding(w wiring) (httpapi.Lambda, error) { return w.route(handlePutBranding(w.d)) }
 
 // handlePutBranding serves PUT /licenses/{licenseId}/branding.
 func handlePutBranding(d *Deps) httpapi.Handler {
@@ -384,6 +395,8 @@ func handlePutBranding(d *Deps) httpapi.Handler {
 		return httpapi.OK(b), nil
 	}
 }
+
+func wireGetLicenseUsage(w wiring) (httpapi.Lambda, error) { return w.route(handleUsage(w.d)) }
 
 // handleUsage serves GET /licenses/{licenseId}/usage?month=YYYY-MM (default: this month, UTC).
 func handleUsage(d *Deps) httpapi.Handler {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/job"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/notify"
 	"github.com/liberation/monetization/shared/store"
@@ -21,6 +22,10 @@ type ExpiryReport struct {
 	NoticesAlreadySent int `json:"noticesAlreadySent"`
 	Sampled            int `json:"sampled"`
 	Failures           int `json:"failures"`
+}
+
+func wireLicenseExpiry(w wiring) (job.Handler[ExpiryReport], error) {
+	return job.Handle(w.rt.Log, func(ctx context.Context) (ExpiryReport, error) { return RunExpiry(ctx, w.d) }), nil
 }
 
 // RunExpiry is the daily job, idempotent: for every license it applies expiry (status expired, the
@@ -131,6 +136,10 @@ type UsageReport struct {
 func previousMonth(now time.Time) string {
 	y, m, _ := now.UTC().Date()
 	return time.Date(y, m-1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
+}
+
+func wireLicenseUsageReport(w wiring) (job.Handler[UsageReport], error) {
+	return job.Handle(w.rt.Log, func(ctx context.Context) (UsageReport, error) { return RunUsageReport(ctx, w.d) }), nil
 }
 
 // RunUsageReport is the monthly job, idempotent: it closes last month's usage of every activated

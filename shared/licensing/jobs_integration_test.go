@@ -15,8 +15,6 @@ import (
 	"github.com/liberation/monetization/shared/store"
 )
 
-func TestMain(m *testing.M) { localtest.Main(m) }
-
 type jobEnv struct {
 	*localtest.Env
 	d   *Deps

@@ -17,6 +17,7 @@ import (
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/idempotency/idemtest"
+	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/licensing/licensekey"
 	"github.com/liberation/monetization/shared/mail/mailtest"
 	"github.com/liberation/monetization/shared/platform"
@@ -521,21 +522,24 @@ func TestUsageCountedOnce(t *testing.T) {
 func TestRecordActivitySeenOnce(t *testing.T) {
 	r := &fakeReader{items: map[store.Key]any{}}
 	w := fakeWriter{r}
-	if err := RecordActivity(context.Background(), w, "seen-"+t.Name(), "", t0); err != nil || r.reads != 1 {
+	// The container's memory is process-wide: users of their own, so that -count=N runs start fresh.
+	run := ids.Random(6)
+	seen, fails := "seen-"+t.Name()+"-"+run, "fails-"+t.Name()+"-"+run
+	if err := RecordActivity(context.Background(), w, seen, "", t0); err != nil || r.reads != 1 {
 		t.Fatalf("%v after %d reads", err, r.reads)
 	}
-	if err := RecordActivity(context.Background(), w, "seen-"+t.Name(), "", t0); err != nil || r.reads != 1 {
+	if err := RecordActivity(context.Background(), w, seen, "", t0); err != nil || r.reads != 1 {
 		t.Fatalf("second call read again: %d", r.reads)
 	}
-	if err := RecordEnrolment(context.Background(), w, "seen-"+t.Name(), "c", t0); err != nil || r.reads != 2 {
+	if err := RecordEnrolment(context.Background(), w, seen, "c", t0); err != nil || r.reads != 2 {
 		t.Fatalf("enrolment: %v", err)
 	}
 	r.fail = apperr.New(apperr.Unavailable, "down")
-	if err := RecordActivity(context.Background(), w, "fails-"+t.Name(), "", t0); err == nil {
+	if err := RecordActivity(context.Background(), w, fails, "", t0); err == nil {
 		t.Fatal("failure swallowed")
 	}
 	r.fail = nil
-	if err := RecordActivity(context.Background(), w, "fails-"+t.Name(), "", t0); err != nil || r.reads != 4 {
+	if err := RecordActivity(context.Background(), w, fails, "", t0); err != nil || r.reads != 4 {
 		t.Fatalf("a failed call is not retried: %v %d", err, r.reads)
 	}
 }

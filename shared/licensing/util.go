@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"maps"
 	"strconv"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/licensing/licensekey"
 	"github.com/liberation/monetization/shared/store"
@@ -53,4 +55,20 @@ func getLicense(ctx context.Context, r licenseReader, id string) (License, error
 		return License{}, apperr.New(apperr.NotFound, "license not found")
 	}
 	return r.License(ctx, id)
+}
+
+// listLimits are the ?limit= bounds of licensing's lists.
+var listLimits = httpapi.Limits{Default: 20, Max: 100, EmptyCursor: true}
+
+// listAnswer completes an httpapi.ListPage answer with the list's other fields (extra).
+func listAnswer(res httpapi.Response, err error, extra map[string]any) (httpapi.Response, error) {
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	body, ok := res.Body.(map[string]any)
+	if !ok {
+		return httpapi.Response{}, apperr.New(apperr.Internal, "a list answer is not an object")
+	}
+	maps.Copy(body, extra)
+	return res, nil
 }

@@ -73,7 +73,7 @@ func TestRefundBeforeTheSaleIsBookedIsAppliedAtBooking(t *testing.T) {
 }
 
 // 2. A refund that fails or is canceled later gives everything back, in both ledgers' rule
-// (store.RefundCounts): the shares return to the instructor and the platform, access returns.
+// (payments.RefundCounts): the shares return to the instructor and the platform, access returns.
 func TestFailedRefundRestoresSharesAndAccess(t *testing.T) {
 	w := newWorld(t)
 	w.course("crs_1", "ins", 999)

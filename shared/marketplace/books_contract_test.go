@@ -6,6 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/ids"
@@ -25,7 +29,7 @@ type booksHarness struct {
 }
 
 // testBooksContract checks the semantics the marketplace's rules rely on. It runs on memBooks here
-// and on dynamoBooks over moto in books_integration_test.go, so the fake the property tests use
+// and on dynamoBooks (on minidyn, and on moto with the integration tag), so the fake the property tests use
 // cannot drift from the repository.
 func testBooksContract(t *testing.T, h booksHarness) {
 	ctx := context.Background()
@@ -162,6 +166,25 @@ func testBooksContract(t *testing.T, h booksHarness) {
 		if ids, _ := b.PayableInstructors(ctx); !slices.Contains(ids, other) {
 			t.Fatalf("unlisted with money available: %v", ids)
 		}
+		// Paid out, nothing is available: the payout run takes the balance off the index.
+		po := Payout{ID: PayoutID(other, "2026-11"), InstructorID: other, Period: "2026-11", Status: PayoutTransferring,
+			AmountCents: 50, Currency: Currency, CreatedAt: now, UpdatedAt: now, Version: 1}
+		if err := b.Commit(ctx, &Change{Book: booking{At: now, PayoutID: po.ID, AvailableAtLeast: 50},
+			Move: ledger.PayoutMovement(other, 50), Payout: &Versioned[Payout]{Item: po}}); err != nil {
+			t.Fatal(err)
+		}
+		if ids, _ := b.PayableInstructors(ctx); !slices.Contains(ids, other) {
+			t.Fatalf("a payout took the balance off the index: %v", ids)
+		}
+		if err := b.Unlist(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		if ids, _ := b.PayableInstructors(ctx); slices.Contains(ids, other) {
+			t.Fatalf("still payable with nothing available: %v", ids)
+		}
+		if bal, _ := b.Balance(ctx, other); bal.Buckets != (ledger.Buckets{Held: -50, Paid: 50}) || h.ledgerSum(other) != bal.Buckets {
+			t.Fatalf("after the payout: balance %+v, ledger %+v", bal.Buckets, h.ledgerSum(other))
+		}
 	})
 
 	t.Run("DueSalesInPages", func(t *testing.T) {
@@ -284,5 +307,58 @@ func TestMemBooksContract(t *testing.T) {
 			return sum
 		},
 		listing: func(id string) map[string]int64 { return m.listing[id] },
+	})
+}
+
+// The DynamoDB books keep the contract the in-memory books keep: on minidyn in `go test`, on moto
+// with the integration tag (newTestStore, backend_*_test.go).
+func TestDynamoBooksContract(t *testing.T) {
+	s := newTestStore(t, nil)
+	ctx := context.Background()
+	testBooksContract(t, booksHarness{books: NewBooks(s),
+		seedCourse: func(c Course) {
+			item, err := store.PutNewItem(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			listing, err := catalog.NewListingItem(c.Listing())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Transact(ctx, []types.TransactWriteItem{item, listing}); err != nil {
+				t.Fatal(err)
+			}
+		},
+		seedInstructor: func(in Instructor) {
+			k := store.InstructorKey(in.ID)
+			in.PK, in.SK, in.Type = k.PK, k.SK, "instructor"
+			if err := s.Put(ctx, in, "", nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		},
+		ledgerSum: func(id string) ledger.Buckets {
+			entries, err := store.QueryAll[LedgerEntry](ctx, s, &dynamodb.QueryInput{
+				KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :pre)"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.InstructorBalanceKey(id).PK),
+					":pre": store.S(store.LedgerPrefix)},
+				ConsistentRead: aws.Bool(true),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sum ledger.Buckets
+			for _, e := range entries {
+				sum = sum.Plus(e.Buckets)
+			}
+			return sum
+		},
+		listing: func(id string) map[string]int64 {
+			res, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: store.ListingKey(id).Item(),
+				ConsistentRead: aws.Bool(true)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return store.Numbers(res.Item)
+		},
 	})
 }

@@ -35,6 +35,10 @@ type ConnectResponse struct {
 	PayoutsEnabled bool   `json:"payoutsEnabled"`
 }
 
+func wireConnectInstructor(w wiring) (httpapi.Lambda, error) {
+	return HandleConnectInstructor(w.rt.Fn, w.d), nil
+}
+
 // HandleConnectInstructor serves POST /instructors/me/connect: the caller's Stripe Connect Express
 // account, created once (its idempotency key is derived from the instructor id, and the first id
 // stored wins a race), and an onboarding link to it. account.updated then marks payouts enabled.

@@ -27,10 +27,10 @@ const (
 	// Prices: 0 (free) or 99..99999 cents.
 	minPriceCents = 99
 	maxPriceCents = 99999
-	// List limits.
-	defaultListLimit = 20
-	maxListLimit     = 50
 )
+
+// listLimits are every list route's ?limit= default and maximum.
+var listLimits = httpapi.Limits{Default: 20, Max: 50}
 
 // courseFields are the editable fields of a course; nil means "not given".
 type courseFields struct {
@@ -270,6 +270,8 @@ func courseView(c Course) CourseView {
 	return v
 }
 
+func wireCreateCourse(w wiring) (httpapi.Lambda, error) { return HandleCreateCourse(w.rt.Fn, w.d), nil }
+
 // HandleCreateCourse serves POST /courses: a draft course owned by the caller (an instructor), with
 // its catalog listing, created together.
 func HandleCreateCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
@@ -298,6 +300,8 @@ func HandleCreateCourse(fn manifest.Function, d *Deps) httpapi.Lambda {
 		return httpapi.JSON(http.StatusCreated, courseView(c)), nil
 	})
 }
+
+func wireUpdateCourse(w wiring) (httpapi.Lambda, error) { return HandleUpdateCourse(w.rt.Fn, w.d), nil }
 
 // HandleUpdateCourse serves PATCH /courses/{courseId}: the owner (or an admin) edits the course's
 // details. A price change applies to later purchases only: a sale keeps the amount paid.
@@ -348,10 +352,14 @@ func requestRebuild(ctx context.Context, d *Deps, courseID, reason string) {
 	}
 }
 
-// CourseList is the body of GET /instructors/me/courses.
+// CourseList is the body of GET /instructors/me/courses (httpapi.ListPage writes it).
 type CourseList struct {
 	Courses    []CourseView `json:"courses"`
 	NextCursor string       `json:"nextCursor,omitempty"`
+}
+
+func wireListInstructorCourses(w wiring) (httpapi.Lambda, error) {
+	return HandleListInstructorCourses(w.rt.Fn, w.d), nil
 }
 
 // HandleListInstructorCourses serves GET /instructors/me/courses: the caller's courses, newest
@@ -361,18 +369,6 @@ func HandleListInstructorCourses(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err := requireInstructor(r.Principal); err != nil {
 			return httpapi.Response{}, err
 		}
-		limit, err := r.Limit(defaultListLimit, maxListLimit)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		page, err := d.Courses.InstructorCourses(ctx, r.Principal.UserID, limit, r.Query("cursor"))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		out := CourseList{Courses: make([]CourseView, 0, len(page.Items)), NextCursor: page.NextCursor}
-		for _, c := range page.Items {
-			out.Courses = append(out.Courses, courseView(c))
-		}
-		return httpapi.OK(out), nil
+		return httpapi.ListPage(ctx, r, "courses", listLimits, pageOf(d.Courses.InstructorCourses, r.Principal.UserID), courseView)
 	})
 }

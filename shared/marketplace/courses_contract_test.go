@@ -2,20 +2,27 @@ package marketplace
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/auth"
 	"github.com/liberation/monetization/shared/ids"
+	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/store"
 )
 
 // testCoursesContract checks the semantics the course pages and lists rely on, on memBooks here
-// and on dynamoCourses (with dynamoBooks) over moto in books_integration_test.go.
-func testCoursesContract(t *testing.T, b Books, cs Courses) {
+// and on dynamoCourses (with dynamoBooks) on minidyn, and on moto with the integration tag.
+// actions lists the actions audited for an actor (what Courses writes but does not read back).
+func testCoursesContract(t *testing.T, b Books, cs Courses, actions func(actor string) []string) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
 	run := ids.ULID(now)
@@ -114,6 +121,37 @@ func testCoursesContract(t *testing.T, b Books, cs Courses) {
 		}
 	})
 
+	t.Run("PublishedGaugeAndAudit", func(t *testing.T) {
+		period := Period(now)
+		before, err := cs.Metrics(ctx, period)
+		if err != nil || before.Period != period || before.Currency != "usd" {
+			t.Fatalf("metrics: %+v %v", before, err)
+		}
+		c := c2
+		c.Status, c.Version, c.UpdatedAt, c.PublishedAt = catalog.StatusPublished, 2, now, &now
+		if err := cs.SaveCourse(ctx, c, 1, 1, audit.Entry{Actor: instr, Action: "course.publish", Target: "course:" + c.ID}); err != nil {
+			t.Fatal(err)
+		}
+		after, err := cs.Metrics(ctx, period)
+		if err != nil || after.PublishedCourses != before.PublishedCourses+1 {
+			t.Fatalf("published gauge %d → %d (%v)", before.PublishedCourses, after.PublishedCourses, err)
+		}
+		if l, _ := cs.Listing(ctx, c.ID); l.Status != catalog.StatusPublished || l.PublishedAt == nil || !l.PublishedAt.Equal(now) {
+			t.Fatalf("published listing: %+v", l)
+		}
+		if _, err := cs.Metrics(ctx, "2026-13"); !apperr.Is(err, apperr.Invalid) {
+			t.Fatalf("a malformed period: %v", err)
+		}
+		if err := cs.WriteAudit(ctx, audit.Entry{Actor: instr, Action: "course.content_link", Target: "course:" + c.ID}); err != nil {
+			t.Fatal(err)
+		}
+		got := actions(instr)
+		slices.Sort(got)
+		if want := []string{"course.content_link", "course.create", "course.create", "course.create", "course.publish"}; !slices.Equal(got, want) {
+			t.Fatalf("audited %v, want %v", got, want)
+		}
+	})
+
 	t.Run("SaleLists", func(t *testing.T) {
 		c := c1
 		c.Status = catalog.StatusPublished
@@ -167,5 +205,37 @@ func testCoursesContract(t *testing.T, b Books, cs Courses) {
 
 func TestMemCoursesContract(t *testing.T) {
 	m := newMemBooks()
-	testCoursesContract(t, m, m)
+	testCoursesContract(t, m, m, func(actor string) []string {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		var out []string
+		for _, e := range m.audits {
+			if e.Actor == actor {
+				out = append(out, e.Action)
+			}
+		}
+		return out
+	})
+}
+
+// The DynamoDB courses keep the contract the in-memory ones keep, on minidyn and on moto (newTestStore).
+func TestDynamoCoursesContract(t *testing.T) {
+	s := newTestStore(t, nil)
+	testCoursesContract(t, NewBooks(s), NewCourses(s), func(actor string) []string {
+		pk, _ := store.AuditByActorGSI1(actor, time.Time{}, "")
+		recs, err := store.QueryAll[audit.Record](context.Background(), s, &dynamodb.QueryInput{
+			IndexName:                 aws.String(manifest.GSI1.Name),
+			KeyConditionExpression:    aws.String("#pk = :pk"),
+			ExpressionAttributeNames:  map[string]string{"#pk": manifest.GSI1.PK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(pk)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range recs {
+			out = append(out, r.Action)
+		}
+		return out
+	})
 }

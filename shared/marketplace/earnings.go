@@ -23,6 +23,8 @@ type Earnings struct {
 	PayoutsEnabled bool    `json:"payoutsEnabled"`
 }
 
+func wireGetEarnings(w wiring) (httpapi.Lambda, error) { return HandleGetEarnings(w.rt.Fn, w.d), nil }
+
 // HandleGetEarnings serves GET /instructors/me/earnings.
 func HandleGetEarnings(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
@@ -102,11 +104,13 @@ func saleView(s Sale, instructorID string) SaleView {
 	return v
 }
 
-// SaleList is the body of GET /instructors/me/sales.
+// SaleList is the body of GET /instructors/me/sales (httpapi.ListPage writes it).
 type SaleList struct {
 	Sales      []SaleView `json:"sales"`
 	NextCursor string     `json:"nextCursor,omitempty"`
 }
+
+func wireListSales(w wiring) (httpapi.Lambda, error) { return HandleListSales(w.rt.Fn, w.d), nil }
 
 // HandleListSales serves GET /instructors/me/sales: newest first.
 func HandleListSales(fn manifest.Function, d *Deps) httpapi.Lambda {
@@ -114,21 +118,14 @@ func HandleListSales(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err := requireInstructor(r.Principal); err != nil {
 			return httpapi.Response{}, err
 		}
-		limit, err := r.Limit(defaultListLimit, maxListLimit)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
 		me := r.Principal.UserID
-		page, err := d.Courses.Sales(ctx, me, limit, r.Query("cursor"))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		out := SaleList{Sales: make([]SaleView, 0, len(page.Items)), NextCursor: page.NextCursor}
-		for _, s := range page.Items {
-			out.Sales = append(out.Sales, saleView(s, me))
-		}
-		return httpapi.OK(out), nil
+		return httpapi.ListPage(ctx, r, "sales", listLimits, pageOf(d.Courses.Sales, me),
+			func(s Sale) SaleView { return saleView(s, me) })
 	})
+}
+
+func wireListMyPayouts(w wiring) (httpapi.Lambda, error) {
+	return HandleListMyPayouts(w.rt.Fn, w.d), nil
 }
 
 // HandleListMyPayouts serves GET /instructors/me/payouts: newest period first.
@@ -137,17 +134,12 @@ func HandleListMyPayouts(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err := requireInstructor(r.Principal); err != nil {
 			return httpapi.Response{}, err
 		}
-		limit, err := r.Limit(defaultListLimit, maxListLimit)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		me := r.Principal.UserID
-		page, err := d.Courses.InstructorPayouts(ctx, me, limit, r.Query("cursor"))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return httpapi.OK(payoutList(page)), nil
+		return httpapi.ListPage(ctx, r, "payouts", listLimits, pageOf(d.Courses.InstructorPayouts, r.Principal.UserID), payoutView)
 	})
+}
+
+func wireGetMarketplaceMetrics(w wiring) (httpapi.Lambda, error) {
+	return HandleGetMarketplaceMetrics(w.rt.Fn, w.d), nil
 }
 
 // HandleGetMarketplaceMetrics serves GET /admin/marketplace/metrics?period=YYYY-MM (admin; default

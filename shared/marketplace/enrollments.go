@@ -43,28 +43,20 @@ func enrollmentView(e Enrollment) EnrollmentView {
 		EnrolledAt: rfc3339(e.EnrolledAt)}
 }
 
-// EnrollmentList is the body of GET /me/courses.
+// EnrollmentList is the body of GET /me/courses (httpapi.ListPage writes it).
 type EnrollmentList struct {
 	Courses    []EnrollmentView `json:"courses"`
 	NextCursor string           `json:"nextCursor,omitempty"`
 }
 
+func wireListMyCourses(w wiring) (httpapi.Lambda, error) {
+	return HandleListMyCourses(w.rt.Fn, w.d), nil
+}
+
 // HandleListMyCourses serves GET /me/courses: the caller's active enrolments, newest first.
 func HandleListMyCourses(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		limit, err := r.Limit(defaultListLimit, maxListLimit)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		page, err := d.Courses.MyCourses(ctx, r.Principal.UserID, limit, r.Query("cursor"))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		out := EnrollmentList{Courses: make([]EnrollmentView, 0, len(page.Items)), NextCursor: page.NextCursor}
-		for _, e := range page.Items {
-			out.Courses = append(out.Courses, enrollmentView(e))
-		}
-		return httpapi.OK(out), nil
+		return httpapi.ListPage(ctx, r, "courses", listLimits, pageOf(d.Courses.MyCourses, r.Principal.UserID), enrollmentView)
 	})
 }
 
@@ -118,6 +110,10 @@ type PurchaseResponse struct {
 	URL        string          `json:"url,omitempty"`
 	SessionID  string          `json:"sessionId,omitempty"`
 	Enrollment *EnrollmentView `json:"enrollment,omitempty"`
+}
+
+func wirePurchaseCourse(w wiring) (httpapi.Lambda, error) {
+	return HandlePurchaseCourse(w.rt.Fn, w.d), nil
 }
 
 // HandlePurchaseCourse serves POST /courses/{courseId}/purchase (Idempotency-Key honoured): a

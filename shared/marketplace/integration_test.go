@@ -23,6 +23,7 @@ import (
 	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
+	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
@@ -402,7 +403,7 @@ func TestSaleItemsForPayment(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	c := w.course(t, "ins-p", 2995)
-	pay := store.Payment{ID: "pay_01JDZ8K3M4N5P6Q7R8S9T0VWXY", UserID: "buyer", Kind: store.PaymentKindPurchase,
+	pay := payments.Payment{ID: "pay_01JDZ8K3M4N5P6Q7R8S9T0VWXY", UserID: "buyer", Kind: payments.PaymentKindPurchase,
 		AmountCents: 2995, Currency: "usd", CheckoutSessionID: "cs_p", PaymentIntentID: "pi_p", CourseID: c.ID,
 		PaidAt: w.clk.Now()}
 	items, err := marketplace.SaleItemsForPayment(ctx, w.d, pay, "evt_p")

@@ -117,6 +117,8 @@ type CreateLessonResponse struct {
 	Upload Upload     `json:"upload"`
 }
 
+func wireCreateLesson(w wiring) (httpapi.Lambda, error) { return HandleCreateLesson(w.rt.Fn, w.d), nil }
+
 // HandleCreateLesson serves POST /courses/{courseId}/lessons: the lesson is recorded and a
 // presigned PUT URL returned, valid 15 minutes, with the content type and length bound into its
 // signature (S3 refuses another type or size).
@@ -166,6 +168,10 @@ func lessons(ctx context.Context, d *Deps, courseID string) ([]Lesson, error) {
 type PublishResponse struct {
 	Course  CourseView   `json:"course"`
 	Lessons []LessonView `json:"lessons"`
+}
+
+func wirePublishCourse(w wiring) (httpapi.Lambda, error) {
+	return HandlePublishCourse(w.rt.Fn, w.d), nil
 }
 
 // HandlePublishCourse serves POST /courses/{courseId}/publish. A course is published only with a
@@ -237,6 +243,10 @@ func publishResponse(c Course, ls []Lesson) PublishResponse {
 
 func setUploaded(ctx context.Context, d *Deps, l Lesson, ok bool) error {
 	return d.Courses.SetUploaded(ctx, l, ok)
+}
+
+func wireUnpublishCourse(w wiring) (httpapi.Lambda, error) {
+	return HandleUnpublishCourse(w.rt.Fn, w.d), nil
 }
 
 // HandleUnpublishCourse serves POST /courses/{courseId}/unpublish: the course leaves the catalog;

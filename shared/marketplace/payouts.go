@@ -10,12 +10,12 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/job"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
 	"github.com/liberation/monetization/shared/queue"
-	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
 
@@ -62,6 +62,10 @@ func sendPayout(ctx context.Context, d *Deps, instructorID, period string) error
 		PayoutJob{InstructorID: instructorID, Period: period})
 }
 
+func wirePayouts(w wiring) (job.Handler[EnqueueReport], error) {
+	return job.Handle(w.rt.Log, func(ctx context.Context) (EnqueueReport, error) { return RunMonthlyPayouts(ctx, w.d) }), nil
+}
+
 // RunMonthlyPayouts is the monthly job (1st, 02:00 UTC): queue this month's payouts.
 func RunMonthlyPayouts(ctx context.Context, d *Deps) (EnqueueReport, error) {
 	return EnqueuePayouts(ctx, d, Period(d.Clock.Now()))
@@ -77,6 +81,8 @@ func (r *runPayoutsRequest) Validate() error {
 	}
 	return nil
 }
+
+func wireRunPayouts(w wiring) (httpapi.Lambda, error) { return HandleRunPayouts(w.rt.Fn, w.d), nil }
 
 // HandleRunPayouts serves POST /admin/payouts/run {period} (admin; Idempotency-Key honoured): queue
 // the period's payouts now. Idempotent per period: every (instructor, period) is paid at most once.
@@ -99,6 +105,12 @@ func HandleRunPayouts(fn manifest.Function, d *Deps) httpapi.Lambda {
 		}
 		return httpapi.JSON(http.StatusAccepted, rep), nil
 	}))
+}
+
+func wireProcessPayouts(w wiring) (queue.Consumer, error) {
+	var r queue.Router
+	PayoutsHooks(w.d, &r)
+	return r.Consumer(w.rt.Log), nil
 }
 
 // PayoutsHooks registers the payout message with a queue router.
@@ -307,13 +319,15 @@ func payoutView(p Payout) PayoutView {
 	return v
 }
 
-// PayoutList is the body of the payout lists.
+// PayoutList is the body of the payout lists (httpapi.ListPage writes it).
 type PayoutList struct {
 	Payouts    []PayoutView `json:"payouts"`
 	NextCursor string       `json:"nextCursor,omitempty"`
 }
 
 var payoutStatuses = []string{PayoutCarried, PayoutTransferring, PayoutPaid, PayoutFailed}
+
+func wireListPayouts(w wiring) (httpapi.Lambda, error) { return HandleListPayouts(w.rt.Fn, w.d), nil }
 
 // HandleListPayouts serves GET /admin/payouts?period=YYYY-MM[&status=…] (admin): a period's payouts
 // (default: this month), optionally of one status.
@@ -327,24 +341,12 @@ func HandleListPayouts(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if given && !slices.Contains(payoutStatuses, status) {
 			return httpapi.Response{}, apperr.New(apperr.Invalid, "status must be one of carried, transferring, paid, failed")
 		}
-		limit, err := r.Limit(defaultListLimit, maxListLimit)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		page, err := d.Courses.PeriodPayouts(ctx, period, status, limit, r.Query("cursor"))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return httpapi.OK(payoutList(page)), nil
+		return httpapi.ListPage(ctx, r, "payouts", listLimits,
+			func(ctx context.Context, limit int32, cursor string) ([]Payout, string, error) {
+				page, err := d.Courses.PeriodPayouts(ctx, period, status, limit, cursor)
+				return page.Items, page.NextCursor, err
+			}, payoutView)
 	})
-}
-
-func payoutList(page store.Page[Payout]) PayoutList {
-	out := PayoutList{Payouts: make([]PayoutView, 0, len(page.Items)), NextCursor: page.NextCursor}
-	for _, p := range page.Items {
-		out.Payouts = append(out.Payouts, payoutView(p))
-	}
-	return out
 }
 
 // queryParam reads a query parameter and whether it was sent at all ("?period=" is sent, empty).

@@ -4,11 +4,14 @@ import (
 	"context"
 	"time"
 
+	"github.com/stripe/stripe-go/v76"
+
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/auth"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
+	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -124,6 +127,15 @@ type Courses interface {
 	// WriteAudit records an audit entry on its own (a route's action that moves nothing).
 	WriteAudit(ctx context.Context, e audit.Entry) error
 }
+
+// checkoutRecorder is payments' record of a paid Checkout Session: a course purchase's payment is
+// written with the sale's items (extra) in one transaction (docs/decisions/0062).
+// payments.CheckoutRecorder in production.
+type checkoutRecorder interface {
+	CheckoutPaidWith(ctx context.Context, userID string, s *stripe.CheckoutSession, src payments.Source, extra payments.Extra) error
+}
+
+var _ checkoutRecorder = (*payments.Recorder)(nil)
 
 // Versioned is an item as it will be written and the version it was read at (0: it did not exist).
 type Versioned[T any] struct {

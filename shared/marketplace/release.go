@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/job"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/metric"
 )
@@ -30,6 +31,10 @@ type ReleaseReport struct {
 	// RequeuedPayouts are payouts found transferring for over an hour (the queue gave up on them),
 	// sent to the payouts queue again: the consumer resolves each from Stripe's records.
 	RequeuedPayouts int `json:"requeuedPayouts"`
+}
+
+func wireReleaseEarnings(w wiring) (job.Handler[ReleaseReport], error) {
+	return job.Handle(w.rt.Log, func(ctx context.Context) (ReleaseReport, error) { return RunRelease(ctx, w.d) }), nil
 }
 
 // RunRelease releases every sale whose refund window has passed (GSI2 SALEPENDING, release time ≤

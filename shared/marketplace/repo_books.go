@@ -14,6 +14,7 @@ import (
 	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
+	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -61,7 +62,7 @@ func (b *dynamoBooks) SaleOfCharge(ctx context.Context, chargeID, paymentIntentI
 		err = b.s.GetConsistent(ctx, store.SalePaymentIntentKey(paymentIntentID), &ptr)
 	}
 	if apperr.Is(err, apperr.NotFound) && chargeID != "" {
-		pay, pErr := b.s.PaymentByCharge(ctx, chargeID)
+		pay, pErr := payments.Repo{S: b.s}.PaymentByStripe(ctx, chargeID, "")
 		switch {
 		case pErr == nil && pay.CheckoutSessionID != "":
 			err = b.s.GetConsistent(ctx, store.SaleSourceKey(pay.CheckoutSessionID), &ptr)
@@ -79,13 +80,13 @@ func (b *dynamoBooks) SaleOfCharge(ctx context.Context, chargeID, paymentIntentI
 }
 
 func (b *dynamoBooks) NotACourseCharge(ctx context.Context, chargeID, paymentIntentID string) (bool, error) {
-	var pay store.Payment
+	var pay payments.Payment
 	var err error = apperr.New(apperr.NotFound, "no payment")
 	if chargeID != "" {
-		pay, err = b.s.PaymentByCharge(ctx, chargeID)
+		pay, err = payments.Repo{S: b.s}.PaymentByStripe(ctx, chargeID, "")
 	}
 	if apperr.Is(err, apperr.NotFound) && paymentIntentID != "" {
-		pay, err = b.s.PaymentByLookup(ctx, store.PaymentIntentKey(paymentIntentID))
+		pay, err = payments.Repo{S: b.s}.PaymentByStripe(ctx, "", paymentIntentID)
 	}
 	switch {
 	case apperr.Is(err, apperr.NotFound):

@@ -73,6 +73,8 @@ func reviewable(ctx context.Context, d *Deps, r *httpapi.Request) (Course, Enrol
 	return c, e, nil
 }
 
+func wirePutReview(w wiring) (httpapi.Lambda, error) { return HandlePutReview(w.rt.Fn, w.d), nil }
+
 // HandlePutReview serves PUT /courses/{courseId}/review: one review per learner and course (PUT
 // replaces it). The review and the course's rating count, sum and histogram change in one
 // transaction, conditioned on the review's version (which keeps growing across a delete: the item
@@ -112,6 +114,8 @@ type DeleteReviewResponse struct {
 	Deleted bool          `json:"deleted"`
 	Rating  RatingSummary `json:"rating"`
 }
+
+func wireDeleteReview(w wiring) (httpapi.Lambda, error) { return HandleDeleteReview(w.rt.Fn, w.d), nil }
 
 // HandleDeleteReview serves DELETE /courses/{courseId}/review: the caller's review leaves the
 // aggregate and the list in one transaction. The item stays as a tombstone without its text, so its

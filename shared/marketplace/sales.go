@@ -13,6 +13,7 @@ import (
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
+	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -60,7 +61,7 @@ func PurchaseOf(s *stripe.CheckoutSession, paidAt time.Time) (Purchase, bool) {
 }
 
 // PurchaseOfPayment is the purchase behind payments' record of a course Checkout Session.
-func PurchaseOfPayment(p store.Payment) Purchase {
+func PurchaseOfPayment(p payments.Payment) Purchase {
 	return Purchase{SessionID: p.CheckoutSessionID, PaymentIntentID: p.PaymentIntentID, ChargeID: p.ChargeID,
 		PaymentID: p.ID, BuyerID: p.UserID, CourseID: p.CourseID, AmountCents: p.AmountCents,
 		Currency: p.Currency, PaidAt: p.PaidAt}
@@ -132,7 +133,7 @@ const RejectedCurrency = "unsupported_currency"
 // SaleItemsForPayment is the sale of payments' record of a course Checkout Session as transaction
 // items: payments.CheckoutPaidWith adds them to the payment's own transaction, so the payment, the
 // enrolment and the sale are one write.
-func SaleItemsForPayment(ctx context.Context, d *Deps, pay store.Payment, eventID string) ([]types.TransactWriteItem, error) {
+func SaleItemsForPayment(ctx context.Context, d *Deps, pay payments.Payment, eventID string) ([]types.TransactWriteItem, error) {
 	p := PurchaseOfPayment(pay)
 	c, err := d.Books.Course(ctx, p.CourseID)
 	if err != nil {

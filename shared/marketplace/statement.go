@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liberation/monetization/shared/billing"
 	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/mail"
@@ -130,7 +131,7 @@ func sendStatement(ctx context.Context, d *Deps, po Payout) error {
 	}
 	to := prof.Email
 	if to == "" {
-		if u, err := d.Store.GetUser(ctx, po.InstructorID); err == nil {
+		if u, err := (billing.Records{S: d.Store}).GetUser(ctx, po.InstructorID); err == nil {
 			to = u.Email
 		}
 	}

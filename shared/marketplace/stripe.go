@@ -10,7 +10,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/liberation/monetization/shared/apperr"
-	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
 
@@ -109,8 +109,8 @@ type StripeRefund struct {
 }
 
 // Counts reports whether the refund is money out (succeeded, or on its way): payments' rule
-// (store.RefundCounts), so the two ledgers agree about the same charge.
-func (r StripeRefund) Counts() bool { return store.RefundCounts(r.Status) }
+// (payments.RefundCounts), so the two ledgers agree about the same charge.
+func (r StripeRefund) Counts() bool { return payments.RefundCounts(r.Status) }
 
 // Metadata every course Checkout Session carries. RecordedBy tells payments' own webhook hook that
 // the marketplace records this payment (with the sale, in one transaction) once the payments API

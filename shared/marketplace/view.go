@@ -51,6 +51,8 @@ func readListing(ctx context.Context, d *Deps, courseID string) (catalog.Listing
 	return d.Courses.Listing(ctx, courseID)
 }
 
+func wireGetCourse(w wiring) (httpapi.Lambda, error) { return HandleGetCourse(w.rt.Fn, w.d), nil }
+
 // HandleGetCourse serves GET /courses/{courseId} (public): a published course with its lesson titles
 // and rating summary. Drafts and unpublished courses are 404 here; their owner (or an admin) reads
 // them through GET /courses/{courseId}/content, which needs a token (a public route carries none).
@@ -111,6 +113,10 @@ type CourseContent struct {
 	Course  CourseView      `json:"course"`
 	Access  string          `json:"access"` // enrolled | owner | admin
 	Lessons []ContentLesson `json:"lessons"`
+}
+
+func wireGetCourseContent(w wiring) (httpapi.Lambda, error) {
+	return HandleGetCourseContent(w.rt.Fn, w.d), nil
 }
 
 // HandleGetCourseContent serves GET /courses/{courseId}/content: the lessons with presigned GET URLs
@@ -178,12 +184,15 @@ func reviewView(rv Review) ReviewView {
 		CreatedAt: rfc3339(rv.CreatedAt), UpdatedAt: rfc3339(rv.UpdatedAt)}
 }
 
-// ReviewList is the body of GET /courses/{courseId}/reviews.
+// ReviewList is the body of GET /courses/{courseId}/reviews (httpapi.ListPage writes it, with
+// the rating).
 type ReviewList struct {
 	Reviews    []ReviewView  `json:"reviews"`
 	Rating     RatingSummary `json:"rating"`
 	NextCursor string        `json:"nextCursor,omitempty"`
 }
+
+func wireListReviews(w wiring) (httpapi.Lambda, error) { return HandleListReviews(w.rt.Fn, w.d), nil }
 
 // HandleListReviews serves GET /courses/{courseId}/reviews (public): newest first, cursor-paginated,
 // with the rating summary.
@@ -193,29 +202,32 @@ func HandleListReviews(fn manifest.Function, d *Deps) httpapi.Lambda {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		limit, err := r.Limit(defaultListLimit, maxListLimit)
+		// The course and its rating are read inside the page's read, after ListPage has checked
+		// ?limit=: a bad limit is a 400 before an unknown course is a 404, as it always was.
+		var rating RatingSummary
+		res, err := httpapi.ListPage(ctx, r, "reviews", listLimits,
+			func(ctx context.Context, limit int32, cursor string) ([]Review, string, error) {
+				c, err := loadCourse(ctx, d, id)
+				if err != nil {
+					return nil, "", err
+				}
+				if c.Status == catalog.StatusDraft {
+					return nil, "", apperr.New(apperr.NotFound, "course not found")
+				}
+				page, err := d.Courses.CourseReviews(ctx, c.ID, limit, cursor)
+				if err != nil {
+					return nil, "", err
+				}
+				l, err := readListing(ctx, d, c.ID)
+				if err != nil {
+					return nil, "", err
+				}
+				rating = ratingSummary(l)
+				return page.Items, page.NextCursor, nil
+			}, reviewView)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		c, err := loadCourse(ctx, d, id)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		if c.Status == catalog.StatusDraft {
-			return httpapi.Response{}, apperr.New(apperr.NotFound, "course not found")
-		}
-		page, err := d.Courses.CourseReviews(ctx, c.ID, limit, r.Query("cursor"))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		l, err := readListing(ctx, d, c.ID)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		out := ReviewList{Reviews: make([]ReviewView, 0, len(page.Items)), Rating: ratingSummary(l), NextCursor: page.NextCursor}
-		for _, rv := range page.Items {
-			out.Reviews = append(out.Reviews, reviewView(rv))
-		}
-		return httpapi.OK(out), nil
+		return withFields(res, map[string]any{"rating": rating})
 	})
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/platform"
-	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/webhook"
 )
 
@@ -32,6 +31,13 @@ func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
 	if err != nil {
 		return err
 	}
+	registerHooks(r, d, rec)
+	return nil
+}
+
+// registerHooks registers the marketplace's events on d and payments' recorder of paid Checkout
+// Sessions (what unit tests call with the fakes).
+func registerHooks(r *webhook.Router, d *Deps, rec checkoutRecorder) {
 	checkout := func(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
 		var s stripe.CheckoutSession
 		if err := webhook.Decode(ev, &s); err != nil {
@@ -47,7 +53,7 @@ func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
 		// when an earlier delivery booked it.
 		return func(ctx context.Context) error {
 			err := rec.CheckoutPaidWith(ctx, p.BuyerID, &s, payments.SourceOf(ev),
-				func(ctx context.Context, pay store.Payment) ([]types.TransactWriteItem, error) {
+				func(ctx context.Context, pay payments.Payment) ([]types.TransactWriteItem, error) {
 					return SaleItemsForPayment(ctx, d, pay, ev.ID)
 				})
 			if err != nil {
@@ -126,7 +132,6 @@ func StripeWebhookHooks(rt *platform.Runtime, r *webhook.Router) error {
 		}
 		return func(ctx context.Context) error { return ApplyTransferReversed(ctx, d, rev, ev.ID) }, "", nil
 	})
-	return nil
 }
 
 // applyOrPark applies a refund or dispute event; one about a charge with no sale booked is parked,

@@ -12,9 +12,9 @@ import (
 // ledgerState is a payment's refund bookkeeping as read: the payment, its Refund items, and the
 // operations its reservations (or Stripe's refunds) name.
 type ledgerState struct {
-	P     store.Payment
-	Known []store.Refund
-	Ops   map[string]store.RefundOp // by operation id; an operation may be missing (legacy reservation)
+	P     Payment
+	Known []Refund
+	Ops   map[string]RefundOp // by operation id; an operation may be missing (legacy reservation)
 }
 
 // convergeInput is what Stripe says about a charge's refunds.
@@ -60,11 +60,11 @@ func converge(st ledgerState, in convergeInput) converged {
 	var delta int64
 	changed := false
 
-	known := map[string]store.Refund{}
+	known := map[string]Refund{}
 	for _, r := range st.Known {
 		known[r.ID] = r
 	}
-	ops := map[string]store.RefundOp{}
+	ops := map[string]RefundOp{}
 	for id, o := range st.Ops {
 		ops[id] = o
 	}
@@ -98,16 +98,16 @@ func converge(st ledgerState, in convergeInput) converged {
 				changed = true
 				out.Booked[op] = r.ID
 			}
-			if o, ok := ops[op]; ok && o.PaymentID == p.ID && (o.Status != store.RefundOpBooked || o.RefundID != r.ID) {
+			if o, ok := ops[op]; ok && o.PaymentID == p.ID && (o.Status != RefundOpBooked || o.RefundID != r.ID) {
 				// Also a released operation: Stripe has its refund, so a retry must not make another.
-				o.Status, o.RefundID, o.Outcome = store.RefundOpBooked, r.ID, ""
+				o.Status, o.RefundID, o.Outcome = RefundOpBooked, r.ID, ""
 				o.ResolvedAt = timePtr(in.Now)
 				ops[op], touchedOps[op] = o, true
 				out.Booked[op] = r.ID
 			}
 		}
 		if k, ok := known[r.ID]; ok {
-			if k.Status != r.Status && r.Status != "" && !store.RefundFinal(k.Status) {
+			if k.Status != r.Status && r.Status != "" && !RefundFinal(k.Status) {
 				delta += countedCents(r.Status, k.AmountCents) - countedCents(k.Status, k.AmountCents)
 				k.Status = r.Status
 				c.Refunds = append(c.Refunds, k)
@@ -115,8 +115,8 @@ func converge(st ledgerState, in convergeInput) converged {
 			}
 			continue
 		}
-		ref := store.Refund{ID: r.ID, PaymentID: p.ID, UserID: p.UserID, AmountCents: r.AmountCents,
-			Currency: r.Currency, Status: r.Status, Reason: r.Reason, Source: store.RefundSourceStripe,
+		ref := Refund{ID: r.ID, PaymentID: p.ID, UserID: p.UserID, AmountCents: r.AmountCents,
+			Currency: r.Currency, Status: r.Status, Reason: r.Reason, Source: RefundSourceStripe,
 			RequestedBy: r.RequestedBy, OperationID: r.OperationID, ChargeID: r.ChargeID, CreatedAt: in.Now}
 		if ref.Currency == "" {
 			ref.Currency = p.Currency
@@ -125,7 +125,7 @@ func converge(st ledgerState, in convergeInput) converged {
 			ref.ChargeID = p.ChargeID
 		}
 		if r.OperationID != "" {
-			ref.Source = store.RefundSourceAdmin
+			ref.Source = RefundSourceAdmin
 		}
 		delta += countedCents(ref.Status, ref.AmountCents)
 		c.NewRefunds = append(c.NewRefunds, ref)
@@ -135,9 +135,9 @@ func converge(st ledgerState, in convergeInput) converged {
 	if in.Complete {
 		if len(listed) > 0 {
 			for _, k := range sortedRefunds(known) {
-				if k.Source == store.RefundSourceSync && !store.RefundFinal(k.Status) {
+				if k.Source == RefundSourceSync && !RefundFinal(k.Status) {
 					delta -= countedCents(k.Status, k.AmountCents)
-					k.Status = store.RefundSuperseded
+					k.Status = RefundSuperseded
 					c.Refunds = append(c.Refunds, k)
 					known[k.ID] = k
 				}
@@ -154,7 +154,7 @@ func converge(st ledgerState, in convergeInput) converged {
 			changed = true
 			out.Released = append(out.Released, op)
 			if hasOp {
-				o.Status, o.Outcome, o.ResolvedAt = store.RefundOpReleased, "Stripe has no refund for it", timePtr(in.Now)
+				o.Status, o.Outcome, o.ResolvedAt = RefundOpReleased, "Stripe has no refund for it", timePtr(in.Now)
 				ops[op], touchedOps[op] = o, true
 			}
 		}
@@ -190,24 +190,24 @@ func converge(st ledgerState, in convergeInput) converged {
 
 // countedCents is what a refund of amount in status adds to refundedCents.
 func countedCents(status string, amount int64) int64 {
-	if store.RefundCounts(status) {
+	if RefundCounts(status) {
 		return amount
 	}
 	return 0
 }
 
-func countedIDs(known map[string]store.Refund) []string {
+func countedIDs(known map[string]Refund) []string {
 	var out []string
 	for _, r := range sortedRefunds(known) {
-		if store.RefundCounts(r.Status) {
+		if RefundCounts(r.Status) {
 			out = append(out, r.ID)
 		}
 	}
 	return out
 }
 
-func sortedRefunds(m map[string]store.Refund) []store.Refund {
-	out := make([]store.Refund, 0, len(m))
+func sortedRefunds(m map[string]Refund) []Refund {
+	out := make([]Refund, 0, len(m))
 	for _, r := range m {
 		out = append(out, r)
 	}

@@ -72,7 +72,7 @@ func (b *DisputeBook) Apply(ctx context.Context, dp *stripe.Dispute, ev stripe.E
 		if err != nil {
 			return err
 		}
-		var cur *store.Dispute
+		var cur *Dispute
 		d, err := b.Ledger.Dispute(ctx, p.UserID, dp.ID)
 		switch {
 		case err == nil:
@@ -97,12 +97,12 @@ type disputeFacts struct {
 
 // disputeChange returns the change an event makes to a payment and its dispute (cur nil: not seen
 // yet), or nil when it changes nothing. Pure, so the order-independence is unit-tested.
-func disputeChange(p store.Payment, cur *store.Dispute, f disputeFacts, ev stripe.EventType, now time.Time, eventID string) *Change {
+func disputeChange(p Payment, cur *Dispute, f disputeFacts, ev stripe.EventType, now time.Time, eventID string) *Change {
 	counters := map[string]int64{}
-	var d store.Dispute
+	var d Dispute
 	action := ""
 	if cur == nil {
-		d = store.Dispute{ID: f.ID, PaymentID: p.ID, UserID: p.UserID, ChargeID: f.ChargeID, AmountCents: f.Amount,
+		d = Dispute{ID: f.ID, PaymentID: p.ID, UserID: p.UserID, ChargeID: f.ChargeID, AmountCents: f.Amount,
 			Currency: f.Currency, Status: f.Status, Reason: f.Reason, OpenedAt: now}
 		if !f.Created.IsZero() {
 			d.OpenedAt = f.Created

@@ -6,7 +6,6 @@ import (
 	"github.com/liberation/monetization/shared/blob"
 	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/receipts"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // ReceiptObjectKey is where a payment's receipt PDF lives in the bucket.
@@ -63,7 +62,7 @@ func (l licenseBrands) BrandFor(ctx context.Context, userID, mailFrom string) (r
 		b.From(mailFrom), nil
 }
 
-func receiptNumber(p store.Payment) string {
+func receiptNumber(p Payment) string {
 	if p.InvoiceNumber != "" {
 		return p.InvoiceNumber
 	}
@@ -72,7 +71,7 @@ func receiptNumber(p store.Payment) string {
 
 // receiptOf is the payment as it was paid: refunds are the credit notes' business, so the receipt
 // renders the same whenever it is rendered.
-func receiptOf(p store.Payment, to string, b receipts.Branding) receipts.Receipt {
+func receiptOf(p Payment, to string, b receipts.Branding) receipts.Receipt {
 	return receipts.Receipt{
 		Branding: b, Number: receiptNumber(p), PaymentID: p.ID, Date: p.PaidAt, BilledTo: to,
 		Description: p.Description, Kind: p.Kind, AmountCents: p.AmountCents, Currency: p.Currency,
@@ -85,7 +84,7 @@ func receiptOf(p store.Payment, to string, b receipts.Branding) receipts.Receipt
 type Renderer func(receipts.Layout) ([]byte, error)
 
 // receiptDocument is the payment's receipt PDF.
-func receiptDocument(render Renderer, rc receipts.Receipt, p store.Payment) (document, error) {
+func receiptDocument(render Renderer, rc receipts.Receipt, p Payment) (document, error) {
 	pdf, err := render(receipts.ReceiptLayout(rc))
 	if err != nil {
 		return document{}, err
@@ -94,7 +93,7 @@ func receiptDocument(render Renderer, rc receipts.Receipt, p store.Payment) (doc
 }
 
 // creditNoteDocument is the credit note of one refund of the payment.
-func creditNoteDocument(render Renderer, rc receipts.Receipt, p store.Payment, ref store.Refund) (document, error) {
+func creditNoteDocument(render Renderer, rc receipts.Receipt, p Payment, ref Refund) (document, error) {
 	number := "CN-" + ref.ID
 	pdf, err := render(receipts.CreditNoteLayout(receipts.CreditNote{Receipt: rc, Number: number, RefundID: ref.ID,
 		AmountCents: ref.AmountCents, Date: ref.CreatedAt}))

@@ -19,16 +19,17 @@ import (
 
 // In-memory fakes of payments' ports. fakeLedger keeps Repo's semantics (a change is written only
 // over the payment's version and only if its created items are new; counters and audit move with
-// it) — checked against Repo on moto by the integration test of the same contract (ledger_test.go).
+// it) — checked against Repo by the same contract cases (ledger_contract_test.go: in process, and on
+// moto with the integration tag).
 
 type fakeLedger struct {
 	mu        sync.Mutex
-	payments  map[string]store.Payment // userId/paymentId
-	lookups   map[string]store.PaymentLookup
-	refunds   map[string]store.Refund // userId/paymentId/refundId
-	ops       map[string]store.RefundOp
-	disputes  map[string]store.Dispute // userId/disputeId
-	unmatched map[string]store.UnmatchedRefund
+	payments  map[string]Payment // userId/paymentId
+	lookups   map[string]PaymentLookup
+	refunds   map[string]Refund // userId/paymentId/refundId
+	ops       map[string]RefundOp
+	disputes  map[string]Dispute // userId/disputeId
+	unmatched map[string]UnmatchedRefund
 	failures  map[string]bool
 	counters  map[string]map[string]int64 // day → counter → value
 	audits    []audit.Entry
@@ -38,9 +39,9 @@ type fakeLedger struct {
 }
 
 func newFakeLedger() *fakeLedger {
-	return &fakeLedger{payments: map[string]store.Payment{}, lookups: map[string]store.PaymentLookup{},
-		refunds: map[string]store.Refund{}, ops: map[string]store.RefundOp{}, disputes: map[string]store.Dispute{},
-		unmatched: map[string]store.UnmatchedRefund{}, failures: map[string]bool{},
+	return &fakeLedger{payments: map[string]Payment{}, lookups: map[string]PaymentLookup{},
+		refunds: map[string]Refund{}, ops: map[string]RefundOp{}, disputes: map[string]Dispute{},
+		unmatched: map[string]UnmatchedRefund{}, failures: map[string]bool{},
 		counters: map[string]map[string]int64{}, emails: map[string]string{}}
 }
 
@@ -58,7 +59,7 @@ func conflict() error {
 
 func notFound() error { return apperr.New(apperr.NotFound, "not found") }
 
-func clonePayment(p store.Payment) store.Payment {
+func clonePayment(p Payment) Payment {
 	p.PendingRefunds = copyMap(p.PendingRefunds)
 	if len(p.PendingRefunds) == 0 {
 		p.PendingRefunds = nil
@@ -67,7 +68,7 @@ func clonePayment(p store.Payment) store.Payment {
 }
 
 // put stores a payment as Repo would have created it (version 1).
-func (l *fakeLedger) put(p store.Payment) store.Payment {
+func (l *fakeLedger) put(p Payment) Payment {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if p.Version == 0 {
@@ -76,38 +77,49 @@ func (l *fakeLedger) put(p store.Payment) store.Payment {
 	p.SetKeys()
 	l.payments[p.UserID+"/"+p.ID] = clonePayment(p)
 	if p.PaymentIntentID != "" {
-		l.lookups[store.PaymentIntentKey(p.PaymentIntentID).String()] = store.NewPaymentLookup(store.PaymentIntentKey(p.PaymentIntentID), &p)
+		l.lookups[store.PaymentIntentKey(p.PaymentIntentID).String()] = NewPaymentLookup(store.PaymentIntentKey(p.PaymentIntentID), &p)
 	}
 	return p
 }
 
-func (l *fakeLedger) GetPayment(_ context.Context, userID, paymentID string) (store.Payment, error) {
+func (l *fakeLedger) GetPayment(_ context.Context, userID, paymentID string) (Payment, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p, ok := l.payments[userID+"/"+paymentID]
 	if !ok {
-		return store.Payment{}, notFound()
+		return Payment{}, notFound()
 	}
 	return clonePayment(p), nil
 }
 
-func (l *fakeLedger) ListPayments(_ context.Context, userID string, limit int32, _ string) (store.Page[store.Payment], error) {
+// ListPayments pages like Repo: newest first, a cursor bound to the user (another user's cursor is
+// invalid), and a cursor only while more payments follow.
+func (l *fakeLedger) ListPayments(_ context.Context, userID string, limit int32, cursor string) (store.Page[Payment], error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []store.Payment
+	after := ""
+	if cursor != "" {
+		var ok bool
+		if after, ok = strings.CutPrefix(cursor, "fake|"+userID+"|"); !ok || after == "" {
+			return store.Page[Payment]{}, apperr.New(apperr.Invalid, "cursor is invalid")
+		}
+	}
+	out := []Payment{}
 	for _, p := range l.payments {
-		if p.UserID == userID {
+		if p.UserID == userID && (after == "" || p.ID < after) {
 			out = append(out, clonePayment(p))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
+	page := store.Page[Payment]{Items: out}
 	if len(out) > int(limit) {
-		out = out[:limit]
+		page.Items = out[:limit]
+		page.NextCursor = "fake|" + userID + "|" + out[limit-1].ID
 	}
-	return store.Page[store.Payment]{Items: out}, nil
+	return page, nil
 }
 
-func (l *fakeLedger) PaymentByID(_ context.Context, paymentID string) (store.Payment, error) {
+func (l *fakeLedger) PaymentByID(_ context.Context, paymentID string) (Payment, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, p := range l.payments {
@@ -115,10 +127,10 @@ func (l *fakeLedger) PaymentByID(_ context.Context, paymentID string) (store.Pay
 			return clonePayment(p), nil
 		}
 	}
-	return store.Payment{}, notFound()
+	return Payment{}, notFound()
 }
 
-func (l *fakeLedger) PaymentByStripe(_ context.Context, chargeID, paymentIntentID string) (store.Payment, error) {
+func (l *fakeLedger) PaymentByStripe(_ context.Context, chargeID, paymentIntentID string) (Payment, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, p := range l.payments {
@@ -129,13 +141,13 @@ func (l *fakeLedger) PaymentByStripe(_ context.Context, chargeID, paymentIntentI
 	if lk, ok := l.lookups[store.PaymentIntentKey(paymentIntentID).String()]; ok && paymentIntentID != "" {
 		return clonePayment(l.payments[lk.UserID+"/"+lk.PaymentID]), nil
 	}
-	return store.Payment{}, notFound()
+	return Payment{}, notFound()
 }
 
-func (l *fakeLedger) Refunds(_ context.Context, userID, paymentID string) ([]store.Refund, error) {
+func (l *fakeLedger) Refunds(_ context.Context, userID, paymentID string) ([]Refund, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []store.Refund
+	var out []Refund
 	for k, r := range l.refunds {
 		if strings.HasPrefix(k, userID+"/"+paymentID+"/") {
 			out = append(out, r)
@@ -145,32 +157,32 @@ func (l *fakeLedger) Refunds(_ context.Context, userID, paymentID string) ([]sto
 	return out, nil
 }
 
-func (l *fakeLedger) Refund(_ context.Context, userID, paymentID, refundID string) (store.Refund, error) {
+func (l *fakeLedger) Refund(_ context.Context, userID, paymentID, refundID string) (Refund, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	r, ok := l.refunds[userID+"/"+paymentID+"/"+refundID]
 	if !ok {
-		return store.Refund{}, notFound()
+		return Refund{}, notFound()
 	}
 	return r, nil
 }
 
-func (l *fakeLedger) RefundOp(_ context.Context, opID string) (store.RefundOp, error) {
+func (l *fakeLedger) RefundOp(_ context.Context, opID string) (RefundOp, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	o, ok := l.ops[opID]
 	if !ok {
-		return store.RefundOp{}, notFound()
+		return RefundOp{}, notFound()
 	}
 	return o, nil
 }
 
-func (l *fakeLedger) PendingRefundOps(_ context.Context, cutoff time.Time, max int) ([]store.RefundOp, bool, error) {
+func (l *fakeLedger) PendingRefundOps(_ context.Context, cutoff time.Time, max int) ([]RefundOp, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []store.RefundOp
+	var out []RefundOp
 	for _, o := range l.ops {
-		if o.Status == store.RefundOpPending && o.ReservedAt.Before(cutoff.Truncate(time.Second)) {
+		if o.Status == RefundOpPending && o.ReservedAt.Before(cutoff.Truncate(time.Second)) {
 			out = append(out, o)
 		}
 	}
@@ -181,12 +193,12 @@ func (l *fakeLedger) PendingRefundOps(_ context.Context, cutoff time.Time, max i
 	return out, false, nil
 }
 
-func (l *fakeLedger) Dispute(_ context.Context, userID, disputeID string) (store.Dispute, error) {
+func (l *fakeLedger) Dispute(_ context.Context, userID, disputeID string) (Dispute, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	d, ok := l.disputes[userID+"/"+disputeID]
 	if !ok {
-		return store.Dispute{}, notFound()
+		return Dispute{}, notFound()
 	}
 	return d, nil
 }
@@ -223,15 +235,15 @@ func (l *fakeLedger) Apply(_ context.Context, c Change) error {
 	p.Version++
 	p.SetKeys()
 	l.payments[pk] = p
-	for _, r := range append(append([]store.Refund{}, c.NewRefunds...), c.Refunds...) {
+	for _, r := range append(append([]Refund{}, c.NewRefunds...), c.Refunds...) {
 		r.SetKeys()
 		l.refunds[pk+"/"+r.ID] = r
 	}
-	for _, o := range append(append([]store.RefundOp{}, c.NewOps...), c.Ops...) {
+	for _, o := range append(append([]RefundOp{}, c.NewOps...), c.Ops...) {
 		o.SetKeys()
 		l.ops[o.ID] = o
 	}
-	for _, d := range []*store.Dispute{c.NewDispute, c.Dispute} {
+	for _, d := range []*Dispute{c.NewDispute, c.Dispute} {
 		if d != nil {
 			d.SetKeys()
 			l.disputes[d.UserID+"/"+d.ID] = *d
@@ -256,7 +268,7 @@ func (l *fakeLedger) count(at time.Time, deltas map[string]int64) {
 	}
 }
 
-func (l *fakeLedger) RecordUnmatchedRefund(_ context.Context, u store.UnmatchedRefund, au audit.Entry) (bool, error) {
+func (l *fakeLedger) RecordUnmatchedRefund(_ context.Context, u UnmatchedRefund, au audit.Entry) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, dup := l.unmatched[u.ChargeID]; dup {
@@ -269,12 +281,12 @@ func (l *fakeLedger) RecordUnmatchedRefund(_ context.Context, u store.UnmatchedR
 	return true, nil
 }
 
-func (l *fakeLedger) UnmatchedRefund(_ context.Context, chargeID string) (store.UnmatchedRefund, error) {
+func (l *fakeLedger) UnmatchedRefund(_ context.Context, chargeID string) (UnmatchedRefund, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	u, ok := l.unmatched[chargeID]
 	if !ok {
-		return store.UnmatchedRefund{}, notFound()
+		return UnmatchedRefund{}, notFound()
 	}
 	return u, nil
 }
@@ -288,7 +300,7 @@ func (l *fakeLedger) ResolveStripeUser(_ context.Context, _, _ string, candidate
 	return "", nil
 }
 
-func (l *fakeLedger) CreatePayment(_ context.Context, p store.Payment, sourceID string, au audit.Entry, extra []types.TransactWriteItem) (store.PaymentLookup, bool, error) {
+func (l *fakeLedger) CreatePayment(_ context.Context, p Payment, sourceID string, au audit.Entry, extra []types.TransactWriteItem) (PaymentLookup, bool, error) {
 	if len(extra) > 0 {
 		panic("fakeLedger cannot apply DynamoDB items; test extra items against the real store")
 	}
@@ -301,10 +313,10 @@ func (l *fakeLedger) CreatePayment(_ context.Context, p store.Payment, sourceID 
 	p.Version = 1
 	p.SetKeys()
 	l.payments[p.UserID+"/"+p.ID] = clonePayment(p)
-	lk := store.NewPaymentLookup(store.PaymentSourceKey(sourceID), &p)
+	lk := NewPaymentLookup(store.PaymentSourceKey(sourceID), &p)
 	l.lookups[src] = lk
 	if p.PaymentIntentID != "" {
-		l.lookups[store.PaymentIntentKey(p.PaymentIntentID).String()] = store.NewPaymentLookup(store.PaymentIntentKey(p.PaymentIntentID), &p)
+		l.lookups[store.PaymentIntentKey(p.PaymentIntentID).String()] = NewPaymentLookup(store.PaymentIntentKey(p.PaymentIntentID), &p)
 	}
 	l.count(p.PaidAt, map[string]int64{store.CtrPaymentsSucceeded: 1, store.CtrRevenueCents: p.AmountCents})
 	l.audits = append(l.audits, au)
@@ -428,7 +440,7 @@ func (s *fakeStripe) CreateRefund(_ context.Context, o RefundOrder) (StripeRefun
 	rf, seen := s.byKey[o.IdempotencyKey]
 	if !seen {
 		rf = StripeRefund{ID: fmt.Sprintf("re_%d", len(s.made)+1), ChargeID: o.ChargeID, PaymentIntentID: o.PaymentIntentID,
-			AmountCents: o.AmountCents, Currency: "usd", Status: store.RefundSucceeded, Reason: o.Reason,
+			AmountCents: o.AmountCents, Currency: "usd", Status: RefundSucceeded, Reason: o.Reason,
 			OperationID: o.Metadata["operationId"], RequestedBy: o.Metadata["requestedBy"], Created: s.clock.Now()}
 		s.made = append(s.made, rf)
 		s.byKey[o.IdempotencyKey] = rf
@@ -472,7 +484,7 @@ func (s *fakeStripe) dashboardRefund(chargeID string, amount int64) StripeRefund
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rf := StripeRefund{ID: fmt.Sprintf("re_dash_%d", len(s.made)+1), ChargeID: chargeID, AmountCents: amount, Currency: "usd",
-		Status: store.RefundSucceeded, Reason: "requested_by_customer", Created: s.clock.Now()}
+		Status: RefundSucceeded, Reason: "requested_by_customer", Created: s.clock.Now()}
 	s.made = append(s.made, rf)
 	return rf
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
-	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/platform"
 )
 
 // List limits for GET /payments.
@@ -34,7 +34,7 @@ type PaymentView struct {
 	InvoiceID        string `json:"invoiceId,omitempty"`
 }
 
-func paymentView(p store.Payment) PaymentView {
+func paymentView(p Payment) PaymentView {
 	return PaymentView{ID: p.ID, AmountCents: p.AmountCents, Currency: p.Currency, Status: p.Status, Kind: p.Kind,
 		Description: p.Description, RefundedCents: p.RefundedCents, Disputed: p.Disputed, DisputeStatus: p.DisputeStatus,
 		CreatedAt: rfc3339(p.CreatedAt), ReceiptAvailable: p.ReceiptKey != "", InvoiceID: p.InvoiceID}
@@ -48,11 +48,15 @@ type ListPaymentsResponse struct {
 	NextCursor string        `json:"nextCursor,omitempty"`
 }
 
+func wireListPayments(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return HandleListPayments(rt.Fn, repoOf(rt)), nil
+}
+
 // HandleListPayments serves GET /payments: the caller's payments, newest first, cursor-paginated.
 func HandleListPayments(fn manifest.Function, payments PaymentReader) httpapi.Lambda {
 	return httpapi.Route(fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		return httpapi.ListPage(ctx, r, "payments", listLimits,
-			func(ctx context.Context, limit int32, cursor string) ([]store.Payment, string, error) {
+			func(ctx context.Context, limit int32, cursor string) ([]Payment, string, error) {
 				page, err := payments.ListPayments(ctx, r.Principal.UserID, limit, cursor)
 				return page.Items, page.NextCursor, err
 			}, paymentView)
@@ -60,16 +64,20 @@ func HandleListPayments(fn manifest.Function, payments PaymentReader) httpapi.La
 }
 
 // callerPayment reads the caller's payment named by the path; another user's id is a 404.
-func callerPayment(ctx context.Context, payments PaymentReader, r *httpapi.Request) (store.Payment, error) {
+func callerPayment(ctx context.Context, payments PaymentReader, r *httpapi.Request) (Payment, error) {
 	id := r.PathParam("paymentId")
 	if !ValidPaymentID(id) {
-		return store.Payment{}, apperr.New(apperr.Invalid, "paymentId is not a valid payment id")
+		return Payment{}, apperr.New(apperr.Invalid, "paymentId is not a valid payment id")
 	}
 	p, err := payments.GetPayment(ctx, r.Principal.UserID, id)
 	if apperr.Is(err, apperr.NotFound) {
-		return store.Payment{}, apperr.New(apperr.NotFound, "payment not found")
+		return Payment{}, apperr.New(apperr.NotFound, "payment not found")
 	}
 	return p, err
+}
+
+func wireGetPayment(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return HandleGetPayment(rt.Fn, repoOf(rt)), nil
 }
 
 // HandleGetPayment serves GET /payments/{paymentId}.
@@ -87,6 +95,14 @@ func HandleGetPayment(fn manifest.Function, payments PaymentReader) httpapi.Lamb
 type ReceiptLink struct {
 	URL       string `json:"url"`
 	ExpiresAt string `json:"expiresAt"`
+}
+
+func wireGetReceipt(rt *platform.Runtime) (httpapi.Lambda, error) {
+	blobs, err := blob.From(rt)
+	if err != nil {
+		return nil, err
+	}
+	return HandleGetReceipt(rt.Fn, repoOf(rt), blobs, rt.Clock), nil
 }
 
 // HandleGetReceipt serves GET /payments/{paymentId}/receipt: a presigned S3 GET URL for the PDF,

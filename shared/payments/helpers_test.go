@@ -142,25 +142,25 @@ func invoice(amount int64, email string, paidAt time.Time) *stripe.Invoice {
 }
 
 // recordInvoice applies invoice.paid and returns the recorded payment.
-func recordInvoice(t *testing.T, d *deps, userID string, inv *stripe.Invoice) store.Payment {
+func recordInvoice(t *testing.T, d *deps, userID string, inv *stripe.Invoice) payments.Payment {
 	t.Helper()
 	if err := d.invoicePaid(context.Background(), userID, inv, randID("evt_")); err != nil {
 		t.Fatalf("ApplyInvoicePaid: %v", err)
 	}
-	var l store.PaymentLookup
+	var l payments.PaymentLookup
 	if err := d.Store.GetConsistent(context.Background(), store.PaymentSourceKey(inv.ID), &l); err != nil {
 		t.Fatalf("lookup: %v", err)
 	}
-	p, err := d.Store.GetPayment(context.Background(), l.UserID, l.PaymentID)
+	p, err := (payments.Repo{S: d.Store}).GetPayment(context.Background(), l.UserID, l.PaymentID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func mustPayment(t *testing.T, d *deps, p store.Payment) store.Payment {
+func mustPayment(t *testing.T, d *deps, p payments.Payment) payments.Payment {
 	t.Helper()
-	got, err := d.Store.GetPayment(context.Background(), p.UserID, p.ID)
+	got, err := (payments.Repo{S: d.Store}).GetPayment(context.Background(), p.UserID, p.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,8 @@ import (
 
 // PaymentReader reads a user's payments (history routes).
 type PaymentReader interface {
-	GetPayment(ctx context.Context, userID, paymentID string) (store.Payment, error)
-	ListPayments(ctx context.Context, userID string, limit int32, cursor string) (store.Page[store.Payment], error)
+	GetPayment(ctx context.Context, userID, paymentID string) (Payment, error)
+	ListPayments(ctx context.Context, userID string, limit int32, cursor string) (store.Page[Payment], error)
 }
 
 // Presigner hands out short-lived links to stored documents (blob.Store is one).
@@ -41,47 +41,47 @@ type RecordRepo interface {
 	// nothing and returns false with the lookup naming the payment already recorded.
 	// extra are another area's items written in the same transaction (a course sale with its
 	// payment); they must not touch the payment's items.
-	CreatePayment(ctx context.Context, p store.Payment, sourceID string, au audit.Entry, extra []types.TransactWriteItem) (store.PaymentLookup, bool, error)
+	CreatePayment(ctx context.Context, p Payment, sourceID string, au audit.Entry, extra []types.TransactWriteItem) (PaymentLookup, bool, error)
 	// CountPaymentFailure counts one failed attempt of an invoice once (false: counted before).
 	CountPaymentFailure(ctx context.Context, userID, invoiceID string, attempt int64, at time.Time, au audit.Entry) (bool, error)
 }
 
 // PaymentFinder finds a payment by our id or by what Stripe names (NotFound when unknown).
 type PaymentFinder interface {
-	GetPayment(ctx context.Context, userID, paymentID string) (store.Payment, error)
-	PaymentByID(ctx context.Context, paymentID string) (store.Payment, error)
+	GetPayment(ctx context.Context, userID, paymentID string) (Payment, error)
+	PaymentByID(ctx context.Context, paymentID string) (Payment, error)
 	// PaymentByStripe finds the payment of a charge, else of a PaymentIntent.
-	PaymentByStripe(ctx context.Context, chargeID, paymentIntentID string) (store.Payment, error)
+	PaymentByStripe(ctx context.Context, chargeID, paymentIntentID string) (Payment, error)
 }
 
 // RefundLedger is where refunds are reserved, booked and released.
 type RefundLedger interface {
 	PaymentFinder
-	Refunds(ctx context.Context, userID, paymentID string) ([]store.Refund, error)
-	RefundOp(ctx context.Context, opID string) (store.RefundOp, error)
+	Refunds(ctx context.Context, userID, paymentID string) ([]Refund, error)
+	RefundOp(ctx context.Context, opID string) (RefundOp, error)
 	// PendingRefundOps lists pending operations reserved before cutoff, oldest first (at most max;
 	// true when there are more). Eventually consistent: re-read an operation before acting on it.
-	PendingRefundOps(ctx context.Context, cutoff time.Time, max int) ([]store.RefundOp, bool, error)
+	PendingRefundOps(ctx context.Context, cutoff time.Time, max int) ([]RefundOp, bool, error)
 	// Apply writes a change atomically; a lost race on the payment's version is a failed condition.
 	Apply(ctx context.Context, c Change) error
 	// RecordUnmatchedRefund counts and audits a refunded charge we have no payment for, once per
 	// charge (false: recorded before).
-	RecordUnmatchedRefund(ctx context.Context, u store.UnmatchedRefund, au audit.Entry) (bool, error)
+	RecordUnmatchedRefund(ctx context.Context, u UnmatchedRefund, au audit.Entry) (bool, error)
 	// UnmatchedRefund reads the record of an unmatched refunded charge (NotFound when none).
-	UnmatchedRefund(ctx context.Context, chargeID string) (store.UnmatchedRefund, error)
+	UnmatchedRefund(ctx context.Context, chargeID string) (UnmatchedRefund, error)
 }
 
 // DisputeLedger is where disputes are booked.
 type DisputeLedger interface {
 	PaymentFinder
-	Dispute(ctx context.Context, userID, disputeID string) (store.Dispute, error)
+	Dispute(ctx context.Context, userID, disputeID string) (Dispute, error)
 	Apply(ctx context.Context, c Change) error
 }
 
 // ReceiptSource is what the receipts consumer reads and records.
 type ReceiptSource interface {
-	GetPayment(ctx context.Context, userID, paymentID string) (store.Payment, error)
-	Refund(ctx context.Context, userID, paymentID, refundID string) (store.Refund, error)
+	GetPayment(ctx context.Context, userID, paymentID string) (Payment, error)
+	Refund(ctx context.Context, userID, paymentID, refundID string) (Refund, error)
 	UserEmail(ctx context.Context, userID string) (string, error)
 	SetReceiptKey(ctx context.Context, userID, paymentID, key string) error
 }
@@ -91,13 +91,13 @@ type ReceiptSource interface {
 // payment's optimistic lock orders them all: two writers computing from the same state cannot both
 // win. Counters move by exactly the deltas, on the day of At, in the same write.
 type Change struct {
-	Payment    store.Payment    // as read, then changed (its Version is the one read)
-	NewRefunds []store.Refund   // created; their keys must be free
-	Refunds    []store.Refund   // replaced
-	NewOps     []store.RefundOp // created; their keys must be free
-	Ops        []store.RefundOp // replaced
-	NewDispute *store.Dispute   // created; its key must be free
-	Dispute    *store.Dispute   // replaced
+	Payment    Payment          // as read, then changed (its Version is the one read)
+	NewRefunds []Refund         // created; their keys must be free
+	Refunds    []Refund         // replaced
+	NewOps     []RefundOp       // created; their keys must be free
+	Ops        []RefundOp       // replaced
+	NewDispute *Dispute         // created; its key must be free
+	Dispute    *Dispute         // replaced
 	Counters   map[string]int64 // day counters (zero deltas are skipped)
 	At         time.Time
 	Audit      audit.Entry // written when Action is set

@@ -25,7 +25,7 @@ type Recorder struct {
 	AppURL string // the web app (the dunning e-mail's "update your payment method" link)
 	// Reconcile, when set, books refunds Stripe reported for the payment's charge before the
 	// payment was recorded (the webhook wires Refunder.ReconcileUnmatched).
-	Reconcile func(ctx context.Context, p store.Payment) error
+	Reconcile func(ctx context.Context, p Payment) error
 }
 
 // InvoicePaid records a successful subscription payment for userID (idempotent per invoice), counts
@@ -47,8 +47,8 @@ func (r *Recorder) InvoicePaid(ctx context.Context, userID string, inv *stripe.I
 	case !src.Created.IsZero():
 		paidAt = src.Created
 	}
-	p := store.Payment{
-		UserID: userID, Kind: store.PaymentKindSubscription, Status: store.PaymentSucceeded,
+	p := Payment{
+		UserID: userID, Kind: PaymentKindSubscription, Status: PaymentSucceeded,
 		AmountCents: inv.AmountPaid, Currency: string(inv.Currency),
 		Description:   invoiceDescription(inv),
 		InvoiceID:     inv.ID,
@@ -101,7 +101,7 @@ func (r *Recorder) CheckoutPaid(ctx context.Context, userID string, s *stripe.Ch
 // Extra returns another area's items for the transaction that records payment p (p.ID set). It is
 // called again on every attempt, so it must read what it needs afresh; its items must not touch the
 // payment's own items (its guard, the payment, its PaymentIntent pointer, the day counters).
-type Extra func(ctx context.Context, p store.Payment) ([]types.TransactWriteItem, error)
+type Extra func(ctx context.Context, p Payment) ([]types.TransactWriteItem, error)
 
 // CheckoutPaidWith records a paid session like CheckoutPaid, and writes extra's items in the same
 // transaction: an area that sells through Checkout (the marketplace's course sales: the sale, the
@@ -122,8 +122,8 @@ func (r *Recorder) CheckoutPaidWith(ctx context.Context, userID string, s *strip
 	if !src.Created.IsZero() {
 		paidAt = src.Created
 	}
-	p := store.Payment{
-		UserID: userID, Kind: store.PaymentKindPurchase, Status: store.PaymentSucceeded,
+	p := Payment{
+		UserID: userID, Kind: PaymentKindPurchase, Status: PaymentSucceeded,
 		AmountCents: s.AmountTotal, Currency: string(s.Currency),
 		Description:       checkoutDescription(s),
 		CheckoutSessionID: s.ID,
@@ -153,7 +153,7 @@ func (r *Recorder) CheckoutPaidWith(ctx context.Context, userID string, s *strip
 }
 
 // record writes p once per sourceID (with extra's items, when given) and always queues its receipt.
-func (r *Recorder) record(ctx context.Context, p store.Payment, sourceID string, src Source, extra Extra) error {
+func (r *Recorder) record(ctx context.Context, p Payment, sourceID string, src Source, extra Extra) error {
 	p.ID = newPaymentID(p.PaidAt)
 	p.Currency = strings.ToLower(p.Currency)
 	if p.Description == "" {
@@ -164,7 +164,7 @@ func (r *Recorder) record(ctx context.Context, p store.Payment, sourceID string,
 		Details: map[string]string{"userId": p.UserID, "kind": p.Kind, "source": sourceID,
 			"amountCents": itoa(p.AmountCents), "currency": p.Currency},
 	}
-	var l store.PaymentLookup
+	var l PaymentLookup
 	var created bool
 	err := store.RetryOnConflict(ctx, "record payment", func() error {
 		var items []types.TransactWriteItem

@@ -8,6 +8,7 @@ import (
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -46,7 +47,7 @@ type RefundView struct {
 	CreatedAt   string `json:"createdAt"`
 }
 
-func refundView(r store.Refund) RefundView {
+func refundView(r Refund) RefundView {
 	return RefundView{ID: r.ID, PaymentID: r.PaymentID, AmountCents: r.AmountCents, Currency: r.Currency,
 		Status: r.Status, Reason: r.Reason, CreatedAt: rfc3339(r.CreatedAt)}
 }
@@ -55,6 +56,14 @@ func refundView(r store.Refund) RefundView {
 type CreateRefundResponse struct {
 	Refund  RefundView  `json:"refund"`
 	Payment PaymentView `json:"payment"`
+}
+
+func wireCreateRefund(rt *platform.Runtime) (httpapi.Lambda, error) {
+	f, err := refunderOf(rt)
+	if err != nil {
+		return nil, err
+	}
+	return HandleCreateRefund(rt.Fn, store.Open(rt), f), nil
 }
 
 // HandleCreateRefund serves POST /admin/refunds (admin only; Idempotency-Key required): see

@@ -15,7 +15,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stripe/stripe-go/v76"
 
@@ -24,7 +23,6 @@ import (
 	"github.com/liberation/monetization/shared/blob/s3blob"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/payments"
-	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
 
@@ -37,7 +35,7 @@ type refundEnv struct {
 	fn   manifest.Function
 	user string
 	inv  *stripe.Invoice
-	p    store.Payment
+	p    payments.Payment
 }
 
 // newRefundEnv records a 999-cent payment. With a fake clock the test can age reservations.
@@ -71,9 +69,9 @@ func (e *refundEnv) body(amount int64, reason string) string {
 	return fmt.Sprintf(`{"paymentId":%q,"amountCents":%d,"reason":%q}`, e.p.ID, amount, reason)
 }
 
-func (e *refundEnv) refunds() []store.Refund {
+func (e *refundEnv) refunds() []payments.Refund {
 	e.t.Helper()
-	rs, err := e.d.Store.ListRefunds(context.Background(), e.user, e.p.ID)
+	rs, err := (payments.Repo{S: e.d.Store}).Refunds(context.Background(), e.user, e.p.ID)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -81,7 +79,7 @@ func (e *refundEnv) refunds() []store.Refund {
 }
 
 // state checks the payment, its refund items, its reservation and the day's refunded counter.
-func (e *refundEnv) state(wantRefunded, wantPending int64, wantStatus string, wantItems int) store.Payment {
+func (e *refundEnv) state(wantRefunded, wantPending int64, wantStatus string, wantItems int) payments.Payment {
 	e.t.Helper()
 	p := mustPayment(e.t, e.d, e.p)
 	if p.RefundedCents != wantRefunded || p.Status != wantStatus || p.PendingRefundCents != wantPending ||
@@ -118,7 +116,7 @@ func TestCreateRefund(t *testing.T) {
 			out.Payment.RefundedCents != 300 || out.Payment.Status != "partially_refunded" {
 			t.Fatalf("response = %+v", out)
 		}
-		e.state(300, 0, store.PaymentPartiallyRefunded, 1)
+		e.state(300, 0, payments.PaymentPartiallyRefunded, 1)
 		msgs := envelopes(t, drain(t, e.env))
 		if len(msgs) != 1 || msgs[0].Type != payments.MsgRefundReceipt || msgs[0].DedupeID != "refund#"+out.Refund.ID {
 			t.Fatalf("refund notice messages = %+v", msgs)
@@ -136,7 +134,7 @@ func TestCreateRefund(t *testing.T) {
 		if !strings.Contains(resp.Body, "remainder of 699") {
 			t.Fatalf("body %s", resp.Body)
 		}
-		e.state(300, 0, store.PaymentPartiallyRefunded, 1) // nothing changed
+		e.state(300, 0, payments.PaymentPartiallyRefunded, 1) // nothing changed
 
 		resp = e.post(admin, e.body(0, "duplicate"), nil)
 		wantStatus(t, resp, http.StatusCreated)
@@ -144,11 +142,11 @@ func TestCreateRefund(t *testing.T) {
 		if out.Refund.AmountCents != 699 || out.Payment.Status != "refunded" || out.Payment.RefundedCents != 999 {
 			t.Fatalf("full refund = %+v", out)
 		}
-		e.state(999, 0, store.PaymentRefunded, 2)
+		e.state(999, 0, payments.PaymentRefunded, 2)
 
 		resp = e.post(admin, e.body(0, "duplicate"), nil)
 		wantStatus(t, resp, http.StatusUnprocessableEntity)
-		e.state(999, 0, store.PaymentRefunded, 2)
+		e.state(999, 0, payments.PaymentRefunded, 2)
 	})
 
 	t.Run("IdempotencyKeyReplays", func(t *testing.T) {
@@ -162,11 +160,11 @@ func TestCreateRefund(t *testing.T) {
 		if second.Body != first.Body || second.Headers["idempotent-replayed"] != "true" {
 			t.Fatalf("replay:\n%s\n%s %v", first.Body, second.Body, second.Headers)
 		}
-		e.state(250, 0, store.PaymentPartiallyRefunded, 1)
+		e.state(250, 0, payments.PaymentPartiallyRefunded, 1)
 		// Same key, other body: refused, nothing changes.
 		resp := e.post(admin, strings.Replace(body, "250", "260", 1), key)
 		wantStatus(t, resp, http.StatusUnprocessableEntity)
-		e.state(250, 0, store.PaymentPartiallyRefunded, 1)
+		e.state(250, 0, payments.PaymentPartiallyRefunded, 1)
 	})
 
 	t.Run("ErrNoIdempotencyKey", func(t *testing.T) {
@@ -178,7 +176,7 @@ func TestCreateRefund(t *testing.T) {
 				t.Fatalf("body %s does not name the header", resp.Body)
 			}
 		}
-		e.state(0, 0, store.PaymentSucceeded, 0)
+		e.state(0, 0, payments.PaymentSucceeded, 0)
 		if n := len(e.d.Proxy.Requests("", "")); n != 0 {
 			t.Fatalf("%d Stripe requests", n)
 		}
@@ -191,17 +189,17 @@ func TestCreateRefund(t *testing.T) {
 		for i := 0; i < 3; i++ { // charge.refunded (which carries no refunds) delivered three times
 			e.chargeRefunded()
 		}
-		e.state(400, 0, store.PaymentPartiallyRefunded, 1)
+		e.state(400, 0, payments.PaymentPartiallyRefunded, 1)
 		// A Dashboard refund: booked under its own id, once.
 		e.d.Proxy.AddRefund(map[string]any{"id": "re_dash_" + e.p.ID, "object": "refund", "amount": 250, "currency": "usd",
 			"charge": e.inv.Charge.ID, "status": "succeeded", "metadata": map[string]string{}})
 		e.chargeRefunded()
 		e.chargeRefunded()
-		e.state(650, 0, store.PaymentPartiallyRefunded, 2)
+		e.state(650, 0, payments.PaymentPartiallyRefunded, 2)
 		// It fails later (charge.refund.updated): taken back out of the books and the counter.
 		e.d.Proxy.SetRefundStatus("re_dash_"+e.p.ID, "failed")
 		e.chargeRefunded()
-		e.state(400, 0, store.PaymentPartiallyRefunded, 2)
+		e.state(400, 0, payments.PaymentPartiallyRefunded, 2)
 	})
 
 	t.Run("AmbiguousFailureKeptThenResolved", func(t *testing.T) {
@@ -213,14 +211,14 @@ func TestCreateRefund(t *testing.T) {
 		key := map[string]string{"Idempotency-Key": randID("key-")}
 		resp := e.post(admin, e.body(500, "duplicate"), key)
 		wantStatus(t, resp, http.StatusServiceUnavailable)
-		e.state(0, 500, store.PaymentSucceeded, 0) // kept: Stripe may have refunded — it did
+		e.state(0, 500, payments.PaymentSucceeded, 0) // kept: Stripe may have refunded — it did
 		made := e.d.Proxy.Refunds(e.inv.Charge.ID)
 		if len(made) != 1 {
 			t.Fatalf("Stripe holds %d refunds, want 1", len(made))
 		}
 		e.chargeRefunded() // the webhook books it under the real id and clears the reservation
-		e.state(500, 0, store.PaymentPartiallyRefunded, 1)
-		if rs := e.refunds(); rs[0].ID != made[0]["id"] || rs[0].Source != store.RefundSourceAdmin {
+		e.state(500, 0, payments.PaymentPartiallyRefunded, 1)
+		if rs := e.refunds(); rs[0].ID != made[0]["id"] || rs[0].Source != payments.RefundSourceAdmin {
 			t.Fatalf("booked %+v, want %v", rs[0], made[0]["id"])
 		}
 		resp = e.post(admin, e.body(500, "duplicate"), key) // the admin's retry returns that refund
@@ -230,7 +228,7 @@ func TestCreateRefund(t *testing.T) {
 		if out.Refund.ID != made[0]["id"] {
 			t.Fatalf("retry answered %+v", out.Refund)
 		}
-		e.state(500, 0, store.PaymentPartiallyRefunded, 1)
+		e.state(500, 0, payments.PaymentPartiallyRefunded, 1)
 		if n := len(e.d.Proxy.Refunds(e.inv.Charge.ID)); n != 1 {
 			t.Fatalf("Stripe holds %d refunds after the retry", n)
 		}
@@ -241,7 +239,7 @@ func TestCreateRefund(t *testing.T) {
 		learner := &caller{sub: e.user, email: "learner@example.com", groups: "[instructor]"}
 		wantStatus(t, e.post(learner, e.body(0, "duplicate"), nil), http.StatusForbidden)
 		wantStatus(t, e.post(nil, `{}`, nil), http.StatusUnauthorized)
-		e.state(0, 0, store.PaymentSucceeded, 0)
+		e.state(0, 0, payments.PaymentSucceeded, 0)
 	})
 
 	t.Run("Validation", func(t *testing.T) {
@@ -266,7 +264,7 @@ func TestCreateRefund(t *testing.T) {
 				wantStatus(t, e.post(admin, tt.body, nil), tt.status)
 			})
 		}
-		e.state(0, 0, store.PaymentSucceeded, 0)
+		e.state(0, 0, payments.PaymentSucceeded, 0)
 	})
 }
 
@@ -280,7 +278,7 @@ func TestResolveRefundsJob(t *testing.T) {
 	e.d.Proxy.Inject(stripefault.Fault{Method: http.MethodPost, Path: "/v1/refunds", Kind: stripefault.Status, Status: 500})
 	e.d.Proxy.Inject(stripefault.Fault{Method: http.MethodGet, Path: "/v1/refunds", Kind: stripefault.Status, Status: 500})
 	wantStatus(t, e.post(admin, e.body(200, "duplicate"), nil), http.StatusServiceUnavailable)
-	e.state(0, 500, store.PaymentSucceeded, 0)
+	e.state(0, 500, payments.PaymentSucceeded, 0)
 
 	rep, err := e.d.Refunds.ResolveStale(context.Background())
 	if err != nil || rep != (payments.ResolveReport{}) {
@@ -294,7 +292,7 @@ func TestResolveRefundsJob(t *testing.T) {
 	if want := (payments.ResolveReport{Checked: 2, Payments: 1, Booked: 1, Released: 1}); rep != want {
 		t.Fatalf("report %+v, want %+v", rep, want)
 	}
-	e.state(300, 0, store.PaymentPartiallyRefunded, 1)
+	e.state(300, 0, payments.PaymentPartiallyRefunded, 1)
 	if rep, err := e.d.Refunds.ResolveStale(context.Background()); err != nil || rep.Checked != 0 {
 		t.Fatalf("second run %+v %v: resolved operations leave the index", rep, err)
 	}
@@ -366,7 +364,7 @@ func object(t *testing.T, d *deps, key string) []byte {
 
 // Racing refunds: a refund in flight (reserved, not yet booked) counts against the remainder, so a
 // second admin cannot refund it again. The atomicity of the versioned reservation write itself is
-// DynamoDB's guarantee (see store.TestPaymentVersioning); concurrent requests are raced end to end
+// DynamoDB's guarantee (see payments.TestRepoPaymentVersioning); concurrent requests are raced end to end
 // in infra/local/e2e.
 func TestRefundInFlightCountsAgainstRemainder(t *testing.T) {
 	e := newRefundEnv(t, false)
@@ -374,11 +372,7 @@ func TestRefundInFlightCountsAgainstRemainder(t *testing.T) {
 	p := mustPayment(t, e.d, e.p)
 	p.PendingRefunds = map[string]int64{"rop_other_admin": 700}
 	p.PendingRefundCents = 700
-	it, err := store.PutPaymentItem(&p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.d.Store.Transact(ctx, []types.TransactWriteItem{it}); err != nil {
+	if err := (payments.Repo{S: e.d.Store}).Apply(ctx, payments.Change{Payment: p}); err != nil {
 		t.Fatal(err)
 	}
 	resp := e.post(admin, e.body(300, "duplicate"), nil)
@@ -427,7 +421,7 @@ func TestRefundStripeErrors(t *testing.T) {
 			if strings.Contains(resp.Body, "boom") {
 				t.Fatalf("dependency error leaked: %s", resp.Body)
 			}
-			e.state(0, tt.wantPending, store.PaymentSucceeded, 0)
+			e.state(0, tt.wantPending, payments.PaymentSucceeded, 0)
 		})
 	}
 }

@@ -73,9 +73,9 @@ func (f *Refunder) Create(ctx context.Context, req CreateRefundRequest, opID, ac
 			return CreateRefundResponse{}, err
 		}
 		switch op.Status {
-		case store.RefundOpBooked:
+		case RefundOpBooked:
 			return f.bookedResponse(ctx, op)
-		case store.RefundOpPending:
+		case RefundOpPending:
 			return f.resume(ctx, found, op, requestID)
 		}
 	}
@@ -83,7 +83,7 @@ func (f *Refunder) Create(ctx context.Context, req CreateRefundRequest, opID, ac
 	if err != nil {
 		return CreateRefundResponse{}, err
 	}
-	if op.Status == store.RefundOpBooked {
+	if op.Status == RefundOpBooked {
 		return f.bookedResponse(ctx, op)
 	}
 	return f.refund(ctx, found, op, requestID)
@@ -91,7 +91,7 @@ func (f *Refunder) Create(ctx context.Context, req CreateRefundRequest, opID, ac
 
 // sameRequest refuses an operation id reused for another payment, amount or reason (the Idempotency
 // -Key frame does the same within its 24 h; the operation record remembers longer).
-func sameRequest(op store.RefundOp, req CreateRefundRequest) error {
+func sameRequest(op RefundOp, req CreateRefundRequest) error {
 	if op.PaymentID != req.PaymentID || req.Reason != op.Reason ||
 		req.AmountCents != nil && *req.AmountCents != op.AmountCents {
 		return apperr.New(apperr.Unprocessable, "this Idempotency-Key was already used for a different refund")
@@ -101,7 +101,7 @@ func sameRequest(op store.RefundOp, req CreateRefundRequest) error {
 
 // resume continues a pending operation: Stripe's own record first, then (only without a refund of
 // the operation there) the same request again.
-func (f *Refunder) resume(ctx context.Context, found store.Payment, op store.RefundOp, requestID string) (CreateRefundResponse, error) {
+func (f *Refunder) resume(ctx context.Context, found Payment, op RefundOp, requestID string) (CreateRefundResponse, error) {
 	if _, err := f.Sync(ctx, found, "", audit.ActorStripe, "refund.resolve", requestID); err != nil {
 		return CreateRefundResponse{}, apperr.Wrap(err, apperr.Unavailable,
 			"the refund's earlier attempt is not resolved yet; retry with the same Idempotency-Key")
@@ -111,14 +111,14 @@ func (f *Refunder) resume(ctx context.Context, found store.Payment, op store.Ref
 		return CreateRefundResponse{}, err
 	}
 	switch op.Status {
-	case store.RefundOpBooked:
+	case RefundOpBooked:
 		return f.bookedResponse(ctx, op)
-	case store.RefundOpReleased: // Stripe never made it: try again under a new attempt
+	case RefundOpReleased: // Stripe never made it: try again under a new attempt
 		req := CreateRefundRequest{PaymentID: op.PaymentID, AmountCents: &op.AmountCents, Reason: op.Reason}
 		if op, err = f.reserve(ctx, found, req, op.ID, op.RequestedBy, requestID); err != nil {
 			return CreateRefundResponse{}, err
 		}
-		if op.Status == store.RefundOpBooked {
+		if op.Status == RefundOpBooked {
 			return f.bookedResponse(ctx, op)
 		}
 	}
@@ -127,8 +127,8 @@ func (f *Refunder) resume(ctx context.Context, found store.Payment, op store.Ref
 
 // reserve puts the amount aside on the payment (refunded + reserved ≤ amount, under its version)
 // and records the operation as pending, in one write.
-func (f *Refunder) reserve(ctx context.Context, found store.Payment, req CreateRefundRequest, opID, actor, requestID string) (store.RefundOp, error) {
-	var op store.RefundOp
+func (f *Refunder) reserve(ctx context.Context, found Payment, req CreateRefundRequest, opID, actor, requestID string) (RefundOp, error) {
+	var op RefundOp
 	err := store.RetryOnConflict(ctx, "reserve refund", func() error {
 		p, err := f.Ledger.GetPayment(ctx, found.UserID, found.ID)
 		if err != nil {
@@ -139,7 +139,7 @@ func (f *Refunder) reserve(ctx context.Context, found store.Payment, req CreateR
 		if err != nil && !apperr.Is(err, apperr.NotFound) {
 			return err
 		}
-		if exists && prior.Status != store.RefundOpReleased {
+		if exists && prior.Status != RefundOpReleased {
 			op = prior // a concurrent attempt got here first
 			return nil
 		}
@@ -161,8 +161,8 @@ func (f *Refunder) reserve(ctx context.Context, found store.Payment, req CreateR
 			return apperr.New(apperr.Unprocessable, "amountCents %d exceeds the refundable remainder of %d", amount, remaining)
 		}
 		now := f.Clock.Now()
-		op = store.RefundOp{ID: opID, UserID: p.UserID, PaymentID: p.ID, AmountCents: amount, Reason: req.Reason,
-			RequestedBy: actor, Status: store.RefundOpPending, Attempt: prior.Attempt + 1, ReservedAt: now}
+		op = RefundOp{ID: opID, UserID: p.UserID, PaymentID: p.ID, AmountCents: amount, Reason: req.Reason,
+			RequestedBy: actor, Status: RefundOpPending, Attempt: prior.Attempt + 1, ReservedAt: now}
 		if p.PendingRefunds == nil {
 			p.PendingRefunds = map[string]int64{}
 		}
@@ -172,9 +172,9 @@ func (f *Refunder) reserve(ctx context.Context, found store.Payment, req CreateR
 			RequestID: requestID, Details: map[string]string{"userId": p.UserID, "operationId": opID,
 				"amountCents": itoa(amount), "reason": req.Reason, "attempt": strconv.Itoa(op.Attempt)}}}
 		if exists {
-			c.Ops = []store.RefundOp{op}
+			c.Ops = []RefundOp{op}
 		} else {
-			c.NewOps = []store.RefundOp{op}
+			c.NewOps = []RefundOp{op}
 		}
 		return f.Ledger.Apply(ctx, c)
 	})
@@ -183,7 +183,7 @@ func (f *Refunder) reserve(ctx context.Context, found store.Payment, req CreateR
 
 // stripeKey is the operation's idempotency key at Stripe. A second attempt (after Stripe refused
 // or never made the first) gets its own key, so Stripe cannot replay the first attempt's answer.
-func stripeKey(op store.RefundOp) string {
+func stripeKey(op RefundOp) string {
 	if op.Attempt <= 1 {
 		return stripeapi.Key("refund", op.ID)
 	}
@@ -191,7 +191,7 @@ func stripeKey(op store.RefundOp) string {
 }
 
 // refund asks Stripe for the operation's refund and books the answer.
-func (f *Refunder) refund(ctx context.Context, found store.Payment, op store.RefundOp, requestID string) (CreateRefundResponse, error) {
+func (f *Refunder) refund(ctx context.Context, found Payment, op RefundOp, requestID string) (CreateRefundResponse, error) {
 	log := logging.From(ctx)
 	order := RefundOrder{ChargeID: found.ChargeID, PaymentIntentID: found.PaymentIntentID, AmountCents: op.AmountCents,
 		Reason: op.Reason, IdempotencyKey: stripeKey(op),
@@ -213,7 +213,7 @@ func (f *Refunder) refund(ctx context.Context, found store.Payment, op store.Ref
 	log.Warn("refund outcome unknown; resolving from Stripe's list", "paymentId", found.ID, "operationId", op.ID,
 		"status", fail.Status, "code", fail.Code, "err", err.Error())
 	if _, sErr := f.Sync(ctx, found, "", audit.ActorStripe, "refund.resolve", requestID); sErr == nil {
-		if op, gErr := f.Ledger.RefundOp(ctx, op.ID); gErr == nil && op.Status == store.RefundOpBooked {
+		if op, gErr := f.Ledger.RefundOp(ctx, op.ID); gErr == nil && op.Status == RefundOpBooked {
 			return f.bookedResponse(ctx, op)
 		}
 	}
@@ -234,7 +234,7 @@ func nothingHappened(f *stripeapi.Failure) bool {
 
 // book records Stripe's answer to the operation (the same bookkeeping as the webhook's), then
 // queues the refund notice.
-func (f *Refunder) book(ctx context.Context, found store.Payment, op store.RefundOp, rf StripeRefund, requestID string) (CreateRefundResponse, error) {
+func (f *Refunder) book(ctx context.Context, found Payment, op RefundOp, rf StripeRefund, requestID string) (CreateRefundResponse, error) {
 	// We sent these; stripe-go's answer carries them, but a stand-in may not.
 	if rf.OperationID == "" {
 		rf.OperationID = op.ID
@@ -258,7 +258,7 @@ func (f *Refunder) book(ctx context.Context, found store.Payment, op store.Refun
 }
 
 // release frees an operation's reservation after a definite refusal.
-func (f *Refunder) release(ctx context.Context, found store.Payment, opID, outcome, requestID string) error {
+func (f *Refunder) release(ctx context.Context, found Payment, opID, outcome, requestID string) error {
 	return store.RetryOnConflict(ctx, "release refund reservation", func() error {
 		p, err := f.Ledger.GetPayment(ctx, found.UserID, found.ID)
 		if err != nil {
@@ -269,22 +269,22 @@ func (f *Refunder) release(ctx context.Context, found store.Payment, opID, outco
 			return err
 		}
 		amt, reserved := p.PendingRefunds[opID]
-		if op.Status != store.RefundOpPending || !reserved {
+		if op.Status != RefundOpPending || !reserved {
 			return nil
 		}
 		now := f.Clock.Now()
 		p.PendingRefunds = copyMap(p.PendingRefunds)
 		delete(p.PendingRefunds, opID)
 		p.PendingRefundCents -= amt
-		op.Status, op.Outcome, op.ResolvedAt = store.RefundOpReleased, outcome, timePtr(now)
-		return f.Ledger.Apply(ctx, Change{Payment: p, Ops: []store.RefundOp{op}, At: now,
+		op.Status, op.Outcome, op.ResolvedAt = RefundOpReleased, outcome, timePtr(now)
+		return f.Ledger.Apply(ctx, Change{Payment: p, Ops: []RefundOp{op}, At: now,
 			Audit: audit.Entry{Actor: op.RequestedBy, Action: "refund.release", Target: "payment:" + p.ID, RequestID: requestID,
 				Details: map[string]string{"userId": p.UserID, "operationId": opID, "amountCents": itoa(amt), "outcome": outcome}}})
 	})
 }
 
 // bookedResponse answers for a booked operation from our books (a replay, however late).
-func (f *Refunder) bookedResponse(ctx context.Context, op store.RefundOp) (CreateRefundResponse, error) {
+func (f *Refunder) bookedResponse(ctx context.Context, op RefundOp) (CreateRefundResponse, error) {
 	p, err := f.Ledger.GetPayment(ctx, op.UserID, op.PaymentID)
 	if err != nil {
 		return CreateRefundResponse{}, err
@@ -305,8 +305,8 @@ func (f *Refunder) bookedResponse(ctx context.Context, op store.RefundOp) (Creat
 }
 
 // enqueueNotice queues a refund's notice (the consumer sends one per refund id) when it counts.
-func enqueueNotice(ctx context.Context, q queue.Sender, r store.Refund) error {
-	if !store.RefundCounts(r.Status) {
+func enqueueNotice(ctx context.Context, q queue.Sender, r Refund) error {
+	if !RefundCounts(r.Status) {
 		return nil
 	}
 	return enqueueReceipt(ctx, q, ReceiptJob{UserID: r.UserID, PaymentID: r.PaymentID, RefundID: r.ID})

@@ -22,7 +22,7 @@ type world struct {
 	stripe *fakeStripe
 	queue  *fakeQueue
 	f      *Refunder
-	p      store.Payment
+	p      Payment
 	emits  map[string][]int64
 }
 
@@ -34,8 +34,8 @@ func newWorld(t *testing.T) *world {
 	w := &world{t: t, clock: clk, ledger: newFakeLedger(), stripe: newFakeStripe(clk), queue: &fakeQueue{}, emits: map[string][]int64{}}
 	w.f = &Refunder{Ledger: w.ledger, Stripe: w.stripe, Queue: w.queue, Clock: clk,
 		Emit: func(_ context.Context, name string, v int64) { w.emits[name] = append(w.emits[name], v) }}
-	w.p = w.ledger.put(store.Payment{ID: newPaymentID(clk.Now()), UserID: "u1", Kind: store.PaymentKindSubscription,
-		Status: store.PaymentSucceeded, AmountCents: 3000, Currency: "usd", ChargeID: "ch_1", PaymentIntentID: "pi_1",
+	w.p = w.ledger.put(Payment{ID: newPaymentID(clk.Now()), UserID: "u1", Kind: PaymentKindSubscription,
+		Status: PaymentSucceeded, AmountCents: 3000, Currency: "usd", ChargeID: "ch_1", PaymentIntentID: "pi_1",
 		PaidAt: clk.Now(), CreatedAt: clk.Now()})
 	return w
 }
@@ -48,7 +48,7 @@ func (w *world) create(key string, amt int64) (CreateRefundResponse, error) {
 }
 
 // books checks the payment, its refunds, its reservations and the day's refunded counter.
-func (w *world) books(refunded, pending int64, refunds int) store.Payment {
+func (w *world) books(refunded, pending int64, refunds int) Payment {
 	w.t.Helper()
 	p, _ := w.ledger.GetPayment(context.Background(), w.p.UserID, w.p.ID)
 	rs, _ := w.ledger.Refunds(context.Background(), w.p.UserID, w.p.ID)
@@ -69,7 +69,7 @@ func (w *world) books(refunded, pending int64, refunds int) store.Payment {
 	return p
 }
 
-func (w *world) op(key string) store.RefundOp {
+func (w *world) op(key string) RefundOp {
 	w.t.Helper()
 	o, err := w.ledger.RefundOp(context.Background(), operationID("create-refund", admin, key))
 	if err != nil {
@@ -85,11 +85,11 @@ func TestRefundBooksOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.Refund.ID != "re_1" || res.Refund.AmountCents != 1000 || res.Payment.RefundedCents != 1000 ||
-		res.Payment.Status != store.PaymentPartiallyRefunded {
+		res.Payment.Status != PaymentPartiallyRefunded {
 		t.Fatalf("response %+v", res)
 	}
 	w.books(1000, 0, 1)
-	if o := w.op("k1"); o.Status != store.RefundOpBooked || o.RefundID != "re_1" || o.GSI2PK != "" {
+	if o := w.op("k1"); o.Status != RefundOpBooked || o.RefundID != "re_1" || o.GSI2PK != "" {
 		t.Fatalf("operation %+v, want booked re_1 and out of the pending index", o)
 	}
 	// Stripe got our operation: its key and metadata.
@@ -113,7 +113,7 @@ func TestRefundDefiniteRefusalReleases(t *testing.T) {
 		t.Fatalf("err %v, want 422", err)
 	}
 	w.books(0, 0, 0)
-	if o := w.op("k1"); o.Status != store.RefundOpReleased || o.Outcome != "refused by Stripe: charge_already_refunded" {
+	if o := w.op("k1"); o.Status != RefundOpReleased || o.Outcome != "refused by Stripe: charge_already_refunded" {
 		t.Fatalf("operation %+v", o)
 	}
 }
@@ -129,7 +129,7 @@ func TestAmbiguousRefundRetryBooksOnce(t *testing.T) {
 		t.Fatalf("err %v, want 503 outcome unknown", err)
 	}
 	w.books(0, 3000, 0) // kept: Stripe may have refunded (it did)
-	if o := w.op("k1"); o.Status != store.RefundOpPending {
+	if o := w.op("k1"); o.Status != RefundOpPending {
 		t.Fatalf("operation %+v, want pending", o)
 	}
 
@@ -337,10 +337,10 @@ func TestResolveStaleJob(t *testing.T) {
 		t.Fatalf("report %+v, want %+v", rep, want)
 	}
 	w.books(1000, 500, 1) // k1 booked under its real id, k2 released, k3 still in flight
-	if o := w.op("k1"); o.Status != store.RefundOpBooked || o.RefundID != "re_1" {
+	if o := w.op("k1"); o.Status != RefundOpBooked || o.RefundID != "re_1" {
 		t.Fatalf("k1 %+v", o)
 	}
-	if o := w.op("k2"); o.Status != store.RefundOpReleased {
+	if o := w.op("k2"); o.Status != RefundOpReleased {
 		t.Fatalf("k2 %+v", o)
 	}
 	if got := w.emits[metric.StuckRefundReservations]; !reflect.DeepEqual(got, []int64{0}) {

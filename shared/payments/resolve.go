@@ -6,9 +6,10 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/job"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/metric"
-	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/platform"
 )
 
 // Bounds of one resolve-refunds run.
@@ -26,6 +27,14 @@ type ResolveReport struct {
 	StillPending int  `json:"stillPending"` // of Checked, still pending after the run
 	Errors       int  `json:"errors"`
 	Truncated    bool `json:"truncated"` // more were pending than one run handles
+}
+
+func wireResolveRefunds(rt *platform.Runtime) (job.Handler[ResolveReport], error) {
+	f, err := refunderOf(rt)
+	if err != nil {
+		return nil, err
+	}
+	return job.Handle(rt.Log, f.ResolveStale), nil
 }
 
 // ResolveStale is the resolve-refunds job (hourly): every refund reservation older than the
@@ -68,7 +77,7 @@ func (f *Refunder) ResolveStale(ctx context.Context) (ResolveReport, error) {
 	}
 	for _, op := range ops {
 		cur, err := f.Ledger.RefundOp(ctx, op.ID)
-		if err != nil || cur.Status == store.RefundOpPending {
+		if err != nil || cur.Status == RefundOpPending {
 			rep.StillPending++
 		}
 	}

@@ -43,7 +43,7 @@ func (f *Refunder) ChargeRefunded(ctx context.Context, ref ChargeRef, src Source
 
 func (f *Refunder) unmatched(ctx context.Context, ref ChargeRef, src Source) error {
 	now := f.Clock.Now()
-	u := store.UnmatchedRefund{ChargeID: ref.ChargeID, PaymentIntentID: ref.PaymentIntentID,
+	u := UnmatchedRefund{ChargeID: ref.ChargeID, PaymentIntentID: ref.PaymentIntentID,
 		AmountRefundedCents: ref.AmountRefundedCents, Currency: strings.ToLower(ref.Currency), EventID: src.EventID, At: now}
 	if u.ChargeID == "" {
 		u.ChargeID = "pi:" + ref.PaymentIntentID
@@ -64,7 +64,7 @@ func (f *Refunder) unmatched(ctx context.Context, ref ChargeRef, src Source) err
 
 // ReconcileUnmatched books the refunds of a payment recorded after Stripe reported its charge
 // refunded (the unmatched record names the charge). Idempotent: it converges on Stripe's list.
-func (f *Refunder) ReconcileUnmatched(ctx context.Context, p store.Payment) error {
+func (f *Refunder) ReconcileUnmatched(ctx context.Context, p Payment) error {
 	if p.ChargeID == "" {
 		return nil
 	}
@@ -81,7 +81,7 @@ func (f *Refunder) ReconcileUnmatched(ctx context.Context, p store.Payment) erro
 // Sync converges a payment's refunds with Stripe's complete list of its charge's refunds (by
 // PaymentIntent while the charge is unknown) and queues the notice of every counted refund (the
 // consumer sends one per refund).
-func (f *Refunder) Sync(ctx context.Context, found store.Payment, chargeID, actor, action, requestID string) (converged, error) {
+func (f *Refunder) Sync(ctx context.Context, found Payment, chargeID, actor, action, requestID string) (converged, error) {
 	if chargeID == "" {
 		chargeID = found.ChargeID
 	}
@@ -106,7 +106,7 @@ func (f *Refunder) Sync(ctx context.Context, found store.Payment, chargeID, acto
 }
 
 // apply converges the payment's books with listed, retrying on a lost race with a fresh read.
-func (f *Refunder) apply(ctx context.Context, found store.Payment, listed []StripeRefund, complete bool,
+func (f *Refunder) apply(ctx context.Context, found Payment, listed []StripeRefund, complete bool,
 	chargeID, actor, action, requestID string) (converged, error) {
 	var res converged
 	err := store.RetryOnConflict(ctx, "book refunds", func() error {
@@ -132,7 +132,7 @@ func (f *Refunder) apply(ctx context.Context, found store.Payment, listed []Stri
 }
 
 // load reads the payment, its refunds and the operations its reservations and listed name.
-func (f *Refunder) load(ctx context.Context, found store.Payment, listed []StripeRefund) (ledgerState, error) {
+func (f *Refunder) load(ctx context.Context, found Payment, listed []StripeRefund) (ledgerState, error) {
 	p, err := f.Ledger.GetPayment(ctx, found.UserID, found.ID)
 	if err != nil {
 		return ledgerState{}, err
@@ -141,7 +141,7 @@ func (f *Refunder) load(ctx context.Context, found store.Payment, listed []Strip
 	if err != nil {
 		return ledgerState{}, err
 	}
-	st := ledgerState{P: p, Known: known, Ops: map[string]store.RefundOp{}}
+	st := ledgerState{P: p, Known: known, Ops: map[string]RefundOp{}}
 	want := sortedKeys(p.PendingRefunds)
 	for _, r := range listed {
 		if r.OperationID != "" {

@@ -55,7 +55,7 @@ func TestChargeRefundedConverges(t *testing.T) {
 		}
 		w.books(1500, 0, 2)
 		rs, _ := w.ledger.Refunds(context.Background(), "u1", w.p.ID)
-		if rs[0].Source != store.RefundSourceAdmin || rs[1].ID != "re_dash_2" || rs[1].Source != store.RefundSourceStripe {
+		if rs[0].Source != RefundSourceAdmin || rs[1].ID != "re_dash_2" || rs[1].Source != RefundSourceStripe {
 			t.Fatalf("refunds %+v", rs)
 		}
 	})
@@ -83,18 +83,18 @@ func TestChargeRefundedConverges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.stripe.setStatus(res.Refund.ID, store.RefundFailed)
+		w.stripe.setStatus(res.Refund.ID, RefundFailed)
 		for _, id := range []string{"evt_updated", "evt_updated"} { // charge.refund.updated, redelivered
 			if err := w.event(id); err != nil {
 				t.Fatal(err)
 			}
 		}
 		p := w.books(0, 0, 1)
-		if p.Status != store.PaymentSucceeded {
+		if p.Status != PaymentSucceeded {
 			t.Fatalf("status %s", p.Status)
 		}
 		// A failed refund is final: Stripe cannot bring it back and neither can a stale listing.
-		w.stripe.setStatus(res.Refund.ID, store.RefundSucceeded)
+		w.stripe.setStatus(res.Refund.ID, RefundSucceeded)
 		if err := w.event("evt_stale"); err != nil {
 			t.Fatal(err)
 		}
@@ -110,8 +110,8 @@ func TestChargeRefundedConverges(t *testing.T) {
 		p.RefundedCents = 700
 		w.ledger.put(p)
 		w.ledger.mu.Lock()
-		w.ledger.refunds["u1/"+p.ID+"/sync_ch_1_700"] = store.Refund{ID: "sync_ch_1_700", PaymentID: p.ID, UserID: "u1",
-			AmountCents: 700, Status: store.RefundSucceeded, Source: store.RefundSourceSync}
+		w.ledger.refunds["u1/"+p.ID+"/sync_ch_1_700"] = Refund{ID: "sync_ch_1_700", PaymentID: p.ID, UserID: "u1",
+			AmountCents: 700, Status: RefundSucceeded, Source: RefundSourceSync}
 		w.ledger.counters[w.clock.Now().Format("2006-01-02")] = map[string]int64{store.CtrRefundedCents: 700}
 		w.ledger.mu.Unlock()
 		w.stripe.dashboardRefund("ch_1", 700)
@@ -120,7 +120,7 @@ func TestChargeRefundedConverges(t *testing.T) {
 		}
 		w.books(700, 0, 2) // the real refund counts; the placeholder no longer does
 		r, _ := w.ledger.Refund(context.Background(), "u1", p.ID, "sync_ch_1_700")
-		if r.Status != store.RefundSuperseded {
+		if r.Status != RefundSuperseded {
 			t.Fatalf("placeholder %+v", r)
 		}
 	})
@@ -159,7 +159,7 @@ func TestChargeRefundedForAChargeWeNeverRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, err := w.ledger.PaymentByStripe(context.Background(), "ch_unknown", "")
-	if err != nil || p.RefundedCents != 999 || p.Status != store.PaymentRefunded {
+	if err != nil || p.RefundedCents != 999 || p.Status != PaymentRefunded {
 		t.Fatalf("payment %+v %v", p, err)
 	}
 }

@@ -21,6 +21,10 @@ func period(r *httpapi.Request) (leaderboard.Period, error) {
 	return p, nil
 }
 
+func wireGetGlobalLeaderboard(w wiring) (httpapi.Lambda, error) {
+	return HandleGetGlobalLeaderboard(w.rt.Fn, w.d), nil
+}
+
 // HandleGetGlobalLeaderboard serves GET /leaderboards/global (public): display names, ranks and
 // scores of the best players, nothing else.
 func HandleGetGlobalLeaderboard(fn manifest.Function, d *Deps) httpapi.Lambda {
@@ -61,6 +65,10 @@ type RankView struct {
 	Percentile int   `json:"percentile"`
 	Players    int64 `json:"players"`
 	OptedOut   bool  `json:"optedOut"`
+}
+
+func wireGetMyGlobalRank(w wiring) (httpapi.Lambda, error) {
+	return HandleGetMyGlobalRank(w.rt.Fn, w.d), nil
 }
 
 // HandleGetMyGlobalRank serves GET /leaderboards/global/me.
@@ -106,6 +114,10 @@ func getMyGlobalRank(clk clock.Clock, l Ledger, b Boards) httpapi.Handler {
 	}
 }
 
+func wireGetFriendsLeaderboard(w wiring) (httpapi.Lambda, error) {
+	return HandleGetFriendsLeaderboard(w.rt.Fn, w.d), nil
+}
+
 // HandleGetFriendsLeaderboard serves GET /leaderboards/friends: the caller and whom they follow.
 func HandleGetFriendsLeaderboard(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, getFriendsLeaderboard(d.Clock, d.social(), d.boards()))
@@ -140,6 +152,10 @@ type ClassBoardView struct {
 	ClassID   string `json:"classId"`
 	ClassName string `json:"className"`
 	BoardView
+}
+
+func wireGetClassLeaderboard(w wiring) (httpapi.Lambda, error) {
+	return HandleGetClassLeaderboard(w.rt.Fn, w.d), nil
 }
 
 // HandleGetClassLeaderboard serves GET /leaderboards/classes/{classId} for its owner and members.

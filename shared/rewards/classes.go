@@ -110,6 +110,8 @@ func (q *ClassRequest) Validate() error {
 	return nil
 }
 
+func wireCreateClass(w wiring) (httpapi.Lambda, error) { return HandleCreateClass(w.rt.Fn, w.d), nil }
+
 // HandleCreateClass serves POST /classes (instructors only: the frame answers 403 to others, from
 // the manifest entry's Groups).
 func HandleCreateClass(fn manifest.Function, d *Deps) httpapi.Lambda {
@@ -170,6 +172,8 @@ func (q *JoinRequest) Validate() error {
 	return nil
 }
 
+func wireJoinClass(w wiring) (httpapi.Lambda, error) { return HandleJoinClass(w.rt.Fn, w.d), nil }
+
 // HandleJoinClass serves POST /classes/join (joining twice changes nothing).
 func HandleJoinClass(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, joinClass(d.Clock, d.social()))
@@ -206,6 +210,10 @@ func joinClass(clk clock.Clock, s Social) httpapi.Handler {
 	}
 }
 
+func wireRemoveClassMember(w wiring) (httpapi.Lambda, error) {
+	return HandleRemoveClassMember(w.rt.Fn, w.d), nil
+}
+
 // HandleRemoveClassMember serves DELETE /classes/{classId}/members/{userId}: the owner removes a
 // member, or a member leaves. Removing someone who is not a member changes nothing.
 func HandleRemoveClassMember(fn manifest.Function, d *Deps) httpapi.Lambda {
@@ -233,6 +241,8 @@ func removeClassMember(s Social) httpapi.Handler {
 		return httpapi.OK(map[string]any{"classId": classID, "userId": target, "removed": removed}), nil
 	}
 }
+
+func wireGetClass(w wiring) (httpapi.Lambda, error) { return HandleGetClass(w.rt.Fn, w.d), nil }
 
 // HandleGetClass serves GET /classes/{classId}: the owner also gets the join code and the members.
 func HandleGetClass(fn manifest.Function, d *Deps) httpapi.Lambda {

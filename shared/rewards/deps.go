@@ -32,6 +32,7 @@ type Deps struct {
 	Redemptions Redemptions
 	History     History
 	Social      Social
+	Metrics     Metrics
 }
 
 // NewDeps builds Deps for the runtime's function.
@@ -42,7 +43,7 @@ func NewDeps(rt *platform.Runtime) *Deps {
 
 // With wires every port to r.
 func (d *Deps) With(r Repo) *Deps {
-	d.Ledger, d.Guards, d.Boards, d.Redemptions, d.History, d.Social = r, r, r, r, r, r
+	d.Ledger, d.Guards, d.Boards, d.Redemptions, d.History, d.Social, d.Metrics = r, r, r, r, r, r, r
 	return d
 }
 
@@ -86,6 +87,13 @@ func (d *Deps) social() Social {
 		return NewRepo(d.Store)
 	}
 	return d.Social
+}
+
+func (d *Deps) metrics() Metrics {
+	if d.Metrics == nil {
+		return NewRepo(d.Store)
+	}
+	return d.Metrics
 }
 
 func (d *Deps) claims() idempotency.Store {

@@ -2,14 +2,18 @@ package rewards
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
+	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -470,6 +474,40 @@ func (m *memRepo) Leave(_ context.Context, classID, userID string) (bool, error)
 	_, ok := m.members[classID][userID]
 	delete(m.members[classID], userID)
 	return ok, nil
+}
+
+func (m *memRepo) DayCounters(_ context.Context, from, to string) ([]tokenmetrics.Counters, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []tokenmetrics.Counters
+	for _, day := range slices.Sorted(maps.Keys(m.metrics)) {
+		if day != "current" && day >= from && day <= to {
+			out = append(out, countersOf(m.metrics[day]))
+		}
+	}
+	return out, nil
+}
+
+func (m *memRepo) Gauges(context.Context) ([]tokenmetrics.Counters, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if g, ok := m.metrics["current"]; ok {
+		return []tokenmetrics.Counters{countersOf(g)}, nil
+	}
+	return nil, nil
+}
+
+// countersOf reads counters by name as the table's item would be read (absent: zero).
+func countersOf(named map[string]int64) tokenmetrics.Counters {
+	item, err := attributevalue.MarshalMap(named)
+	if err != nil {
+		panic(err)
+	}
+	var c tokenmetrics.Counters
+	if err := attributevalue.UnmarshalMap(item, &c); err != nil {
+		panic(err)
+	}
+	return c
 }
 
 func (m *memRepo) DisplayNames(_ context.Context, userIDs []string) (map[string]string, error) {

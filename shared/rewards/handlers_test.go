@@ -347,3 +347,34 @@ func TestMetricsRouteRefusesBadDays(t *testing.T) {
 		t.Fatal(weekOf(monday))
 	}
 }
+
+// The metrics route sums the counters the movements kept, over the days asked for (30 by default).
+func TestMetricsRouteSumsTheCounters(t *testing.T) {
+	w := newWorld()
+	w.grantTo(t, "ana", 700)
+	w.grantTo(t, "ben", 300)
+	var red RedemptionView
+	w.must(t, HandleCreateRedemption, "create-redemption", req{user: "ana", key: "r1", body: RedemptionRequest{RewardID: rewardcatalog.CourseCoupon}}, 201, &red)
+	var m TokenMetrics
+	w.must(t, HandleGetTokenMetrics, "get-token-metrics", req{user: "root", admin: true, query: map[string]string{"days": "7"}}, 200, &m)
+	want := TokenMetrics{From: "2026-01-27", To: "2026-02-02", Issued: 1000, Held: 500, Outstanding: 1000, OutstandingHeld: 500,
+		OutstandingAvail: 500}
+	if m != want {
+		t.Fatalf("metrics %+v\nwant    %+v", m, want)
+	}
+	w.clk.Advance(24 * time.Hour)
+	w.must(t, HandleGetTokenMetrics, "get-token-metrics", req{user: "root", admin: true}, 200, &m)
+	if m.From != "2026-01-05" || m.To != "2026-02-03" || m.Issued != 1000 || m.Outstanding != 1000 {
+		t.Fatalf("the default 30 days: %+v", m)
+	}
+	w.must(t, HandleGetTokenMetrics, "get-token-metrics", req{user: "root", admin: true, query: map[string]string{"days": "1"}}, 200, &m)
+	if m.Issued != 0 || m.Held != 0 || m.Outstanding != 1000 {
+		t.Fatalf("a day without movements still owes the balances: %+v", m)
+	}
+	if got, err := w.d.ReadTokenMetrics(bg, 2); err != nil || got.Issued != 1000 || got.From != "2026-02-02" {
+		t.Fatalf("ReadTokenMetrics %+v %v", got, err)
+	}
+	if st, _ := w.call(t, HandleGetTokenMetrics, "get-token-metrics", req{user: "ana"}, nil); st != 403 {
+		t.Fatalf("a learner reads the metrics: %d", st)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/job"
 	"github.com/liberation/monetization/shared/logging"
 )
 
@@ -22,6 +23,10 @@ const (
 	releasePage  = 100
 	releasePages = 50
 )
+
+func wireReleasePendingTokens(w wiring) (job.Handler[ReleaseReport], error) {
+	return job.Handle(w.rt.Log, func(ctx context.Context) (ReleaseReport, error) { return RunReleasePendingTokens(ctx, w.d) }), nil
+}
 
 // RunReleasePendingTokens makes available every pending earning whose refund window has ended.
 // Each release is conditional on the earning still being pending, so running twice, or racing a

@@ -11,7 +11,6 @@ import (
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
 	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
-	"github.com/liberation/monetization/shared/store"
 )
 
 // TokenMetrics is GET /admin/tokens/metrics (shared/rewards/tokenmetrics, which GET /admin/metrics
@@ -20,17 +19,21 @@ type TokenMetrics = tokenmetrics.Metrics
 
 // ReadTokenMetrics reads the programme's metrics of the last days UTC days (today included).
 func (d *Deps) ReadTokenMetrics(ctx context.Context, days int) (TokenMetrics, error) {
-	return tokenmetrics.Read(ctx, d.Store, d.Clock.Now(), days)
+	return tokenmetrics.ReadFrom(ctx, d.metrics(), d.Clock.Now(), days)
+}
+
+func wireGetTokenMetrics(w wiring) (httpapi.Lambda, error) {
+	return HandleGetTokenMetrics(w.rt.Fn, w.d), nil
 }
 
 // HandleGetTokenMetrics serves GET /admin/tokens/metrics?days=1..90 (default 30).
 func HandleGetTokenMetrics(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, getTokenMetrics(d.Clock, d.Store))
+	return httpapi.Route(fn, getTokenMetrics(d.Clock, d.metrics()))
 }
 
-// getTokenMetrics reads the metric items through the store (tokenmetrics' queries, which
-// GET /admin/metrics shares; not one of the area's ports).
-func getTokenMetrics(clk clock.Clock, st *store.Store) httpapi.Handler {
+// getTokenMetrics sums the metric items read through the Metrics port (tokenmetrics' read, which
+// GET /admin/metrics shares).
+func getTokenMetrics(clk clock.Clock, src Metrics) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		days := 30
 		if s, present := r.Event.QueryStringParameters["days"]; present {
@@ -40,7 +43,7 @@ func getTokenMetrics(clk clock.Clock, st *store.Store) httpapi.Handler {
 			}
 			days = n
 		}
-		m, err := tokenmetrics.Read(ctx, st, clk.Now(), days)
+		m, err := tokenmetrics.ReadFrom(ctx, src, clk.Now(), days)
 		if err != nil {
 			return httpapi.Response{}, err
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
+	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -137,6 +138,10 @@ type Social interface {
 	DisplayNames(ctx context.Context, userIDs []string) (map[string]string, error)
 }
 
+// Metrics reads the token counters every ledger movement keeps (the day counters and the shards'
+// gauges): tokenmetrics' port, the read GET /admin/metrics makes too (tokenmetrics.Read).
+type Metrics = tokenmetrics.Source
+
 // Repo is every port at once (the DynamoDB repository and the fake implement it).
 type Repo interface {
 	Ledger
@@ -145,4 +150,5 @@ type Repo interface {
 	Redemptions
 	History
 	Social
+	Metrics
 }

@@ -134,6 +134,10 @@ func (p poster) createRedemption(ctx context.Context, userID, email string, q Re
 	return red, err
 }
 
+func wireCreateRedemption(w wiring) (httpapi.Lambda, error) {
+	return HandleCreateRedemption(w.rt.Fn, w.d), nil
+}
+
 // HandleCreateRedemption serves POST /tokens/redemptions (Idempotency-Key required).
 func HandleCreateRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, httpapi.IdempotentRequired(d.claims(), fn.Name, createRedemption(d.poster())))
@@ -206,6 +210,10 @@ func redemptions(items []redemptionItem) []Redemption {
 	return out
 }
 
+func wireListMyRedemptions(w wiring) (httpapi.Lambda, error) {
+	return HandleListMyRedemptions(w.rt.Fn, w.d), nil
+}
+
 // HandleListMyRedemptions serves GET /tokens/redemptions.
 func HandleListMyRedemptions(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, listMyRedemptions(d.redemptions()))
@@ -213,28 +221,18 @@ func HandleListMyRedemptions(fn manifest.Function, d *Deps) httpapi.Lambda {
 
 func listMyRedemptions(reds Redemptions) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		limit, err := r.Limit(20, 100)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		list, next, err := reds.UserRedemptions(ctx, r.Principal.UserID, limit, r.Query("cursor"))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		views := make([]RedemptionView, len(list))
-		for i, red := range list {
-			views[i] = red.View()
-		}
-		return httpapi.OK(page("redemptions", views, next)), nil
+		return httpapi.ListPage(ctx, r, "redemptions", listLimits,
+			func(ctx context.Context, limit int32, cursor string) ([]Redemption, string, error) {
+				return reds.UserRedemptions(ctx, r.Principal.UserID, limit, cursor)
+			}, Redemption.View)
 	}
 }
 
-func page[T any](name string, items []T, next string) map[string]any {
-	body := map[string]any{name: items}
-	if next != "" {
-		body["nextCursor"] = next
-	}
-	return body
+// listLimits are the ?limit= default and maximum of the area's lists.
+var listLimits = httpapi.Limits{Default: 20, Max: 100}
+
+func wireCancelRedemption(w wiring) (httpapi.Lambda, error) {
+	return HandleCancelRedemption(w.rt.Fn, w.d), nil
 }
 
 // HandleCancelRedemption serves POST /tokens/redemptions/{redemptionId}/cancel: the owner withdraws
@@ -261,6 +259,10 @@ func cancelRedemption(wf workflow) httpapi.Handler {
 	}
 }
 
+func wireListRedemptions(w wiring) (httpapi.Lambda, error) {
+	return HandleListRedemptions(w.rt.Fn, w.d), nil
+}
+
 // HandleListRedemptions serves GET /admin/redemptions?status= (default pending).
 func HandleListRedemptions(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, listRedemptions(d.redemptions()))
@@ -279,18 +281,9 @@ func listRedemptions(reds Redemptions) httpapi.Handler {
 		if !known {
 			return httpapi.Response{}, apperr.New(apperr.Invalid, "status must be one of pending, approved, fulfilled, rejected, cancelled")
 		}
-		limit, err := r.Limit(20, 100)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		list, next, err := reds.RedemptionsByStatus(ctx, status, limit, r.Query("cursor"))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		views := make([]AdminRedemptionView, len(list))
-		for i, red := range list {
-			views[i] = red.AdminView()
-		}
-		return httpapi.OK(page("redemptions", views, next)), nil
+		return httpapi.ListPage(ctx, r, "redemptions", listLimits,
+			func(ctx context.Context, limit int32, cursor string) ([]Redemption, string, error) {
+				return reds.RedemptionsByStatus(ctx, status, limit, cursor)
+			}, Redemption.AdminView)
 	}
 }

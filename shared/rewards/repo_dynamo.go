@@ -14,6 +14,7 @@ import (
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
+	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -574,6 +575,16 @@ func (r *dynamoRepo) DisplayNames(ctx context.Context, userIDs []string) (map[st
 		out[it.UserID] = it.DisplayName
 	}
 	return out, nil
+}
+
+// ----- token metrics (tokenmetrics' repository: its file holds the queries) -----
+
+func (r *dynamoRepo) DayCounters(ctx context.Context, from, to string) ([]tokenmetrics.Counters, error) {
+	return tokenmetrics.NewSource(r.s).DayCounters(ctx, from, to)
+}
+
+func (r *dynamoRepo) Gauges(ctx context.Context) ([]tokenmetrics.Counters, error) {
+	return tokenmetrics.NewSource(r.s).Gauges(ctx)
 }
 
 func decodeAll(items []map[string]types.AttributeValue, out any) error {

@@ -67,6 +67,8 @@ func (q *ProfileRequest) Validate() error {
 	return nil
 }
 
+func wireGetProfile(w wiring) (httpapi.Lambda, error) { return HandleGetProfile(w.rt.Fn, w.d), nil }
+
 // HandleGetProfile serves GET /me/profile.
 func HandleGetProfile(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, getProfile(d.ledger()))
@@ -80,6 +82,10 @@ func getProfile(l Ledger) httpapi.Handler {
 		}
 		return httpapi.OK(ProfileView{DisplayName: a.DisplayName, LeaderboardOptOut: a.OptOut}), nil
 	}
+}
+
+func wireUpdateProfile(w wiring) (httpapi.Lambda, error) {
+	return HandleUpdateProfile(w.rt.Fn, w.d), nil
 }
 
 // HandleUpdateProfile serves PUT /me/profile. The display name and the opt-out move the player's
@@ -142,6 +148,8 @@ func friendParam(r *httpapi.Request) (string, error) {
 	return id, nil
 }
 
+func wireFollowUser(w wiring) (httpapi.Lambda, error) { return HandleFollowUser(w.rt.Fn, w.d), nil }
+
 // HandleFollowUser serves PUT /me/friends/{userId} (idempotent: following again changes nothing).
 func HandleFollowUser(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, followUser(d.Clock, d.social()))
@@ -162,6 +170,8 @@ func followUser(clk clock.Clock, s Social) httpapi.Handler {
 }
 
 var errFollowingFull = apperr.New(apperr.Unprocessable, "you already follow %d people, the most allowed", MaxFollowing)
+
+func wireUnfollowUser(w wiring) (httpapi.Lambda, error) { return HandleUnfollowUser(w.rt.Fn, w.d), nil }
 
 // HandleUnfollowUser serves DELETE /me/friends/{userId} (idempotent).
 func HandleUnfollowUser(fn manifest.Function, d *Deps) httpapi.Lambda {
@@ -185,6 +195,8 @@ func unfollowUser(s Social) httpapi.Handler {
 func (d *Deps) Following(ctx context.Context, userID string) ([]followItem, error) {
 	return d.social().Following(ctx, userID)
 }
+
+func wireListFriends(w wiring) (httpapi.Lambda, error) { return HandleListFriends(w.rt.Fn, w.d), nil }
 
 // HandleListFriends serves GET /me/friends.
 func HandleListFriends(fn manifest.Function, d *Deps) httpapi.Lambda {

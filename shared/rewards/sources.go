@@ -57,14 +57,13 @@ func validID(s string) bool {
 	return s != "" && len(s) <= maxIDLength && !strings.ContainsAny(s, "#\x00\n\r")
 }
 
-// NewApplyLearningEvents builds the learning-events consumer.
-func NewApplyLearningEvents(rt *platform.Runtime) (queue.Consumer, error) {
-	d := NewDeps(rt)
+// wireApplyLearningEvents builds the learning-events consumer.
+func wireApplyLearningEvents(w wiring) (queue.Consumer, error) {
 	var r queue.Router
-	h := func(ctx context.Context, msg queue.Message) error { return d.ApplyLearningEvent(ctx, msg) }
+	h := func(ctx context.Context, msg queue.Message) error { return w.d.ApplyLearningEvent(ctx, msg) }
 	r.On(EventLessonCompleted, h)
 	r.On(EventCourseCompleted, h)
-	return r.Consumer(rt.Log), nil
+	return r.Consumer(w.rt.Log), nil
 }
 
 // ApplyLearningEvent earns from one learning event. A message that cannot be understood is logged,

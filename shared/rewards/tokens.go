@@ -58,6 +58,10 @@ func entryView(e Entry) EntryView {
 		OwedAfter: e.OwedAfter, CreatedAt: e.At.UTC()}
 }
 
+func wireGetTokenBalance(w wiring) (httpapi.Lambda, error) {
+	return HandleGetTokenBalance(w.rt.Fn, w.d), nil
+}
+
 // HandleGetTokenBalance serves GET /tokens.
 func HandleGetTokenBalance(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, getTokenBalance(d.Clock, d.ledger()))
@@ -78,6 +82,10 @@ func (d *Deps) Entries(ctx context.Context, userID string, limit int32, cursor s
 	return d.history().Entries(ctx, userID, limit, cursor)
 }
 
+func wireListTokenTransactions(w wiring) (httpapi.Lambda, error) {
+	return HandleListTokenTransactions(w.rt.Fn, w.d), nil
+}
+
 // HandleListTokenTransactions serves GET /tokens/transactions.
 func HandleListTokenTransactions(fn manifest.Function, d *Deps) httpapi.Lambda {
 	return httpapi.Route(fn, listTokenTransactions(d.history()))
@@ -85,19 +93,10 @@ func HandleListTokenTransactions(fn manifest.Function, d *Deps) httpapi.Lambda {
 
 func listTokenTransactions(h History) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		limit, err := r.Limit(20, 100)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		entries, next, err := h.Entries(ctx, r.Principal.UserID, limit, r.Query("cursor"))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		views := make([]EntryView, len(entries))
-		for i, e := range entries {
-			views[i] = entryView(e)
-		}
-		return httpapi.OK(page("transactions", views, next)), nil
+		return httpapi.ListPage(ctx, r, "transactions", listLimits,
+			func(ctx context.Context, limit int32, cursor string) ([]Entry, string, error) {
+				return h.Entries(ctx, r.Principal.UserID, limit, cursor)
+			}, entryView)
 	}
 }
 
@@ -122,6 +121,8 @@ func (q *AdjustmentRequest) Validate() error {
 	q.Reason = strings.TrimSpace(q.Reason)
 	return nil
 }
+
+func wireAdjustTokens(w wiring) (httpapi.Lambda, error) { return HandleAdjustTokens(w.rt.Fn, w.d), nil }
 
 // HandleAdjustTokens serves POST /admin/tokens/adjustments: an audited grant or deduction. The
 // caller's Idempotency-Key is also the adjustment's source id, so the same key never moves tokens

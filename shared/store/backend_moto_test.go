@@ -14,10 +14,4 @@ func TestMain(m *testing.M) { localtest.Main(m) }
 
 // newStore is the table the store's tests run on: moto with the integration tag, in process
 // without it (backend_unit_test.go).
-func newStore(t testing.TB, clk clock.Clock) *store.Store {
-	s := localtest.New(t).Store()
-	if clk != nil {
-		s.Clock = clk
-	}
-	return s
-}
+func newStore(t testing.TB, clk clock.Clock) *store.Store { return localtest.Store(t, clk) }

@@ -1,6 +1,7 @@
-// Package store is the DynamoDB single-table layer: key builders (keys.go), typed repository
-// functions (one file per entity), conditional writes, transactions, cursor pagination and
-// idempotency records. It never scans.
+// Package store is the DynamoDB single-table layer: the table's one key map (keys.go) and its
+// mechanics — reads, conditional and versioned writes, transactions, counters, batch reads, cursor
+// pagination, retries and idempotency records. It knows no business entity: each area's entities
+// and the code that reads and writes them live in the area's package. It never scans.
 package store
 
 import (
@@ -69,6 +70,11 @@ func (s *Store) Get(ctx context.Context, k Key, out any) error {
 		return apperr.Wrap(err, apperr.Internal, "decode %s", k)
 	}
 	return nil
+}
+
+// GetConsistent reads one item with a strongly consistent read (NotFound when absent).
+func (s *Store) GetConsistent(ctx context.Context, k Key, out any) error {
+	return s.getConsistent(ctx, k, out)
 }
 
 // Marshal turns a record (with PK/SK fields tagged `dynamodbav`) into an item.
@@ -252,4 +258,30 @@ func PutVersioned(v any, readVersion int64) (types.TransactWriteItem, error) {
 		return types.TransactWriteItem{}, err
 	}
 	return PutOver(item, readVersion), nil
+}
+
+// PutNewItem returns a transaction item that creates v only if its key is free.
+func PutNewItem(v any) (types.TransactWriteItem, error) {
+	item, err := Marshal(v)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}}, nil
+}
+
+// PutItem returns a transaction item that writes v unconditionally.
+func PutItem(v any) (types.TransactWriteItem, error) {
+	item, err := Marshal(v)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{Item: item}}, nil
+}
+
+// S is a string attribute value (for expression values built outside this package).
+func S(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+// N is a number attribute value.
+func N(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: itoa(n)}
 }

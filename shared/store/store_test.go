@@ -2,6 +2,9 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/idempotency"
+	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -174,5 +178,104 @@ func TestIdempotencyClaimSurvivesARetriedPut(t *testing.T) {
 	// Someone else's claim is still refused.
 	if _, err := base.BeginIdempotent(context.Background(), "fn#u1", "k", idempotency.Hash([]byte("b")), 30*time.Second, time.Hour); !apperr.Is(err, apperr.Conflict) {
 		t.Fatalf("another claimant: want conflict, got %v", err)
+	}
+}
+
+// The transaction items every area's repository builds its writes from: a create needs a free
+// key, a plain put replaces whatever is there, and GetConsistent reads the write back.
+func TestPutNewItemAndPutItem(t *testing.T) {
+	s := newStore(t, nil)
+	ctx := context.Background()
+	create, err := store.PutNewItem(item{PK: "E", SK: "1", Value: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Transact(ctx, []types.TransactWriteItem{create}); err != nil {
+		t.Fatalf("a create on a free key: %v", err)
+	}
+	if err := s.Transact(ctx, []types.TransactWriteItem{create}); !store.IsConditionFailed(err) {
+		t.Fatalf("a second create: %v, want a failed condition", err)
+	}
+	replace, err := store.PutItem(item{PK: "E", SK: "1", Value: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Transact(ctx, []types.TransactWriteItem{replace}); err != nil {
+		t.Fatalf("a plain put over an item: %v", err)
+	}
+	var got item
+	if err := s.GetConsistent(ctx, store.Key{PK: "E", SK: "1"}, &got); err != nil || got.Value != 2 {
+		t.Fatalf("read back %+v %v", got, err)
+	}
+	if err := s.GetConsistent(ctx, store.Key{PK: "E", SK: "2"}, &got); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("a missing item: %v", err)
+	}
+	for name, put := range map[string]func(any) (types.TransactWriteItem, error){"PutNewItem": store.PutNewItem, "PutItem": store.PutItem} {
+		if _, err := put(unencodable{}); !apperr.Is(err, apperr.Internal) {
+			t.Fatalf("%s of a value that is no item: %v", name, err)
+		}
+	}
+}
+
+// unencodable is a value attributevalue refuses to encode.
+type unencodable struct{}
+
+func (unencodable) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
+	return nil, errors.New("not an item")
+}
+
+// indexed is an item with GSI1 keys: what the areas find by an external id.
+type indexed struct {
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	GSI1PK string `dynamodbav:"GSI1PK"`
+	GSI1SK string `dynamodbav:"GSI1SK"`
+	Value  int64  `dynamodbav:"value"`
+}
+
+// QueryIndexOne finds the one item with the index keys (NotFound with the caller's message when
+// none); QueryAll reads a partition to its end over as many pages as it takes. An item of another
+// shape is Internal for both.
+func TestQueryIndexOneAndQueryAll(t *testing.T) {
+	s := newStore(t, nil)
+	ctx := context.Background()
+	for i := int64(1); i <= 5; i++ {
+		if err := s.Put(ctx, indexed{PK: "F", SK: fmt.Sprint(i), GSI1PK: "EXT#" + fmt.Sprint(i), GSI1SK: "F", Value: i}, "", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := store.QueryIndexOne[indexed](ctx, s, manifest.GSI1, "EXT#3", "F", "no such thing")
+	if err != nil || got.SK != "3" || got.Value != 3 {
+		t.Fatalf("by its index keys: %+v %v", got, err)
+	}
+	if _, err := store.QueryIndexOne[indexed](ctx, s, manifest.GSI1, "EXT#9", "F", "no such thing"); !apperr.Is(err, apperr.NotFound) ||
+		!strings.Contains(err.Error(), "no such thing") {
+		t.Fatalf("no match: %v", err)
+	}
+	all, err := store.QueryAll[indexed](ctx, s, &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S("F")},
+		ConsistentRead:            aws.Bool(true),
+		Limit:                     aws.Int32(2), // three pages
+	})
+	if err != nil || len(all) != 5 || all[0].Value != 1 || all[4].Value != 5 {
+		t.Fatalf("the whole partition: %+v %v", all, err)
+	}
+
+	// An item whose value is not a number cannot be read as indexed.
+	if err := s.Put(ctx, map[string]any{"PK": "G", "SK": "1", "GSI1PK": "EXT#bad", "GSI1SK": "G", "value": "NaN"}, "", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.QueryIndexOne[indexed](ctx, s, manifest.GSI1, "EXT#bad", "G", "none"); !apperr.Is(err, apperr.Internal) {
+		t.Fatalf("QueryIndexOne of another shape: %v", err)
+	}
+	if _, err := store.QueryAll[indexed](ctx, s, &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S("G")},
+	}); !apperr.Is(err, apperr.Internal) {
+		t.Fatalf("QueryAll of another shape: %v", err)
+	}
+	if _, err := store.PutVersioned(unencodable{}, 1); !apperr.Is(err, apperr.Internal) {
+		t.Fatalf("PutVersioned of a value that is no item: %v", err)
 	}
 }

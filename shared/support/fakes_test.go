@@ -11,6 +11,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/billing"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/store"
@@ -33,7 +34,7 @@ type memRepo struct {
 	usage    map[string]int64 // "<license>#<priority>" → tickets
 	audits   []audit.Entry
 	agents   map[string]Agent
-	subs     map[string]store.Subscription
+	subs     map[string]billing.Subscription
 	writes   int
 	// beforeWrite, when set, runs before each ticket write (without the lock), so a test can change
 	// the ticket underneath and make the write lose its race.
@@ -45,7 +46,7 @@ var _ storage = (*memRepo)(nil)
 func newMemRepo() *memRepo {
 	return &memRepo{tickets: map[string]Ticket{}, messages: map[string][]Message{}, due: map[string]dueEntry{},
 		stats: map[string]map[string]int64{}, dayCtrs: map[string]map[string]int64{}, usage: map[string]int64{},
-		agents: map[string]Agent{}, subs: map[string]store.Subscription{}}
+		agents: map[string]Agent{}, subs: map[string]billing.Subscription{}}
 }
 
 func roundTrip[T any](v T) T { return storetest.Copy(v) }
@@ -232,7 +233,7 @@ func (m *memRepo) SLAStats(_ context.Context, from, to time.Time) (map[string]in
 	return total, nil
 }
 
-func (m *memRepo) GetSubscription(_ context.Context, userID string) (store.Subscription, error) {
+func (m *memRepo) GetSubscription(_ context.Context, userID string) (billing.Subscription, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.subs[userID]

@@ -58,6 +58,10 @@ func readable(ctx context.Context, orgs orgAdmins, r *httpapi.Request, t Ticket)
 	return "", apperr.New(apperr.NotFound, "ticket not found")
 }
 
+func wireCreateSupportTicket(w wiring) (httpapi.Lambda, error) {
+	return w.route(httpapi.Idempotent(w.Claims, w.rt.Fn.Name, handleCreate(w.Clock, w.Tier, w.Repo, w.Orgs)))
+}
+
 // handleCreate serves POST /support/tickets (Idempotency-Key honoured by the constructor: a retried
 // submit opens one ticket). The tier (and so the SLA) is the requester's at this moment; a seat
 // holder's ticket counts in their license's usage in the same transaction.
@@ -89,27 +93,29 @@ func handleCreate(clk clock.Clock, tier TierSource, w ticketWriter, act activity
 	}
 }
 
+func wireListSupportTickets(w wiring) (httpapi.Lambda, error) {
+	return w.route(handleListMine(w.Clock, w.Repo))
+}
+
 // handleListMine serves GET /support/tickets: the caller's tickets, newest first.
 func handleListMine(clk clock.Clock, list requesterTickets) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		limit, err := r.Limit(20, 100)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		page, err := list.RequesterTickets(ctx, r.Principal.UserID, limit, r.Query("cursor"))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return httpapi.OK(listOf(page, clk.Now())), nil
+		var now time.Time // of the read: the views' SLA clocks
+		return httpapi.ListPage(ctx, r, "tickets", listLimits,
+			func(ctx context.Context, limit int32, cursor string) ([]Ticket, string, error) {
+				page, err := list.RequesterTickets(ctx, r.Principal.UserID, limit, cursor)
+				now = clk.Now()
+				return page.Items, page.NextCursor, err
+			}, func(t Ticket) TicketView { return viewOf(t, now) })
 	}
 }
 
-func listOf(page store.Page[Ticket], now time.Time) map[string]any {
-	out := make([]TicketView, 0, len(page.Items))
-	for _, t := range page.Items {
-		out = append(out, viewOf(t, now))
-	}
-	return map[string]any{"tickets": out, "nextCursor": page.NextCursor}
+// listLimits are the ?limit= default and maximum of support's lists; their documented shape
+// (TicketPage in docs/openapi.yaml) always has nextCursor, empty on the last page.
+var listLimits = httpapi.Limits{Default: 20, Max: 100, EmptyCursor: true}
+
+func wireGetSupportTicket(w wiring) (httpapi.Lambda, error) {
+	return w.route(handleGet(w.Clock, w.Repo, w.Repo, w.Orgs))
 }
 
 // handleGet serves GET /support/tickets/{ticketId} with its messages (at most MaxMessages).
@@ -193,6 +199,10 @@ type replyDeps struct {
 	note     notifier
 }
 
+func wireReplySupportTicket(w wiring) (httpapi.Lambda, error) {
+	return w.route(handleReply(w.rt.Fn, replyDeps{clock: w.Clock, tickets: w.Repo, orgs: w.Orgs, agents: w.Repo, activity: w.Orgs, note: w.notifier()}))
+}
+
 // handleReply serves POST /support/tickets/{ticketId}/replies by the requester, their org admins or
 // agents. The other side is told by e-mail (the requester in their organisation's branding).
 func handleReply(fn manifest.Function, d replyDeps) httpapi.Handler {
@@ -249,6 +259,10 @@ func notifyReply(ctx context.Context, d notifier, t Ticket, m Message) {
 	}
 }
 
+func wireListSupportQueue(w wiring) (httpapi.Lambda, error) {
+	return w.route(handleQueue(w.Clock, w.Repo, w.Repo))
+}
+
 // handleQueue serves GET /support/queue?status=&breaching= (agents): tickets by status, oldest
 // first; breaching=true keeps those past or breached on a target they still owe (so a page may
 // hold fewer than limit; follow nextCursor).
@@ -267,26 +281,30 @@ func handleQueue(clk clock.Clock, agents agentDirectory, queue agentQueue) httpa
 		default:
 			return httpapi.Response{}, invalid("breaching", "must be true or false")
 		}
-		limit, err := r.Limit(20, 100)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		page, err := queue.Queue(ctx, status, limit, r.Query("cursor"))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		now := clk.Now()
-		if breachingOnly {
-			kept := page.Items[:0]
-			for _, t := range page.Items {
-				if t.breaching(now) {
-					kept = append(kept, t)
+		var now time.Time // of the read: which tickets breach, and the views' SLA clocks
+		return httpapi.ListPage(ctx, r, "tickets", listLimits,
+			func(ctx context.Context, limit int32, cursor string) ([]Ticket, string, error) {
+				page, err := queue.Queue(ctx, status, limit, cursor)
+				if err != nil {
+					return nil, "", err
 				}
-			}
-			page.Items = kept
-		}
-		return httpapi.OK(listOf(page, now)), nil
+				now = clk.Now()
+				if breachingOnly {
+					kept := page.Items[:0]
+					for _, t := range page.Items {
+						if t.breaching(now) {
+							kept = append(kept, t)
+						}
+					}
+					page.Items = kept
+				}
+				return page.Items, page.NextCursor, nil
+			}, func(t Ticket) TicketView { return viewOf(t, now) })
 	}
+}
+
+func wireUpdateSupportTicket(w wiring) (httpapi.Lambda, error) {
+	return w.route(handleUpdate(w.rt.Fn, w.Clock, w.Repo, w.Repo))
 }
 
 // handleUpdate serves PATCH /support/tickets/{ticketId} (agents): status, assignee, priority.

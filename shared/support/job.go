@@ -6,6 +6,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/job"
 	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/metric"
@@ -30,6 +31,10 @@ type checker struct {
 	tickets  tickets
 	schedule slaSchedule
 	note     notifier
+}
+
+func wireSupportSlaCheck(w wiring) (job.Handler[CheckReport], error) {
+	return job.Handle(w.rt.Log, func(ctx context.Context) (CheckReport, error) { return RunCheck(ctx, w.Deps, w.rt.Fn.Name) }), nil
 }
 
 // RunCheck is the SLA check (every 5 minutes): for every ticket on the SLA schedule due by now, it

@@ -6,14 +6,16 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/support/sla"
 )
 
 // testRepoContract checks the semantics support's rules rely on from storage. It runs on memRepo
-// here and on dynamoRepo over moto in repo_integration_test.go, so the fake the unit tests use
-// cannot drift from the real repository. The table may be shared: it checks only its own items.
+// and on dynamoRepo (in process without the integration tag, on moto with it: newTestStore), so
+// the fake the unit tests use cannot drift from the real repository. The table may be shared: it
+// checks only its own items.
 func testRepoContract(t *testing.T, r storage) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
@@ -38,6 +40,9 @@ func testRepoContract(t *testing.T, r storage) {
 	}
 	if _, err := r.Ticket(ctx, "tkt_"+ids.Random(4)); !apperr.Is(err, apperr.NotFound) {
 		t.Fatalf("a missing ticket: %v", err)
+	}
+	if _, err := r.Ticket(ctx, ids.New("tkt", now)); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("a well-formed id of no ticket: %v", err)
 	}
 	if _, err := r.Ticket(ctx, "not-a-ticket"); !apperr.Is(err, apperr.NotFound) {
 		t.Fatalf("a malformed id: %v", err)
@@ -140,6 +145,38 @@ func testRepoContract(t *testing.T, r storage) {
 	if a, err := r.Agent(ctx, agent); err != nil || a.Email != "a@example.com" || !a.LastSeen.Equal(now) {
 		t.Fatalf("agent %+v %v", a, err)
 	}
+
+	// A seat holder's new ticket counts in its license's usage and carries its audit record, in the
+	// same write; without a due time it is on no schedule.
+	holder := "s-" + ids.Random(6)
+	seat := newTicket(ids.New("tkt", now.Add(2*time.Second)), holder, holder+"@example.com", sla.TierEnterprise, sla.High, "Seat", now)
+	seat.LicenseID, seat.TimeZone = "lic-"+holder, "Europe/Paris"
+	stamp(Ticket{}, &seat)
+	au := audit.Entry{Actor: holder, Action: "support.ticket.create", Target: "ticket:" + seat.ID, RequestID: "req-contract"}
+	if err := r.WriteTicket(ctx, ticketWrite{Next: seat, CountUsage: true, At: now, Audit: &au}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Ticket(ctx, seat.ID); err != nil || got.LicenseID != seat.LicenseID || got.TimeZone != "Europe/Paris" || got.Version != 1 {
+		t.Fatalf("a seat holder's ticket %+v %v", got, err)
+	}
+	solved := seat
+	solved.Events, solved.Outcomes = copyMap(seat.Events), copyMap(seat.Outcomes)
+	if _, err := solved.setStatus(StatusSolved, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	stamp(seat, &solved)
+	if solved.NextDueAt != nil {
+		t.Fatalf("a solved ticket is due at %v", solved.NextDueAt)
+	}
+	if err := r.WriteTicket(ctx, ticketWrite{Prev: seat, Next: solved, At: now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := findDue(t, r, now.Add(365*24*time.Hour), seat.ID); ok {
+		t.Fatal("a solved ticket stayed on the schedule")
+	}
+	if !inQueue(t, r, StatusSolved, seat.ID) || inQueue(t, r, StatusOpen, seat.ID) {
+		t.Fatal("the solved ticket is not in the solved queue only")
+	}
 }
 
 func findDue(t *testing.T, r storage, until time.Time, id string) (dueEntry, bool) {
@@ -179,3 +216,7 @@ func inQueue(t *testing.T, r storage, status, id string) bool {
 
 // The in-memory repository keeps the contract the DynamoDB one keeps.
 func TestMemRepoContract(t *testing.T) { testRepoContract(t, newMemRepo()) }
+
+// The DynamoDB repository keeps the contract the fake keeps: on minidyn in `go test`, on moto with
+// the integration tag (backend_*_test.go).
+func TestDynamoRepoContract(t *testing.T) { testRepoContract(t, &dynamoRepo{newTestStore(t, nil)}) }

@@ -68,6 +68,10 @@ func buildReport(days int, from, to time.Time, total map[string]int64) SLAReport
 	return rep
 }
 
+func wireGetSupportSlaReport(w wiring) (httpapi.Lambda, error) {
+	return w.route(handleReport(w.Clock, w.Repo))
+}
+
 // handleReport serves GET /admin/support/sla?days=30 (1–365): the share of targets met per tier and
 // priority, over outcomes counted in the last days (a target counts on the day it was met or
 // breached).

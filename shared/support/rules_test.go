@@ -14,6 +14,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/auth"
+	"github.com/liberation/monetization/shared/billing"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/idempotency"
@@ -123,12 +124,12 @@ func (h *harness) open(t *testing.T, user, priority string) TicketView {
 func TestCreateByTier(t *testing.T) {
 	t0 := at("2026-11-30 09:00 Mon")
 	h := newHarness(t0)
-	h.repo.subs["pro"] = store.Subscription{Tier: sla.TierPro, CurrentPeriodEnd: t0.Add(24 * time.Hour)}
-	h.repo.subs["ended"] = store.Subscription{Tier: sla.TierPro, CancelAtPeriodEnd: true, CurrentPeriodEnd: t0.Add(-time.Hour)}
-	h.repo.subs["notier"] = store.Subscription{}
+	h.repo.subs["pro"] = billing.Subscription{Tier: sla.TierPro, CurrentPeriodEnd: t0.Add(24 * time.Hour)}
+	h.repo.subs["ended"] = billing.Subscription{Tier: sla.TierPro, CancelAtPeriodEnd: true, CurrentPeriodEnd: t0.Add(-time.Hour)}
+	h.repo.subs["notier"] = billing.Subscription{}
 	h.orgs.seats["seat"] = licensing.SeatInfo{LicenseID: "lic1", TimeZone: "Europe/Paris", Grant: licensing.Grant{Granted: true}}
 	h.orgs.seats["lapsed"] = licensing.SeatInfo{LicenseID: "lic2"}
-	h.repo.subs["lapsed"] = store.Subscription{Tier: sla.TierPro, CurrentPeriodEnd: t0.Add(time.Hour)}
+	h.repo.subs["lapsed"] = billing.Subscription{Tier: sla.TierPro, CurrentPeriodEnd: t0.Add(time.Hour)}
 	for user, want := range map[string]string{"free": sla.TierFree, "pro": sla.TierPro, "ended": sla.TierFree, "notier": sla.TierFree,
 		"seat": sla.TierEnterprise, "lapsed": sla.TierPro} {
 		v := h.open(t, user, sla.Urgent)
@@ -503,4 +504,44 @@ func TestReportHandler(t *testing.T) {
 		t.Fatalf("default days %d", rep.Days)
 	}
 	do(t, h.report(), call{user: "admin", query: map[string]string{"days": "0"}, code: apperr.Invalid}, nil)
+}
+
+// The lists answer TicketPage as documented (docs/openapi.yaml): "tickets" is an array even when
+// empty, and "nextCursor" is always there, empty on the last page.
+func TestListsKeepTheirShape(t *testing.T) {
+	h := newHarness(at("2026-11-30 09:00 Mon"))
+	h.open(t, "req", sla.Low)
+	for name, c := range map[string]struct {
+		hd          httpapi.Handler
+		c           call
+		tickets     int
+		lastPage    bool
+		wantTickets string
+	}{
+		"mine, last page":     {h.mine(), call{user: "req"}, 1, true, ""},
+		"mine, a page of one": {h.mine(), call{user: "req", query: map[string]string{"limit": "1"}}, 1, true, ""},
+		"mine, none":          {h.mine(), call{user: "nobody"}, 0, true, "[]"},
+		"queue, none solved":  {h.queue(), call{user: "agent1", agent: true, query: map[string]string{"status": StatusSolved}}, 0, true, "[]"},
+		"queue, open":         {h.queue(), call{user: "agent1", agent: true}, 1, true, ""},
+	} {
+		var body map[string]json.RawMessage
+		do(t, c.hd, c.c, &body)
+		var tickets []json.RawMessage
+		if err := json.Unmarshal(body["tickets"], &tickets); err != nil || len(tickets) != c.tickets || len(body) != 2 {
+			t.Errorf("%s: %d tickets in %s", name, len(tickets), body["tickets"])
+		}
+		if c.wantTickets != "" && string(body["tickets"]) != c.wantTickets {
+			t.Errorf("%s: tickets %s, want %s", name, body["tickets"], c.wantTickets)
+		}
+		if cur, ok := body["nextCursor"]; !ok || c.lastPage && string(cur) != `""` {
+			t.Errorf("%s: nextCursor %s (present %v)", name, cur, ok)
+		}
+	}
+	// A page that is not the last carries the cursor of the next.
+	h.open(t, "req", sla.Low)
+	var body map[string]json.RawMessage
+	do(t, h.mine(), call{user: "req", query: map[string]string{"limit": "1"}}, &body)
+	if string(body["nextCursor"]) == `""` || len(body["nextCursor"]) < 3 {
+		t.Fatalf("a first page of two: nextCursor %s", body["nextCursor"])
+	}
 }

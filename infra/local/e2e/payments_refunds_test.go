@@ -20,6 +20,7 @@ import (
 	"github.com/liberation/monetization/infra/local/stripefault"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/manifest"
+	paymentsarea "github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -90,9 +91,9 @@ func (s *payStand) payment() paymentView {
 }
 
 // item reads the payment item (reservations are not part of the API).
-func (s *payStand) item() store.Payment {
+func (s *payStand) item() paymentsarea.Payment {
 	s.t.Helper()
-	p, err := s.h.Env.Store().GetPayment(context.Background(), s.user, s.payID)
+	p, err := paymentsarea.Repo{S: s.h.Env.Store()}.GetPayment(context.Background(), s.user, s.payID)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -209,3 +209,13 @@ func randHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Store is a fresh table on moto with clk as the store's clock (nil: the environment's): what a
+// package's backend_moto_test.go gives its repository cases (decision 0073).
+func Store(t testing.TB, clk clock.Clock) *store.Store {
+	s := New(t).Store()
+	if clk != nil {
+		s.Clock = clk
+	}
+	return s
+}

@@ -110,8 +110,8 @@ func KnownFeature(feature string) bool {
 	return all[len(all)-1].Grants(feature)
 }
 
-// NewListTiers builds GET /tiers (public): the catalogue, cacheable for five minutes.
-func NewListTiers(rt *platform.Runtime) (httpapi.Lambda, error) {
+// wireListTiers builds GET /tiers (public): the catalogue, cacheable for five minutes.
+func wireListTiers(rt *platform.Runtime) (httpapi.Lambda, error) {
 	body := map[string]any{"tiers": All()}
 	return httpapi.Route(rt.Fn, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		resp := httpapi.OK(body)
@@ -119,3 +119,6 @@ func NewListTiers(rt *platform.Runtime) (httpapi.Lambda, error) {
 		return resp, nil
 	}), nil
 }
+
+// newWiring: the package's functions need nothing but their runtime (decision 0074).
+func newWiring(rt *platform.Runtime) (*platform.Runtime, error) { return rt, nil }

@@ -1,5 +1,6 @@
 // Package gen writes what follows from the manifest: every functions/<name>/main.go, the registry
-// the local gateway and tests build handlers from, and the SAM template. `make generate` runs it
+// the local gateway and tests build handlers from, each package's constructors (functions_gen.go,
+// decision 0074) and the SAM template. `make generate` runs it
 // (go generate ./shared/manifest); gen_test.go fails when a committed file is stale.
 package gen
 
@@ -7,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -38,6 +40,11 @@ func Files() (map[string][]byte, error) {
 		return nil, err
 	}
 	out["shared/registry/registry_gen.go"] = reg
+	ctors, err := Constructors()
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(out, ctors)
 	tpl, err := Template()
 	if err != nil {
 		return nil, err

@@ -3,18 +3,16 @@ package catalog
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/blob"
 	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/job"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -37,6 +35,15 @@ type Builder struct {
 	Store *store.Store
 	Blobs blob.Store
 	Clock clock.Clock
+
+	table snapshotTable // nil: the DynamoDB repository over Store (unit tests set a fake)
+}
+
+func (b *Builder) repo() snapshotTable {
+	if b.table != nil {
+		return b.table
+	}
+	return dynamoCatalog{b.Store}
 }
 
 // BuildReport is what a rebuild did.
@@ -49,31 +56,32 @@ type BuildReport struct {
 	Version   int64  `json:"version,omitempty"`
 }
 
+// wireRefreshCatalog: ratings and enrolment counts change without a catalog message; the 5-minute
+// refresh keeps the snapshot's within five minutes of them.
+func wireRefreshCatalog(rt *platform.Runtime) (job.Handler[BuildReport], error) {
+	b, err := builder(rt)
+	if err != nil {
+		return nil, err
+	}
+	return job.Handle(rt.Log, b.Rebuild), nil
+}
+
 // Rebuild reads every listing (CatalogShards consistent Queries, published ones only) and, when
 // the content differs from the current snapshot's (or the current object is from an earlier day),
 // writes a new snapshot object and points the stamp at it. The stamp only moves forward: a build
 // that read the listings before the one already recorded does not replace it.
 func (b *Builder) Rebuild(ctx context.Context) (BuildReport, error) {
 	start := b.Clock.Now().UTC()
-	var listings []Listing
-	for n := 0; n < store.CatalogShards; n++ {
-		part, err := store.QueryAll[Listing](ctx, b.Store, &dynamodb.QueryInput{
-			KeyConditionExpression:    aws.String("PK = :pk"),
-			FilterExpression:          aws.String("#st = :pub"),
-			ExpressionAttributeNames:  map[string]string{"#st": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.CatalogShardPK(n)), ":pub": store.S(StatusPublished)},
-			ConsistentRead:            aws.Bool(true),
-		})
-		if err != nil {
-			return BuildReport{}, err
-		}
-		listings = append(listings, part...)
+	table := b.repo()
+	listings, err := table.PublishedListings(ctx)
+	if err != nil {
+		return BuildReport{}, err
 	}
 	snap := NewSnapshot(listings, start)
 	hash := snap.Hash()
 	rep := BuildReport{Published: len(snap.Docs), Listings: len(listings)}
-	var cur Stamp
-	if err := b.Store.GetConsistent(ctx, store.CatalogStampKey(), &cur); err != nil && !apperr.Is(err, apperr.NotFound) {
+	cur, err := table.CurrentStamp(ctx)
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
 		return rep, err
 	}
 	key := SnapshotPrefix + start.Format("2006-01-02") + "/" + hash[:32] + ".json.gz"
@@ -88,19 +96,8 @@ func (b *Builder) Rebuild(ctx context.Context) (BuildReport, error) {
 	if err := b.Blobs.Put(ctx, blob.Object{Key: key, ContentType: "application/gzip"}, body); err != nil {
 		return rep, err
 	}
-	var out Stamp
-	err = b.Store.Update(ctx, &dynamodb.UpdateItemInput{
-		Key: store.CatalogStampKey().Item(),
-		UpdateExpression: aws.String("SET #t = :t, #k = :k, #h = :h, #c = :c, #b = :b, sourceAt = :src, builtAt = :now " +
-			"ADD version :one"),
-		ConditionExpression:      aws.String("attribute_not_exists(PK) OR sourceAt <= :src"),
-		ExpressionAttributeNames: map[string]string{"#t": "type", "#k": "key", "#h": "hash", "#c": "count", "#b": "bytes"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":t": store.S("catalog-stamp"), ":k": store.S(key), ":h": store.S(hash), ":c": store.N(int64(len(snap.Docs))),
-			":b": store.N(int64(len(body))), ":src": store.S(start.Format(time.RFC3339Nano)),
-			":now": store.S(b.Clock.Now().UTC().Format(time.RFC3339Nano)), ":one": store.N(1),
-		},
-	}, &out)
+	out, err := table.MoveStamp(ctx, Stamp{Key: key, Hash: hash, Count: len(snap.Docs), Bytes: len(body),
+		SourceAt: start, BuiltAt: b.Clock.Now().UTC()})
 	if store.IsConditionFailed(err) {
 		logging.From(ctx).Info("catalog snapshot superseded by a newer build", "key", key)
 		return rep, nil
@@ -111,6 +108,17 @@ func (b *Builder) Rebuild(ctx context.Context) (BuildReport, error) {
 	rep.Changed, rep.Key, rep.Bytes, rep.Version = true, key, len(body), out.Version
 	logging.From(ctx).Info("catalog snapshot written", "key", key, "published", rep.Published, "bytes", rep.Bytes)
 	return rep, nil
+}
+
+func wireIndexCatalog(rt *platform.Runtime) (queue.Consumer, error) {
+	b, err := builder(rt)
+	if err != nil {
+		return nil, err
+	}
+	c := b.Consumer()
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		return c(logging.With(ctx, rt.Log), ev)
+	}, nil
 }
 
 // Consumer rebuilds once per batch of catalog messages (a burst of changes costs one rebuild); if

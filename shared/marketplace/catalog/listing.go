@@ -9,11 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/store"
 )
@@ -48,7 +44,7 @@ func contains(xs []string, x string) bool { return slices.Contains(xs, x) }
 
 // Listing is a course's catalog item (store.ListingKey): what search needs, plus the counters that
 // change with reviews and enrolments. Every course has one from its creation, so the counters can
-// be ADDed in any transaction without creating a half item.
+// be ADDed in any transaction without creating a half item (its items: repo_catalog.go).
 type Listing struct {
 	PK             string     `dynamodbav:"PK"`
 	SK             string     `dynamodbav:"SK"`
@@ -95,65 +91,6 @@ func (l Listing) Histogram() [5]int64 { return [5]int64{l.R1, l.R2, l.R3, l.R4, 
 func (l *Listing) SetKeys() {
 	k := store.ListingKey(l.CourseID)
 	l.PK, l.SK, l.Type = k.PK, k.SK, "listing"
-}
-
-// NewListingItem creates a course's listing (with zero counters) once.
-func NewListingItem(l Listing) (types.TransactWriteItem, error) {
-	l.SetKeys()
-	return store.PutNewItem(l)
-}
-
-// UpdateFieldsItem sets a listing's searchable fields and status without touching its counters.
-// The listing must exist (created with its course).
-func UpdateFieldsItem(l Listing) types.TransactWriteItem {
-	set := []string{"instructorName = :in", "title = :t", "category = :c", "#lvl = :lv", "#lang = :lg",
-		"priceCents = :p", "#st = :st", "updatedAt = :u"}
-	remove := []string{}
-	vals := map[string]types.AttributeValue{
-		":in": store.S(l.InstructorName), ":t": store.S(l.Title), ":c": store.S(l.Category), ":lv": store.S(l.Level),
-		":lg": store.S(l.Language), ":p": store.N(l.PriceCents), ":st": store.S(l.Status),
-		":u": store.S(l.UpdatedAt.UTC().Format(time.RFC3339Nano)),
-	}
-	opt := func(attr, ph, v string) {
-		if v == "" {
-			remove = append(remove, attr)
-			return
-		}
-		set = append(set, attr+" = "+ph)
-		vals[ph] = store.S(v)
-	}
-	opt("subtitle", ":sub", l.Subtitle)
-	opt("terms", ":terms", l.Terms)
-	if len(l.Tags) > 0 {
-		list := make([]types.AttributeValue, len(l.Tags))
-		for i, t := range l.Tags {
-			list[i] = store.S(t)
-		}
-		set = append(set, "tags = :tags")
-		vals[":tags"] = &types.AttributeValueMemberL{Value: list}
-	} else {
-		remove = append(remove, "tags")
-	}
-	if l.PublishedAt != nil {
-		set = append(set, "publishedAt = :pa")
-		vals[":pa"] = store.S(l.PublishedAt.UTC().Format(time.RFC3339Nano))
-	}
-	expr := "SET " + strings.Join(set, ", ")
-	if len(remove) > 0 {
-		expr += " REMOVE " + strings.Join(remove, ", ")
-	}
-	return types.TransactWriteItem{Update: &types.Update{
-		Key:                       store.ListingKey(l.CourseID).Item(),
-		UpdateExpression:          aws.String(expr),
-		ConditionExpression:       aws.String("attribute_exists(PK)"),
-		ExpressionAttributeNames:  map[string]string{"#lvl": "level", "#lang": "language", "#st": "status"},
-		ExpressionAttributeValues: vals,
-	}}
-}
-
-// CountersItem adds deltas to a listing's counters (ratings, enrolments); nil when none change.
-func CountersItem(courseID string, deltas map[string]int64) *types.TransactWriteItem {
-	return store.AddCounters(store.ListingKey(courseID), deltas)
 }
 
 // RatingAverageX100 is the average rating in hundredths, rounded half up (4.67 → 467), 0 without

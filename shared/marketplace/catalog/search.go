@@ -16,6 +16,7 @@ import (
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -44,21 +45,30 @@ type Stamp struct {
 	BuiltAt  time.Time `dynamodbav:"builtAt"`
 }
 
-// Reader is what search needs: the stamp (one GetItem), the snapshot object and the cursor codec.
+// Reader is what search needs: the stamp (one GetItem), the snapshot object and the cursor codec
+// (Store.Cursor).
 type Reader struct {
 	Store *store.Store
 	Blobs blob.Store
+
+	stamps stampReader // nil: the DynamoDB repository over Store (unit tests set a fake)
 
 	mu  sync.Mutex
 	key string
 	ix  *Index
 }
 
+func (r *Reader) repo() stampReader {
+	if r.stamps != nil {
+		return r.stamps
+	}
+	return dynamoCatalog{r.Store}
+}
+
 // Index returns the index of the current snapshot: one GetItem of the stamp, and an S3 read only
 // when the stamp names a snapshot this process has not loaded yet.
 func (r *Reader) Index(ctx context.Context) (*Index, error) {
-	var st Stamp
-	err := r.Store.Get(ctx, store.CatalogStampKey(), &st)
+	st, err := r.repo().Stamp(ctx)
 	if apperr.Is(err, apperr.NotFound) {
 		return NewIndex(Snapshot{}), nil // nothing published yet
 	}
@@ -104,6 +114,14 @@ type SearchResponse struct {
 	Courses    []CourseItem `json:"courses"`
 	Total      int          `json:"total"`
 	NextCursor string       `json:"nextCursor,omitempty"`
+}
+
+func wireSearchCourses(rt *platform.Runtime) (httpapi.Lambda, error) {
+	blobs, err := blob.From(rt)
+	if err != nil {
+		return nil, err
+	}
+	return HandleSearchCourses(rt.Fn, &Reader{Store: store.Open(rt), Blobs: blobs}), nil
 }
 
 // HandleSearchCourses serves GET /courses (public).

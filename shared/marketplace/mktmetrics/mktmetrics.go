@@ -10,10 +10,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -89,37 +85,39 @@ func PeriodBounds(period string) (time.Time, time.Time, error) {
 // Read returns the marketplace metrics of period: the gauges (one GetItem) and the period's day
 // counters (one Query of at most 31 items). It never scans.
 func Read(ctx context.Context, s *store.Store, period string) (Metrics, error) {
+	return read(ctx, dynamoCounters{s}, period)
+}
+
+// counters is where the marketplace's counters are read: dynamoCounters (repo_metrics.go, the only
+// file of the package with DynamoDB inputs) in production, a fake in unit tests; the contract test
+// runs the same cases on both.
+type counters interface {
+	// Gauges reads the gauges (METRICS/MKT#CURRENT); none yet is an empty map.
+	Gauges(ctx context.Context) (map[string]int64, error)
+	// Days reads the day counters of the days from..to (inclusive), one map per day that has any.
+	Days(ctx context.Context, from, to time.Time) ([]map[string]int64, error)
+}
+
+func read(ctx context.Context, c counters, period string) (Metrics, error) {
 	from, to, err := PeriodBounds(period)
 	if err != nil {
 		return Metrics{}, err
 	}
 	m := Metrics{Period: period, From: from.Format("2006-01-02"), To: to.Format("2006-01-02"), Currency: "usd"}
-	cur, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: store.MarketplaceMetricsCurrentKey().Item()})
+	g, err := c.Gauges(ctx)
 	if err != nil {
-		return m, apperr.Wrap(err, apperr.Unavailable, "read failed")
+		return m, err
 	}
-	g := store.Numbers(cur.Item)
 	m.PublishedCourses = g[GaugePublishedCourses]
 	m.Earnings = Earnings{PendingCents: g[GaugePending], AvailableCents: g[GaugeAvailable], HeldCents: g[GaugeHeld], PaidCents: g[GaugePaid]}
-	sum := map[string]int64{}
-	in := &dynamodb.QueryInput{
-		TableName:              &s.Table,
-		KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :from AND :to"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":   store.S(store.MarketplaceMetricsCurrentKey().PK),
-			":from": store.S(store.MarketplaceMetricsDayKey(from).SK), ":to": store.S(store.MarketplaceMetricsDayKey(to).SK),
-		},
+	days, err := c.Days(ctx, from, to)
+	if err != nil {
+		return m, err
 	}
-	p := dynamodb.NewQueryPaginator(s.DB, in)
-	for p.HasMorePages() {
-		res, err := p.NextPage(ctx)
-		if err != nil {
-			return m, apperr.Wrap(err, apperr.Unavailable, "query failed")
-		}
-		for _, it := range res.Items {
-			for k, v := range store.Numbers(it) {
-				sum[k] += v
-			}
+	sum := map[string]int64{}
+	for _, day := range days {
+		for k, v := range day {
+			sum[k] += v
 		}
 	}
 	m.Sales, m.FreeEnrollments, m.GMVCents = sum[CtrSales], sum[CtrFreeEnrollments], sum[CtrGMV]

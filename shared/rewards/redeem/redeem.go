@@ -47,27 +47,27 @@ func NewDeps(rt *platform.Runtime) (*Deps, error) {
 	return d, nil
 }
 
-func build(rt *platform.Runtime, h func(manifest.Function, *Deps) httpapi.Lambda) (httpapi.Lambda, error) {
+// wiring is what redeem makes once per cold start for any of its functions (decision 0074).
+type wiring struct {
+	rt *platform.Runtime
+	d  *Deps
+}
+
+func newWiring(rt *platform.Runtime) (wiring, error) {
 	d, err := NewDeps(rt)
-	if err != nil {
-		return nil, err
-	}
-	return h(rt.Fn, d), nil
+	return wiring{rt: rt, d: d}, err
 }
 
-// NewApproveRedemption builds POST /admin/redemptions/{redemptionId}/approve.
-func NewApproveRedemption(rt *platform.Runtime) (httpapi.Lambda, error) {
-	return build(rt, HandleApproveRedemption)
+func wireApproveRedemption(w wiring) (httpapi.Lambda, error) {
+	return HandleApproveRedemption(w.rt.Fn, w.d), nil
 }
 
-// NewRejectRedemption builds POST /admin/redemptions/{redemptionId}/reject.
-func NewRejectRedemption(rt *platform.Runtime) (httpapi.Lambda, error) {
-	return build(rt, HandleRejectRedemption)
+func wireRejectRedemption(w wiring) (httpapi.Lambda, error) {
+	return HandleRejectRedemption(w.rt.Fn, w.d), nil
 }
 
-// NewFulfilRedemption builds POST /admin/redemptions/{redemptionId}/fulfil.
-func NewFulfilRedemption(rt *platform.Runtime) (httpapi.Lambda, error) {
-	return build(rt, HandleFulfilRedemption)
+func wireFulfilRedemption(w wiring) (httpapi.Lambda, error) {
+	return HandleFulfilRedemption(w.rt.Fn, w.d), nil
 }
 
 func (d *Deps) redemption(ctx context.Context, r *httpapi.Request) (rewards.Redemption, error) {

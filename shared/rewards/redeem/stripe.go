@@ -10,30 +10,14 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/billing"
 	"github.com/liberation/monetization/shared/rewards"
 	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
 	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
 
-// Payments is what fulfilment and rejection need from Stripe. Each call is idempotent on the
-// redemption: the same redemption never yields two coupons or two credits, nor two reversals
-// (docs/decisions/0044).
-type Payments interface {
-	// IssueCoupon creates the redemption's single-use coupon (id red.CouponCode) and returns its code.
-	IssueCoupon(ctx context.Context, red rewards.Redemption, rw rewardcatalog.Reward) (code string, err error)
-	// CreditBalance credits the reward to the user's Stripe customer balance, creating the customer
-	// when the user has none yet, and returns the customer and the balance transaction.
-	CreditBalance(ctx context.Context, red rewards.Redemption, rw rewardcatalog.Reward) (customerID, txn string, err error)
-	// RevokeCoupon deletes the redemption's coupon; one that does not exist (never created, or
-	// already deleted) is revoked.
-	RevokeCoupon(ctx context.Context, red rewards.Redemption) error
-	// ReverseCredit reverses the redemption's credit, if Stripe has one, with a balance transaction
-	// of the opposite amount (Stripe's balance transactions cannot be deleted).
-	ReverseCredit(ctx context.Context, red rewards.Redemption) error
-}
-
-// stripePayments is Payments on the Stripe API.
+// stripePayments is Payments (ports.go) on the Stripe API: this file and revoke.go.
 type stripePayments struct {
 	stripe *stripeapi.Client
 	store  *store.Store
@@ -145,9 +129,9 @@ func (p *stripePayments) CreditBalance(ctx context.Context, red rewards.Redempti
 
 // customer returns the user's Stripe customer, creating it as billing does (same idempotency key
 // "customer-<userId>", same parameters), so that whichever area creates it first, both end up with
-// one customer linked to the user (store.LinkStripeCustomer keeps the first id).
+// one customer linked to the user (billing.Records.LinkStripeCustomer keeps the first id).
 func (p *stripePayments) customer(ctx context.Context, red rewards.Redemption) (string, error) {
-	u, err := p.store.GetUser(ctx, red.UserID)
+	u, err := billing.Records{S: p.store}.GetUser(ctx, red.UserID)
 	if err == nil && u.StripeCustomerID != "" {
 		return u.StripeCustomerID, nil
 	}
@@ -167,5 +151,5 @@ func (p *stripePayments) customer(ctx context.Context, red rewards.Redemption) (
 	if err != nil {
 		return "", stripeapi.Error(err, "creating the customer")
 	}
-	return p.store.LinkStripeCustomer(ctx, red.UserID, red.Email, cus.ID)
+	return billing.Records{S: p.store}.LinkStripeCustomer(ctx, red.UserID, red.Email, cus.ID)
 }

@@ -72,10 +72,13 @@ func ByID(id string) (Reward, bool) {
 	return Reward{}, false
 }
 
-// NewListRewards builds GET /rewards.
-func NewListRewards(rt *platform.Runtime) (httpapi.Lambda, error) {
+// wireListRewards builds GET /rewards.
+func wireListRewards(rt *platform.Runtime) (httpapi.Lambda, error) {
 	return httpapi.Route(rt.Fn, func(context.Context, *httpapi.Request) (httpapi.Response, error) {
 		return httpapi.Response{Status: http.StatusOK, Body: map[string]any{"rewards": All()},
 			Headers: map[string]string{"cache-control": "public, max-age=300"}}, nil
 	}), nil
 }
+
+// newWiring: the package's functions need nothing but their runtime (decision 0074).
+func newWiring(rt *platform.Runtime) (*platform.Runtime, error) { return rt, nil }

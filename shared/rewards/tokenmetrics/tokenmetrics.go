@@ -9,10 +9,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
 	"github.com/liberation/monetization/shared/store"
@@ -50,16 +46,16 @@ type Counters struct {
 }
 
 // Read sums the counters of the last days UTC days up to now (today included) and the gauges of
-// every shard: two Queries of at most Shards × (days + 1) small items.
+// every shard, from the table: two Queries of at most Shards × (days + 1) small items.
 func Read(ctx context.Context, st *store.Store, now time.Time, days int) (Metrics, error) {
+	return ReadFrom(ctx, NewSource(st), now, days)
+}
+
+// ReadFrom is Read on any Source.
+func ReadFrom(ctx context.Context, src Source, now time.Time, days int) (Metrics, error) {
 	from := now.AddDate(0, 0, -(days - 1))
 	out := Metrics{From: day(from), To: day(now)}
-	daysItems, err := store.QueryAll[Counters](ctx, st, &dynamodb.QueryInput{
-		KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :from AND :to"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": store.S(store.TokenMetricsDayPartition), ":from": store.S(out.From), ":to": store.S(out.To + "~"),
-		},
-	})
+	daysItems, err := src.DayCounters(ctx, out.From, out.To)
 	if err != nil {
 		return out, err
 	}
@@ -71,11 +67,7 @@ func Read(ctx context.Context, st *store.Store, now time.Time, days int) (Metric
 		out.PendingCancelled += it.PendingCancelled
 		out.Held += it.HeldNew
 	}
-	gauges, err := store.QueryAll[Counters](ctx, st, &dynamodb.QueryInput{
-		KeyConditionExpression:    aws.String("PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.TokenMetricsCurrentPartition)},
-		ConsistentRead:            aws.Bool(true),
-	})
+	gauges, err := src.Gauges(ctx)
 	if err != nil {
 		return out, err
 	}

@@ -125,6 +125,13 @@ func ctrlCUnderPTY(t *testing.T, makeBin, makefile, env string) (string, error) 
 		_ = cmd.Process.Kill()
 		t.Fatalf("make did not exit after Ctrl-C:\n%s", out.String())
 	}
+	// Read what the terminal still holds before closing it: once make and the helper have exited,
+	// no one holds the other end and the read ends (EIO). Closing first could drop the helper's last
+	// line ("stopping…") unread, which a loaded machine made happen.
+	select {
+	case <-read:
+	case <-time.After(5 * time.Second):
+	}
 	master.Close()
 	<-read
 	var ee *exec.ExitError

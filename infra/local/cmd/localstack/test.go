@@ -25,6 +25,20 @@ func (c *cli) runTest(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// First the unit pass: the same packages with nothing started (minidyn in process for the
+	// repositories, fakes for the rest), fast and with its own coverage — what `go test ./...`
+	// between edits gives a developer.
+	var failed []string
+	unitCover := filepath.Join(root, "coverage-unit.out")
+	t0 := time.Now()
+	unitCmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-p", "2", "-coverprofile="+unitCover, "./shared/...")
+	unitCmd.Dir, unitCmd.Stdout, unitCmd.Stderr = root, c.stdout, c.stderr
+	if err := unitCmd.Run(); err != nil {
+		failed = append(failed, "go test ./shared/... (unit, no services)")
+	}
+	unitTotal, unitErr := coverageTotal(ctx, root, unitCover)
+	fmt.Fprintf(c.stdout, "unit tests (no services) took %s\n", time.Since(t0).Round(time.Second))
+
 	ports := services.TestPorts.FromEnv(c.getenv)
 	start := time.Now()
 	logDir := filepath.Join(c.stateDir(root), "test-logs")
@@ -48,9 +62,8 @@ func (c *cli) runTest(ctx context.Context, args []string) error {
 		return cmd.Run()
 	}
 
-	var failed []string
 	cover := filepath.Join(root, "coverage.out")
-	t0 := time.Now()
+	t0 = time.Now()
 	if err := run(root, "go", "test", "-count=1", "-p", "2", "-tags", "integration", "-coverpkg=./shared/...,./infra/local/...",
 		"-coverprofile="+cover, "./..."); err != nil {
 		failed = append(failed, "go test ./...")
@@ -72,6 +85,9 @@ func (c *cli) runTest(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.stdout, "FAILED: "+strings.Join(failed, "; "))
 	} else {
 		fmt.Fprintln(c.stdout, "PASSED")
+	}
+	if unitErr == nil {
+		fmt.Fprintf(c.stdout, "unit statement coverage (go test ./shared/..., no services): %s\n", unitTotal)
 	}
 	if covErr == nil {
 		fmt.Fprintf(c.stdout, "total statement coverage: %s\n", total)

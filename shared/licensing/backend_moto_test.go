@@ -1,0 +1,19 @@
+//go:build integration
+
+package licensing
+
+import (
+	"testing"
+
+	"github.com/liberation/monetization/infra/local/localtest"
+	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/store"
+)
+
+// TestMain starts the local services (moto, stripe-mock, mailpit) for the integration build: the
+// contract cases on moto and jobs_integration_test.go need them.
+func TestMain(m *testing.M) { localtest.Main(m) }
+
+// newTestStore is the table the repository's contract cases run on: moto with the integration
+// tag, in process without it (backend_unit_test.go).
+func newTestStore(t testing.TB, clk clock.Clock) *store.Store { return localtest.Store(t, clk) }

@@ -1,0 +1,14 @@
+//go:build !integration
+
+package mktmetrics
+
+import (
+	"testing"
+
+	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/store/tabletest"
+)
+
+// newTestStore is the table the repository's contract cases run on: in process without the
+// integration tag, moto with it (backend_moto_test.go), the same cases either way (decision 0073).
+func newTestStore(t testing.TB) *store.Store { return tabletest.New(t, nil) }

@@ -1,0 +1,16 @@
+//go:build !integration
+
+package redeem
+
+import (
+	"testing"
+
+	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/store/tabletest"
+)
+
+// newTestStore is the table the workflow's tests run on: in process (minidyn) without the
+// integration tag, moto with it (backend_moto_test.go), the same tests either way
+// (docs/decisions/0073).
+func newTestStore(t testing.TB, clk clock.Clock) *store.Store { return tabletest.New(t, clk) }
