@@ -2,28 +2,57 @@
 
 package billing
 
-import "github.com/liberation/monetization/shared/platform"
+import (
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/job"
+	"github.com/liberation/monetization/shared/platform"
+)
 
 // One constructor per manifest function of this package: newWiring (wiring.go) makes what the
 // package needs from the function's runtime, and wire<Name>, beside the handler, hands the handler
 // what it takes.
-var (
-	// NewGetSubscription builds get-subscription (GET /subscription): The caller's subscription, status and entitlements.
-	NewGetSubscription = platform.Build(newWiring, wireGetSubscription)
-	// NewCheckFeature builds check-feature (GET /features/{feature}): Whether the caller may use a feature, and why.
-	NewCheckFeature = platform.Build(newWiring, wireCheckFeature)
-	// NewCreateCheckout builds create-checkout (POST /subscription/checkout): Start a Stripe Checkout Session for a paid tier.
-	NewCreateCheckout = platform.Build(newWiring, wireCreateCheckout)
-	// NewCreatePortalSession builds create-portal-session (POST /subscription/portal): Open the Stripe Customer Portal.
-	NewCreatePortalSession = platform.Build(newWiring, wireCreatePortalSession)
-	// NewChangeSubscription builds change-subscription (PUT /subscription): Upgrade now with proration, or downgrade at period end.
-	NewChangeSubscription = platform.Build(newWiring, wireChangeSubscription)
-	// NewCancelSubscription builds cancel-subscription (DELETE /subscription): Cancel at period end.
-	NewCancelSubscription = platform.Build(newWiring, wireCancelSubscription)
-	// NewResumeSubscription builds resume-subscription (POST /subscription/resume): Undo a pending cancellation.
-	NewResumeSubscription = platform.Build(newWiring, wireResumeSubscription)
-	// NewGetMetrics builds get-metrics (GET /admin/metrics): MRR, paying customers, churn and payment success (admin).
-	NewGetMetrics = platform.Build(newWiring, wireGetMetrics)
-	// NewBillingCycle builds billing-cycle: Daily: reconcile with Stripe, end lapsed access, check duplicate subscriptions, snapshot metrics.
-	NewBillingCycle = platform.Build(newWiring, wireBillingCycle)
-)
+
+// NewGetSubscription builds get-subscription (GET /subscription): The caller's subscription, status and entitlements.
+func NewGetSubscription(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetSubscription)(rt)
+}
+
+// NewCheckFeature builds check-feature (GET /features/{feature}): Whether the caller may use a feature, and why.
+func NewCheckFeature(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireCheckFeature)(rt)
+}
+
+// NewCreateCheckout builds create-checkout (POST /subscription/checkout): Start a Stripe Checkout Session for a paid tier.
+func NewCreateCheckout(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireCreateCheckout)(rt)
+}
+
+// NewCreatePortalSession builds create-portal-session (POST /subscription/portal): Open the Stripe Customer Portal.
+func NewCreatePortalSession(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireCreatePortalSession)(rt)
+}
+
+// NewChangeSubscription builds change-subscription (PUT /subscription): Upgrade now with proration, or downgrade at period end.
+func NewChangeSubscription(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireChangeSubscription)(rt)
+}
+
+// NewCancelSubscription builds cancel-subscription (DELETE /subscription): Cancel at period end.
+func NewCancelSubscription(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireCancelSubscription)(rt)
+}
+
+// NewResumeSubscription builds resume-subscription (POST /subscription/resume): Undo a pending cancellation.
+func NewResumeSubscription(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireResumeSubscription)(rt)
+}
+
+// NewGetMetrics builds get-metrics (GET /admin/metrics): MRR, paying customers, churn and payment success (admin).
+func NewGetMetrics(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetMetrics)(rt)
+}
+
+// NewBillingCycle builds billing-cycle: Daily: reconcile with Stripe, end lapsed access, check duplicate subscriptions, snapshot metrics.
+func NewBillingCycle(rt *platform.Runtime) (job.Handler[CycleReport], error) {
+	return platform.Build(newWiring, wireBillingCycle)(rt)
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
 	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
@@ -22,42 +23,8 @@ import (
 // records and user profiles.
 type dynamoRepo struct{ *store.Store }
 
-// Records is billing's records as the other areas reach them — a user's subscription item and
-// profile (the Stripe customer), and the one customer link they may make — through billing's
-// repository, never by reading or writing billing's items themselves.
-type Records struct{ S *store.Store }
-
-// GetSubscription reads a user's subscription item strongly consistently (apperr.NotFound: none).
-func (r Records) GetSubscription(ctx context.Context, userID string) (Subscription, error) {
-	return dynamoRepo{r.S}.GetSubscription(ctx, userID)
-}
-
-// GetUser reads a user's profile (apperr.NotFound if the user never touched billing).
-func (r Records) GetUser(ctx context.Context, userID string) (User, error) {
-	return dynamoRepo{r.S}.GetUser(ctx, userID)
-}
-
-// LinkStripeCustomer records the user's Stripe customer once and returns the one on file (the
-// first linked wins).
-func (r Records) LinkStripeCustomer(ctx context.Context, userID, email, customerID string) (string, error) {
-	return dynamoRepo{r.S}.LinkStripeCustomer(ctx, userID, email, customerID)
-}
-
-// ResolveStripeUser ties a Stripe object to our user ("" when none is known).
-func (r Records) ResolveStripeUser(ctx context.Context, customerID, subscriptionID string, candidates ...string) (string, error) {
-	return dynamoRepo{r.S}.ResolveStripeUser(ctx, customerID, subscriptionID, candidates...)
-}
-
 // Page sizes of the job's walks (a run that hits maxPages leaves the rest to the next run).
 const duePageSize = 100
-
-// GetSubscription reads a user's subscription item with a strongly consistent read. A user who
-// never had one gets apperr.NotFound.
-func (r dynamoRepo) GetSubscription(ctx context.Context, userID string) (Subscription, error) {
-	var sub Subscription
-	err := r.GetConsistent(ctx, store.SubscriptionKey(userID), &sub)
-	return sub, err
-}
 
 // SubscriptionVersion reads only the version of a user's subscription (consistently); 0 if none.
 // It is the cheap stamp the feature-check cache compares against.
@@ -79,13 +46,6 @@ func (r dynamoRepo) SubscriptionVersion(ctx context.Context, userID string) (int
 		return 0, err
 	}
 	return v.Version, nil
-}
-
-// subscriptionByStripeID finds the subscription item for a Stripe subscription id (GSI1; eventually
-// consistent). NotFound if unknown.
-func (r dynamoRepo) subscriptionByStripeID(ctx context.Context, subID string) (Subscription, error) {
-	g1, g1s := store.StripeSubscriptionGSI1(subID)
-	return store.QueryIndexOne[Subscription](ctx, r.Store, manifest.GSI1, g1, g1s, "unknown Stripe subscription")
 }
 
 // putSubscriptionItem returns the transaction item that writes next for userID, conditioned on the
@@ -210,75 +170,28 @@ func (r dynamoRepo) openOtherSubscriptions(ctx context.Context, limit int32,
 	return out, res.LastEvaluatedKey, nil
 }
 
+// The user, customer and subscription records are read and linked by records.Records, billing's
+// leaf package that the other areas import (decision 0075); billing's repository delegates to it.
+func (r dynamoRepo) records() records.Records { return records.Records{S: r.Store} }
+
+// GetSubscription reads a user's subscription item strongly consistently (apperr.NotFound: none).
+func (r dynamoRepo) GetSubscription(ctx context.Context, userID string) (Subscription, error) {
+	return r.records().GetSubscription(ctx, userID)
+}
+
 // GetUser reads a user's profile (apperr.NotFound if the user never touched billing).
 func (r dynamoRepo) GetUser(ctx context.Context, userID string) (User, error) {
-	var u User
-	err := r.Get(ctx, store.UserKey(userID), &u)
-	return u, err
+	return r.records().GetUser(ctx, userID)
 }
 
-// LinkStripeCustomer records the user's Stripe customer once. If the user already has one, the
-// existing id wins and is returned (so two racing checkouts end with one customer on file).
+// LinkStripeCustomer records the user's Stripe customer once and returns the one on file.
 func (r dynamoRepo) LinkStripeCustomer(ctx context.Context, userID, email, customerID string) (string, error) {
-	k := store.UserKey(userID)
-	g1, g1s := store.StripeCustomerGSI1(customerID)
-	var out User
-	err := r.Update(ctx, &dynamodb.UpdateItemInput{
-		Key: k.Item(),
-		UpdateExpression: aws.String("SET #t = :t, userId = :u, stripeCustomerId = :c, GSI1PK = :g1, GSI1SK = :g1s, " +
-			"createdAt = if_not_exists(createdAt, :now), email = :e"),
-		ConditionExpression:      aws.String("attribute_not_exists(stripeCustomerId) OR stripeCustomerId = :c"),
-		ExpressionAttributeNames: map[string]string{"#t": "type"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":t": store.S("user"), ":u": store.S(userID), ":c": store.S(customerID), ":g1": store.S(g1), ":g1s": store.S(g1s),
-			":now": store.S(r.Clock.Now().Format(time.RFC3339Nano)), ":e": store.S(email),
-		},
-	}, &out)
-	if store.IsConditionFailed(err) {
-		existing, gErr := r.GetUser(ctx, userID)
-		if gErr != nil {
-			return "", gErr
-		}
-		return existing.StripeCustomerID, nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return out.StripeCustomerID, nil
+	return r.records().LinkStripeCustomer(ctx, userID, email, customerID)
 }
 
-// userIDByStripeCustomer finds our user for a Stripe customer id (GSI1). NotFound if unknown.
-func (r dynamoRepo) userIDByStripeCustomer(ctx context.Context, customerID string) (string, error) {
-	if customerID == "" {
-		return "", apperr.New(apperr.NotFound, "no customer id")
-	}
-	g1, g1s := store.StripeCustomerGSI1(customerID)
-	u, err := store.QueryIndexOne[User](ctx, r.Store, manifest.GSI1, g1, g1s, "unknown Stripe customer")
-	return u.UserID, err
-}
-
-// ResolveStripeUser ties a Stripe object to our user: the first non-empty candidate (our
-// metadata.userId or client_reference_id, which every object we create carries), else the user
-// linked to the Stripe customer, else the owner of the Stripe subscription. "" when none is known.
+// ResolveStripeUser ties a Stripe object to our user ("" when none is known).
 func (r dynamoRepo) ResolveStripeUser(ctx context.Context, customerID, subscriptionID string, candidates ...string) (string, error) {
-	for _, c := range candidates {
-		if c != "" {
-			return c, nil
-		}
-	}
-	if customerID != "" {
-		id, err := r.userIDByStripeCustomer(ctx, customerID)
-		if err == nil || !apperr.Is(err, apperr.NotFound) {
-			return id, err
-		}
-	}
-	if subscriptionID != "" {
-		sub, err := r.subscriptionByStripeID(ctx, subscriptionID)
-		if err == nil || !apperr.Is(err, apperr.NotFound) {
-			return sub.UserID, err
-		}
-	}
-	return "", nil
+	return r.records().ResolveStripeUser(ctx, customerID, subscriptionID, candidates...)
 }
 
 // decodeItem reads an item into out (Internal when it has another shape).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/store/tabletest"
@@ -134,10 +134,10 @@ func TestDynamoSubscriptionIndexes(t *testing.T) {
 	write("u5", "", "", time.Time{}, time.Time{})                                     // a stub
 	write("u6", "sub_6", "active", base.Add(48*time.Hour), time.Time{})               // not due yet
 
-	if got, err := r.subscriptionByStripeID(ctx, "sub_3"); err != nil || got.UserID != "u3" {
+	if got, err := r.records().SubscriptionByStripeID(ctx, "sub_3"); err != nil || got.UserID != "u3" {
 		t.Fatalf("by Stripe id: %+v %v", got, err)
 	}
-	if _, err := r.subscriptionByStripeID(ctx, "sub_unknown"); !apperr.Is(err, apperr.NotFound) {
+	if _, err := r.records().SubscriptionByStripeID(ctx, "sub_unknown"); !apperr.Is(err, apperr.NotFound) {
 		t.Fatalf("unknown Stripe id: %v", err)
 	}
 	var due []string
@@ -229,60 +229,6 @@ func TestDynamoOtherSubscriptions(t *testing.T) {
 	}
 }
 
-// A user's Stripe customer is linked once: the first id wins, however many checkouts race, and
-// the user is found by it. Other areas do the same through Records.
-func TestDynamoLinkStripeCustomerFirstWins(t *testing.T) {
-	clk := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	s := newTestStore(t, clk)
-	r := dynamoRepo{s}
-	other := Records{S: s}
-	ctx := context.Background()
-	if _, err := other.GetUser(ctx, "u1"); !apperr.Is(err, apperr.NotFound) {
-		t.Fatalf("a user who never touched billing: %v", err)
-	}
-	if id, err := r.LinkStripeCustomer(ctx, "u1", "ada@example.com", "cus_1"); err != nil || id != "cus_1" {
-		t.Fatalf("first link: %q %v", id, err)
-	}
-	clk.Advance(time.Hour)
-	if id, err := other.LinkStripeCustomer(ctx, "u1", "ada@new.example", "cus_1"); err != nil || id != "cus_1" {
-		t.Fatalf("the same customer again: %q %v", id, err)
-	}
-	if id, err := r.LinkStripeCustomer(ctx, "u1", "ada@example.com", "cus_2"); err != nil || id != "cus_1" {
-		t.Fatalf("a second customer: %q %v, want the first kept", id, err)
-	}
-	u, err := other.GetUser(ctx, "u1")
-	if err != nil || u.StripeCustomerID != "cus_1" || u.Email != "ada@new.example" || u.UserID != "u1" || u.Type != "user" ||
-		u.GSI1PK != "CUS#cus_1" || !u.CreatedAt.Equal(clk.Now().Add(-time.Hour)) {
-		t.Fatalf("profile %+v %v (created once, the address kept current)", u, err)
-	}
-	if id, err := r.userIDByStripeCustomer(ctx, "cus_1"); err != nil || id != "u1" {
-		t.Fatalf("by customer: %q %v", id, err)
-	}
-	for _, c := range []string{"cus_2", ""} {
-		if _, err := r.userIDByStripeCustomer(ctx, c); !apperr.Is(err, apperr.NotFound) {
-			t.Fatalf("customer %q: %v, want NotFound", c, err)
-		}
-	}
-
-	// Racing checkouts of another user end with one customer on file, the one every racer returns.
-	var wg sync.WaitGroup
-	got := make([]string, 4)
-	for i := range got {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got[i], _ = r.LinkStripeCustomer(ctx, "u2", "bo@example.com", "cus_race_"+string(rune('a'+i)))
-		}()
-	}
-	wg.Wait()
-	u2, _ := r.GetUser(ctx, "u2")
-	for _, id := range got {
-		if id != u2.StripeCustomerID || id == "" {
-			t.Fatalf("racers got %v, stored %q", got, u2.StripeCustomerID)
-		}
-	}
-}
-
 // A Stripe object is tied to our user by its metadata first, then its customer, then its
 // subscription; "" when none is known. Records answers the same as billing's own repository, and
 // reads the subscription item as billing wrote it.
@@ -314,15 +260,15 @@ func TestDynamoResolveStripeUser(t *testing.T) {
 			if got, err := r.ResolveStripeUser(ctx, tt.customer, tt.sub, tt.candidates...); err != nil || got != tt.want {
 				t.Fatalf("got %q %v, want %q", got, err, tt.want)
 			}
-			if got, err := (Records{S: s}).ResolveStripeUser(ctx, tt.customer, tt.sub, tt.candidates...); err != nil || got != tt.want {
+			if got, err := (records.Records{S: s}).ResolveStripeUser(ctx, tt.customer, tt.sub, tt.candidates...); err != nil || got != tt.want {
 				t.Fatalf("through Records: got %q %v, want %q", got, err, tt.want)
 			}
 		})
 	}
-	if sub, err := (Records{S: s}).GetSubscription(ctx, "u-sub"); err != nil || sub.Tier != "pro" || sub.Version != 1 {
+	if sub, err := (records.Records{S: s}).GetSubscription(ctx, "u-sub"); err != nil || sub.Tier != "pro" || sub.Version != 1 {
 		t.Fatalf("through Records: %+v %v", sub, err)
 	}
-	if _, err := (Records{S: s}).GetSubscription(ctx, "u-none"); !apperr.Is(err, apperr.NotFound) {
+	if _, err := (records.Records{S: s}).GetSubscription(ctx, "u-none"); !apperr.Is(err, apperr.NotFound) {
 		t.Fatalf("through Records, none: %v", err)
 	}
 }

@@ -2,40 +2,87 @@
 
 package licensing
 
-import "github.com/liberation/monetization/shared/platform"
+import (
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/job"
+	"github.com/liberation/monetization/shared/platform"
+)
 
 // One constructor per manifest function of this package: newWiring (wiring.go) makes what the
 // package needs from the function's runtime, and wire<Name>, beside the handler, hands the handler
 // what it takes.
-var (
-	// NewCreateLicense builds create-license (POST /admin/licenses): Create an enterprise license and its signed key (admin).
-	NewCreateLicense = platform.Build(newWiring, wireCreateLicense)
-	// NewListLicenses builds list-licenses (GET /admin/licenses): List enterprise licenses, newest first (admin).
-	NewListLicenses = platform.Build(newWiring, wireListLicenses)
-	// NewUpdateLicense builds update-license (PATCH /admin/licenses/{licenseId}): Change seats, expiry, policies or suspension and re-issue the key (admin).
-	NewUpdateLicense = platform.Build(newWiring, wireUpdateLicense)
-	// NewGetLicensePublicKey builds get-license-public-key (GET /licenses/public-key): The license-key verification keys as a JWK set.
-	NewGetLicensePublicKey = platform.Build(newWiring, wireGetLicensePublicKey)
-	// NewActivateLicense builds activate-license (POST /licenses/activate): Activate a license with its key and become an org admin.
-	NewActivateLicense = platform.Build(newWiring, wireActivateLicense)
-	// NewGetLicense builds get-license (GET /licenses/{licenseId}): A license's status, seats, expiry, policies and branding (org admins).
-	NewGetLicense = platform.Build(newWiring, wireGetLicense)
-	// NewCreateLicenseInvite builds create-license-invite (POST /licenses/{licenseId}/invites): Create an invite code for seats of a license (org admins).
-	NewCreateLicenseInvite = platform.Build(newWiring, wireCreateLicenseInvite)
-	// NewJoinLicense builds join-license (POST /licenses/join): Take a seat of a license with an invite code.
-	NewJoinLicense = platform.Build(newWiring, wireJoinLicense)
-	// NewAssignLicenseSeat builds assign-license-seat (POST /licenses/{licenseId}/seats): Give a seat to an existing user by e-mail (org admins).
-	NewAssignLicenseSeat = platform.Build(newWiring, wireAssignLicenseSeat)
-	// NewRemoveLicenseSeat builds remove-license-seat (DELETE /licenses/{licenseId}/seats/{userId}): Free a seat (org admins).
-	NewRemoveLicenseSeat = platform.Build(newWiring, wireRemoveLicenseSeat)
-	// NewListLicenseSeats builds list-license-seats (GET /licenses/{licenseId}/seats): The seats of a license (org admins).
-	NewListLicenseSeats = platform.Build(newWiring, wireListLicenseSeats)
-	// NewPutLicenseBranding builds put-license-branding (PUT /licenses/{licenseId}/branding): Set the white-label branding of a license (org admins).
-	NewPutLicenseBranding = platform.Build(newWiring, wirePutLicenseBranding)
-	// NewGetLicenseUsage builds get-license-usage (GET /licenses/{licenseId}/usage): A license's usage in a month (org admins).
-	NewGetLicenseUsage = platform.Build(newWiring, wireGetLicenseUsage)
-	// NewLicenseExpiry builds license-expiry: Daily: expiring-soon e-mails, expiration policies, overage seat-days.
-	NewLicenseExpiry = platform.Build(newWiring, wireLicenseExpiry)
-	// NewLicenseUsageReport builds license-usage-report: Monthly: close last month's usage, write the true-up line, e-mail org admins.
-	NewLicenseUsageReport = platform.Build(newWiring, wireLicenseUsageReport)
-)
+
+// NewCreateLicense builds create-license (POST /admin/licenses): Create an enterprise license and its signed key (admin).
+func NewCreateLicense(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireCreateLicense)(rt)
+}
+
+// NewListLicenses builds list-licenses (GET /admin/licenses): List enterprise licenses, newest first (admin).
+func NewListLicenses(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListLicenses)(rt)
+}
+
+// NewUpdateLicense builds update-license (PATCH /admin/licenses/{licenseId}): Change seats, expiry, policies or suspension and re-issue the key (admin).
+func NewUpdateLicense(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireUpdateLicense)(rt)
+}
+
+// NewGetLicensePublicKey builds get-license-public-key (GET /licenses/public-key): The license-key verification keys as a JWK set.
+func NewGetLicensePublicKey(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetLicensePublicKey)(rt)
+}
+
+// NewActivateLicense builds activate-license (POST /licenses/activate): Activate a license with its key and become an org admin.
+func NewActivateLicense(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireActivateLicense)(rt)
+}
+
+// NewGetLicense builds get-license (GET /licenses/{licenseId}): A license's status, seats, expiry, policies and branding (org admins).
+func NewGetLicense(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetLicense)(rt)
+}
+
+// NewCreateLicenseInvite builds create-license-invite (POST /licenses/{licenseId}/invites): Create an invite code for seats of a license (org admins).
+func NewCreateLicenseInvite(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireCreateLicenseInvite)(rt)
+}
+
+// NewJoinLicense builds join-license (POST /licenses/join): Take a seat of a license with an invite code.
+func NewJoinLicense(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireJoinLicense)(rt)
+}
+
+// NewAssignLicenseSeat builds assign-license-seat (POST /licenses/{licenseId}/seats): Give a seat to an existing user by e-mail (org admins).
+func NewAssignLicenseSeat(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireAssignLicenseSeat)(rt)
+}
+
+// NewRemoveLicenseSeat builds remove-license-seat (DELETE /licenses/{licenseId}/seats/{userId}): Free a seat (org admins).
+func NewRemoveLicenseSeat(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireRemoveLicenseSeat)(rt)
+}
+
+// NewListLicenseSeats builds list-license-seats (GET /licenses/{licenseId}/seats): The seats of a license (org admins).
+func NewListLicenseSeats(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListLicenseSeats)(rt)
+}
+
+// NewPutLicenseBranding builds put-license-branding (PUT /licenses/{licenseId}/branding): Set the white-label branding of a license (org admins).
+func NewPutLicenseBranding(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wirePutLicenseBranding)(rt)
+}
+
+// NewGetLicenseUsage builds get-license-usage (GET /licenses/{licenseId}/usage): A license's usage in a month (org admins).
+func NewGetLicenseUsage(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetLicenseUsage)(rt)
+}
+
+// NewLicenseExpiry builds license-expiry: Daily: expiring-soon e-mails, expiration policies, overage seat-days.
+func NewLicenseExpiry(rt *platform.Runtime) (job.Handler[ExpiryReport], error) {
+	return platform.Build(newWiring, wireLicenseExpiry)(rt)
+}
+
+// NewLicenseUsageReport builds license-usage-report: Monthly: close last month's usage, write the true-up line, e-mail org admins.
+func NewLicenseUsageReport(rt *platform.Runtime) (job.Handler[UsageReport], error) {
+	return platform.Build(newWiring, wireLicenseUsageReport)(rt)
+}

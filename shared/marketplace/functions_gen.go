@@ -2,56 +2,128 @@
 
 package marketplace
 
-import "github.com/liberation/monetization/shared/platform"
+import (
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/job"
+	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/queue"
+)
 
 // One constructor per manifest function of this package: newWiring (wiring.go) makes what the
 // package needs from the function's runtime, and wire<Name>, beside the handler, hands the handler
 // what it takes.
-var (
-	// NewCreateCourse builds create-course (POST /courses): Create a draft course (instructors).
-	NewCreateCourse = platform.Build(newWiring, wireCreateCourse)
-	// NewUpdateCourse builds update-course (PATCH /courses/{courseId}): Edit a course's details (owner or admin).
-	NewUpdateCourse = platform.Build(newWiring, wireUpdateCourse)
-	// NewListInstructorCourses builds list-instructor-courses (GET /instructors/me/courses): The caller's own courses, drafts included (instructors).
-	NewListInstructorCourses = platform.Build(newWiring, wireListInstructorCourses)
-	// NewCreateLesson builds create-lesson (POST /courses/{courseId}/lessons): Add a lesson and get a presigned upload URL for its file.
-	NewCreateLesson = platform.Build(newWiring, wireCreateLesson)
-	// NewPublishCourse builds publish-course (POST /courses/{courseId}/publish): Publish a course once its content is uploaded.
-	NewPublishCourse = platform.Build(newWiring, wirePublishCourse)
-	// NewUnpublishCourse builds unpublish-course (POST /courses/{courseId}/unpublish): Hide a course from the catalog; enrolled learners keep access.
-	NewUnpublishCourse = platform.Build(newWiring, wireUnpublishCourse)
-	// NewConnectInstructor builds connect-instructor (POST /instructors/me/connect): Create the caller's Stripe Connect account once and return an onboarding link.
-	NewConnectInstructor = platform.Build(newWiring, wireConnectInstructor)
-	// NewGetEarnings builds get-earnings (GET /instructors/me/earnings): The caller's earnings: pending, available, held, paid and balance.
-	NewGetEarnings = platform.Build(newWiring, wireGetEarnings)
-	// NewListSales builds list-sales (GET /instructors/me/sales): The caller's course sales and their split, newest first.
-	NewListSales = platform.Build(newWiring, wireListSales)
-	// NewListMyPayouts builds list-my-payouts (GET /instructors/me/payouts): The caller's payouts, newest first.
-	NewListMyPayouts = platform.Build(newWiring, wireListMyPayouts)
-	// NewGetCourse builds get-course (GET /courses/{courseId}): A published course with its lessons and rating summary.
-	NewGetCourse = platform.Build(newWiring, wireGetCourse)
-	// NewListReviews builds list-reviews (GET /courses/{courseId}/reviews): A course's reviews, newest first.
-	NewListReviews = platform.Build(newWiring, wireListReviews)
-	// NewPurchaseCourse builds purchase-course (POST /courses/{courseId}/purchase): Buy a course through Stripe Checkout, or enrol at once in a free one.
-	NewPurchaseCourse = platform.Build(newWiring, wirePurchaseCourse)
-	// NewListMyCourses builds list-my-courses (GET /me/courses): The caller's enrolments, newest first.
-	NewListMyCourses = platform.Build(newWiring, wireListMyCourses)
-	// NewGetCourseContent builds get-course-content (GET /courses/{courseId}/content): A course's lessons with short-lived download links (enrolled learners, owner, admins).
-	NewGetCourseContent = platform.Build(newWiring, wireGetCourseContent)
-	// NewPutReview builds put-review (PUT /courses/{courseId}/review): Write or replace the caller's review of a course (enrolled learners).
-	NewPutReview = platform.Build(newWiring, wirePutReview)
-	// NewDeleteReview builds delete-review (DELETE /courses/{courseId}/review): Delete the caller's review of a course.
-	NewDeleteReview = platform.Build(newWiring, wireDeleteReview)
-	// NewListPayouts builds list-payouts (GET /admin/payouts): Instructor payouts of a period, by status (admin).
-	NewListPayouts = platform.Build(newWiring, wireListPayouts)
-	// NewRunPayouts builds run-payouts (POST /admin/payouts/run): Queue a period's instructor payouts (admin).
-	NewRunPayouts = platform.Build(newWiring, wireRunPayouts)
-	// NewGetMarketplaceMetrics builds get-marketplace-metrics (GET /admin/marketplace/metrics): Marketplace GMV, platform revenue, instructor earnings and payouts of a period (admin).
-	NewGetMarketplaceMetrics = platform.Build(newWiring, wireGetMarketplaceMetrics)
-	// NewPayouts builds payouts: Monthly: queue one payout per instructor with available earnings.
-	NewPayouts = platform.Build(newWiring, wirePayouts)
-	// NewProcessPayouts builds process-payouts: Pay an instructor's available balance by Stripe transfer and e-mail the statement.
-	NewProcessPayouts = platform.Build(newWiring, wireProcessPayouts)
-	// NewReleaseEarnings builds release-earnings: Daily: release earnings whose refund window has passed; requeue stuck payouts.
-	NewReleaseEarnings = platform.Build(newWiring, wireReleaseEarnings)
-)
+
+// NewCreateCourse builds create-course (POST /courses): Create a draft course (instructors).
+func NewCreateCourse(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireCreateCourse)(rt)
+}
+
+// NewUpdateCourse builds update-course (PATCH /courses/{courseId}): Edit a course's details (owner or admin).
+func NewUpdateCourse(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireUpdateCourse)(rt)
+}
+
+// NewListInstructorCourses builds list-instructor-courses (GET /instructors/me/courses): The caller's own courses, drafts included (instructors).
+func NewListInstructorCourses(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListInstructorCourses)(rt)
+}
+
+// NewCreateLesson builds create-lesson (POST /courses/{courseId}/lessons): Add a lesson and get a presigned upload URL for its file.
+func NewCreateLesson(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireCreateLesson)(rt)
+}
+
+// NewPublishCourse builds publish-course (POST /courses/{courseId}/publish): Publish a course once its content is uploaded.
+func NewPublishCourse(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wirePublishCourse)(rt)
+}
+
+// NewUnpublishCourse builds unpublish-course (POST /courses/{courseId}/unpublish): Hide a course from the catalog; enrolled learners keep access.
+func NewUnpublishCourse(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireUnpublishCourse)(rt)
+}
+
+// NewConnectInstructor builds connect-instructor (POST /instructors/me/connect): Create the caller's Stripe Connect account once and return an onboarding link.
+func NewConnectInstructor(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireConnectInstructor)(rt)
+}
+
+// NewGetEarnings builds get-earnings (GET /instructors/me/earnings): The caller's earnings: pending, available, held, paid and balance.
+func NewGetEarnings(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetEarnings)(rt)
+}
+
+// NewListSales builds list-sales (GET /instructors/me/sales): The caller's course sales and their split, newest first.
+func NewListSales(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListSales)(rt)
+}
+
+// NewListMyPayouts builds list-my-payouts (GET /instructors/me/payouts): The caller's payouts, newest first.
+func NewListMyPayouts(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListMyPayouts)(rt)
+}
+
+// NewGetCourse builds get-course (GET /courses/{courseId}): A published course with its lessons and rating summary.
+func NewGetCourse(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetCourse)(rt)
+}
+
+// NewListReviews builds list-reviews (GET /courses/{courseId}/reviews): A course's reviews, newest first.
+func NewListReviews(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListReviews)(rt)
+}
+
+// NewPurchaseCourse builds purchase-course (POST /courses/{courseId}/purchase): Buy a course through Stripe Checkout, or enrol at once in a free one.
+func NewPurchaseCourse(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wirePurchaseCourse)(rt)
+}
+
+// NewListMyCourses builds list-my-courses (GET /me/courses): The caller's enrolments, newest first.
+func NewListMyCourses(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListMyCourses)(rt)
+}
+
+// NewGetCourseContent builds get-course-content (GET /courses/{courseId}/content): A course's lessons with short-lived download links (enrolled learners, owner, admins).
+func NewGetCourseContent(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetCourseContent)(rt)
+}
+
+// NewPutReview builds put-review (PUT /courses/{courseId}/review): Write or replace the caller's review of a course (enrolled learners).
+func NewPutReview(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wirePutReview)(rt)
+}
+
+// NewDeleteReview builds delete-review (DELETE /courses/{courseId}/review): Delete the caller's review of a course.
+func NewDeleteReview(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireDeleteReview)(rt)
+}
+
+// NewListPayouts builds list-payouts (GET /admin/payouts): Instructor payouts of a period, by status (admin).
+func NewListPayouts(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListPayouts)(rt)
+}
+
+// NewRunPayouts builds run-payouts (POST /admin/payouts/run): Queue a period's instructor payouts (admin).
+func NewRunPayouts(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireRunPayouts)(rt)
+}
+
+// NewGetMarketplaceMetrics builds get-marketplace-metrics (GET /admin/marketplace/metrics): Marketplace GMV, platform revenue, instructor earnings and payouts of a period (admin).
+func NewGetMarketplaceMetrics(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetMarketplaceMetrics)(rt)
+}
+
+// NewPayouts builds payouts: Monthly: queue one payout per instructor with available earnings.
+func NewPayouts(rt *platform.Runtime) (job.Handler[EnqueueReport], error) {
+	return platform.Build(newWiring, wirePayouts)(rt)
+}
+
+// NewProcessPayouts builds process-payouts: Pay an instructor's available balance by Stripe transfer and e-mail the statement.
+func NewProcessPayouts(rt *platform.Runtime) (queue.Consumer, error) {
+	return platform.Build(newWiring, wireProcessPayouts)(rt)
+}
+
+// NewReleaseEarnings builds release-earnings: Daily: release earnings whose refund window has passed; requeue stuck payouts.
+func NewReleaseEarnings(rt *platform.Runtime) (job.Handler[ReleaseReport], error) {
+	return platform.Build(newWiring, wireReleaseEarnings)(rt)
+}

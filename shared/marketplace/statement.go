@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/mail"
@@ -131,7 +131,7 @@ func sendStatement(ctx context.Context, d *Deps, po Payout) error {
 	}
 	to := prof.Email
 	if to == "" {
-		if u, err := (billing.Records{S: d.Store}).GetUser(ctx, po.InstructorID); err == nil {
+		if u, err := (records.Records{S: d.Store}).GetUser(ctx, po.InstructorID); err == nil {
 			to = u.Email
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/mail/mailtest"
@@ -50,7 +50,7 @@ func TestPayoutStatementSentOnce(t *testing.T) {
 		t.Fatalf("without an address: %v, %d sent", err, len(rec.Sent()))
 	}
 	// The user record's address when the profile has none.
-	if _, err := (billing.Records{S: s}).LinkStripeCustomer(ctx, instr, "user-"+run+"@example.com", "cus_"+run); err != nil {
+	if _, err := (records.Records{S: s}).LinkStripeCustomer(ctx, instr, "user-"+run+"@example.com", "cus_"+run); err != nil {
 		t.Fatal(err)
 	}
 	rec.Fail = errors.New("ses throttled")

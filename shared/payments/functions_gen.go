@@ -2,20 +2,37 @@
 
 package payments
 
-import "github.com/liberation/monetization/shared/platform"
+import (
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/job"
+	"github.com/liberation/monetization/shared/platform"
+)
 
 // One constructor per manifest function of this package: newWiring (wiring.go) makes what the
 // package needs from the function's runtime, and wire<Name>, beside the handler, hands the handler
 // what it takes.
-var (
-	// NewListPayments builds list-payments (GET /payments): The caller's payments, newest first.
-	NewListPayments = platform.Build(newWiring, wireListPayments)
-	// NewGetPayment builds get-payment (GET /payments/{paymentId}): One of the caller's payments.
-	NewGetPayment = platform.Build(newWiring, wireGetPayment)
-	// NewGetReceipt builds get-receipt (GET /payments/{paymentId}/receipt): A short-lived link to a payment's receipt PDF.
-	NewGetReceipt = platform.Build(newWiring, wireGetReceipt)
-	// NewCreateRefund builds create-refund (POST /admin/refunds): Refund a payment in full or in part (admin).
-	NewCreateRefund = platform.Build(newWiring, wireCreateRefund)
-	// NewResolveRefunds builds resolve-refunds: Hourly: resolve refund reservations older than 15 minutes from Stripe's records.
-	NewResolveRefunds = platform.Build(newWiring, wireResolveRefunds)
-)
+
+// NewListPayments builds list-payments (GET /payments): The caller's payments, newest first.
+func NewListPayments(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListPayments)(rt)
+}
+
+// NewGetPayment builds get-payment (GET /payments/{paymentId}): One of the caller's payments.
+func NewGetPayment(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetPayment)(rt)
+}
+
+// NewGetReceipt builds get-receipt (GET /payments/{paymentId}/receipt): A short-lived link to a payment's receipt PDF.
+func NewGetReceipt(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetReceipt)(rt)
+}
+
+// NewCreateRefund builds create-refund (POST /admin/refunds): Refund a payment in full or in part (admin).
+func NewCreateRefund(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireCreateRefund)(rt)
+}
+
+// NewResolveRefunds builds resolve-refunds: Hourly: resolve refund reservations older than 15 minutes from Stripe's records.
+func NewResolveRefunds(rt *platform.Runtime) (job.Handler[ResolveReport], error) {
+	return platform.Build(newWiring, wireResolveRefunds)(rt)
+}

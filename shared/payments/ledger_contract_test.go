@@ -12,7 +12,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -65,7 +65,7 @@ func repoBackend(t testing.TB, s *store.Store) ledgerBackend {
 		counter: func(at time.Time, name string) int64 { return dayCounter(t, s, at, name) },
 		audited: func(at time.Time, action string) int { return auditCount(t, s, at, action) },
 		setEmail: func(userID, email string) {
-			if _, err := (billing.Records{S: s}).LinkStripeCustomer(context.Background(), userID, email, "cus_"+userID); err != nil {
+			if _, err := (records.Records{S: s}).LinkStripeCustomer(context.Background(), userID, email, "cus_"+userID); err != nil {
 				t.Fatal(err)
 			}
 		}}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -182,7 +182,7 @@ func (r Repo) Dispute(ctx context.Context, userID, disputeID string) (Dispute, e
 // UserEmail implements ReceiptSource ("" when the user has no profile): the address on billing's
 // user profile, read through billing's exported Records.
 func (r Repo) UserEmail(ctx context.Context, userID string) (string, error) {
-	u, err := billing.Records{S: r.S}.GetUser(ctx, userID)
+	u, err := records.Records{S: r.S}.GetUser(ctx, userID)
 	if err != nil && !apperr.Is(err, apperr.NotFound) {
 		return "", err
 	}
@@ -206,7 +206,7 @@ func (r Repo) SetReceiptKey(ctx context.Context, userID, paymentID, key string) 
 // ResolveStripeUser implements RecordRepo: billing's rule (its Records) ties a Stripe object to our
 // user — metadata first, then the user linked to the customer, then the subscription's owner.
 func (r Repo) ResolveStripeUser(ctx context.Context, customerID, subscriptionID string, candidates ...string) (string, error) {
-	return billing.Records{S: r.S}.ResolveStripeUser(ctx, customerID, subscriptionID, candidates...)
+	return records.Records{S: r.S}.ResolveStripeUser(ctx, customerID, subscriptionID, candidates...)
 }
 
 // putPaymentItem returns the transaction item that writes p: a create when p.Version is 0 (the

@@ -2,56 +2,128 @@
 
 package rewards
 
-import "github.com/liberation/monetization/shared/platform"
+import (
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/job"
+	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/queue"
+)
 
 // One constructor per manifest function of this package: newWiring (wiring.go) makes what the
 // package needs from the function's runtime, and wire<Name>, beside the handler, hands the handler
 // what it takes.
-var (
-	// NewGetTokenBalance builds get-token-balance (GET /tokens): The caller's token balance: held, pending, available, earned.
-	NewGetTokenBalance = platform.Build(newWiring, wireGetTokenBalance)
-	// NewListTokenTransactions builds list-token-transactions (GET /tokens/transactions): The caller's token ledger, newest first.
-	NewListTokenTransactions = platform.Build(newWiring, wireListTokenTransactions)
-	// NewCreateRedemption builds create-redemption (POST /tokens/redemptions): Redeem tokens for a reward: the cost is held until an admin decides.
-	NewCreateRedemption = platform.Build(newWiring, wireCreateRedemption)
-	// NewListMyRedemptions builds list-my-redemptions (GET /tokens/redemptions): The caller's redemptions, newest first.
-	NewListMyRedemptions = platform.Build(newWiring, wireListMyRedemptions)
-	// NewCancelRedemption builds cancel-redemption (POST /tokens/redemptions/{redemptionId}/cancel): Withdraw a pending redemption and release its tokens.
-	NewCancelRedemption = platform.Build(newWiring, wireCancelRedemption)
-	// NewGetGlobalLeaderboard builds get-global-leaderboard (GET /leaderboards/global): The global leaderboard: display names, ranks and scores.
-	NewGetGlobalLeaderboard = platform.Build(newWiring, wireGetGlobalLeaderboard)
-	// NewGetMyGlobalRank builds get-my-global-rank (GET /leaderboards/global/me): The caller's rank, score and percentile on the global leaderboard.
-	NewGetMyGlobalRank = platform.Build(newWiring, wireGetMyGlobalRank)
-	// NewGetFriendsLeaderboard builds get-friends-leaderboard (GET /leaderboards/friends): The leaderboard of the caller and whom they follow.
-	NewGetFriendsLeaderboard = platform.Build(newWiring, wireGetFriendsLeaderboard)
-	// NewGetClassLeaderboard builds get-class-leaderboard (GET /leaderboards/classes/{classId}): A class's leaderboard, for its members and owner.
-	NewGetClassLeaderboard = platform.Build(newWiring, wireGetClassLeaderboard)
-	// NewGetProfile builds get-profile (GET /me/profile): The caller's leaderboard profile.
-	NewGetProfile = platform.Build(newWiring, wireGetProfile)
-	// NewUpdateProfile builds update-profile (PUT /me/profile): Set the caller's display name and leaderboard opt-out.
-	NewUpdateProfile = platform.Build(newWiring, wireUpdateProfile)
-	// NewListFriends builds list-friends (GET /me/friends): Whom the caller follows.
-	NewListFriends = platform.Build(newWiring, wireListFriends)
-	// NewFollowUser builds follow-user (PUT /me/friends/{userId}): Follow a learner (friends leaderboard).
-	NewFollowUser = platform.Build(newWiring, wireFollowUser)
-	// NewUnfollowUser builds unfollow-user (DELETE /me/friends/{userId}): Stop following a learner.
-	NewUnfollowUser = platform.Build(newWiring, wireUnfollowUser)
-	// NewCreateClass builds create-class (POST /classes): Create a class with a join code (instructors).
-	NewCreateClass = platform.Build(newWiring, wireCreateClass)
-	// NewJoinClass builds join-class (POST /classes/join): Join a class with its code.
-	NewJoinClass = platform.Build(newWiring, wireJoinClass)
-	// NewGetClass builds get-class (GET /classes/{classId}): A class; its owner also sees the join code and members.
-	NewGetClass = platform.Build(newWiring, wireGetClass)
-	// NewRemoveClassMember builds remove-class-member (DELETE /classes/{classId}/members/{userId}): Remove a member from a class (owner), or leave it.
-	NewRemoveClassMember = platform.Build(newWiring, wireRemoveClassMember)
-	// NewAdjustTokens builds adjust-tokens (POST /admin/tokens/adjustments): Grant or deduct tokens with a reason (admin).
-	NewAdjustTokens = platform.Build(newWiring, wireAdjustTokens)
-	// NewGetTokenMetrics builds get-token-metrics (GET /admin/tokens/metrics): Tokens issued, redeemed and outstanding (admin).
-	NewGetTokenMetrics = platform.Build(newWiring, wireGetTokenMetrics)
-	// NewListRedemptions builds list-redemptions (GET /admin/redemptions): Redemptions by status, oldest first (admin).
-	NewListRedemptions = platform.Build(newWiring, wireListRedemptions)
-	// NewApplyLearningEvents builds apply-learning-events: Earn tokens for lessons and courses completed.
-	NewApplyLearningEvents = platform.Build(newWiring, wireApplyLearningEvents)
-	// NewReleasePendingTokens builds release-pending-tokens: Hourly: make purchase tokens available once their refund window ended.
-	NewReleasePendingTokens = platform.Build(newWiring, wireReleasePendingTokens)
-)
+
+// NewGetTokenBalance builds get-token-balance (GET /tokens): The caller's token balance: held, pending, available, earned.
+func NewGetTokenBalance(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetTokenBalance)(rt)
+}
+
+// NewListTokenTransactions builds list-token-transactions (GET /tokens/transactions): The caller's token ledger, newest first.
+func NewListTokenTransactions(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListTokenTransactions)(rt)
+}
+
+// NewCreateRedemption builds create-redemption (POST /tokens/redemptions): Redeem tokens for a reward: the cost is held until an admin decides.
+func NewCreateRedemption(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireCreateRedemption)(rt)
+}
+
+// NewListMyRedemptions builds list-my-redemptions (GET /tokens/redemptions): The caller's redemptions, newest first.
+func NewListMyRedemptions(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListMyRedemptions)(rt)
+}
+
+// NewCancelRedemption builds cancel-redemption (POST /tokens/redemptions/{redemptionId}/cancel): Withdraw a pending redemption and release its tokens.
+func NewCancelRedemption(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireCancelRedemption)(rt)
+}
+
+// NewGetGlobalLeaderboard builds get-global-leaderboard (GET /leaderboards/global): The global leaderboard: display names, ranks and scores.
+func NewGetGlobalLeaderboard(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetGlobalLeaderboard)(rt)
+}
+
+// NewGetMyGlobalRank builds get-my-global-rank (GET /leaderboards/global/me): The caller's rank, score and percentile on the global leaderboard.
+func NewGetMyGlobalRank(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetMyGlobalRank)(rt)
+}
+
+// NewGetFriendsLeaderboard builds get-friends-leaderboard (GET /leaderboards/friends): The leaderboard of the caller and whom they follow.
+func NewGetFriendsLeaderboard(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetFriendsLeaderboard)(rt)
+}
+
+// NewGetClassLeaderboard builds get-class-leaderboard (GET /leaderboards/classes/{classId}): A class's leaderboard, for its members and owner.
+func NewGetClassLeaderboard(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetClassLeaderboard)(rt)
+}
+
+// NewGetProfile builds get-profile (GET /me/profile): The caller's leaderboard profile.
+func NewGetProfile(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetProfile)(rt)
+}
+
+// NewUpdateProfile builds update-profile (PUT /me/profile): Set the caller's display name and leaderboard opt-out.
+func NewUpdateProfile(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireUpdateProfile)(rt)
+}
+
+// NewListFriends builds list-friends (GET /me/friends): Whom the caller follows.
+func NewListFriends(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListFriends)(rt)
+}
+
+// NewFollowUser builds follow-user (PUT /me/friends/{userId}): Follow a learner (friends leaderboard).
+func NewFollowUser(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireFollowUser)(rt)
+}
+
+// NewUnfollowUser builds unfollow-user (DELETE /me/friends/{userId}): Stop following a learner.
+func NewUnfollowUser(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireUnfollowUser)(rt)
+}
+
+// NewCreateClass builds create-class (POST /classes): Create a class with a join code (instructors).
+func NewCreateClass(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireCreateClass)(rt)
+}
+
+// NewJoinClass builds join-class (POST /classes/join): Join a class with its code.
+func NewJoinClass(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireJoinClass)(rt)
+}
+
+// NewGetClass builds get-class (GET /classes/{classId}): A class; its owner also sees the join code and members.
+func NewGetClass(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetClass)(rt)
+}
+
+// NewRemoveClassMember builds remove-class-member (DELETE /classes/{classId}/members/{userId}): Remove a member from a class (owner), or leave it.
+func NewRemoveClassMember(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireRemoveClassMember)(rt)
+}
+
+// NewAdjustTokens builds adjust-tokens (POST /admin/tokens/adjustments): Grant or deduct tokens with a reason (admin).
+func NewAdjustTokens(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireAdjustTokens)(rt)
+}
+
+// NewGetTokenMetrics builds get-token-metrics (GET /admin/tokens/metrics): Tokens issued, redeemed and outstanding (admin).
+func NewGetTokenMetrics(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetTokenMetrics)(rt)
+}
+
+// NewListRedemptions builds list-redemptions (GET /admin/redemptions): Redemptions by status, oldest first (admin).
+func NewListRedemptions(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListRedemptions)(rt)
+}
+
+// NewApplyLearningEvents builds apply-learning-events: Earn tokens for lessons and courses completed.
+func NewApplyLearningEvents(rt *platform.Runtime) (queue.Consumer, error) {
+	return platform.Build(newWiring, wireApplyLearningEvents)(rt)
+}
+
+// NewReleasePendingTokens builds release-pending-tokens: Hourly: make purchase tokens available once their refund window ended.
+func NewReleasePendingTokens(rt *platform.Runtime) (job.Handler[ReleaseReport], error) {
+	return platform.Build(newWiring, wireReleasePendingTokens)(rt)
+}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/store"
@@ -34,7 +34,7 @@ type memRepo struct {
 	usage    map[string]int64 // "<license>#<priority>" → tickets
 	audits   []audit.Entry
 	agents   map[string]Agent
-	subs     map[string]billing.Subscription
+	subs     map[string]records.Subscription
 	writes   int
 	// beforeWrite, when set, runs before each ticket write (without the lock), so a test can change
 	// the ticket underneath and make the write lose its race.
@@ -46,7 +46,7 @@ var _ storage = (*memRepo)(nil)
 func newMemRepo() *memRepo {
 	return &memRepo{tickets: map[string]Ticket{}, messages: map[string][]Message{}, due: map[string]dueEntry{},
 		stats: map[string]map[string]int64{}, dayCtrs: map[string]map[string]int64{}, usage: map[string]int64{},
-		agents: map[string]Agent{}, subs: map[string]billing.Subscription{}}
+		agents: map[string]Agent{}, subs: map[string]records.Subscription{}}
 }
 
 func roundTrip[T any](v T) T { return storetest.Copy(v) }
@@ -233,7 +233,7 @@ func (m *memRepo) SLAStats(_ context.Context, from, to time.Time) (map[string]in
 	return total, nil
 }
 
-func (m *memRepo) GetSubscription(_ context.Context, userID string) (billing.Subscription, error) {
+func (m *memRepo) GetSubscription(_ context.Context, userID string) (records.Subscription, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.subs[userID]

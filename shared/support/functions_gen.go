@@ -2,26 +2,52 @@
 
 package support
 
-import "github.com/liberation/monetization/shared/platform"
+import (
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/job"
+	"github.com/liberation/monetization/shared/platform"
+)
 
 // One constructor per manifest function of this package: newWiring (wiring.go) makes what the
 // package needs from the function's runtime, and wire<Name>, beside the handler, hands the handler
 // what it takes.
-var (
-	// NewCreateSupportTicket builds create-support-ticket (POST /support/tickets): Open a support ticket.
-	NewCreateSupportTicket = platform.Build(newWiring, wireCreateSupportTicket)
-	// NewListSupportTickets builds list-support-tickets (GET /support/tickets): The caller's tickets, newest first.
-	NewListSupportTickets = platform.Build(newWiring, wireListSupportTickets)
-	// NewGetSupportTicket builds get-support-ticket (GET /support/tickets/{ticketId}): A ticket and its messages (requester, their org admins, agents).
-	NewGetSupportTicket = platform.Build(newWiring, wireGetSupportTicket)
-	// NewReplySupportTicket builds reply-support-ticket (POST /support/tickets/{ticketId}/replies): Reply to a ticket.
-	NewReplySupportTicket = platform.Build(newWiring, wireReplySupportTicket)
-	// NewListSupportQueue builds list-support-queue (GET /support/queue): The agents' queue by status, optionally only breaching tickets (agents).
-	NewListSupportQueue = platform.Build(newWiring, wireListSupportQueue)
-	// NewUpdateSupportTicket builds update-support-ticket (PATCH /support/tickets/{ticketId}): Change a ticket's status, assignee or priority (agents).
-	NewUpdateSupportTicket = platform.Build(newWiring, wireUpdateSupportTicket)
-	// NewSupportSlaCheck builds support-sla-check: Every 5 minutes: SLA warnings at 75 %, breaches and escalations at 100 %.
-	NewSupportSlaCheck = platform.Build(newWiring, wireSupportSlaCheck)
-	// NewGetSupportSlaReport builds get-support-sla-report (GET /admin/support/sla): Share of SLA targets met per tier and priority (admin).
-	NewGetSupportSlaReport = platform.Build(newWiring, wireGetSupportSlaReport)
-)
+
+// NewCreateSupportTicket builds create-support-ticket (POST /support/tickets): Open a support ticket.
+func NewCreateSupportTicket(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireCreateSupportTicket)(rt)
+}
+
+// NewListSupportTickets builds list-support-tickets (GET /support/tickets): The caller's tickets, newest first.
+func NewListSupportTickets(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListSupportTickets)(rt)
+}
+
+// NewGetSupportTicket builds get-support-ticket (GET /support/tickets/{ticketId}): A ticket and its messages (requester, their org admins, agents).
+func NewGetSupportTicket(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetSupportTicket)(rt)
+}
+
+// NewReplySupportTicket builds reply-support-ticket (POST /support/tickets/{ticketId}/replies): Reply to a ticket.
+func NewReplySupportTicket(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireReplySupportTicket)(rt)
+}
+
+// NewListSupportQueue builds list-support-queue (GET /support/queue): The agents' queue by status, optionally only breaching tickets (agents).
+func NewListSupportQueue(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListSupportQueue)(rt)
+}
+
+// NewUpdateSupportTicket builds update-support-ticket (PATCH /support/tickets/{ticketId}): Change a ticket's status, assignee or priority (agents).
+func NewUpdateSupportTicket(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireUpdateSupportTicket)(rt)
+}
+
+// NewSupportSlaCheck builds support-sla-check: Every 5 minutes: SLA warnings at 75 %, breaches and escalations at 100 %.
+func NewSupportSlaCheck(rt *platform.Runtime) (job.Handler[CheckReport], error) {
+	return platform.Build(newWiring, wireSupportSlaCheck)(rt)
+}
+
+// NewGetSupportSlaReport builds get-support-sla-report (GET /admin/support/sla): Share of SLA targets met per tier and priority (admin).
+func NewGetSupportSlaReport(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetSupportSlaReport)(rt)
+}

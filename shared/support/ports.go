@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/audit"
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -116,5 +116,5 @@ type activityRecorder interface {
 
 // subscriptionReader reads a user's stored subscription (apperr.NotFound: none).
 type subscriptionReader interface {
-	GetSubscription(ctx context.Context, userID string) (billing.Subscription, error)
+	GetSubscription(ctx context.Context, userID string) (records.Subscription, error)
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/manifest"
@@ -37,8 +37,8 @@ var (
 
 // GetSubscription implements subscriptionReader: the requester's subscription item is billing's,
 // read through billing's exported Records.
-func (r *dynamoRepo) GetSubscription(ctx context.Context, userID string) (billing.Subscription, error) {
-	return billing.Records{S: r.Store}.GetSubscription(ctx, userID)
+func (r *dynamoRepo) GetSubscription(ctx context.Context, userID string) (records.Subscription, error) {
+	return records.Records{S: r.Store}.GetSubscription(ctx, userID)
 }
 
 // duePageSize is the page size of the breach job's walk of the schedule.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/store"
@@ -52,7 +52,7 @@ func TestDueTimeOfAnEntryKey(t *testing.T) {
 }
 
 // The requester's tier on the table: support reads the subscription item billing stores (through
-// billing.Records), free without one, and the stored tier while the subscription grants it.
+// records.Records), free without one, and the stored tier while the subscription grants it.
 func TestStoredTierReadsBillingsSubscription(t *testing.T) {
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	s := newTestStore(t, clock.NewFake(now))
@@ -63,7 +63,7 @@ func TestStoredTierReadsBillingsSubscription(t *testing.T) {
 		t.Fatalf("no subscription: %v", err)
 	}
 	k := store.SubscriptionKey("u-pro")
-	if err := s.Put(ctx, billing.Subscription{PK: k.PK, SK: k.SK, Type: "subscription", UserID: "u-pro", Tier: sla.TierPro,
+	if err := s.Put(ctx, records.Subscription{PK: k.PK, SK: k.SK, Type: "subscription", UserID: "u-pro", Tier: sla.TierPro,
 		Status: "active", CurrentPeriodEnd: now.AddDate(0, 1, 0), Version: 1}, "", nil, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/auth"
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/idempotency"
@@ -124,12 +124,12 @@ func (h *harness) open(t *testing.T, user, priority string) TicketView {
 func TestCreateByTier(t *testing.T) {
 	t0 := at("2026-11-30 09:00 Mon")
 	h := newHarness(t0)
-	h.repo.subs["pro"] = billing.Subscription{Tier: sla.TierPro, CurrentPeriodEnd: t0.Add(24 * time.Hour)}
-	h.repo.subs["ended"] = billing.Subscription{Tier: sla.TierPro, CancelAtPeriodEnd: true, CurrentPeriodEnd: t0.Add(-time.Hour)}
-	h.repo.subs["notier"] = billing.Subscription{}
+	h.repo.subs["pro"] = records.Subscription{Tier: sla.TierPro, CurrentPeriodEnd: t0.Add(24 * time.Hour)}
+	h.repo.subs["ended"] = records.Subscription{Tier: sla.TierPro, CancelAtPeriodEnd: true, CurrentPeriodEnd: t0.Add(-time.Hour)}
+	h.repo.subs["notier"] = records.Subscription{}
 	h.orgs.seats["seat"] = licensing.SeatInfo{LicenseID: "lic1", TimeZone: "Europe/Paris", Grant: licensing.Grant{Granted: true}}
 	h.orgs.seats["lapsed"] = licensing.SeatInfo{LicenseID: "lic2"}
-	h.repo.subs["lapsed"] = billing.Subscription{Tier: sla.TierPro, CurrentPeriodEnd: t0.Add(time.Hour)}
+	h.repo.subs["lapsed"] = records.Subscription{Tier: sla.TierPro, CurrentPeriodEnd: t0.Add(time.Hour)}
 	for user, want := range map[string]string{"free": sla.TierFree, "pro": sla.TierPro, "ended": sla.TierFree, "notier": sla.TierFree,
 		"seat": sla.TierEnterprise, "lapsed": sla.TierPro} {
 		v := h.open(t, user, sla.Urgent)

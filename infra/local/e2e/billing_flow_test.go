@@ -16,7 +16,7 @@ import (
 
 	"github.com/liberation/monetization/infra/local/stripeevents"
 	"github.com/liberation/monetization/shared/apperr"
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -80,7 +80,7 @@ func TestCheckoutToReceiptFlow(t *testing.T) {
 
 	// 2. Stripe reports the outcome through the webhook.
 	// The events name the customer that checkout created and remembered, as Stripe's would.
-	profile, err := billing.Records{S: h.Env.Store()}.GetUser(context.Background(), alice)
+	profile, err := records.Records{S: h.Env.Store()}.GetUser(context.Background(), alice)
 	if err != nil || profile.StripeCustomerID == "" {
 		t.Fatalf("checkout did not remember a Stripe customer: %+v %v", profile, err)
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/infra/local/stripeevents"
 	"github.com/liberation/monetization/infra/local/stripefake"
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
@@ -162,7 +162,7 @@ func TestBillingCycleWithFailingStripeReadLeavesSubscription(t *testing.T) {
 	ended := now.Add(-2 * time.Hour)
 	post(t, h, stripeevents.MustBuild(stripeevents.CustomerSubscriptionUpdated, stripeevents.Options{UserID: u,
 		Created: ended.AddDate(0, 0, -10), PeriodStart: ended.AddDate(0, -1, 0), PeriodEnd: ended, CancelAtPeriodEnd: true}))
-	before, err := billing.Records{S: h.Env.Store()}.GetSubscription(t.Context(), u)
+	before, err := records.Records{S: h.Env.Store()}.GetSubscription(t.Context(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestBillingCycleWithFailingStripeReadLeavesSubscription(t *testing.T) {
 	if rep.SkippedUnreachable != 1 || rep.Expired != 0 || rep.Reconciled != 0 || faults.hitsOf("/v1/subscriptions/"+subID) != 1 {
 		t.Fatalf("report %s; Stripe reads %d", res.Result, faults.hitsOf("/v1/subscriptions/"+subID))
 	}
-	after, err := billing.Records{S: h.Env.Store()}.GetSubscription(t.Context(), u)
+	after, err := records.Records{S: h.Env.Store()}.GetSubscription(t.Context(), u)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,10 +30,10 @@ var allowedAcrossAreas = map[string]string{
 	"rewards -> shared/licensing":              "redemption e-mails in the organisation's branding",
 	"support -> shared/licensing":              "a ticket's tier, org admins and branding come from the license",
 	"licensing -> shared/billing/tiers":        "enterprise features are billing's tier list (a leaf package)",
-	"payments -> shared/billing":               "a payment's user and receipt address come from billing's customer and user records (billing.Records: ResolveStripeUser, GetUser; decision 0075)",
-	"marketplace -> shared/billing":            "a payout statement goes to the instructor's address on billing's user profile when the instructor profile has none (billing.Records.GetUser)",
-	"support -> shared/billing":                "a requester's SLA tier reads billing's stored subscription (billing.Records.GetSubscription)",
-	"rewards -> shared/billing":                "a subscription-credit redemption credits the user's Stripe customer, linked once on billing's user profile (billing.Records: GetUser, LinkStripeCustomer)",
+	"payments -> shared/billing/records":       "a payment's user and receipt address come from billing's customer and user records (records.Records: ResolveStripeUser, GetUser; decision 0075)",
+	"marketplace -> shared/billing/records":    "a payout statement goes to the instructor's address on billing's user profile when the instructor profile has none (records.Records.GetUser)",
+	"support -> shared/billing/records":        "a requester's SLA tier reads billing's stored subscription (records.Records.GetSubscription)",
+	"rewards -> shared/billing/records":        "a subscription-credit redemption credits the user's Stripe customer, linked once on billing's user profile (records.Records: GetUser, LinkStripeCustomer)",
 }
 
 // An area imports another area's package only along the allowed directions above; the test fails on

@@ -2,12 +2,16 @@
 
 package tiers
 
-import "github.com/liberation/monetization/shared/platform"
+import (
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/platform"
+)
 
 // One constructor per manifest function of this package: newWiring (wiring.go) makes what the
 // package needs from the function's runtime, and wire<Name>, beside the handler, hands the handler
 // what it takes.
-var (
-	// NewListTiers builds list-tiers (GET /tiers): List subscription tiers and their features.
-	NewListTiers = platform.Build(newWiring, wireListTiers)
-)
+
+// NewListTiers builds list-tiers (GET /tiers): List subscription tiers and their features.
+func NewListTiers(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListTiers)(rt)
+}

@@ -2,16 +2,28 @@
 
 package catalog
 
-import "github.com/liberation/monetization/shared/platform"
+import (
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/job"
+	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/queue"
+)
 
 // One constructor per manifest function of this package: newWiring (wiring.go) makes what the
 // package needs from the function's runtime, and wire<Name>, beside the handler, hands the handler
 // what it takes.
-var (
-	// NewSearchCourses builds search-courses (GET /courses): Search and browse published courses.
-	NewSearchCourses = platform.Build(newWiring, wireSearchCourses)
-	// NewIndexCatalog builds index-catalog: Rebuild the catalog search snapshot after a catalog change.
-	NewIndexCatalog = platform.Build(newWiring, wireIndexCatalog)
-	// NewRefreshCatalog builds refresh-catalog: Every 5 minutes: refresh the catalog snapshot's ratings and enrolment counts.
-	NewRefreshCatalog = platform.Build(newWiring, wireRefreshCatalog)
-)
+
+// NewSearchCourses builds search-courses (GET /courses): Search and browse published courses.
+func NewSearchCourses(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireSearchCourses)(rt)
+}
+
+// NewIndexCatalog builds index-catalog: Rebuild the catalog search snapshot after a catalog change.
+func NewIndexCatalog(rt *platform.Runtime) (queue.Consumer, error) {
+	return platform.Build(newWiring, wireIndexCatalog)(rt)
+}
+
+// NewRefreshCatalog builds refresh-catalog: Every 5 minutes: refresh the catalog snapshot's ratings and enrolment counts.
+func NewRefreshCatalog(rt *platform.Runtime) (job.Handler[BuildReport], error) {
+	return platform.Build(newWiring, wireRefreshCatalog)(rt)
+}

@@ -2,16 +2,26 @@
 
 package redeem
 
-import "github.com/liberation/monetization/shared/platform"
+import (
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/platform"
+)
 
 // One constructor per manifest function of this package: newWiring (wiring.go) makes what the
 // package needs from the function's runtime, and wire<Name>, beside the handler, hands the handler
 // what it takes.
-var (
-	// NewApproveRedemption builds approve-redemption (POST /admin/redemptions/{redemptionId}/approve): Approve a redemption; coupons and credits are fulfilled at once (admin).
-	NewApproveRedemption = platform.Build(newWiring, wireApproveRedemption)
-	// NewFulfilRedemption builds fulfil-redemption (POST /admin/redemptions/{redemptionId}/fulfil): Mark a redemption fulfilled, or retry its Stripe fulfilment (admin).
-	NewFulfilRedemption = platform.Build(newWiring, wireFulfilRedemption)
-	// NewRejectRedemption builds reject-redemption (POST /admin/redemptions/{redemptionId}/reject): Reject a redemption and release its tokens (admin).
-	NewRejectRedemption = platform.Build(newWiring, wireRejectRedemption)
-)
+
+// NewApproveRedemption builds approve-redemption (POST /admin/redemptions/{redemptionId}/approve): Approve a redemption; coupons and credits are fulfilled at once (admin).
+func NewApproveRedemption(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireApproveRedemption)(rt)
+}
+
+// NewFulfilRedemption builds fulfil-redemption (POST /admin/redemptions/{redemptionId}/fulfil): Mark a redemption fulfilled, or retry its Stripe fulfilment (admin).
+func NewFulfilRedemption(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireFulfilRedemption)(rt)
+}
+
+// NewRejectRedemption builds reject-redemption (POST /admin/redemptions/{redemptionId}/reject): Reject a redemption and release its tokens (admin).
+func NewRejectRedemption(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireRejectRedemption)(rt)
+}

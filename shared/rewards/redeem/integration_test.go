@@ -14,7 +14,7 @@ import (
 
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/infra/local/stripefake"
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/registry"
@@ -183,7 +183,7 @@ func TestCreditCreatesTheCustomerOnceAndSurvivesAStripeFailure(t *testing.T) {
 		t.Fatalf("credit: %+v", credits)
 	}
 	// The customer is now on the user's profile, where billing finds it too.
-	u, err := billing.Records{S: f.d.Store}.GetUser(context.Background(), user)
+	u, err := records.Records{S: f.d.Store}.GetUser(context.Background(), user)
 	if err != nil || u.StripeCustomerID != v.StripeCustomerID {
 		t.Fatalf("profile: %+v %v", u, err)
 	}

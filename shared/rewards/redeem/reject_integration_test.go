@@ -17,7 +17,7 @@ import (
 
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/infra/local/stripefake"
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/registry"
@@ -128,7 +128,7 @@ func (f *fixture) invoke(fn, user string, admin bool, path map[string]string, bo
 
 func (s *stateful) customerBalance(t *testing.T, user string) int64 {
 	t.Helper()
-	u, err := billing.Records{S: s.d.Store}.GetUser(context.Background(), user)
+	u, err := records.Records{S: s.d.Store}.GetUser(context.Background(), user)
 	if err != nil || u.StripeCustomerID == "" {
 		t.Fatalf("the user's Stripe customer: %+v %v", u, err)
 	}

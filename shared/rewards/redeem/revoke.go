@@ -8,7 +8,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/liberation/monetization/shared/apperr"
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/rewards"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
@@ -36,7 +36,7 @@ func (p *stripePayments) RevokeCoupon(ctx context.Context, red rewards.Redemptio
 func (p *stripePayments) ReverseCredit(ctx context.Context, red rewards.Redemption) error {
 	cus := red.StripeCustomerID
 	if cus == "" {
-		u, err := billing.Records{S: p.store}.GetUser(ctx, red.UserID)
+		u, err := records.Records{S: p.store}.GetUser(ctx, red.UserID)
 		if apperr.Is(err, apperr.NotFound) {
 			return nil // no customer: CreditBalance links one before it credits, so nothing was credited
 		}

@@ -10,7 +10,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/liberation/monetization/shared/apperr"
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/rewards"
 	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
 	"github.com/liberation/monetization/shared/store"
@@ -129,9 +129,9 @@ func (p *stripePayments) CreditBalance(ctx context.Context, red rewards.Redempti
 
 // customer returns the user's Stripe customer, creating it as billing does (same idempotency key
 // "customer-<userId>", same parameters), so that whichever area creates it first, both end up with
-// one customer linked to the user (billing.Records.LinkStripeCustomer keeps the first id).
+// one customer linked to the user (records.Records.LinkStripeCustomer keeps the first id).
 func (p *stripePayments) customer(ctx context.Context, red rewards.Redemption) (string, error) {
-	u, err := billing.Records{S: p.store}.GetUser(ctx, red.UserID)
+	u, err := records.Records{S: p.store}.GetUser(ctx, red.UserID)
 	if err == nil && u.StripeCustomerID != "" {
 		return u.StripeCustomerID, nil
 	}
@@ -151,5 +151,5 @@ func (p *stripePayments) customer(ctx context.Context, red rewards.Redemption) (
 	if err != nil {
 		return "", stripeapi.Error(err, "creating the customer")
 	}
-	return billing.Records{S: p.store}.LinkStripeCustomer(ctx, red.UserID, red.Email, cus.ID)
+	return records.Records{S: p.store}.LinkStripeCustomer(ctx, red.UserID, red.Email, cus.ID)
 }

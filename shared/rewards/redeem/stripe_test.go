@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/infra/local/stripefake"
-	"github.com/liberation/monetization/shared/billing"
+	"github.com/liberation/monetization/shared/billing/records"
 	"github.com/liberation/monetization/shared/rewards"
 	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
 	"github.com/liberation/monetization/shared/store"
@@ -100,7 +100,7 @@ func TestStripeCreditIsMadeAndReversedOnce(t *testing.T) {
 	b := newStripeBench(t)
 	ctx := context.Background()
 	rw := reward(t, rewardcatalog.SubscriptionCredit)
-	if _, err := (billing.Records{S: b.st}).LinkStripeCustomer(ctx, "kai", "kai@example.com", "cus_kai"); err != nil {
+	if _, err := (records.Records{S: b.st}).LinkStripeCustomer(ctx, "kai", "kai@example.com", "cus_kai"); err != nil {
 		t.Fatal(err)
 	}
 	red := rewards.Redemption{ID: "rdm_01JE0A2B3C4D5E7K2M9QXA4D22", UserID: "kai", RewardName: rw.Name}
@@ -156,11 +156,11 @@ func TestStripeCreditWithoutACustomerFailsCleanly(t *testing.T) {
 		posts[0].Form.Get("email") != "mo@example.com" || posts[0].Form.Get("metadata[userId]") != "mo" {
 		t.Fatalf("customer creation %+v", posts)
 	}
-	if u, err := (billing.Records{S: b.st}).GetUser(ctx, "mo"); err == nil && u.StripeCustomerID != "" {
+	if u, err := (records.Records{S: b.st}).GetUser(ctx, "mo"); err == nil && u.StripeCustomerID != "" {
 		t.Fatalf("a customer was linked: %+v", u)
 	}
 	// A failed credit itself: the customer exists, the balance transaction is refused.
-	if _, err := (billing.Records{S: b.st}).LinkStripeCustomer(ctx, "mo", "mo@example.com", "cus_mo"); err != nil {
+	if _, err := (records.Records{S: b.st}).LinkStripeCustomer(ctx, "mo", "mo@example.com", "cus_mo"); err != nil {
 		t.Fatal(err)
 	}
 	b.rec.FailNext(1)

@@ -2,12 +2,16 @@
 
 package rewardcatalog
 
-import "github.com/liberation/monetization/shared/platform"
+import (
+	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/platform"
+)
 
 // One constructor per manifest function of this package: newWiring (wiring.go) makes what the
 // package needs from the function's runtime, and wire<Name>, beside the handler, hands the handler
 // what it takes.
-var (
-	// NewListRewards builds list-rewards (GET /rewards): The rewards catalogue.
-	NewListRewards = platform.Build(newWiring, wireListRewards)
-)
+
+// NewListRewards builds list-rewards (GET /rewards): The rewards catalogue.
+func NewListRewards(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListRewards)(rt)
+}
