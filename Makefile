@@ -8,6 +8,7 @@ TOOLS               := $(CURDIR)/.tools
 BIN                 := $(TOOLS)/bin
 VENV                := $(TOOLS)/venv
 LINT_VENV           := $(TOOLS)/lint-venv
+CHECKOV_VENV        := $(TOOLS)/checkov-venv
 STRIPE_MOCK_VERSION := v0.203.0
 MAILPIT_VERSION     := v1.33.1
 STATICCHECK_VERSION := v0.8.2
@@ -29,6 +30,9 @@ DEFAULT_MOTO_PORT        := 5055
 DEFAULT_STRIPE_MOCK_PORT := 12111
 API_URL                   = http://127.0.0.1:$(or $(PORT),$(DEFAULT_PORT))
 
+# --skip-download: no calls to the vendor's platform (guidelines, policies); the checks ship in the package.
+CHECKOV             := $(CHECKOV_VENV)/bin/checkov --framework cloudformation --skip-download --quiet --compact
+
 export PATH := $(BIN):$(VENV)/bin:$(PATH)
 
 .PHONY: help tools lint-tools clean-tools localstack dev test fuzz token trigger job seed emit build lint synth clean fmt bench generate
@@ -46,7 +50,7 @@ help: ## list targets
 tools: ## install pinned stripe-mock, mailpit, moto and schemathesis (what dev and test need)
 	@$(MAKE) --no-print-directory -j3 -Otarget $(BIN)/stripe-mock $(BIN)/mailpit $(VENV)/.installed
 
-lint-tools: $(LINT_VENV)/.installed ## install pinned SAM CLI and cfn-lint (only `make lint` needs them)
+lint-tools: $(LINT_VENV)/.installed $(CHECKOV_VENV)/.installed ## install pinned SAM CLI, cfn-lint and checkov (only `make lint` needs them)
 
 # After bumping a version above, delete the binary (or run `make clean-tools`) to reinstall it.
 $(BIN)/stripe-mock:
@@ -69,6 +73,11 @@ $(VENV)/.installed: infra/local/requirements.txt
 $(LINT_VENV)/.installed: infra/local/requirements-lint.txt
 	@test -x $(LINT_VENV)/bin/python3 || python3 -m venv $(LINT_VENV)
 	$(LINT_VENV)/bin/$(PIP_INSTALL) -r infra/local/requirements-lint.txt
+	touch $@
+
+$(CHECKOV_VENV)/.installed: infra/local/requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python3 || python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/$(PIP_INSTALL) -r infra/local/requirements-checkov.txt
 	touch $@
 
 localstack:
@@ -117,7 +126,7 @@ build: ## build every function as linux/arm64 bootstrap under build/<name>/
 synth: build ## synthesize the CDK stack into infra/cdk/cdk.out
 	cd infra/cdk && npm ci --silent && npx cdk synth --quiet
 
-lint: lint-tools $(BIN)/staticcheck synth ## go vet, staticcheck, gofmt, sam validate --lint, cfn-lint on the synthesized template
+lint: lint-tools $(BIN)/staticcheck synth ## go vet, staticcheck, gofmt, sam validate --lint, cfn-lint and checkov on both templates
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 	$(BIN)/staticcheck -tags integration ./...
@@ -128,6 +137,10 @@ lint: lint-tools $(BIN)/staticcheck synth ## go vet, staticcheck, gofmt, sam val
 	@# W3005: CDK emits DependsOn on a function's role next to the GetAtt of it (harmless, by design)
 	@if [ -d infra/cdk/cdk.out ]; then $(LINT_VENV)/bin/cfn-lint --ignore-checks W3005 -- infra/cdk/cdk.out/*.template.json; \
 	  else echo "run 'make synth' to cfn-lint the CDK template"; fi
+	@# IaC scanner: fails on any finding not suppressed next to its resource with a reason
+	@# (Metadata.checkov.skip; shared/manifest/scan.go, decision 0078). Never add --skip-check here.
+	$(CHECKOV) -f template.yaml
+	$(CHECKOV) -d infra/cdk/cdk.out
 
 bench: tools ## run the benchmarks (micro, through the local gateway, cold-start init); see docs/performance.md
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
@@ -141,7 +154,7 @@ fmt: ## gofmt everything
 	gofmt -w shared functions $$(find infra -name '*.go' -not -path '*/node_modules/*')
 
 clean-tools: ## remove the installed tools (the next `make tools` reinstalls the pinned versions)
-	rm -rf $(BIN)/stripe-mock $(BIN)/mailpit $(VENV) $(LINT_VENV)
+	rm -rf $(BIN)/stripe-mock $(BIN)/mailpit $(VENV) $(LINT_VENV) $(CHECKOV_VENV)
 
 clean: ## remove build outputs and local state (not the installed tools)
 	rm -rf $(BUILD_DIR) .aws-sam .local infra/cdk/cdk.out coverage.out

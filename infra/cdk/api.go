@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 
 	m "github.com/liberation/monetization/shared/manifest"
@@ -42,6 +43,10 @@ func newAuth(stack awscdk.Stack, cfg Config) *auth {
 		},
 		DeletionProtection: jsii.Bool(cfg.Prod()),
 		RemovalPolicy:      removal,
+		// TOTP (authenticator app) MFA, optional per user; admin and support accounts must enrol
+		// (docs/operations.md, "MFA"). No SMS: no SNS role to grant, no SIM-swap path.
+		Mfa:             awscognito.Mfa_OPTIONAL,
+		MfaSecondFactor: &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
 	})
 	for _, g := range groups {
 		awscognito.NewCfnUserPoolGroup(stack, jsii.String(m.Pascal(g)+"Group"), &awscognito.CfnUserPoolGroupProps{
@@ -83,8 +88,40 @@ func newHTTPAPI(stack awscdk.Stack, cfg Config, a *auth) awsapigatewayv2.HttpApi
 	stage.SetDefaultRouteSettings(&awsapigatewayv2.CfnStage_RouteSettingsProperty{
 		ThrottlingBurstLimit: jsii.Number(200), ThrottlingRateLimit: jsii.Number(100),
 	})
+	stage.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: newAccessLogs(stack, cfg).LogGroupArn(),
+		Format:         jsii.String(AccessLogFormat),
+	})
 	return api
 }
+
+// AccessLogFormat is the HTTP API's access log line: one JSON object per request with the ids,
+// route, status, latencies and integration or authorizer error, and nothing a caller sent (no
+// headers, so no tokens; no bodies; no query strings, path or source address). template.yaml
+// carries the same format (a test compares them).
+const AccessLogFormat = `{"requestId":"$context.requestId","routeKey":"$context.routeKey","status":"$context.status",` +
+	`"responseLatency":"$context.responseLatency","integrationLatency":"$context.integrationLatency",` +
+	`"integrationError":"$context.integrationErrorMessage","authorizerError":"$context.authorizer.error",` +
+	`"requestTime":"$context.requestTimeEpoch","protocol":"$context.protocol","responseLength":"$context.responseLength"}`
+
+// newAccessLogs is the access log group, kept as long as the functions' logs (functions.go).
+func newAccessLogs(stack awscdk.Stack, cfg Config) awslogs.LogGroup {
+	retention, removal := awslogs.RetentionDays_ONE_MONTH, awscdk.RemovalPolicy_DESTROY
+	if cfg.Prod() {
+		retention, removal = awslogs.RetentionDays_THREE_MONTHS, awscdk.RemovalPolicy_RETAIN
+	}
+	logs := awslogs.NewLogGroup(stack, jsii.String(AccessLogsLogicalID), &awslogs.LogGroupProps{
+		Retention: retention, RemovalPolicy: removal,
+	})
+	setLogicalID(logs, AccessLogsLogicalID)
+	skipChecks(logs, m.ScanSkip{ID: m.CheckLogGroupKMS, Comment: "CloudWatch Logs encrypts every log group at rest; " +
+		"the access log holds ids, routes, statuses and latencies only (no tokens, bodies or query strings), so a " +
+		"customer key would add a key policy and cost, not protection."})
+	return logs
+}
+
+// AccessLogsLogicalID names the access log group in both templates.
+const AccessLogsLogicalID = "HttpApiAccessLogs"
 
 // addRoute exposes one HTTP function at its manifest route key.
 func addRoute(stack awscdk.Stack, api awsapigatewayv2.HttpApi, a *auth, f m.Function, fn awslambda.Function) {

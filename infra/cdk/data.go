@@ -48,6 +48,7 @@ func newData(stack awscdk.Stack, cfg Config) *data {
 		})
 	}
 	setLogicalID(d.table, m.TableLogicalName)
+	skipChecks(d.table, m.SkipTableCMK)
 
 	origins := make([]*string, len(cfg.AllowedOrigins))
 	for i, o := range cfg.AllowedOrigins {
@@ -77,6 +78,7 @@ func newData(stack awscdk.Stack, cfg Config) *data {
 		}},
 	})
 	setLogicalID(d.bucket, m.BucketLogicalID)
+	skipChecks(d.bucket, m.SkipBucketAccessLogs)
 
 	for _, q := range m.Queues {
 		dlq := awssqs.NewQueue(stack, jsii.String(q.DLQLogicalID()), &awssqs.QueueProps{
@@ -85,6 +87,7 @@ func newData(stack awscdk.Stack, cfg Config) *data {
 			EnforceSSL:      jsii.Bool(true),
 		})
 		setLogicalID(dlq, q.DLQLogicalID())
+		skipChecks(dlq, m.SkipSQSManagedSSE)
 		queue := awssqs.NewQueue(stack, jsii.String(q.LogicalID()), &awssqs.QueueProps{
 			VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(float64(q.VisibilitySeconds))),
 			RetentionPeriod:   awscdk.Duration_Days(jsii.Number(4)),
@@ -96,6 +99,7 @@ func newData(stack awscdk.Stack, cfg Config) *data {
 			},
 		})
 		setLogicalID(queue, q.LogicalID())
+		skipChecks(queue, m.SkipSQSManagedSSE)
 		d.queues[q.Name], d.dlqs[q.Name] = queue, dlq
 	}
 	return d

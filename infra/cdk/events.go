@@ -30,6 +30,7 @@ func addEventRules(stack awscdk.Stack, d *data, topic awssns.Topic) {
 			EnforceSSL:      jsii.Bool(true),
 		})
 		setLogicalID(dlq, q.RuleDLQLogicalID())
+		skipChecks(dlq, m.SkipSQSManagedSSE)
 		alarm(stack, topic, q.RuleDLQLogicalID()+"Alarm", "Events the "+q.RuleLogicalID()+" rule could not deliver to "+
 			q.Name+": re-send them with aws events put-events once the queue is healthy.",
 			dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{

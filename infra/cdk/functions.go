@@ -35,12 +35,24 @@ func newFunction(stack awscdk.Stack, cfg Config, d *data, f m.Function) awslambd
 		Environment:   environment(cfg, d, f),
 		LogGroup:      logs,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
+		// A cap for a public entry point (the webhook); nil: the account's unreserved pool.
+		ReservedConcurrentExecutions: reservedConcurrency(f),
 	})
 	setLogicalID(fn, f.LogicalID())
+	skipChecks(fn, f.ScanSkips()...)
+	skipChecks(logs, m.SkipLogGroupKMS)
 	for _, s := range statements(stack, cfg, d, f) {
 		fn.AddToRolePolicy(s)
 	}
 	return fn
+}
+
+// reservedConcurrency is the manifest's ReservedConcurrency, or nil when it reserves none.
+func reservedConcurrency(f m.Function) *float64 {
+	if f.ReservedConcurrency <= 0 {
+		return nil
+	}
+	return jsii.Number(float64(f.ReservedConcurrency))
 }
 
 func environment(cfg Config, d *data, f m.Function) *map[string]*string {
@@ -88,57 +100,62 @@ func paramName(cfg Config, env string) string {
 	panic("cdk: no SSM parameter for " + env)
 }
 
-// statements are the function's IAM statements: the manifest's actions on the resources they name,
-// nothing more (no wildcards in actions, no Scan, no grant* helpers that add actions).
+// statements are the function's IAM statements: exactly manifest.Policy(f) — the statements the
+// local stack enforces (infra/local/iamcheck, docs/decisions/0076) — with the stack's ARNs in place
+// of the placeholders. Nothing is added here (no wildcards in actions, no Scan, no grant* helpers).
 func statements(stack awscdk.Stack, cfg Config, d *data, f m.Function) []awsiam.PolicyStatement {
-	allow := func(actions []string, resources ...*string) awsiam.PolicyStatement {
-		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions: jsii.Strings(actions...), Resources: &resources,
-		})
+	value := func(name string) (string, bool) {
+		switch {
+		case name == "Partition":
+			return *stack.Partition(), true
+		case name == "Region":
+			return *stack.Region(), true
+		case name == "Account":
+			return *stack.Account(), true
+		case name == "TableArn":
+			return *d.table.TableArn(), true
+		case name == "BucketArn":
+			return *d.bucket.BucketArn(), true
+		case strings.HasPrefix(name, "QueueArn:"):
+			q, ok := d.queues[strings.TrimPrefix(name, "QueueArn:")]
+			if !ok {
+				return "", false
+			}
+			return *q.QueueArn(), true
+		case strings.HasPrefix(name, "Param:"):
+			return "/" + strings.TrimPrefix(paramName(cfg, strings.TrimPrefix(name, "Param:")), "/"), true
+		}
+		return "", false
+	}
+	resolve := func(tpl string) *string {
+		v, err := m.Resolve(tpl, value)
+		if err != nil {
+			panic(fmt.Sprintf("cdk: %s: %v", f.Name, err))
+		}
+		return jsii.String(v)
 	}
 	var out []awsiam.PolicyStatement
-	if actions := f.TableIAMActions(); len(actions) > 0 {
-		arn := d.table.TableArn()
-		out = append(out, allow(actions, arn, jsii.String(*arn+"/index/*")))
-	}
-	if qs := f.SendQueues(); len(qs) > 0 {
-		arns := make([]*string, len(qs))
-		for i, q := range qs {
-			arns[i] = d.queues[q.Name].QueueArn()
+	for _, s := range m.Policy(f) {
+		if s.Effect != "Allow" {
+			panic(fmt.Sprintf("cdk: %s: statement effect %q", f.Name, s.Effect))
 		}
-		out = append(out, allow([]string{m.SendMessage}, arns...))
-	}
-	if len(f.Bucket) > 0 {
-		// Only the objects under the function's prefix ("content/*"), or the whole bucket's.
-		out = append(out, allow(f.Bucket, d.bucket.ArnForObjects(jsii.String(f.BucketObjects()))))
-	}
-	if f.Email {
-		out = append(out, allow(m.SESActions, stack.FormatArn(&awscdk.ArnComponents{
-			Service: jsii.String("ses"), Resource: jsii.String("identity"), ResourceName: jsii.String("*"),
-			ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
-		})))
-	}
-	var params []*string
-	for _, env := range f.SecretParamEnv() {
-		params = append(params, stack.FormatArn(&awscdk.ArnComponents{
-			Service: jsii.String("ssm"), Resource: jsii.String("parameter"),
-			ResourceName: jsii.String(strings.TrimPrefix(paramName(cfg, env), "/")),
-			ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
-		}))
-	}
-	if len(params) > 0 {
-		out = append(out, allow([]string{m.SSMGetParameter}, params...))
-		// SecureStrings are encrypted with the AWS managed key aws/ssm; decrypt only through SSM.
-		out = append(out, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions: jsii.Strings(m.KMSDecrypt),
-			Resources: jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{
-				Service: jsii.String("kms"), Resource: jsii.String("key"), ResourceName: jsii.String("*"),
-				ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
-			})),
-			Conditions: &map[string]any{"StringEquals": map[string]any{
-				"kms:ViaService": fmt.Sprintf("ssm.%s.amazonaws.com", *stack.Region()),
-			}},
-		}))
+		res := make([]*string, len(s.Resources))
+		for i, r := range s.Resources {
+			res[i] = resolve(r)
+		}
+		props := &awsiam.PolicyStatementProps{Actions: jsii.Strings(s.Actions...), Resources: &res}
+		if len(s.Condition) > 0 {
+			cond := map[string]any{}
+			for op, kv := range s.Condition {
+				vals := map[string]any{}
+				for k, v := range kv {
+					vals[k] = *resolve(v)
+				}
+				cond[op] = vals
+			}
+			props.Conditions = &cond
+		}
+		out = append(out, awsiam.NewPolicyStatement(props))
 	}
 	return out
 }

@@ -47,6 +47,7 @@ func newAlarmTopic(stack awscdk.Stack, cfg Config) awssns.Topic {
 		DisplayName: jsii.String("monetization-" + cfg.Env + " alarms"),
 		EnforceSSL:  jsii.Bool(true),
 	})
+	skipChecks(topic, m.SkipSNSEncryption)
 	if cfg.AlarmEmail != "" {
 		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.AlarmEmail), nil))
 	}
@@ -156,4 +157,22 @@ func alarmPayments(stack awscdk.Stack, topic awssns.Topic) {
 	alarm(stack, topic, "StuckRefundReservationsAlarm", "Refund reservations older than 15 minutes that "+
 		m.ResolveRefunds+" could not resolve from Stripe; see docs/runbooks/refund-failed.md.",
 		appMetric(m.ResolveRefunds, metric.StuckRefundReservations, "Maximum", 60), 0)
+}
+
+// WebhookInvocationsPer5Min is the invocation count (sum over 5 minutes) above which the webhook's
+// rate alarm fires: 3,000 is 10 requests/s sustained for five minutes, several times what Stripe
+// delivers for this platform even during a month-start billing run, yet far below what the reserved
+// concurrency serves (20 × ~25 requests/s each): an alarm on a flood, or on a Stripe retry storm,
+// before the throttle is the only defence (docs/runbooks/webhook-flood.md, decision 0078).
+const WebhookInvocationsPer5Min = 3000
+
+// alarmWebhookFlood watches the public webhook URL: its invocation rate (a flood of unsigned
+// requests, or a retry storm) and its throttles (reserved concurrency reached: callers got 429,
+// which Stripe retries with backoff for up to 3 days, so no event is lost, only delayed).
+func alarmWebhookFlood(stack awscdk.Stack, topic awssns.Topic, f m.Function, fn awslambda.Function) {
+	five := &awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}
+	alarm(stack, topic, f.LogicalID()+"InvocationsAlarm", f.Name+" received more than 10 requests/s for 5 minutes: "+
+		"a flood or a Stripe retry storm; see docs/runbooks/webhook-flood.md.", fn.MetricInvocations(five), WebhookInvocationsPer5Min)
+	alarm(stack, topic, f.LogicalID()+"ThrottlesAlarm", f.Name+" was throttled at its reserved concurrency: callers "+
+		"got 429 (Stripe retries); see docs/runbooks/webhook-flood.md.", fn.MetricThrottles(five), 0)
 }

@@ -50,9 +50,13 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 			addRoute(scope, api, auth, f, fn)
 		case m.FunctionURL:
 			url := fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_NONE})
+			skipChecks(url, m.SkipFunctionURLAuth)
 			output(stack, m.Pascal(f.Name)+"Url", url.Url(), f.Summary+" (function URL)")
 			alarmFunctionErrors(stack, ops, f, fn)
 			alarmURL5xx(stack, ops, f, fn)
+			if f.ReservedConcurrency > 0 {
+				alarmWebhookFlood(stack, ops, f, fn)
+			}
 		case m.Queue:
 			addQueueSource(d, f, fn)
 		case m.Schedule:

@@ -25,6 +25,7 @@ type cfn struct {
 
 type resource struct {
 	Type           string
+	Metadata       map[string]any
 	Properties     map[string]any
 	DeletionPolicy string
 }

@@ -359,7 +359,9 @@ func TestResponsesMatchDocument(t *testing.T) {
 	c.call(req{fn: "resume-subscription", as: alice}, 422)
 	c.call(req{fn: "create-portal-session", as: alice, body: `{"returnUrl":"https://app.example.com/account"}`}, 422)
 
-	// Checkout: invalid bodies are refused by the handler and by the document alike.
+	// Checkout: invalid bodies are refused by the handler and by the document alike (by a caller of
+	// their own: create-checkout is limited per user, decision 0077).
+	probe := newCaller(false)
 	for _, tc := range []struct {
 		body   string
 		status int
@@ -371,11 +373,21 @@ func TestResponsesMatchDocument(t *testing.T) {
 		{`{"tier":"pro",`, 400},
 		{`{"tier":"free","successUrl":"https://a.example/ok","cancelUrl":"https://a.example/no"}`, 422},
 	} {
-		c.call(req{fn: "create-checkout", as: alice, body: tc.body, invalid: true}, tc.status)
+		c.call(req{fn: "create-checkout", as: probe, body: tc.body, invalid: true}, tc.status)
 	}
-	c.call(req{fn: "create-checkout", as: alice, body: `{"tier":"pro","successUrl":"x"}`, invalid: true}, 400)
+	c.call(req{fn: "create-checkout", as: probe, body: `{"tier":"pro","successUrl":"x"}`, invalid: true}, 400)
 	big := `{"tier":"pro","successUrl":"https://a.example/` + strings.Repeat("a", httpapi.MaxBodyBytes) + `","cancelUrl":"https://a.example/no"}`
-	c.call(req{fn: "create-checkout", as: alice, body: big, invalid: true}, 413)
+	c.call(req{fn: "create-checkout", as: probe, body: big, invalid: true}, 413)
+
+	// Past the per-user limit: 429 with Retry-After, as documented (RateLimited).
+	limit := manifest.MustByName("create-checkout").RateLimit.PerMinute
+	flood := newCaller(false)
+	for range limit {
+		c.call(req{fn: "create-checkout", as: flood, body: `{"tier":"pro","successUrl":"x"}`, invalid: true}, 400)
+	}
+	if res := c.call(req{fn: "create-checkout", as: flood, body: `{"tier":"pro","successUrl":"x"}`, invalid: true}, 429); res.headers["retry-after"] == "" {
+		t.Fatalf("429 without Retry-After: %v", res.headers)
+	}
 
 	// Checkout for real (stripe-mock), then its replay.
 	key := map[string]string{"Idempotency-Key": "checkout-" + randHex(4)}

@@ -14,7 +14,7 @@ func init() {
 				Trigger: route("GET", "/subscription"), Auth: User, Table: readWrite},
 			{Name: "check-feature", Summary: "Whether the caller may use a feature, and why",
 				Trigger: route("GET", "/features/{feature}"), Auth: User, Table: readWrite},
-			{Name: "create-checkout", Summary: "Start a Stripe Checkout Session for a paid tier",
+			{Name: "create-checkout", Summary: "Start a Stripe Checkout Session for a paid tier", RateLimit: &RateLimit{PerMinute: 10, PerHour: 30}, // per user: a Stripe Checkout Session per request (decision 0077)
 				Trigger: route("POST", "/subscription/checkout"), Auth: User, Table: readWrite, Stripe: true},
 			{Name: "create-portal-session", Summary: "Open the Stripe Customer Portal",
 				Trigger: route("POST", "/subscription/portal"), Auth: User, Table: readOnly, Stripe: true},

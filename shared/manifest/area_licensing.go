@@ -25,7 +25,7 @@ func init() {
 				Trigger: route("GET", "/licenses/{licenseId}"), Auth: User, Table: readOnly},
 			{Name: "create-license-invite", Summary: "Create an invite code for seats of a license (org admins)",
 				Trigger: route("POST", "/licenses/{licenseId}/invites"), Auth: User, Table: readWrite, Email: true},
-			{Name: "join-license", Summary: "Take a seat of a license with an invite code",
+			{Name: "join-license", Summary: "Take a seat of a license with an invite code", RateLimit: &RateLimit{PerMinute: 5, PerHour: 20}, // per user: invite codes can be guessed (decision 0077)
 				Trigger: route("POST", "/licenses/join"), Auth: User, Table: readWrite},
 			{Name: "assign-license-seat", Summary: "Give a seat to an existing user by e-mail (org admins)",
 				Trigger: route("POST", "/licenses/{licenseId}/seats"), Auth: User, Table: readWrite, Email: true},

@@ -69,7 +69,7 @@ func init() {
 				Trigger: route("GET", "/courses/{courseId}/reviews"), Auth: Public, Table: readOnly},
 
 			// Learners.
-			{Name: "purchase-course", Summary: "Buy a course through Stripe Checkout, or enrol at once in a free one",
+			{Name: "purchase-course", Summary: "Buy a course through Stripe Checkout, or enrol at once in a free one", RateLimit: &RateLimit{PerMinute: 10, PerHour: 60}, // per user: a Stripe Checkout Session per request (decision 0077)
 				Trigger: route("POST", "/courses/{courseId}/purchase"), Auth: User, Table: readWrite, Stripe: true},
 			{Name: "list-my-courses", Summary: "The caller's enrolments, newest first",
 				Trigger: route("GET", "/me/courses"), Auth: User, Table: readOnly},

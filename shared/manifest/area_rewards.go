@@ -37,7 +37,7 @@ func init() {
 				Trigger: route("GET", "/tokens/transactions"), Auth: User, Table: readOnly},
 			{Name: "list-rewards", Summary: "The rewards catalogue", Package: "shared/rewards/rewardcatalog",
 				Trigger: route("GET", "/rewards"), Auth: Public},
-			{Name: "create-redemption", Summary: "Redeem tokens for a reward: the cost is held until an admin decides",
+			{Name: "create-redemption", Summary: "Redeem tokens for a reward: the cost is held until an admin decides", RateLimit: &RateLimit{PerMinute: 5, PerHour: 20}, // per user: holds tokens and queues an admin decision (decision 0077)
 				Trigger: route("POST", "/tokens/redemptions"), Auth: User, Table: readWrite},
 			{Name: "list-my-redemptions", Summary: "The caller's redemptions, newest first",
 				Trigger: route("GET", "/tokens/redemptions"), Auth: User, Table: readOnly},
@@ -63,7 +63,7 @@ func init() {
 				Trigger: route("DELETE", "/me/friends/{userId}"), Auth: User, Table: rewardsDelete},
 			{Name: "create-class", Summary: "Create a class with a join code (instructors)",
 				Trigger: route("POST", "/classes"), Auth: User, Groups: []string{GroupInstructor}, Table: readWrite},
-			{Name: "join-class", Summary: "Join a class with its code",
+			{Name: "join-class", Summary: "Join a class with its code", RateLimit: &RateLimit{PerMinute: 5, PerHour: 20}, // per user: join codes can be guessed (decision 0077)
 				Trigger: route("POST", "/classes/join"), Auth: User, Table: readWrite},
 			{Name: "get-class", Summary: "A class; its owner also sees the join code and members",
 				Trigger: route("GET", "/classes/{classId}"), Auth: User, Table: rewardsBatchRead},

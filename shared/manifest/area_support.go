@@ -21,7 +21,9 @@ func init() {
 			{Name: "reply-support-ticket", Summary: "Reply to a ticket",
 				Trigger: route("POST", "/support/tickets/{ticketId}/replies"), Auth: User, Table: withDelete, Email: true},
 			{Name: "list-support-queue", Summary: "The agents' queue by status, optionally only breaching tickets (agents)",
-				Trigger: route("GET", "/support/queue"), Auth: User, Groups: agents, Table: readOnly},
+				Trigger: route("GET", "/support/queue"), Auth: User, Groups: agents,
+				// PutItem: the agent directory (seeAgent records the agent on every agents' route).
+				Table: []string{GetItem, Query, PutItem}},
 			{Name: "update-support-ticket", Summary: "Change a ticket's status, assignee or priority (agents)",
 				Trigger: route("PATCH", "/support/tickets/{ticketId}"), Auth: User, Groups: agents, Table: withDelete},
 			{Name: "support-sla-check", Summary: "Every 5 minutes: SLA warnings at 75 %, breaches and escalations at 100 %",

@@ -107,6 +107,23 @@ type Function struct {
 	// one (e.g. "support" for the agents' routes). The handler checks it (httpapi knows only
 	// public/user/admin); documents and tests follow it: such a route documents 403.
 	Groups []string
+	// ReservedConcurrency, when > 0, reserves (and so caps) that many concurrent executions for the
+	// function: a flood on a public entry point (the Stripe webhook's function URL) is throttled at
+	// this many instead of taking the account's concurrency from every other function. 0: none (the
+	// account's unreserved pool). Decision 0078 sizes the webhook's.
+	ReservedConcurrency int
+	// RateLimit, on a User route, caps each caller's requests to the function (routes that cost
+	// money or can be brute-forced). The HTTP frame counts them in the table (UpdateItem on a
+	// RATE# item per window; the function must be granted UpdateItem) and answers 429 with
+	// Retry-After over the limit (decision 0077). nil: no per-user limit.
+	RateLimit *RateLimit
+}
+
+// RateLimit is a per-user request limit: at most PerMinute requests in a clock minute and PerHour
+// in a clock hour (fixed windows; 0: no limit of that length).
+type RateLimit struct {
+	PerMinute int
+	PerHour   int
 }
 
 // LogicalID is the CloudFormation logical id used by both CDK and template.yaml.

@@ -2,6 +2,7 @@ package marketplace
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -111,7 +112,10 @@ func registerHooks(r *webhook.Router, d *Deps, rec checkoutRecorder) {
 		stripe.EventTypeChargeDisputeClosed} {
 		r.On(t, dispute)
 	}
-	r.On(stripe.EventTypeAccountUpdated, func(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
+	// account.updated comes from the Connect endpoint, from the instructor's connected account: the
+	// frame hands it over only for an account knownAccount knows (docs/decisions/0077).
+	r.ConnectAccounts(knownAccount(d))
+	r.OnConnect(stripe.EventTypeAccountUpdated, func(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
 		var a stripe.Account
 		if err := webhook.Decode(ev, &a); err != nil {
 			return nil, "", err
@@ -132,6 +136,27 @@ func registerHooks(r *webhook.Router, d *Deps, rec checkoutRecorder) {
 		}
 		return func(ctx context.Context) error { return ApplyTransferReversed(ctx, d, rev, ev.ID) }, "", nil
 	})
+}
+
+// knownAccount is the marketplace's port to the webhook frame: a connected account is known when it
+// is the account stored on the profile of the instructor the event's object names (metadata.userId,
+// which connect-instructor sets when it creates the account; an account.updated's object is the
+// account itself). An object that names no instructor is not known; a Connect type whose objects
+// carry no userId would need an account → instructor index before it is registered.
+func knownAccount(d *Deps) webhook.KnownAccount {
+	return func(ctx context.Context, accountID string, ev *stripe.Event) (bool, error) {
+		var obj struct {
+			Metadata map[string]string `json:"metadata"`
+		}
+		if ev.Data == nil || json.Unmarshal(ev.Data.Raw, &obj) != nil || obj.Metadata["userId"] == "" {
+			return false, nil
+		}
+		prof, err := d.Books.Instructor(ctx, obj.Metadata["userId"])
+		if err != nil {
+			return false, err
+		}
+		return prof.ConnectAccountID != "" && prof.ConnectAccountID == accountID, nil
+	}
 }
 
 // applyOrPark applies a refund or dispute event; one about a charge with no sale booked is parked,

@@ -3,6 +3,7 @@ package marketplace
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -203,21 +204,32 @@ func TestStripeHooks(t *testing.T) {
 	})
 
 	t.Run("ConnectAccount", func(t *testing.T) {
+		// The event comes before connect-instructor stored the account: refused with a 403, which
+		// Stripe retries; the retry after the account is stored applies it.
 		acct := stripeevents.AccountIDFor(instr)
+		o := stripeevents.Options{EventID: "evt_acct1", UserID: instr, Created: w.clk.Now()}
+		ev := stripeevents.MustBuild(stripeevents.AccountUpdated, o)
+		if code, outcome := w.deliver(t, ev); code != 403 || outcome != webhook.OutcomeUnknownAccount {
+			t.Fatalf("account.updated before the account is stored: %d %s", code, outcome)
+		}
 		if _, _, err := w.d.Books.SaveAccount(ctx, instr, acct, "", w.clk.Now()); err != nil {
 			t.Fatal(err)
 		}
-		o := stripeevents.Options{EventID: "evt_acct1", UserID: instr, Created: w.clk.Now()}
-		if code, outcome := w.deliver(t, stripeevents.MustBuild(stripeevents.AccountUpdated, o)); code != 200 || outcome != webhook.OutcomeApplied {
+		if code, outcome := w.deliver(t, ev); code != 200 || outcome != webhook.OutcomeApplied {
 			t.Fatalf("account.updated: %d %s", code, outcome)
 		}
 		if in, _ := w.d.Books.Instructor(ctx, instr); !in.PayoutsEnabled || in.AccountEventAt != w.clk.Now().Unix() {
 			t.Fatalf("instructor: %+v", in)
 		}
-		o = stripeevents.Options{EventID: "evt_acct2", Object: map[string]any{"id": "acct_nobody", "object": "account",
-			"metadata": map[string]any{}}}
-		if code, outcome := w.deliver(t, stripeevents.MustBuild(stripeevents.AccountUpdated, o)); code != 200 || outcome != reasonNotOurAccount {
-			t.Fatalf("someone else's account: %d %s", code, outcome)
+		// An account that names no instructor, or names one whose stored account is another.
+		for i, obj := range []map[string]any{
+			{"id": "acct_nobody", "object": "account", "metadata": map[string]any{}},
+			{"id": "acct_other", "object": "account", "metadata": map[string]any{"userId": instr}},
+		} {
+			o = stripeevents.Options{EventID: fmt.Sprintf("evt_acct_x%d", i), Object: obj}
+			if code, outcome := w.deliver(t, stripeevents.MustBuild(stripeevents.AccountUpdated, o)); code != 403 || outcome != webhook.OutcomeUnknownAccount {
+				t.Fatalf("someone else's account %v: %d %s", obj["id"], code, outcome)
+			}
 		}
 	})
 

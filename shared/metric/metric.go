@@ -31,6 +31,11 @@ const (
 	DuplicateRefundsRefused = "DuplicateRefundsRefused"
 	// ReleaseTruncated: the daily release stopped at its deadline with sales still due.
 	ReleaseTruncated = "ReleaseTruncated"
+	// WebhookEventsRefused: a signed event from a connected account refused by the webhook — of a
+	// type no area handles for Connect, or for an account no area knows (docs/decisions/0077).
+	WebhookEventsRefused = "WebhookEventsRefused"
+	// RateLimited: a request refused with 429 by a function's per-user limit (docs/decisions/0077).
+	RateLimited = "RateLimited"
 )
 
 // Emit logs one data point of name (Count unit) with the function as its dimension.

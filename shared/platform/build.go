@@ -11,6 +11,10 @@ func Build[W, H any](wiring func(*Runtime) (W, error), wire func(W) (H, error)) 
 			var zero H
 			return zero, err
 		}
-		return wire(w)
+		h, err := wire(w)
+		if err != nil {
+			return h, err
+		}
+		return rateLimit(rt, h) // the manifest's per-user limit, in front of every HTTP route that has one
 	}
 }

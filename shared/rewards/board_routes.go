@@ -28,10 +28,10 @@ func wireGetGlobalLeaderboard(w wiring) (httpapi.Lambda, error) {
 // HandleGetGlobalLeaderboard serves GET /leaderboards/global (public): display names, ranks and
 // scores of the best players, nothing else.
 func HandleGetGlobalLeaderboard(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, getGlobalLeaderboard(d.Clock, d.boards()))
+	return httpapi.Route(fn, getGlobalLeaderboard(d.Clock, d.leaderboards()))
 }
 
-func getGlobalLeaderboard(clk clock.Clock, b Boards) httpapi.Handler {
+func getGlobalLeaderboard(clk clock.Clock, bs boards) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		p, err := period(r)
 		if err != nil {
@@ -42,7 +42,7 @@ func getGlobalLeaderboard(clk clock.Clock, b Boards) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		now := clk.Now()
-		top, stats, err := globalTop(ctx, b, leaderboard.Key(p, now), int(limit))
+		top, stats, err := bs.GlobalTop(ctx, leaderboard.Key(p, now), int(limit))
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -73,10 +73,10 @@ func wireGetMyGlobalRank(w wiring) (httpapi.Lambda, error) {
 
 // HandleGetMyGlobalRank serves GET /leaderboards/global/me.
 func HandleGetMyGlobalRank(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, getMyGlobalRank(d.Clock, d.ledger(), d.boards()))
+	return httpapi.Route(fn, getMyGlobalRank(d.Clock, d.ledger(), d.leaderboards()))
 }
 
-func getMyGlobalRank(clk clock.Clock, l Ledger, b Boards) httpapi.Handler {
+func getMyGlobalRank(clk clock.Clock, l Ledger, bs boards) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		p, err := period(r)
 		if err != nil {
@@ -92,7 +92,7 @@ func getMyGlobalRank(clk clock.Clock, l Ledger, b Boards) httpapi.Handler {
 		if p == leaderboard.Week {
 			v.Week = leaderboard.WeekID(now)
 		}
-		h, err := b.Histogram(ctx, board)
+		h, err := bs.Histogram(ctx, board)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -101,7 +101,7 @@ func getMyGlobalRank(clk clock.Clock, l Ledger, b Boards) httpapi.Handler {
 			return httpapi.OK(v), nil
 		}
 		v.Percentile = h.Percentile(v.Score)
-		ahead, exact, stats, err := playersAhead(ctx, b, board, v.Score)
+		ahead, exact, stats, err := bs.PlayersAhead(ctx, board, v.Score)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -120,17 +120,17 @@ func wireGetFriendsLeaderboard(w wiring) (httpapi.Lambda, error) {
 
 // HandleGetFriendsLeaderboard serves GET /leaderboards/friends: the caller and whom they follow.
 func HandleGetFriendsLeaderboard(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, getFriendsLeaderboard(d.Clock, d.social(), d.boards()))
+	return httpapi.Route(fn, getFriendsLeaderboard(d.Clock, d.leaderboards()))
 }
 
-func getFriendsLeaderboard(clk clock.Clock, s Social, b Boards) httpapi.Handler {
+func getFriendsLeaderboard(clk clock.Clock, bs boards) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		p, err := period(r)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		me := r.Principal.UserID
-		follows, err := s.Following(ctx, me)
+		follows, err := bs.Following(ctx, me)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -139,7 +139,7 @@ func getFriendsLeaderboard(clk clock.Clock, s Social, b Boards) httpapi.Handler 
 			ids = append(ids, f.FollowedID)
 		}
 		now := clk.Now()
-		rows, err := memberBoard(ctx, b, leaderboard.Key(p, now), me, ids)
+		rows, err := memberBoard(ctx, bs.b, leaderboard.Key(p, now), me, ids)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -160,21 +160,21 @@ func wireGetClassLeaderboard(w wiring) (httpapi.Lambda, error) {
 
 // HandleGetClassLeaderboard serves GET /leaderboards/classes/{classId} for its owner and members.
 func HandleGetClassLeaderboard(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, getClassLeaderboard(d.Clock, d.social(), d.boards()))
+	return httpapi.Route(fn, getClassLeaderboard(d.Clock, d.leaderboards()))
 }
 
-func getClassLeaderboard(clk clock.Clock, s Social, b Boards) httpapi.Handler {
+func getClassLeaderboard(clk clock.Clock, bs boards) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		p, err := period(r)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		me := r.Principal.UserID
-		c, _, err := classFor(ctx, s, r.PathParam("classId"), me)
+		c, _, err := classFor(ctx, bs.s, r.PathParam("classId"), me)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		ms, err := s.Members(ctx, c.ID)
+		ms, err := bs.s.Members(ctx, c.ID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -183,7 +183,7 @@ func getClassLeaderboard(clk clock.Clock, s Social, b Boards) httpapi.Handler {
 			ids[i] = m.UserID
 		}
 		now := clk.Now()
-		rows, err := memberBoard(ctx, b, leaderboard.Key(p, now), me, ids)
+		rows, err := memberBoard(ctx, bs.b, leaderboard.Key(p, now), me, ids)
 		if err != nil {
 			return httpapi.Response{}, err
 		}

@@ -23,9 +23,17 @@ type ReadStats struct {
 	ItemsRead int
 }
 
+// boards reads the leaderboards: the global board's shards and histograms (Boards), and the
+// friends and class members whose scores make the friends and class boards (Social). The board
+// routes (board_routes.go) take it.
+type boards struct {
+	b Boards
+	s Social
+}
+
 // GlobalTop returns the best k players of a board instance, exactly ranked.
-func (d *Deps) GlobalTop(ctx context.Context, board string, k int) ([]leaderboard.Ranked, ReadStats, error) {
-	return globalTop(ctx, d.boards(), board, k)
+func (bs boards) GlobalTop(ctx context.Context, board string, k int) ([]leaderboard.Ranked, ReadStats, error) {
+	return globalTop(ctx, bs.b, board, k)
 }
 
 func globalTop(ctx context.Context, b Boards, board string, k int) ([]leaderboard.Ranked, ReadStats, error) {
@@ -84,8 +92,8 @@ const rankLimit = 1000
 
 // PlayersAhead counts the players of a board instance with a score above score, up to rankLimit
 // (at which it stops: "not in the top 1,000"). It reads at most about rankLimit index entries.
-func (d *Deps) PlayersAhead(ctx context.Context, board string, score int64) (int, bool, ReadStats, error) {
-	return playersAhead(ctx, d.boards(), board, score)
+func (bs boards) PlayersAhead(ctx context.Context, board string, score int64) (int, bool, ReadStats, error) {
+	return playersAhead(ctx, bs.b, board, score)
 }
 
 func playersAhead(ctx context.Context, b Boards, board string, score int64) (int, bool, ReadStats, error) {
@@ -138,13 +146,8 @@ func playersAhead(ctx context.Context, b Boards, board string, score int64) (int
 }
 
 // Histogram reads a board instance's score histogram (one Query of its shard items).
-func (d *Deps) Histogram(ctx context.Context, board string) (leaderboard.Histogram, error) {
-	return d.boards().Histogram(ctx, board)
-}
-
-// Scores reads the score items of users on a board instance (friends, classes): one read per user.
-func (d *Deps) Scores(ctx context.Context, board string, userIDs []string) (map[string]scoreItem, error) {
-	return d.boards().Scores(ctx, board, userIDs)
+func (bs boards) Histogram(ctx context.Context, board string) (leaderboard.Histogram, error) {
+	return bs.b.Histogram(ctx, board)
 }
 
 // BoardRow is one line of a board on the wire. The public board has display names, ranks and

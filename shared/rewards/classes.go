@@ -3,6 +3,8 @@ package rewards
 import (
 	"context"
 	"crypto/rand"
+	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -77,13 +79,47 @@ func validClassID(s string) bool { return ids.Valid("cls", s) }
 // joinCodeAlphabet avoids look-alike characters (no 0/O, 1/I/L).
 const joinCodeAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
+// JoinCodeLen is the length of a new join code: 13 symbols of 31 are 13 × log2(31) ≈ 64.4 bits,
+// so guessing one class's code takes 2^63 tries on average (docs/decisions/0077).
+// LegacyJoinCodeLen is the 8-symbol code of classes created before (≈ 39.6 bits): they still join,
+// behind join-class's per-user rate limit.
+const (
+	JoinCodeLen       = 13
+	LegacyJoinCodeLen = 8
+)
+
 func newJoinCode() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = joinCodeAlphabet[int(b[i])%len(joinCodeAlphabet)]
+	c, err := drawJoinCode(rand.Reader)
+	if err != nil {
+		panic("crypto/rand failed: " + err.Error()) // crypto/rand does not fail on supported platforms
 	}
-	return string(b)
+	return c
+}
+
+// joinCodeUnbiased is the largest multiple of the alphabet's size that fits in a byte (248 = 8 × 31):
+// bytes from it up are rejected, so every symbol comes from exactly 8 byte values.
+const joinCodeUnbiased = 256 / len(joinCodeAlphabet) * len(joinCodeAlphabet)
+
+// drawJoinCode draws JoinCodeLen symbols from src, uniformly, by rejection sampling (src stands for
+// crypto/rand; tests feed it bytes that expose a modulo bias). It reads one byte at a time, so it
+// consumes exactly the bytes it judges. A byte is rejected with probability 8/256; a source that
+// keeps giving rejected bytes ends in an error after 64 of them, never in a loop.
+func drawJoinCode(src io.Reader) (string, error) {
+	b := make([]byte, 0, JoinCodeLen)
+	var one [1]byte
+	for rejected := 0; len(b) < JoinCodeLen; {
+		if _, err := io.ReadFull(src, one[:]); err != nil {
+			return "", err
+		}
+		if int(one[0]) >= joinCodeUnbiased {
+			if rejected++; rejected == 64 {
+				return "", errors.New("join code: the random source gave only rejected bytes")
+			}
+			continue
+		}
+		b = append(b, joinCodeAlphabet[int(one[0])%len(joinCodeAlphabet)])
+	}
+	return string(b), nil
 }
 
 // NormalizeJoinCode accepts codes as people type them: lower case, with spaces or dashes.
@@ -125,7 +161,7 @@ func createClass(clk clock.Clock, s Social) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		now := clk.Now()
-		for range 5 { // a join code collision (1 in 31^8 per class) just draws another code
+		for range 5 { // a join code collision (1 in 31^13 per class) just draws another code
 			c := classItem{Type: "class", ID: ids.New("cls", now), Name: q.Name, OwnerID: r.Principal.UserID,
 				JoinCode: newJoinCode(), CreatedAt: now}
 			err := s.CreateClass(ctx, c)
@@ -166,8 +202,9 @@ type JoinRequest struct {
 // Validate checks the code's shape.
 func (q *JoinRequest) Validate() error {
 	q.Code = NormalizeJoinCode(q.Code)
-	if len(q.Code) != 8 || strings.Trim(q.Code, joinCodeAlphabet) != "" {
-		return apperr.New(apperr.Invalid, "code must be the class's 8-character join code")
+	if (len(q.Code) != JoinCodeLen && len(q.Code) != LegacyJoinCodeLen) || strings.Trim(q.Code, joinCodeAlphabet) != "" {
+		return apperr.New(apperr.Invalid, "code must be the class's join code (%d characters; %d for older classes)",
+			JoinCodeLen, LegacyJoinCodeLen)
 	}
 	return nil
 }

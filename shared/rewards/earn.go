@@ -59,8 +59,20 @@ type earnState struct {
 // Remaining is what the earning still gives: the tokens earned less those refunds took back.
 func (g earnState) Remaining() int64 { return g.Tokens - g.Cancelled }
 
-func (d *Deps) earnState(ctx context.Context, userID, rule, sourceID string) (earnState, earnItem, error) {
-	it, found, err := d.guards().Guard(ctx, userID, rule, sourceID)
+// earner applies the earning rules: earnings (learning events, other areas' facts), refunds'
+// cancellations and clawbacks, and the release job. It posts through the ledger (poster: the clock
+// and the Ledger port) and keeps each earning's guard and daily caps through EarnGuards.
+type earner struct {
+	poster
+	guards EarnGuards
+	// st is the platform's records: a learning event counts its learner as active (licensing).
+	st *store.Store
+	// fn is the function's name (the rejected-messages metric).
+	fn string
+}
+
+func (er earner) earnState(ctx context.Context, userID, rule, sourceID string) (earnState, earnItem, error) {
+	it, found, err := er.guards.Guard(ctx, userID, rule, sourceID)
 	if err != nil || !found {
 		return earnState{}, earnItem{}, err
 	}
@@ -71,7 +83,7 @@ func (d *Deps) earnState(ctx context.Context, userID, rule, sourceID string) (ea
 // Earn credits an earning once per (user, rule, source), within the rule's daily cap; a pending
 // rule's tokens wait for ReleaseAt. Replays, concurrent deliveries and capped earnings change
 // nothing.
-func (d *Deps) Earn(ctx context.Context, e Earning) (Outcome, Entry, error) {
+func (er earner) Earn(ctx context.Context, e Earning) (Outcome, Entry, error) {
 	r, ok := Rules[e.Rule]
 	if !ok || e.UserID == "" || e.SourceID == "" {
 		return "", Entry{}, apperr.New(apperr.Invalid, "earning needs a known rule, a user and a source (rule %q)", e.Rule)
@@ -84,15 +96,15 @@ func (d *Deps) Earn(ctx context.Context, e Earning) (Outcome, Entry, error) {
 		return OutIgnored, Entry{}, nil
 	}
 	if e.OccurredAt.IsZero() {
-		e.OccurredAt = d.Clock.Now()
+		e.OccurredAt = er.clk.Now()
 	}
 	for attempt := 1; ; attempt++ {
-		out, entry, err := d.earnOnce(ctx, e, r, tokens)
+		out, entry, err := er.earnOnce(ctx, e, r, tokens)
 		var only guardOnly
 		if !errors.As(err, &only) {
 			return out, entry, err
 		}
-		err = d.guards().WriteGuard(ctx, *only.w.Guard)
+		err = er.guards.WriteGuard(ctx, *only.w.Guard)
 		if store.IsConditionFailed(err) && attempt < postAttempts {
 			continue // the guard moved (a refund, a redelivery): decide again
 		}
@@ -101,23 +113,23 @@ func (d *Deps) Earn(ctx context.Context, e Earning) (Outcome, Entry, error) {
 }
 
 // earnOnce is one planning of Earn; a guardOnly error asks the caller to write just the guard.
-func (d *Deps) earnOnce(ctx context.Context, e Earning, r Rule, tokens int64) (Outcome, Entry, error) {
+func (er earner) earnOnce(ctx context.Context, e Earning, r Rule, tokens int64) (Outcome, Entry, error) {
 	guardKey := store.TokenEarnKey(e.UserID, e.Rule, e.SourceID)
 	out := OutEarned
-	_, entry, err := d.Post(ctx, e.UserID, func(ctx context.Context, a Account) (Plan, error) {
-		g, read, err := d.earnState(ctx, e.UserID, e.Rule, e.SourceID)
+	_, entry, err := er.Post(ctx, e.UserID, func(ctx context.Context, a Account) (Plan, error) {
+		g, read, err := er.earnState(ctx, e.UserID, e.Rule, e.SourceID)
 		if err != nil {
 			return Plan{}, err
 		}
 		if g.Exists && g.State == EarnAwaiting {
 			// Refunds came first: the purchase earns what they leave.
-			return d.planAfterRefunds(g, read, e, tokens, a.Seq+1, &out)
+			return er.planAfterRefunds(g, read, e, tokens, a.Seq+1, &out)
 		}
 		var capped int64
 		var extras []Extra
 		var addCap func(int64) Extra
 		if r.DailyCap > 0 && !g.Exists {
-			if addCap, capped, err = d.capCounter(ctx, e.UserID, r.ID, Day(e.OccurredAt)); err != nil {
+			if addCap, capped, err = er.capCounter(ctx, e.UserID, r.ID, Day(e.OccurredAt)); err != nil {
 				return Plan{}, err
 			}
 		}
@@ -128,7 +140,7 @@ func (d *Deps) earnOnce(ctx context.Context, e Earning, r Rule, tokens int64) (O
 		if addCap != nil {
 			extras = append(extras, addCap(c.Delta+c.PendingDelta))
 		}
-		now := d.Clock.Now()
+		now := er.clk.Now()
 		c.SourceID, c.Actor = e.SourceID, e.Actor
 		guard := earnItem{PK: guardKey.PK, SK: guardKey.SK, Type: "token-earning", UserID: e.UserID, Rule: r.ID,
 			SourceID: e.SourceID, State: state, Tokens: c.Delta + c.PendingDelta, EntrySeq: a.Seq + 1, At: now, UpdatedAt: now,
@@ -187,8 +199,8 @@ const capKeep = 8 * 24 * time.Hour
 
 // capCounter reads what the user earned by rule on day and returns the write that adds a grant to
 // it, conditioned on the value read (a concurrent earning makes Post plan again).
-func (d *Deps) capCounter(ctx context.Context, userID, rule, day string) (func(int64) Extra, int64, error) {
-	earned, exists, err := d.guards().Cap(ctx, userID, rule, day)
+func (er earner) capCounter(ctx context.Context, userID, rule, day string) (func(int64) Extra, int64, error) {
+	earned, exists, err := er.guards.Cap(ctx, userID, rule, day)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -200,20 +212,20 @@ func (d *Deps) capCounter(ctx context.Context, userID, rule, day string) (func(i
 
 // Release makes one pending earning available if it still is pending (the release job; safe to
 // run twice).
-func (d *Deps) Release(ctx context.Context, userID, rule, sourceID string) (Outcome, Entry, error) {
+func (er earner) Release(ctx context.Context, userID, rule, sourceID string) (Outcome, Entry, error) {
 	out := OutReleased
-	_, entry, err := d.Post(ctx, userID, func(ctx context.Context, a Account) (Plan, error) {
-		g, it, err := d.earnState(ctx, userID, rule, sourceID)
+	_, entry, err := er.Post(ctx, userID, func(ctx context.Context, a Account) (Plan, error) {
+		g, it, err := er.earnState(ctx, userID, rule, sourceID)
 		if err != nil {
 			return Plan{}, err
 		}
-		c, o := decideRelease(g, rule, sourceID, d.Clock.Now())
+		c, o := decideRelease(g, rule, sourceID, er.clk.Now())
 		if out = o; o != OutReleased {
 			return Plan{}, ErrNoop
 		}
 		// Over the guard's version: a refund and the release racing on it, exactly one wins and the
 		// other plans again from what it did.
-		it.State, it.UpdatedAt, it.GSI2PK, it.GSI2SK = EarnReleased, d.Clock.Now(), "", ""
+		it.State, it.UpdatedAt, it.GSI2PK, it.GSI2SK = EarnReleased, er.clk.Now(), "", ""
 		x, err := guardPut(it, g)
 		if err != nil {
 			return Plan{}, err

@@ -22,7 +22,7 @@ func TestEarningRulesAndDailyCaps(t *testing.T) {
 	}
 	var outs []Outcome
 	for i := 0; i < 12; i++ {
-		out, _, err := w.d.Earn(bg, lesson(i, monday))
+		out, _, err := w.d.earner().Earn(bg, lesson(i, monday))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,7 +31,7 @@ func TestEarningRulesAndDailyCaps(t *testing.T) {
 	if outs[9] != OutEarned || outs[10] != OutCapped || outs[11] != OutCapped {
 		t.Fatalf("outcomes %v", outs)
 	}
-	if out, _, _ := w.d.Earn(bg, lesson(0, monday)); out != OutDuplicate {
+	if out, _, _ := w.d.earner().Earn(bg, lesson(0, monday)); out != OutDuplicate {
 		t.Fatalf("replay: %s", out)
 	}
 	if a := w.account(t, "ana"); a.Balance != 50 || a.Seq != 10 {
@@ -40,7 +40,7 @@ func TestEarningRulesAndDailyCaps(t *testing.T) {
 	// The next UTC day has its own cap; a cap almost reached grants what it leaves.
 	tomorrow := monday.Add(24 * time.Hour)
 	w.repo.caps[gk("ana", RuleLessonCompleted, Day(tomorrow))] = 47
-	out, e, err := w.d.Earn(bg, lesson(20, tomorrow))
+	out, e, err := w.d.earner().Earn(bg, lesson(20, tomorrow))
 	if err != nil || out != OutEarned || e.Delta != 3 {
 		t.Fatalf("near the cap: %s %+v %v", out, e, err)
 	}
@@ -64,7 +64,7 @@ func TestEarningRulesAndDailyCaps(t *testing.T) {
 		{"no user", Earning{Rule: RuleCourseCompleted, SourceID: "x"}, "", apperr.Invalid, 0},
 		{"no source", Earning{UserID: "ben", Rule: RuleCourseCompleted}, "", apperr.Invalid, 0},
 	} {
-		out, e, err := w.d.Earn(bg, c.e)
+		out, e, err := w.d.earner().Earn(bg, c.e)
 		if apperr.CodeOf(err) != c.code && !(c.code == "" && err == nil) || out != c.out || e.Delta+e.PendingDelta != c.tokens {
 			t.Errorf("%s: %s %+v %v", c.name, out, e, err)
 		}
@@ -96,7 +96,7 @@ func TestFactsEarnOnPorts(t *testing.T) {
 		factMsg(t, facts.CourseRefunded, facts.CourseRefundedFact{UserID: "ana", PurchaseID: "p1", RefundID: "re_1", AmountCents: 980, PurchaseAmountCents: 4900, RefundedAt: monday}),
 		factMsg(t, facts.CourseRefunded, facts.CourseRefundedFact{UserID: "ana", PurchaseID: "p1", RefundID: "re_2", AmountCents: -1, RefundedAt: monday}),
 	} {
-		if err := w.d.ApplyFact(bg, m); err != nil {
+		if err := w.d.earner().ApplyFact(bg, m); err != nil {
 			t.Fatalf("%s: %v", m.Type, err)
 		}
 	}
@@ -115,7 +115,7 @@ func TestFactsEarnOnPorts(t *testing.T) {
 // purchase earns 50 pending tokens for a purchase of 4900 cents on monday, released 30 days later.
 func (w *world) purchase(t *testing.T, user, id string) {
 	t.Helper()
-	out, _, err := w.d.Earn(bg, Earning{UserID: user, Rule: RuleCoursePurchased, SourceID: id, OccurredAt: monday,
+	out, _, err := w.d.earner().Earn(bg, Earning{UserID: user, Rule: RuleCoursePurchased, SourceID: id, OccurredAt: monday,
 		ReleaseAt: monday.Add(RefundWindow), AmountCents: 4900})
 	if err != nil || out != OutPending {
 		t.Fatalf("purchase %s: %s %v", id, out, err)
@@ -130,7 +130,7 @@ func (w *world) refund(t *testing.T, n RefundNotice) Outcome {
 	if n.At.IsZero() {
 		n.At = monday.Add(time.Hour)
 	}
-	out, _, err := w.d.Refund(bg, n)
+	out, _, err := w.d.earner().Refund(bg, n)
 	if err != nil {
 		t.Fatalf("refund %+v: %v", n, err)
 	}
@@ -227,7 +227,7 @@ func TestRefundsOnPorts(t *testing.T) {
 // purchase2 is the purchase of p1 told after its refunds.
 func (w *world) purchase2(t *testing.T) {
 	t.Helper()
-	if _, _, err := w.d.Earn(bg, Earning{UserID: "ana", Rule: RuleCoursePurchased, SourceID: "p1", OccurredAt: monday,
+	if _, _, err := w.d.earner().Earn(bg, Earning{UserID: "ana", Rule: RuleCoursePurchased, SourceID: "p1", OccurredAt: monday,
 		ReleaseAt: monday.Add(RefundWindow), AmountCents: 4900}); err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestReleaseJobPagesAndRunsTwiceSafely(t *testing.T) {
 	for i := 0; i < 130; i++ {
 		w.purchase(t, "u"+itoa(int64(i%7)), "p"+itoa(int64(i)))
 	}
-	if _, _, err := w.d.Earn(bg, Earning{UserID: "u0", Rule: RuleCoursePurchased, SourceID: "later", OccurredAt: monday,
+	if _, _, err := w.d.earner().Earn(bg, Earning{UserID: "u0", Rule: RuleCoursePurchased, SourceID: "later", OccurredAt: monday,
 		ReleaseAt: monday.Add(40 * 24 * time.Hour), AmountCents: 4900}); err != nil {
 		t.Fatal(err)
 	}
@@ -264,10 +264,10 @@ func TestReleaseJobPagesAndRunsTwiceSafely(t *testing.T) {
 		t.Fatalf("released %d", total)
 	}
 	// A release racing a refund: the guard is no longer pending when the release reads it.
-	if out, _, err := w.d.Release(bg, "u1", RuleCoursePurchased, "p1"); err != nil || out != OutDuplicate {
+	if out, _, err := w.d.earner().Release(bg, "u1", RuleCoursePurchased, "p1"); err != nil || out != OutDuplicate {
 		t.Fatalf("released twice: %s %v", out, err)
 	}
-	if out, _, err := w.d.Release(bg, "u0", RuleCoursePurchased, "later"); err != nil || out != OutIgnored {
+	if out, _, err := w.d.earner().Release(bg, "u0", RuleCoursePurchased, "later"); err != nil || out != OutIgnored {
 		t.Fatalf("released early: %s %v", out, err)
 	}
 }
@@ -388,10 +388,10 @@ func TestRedemptionWorkflowOnPorts(t *testing.T) {
 	}
 	_, err = w.d.UpdateRedemption(bg, cur, func(r *Redemption) { r.NotifiedStatus = Rejected })
 	conflict("an update over a stale version", err)
-	if list, next, err := w.d.RedemptionsByStatus(bg, Rejected, 1, ""); err != nil || len(list) != 1 || next == "" {
+	if list, next, err := w.d.workflow().RedemptionsByStatus(bg, Rejected, 1, ""); err != nil || len(list) != 1 || next == "" {
 		t.Fatalf("rejected queue %d %q %v", len(list), next, err)
 	}
-	if list, _, err := w.d.ListRedemptions(bg, "ana", 10, ""); err != nil || len(list) != 4 {
+	if list, _, err := w.d.workflow().ListRedemptions(bg, "ana", 10, ""); err != nil || len(list) != 4 {
 		t.Fatalf("mine %d %v", len(list), err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/liberation/monetization/shared/idempotency/idemtest"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
+	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
 )
 
 // world is the area on its in-memory ports: the real handlers and flows over memRepo, a fake clock
@@ -371,7 +372,7 @@ func TestMetricsRouteSumsTheCounters(t *testing.T) {
 	if m.Issued != 0 || m.Held != 0 || m.Outstanding != 1000 {
 		t.Fatalf("a day without movements still owes the balances: %+v", m)
 	}
-	if got, err := w.d.ReadTokenMetrics(bg, 2); err != nil || got.Issued != 1000 || got.From != "2026-02-02" {
+	if got, err := tokenmetrics.ReadFrom(bg, w.d.metrics(), w.d.Clock.Now(), 2); err != nil || got.Issued != 1000 || got.From != "2026-02-02" {
 		t.Fatalf("ReadTokenMetrics %+v %v", got, err)
 	}
 	if st, _ := w.call(t, HandleGetTokenMetrics, "get-token-metrics", req{user: "ana"}, nil); st != 403 {

@@ -22,6 +22,7 @@ import (
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
+	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -87,7 +88,7 @@ func TestLearningEventEarnsOnceAndDailyCapStopsAtFifty(t *testing.T) {
 	now := clk.Now()
 	msg := learning(EventLessonCompleted, "ana", "crs_1", "les_1", "evt-1", now)
 	for range 3 {
-		if err := d.ApplyLearningEvent(ctx, msg); err != nil {
+		if err := d.earner().ApplyLearningEvent(ctx, msg); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -95,11 +96,11 @@ func TestLearningEventEarnsOnceAndDailyCapStopsAtFifty(t *testing.T) {
 		t.Fatalf("after 3 deliveries: %+v", a)
 	}
 	// The same lesson under another event id earns nothing either (once per lesson).
-	if err := d.ApplyLearningEvent(ctx, learning(EventLessonCompleted, "ana", "crs_1", "les_1", "evt-1b", now)); err != nil {
+	if err := d.earner().ApplyLearningEvent(ctx, learning(EventLessonCompleted, "ana", "crs_1", "les_1", "evt-1b", now)); err != nil {
 		t.Fatal(err)
 	}
 	for i := 2; i <= 12; i++ {
-		if err := d.ApplyLearningEvent(ctx, learning(EventLessonCompleted, "ana", "crs_1", fmt.Sprintf("les_%d", i), fmt.Sprintf("evt-%d", i), now)); err != nil {
+		if err := d.earner().ApplyLearningEvent(ctx, learning(EventLessonCompleted, "ana", "crs_1", fmt.Sprintf("les_%d", i), fmt.Sprintf("evt-%d", i), now)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -110,12 +111,12 @@ func TestLearningEventEarnsOnceAndDailyCapStopsAtFifty(t *testing.T) {
 	// The next UTC day has a fresh cap.
 	tomorrow := time.Date(2026, 2, 3, 0, 0, 1, 0, time.UTC)
 	clk.Set(tomorrow)
-	if err := d.ApplyLearningEvent(ctx, learning(EventLessonCompleted, "ana", "crs_1", "les_13", "evt-13", tomorrow)); err != nil {
+	if err := d.earner().ApplyLearningEvent(ctx, learning(EventLessonCompleted, "ana", "crs_1", "les_13", "evt-13", tomorrow)); err != nil {
 		t.Fatal(err)
 	}
 	// A course completion is not capped, and counts once per course.
 	for range 2 {
-		if err := d.ApplyLearningEvent(ctx, learning(EventCourseCompleted, "ana", "crs_1", "", "evt-c", tomorrow)); err != nil {
+		if err := d.earner().ApplyLearningEvent(ctx, learning(EventCourseCompleted, "ana", "crs_1", "", "evt-c", tomorrow)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -128,7 +129,7 @@ func TestLearningEventEarnsOnceAndDailyCapStopsAtFifty(t *testing.T) {
 		learning(EventLessonCompleted, "", "crs_1", "les_99", "evt-y", tomorrow),
 		{Type: EventCourseCompleted, DedupeID: "z", Payload: json.RawMessage(`{"detail":"nope"}`)},
 	} {
-		if err := d.ApplyLearningEvent(ctx, bad); err != nil {
+		if err := d.earner().ApplyLearningEvent(ctx, bad); err != nil {
 			t.Fatalf("malformed event must be dropped: %v", err)
 		}
 	}
@@ -143,14 +144,14 @@ func TestPurchaseTokensArePendingUntilTheWindowEnds(t *testing.T) {
 	t0 := clk.Now()
 	buy := func(user, id string) {
 		t.Helper()
-		if err := d.ApplyFact(ctx, fact(t, facts.CoursePurchased, facts.CoursePurchasedFact{UserID: user, CourseID: "crs_1",
+		if err := d.earner().ApplyFact(ctx, fact(t, facts.CoursePurchased, facts.CoursePurchasedFact{UserID: user, CourseID: "crs_1",
 			PurchaseID: id, AmountCents: 4900, Currency: "usd", PurchasedAt: t0, RefundWindowEndsAt: t0.Add(RefundWindow)})); err != nil {
 			t.Fatal(err)
 		}
 	}
 	refund := func(user, id string, at time.Time) {
 		t.Helper()
-		if err := d.ApplyFact(ctx, fact(t, facts.CourseRefunded, facts.CourseRefundedFact{UserID: user, CourseID: "crs_1",
+		if err := d.earner().ApplyFact(ctx, fact(t, facts.CourseRefunded, facts.CourseRefundedFact{UserID: user, CourseID: "crs_1",
 			PurchaseID: id, RefundID: "re_" + id, AmountCents: 4900, Full: true, RefundedAt: at})); err != nil {
 			t.Fatal(err)
 		}
@@ -162,7 +163,7 @@ func TestPurchaseTokensArePendingUntilTheWindowEnds(t *testing.T) {
 	refund("ben", "pur_refund", t0.Add(24*time.Hour)) // redelivered
 	refund("ben", "pur_early", t0)                    // the refund arrives before its purchase …
 	buy("ben", "pur_early")                           // … which then earns nothing
-	if err := d.ApplyFact(ctx, fact(t, facts.CoursePurchased, facts.CoursePurchasedFact{UserID: "ben", CourseID: "crs_free",
+	if err := d.earner().ApplyFact(ctx, fact(t, facts.CoursePurchased, facts.CoursePurchasedFact{UserID: "ben", CourseID: "crs_free",
 		PurchaseID: "pur_free", AmountCents: 0, PurchasedAt: t0})); err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func TestRenewalAndReviewFacts(t *testing.T) {
 		fact(t, facts.ReviewPublished, facts.ReviewPublishedFact{UserID: "cai", CourseID: "crs_1", ReviewID: "rev_2"}), // same course
 		{Type: facts.ReviewPublished, DedupeID: "bad", Payload: json.RawMessage(`{"userId":"cai"}`)},
 	} {
-		if err := d.ApplyFact(ctx, m); err != nil {
+		if err := d.earner().ApplyFact(ctx, m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -244,7 +245,7 @@ func TestHoldsNeverTakeAvailableBelowZero(t *testing.T) {
 	if !errors.Is(err, ErrInsufficient) || apperr.PublicMessage(err) != "not enough tokens: 200 available, 500 needed" {
 		t.Fatalf("second hold: %v", err)
 	}
-	list, _, err := d.ListRedemptions(ctx, "dee", 10, "")
+	list, _, err := d.workflow().ListRedemptions(ctx, "dee", 10, "")
 	if err != nil || len(list) != 1 || list[0].ID != red.ID || list[0].Status != Pending {
 		t.Fatalf("nothing of the refused hold may be stored: %+v %v", list, err)
 	}
@@ -328,15 +329,15 @@ func TestSeededRunOnDynamoDB(t *testing.T) {
 		var err error
 		switch op := rng.IntN(10); {
 		case op < 4:
-			err = d.ApplyLearningEvent(ctx, learning(EventLessonCompleted, u, "crs", fmt.Sprintf("l%d", rng.IntN(40)), "e", clk.Now()))
+			err = d.earner().ApplyLearningEvent(ctx, learning(EventLessonCompleted, u, "crs", fmt.Sprintf("l%d", rng.IntN(40)), "e", clk.Now()))
 		case op < 5:
 			p := facts.CoursePurchasedFact{UserID: u, CourseID: "crs", PurchaseID: fmt.Sprintf("p%d", step), AmountCents: 999,
 				PurchasedAt: clk.Now(), RefundWindowEndsAt: clk.Now().Add(72 * time.Hour)}
 			purchases = append(purchases, p)
-			err = d.ApplyFact(ctx, fact(t, facts.CoursePurchased, p))
+			err = d.earner().ApplyFact(ctx, fact(t, facts.CoursePurchased, p))
 		case op < 6 && len(purchases) > 0:
 			p := purchases[rng.IntN(len(purchases))]
-			err = d.ApplyFact(ctx, fact(t, facts.CourseRefunded, facts.CourseRefundedFact{UserID: p.UserID, PurchaseID: p.PurchaseID,
+			err = d.earner().ApplyFact(ctx, fact(t, facts.CourseRefunded, facts.CourseRefundedFact{UserID: p.UserID, PurchaseID: p.PurchaseID,
 				RefundID: fmt.Sprintf("r%d", rng.IntN(3)), AmountCents: int64(1 + rng.IntN(999)), PurchaseAmountCents: 999,
 				Dispute: rng.IntN(8) == 0, RefundedAt: p.PurchasedAt.Add(time.Duration(rng.IntN(100)) * time.Hour)}))
 		case op < 7:
@@ -394,7 +395,7 @@ func TestSeededRunOnDynamoDB(t *testing.T) {
 	if kinds[KindCancel] == 0 || kinds[KindHold] == 0 || kinds[KindRelease] == 0 {
 		t.Fatalf("the run exercised too little: %v", kinds)
 	}
-	m, err := d.ReadTokenMetrics(ctx, int(clk.Now().Sub(t0).Hours()/24)+2)
+	m, err := tokenmetrics.ReadFrom(ctx, d.metrics(), d.Clock.Now(), int(clk.Now().Sub(t0).Hours()/24)+2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,7 +430,7 @@ func TestBoardsRankOptOutAndWeekRollover(t *testing.T) {
 	setProfile("p06", "Top Six", false)
 	setProfile("p13", "Opted Out", true) // p13 scores 70 like p06, p20, p27, p34
 	board := leaderboard.Key(leaderboard.Week, clk.Now())
-	top, stats, err := d.GlobalTop(ctx, board, 7)
+	top, stats, err := d.leaderboards().GlobalTop(ctx, board, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,31 +446,31 @@ func TestBoardsRankOptOutAndWeekRollover(t *testing.T) {
 		t.Fatalf("name %q, items read %d", top[0].DisplayName, stats.ItemsRead)
 	}
 	// Ranks and the histogram leave the opted-out player out.
-	ahead, exact, _, err := d.PlayersAhead(ctx, board, 60)
+	ahead, exact, _, err := d.leaderboards().PlayersAhead(ctx, board, 60)
 	if err != nil || !exact || ahead != 4 {
 		t.Fatalf("ahead of 60: %d %v %v", ahead, exact, err)
 	}
-	h, err := d.Histogram(ctx, board)
+	h, err := d.leaderboards().Histogram(ctx, board)
 	if err != nil || h.Total() != 39 {
 		t.Fatalf("histogram total %d %v", h.Total(), err)
 	}
 	// Opting back in restores p13 at its old score.
 	setProfile("p13", "Back Again", false)
-	if h, _ := d.Histogram(ctx, board); h.Total() != 40 {
+	if h, _ := d.leaderboards().Histogram(ctx, board); h.Total() != 40 {
 		t.Fatalf("after opting in: %d", h.Total())
 	}
 	// Next Monday: the weekly board is empty, the all-time one is not.
 	clk.Set(monday.AddDate(0, 0, 7))
-	week, _, err := d.GlobalTop(ctx, leaderboard.Key(leaderboard.Week, clk.Now()), 100)
+	week, _, err := d.leaderboards().GlobalTop(ctx, leaderboard.Key(leaderboard.Week, clk.Now()), 100)
 	if err != nil || len(week) != 0 {
 		t.Fatalf("new week: %v %v", week, err)
 	}
-	all, _, err := d.GlobalTop(ctx, leaderboard.Key(leaderboard.All, clk.Now()), 100)
+	all, _, err := d.leaderboards().GlobalTop(ctx, leaderboard.Key(leaderboard.All, clk.Now()), 100)
 	if err != nil || len(all) != 40 || all[39].Score != 10 {
 		t.Fatalf("all-time after the rollover: %d rows %v", len(all), err)
 	}
 	earn("p00", 5)
-	week, _, _ = d.GlobalTop(ctx, leaderboard.Key(leaderboard.Week, clk.Now()), 100)
+	week, _, _ = d.leaderboards().GlobalTop(ctx, leaderboard.Key(leaderboard.Week, clk.Now()), 100)
 	if len(week) != 1 || week[0].UserID != "p00" || week[0].Score != 5 {
 		t.Fatalf("new week after one earning: %+v", week)
 	}
@@ -511,7 +512,7 @@ func TestLostAnswerOfACommittedMoveIsRecognised(t *testing.T) {
 		t.Fatalf("account %+v", a)
 	}
 	got, _ := d.GetRedemption(ctx, "gus", red.ID)
-	list, _, _ := d.ListRedemptions(ctx, "gus", 10, "")
+	list, _, _ := d.workflow().ListRedemptions(ctx, "gus", 10, "")
 	if got.Status != Approved || len(list) != 1 {
 		t.Fatalf("redemption %+v, %d stored", got, len(list))
 	}

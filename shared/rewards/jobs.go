@@ -25,15 +25,20 @@ const (
 )
 
 func wireReleasePendingTokens(w wiring) (job.Handler[ReleaseReport], error) {
-	return job.Handle(w.rt.Log, func(ctx context.Context) (ReleaseReport, error) { return RunReleasePendingTokens(ctx, w.d) }), nil
+	return job.Handle(w.rt.Log, w.d.earner().releaseDue), nil
 }
 
 // RunReleasePendingTokens makes available every pending earning whose refund window has ended.
 // Each release is conditional on the earning still being pending, so running twice, or racing a
 // refund, changes nothing more.
 func RunReleasePendingTokens(ctx context.Context, d *Deps) (ReleaseReport, error) {
+	return d.earner().releaseDue(ctx)
+}
+
+// releaseDue is RunReleasePendingTokens.
+func (er earner) releaseDue(ctx context.Context) (ReleaseReport, error) {
 	var rep ReleaseReport
-	now := d.Clock.Now()
+	now := er.clk.Now()
 	var after *earnItem
 	log := logging.From(ctx)
 	for page := 0; ; page++ {
@@ -41,13 +46,13 @@ func RunReleasePendingTokens(ctx context.Context, d *Deps) (ReleaseReport, error
 			rep.Truncated = true
 			return rep, nil
 		}
-		due, more, err := d.guards().DueEarnings(ctx, now, after, releasePage)
+		due, more, err := er.guards.DueEarnings(ctx, now, after, releasePage)
 		if err != nil {
 			return rep, err
 		}
 		for _, g := range due {
 			rep.Due++
-			out, _, err := d.Release(ctx, g.UserID, g.Rule, g.SourceID)
+			out, _, err := er.Release(ctx, g.UserID, g.Rule, g.SourceID)
 			switch {
 			case err != nil:
 				rep.Errors++

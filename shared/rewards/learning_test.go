@@ -23,7 +23,7 @@ func TestLearningEventsEarnOnceOnTheTable(t *testing.T) {
 	}
 	apply := func(m queue.Message) {
 		t.Helper()
-		if err := d.ApplyLearningEvent(bg, m); err != nil {
+		if err := d.earner().ApplyLearningEvent(bg, m); err != nil {
 			t.Fatal(err)
 		}
 	}

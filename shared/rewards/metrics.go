@@ -17,11 +17,6 @@ import (
 // reads too).
 type TokenMetrics = tokenmetrics.Metrics
 
-// ReadTokenMetrics reads the programme's metrics of the last days UTC days (today included).
-func (d *Deps) ReadTokenMetrics(ctx context.Context, days int) (TokenMetrics, error) {
-	return tokenmetrics.ReadFrom(ctx, d.metrics(), d.Clock.Now(), days)
-}
-
 func wireGetTokenMetrics(w wiring) (httpapi.Lambda, error) {
 	return HandleGetTokenMetrics(w.rt.Fn, w.d), nil
 }

@@ -37,22 +37,16 @@ type Plan struct {
 // concurrent requests settles in a few rounds.
 const postAttempts = 12
 
-// Post applies the movement plan(account) to userID's account: the account item over the version
-// read, its ledger entry, the scores and histograms of the boards, the token metrics and the plan's
-// extras, in one TransactWriteItems. It returns the account after the movement and its entry.
-func (d *Deps) Post(ctx context.Context, userID string, plan func(context.Context, Account) (Plan, error)) (Account, Entry, error) {
-	return d.poster().Post(ctx, userID, plan)
-}
-
-// poster posts movements: all Post needs, the clock and the Ledger port.
+// poster is the ledger's writer: it posts movements and reads balances, with the clock and the
+// Ledger port only. Adjustments and profile changes post with it; earner and workflow build on it.
 type poster struct {
 	clk clock.Clock
 	l   Ledger
 }
 
-func (d *Deps) poster() poster { return poster{clk: d.Clock, l: d.ledger()} }
-
-// Post is Deps.Post.
+// Post applies the movement plan(account) to userID's account: the account item over the version
+// read, its ledger entry, the scores and histograms of the boards, the token metrics and the plan's
+// extras, in one TransactWriteItems. It returns the account after the movement and its entry.
 func (p poster) Post(ctx context.Context, userID string, plan func(context.Context, Account) (Plan, error)) (Account, Entry, error) {
 	for attempt := 1; ; attempt++ {
 		a, err := p.l.Account(ctx, userID)
@@ -130,8 +124,8 @@ func pause(ctx context.Context, attempt int) error {
 }
 
 // Account reads a user's account (strongly consistent); a user who never earned has the zero account.
-func (d *Deps) Account(ctx context.Context, userID string) (Account, error) {
-	return d.ledger().Account(ctx, userID)
+func (p poster) Account(ctx context.Context, userID string) (Account, error) {
+	return p.l.Account(ctx, userID)
 }
 
 // onBoard: a player shows on the global board with a positive score unless opted out.

@@ -110,17 +110,13 @@ func (q *RedemptionRequest) Validate() error {
 
 // CreateRedemption holds the reward's cost and records the request, in one transaction: the
 // account's available tokens must cover it (409 otherwise, nothing stored).
-func (d *Deps) CreateRedemption(ctx context.Context, userID, email string, q RedemptionRequest, requestID string) (Redemption, error) {
-	return d.poster().createRedemption(ctx, userID, email, q, requestID)
-}
-
-func (p poster) createRedemption(ctx context.Context, userID, email string, q RedemptionRequest, requestID string) (Redemption, error) {
+func (wf workflow) CreateRedemption(ctx context.Context, userID, email string, q RedemptionRequest, requestID string) (Redemption, error) {
 	rw, _ := rewardcatalog.ByID(q.RewardID)
-	now := p.clk.Now()
+	now := wf.clk.Now()
 	red := Redemption{ID: ids.New("rdm", now), UserID: userID, Email: email, RewardID: rw.ID, RewardName: rw.Name,
 		Cost: rw.Cost, Fulfilment: rw.Fulfilment, Status: Pending, Shipping: q.Shipping, CreatedAt: now, UpdatedAt: now,
 		Version: 1}
-	_, _, err := p.Post(ctx, userID, func(ctx context.Context, a Account) (Plan, error) {
+	_, _, err := wf.Post(ctx, userID, func(ctx context.Context, a Account) (Plan, error) {
 		rec := audit.Entry{Actor: userID, Action: "redemption.create", Target: "redemption:" + red.ID,
 			RequestID: requestID, Details: map[string]string{"reward": rw.ID, "cost": itoa(rw.Cost)}}
 		c := HoldChange(rw.Cost)
@@ -140,16 +136,16 @@ func wireCreateRedemption(w wiring) (httpapi.Lambda, error) {
 
 // HandleCreateRedemption serves POST /tokens/redemptions (Idempotency-Key required).
 func HandleCreateRedemption(fn manifest.Function, d *Deps) httpapi.Lambda {
-	return httpapi.Route(fn, httpapi.IdempotentRequired(d.claims(), fn.Name, createRedemption(d.poster())))
+	return httpapi.Route(fn, httpapi.IdempotentRequired(d.claims(), fn.Name, createRedemption(d.workflow())))
 }
 
-func createRedemption(p poster) httpapi.Handler {
+func createRedemption(wf workflow) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var q RedemptionRequest
 		if err := r.Decode(&q); err != nil {
 			return httpapi.Response{}, err
 		}
-		red, err := p.createRedemption(ctx, r.Principal.UserID, r.Principal.Email, q, r.ID)
+		red, err := wf.CreateRedemption(ctx, r.Principal.UserID, r.Principal.Email, q, r.ID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -158,29 +154,29 @@ func createRedemption(p poster) httpapi.Handler {
 }
 
 // GetRedemption reads one of a user's redemptions (another user's is simply not found).
-func (d *Deps) GetRedemption(ctx context.Context, userID, id string) (Redemption, error) {
-	return d.redemptions().Redemption(ctx, userID, id)
+func (wf workflow) GetRedemption(ctx context.Context, userID, id string) (Redemption, error) {
+	return wf.reds.Redemption(ctx, userID, id)
 }
 
 // RedemptionByID finds a redemption by id alone (admin routes): the id index, then the item itself.
-func (d *Deps) RedemptionByID(ctx context.Context, id string) (Redemption, error) {
+func (wf workflow) RedemptionByID(ctx context.Context, id string) (Redemption, error) {
 	if !ValidRedemptionID(id) {
 		return Redemption{}, apperr.New(apperr.Invalid, "redemptionId is malformed")
 	}
-	owner, err := d.redemptions().RedemptionOwner(ctx, id)
+	owner, err := wf.reds.RedemptionOwner(ctx, id)
 	if err != nil {
 		return Redemption{}, err
 	}
-	return d.GetRedemption(ctx, owner, id)
+	return wf.GetRedemption(ctx, owner, id)
 }
 
 // UpdateRedemption records something about a redemption without moving it (a fulfilment error,
 // the e-mail sent), over the version read: a concurrent change wins and this returns a 409.
-func (d *Deps) UpdateRedemption(ctx context.Context, red Redemption, change func(*Redemption)) (Redemption, error) {
+func (wf workflow) UpdateRedemption(ctx context.Context, red Redemption, change func(*Redemption)) (Redemption, error) {
 	n := red
 	change(&n)
 	n.Version, n.WriteID = red.Version+1, writeID()
-	err := d.redemptions().SaveRedemption(ctx, RedemptionWrite{Redemption: n, Read: red.Version}, nil)
+	err := wf.reds.SaveRedemption(ctx, RedemptionWrite{Redemption: n, Read: red.Version}, nil)
 	if store.IsConditionFailed(err) {
 		return red, errRedemptionMoved
 	}
@@ -193,13 +189,13 @@ func (d *Deps) UpdateRedemption(ctx context.Context, red Redemption, change func
 var errRedemptionMoved = apperr.New(apperr.Conflict, "the redemption changed; retry")
 
 // ListRedemptions lists a user's redemptions, newest first.
-func (d *Deps) ListRedemptions(ctx context.Context, userID string, limit int32, cursor string) ([]Redemption, string, error) {
-	return d.redemptions().UserRedemptions(ctx, userID, limit, cursor)
+func (wf workflow) ListRedemptions(ctx context.Context, userID string, limit int32, cursor string) ([]Redemption, string, error) {
+	return wf.reds.UserRedemptions(ctx, userID, limit, cursor)
 }
 
 // RedemptionsByStatus lists redemptions in a status, oldest change first (the admin's queue).
-func (d *Deps) RedemptionsByStatus(ctx context.Context, status Status, limit int32, cursor string) ([]Redemption, string, error) {
-	return d.redemptions().RedemptionsByStatus(ctx, status, limit, cursor)
+func (wf workflow) RedemptionsByStatus(ctx context.Context, status Status, limit int32, cursor string) ([]Redemption, string, error) {
+	return wf.reds.RedemptionsByStatus(ctx, status, limit, cursor)
 }
 
 func redemptions(items []redemptionItem) []Redemption {

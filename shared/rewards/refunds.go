@@ -176,13 +176,13 @@ var errGuardOnly = errors.New("guard only")
 // refund that arrives before its purchase is kept on the guard, and the purchase earns what it
 // leaves. A reversed refund (failed or canceled at Stripe) gives back what it took. Every write is conditioned on the guard's version, so redeliveries, other refunds and the
 // release job racing it change nothing twice.
-func (d *Deps) Refund(ctx context.Context, n RefundNotice) (Outcome, Entry, error) {
+func (er earner) Refund(ctx context.Context, n RefundNotice) (Outcome, Entry, error) {
 	guardKey := store.TokenEarnKey(n.UserID, RuleCoursePurchased, n.PurchaseID)
 	for attempt := 1; ; attempt++ {
 		out := OutIgnored
 		var guardOnly Write
-		_, entry, err := d.Post(ctx, n.UserID, func(ctx context.Context, a Account) (Plan, error) {
-			g, it, err := d.earnState(ctx, n.UserID, RuleCoursePurchased, n.PurchaseID)
+		_, entry, err := er.Post(ctx, n.UserID, func(ctx context.Context, a Account) (Plan, error) {
+			g, it, err := er.earnState(ctx, n.UserID, RuleCoursePurchased, n.PurchaseID)
 			if err != nil {
 				return Plan{}, err
 			}
@@ -190,7 +190,7 @@ func (d *Deps) Refund(ctx context.Context, n RefundNotice) (Outcome, Entry, erro
 			if out = o; !write {
 				return Plan{}, ErrNoop
 			}
-			x, err := guardPut(nextGuard(it, next, guardKey, n, d.Clock.Now()), g)
+			x, err := guardPut(nextGuard(it, next, guardKey, n, er.clk.Now()), g)
 			if err != nil {
 				return Plan{}, err
 			}
@@ -205,7 +205,7 @@ func (d *Deps) Refund(ctx context.Context, n RefundNotice) (Outcome, Entry, erro
 		case err == ErrNoop:
 			return out, Entry{}, nil
 		case err == errGuardOnly:
-			err = d.guards().WriteGuard(ctx, *guardOnly.Guard)
+			err = er.guards.WriteGuard(ctx, *guardOnly.Guard)
 			if store.IsConditionFailed(err) && attempt < postAttempts {
 				continue // the guard moved (another refund, the purchase, the release): decide again
 			}
@@ -253,11 +253,11 @@ func afterRefunds(g earnState, e Earning, tokens int64) (Change, earnState, Outc
 }
 
 // planAfterRefunds plans afterRefunds over the guard it read as g (the entry will be seq).
-func (d *Deps) planAfterRefunds(g earnState, it earnItem, e Earning, tokens, seq int64, out *Outcome) (Plan, error) {
+func (er earner) planAfterRefunds(g earnState, it earnItem, e Earning, tokens, seq int64, out *Outcome) (Plan, error) {
 	c, next, o := afterRefunds(g, e, tokens)
 	*out = o
 	it.State, it.Tokens, it.Cancelled, it.AmountCents, it.ReleaseAt = next.State, next.Tokens, next.Cancelled, next.AmountCents, next.ReleaseAt
-	it.UpdatedAt = d.Clock.Now()
+	it.UpdatedAt = er.clk.Now()
 	if c.Kind == "" {
 		// Nothing to post: only the guard changes (cancelled, off the release index).
 		it.GSI2PK, it.GSI2SK = "", ""

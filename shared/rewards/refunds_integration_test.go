@@ -64,7 +64,7 @@ func TestPartialRefundsTakeTheRefundedFraction(t *testing.T) {
 			t0 := clk.Now()
 			buy := func() {
 				t.Helper()
-				if err := d.ApplyFact(ctx, fact(t, facts.CoursePurchased, facts.CoursePurchasedFact{UserID: "ivy", CourseID: "crs_1",
+				if err := d.earner().ApplyFact(ctx, fact(t, facts.CoursePurchased, facts.CoursePurchasedFact{UserID: "ivy", CourseID: "crs_1",
 					PurchaseID: "pur_1", AmountCents: price, Currency: "usd", PurchasedAt: t0, RefundWindowEndsAt: t0.Add(RefundWindow)})); err != nil {
 					t.Fatal(err)
 				}
@@ -93,7 +93,7 @@ func TestPartialRefundsTakeTheRefundedFraction(t *testing.T) {
 				}
 				f := facts.CourseRefundedFact{UserID: "ivy", CourseID: "crs_1", PurchaseID: "pur_1", RefundID: r.id,
 					AmountCents: r.cents, Currency: "usd", Full: refunded >= price, RefundedAt: at}
-				if err := d.ApplyFact(ctx, refundFact(t, f, extra)); err != nil {
+				if err := d.earner().ApplyFact(ctx, refundFact(t, f, extra)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -128,7 +128,7 @@ func TestClawbackOfHeldTokensIsOwedNotForgiven(t *testing.T) {
 	d, clk := newDeps(t)
 	ctx := context.Background()
 	t0 := clk.Now()
-	if err := d.ApplyFact(ctx, fact(t, facts.CoursePurchased, facts.CoursePurchasedFact{UserID: "jo", CourseID: "crs_1",
+	if err := d.earner().ApplyFact(ctx, fact(t, facts.CoursePurchased, facts.CoursePurchasedFact{UserID: "jo", CourseID: "crs_1",
 		PurchaseID: "pur_1", AmountCents: 4900, Currency: "usd", PurchasedAt: t0, RefundWindowEndsAt: t0.Add(RefundWindow)})); err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestClawbackOfHeldTokensIsOwedNotForgiven(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The refund, dated inside the window, is learnt now: nothing is available to take.
-	if err := d.ApplyFact(ctx, fact(t, facts.CourseRefunded, facts.CourseRefundedFact{UserID: "jo", CourseID: "crs_1",
+	if err := d.earner().ApplyFact(ctx, fact(t, facts.CourseRefunded, facts.CourseRefundedFact{UserID: "jo", CourseID: "crs_1",
 		PurchaseID: "pur_1", RefundID: "re_1", AmountCents: 4900, Currency: "usd", Full: true, RefundedAt: t0.Add(time.Hour)})); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestRefundThatFailedGivesTheTokensBack(t *testing.T) {
 			t0 := clk.Now()
 			apply := func(m queue.Message) {
 				t.Helper()
-				if err := d.ApplyFact(ctx, m); err != nil {
+				if err := d.earner().ApplyFact(ctx, m); err != nil {
 					t.Fatal(err)
 				}
 			}

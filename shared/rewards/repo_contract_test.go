@@ -36,10 +36,10 @@ func testRepoContract(t *testing.T, r Repo) {
 
 	t.Run("EarnOnceAndStaleAccountWritesNothing", func(t *testing.T) {
 		e := Earning{UserID: ana, Rule: RuleCourseCompleted, SourceID: "crs_1", OccurredAt: now}
-		if out, _, err := d.Earn(ctx, e); err != nil || out != OutEarned {
+		if out, _, err := d.earner().Earn(ctx, e); err != nil || out != OutEarned {
 			t.Fatalf("earn: %s %v", out, err)
 		}
-		if out, _, err := d.Earn(ctx, e); err != nil || out != OutDuplicate {
+		if out, _, err := d.earner().Earn(ctx, e); err != nil || out != OutDuplicate {
 			t.Fatalf("replay: %s %v", out, err)
 		}
 		a, _ := r.Account(ctx, ana)
@@ -80,7 +80,7 @@ func testRepoContract(t *testing.T, r Repo) {
 	t.Run("PendingIsDueThenReleased", func(t *testing.T) {
 		p := Earning{UserID: ana, Rule: RuleCoursePurchased, SourceID: "pur_" + run, OccurredAt: now.Add(-40 * 24 * time.Hour),
 			ReleaseAt: now.Add(-time.Hour), AmountCents: 4900}
-		if out, _, err := d.Earn(ctx, p); err != nil || out != OutPending {
+		if out, _, err := d.earner().Earn(ctx, p); err != nil || out != OutPending {
 			t.Fatalf("purchase: %s %v", out, err)
 		}
 		due, _, err := r.DueEarnings(ctx, now, nil, 100)
@@ -90,7 +90,7 @@ func testRepoContract(t *testing.T, r Repo) {
 		if due, _, _ := r.DueEarnings(ctx, now.Add(-2*time.Hour), nil, 100); hasGuard(due, p.SourceID) {
 			t.Fatal("listed before its release time")
 		}
-		if out, _, err := d.Release(ctx, ana, p.Rule, p.SourceID); err != nil || out != OutReleased {
+		if out, _, err := d.earner().Release(ctx, ana, p.Rule, p.SourceID); err != nil || out != OutReleased {
 			t.Fatalf("release: %s %v", out, err)
 		}
 		if due, _, _ := r.DueEarnings(ctx, now, nil, 100); hasGuard(due, p.SourceID) {
@@ -134,14 +134,14 @@ func testRepoContract(t *testing.T, r Repo) {
 	t.Run("BoardsFollowTheAccount", func(t *testing.T) {
 		board := leaderboard.Key(leaderboard.All, now)
 		a, _ := r.Account(ctx, ana)
-		top, _, err := d.GlobalTop(ctx, board, 100)
+		top, _, err := d.leaderboards().GlobalTop(ctx, board, 100)
 		if err != nil || !ranked(top, ana, a.LifetimeEarned) {
 			t.Fatalf("top %+v %v", top, err)
 		}
 		if h, _ := r.Histogram(ctx, board); h.Total() < 1 {
 			t.Fatalf("histogram %v", h)
 		}
-		if ahead, exact, _, err := d.PlayersAhead(ctx, board, a.LifetimeEarned+1_000_000); err != nil || !exact || ahead != 0 {
+		if ahead, exact, _, err := d.leaderboards().PlayersAhead(ctx, board, a.LifetimeEarned+1_000_000); err != nil || !exact || ahead != 0 {
 			t.Fatalf("ahead %d %v %v", ahead, exact, err)
 		}
 		if s, _ := r.Scores(ctx, board, []string{ana, "nobody-" + run}); len(s) != 1 || s[ana].Score != a.LifetimeEarned {
@@ -264,7 +264,7 @@ func testRepoContract(t *testing.T, r Repo) {
 			src := fmt.Sprintf("pur_%s_%d", run, i)
 			p := Earning{UserID: eve, Rule: RuleCoursePurchased, SourceID: src, OccurredAt: now.Add(-40 * 24 * time.Hour),
 				ReleaseAt: now.Add(time.Duration(i-5) * time.Minute), AmountCents: 4900}
-			if out, _, err := d.Earn(ctx, p); err != nil || out != OutPending {
+			if out, _, err := d.earner().Earn(ctx, p); err != nil || out != OutPending {
 				t.Fatalf("purchase %d: %s %v", i, out, err)
 			}
 			want = append(want, src)
@@ -285,7 +285,7 @@ func testRepoContract(t *testing.T, r Repo) {
 					seen = append(seen, g.SourceID)
 				}
 				if len(seen) == 1 && g.UserID == eve {
-					if out, _, err := d.Release(ctx, eve, g.Rule, g.SourceID); err != nil || out != OutReleased {
+					if out, _, err := d.earner().Release(ctx, eve, g.Rule, g.SourceID); err != nil || out != OutReleased {
 						t.Fatalf("release: %s %v", out, err)
 					}
 				}

@@ -192,8 +192,8 @@ func unfollowUser(s Social) httpapi.Handler {
 }
 
 // Following lists whom userID follows (at most MaxFollowing: one bounded Query).
-func (d *Deps) Following(ctx context.Context, userID string) ([]followItem, error) {
-	return d.social().Following(ctx, userID)
+func (bs boards) Following(ctx context.Context, userID string) ([]followItem, error) {
+	return bs.s.Following(ctx, userID)
 }
 
 func wireListFriends(w wiring) (httpapi.Lambda, error) { return HandleListFriends(w.rt.Fn, w.d), nil }

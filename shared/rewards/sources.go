@@ -60,7 +60,7 @@ func validID(s string) bool {
 // wireApplyLearningEvents builds the learning-events consumer.
 func wireApplyLearningEvents(w wiring) (queue.Consumer, error) {
 	var r queue.Router
-	h := func(ctx context.Context, msg queue.Message) error { return w.d.ApplyLearningEvent(ctx, msg) }
+	h := w.d.earner().ApplyLearningEvent
 	r.On(EventLessonCompleted, h)
 	r.On(EventCourseCompleted, h)
 	return r.Consumer(w.rt.Log), nil
@@ -68,7 +68,7 @@ func wireApplyLearningEvents(w wiring) (queue.Consumer, error) {
 
 // ApplyLearningEvent earns from one learning event. A message that cannot be understood is logged,
 // counted and dropped: retrying cannot fix it (the DLQ keeps what failed for other reasons).
-func (d *Deps) ApplyLearningEvent(ctx context.Context, msg queue.Message) error {
+func (er earner) ApplyLearningEvent(ctx context.Context, msg queue.Message) error {
 	var ev LearningEvent
 	err := json.Unmarshal(msg.Payload, &ev)
 	det := ev.Detail
@@ -89,21 +89,21 @@ func (d *Deps) ApplyLearningEvent(ctx context.Context, msg queue.Message) error 
 		err = errString("source " + LearningSource)
 	}
 	if err != nil {
-		d.reject(ctx, msg, err)
+		er.reject(ctx, msg, err)
 		return nil
 	}
 	// A completion's day is when it happened, within reason: a clock far ahead of ours is not
 	// allowed to pick a future day's cap.
-	if now := d.Clock.Now(); e.OccurredAt.IsZero() || e.OccurredAt.After(now.Add(5*time.Minute)) {
+	if now := er.clk.Now(); e.OccurredAt.IsZero() || e.OccurredAt.After(now.Add(5*time.Minute)) {
 		e.OccurredAt = now
 	}
-	out, entry, err := d.Earn(ctx, e)
+	out, entry, err := er.Earn(ctx, e)
 	if err != nil {
 		return err
 	}
 	// A learning event makes a seat holder one of their license's monthly active learners (issue 8);
 	// counted once per user and month, so a redelivery changes nothing.
-	if err := licensing.RecordActivity(ctx, d.Store, det.UserID, "", e.OccurredAt); err != nil {
+	if err := licensing.RecordActivity(ctx, er.st, det.UserID, "", e.OccurredAt); err != nil {
 		return err
 	}
 	logging.From(ctx).Info("learning event applied", "eventId", ev.EventID, "outcome", out, "seq", entry.Seq)
@@ -114,23 +114,23 @@ type errString string
 
 func (e errString) Error() string { return "message lacks a valid " + string(e) }
 
-func (d *Deps) reject(ctx context.Context, msg queue.Message, err error) {
+func (er earner) reject(ctx context.Context, msg queue.Message, err error) {
 	l := logging.From(ctx)
 	l.Error("dropping a message that cannot be understood", "type", msg.Type, "dedupeId", msg.DedupeID, "err", err.Error())
-	metric.Emit(ctx, l, d.Fn, MetricRejectedMessages, 1)
+	metric.Emit(ctx, l, er.fn, MetricRejectedMessages, 1)
 }
 
 // ApplyFactsHooks registers the facts rewards earns from with the apply-facts host.
 func ApplyFactsHooks(rt *platform.Runtime, r *queue.Router) error {
-	d := NewDeps(rt)
+	er := NewDeps(rt).earner()
 	for _, t := range facts.Types {
-		r.On(t, func(ctx context.Context, msg queue.Message) error { return d.ApplyFact(ctx, msg) })
+		r.On(t, er.ApplyFact)
 	}
 	return nil
 }
 
 // ApplyFact earns (or cancels) tokens for one fact.
-func (d *Deps) ApplyFact(ctx context.Context, msg queue.Message) error {
+func (er earner) ApplyFact(ctx context.Context, msg queue.Message) error {
 	var (
 		out Outcome
 		err error
@@ -152,7 +152,7 @@ func (d *Deps) ApplyFact(ctx context.Context, msg queue.Message) error {
 		if release.IsZero() {
 			release = f.PurchasedAt.Add(RefundWindow)
 		}
-		out, _, err = d.Earn(ctx, Earning{UserID: f.UserID, Rule: RuleCoursePurchased, SourceID: f.PurchaseID,
+		out, _, err = er.Earn(ctx, Earning{UserID: f.UserID, Rule: RuleCoursePurchased, SourceID: f.PurchaseID,
 			OccurredAt: f.PurchasedAt, ReleaseAt: release, AmountCents: f.AmountCents, Actor: "system:facts"})
 	case facts.CourseRefunded:
 		var f facts.CourseRefundedFact
@@ -163,7 +163,7 @@ func (d *Deps) ApplyFact(ctx context.Context, msg queue.Message) error {
 			err = errString("non-negative amounts")
 		}
 		if err == nil {
-			out, _, err = d.Refund(ctx, RefundNotice{UserID: f.UserID, PurchaseID: f.PurchaseID, RefundID: f.RefundID,
+			out, _, err = er.Refund(ctx, RefundNotice{UserID: f.UserID, PurchaseID: f.PurchaseID, RefundID: f.RefundID,
 				Cents: f.AmountCents, PurchaseCents: f.PurchaseAmountCents, Full: f.Full, Dispute: f.Dispute, Reversed: f.Reversed, At: f.RefundedAt})
 		}
 	case facts.ReviewPublished:
@@ -172,7 +172,7 @@ func (d *Deps) ApplyFact(ctx context.Context, msg queue.Message) error {
 			err = requireIDs(f.UserID, f.CourseID)
 		}
 		if err == nil {
-			out, _, err = d.Earn(ctx, Earning{UserID: f.UserID, Rule: RuleReviewPublished, SourceID: f.CourseID,
+			out, _, err = er.Earn(ctx, Earning{UserID: f.UserID, Rule: RuleReviewPublished, SourceID: f.CourseID,
 				OccurredAt: f.PublishedAt, Actor: "system:facts"})
 		}
 	case facts.SubscriptionRenewed:
@@ -186,13 +186,13 @@ func (d *Deps) ApplyFact(ctx context.Context, msg queue.Message) error {
 				out = OutIgnored
 				break
 			}
-			out, _, err = d.Earn(ctx, Earning{UserID: f.UserID, Rule: RuleSubscriptionRenewed, SourceID: f.InvoiceID,
+			out, _, err = er.Earn(ctx, Earning{UserID: f.UserID, Rule: RuleSubscriptionRenewed, SourceID: f.InvoiceID,
 				Tokens: tokens, OccurredAt: f.PaidAt, Actor: "system:facts"})
 		}
 	}
 	if err != nil {
 		if _, bad := err.(errString); bad {
-			d.reject(ctx, msg, err)
+			er.reject(ctx, msg, err)
 			return nil
 		}
 		return err

@@ -42,9 +42,9 @@ func TestMalformedMessagesAreDroppedAndCounted(t *testing.T) {
 	} {
 		var err error
 		if msg.Type == facts.CoursePurchased || msg.Type == facts.SubscriptionRenewed {
-			err = d.ApplyFact(ctx, msg)
+			err = d.earner().ApplyFact(ctx, msg)
 		} else {
-			err = d.ApplyLearningEvent(ctx, msg)
+			err = d.earner().ApplyLearningEvent(ctx, msg)
 		}
 		if err != nil {
 			t.Errorf("%s: %v (must be dropped, not retried)", name, err)

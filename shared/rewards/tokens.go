@@ -77,11 +77,6 @@ func getTokenBalance(clk clock.Clock, l Ledger) httpapi.Handler {
 	}
 }
 
-// Entries lists a user's ledger entries, newest first, a page at a time.
-func (d *Deps) Entries(ctx context.Context, userID string, limit int32, cursor string) ([]Entry, string, error) {
-	return d.history().Entries(ctx, userID, limit, cursor)
-}
-
 func wireListTokenTransactions(w wiring) (httpapi.Lambda, error) {
 	return HandleListTokenTransactions(w.rt.Fn, w.d), nil
 }

@@ -25,17 +25,17 @@ var ErrRevokeFirst = apperr.New(apperr.Conflict,
 // spend tokens twice. change (may be nil) fills in what the transition records (reason,
 // fulfilment). Any other status than the ones act starts from is a 409 and changes nothing; so is
 // a redemption claimed by another operation (see mayMove). A transition ends any claim.
-func (d *Deps) Transition(ctx context.Context, red Redemption, act Action, actor, requestID string, change func(*Redemption)) (Redemption, error) {
-	return d.workflow().move(ctx, red, act, actor, requestID, change, 0)
+func (wf workflow) Transition(ctx context.Context, red Redemption, act Action, actor, requestID string, change func(*Redemption)) (Redemption, error) {
+	return wf.move(ctx, red, act, actor, requestID, change, 0)
 }
 
-// workflow moves redemptions: the Ledger (through Post) and the Redemptions port.
+// workflow is the redemption desk: it creates, reads, lists and moves redemptions (transitions
+// and claims), over the ledger (poster: the clock and the Ledger port, for the tokens a move holds,
+// releases or spends) and the Redemptions port.
 type workflow struct {
 	poster
 	reds Redemptions
 }
-
-func (d *Deps) workflow() workflow { return workflow{poster: d.poster(), reds: d.redemptions()} }
 
 // Claim reserves red for act — approving, fulfilling or rejecting a coupon or a credit, which
 // talks to Stripe between two writes — for lease (at least the caller's remaining lifetime, so a
@@ -45,11 +45,11 @@ func (d *Deps) workflow() workflow { return workflow{poster: d.poster(), reds: d
 // status (the holder finishes with Transition, which moves the tokens). While a claim runs, every
 // other operation gets a 409; a reject claim, even expired, bars any later fulfilment, so a reward
 // being revoked is never issued again. The returned copy carries the holder's proof.
-func (d *Deps) Claim(ctx context.Context, red Redemption, act Action, actor, requestID string, lease time.Duration, change func(*Redemption)) (Redemption, error) {
+func (wf workflow) Claim(ctx context.Context, red Redemption, act Action, actor, requestID string, lease time.Duration, change func(*Redemption)) (Redemption, error) {
 	if lease <= 0 || act == ActCancel {
 		return red, apperr.New(apperr.Internal, "claim %s for %s", act, lease)
 	}
-	return d.workflow().move(ctx, red, act, actor, requestID, change, lease)
+	return wf.move(ctx, red, act, actor, requestID, change, lease)
 }
 
 // EndClaim ends the claim of the copy its holder has (to store with UpdateRedemption): the kind

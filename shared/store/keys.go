@@ -5,6 +5,7 @@ package store
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -528,3 +529,11 @@ func SLAStatsKey(day time.Time) Key { return Key{SLAStatsPK, "DAY#" + day.UTC().
 
 // SLAStatsPK is the partition of the SLA statistics.
 const SLAStatsPK = "SLASTATS"
+
+// RateLimitKey is one fixed window of a per-user rate limit (decision 0077): the requests user made
+// to function in the window of length window that starts at start (one item per window, expired
+// by TTL soon after it closes).
+func RateLimitKey(function, userID string, window time.Duration, start time.Time) Key {
+	return Key{"RATE#" + function + sep + userID,
+		"W" + strconv.FormatInt(int64(window/time.Second), 10) + sep + strconv.FormatInt(start.Unix(), 10)}
+}

@@ -7,6 +7,11 @@
 // nothing for that area), so an event that changes nothing stores nothing, not even its dedupe
 // record. The works of one event run in registration order; if one fails the dedupe claim is
 // released and Stripe delivers the event again, so every work must be idempotent (docs/decisions/0007).
+//
+// Events from connected accounts (Connect; they carry `account`) reach only the hooks an area
+// registered for Connect (Router.OnConnect), and only for accounts an area knows
+// (Router.ConnectAccounts): a connected account can create objects of its own — checkout sessions,
+// charges — whose events must never be taken for the platform's (docs/decisions/0077).
 package webhook
 
 import (
@@ -17,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +34,7 @@ import (
 	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/metric"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -37,7 +44,9 @@ const (
 	// MaxBodyBytes bounds the event body (Stripe events are a few KB; large lists are truncated by
 	// Stripe well below this).
 	MaxBodyBytes = 512 << 10
-	// Tolerance is the largest accepted age of a signature timestamp.
+	// Tolerance is the largest accepted age of a signature timestamp, and how far in the future one
+	// may be (stripe-go checks only the past: a captured signature stamped ahead would stay
+	// replayable until its time passed).
 	Tolerance = 300 * time.Second
 	// DedupeScope is the idempotency scope of Stripe event ids.
 	DedupeScope = "stripe-event"
@@ -52,6 +61,14 @@ const (
 const (
 	OutcomeApplied = "applied"
 	OutcomeIgnored = "ignored" // no area handles the type
+	// OutcomeFuture: the signature's timestamp is more than Tolerance ahead of our clock (400).
+	OutcomeFuture = "future signature"
+	// OutcomeConnectType: a connected account's event of a type no area registered for Connect
+	// (200: retrying cannot change the answer; counted and logged).
+	OutcomeConnectType = "connect type not handled"
+	// OutcomeUnknownAccount: a Connect event of a handled type for an account no area knows (403:
+	// Stripe retries, which applies it if the account was being stored; counted and logged).
+	OutcomeUnknownAccount = "unknown account"
 )
 
 // Work is an event's effect for one area.
@@ -62,21 +79,48 @@ type Work func(ctx context.Context) error
 // the event's object is not understood (400); any other error is retried by Stripe (500).
 type Hook func(ctx context.Context, ev *stripe.Event) (Work, string, error)
 
-// Router maps event types to the hooks areas registered. Several areas may handle one type.
-type Router struct{ hooks map[stripe.EventType][]Hook }
+// KnownAccount tells whether a connected account is one an area knows (for the marketplace: an
+// instructor's stored Connect account). ev is the verified event, which the area may read to find
+// the account's owner. An error is retried by Stripe (500).
+type KnownAccount func(ctx context.Context, accountID string, ev *stripe.Event) (bool, error)
 
-// On registers h for events of type t.
-func (r *Router) On(t stripe.EventType, h Hook) {
-	if r.hooks == nil {
-		r.hooks = map[stripe.EventType][]Hook{}
-	}
-	r.hooks[t] = append(r.hooks[t], h)
+// Router maps event types to the hooks areas registered. Several areas may handle one type.
+// Events of the platform account and events of connected accounts have separate maps.
+type Router struct {
+	hooks    map[stripe.EventType][]Hook
+	connect  map[stripe.EventType][]Hook
+	accounts []KnownAccount
 }
 
-// Types lists the handled event types, sorted: the endpoint's enabled_events.
-func (r *Router) Types() []string {
-	out := make([]string, 0, len(r.hooks))
-	for t := range r.hooks {
+// On registers h for the platform account's events of type t (events without `account`).
+func (r *Router) On(t stripe.EventType, h Hook) { r.hooks = on(r.hooks, t, h) }
+
+// OnConnect registers h for connected accounts' events of type t (events with `account`, from the
+// Connect endpoint). They reach h only for an account some ConnectAccounts function knows.
+func (r *Router) OnConnect(t stripe.EventType, h Hook) { r.connect = on(r.connect, t, h) }
+
+// ConnectAccounts adds a way to know connected accounts: an account is known when any says so.
+func (r *Router) ConnectAccounts(k KnownAccount) { r.accounts = append(r.accounts, k) }
+
+func on(m map[stripe.EventType][]Hook, t stripe.EventType, h Hook) map[stripe.EventType][]Hook {
+	if m == nil {
+		m = map[stripe.EventType][]Hook{}
+	}
+	m[t] = append(m[t], h)
+	return m
+}
+
+// Types lists the handled event types of the platform account, sorted: the account endpoint's
+// enabled_events.
+func (r *Router) Types() []string { return types(r.hooks) }
+
+// ConnectTypes lists the handled event types of connected accounts, sorted: the Connect
+// endpoint's enabled_events.
+func (r *Router) ConnectTypes() []string { return types(r.connect) }
+
+func types(m map[stripe.EventType][]Hook) []string {
+	out := make([]string, 0, len(m))
+	for t := range m {
 		out = append(out, string(t))
 	}
 	sort.Strings(out)
@@ -101,6 +145,8 @@ type Config struct {
 	// than the function's timeout, so a crashed attempt can be redelivered).
 	InFlight time.Duration
 	Log      *slog.Logger
+	// Function names the metric's dimension (metric.WebhookEventsRefused).
+	Function string
 }
 
 // NewHost builds the stripe-webhook function from the hooks of every area that handles events.
@@ -119,6 +165,7 @@ func NewHost(hooks ...Hooks) func(*platform.Runtime) (Handler, error) {
 			},
 			InFlight: time.Duration(rt.Fn.Timeout())*time.Second + 5*time.Second,
 			Log:      rt.Log,
+			Function: rt.Fn.Name,
 		}, &r), nil
 	}
 }
@@ -181,6 +228,13 @@ func (h *handler) handle(ctx context.Context, req events.LambdaFunctionURLReques
 		(*log).Warn("event rejected", "reason", verifyReason(err))
 		return http.StatusBadRequest, verifyReason(err)
 	}
+	// stripe-go v76 refuses only a timestamp older than the tolerance (webhook/client.go,
+	// validatePayload: time.Since(t) > tolerance, on the same wall clock as here); one ahead by more
+	// than the tolerance is refused here, after the signature proved the header is Stripe's.
+	if ts, ok := signatureTime(sig); !ok || time.Until(ts) > Tolerance {
+		(*log).Warn("event rejected", "reason", OutcomeFuture, "eventId", ev.ID)
+		return http.StatusBadRequest, OutcomeFuture
+	}
 	if ev.APIVersion != stripe.APIVersion {
 		(*log).Error("event rejected: API version mismatch; pin the endpoint", "eventId", ev.ID,
 			"apiVersion", ev.APIVersion, "want", stripe.APIVersion)
@@ -190,6 +244,15 @@ func (h *handler) handle(ctx context.Context, req events.LambdaFunctionURLReques
 	ctx = logging.With(ctx, *log)
 
 	hooks := h.r.hooks[ev.Type]
+	if ev.Account != "" {
+		*log = (*log).With("account", ev.Account)
+		ctx = logging.With(ctx, *log)
+		var status int
+		var refused string
+		if hooks, status, refused = h.connectHooks(ctx, &ev, *log); refused != "" {
+			return status, refused
+		}
+	}
 	if len(hooks) == 0 {
 		return http.StatusOK, OutcomeIgnored
 	}
@@ -240,6 +303,54 @@ func (h *handler) handle(ctx context.Context, req events.LambdaFunctionURLReques
 		(*log).Warn("dedupe record not completed", "err", err.Error())
 	}
 	return http.StatusOK, OutcomeApplied
+}
+
+// connectHooks returns the hooks of a connected account's event, or the answer that refuses it.
+// The type is checked first (no read), then the account: an unhandled type is a 200 — Stripe would
+// redeliver it for days to the same answer — and an unknown account a 403, which Stripe retries:
+// an instructor's account.updated may come before the account is stored (connect-instructor stores
+// it after Stripe created it), and the retry then applies it (docs/decisions/0077).
+func (h *handler) connectHooks(ctx context.Context, ev *stripe.Event, log *slog.Logger) ([]Hook, int, string) {
+	hooks := h.r.connect[ev.Type]
+	if len(hooks) == 0 {
+		h.refused(ctx, log, OutcomeConnectType)
+		return nil, http.StatusOK, OutcomeConnectType
+	}
+	for _, known := range h.r.accounts {
+		ok, err := known(ctx, ev.Account, ev)
+		if err != nil {
+			log.Error("connected account lookup failed", "err", err.Error())
+			return nil, http.StatusInternalServerError, "error"
+		}
+		if ok {
+			return hooks, 0, ""
+		}
+	}
+	h.refused(ctx, log, OutcomeUnknownAccount)
+	return nil, http.StatusForbidden, OutcomeUnknownAccount
+}
+
+func (h *handler) refused(ctx context.Context, log *slog.Logger, reason string) {
+	log.Warn("connect event refused", "reason", reason)
+	metric.Emit(ctx, log, h.cfg.Function, metric.WebhookEventsRefused, 1)
+}
+
+// signatureTime reads the header's timestamp as stripe-go does (the last `t=`).
+func signatureTime(header string) (time.Time, bool) {
+	var ts time.Time
+	ok := false
+	for _, pair := range strings.Split(header, ",") {
+		k, v, found := strings.Cut(pair, "=")
+		if !found || k != "t" {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return time.Time{}, false
+		}
+		ts, ok = time.Unix(n, 0), true
+	}
+	return ts, ok
 }
 
 // Decode parses the event's object into v (a *stripe.Invoice, *stripe.Subscription, …). A missing

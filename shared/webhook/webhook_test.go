@@ -271,3 +271,117 @@ func TestSeveralSecrets(t *testing.T) {
 		t.Fatalf("stale: %d %q", status, outcome)
 	}
 }
+
+// stripe-go v76 refuses only a timestamp older than the tolerance; the frame refuses one as far
+// ahead, after the signature is verified (a captured future-stamped signature is not replayable).
+func TestFutureSignatureIsRefused(t *testing.T) {
+	a := &area{}
+	f := newFrame(t, func(r *webhook.Router) { r.On(stripe.EventTypeInvoicePaid, a.hook) })
+	p := event(stripeevents.InvoicePaid, "evt_future")
+	sig := stripeevents.SignatureHeader(p, secret, time.Now().Add(webhook.Tolerance+2*time.Second))
+	if status, outcome := f.deliver(t, p, sig, false); status != 400 || outcome != webhook.OutcomeFuture {
+		t.Fatalf("signed %v ahead: %d %q", webhook.Tolerance+2*time.Second, status, outcome)
+	}
+	if len(a.got()) != 0 || f.dedupe.Status(webhook.DedupeScope, "evt_future") != "" {
+		t.Fatal("a refused event changed something")
+	}
+	sig = stripeevents.SignatureHeader(p, secret, time.Now().Add(webhook.Tolerance-5*time.Second))
+	if status, outcome := f.deliver(t, p, sig, false); status != 200 || outcome != webhook.OutcomeApplied {
+		t.Fatalf("signed within the tolerance ahead (clock skew): %d %q", status, outcome)
+	}
+}
+
+// Events from connected accounts reach only the hooks registered for Connect, and only for an
+// account some area knows; every refusal is logged and counted.
+func TestConnectEvents(t *testing.T) {
+	platform, connect := &area{}, &area{}
+	var lookupErr error
+	var r webhook.Router
+	r.On(stripe.EventTypeInvoicePaid, platform.hook)
+	r.OnConnect(stripe.EventTypeAccountUpdated, func(ctx context.Context, ev *stripe.Event) (webhook.Work, string, error) {
+		return func(context.Context) error {
+			connect.mu.Lock()
+			defer connect.mu.Unlock()
+			connect.applied = append(connect.applied, ev.ID)
+			return nil
+		}, "", nil
+	})
+	r.ConnectAccounts(func(_ context.Context, acct string, ev *stripe.Event) (bool, error) {
+		return acct == "acct_known", lookupErr
+	})
+	var logs strings.Builder
+	var mu sync.Mutex
+	f := &frame{dedupe: idemtest.New(nil)}
+	f.h = webhook.New(webhook.Config{Dedupe: f.dedupe, InFlight: time.Minute, Function: "stripe-webhook",
+		Secret: func(context.Context) (string, error) { return "whsec_account,whsec_connect", nil },
+		Log:    slog.New(slog.NewJSONHandler(lockedWriter{&mu, &logs}, nil))}, &r)
+	deliver := func(typ, id, acct string) (int, string) {
+		t.Helper()
+		o := stripeevents.Options{EventID: id, UserID: "u1", ConnectAccount: acct}
+		if acct != "" {
+			o.AccountID = acct
+		}
+		p := stripeevents.MustBuild(typ, o)
+		return f.deliver(t, p, stripeevents.SignatureHeader(p, "whsec_connect", time.Now()), false)
+	}
+	refusals := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Count(logs.String(), `"WebhookEventsRefused":1`)
+	}
+
+	if status, outcome := deliver(stripeevents.AccountUpdated, "evt_c_unknown", "acct_stranger"); status != 403 || outcome != webhook.OutcomeUnknownAccount {
+		t.Fatalf("unknown connected account: %d %q", status, outcome)
+	}
+	// invoice.paid is handled for the platform, not for Connect: a connected account's invoice must
+	// never be taken for one of ours.
+	if status, outcome := deliver(stripeevents.InvoicePaid, "evt_c_type", "acct_known"); status != 200 || outcome != webhook.OutcomeConnectType {
+		t.Fatalf("unhandled Connect type: %d %q", status, outcome)
+	}
+	if len(platform.got()) != 0 || len(connect.got()) != 0 {
+		t.Fatalf("a refused Connect event applied: platform %v connect %v", platform.got(), connect.got())
+	}
+	for _, id := range []string{"evt_c_unknown", "evt_c_type"} {
+		if st := f.dedupe.Status(webhook.DedupeScope, id); st != "" {
+			t.Fatalf("%s: dedupe record %q stored", id, st)
+		}
+	}
+	if n := refusals(); n != 2 {
+		t.Fatalf("%d refusals counted, want 2:\n%s", n, logs.String())
+	}
+	if status, outcome := deliver(stripeevents.AccountUpdated, "evt_c_ok", "acct_known"); status != 200 || outcome != webhook.OutcomeApplied {
+		t.Fatalf("known account, handled type: %d %q", status, outcome)
+	}
+	if got := connect.got(); len(got) != 1 || got[0] != "evt_c_ok" {
+		t.Fatalf("connect applied %v", got)
+	}
+	// The platform's own account.updated (no `account`) is not a Connect event: nobody handles it.
+	p := stripeevents.MustBuild(stripeevents.AccountUpdated, stripeevents.Options{EventID: "evt_platform_acct",
+		Object: map[string]any{"id": "", "object": "account"}})
+	if status, outcome := f.deliver(t, p, signed2(p, "whsec_account"), false); status != 200 || outcome != webhook.OutcomeIgnored {
+		t.Fatalf("platform account.updated: %d %q", status, outcome)
+	}
+	lookupErr = errors.New("throttled")
+	if status, _ := deliver(stripeevents.AccountUpdated, "evt_c_err", "acct_known"); status != 500 {
+		t.Fatalf("account lookup failing: %d, want 500 (Stripe retries)", status)
+	}
+	if got := strings.Join(r.ConnectTypes(), ","); got != "account.updated" {
+		t.Fatalf("connect types %s", got)
+	}
+	if got := strings.Join(r.Types(), ","); got != "invoice.paid" {
+		t.Fatalf("types %s", got)
+	}
+}
+
+func signed2(p []byte, s string) string { return stripeevents.SignatureHeader(p, s, time.Now()) }
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

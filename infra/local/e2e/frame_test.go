@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -93,7 +94,14 @@ func frameDo(t *testing.T, h *Harness, r frameRoute, body string, headers map[st
 		t.Fatal(err)
 	}
 	if r.token != "" {
-		req.Header.Set("Authorization", "Bearer "+r.token)
+		tok := r.token
+		if r.fn.RateLimit != nil && r.fn.Auth == manifest.User && len(r.fn.Groups) == 0 {
+			// A fresh caller per request: this test checks the frame, not the per-user limit
+			// (TestJoinClassRateLimit does; decision 0077).
+			n := frameCallers.Add(1)
+			tok = h.Token(t, fmt.Sprintf("frame-user-%d", n), fmt.Sprintf("frame-user-%d@example.com", n))
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	for k, v := range headers {
 		req.Header[http.CanonicalHeaderKey(k)] = []string{v}
@@ -108,6 +116,9 @@ func frameDo(t *testing.T, h *Harness, r frameRoute, body string, headers map[st
 }
 
 var jsonCT = map[string]string{"Content-Type": "application/json"}
+
+// frameCallers numbers the fresh callers of rate-limited routes.
+var frameCallers atomic.Int64
 
 // goType matches what a Go type in a message looks like (payments.CreateRefundRequest, int64, …).
 var goType = regexp.MustCompile(`\b[a-z][a-z0-9]*\.[A-Za-z_][A-Za-z0-9_]*Request\b|\b(?:u?int(?:8|16|32|64)|float(?:32|64))\b|\bGo (?:type|value|struct)\b|json: |\bstruct\b`)

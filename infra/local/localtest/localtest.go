@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/liberation/monetization/infra/local/iamcheck"
 	"github.com/liberation/monetization/infra/local/resources"
 	"github.com/liberation/monetization/infra/local/services"
 	"github.com/liberation/monetization/shared/blob/s3blob"
@@ -43,8 +44,9 @@ const (
 )
 
 // Main runs a package's tests, starting the local services first unless `make test` already did.
-// Use it from TestMain: func TestMain(m *testing.M) { localtest.Main(m) }.
-func Main(m *testing.M) {
+// Use it from TestMain: func TestMain(m *testing.M) { localtest.Main(m) }. m may wrap the
+// *testing.M (logscan.Run does, to check the functions' logs after the tests).
+func Main(m interface{ Run() int }) {
 	if os.Getenv(StackEnv) != "" {
 		os.Exit(m.Run())
 	}
@@ -163,6 +165,10 @@ func New(t testing.TB) *Env {
 	if err != nil {
 		t.Fatalf("platform.New: %v", err)
 	}
+	// Every function's AWS call made inside its invocation is checked against its role's policy
+	// (manifest.Policy) and fails with AccessDenied outside it, as in AWS (docs/decisions/0076).
+	iamcheck.Install(&rt.AWS, &iamcheck.Checker{Region: rt.Config.Region, Getenv: e.Getenv,
+		Recorder: iamcheck.RecorderAt(os.Getenv(iamcheck.EnvUseLog))})
 	e.Runtime = rt
 	return e
 }

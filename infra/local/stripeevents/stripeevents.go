@@ -114,6 +114,9 @@ type Options struct {
 	// receive payouts (default yes).
 	AccountID       string
 	PayoutsDisabled bool
+	// ConnectAccount sends the event as the Connect endpoint does, from that connected account
+	// (the envelope's `account`). account.updated always carries its account's id there.
+	ConnectAccount string
 }
 
 // Build returns the JSON of a Stripe event of eventType.
@@ -160,6 +163,13 @@ func Build(eventType string, o Options) ([]byte, error) {
 		"pending_webhooks": 1,
 		"request":          map[string]any{"id": nil, "idempotency_key": nil},
 		"type":             eventType,
+	}
+	acct := o.ConnectAccount
+	if id, _ := obj["id"].(string); acct == "" && eventType == AccountUpdated {
+		acct = id
+	}
+	if acct != "" {
+		ev["account"] = acct
 	}
 	return json.MarshalIndent(ev, "", "  ")
 }

@@ -74,11 +74,15 @@ func writeFunction(b *strings.Builder, f m.Function) error {
 	w(6, "BuildMethod: go1.x")
 	w(6, "BuildProperties:")
 	w(8, "TrimGoPath: true")
+	b.WriteString(checkovYAML(6, f.ScanSkips()...))
 	w(4, "Properties:")
 	w(6, "CodeUri: %s", f.CodeDir())
 	w(6, "Description: %s", strconv.Quote(f.Summary))
 	w(6, "Timeout: %d", f.Timeout())
 	w(6, "MemorySize: %d", f.Memory())
+	if f.ReservedConcurrency > 0 {
+		w(6, "ReservedConcurrentExecutions: %d", f.ReservedConcurrency)
+	}
 	w(6, "Environment:")
 	w(8, "Variables:")
 	w(10, "FUNCTION_NAME: %s", f.Name)
@@ -101,42 +105,9 @@ func writeFunction(b *strings.Builder, f m.Function) error {
 		w(10, "%s:", env)
 		w(12, "Ref: %s", param)
 	}
-	w(6, "Policies:")
-	w(8, "- Statement:")
-	stmt := func(actions []string, resources ...string) {
-		w(12, "- Effect: Allow")
-		w(14, "Action: [%s]", strings.Join(actions, ", "))
-		w(14, "Resource:")
-		for _, r := range resources {
-			w(16, "- %s", r)
-		}
+	if err := writePolicies(w, m.Policy(f)); err != nil {
+		return err
 	}
-	if len(f.Table) > 0 {
-		stmt(f.TableIAMActions(), "Fn::GetAtt: [Table, Arn]", `Fn::Sub: "${Table.Arn}/index/*"`)
-	}
-	if qs := f.SendQueues(); len(qs) > 0 {
-		var res []string
-		for _, q := range qs {
-			res = append(res, "Fn::GetAtt: ["+q.LogicalID()+", Arn]")
-		}
-		stmt([]string{m.SendMessage}, res...)
-	}
-	if len(f.Bucket) > 0 {
-		stmt(f.Bucket, `Fn::Sub: "${Bucket.Arn}/`+f.BucketObjects()+`"`)
-	}
-	if f.Email {
-		stmt(m.SESActions, `Fn::Sub: "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"`)
-	}
-	var params []string
-	for _, env := range f.SecretParamEnv() {
-		params = append(params, `Fn::Sub: "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${`+paramOf[env]+`}"`)
-	}
-	stmt([]string{m.SSMGetParameter}, params...)
-	stmt([]string{m.KMSDecrypt}, `Fn::Sub: "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"`)
-	w(14, "Condition:")
-	w(16, "StringEquals:")
-	w(18, "kms:ViaService:")
-	w(20, `Fn::Sub: "ssm.${AWS::Region}.amazonaws.com"`)
 	switch f.Trigger.Kind {
 	case m.HTTP:
 		authorizer := "NONE"
@@ -188,10 +159,97 @@ func writeFunction(b *strings.Builder, f m.Function) error {
 	return nil
 }
 
+// writePolicies renders the function's statements (manifest.Policy) as its SAM policy: an ARN that is
+// exactly one resource's ARN as Fn::GetAtt, anything else as Fn::Sub with the template's own
+// pseudo parameters and parameters in place of the placeholders.
+func writePolicies(w func(int, string, ...any), stmts []m.Statement) error {
+	if len(stmts) == 0 {
+		return nil
+	}
+	w(6, "Policies:")
+	w(8, "- Statement:")
+	for _, s := range stmts {
+		w(12, "- Effect: %s", s.Effect)
+		w(14, "Action: [%s]", strings.Join(s.Actions, ", "))
+		w(14, "Resource:")
+		for _, r := range s.Resources {
+			v, err := samValue(r)
+			if err != nil {
+				return err
+			}
+			w(16, "- %s", v)
+		}
+		if len(s.Condition) > 0 {
+			w(14, "Condition:")
+			for _, op := range policyKeys(s.Condition) {
+				w(16, "%s:", op)
+				for _, k := range policyKeys(s.Condition[op]) {
+					v, err := samValue(s.Condition[op][k])
+					if err != nil {
+						return err
+					}
+					w(18, "%s:", k)
+					w(20, "%s", v)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// samValue renders a policy template: "Fn::GetAtt: [Table, Arn]" for a bare resource ARN,
+// otherwise "Fn::Sub: ..." with the placeholders turned into template references.
+func samValue(tpl string) (string, error) {
+	switch {
+	case tpl == m.PlaceholderTableArn:
+		return "Fn::GetAtt: [" + m.TableLogicalName + ", Arn]", nil
+	case strings.HasPrefix(tpl, "${QueueArn:") && strings.HasSuffix(tpl, "}") && strings.Count(tpl, "${") == 1:
+		q, ok := m.QueueByName(strings.TrimSuffix(strings.TrimPrefix(tpl, "${QueueArn:"), "}"))
+		if !ok {
+			return "", fmt.Errorf("policy names an unknown queue: %s", tpl)
+		}
+		return "Fn::GetAtt: [" + q.LogicalID() + ", Arn]", nil
+	}
+	sub, err := m.Resolve(tpl, func(name string) (string, bool) {
+		switch {
+		case name == "Partition":
+			return "${AWS::Partition}", true
+		case name == "Region":
+			return "${AWS::Region}", true
+		case name == "Account":
+			return "${AWS::AccountId}", true
+		case name == "TableArn":
+			return "${" + m.TableLogicalName + ".Arn}", true
+		case name == "BucketArn":
+			return "${" + m.BucketLogicalID + ".Arn}", true
+		case strings.HasPrefix(name, "QueueArn:"):
+			q, ok := m.QueueByName(strings.TrimPrefix(name, "QueueArn:"))
+			return "${" + q.LogicalID() + ".Arn}", ok
+		case strings.HasPrefix(name, "Param:"):
+			p, ok := paramOf[strings.TrimPrefix(name, "Param:")]
+			return "${" + p + "}", ok // the template parameter holds the name with its leading slash
+		}
+		return "", false
+	})
+	if err != nil {
+		return "", err
+	}
+	return "Fn::Sub: " + strconv.Quote(sub), nil
+}
+
+func policyKeys[V any](mp map[string]V) []string {
+	out := make([]string, 0, len(mp))
+	for k := range mp {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 func writeTable(b *strings.Builder) {
 	b.WriteString(`  Table:
     Type: AWS::DynamoDB::Table
-    DeletionPolicy: Retain
+` + metadataYAML(m.SkipTableCMK) + `    DeletionPolicy: Retain
     UpdateReplacePolicy: Retain
     Properties:
       BillingMode: PAY_PER_REQUEST
@@ -234,13 +292,13 @@ func writeTable(b *strings.Builder) {
 func writeQueue(b *strings.Builder, q m.QueueDef) {
 	fmt.Fprintf(b, `  %s:
     Type: AWS::SQS::Queue
-    Properties:
+`+metadataYAML(m.SkipSQSManagedSSE)+`    Properties:
       MessageRetentionPeriod: 1209600
       SqsManagedSseEnabled: true
 
   %s:
     Type: AWS::SQS::Queue
-    Properties:
+`+metadataYAML(m.SkipSQSManagedSSE)+`    Properties:
       VisibilityTimeout: %d
       MessageRetentionPeriod: 345600
       SqsManagedSseEnabled: true
@@ -293,7 +351,7 @@ func writeEventRule(b *strings.Builder, q m.QueueDef) {
 
   %s:
     Type: AWS::SQS::Queue
-    Properties:
+`+metadataYAML(m.SkipSQSManagedSSE)+`    Properties:
       MessageRetentionPeriod: 1209600
       SqsManagedSseEnabled: true
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/liberation/monetization/infra/local/authlocal"
 	"github.com/liberation/monetization/infra/local/gateway"
+	"github.com/liberation/monetization/infra/local/iamcheck"
 	"github.com/liberation/monetization/infra/local/invoke"
 	"github.com/liberation/monetization/infra/local/poller"
 	"github.com/liberation/monetization/infra/local/resources"
@@ -118,6 +119,10 @@ func (c *cli) runDev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Each function's calls are checked against its role's policy (docs/decisions/0076); the
+	// allowed ones are appended to <state>/iam-uses.jsonl.
+	iamcheck.Install(&base.AWS, &iamcheck.Checker{Region: base.Config.Region, Getenv: getenv,
+		Recorder: iamcheck.RecorderAt(filepath.Join(state, "iam-uses.jsonl"))})
 	handlers, err := gateway.Handlers(m.Functions, base)
 	if err != nil {
 		return err

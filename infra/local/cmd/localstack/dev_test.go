@@ -155,7 +155,23 @@ func TestDevSmoke(t *testing.T) {
 	if len(mine.Courses) != 1 || mine.Courses[0].CourseID != paid {
 		t.Fatalf("enrolments after the purchase: %+v, want %s", mine.Courses, paid)
 	}
-	code, stdout, stderr = runCLI(t, clientEnv, "trigger", "-event", "account.updated", "-user", "seed-instructor-1", "-account", "acct_smoke")
+	// The instructor connects (POST /instructors/me/connect stores the account), then Stripe's
+	// account.updated for that account is accepted; one for an account we do not know is refused
+	// (decision 0077).
+	code, stdout, stderr = runCLI(t, clientEnv, "token", "-sub", "seed-instructor-1", "-groups", "instructor")
+	if code != 0 {
+		t.Fatalf("instructor token: exit %d: %s", code, stderr)
+	}
+	var connected struct {
+		AccountID string `json:"accountId"`
+	}
+	postJSON(t, api+"/instructors/me/connect", strings.TrimSpace(stdout),
+		`{"returnUrl":"http://localhost:5173/instructor","refreshUrl":"http://localhost:5173/instructor"}`, &connected)
+	code, stdout, _ = runCLI(t, clientEnv, "trigger", "-event", "account.updated", "-user", "seed-instructor-1", "-account", "acct_unknown_smoke")
+	if code == 0 || !strings.HasPrefix(stdout, "403 Forbidden\n") {
+		t.Fatalf("account.updated for an unknown account: exit %d, stdout %q; want 403", code, stdout)
+	}
+	code, stdout, stderr = runCLI(t, clientEnv, "trigger", "-event", "account.updated", "-user", "seed-instructor-1", "-account", connected.AccountID)
 	if code != 0 || !strings.HasPrefix(stdout, "200 OK\n") {
 		t.Fatalf("trigger account.updated: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
@@ -309,6 +325,28 @@ func httpDo(t *testing.T, method, url, token string) (int, []byte) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, b
+}
+
+func postJSON(t *testing.T, url, token, body string, v any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 != 2 {
+		t.Fatalf("POST %s: %d %s", url, res.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("POST %s: %v: %s", url, err, b)
+	}
 }
 
 func getJSON(t *testing.T, url, token string, v any) {

@@ -1,0 +1,112 @@
+package manifest
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Statement is one IAM policy statement of a function's role, as data. Resources are ARN
+// templates: what only a deployment knows is a placeholder (see the Placeholder constants), which
+// each renderer (infra/cdk, template.yaml, the local policy check in infra/local/iamcheck) replaces
+// with its own value through Resolve. So the statements checked locally are the ones deployed.
+type Statement struct {
+	Effect    string // always "Allow": roles carry no Deny statements
+	Actions   []string
+	Resources []string
+	// Condition is the statement's condition block (operator → key → template), or nil.
+	Condition map[string]map[string]string
+}
+
+// Placeholders in Statement resources and conditions.
+const (
+	PlaceholderPartition = "${Partition}"
+	PlaceholderRegion    = "${Region}"
+	PlaceholderAccount   = "${Account}"
+	PlaceholderTableArn  = "${TableArn}"
+	PlaceholderBucketArn = "${BucketArn}"
+)
+
+// QueueArnPlaceholder is the placeholder of the queue's ARN ("${QueueArn:receipts}").
+func QueueArnPlaceholder(queue string) string { return "${QueueArn:" + queue + "}" }
+
+// ParamPlaceholder is the placeholder of the name of the SSM parameter named by the environment
+// variable env ("${Param:CURSOR_SECRET_PARAM}"). It resolves to the name with its leading slash
+// ("/monetization/dev/cursor-secret"), so "parameter${Param:…}" is the parameter's ARN.
+func ParamPlaceholder(env string) string { return "${Param:" + env + "}" }
+
+// Policy is f's IAM statements: exactly the actions its manifest entry lists, on the resources they
+// name, nothing more (no wildcard actions, no Scan). The CDK stack and template.yaml render these
+// statements, and the local stack enforces them (docs/decisions/0076). Queue consumers also get
+// the receive/delete actions of their event source mapping, which CDK and SAM add on their own:
+// those belong to the Lambda service's poller, not to the function's code, and are not listed here.
+func Policy(f Function) []Statement {
+	allow := func(actions []string, resources ...string) Statement {
+		return Statement{Effect: "Allow", Actions: append([]string(nil), actions...), Resources: resources}
+	}
+	var out []Statement
+	if actions := f.TableIAMActions(); len(actions) > 0 {
+		out = append(out, allow(actions, PlaceholderTableArn, PlaceholderTableArn+"/index/*"))
+	}
+	if qs := f.SendQueues(); len(qs) > 0 {
+		res := make([]string, len(qs))
+		for i, q := range qs {
+			res[i] = QueueArnPlaceholder(q.Name)
+		}
+		out = append(out, allow([]string{SendMessage}, res...))
+	}
+	if len(f.Bucket) > 0 {
+		// Only the objects under the function's prefix ("content/*"), or the whole bucket's.
+		out = append(out, allow(f.Bucket, PlaceholderBucketArn+"/"+f.BucketObjects()))
+	}
+	if f.Email {
+		out = append(out, allow(SESActions, "arn:"+PlaceholderPartition+":ses:"+PlaceholderRegion+":"+PlaceholderAccount+":identity/*"))
+	}
+	var params []string
+	for _, env := range f.SecretParamEnv() {
+		params = append(params, "arn:"+PlaceholderPartition+":ssm:"+PlaceholderRegion+":"+PlaceholderAccount+":parameter"+ParamPlaceholder(env))
+	}
+	if len(params) > 0 {
+		out = append(out, allow([]string{SSMGetParameter}, params...))
+		// SecureStrings are encrypted with the AWS managed key aws/ssm; decrypt only through SSM.
+		kms := allow([]string{KMSDecrypt}, "arn:"+PlaceholderPartition+":kms:"+PlaceholderRegion+":"+PlaceholderAccount+":key/*")
+		kms.Condition = map[string]map[string]string{"StringEquals": {"kms:ViaService": "ssm." + PlaceholderRegion + ".amazonaws.com"}}
+		out = append(out, kms)
+	}
+	return out
+}
+
+// Resolve replaces every placeholder "${…}" in template by value(name), where name is the text
+// between "${" and "}" ("TableArn", "QueueArn:receipts", "Param:CURSOR_SECRET_PARAM"). An unknown
+// placeholder (value returns false) is an error: a renderer must know every placeholder.
+func Resolve(template string, value func(name string) (string, bool)) (string, error) {
+	var b strings.Builder
+	rest := template
+	for {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			b.WriteString(rest)
+			return b.String(), nil
+		}
+		j := strings.Index(rest[i:], "}")
+		if j < 0 {
+			return "", fmt.Errorf("manifest: unterminated placeholder in %q", template)
+		}
+		name := rest[i+2 : i+j]
+		v, ok := value(name)
+		if !ok {
+			return "", fmt.Errorf("manifest: no value for placeholder ${%s} in %q", name, template)
+		}
+		b.WriteString(rest[:i])
+		b.WriteString(v)
+		rest = rest[i+j+1:]
+	}
+}
+
+// GrantCount is the number of (action, resource) pairs in f's policy: what "grants removed" counts.
+func GrantCount(f Function) int {
+	n := 0
+	for _, s := range Policy(f) {
+		n += len(s.Actions) * len(s.Resources)
+	}
+	return n
+}

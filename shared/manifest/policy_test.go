@@ -1,0 +1,75 @@
+package manifest
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestPolicyRendersTheManifestFields(t *testing.T) {
+	f := Function{Name: "f", Table: []string{GetItem, PutItem}, Sends: []string{Queues[0].Name},
+		Bucket: []string{"s3:GetObject"}, BucketPrefix: "receipts/", Email: true, Stripe: true}
+	got := Policy(f)
+	want := []Statement{
+		{Effect: "Allow", Actions: []string{GetItem, PutItem}, Resources: []string{"${TableArn}", "${TableArn}/index/*"}},
+		{Effect: "Allow", Actions: []string{SendMessage}, Resources: []string{"${QueueArn:" + Queues[0].Name + "}"}},
+		{Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: []string{"${BucketArn}/receipts/*"}},
+		{Effect: "Allow", Actions: SESActions, Resources: []string{"arn:${Partition}:ses:${Region}:${Account}:identity/*"}},
+	}
+	var params []string
+	for _, env := range f.SecretParamEnv() {
+		params = append(params, "arn:${Partition}:ssm:${Region}:${Account}:parameter${Param:"+env+"}")
+	}
+	want = append(want,
+		Statement{Effect: "Allow", Actions: []string{SSMGetParameter}, Resources: params},
+		Statement{Effect: "Allow", Actions: []string{KMSDecrypt}, Resources: []string{"arn:${Partition}:kms:${Region}:${Account}:key/*"},
+			Condition: map[string]map[string]string{"StringEquals": {"kms:ViaService": "ssm.${Region}.amazonaws.com"}}})
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Policy:\n got %+v\nwant %+v", got, want)
+	}
+	if !strings.Contains(strings.Join(params, " "), "Param:"+EnvStripeKeyParam) {
+		t.Errorf("a Stripe function's policy does not read the Stripe key: %v", params)
+	}
+}
+
+func TestPolicyOfEveryFunctionResolves(t *testing.T) {
+	value := func(name string) (string, bool) {
+		switch {
+		case name == "Partition", name == "Region", name == "Account", name == "TableArn", name == "BucketArn":
+			return "x", true
+		case strings.HasPrefix(name, "QueueArn:"):
+			_, ok := QueueByName(strings.TrimPrefix(name, "QueueArn:"))
+			return "q", ok
+		case strings.HasPrefix(name, "Param:"):
+			return "/p", true
+		}
+		return "", false
+	}
+	for _, f := range Functions {
+		for _, s := range Policy(f) {
+			if s.Effect != "Allow" || len(s.Actions) == 0 || len(s.Resources) == 0 {
+				t.Errorf("%s: statement %+v", f.Name, s)
+			}
+			for _, r := range s.Resources {
+				if _, err := Resolve(r, value); err != nil {
+					t.Errorf("%s: %v", f.Name, err)
+				}
+			}
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	vals := map[string]string{"A": "1", "B:c": "2"}
+	value := func(n string) (string, bool) { v, ok := vals[n]; return v, ok }
+	for in, want := range map[string]string{"x${A}y${B:c}": "x1y2", "plain": "plain", "${A}": "1"} {
+		if got, err := Resolve(in, value); err != nil || got != want {
+			t.Errorf("Resolve(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"${Unknown}", "${A"} {
+		if _, err := Resolve(bad, value); err == nil {
+			t.Errorf("Resolve(%q) accepted", bad)
+		}
+	}
+}
