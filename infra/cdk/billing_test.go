@@ -122,6 +122,31 @@ func TestMarketplaceMoneyAlarms(t *testing.T) {
 	}
 }
 
+// The entry points' refusals are watched: Connect events refused at the webhook, and each
+// rate-limited route's 429s.
+func TestRefusalAlarms(t *testing.T) {
+	_, tpl := synth(t, "dev")
+	watch := map[string]float64{m.StripeWebhook + "/" + metric.WebhookEventsRefused: RefusedConnectEventsPerHour}
+	for _, f := range m.Functions {
+		if f.RateLimit != nil {
+			watch[f.Name+"/"+metric.RateLimited] = RateLimitedPer5Min
+		}
+	}
+	if len(watch) < 6 {
+		t.Fatalf("expected the webhook and at least five rate-limited routes, got %v", watch)
+	}
+	for key, threshold := range watch {
+		function, name, _ := strings.Cut(key, "/")
+		must(t, key, func() {
+			tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+				"Namespace": metric.Namespace, "MetricName": name, "Statistic": "Sum", "Threshold": threshold,
+				"Dimensions":         []any{map[string]any{"Name": "Function", "Value": function}},
+				"ComparisonOperator": "GreaterThanThreshold", "AlarmActions": assertions.Match_AnyValue(),
+			})
+		})
+	}
+}
+
 // The user pool keeps a user's verified address until a new one is verified: an unverified address
 // never replaces it in the token (issue 14, item 1).
 func TestUserPoolKeepsTheVerifiedEmail(t *testing.T) {

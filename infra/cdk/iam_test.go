@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -130,10 +131,16 @@ func TestFunctionPoliciesMatchManifest(t *testing.T) {
 				got = append(got, actions...)
 				res := strings.Join(list(s.Resource), " ")
 				switch {
-				case strings.HasPrefix(actions[0], "dynamodb:"):
+				case len(actions) == 1 && actions[0] == m.Query:
 					if len(list(s.Resource)) != 2 || !strings.Contains(res, m.TableLogicalName) ||
 						!strings.Contains(res, "/index/*") {
-						t.Errorf("dynamodb resources %s, want the table and its indexes only", res)
+						t.Errorf("Query resources %s, want the table and its indexes only", res)
+					}
+				case strings.HasPrefix(actions[0], "dynamodb:"):
+					// Item actions: the table only (DynamoDB never authorises them on an index).
+					if len(list(s.Resource)) != 1 || !strings.Contains(res, m.TableLogicalName) ||
+						strings.Contains(res, "/index/") || slices.Contains(actions, m.Query) {
+						t.Errorf("dynamodb item actions %v on %s, want the table alone", actions, res)
 					}
 				case actions[0] == "ssm:GetParameter":
 					for _, r := range list(s.Resource) {

@@ -159,6 +159,41 @@ func alarmPayments(stack awscdk.Stack, topic awssns.Topic) {
 		appMetric(m.ResolveRefunds, metric.StuckRefundReservations, "Maximum", 60), 0)
 }
 
+// Thresholds of the entry points' refusal alarms (decision 0077, docs/runbooks/webhook-flood.md).
+const (
+	// RefusedConnectEventsPerHour: a Connect event for an account we do not know is refused with 403
+	// and Stripe retries it; one or two arrive when an account.updated outruns connect-instructor
+	// storing the account (the retry applies it). More in an hour is a misrouted endpoint or someone
+	// replaying events.
+	RefusedConnectEventsPerHour = 5
+	// RateLimitedPer5Min: 429s of one rate-limited route over five minutes. A person retrying hits a
+	// few; fifty is a script guessing join codes or a client stuck in a retry loop.
+	RateLimitedPer5Min = 50
+)
+
+// alarmRefusals fires when the public entry points refuse more than their normal trickle: Connect
+// events from unknown accounts at the webhook, and per-user rate limits on each limited route.
+func alarmRefusals(stack awscdk.Stack, topic awssns.Topic) {
+	sum := func(function, name string, period awscdk.Duration) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(metric.Namespace), MetricName: jsii.String(name),
+			DimensionsMap: &map[string]*string{"Function": jsii.String(function)},
+			Period:        period, Statistic: jsii.String("Sum"),
+		})
+	}
+	alarm(stack, topic, "WebhookEventsRefusedAlarm", "The webhook refused signed Connect events (unknown account or "+
+		"type); see docs/runbooks/webhook-flood.md.", sum(m.StripeWebhook, metric.WebhookEventsRefused,
+		awscdk.Duration_Hours(jsii.Number(1))), RefusedConnectEventsPerHour)
+	for _, f := range m.Functions {
+		if f.RateLimit == nil {
+			continue
+		}
+		alarm(stack, topic, m.Pascal(f.Name)+"RateLimitedAlarm", f.Name+" refused many requests over its per-user "+
+			"limit (a script guessing codes, or a client retry loop); see docs/runbooks/webhook-flood.md.",
+			sum(f.Name, metric.RateLimited, awscdk.Duration_Minutes(jsii.Number(5))), RateLimitedPer5Min)
+	}
+}
+
 // WebhookInvocationsPer5Min is the invocation count (sum over 5 minutes) above which the webhook's
 // rate alarm fires: 3,000 is 10 requests/s sustained for five minutes, several times what Stripe
 // delivers for this platform even during a month-start billing run, yet far below what the reserved

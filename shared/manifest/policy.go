@@ -44,8 +44,21 @@ func Policy(f Function) []Statement {
 		return Statement{Effect: "Allow", Actions: append([]string(nil), actions...), Resources: resources}
 	}
 	var out []Statement
-	if actions := f.TableIAMActions(); len(actions) > 0 {
-		out = append(out, allow(actions, PlaceholderTableArn, PlaceholderTableArn+"/index/*"))
+	// Item actions are authorised on the table only (DynamoDB never checks them against an index);
+	// Query also on the indexes.
+	var items, query []string
+	for _, a := range f.TableIAMActions() {
+		if a == Query {
+			query = append(query, a)
+		} else {
+			items = append(items, a)
+		}
+	}
+	if len(items) > 0 {
+		out = append(out, allow(items, PlaceholderTableArn))
+	}
+	if len(query) > 0 {
+		out = append(out, allow(query, PlaceholderTableArn, PlaceholderTableArn+"/index/*"))
 	}
 	if qs := f.SendQueues(); len(qs) > 0 {
 		res := make([]string, len(qs))

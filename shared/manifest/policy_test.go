@@ -7,11 +7,12 @@ import (
 )
 
 func TestPolicyRendersTheManifestFields(t *testing.T) {
-	f := Function{Name: "f", Table: []string{GetItem, PutItem}, Sends: []string{Queues[0].Name},
+	f := Function{Name: "f", Table: []string{GetItem, PutItem, Query}, Sends: []string{Queues[0].Name},
 		Bucket: []string{"s3:GetObject"}, BucketPrefix: "receipts/", Email: true, Stripe: true}
 	got := Policy(f)
 	want := []Statement{
-		{Effect: "Allow", Actions: []string{GetItem, PutItem}, Resources: []string{"${TableArn}", "${TableArn}/index/*"}},
+		{Effect: "Allow", Actions: []string{GetItem, PutItem}, Resources: []string{"${TableArn}"}},
+		{Effect: "Allow", Actions: []string{Query}, Resources: []string{"${TableArn}", "${TableArn}/index/*"}},
 		{Effect: "Allow", Actions: []string{SendMessage}, Resources: []string{"${QueueArn:" + Queues[0].Name + "}"}},
 		{Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: []string{"${BucketArn}/receipts/*"}},
 		{Effect: "Allow", Actions: SESActions, Resources: []string{"arn:${Partition}:ses:${Region}:${Account}:identity/*"}},
