@@ -13,6 +13,7 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/httpapi/httpapitest"
 	"github.com/liberation/monetization/shared/idempotency/idemtest"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
@@ -72,21 +73,7 @@ func (w *world) call(t *testing.T, h func(manifest.Function, *Deps) httpapi.Lamb
 		b, _ := json.Marshal(q.body)
 		ev.Body = string(b)
 	}
-	resp, err := h(manifest.MustByName(name), w.d)(context.Background(), ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode >= 400 {
-		var e httpapi.ErrorBody
-		_ = json.Unmarshal([]byte(resp.Body), &e)
-		return resp.StatusCode, e.Error.Code
-	}
-	if out != nil {
-		if err := json.Unmarshal([]byte(resp.Body), out); err != nil {
-			t.Fatalf("%s: %v in %q", name, err, resp.Body)
-		}
-	}
-	return resp.StatusCode, ""
+	return httpapitest.Serve(t, h(manifest.MustByName(name), w.d), ev, out)
 }
 
 // must is call that expects status want.

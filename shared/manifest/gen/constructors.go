@@ -55,7 +55,7 @@ func {{.Ctor}}(rt *platform.Runtime) ({{.Result}}, error) {
 // Constructors returns the generated constructor files by path, one per package that holds
 // functions (a Host function's constructor, NewHost, takes the areas' hooks and stays hand-written).
 func Constructors() (map[string][]byte, error) {
-	root, err := moduleRoot()
+	root, err := ModuleRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -191,9 +191,9 @@ func sortedKeys(set map[string]bool) []string {
 	return out
 }
 
-// moduleRoot is the directory of go.mod above the working directory (make generate and the tests
+// ModuleRoot is the directory of go.mod above the working directory (make generate and the tests
 // run inside the repository).
-func moduleRoot() (string, error) {
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err

@@ -15,6 +15,7 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
+	"github.com/liberation/monetization/shared/httpapi/httpapitest"
 	"github.com/liberation/monetization/shared/mail/mailtest"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/platform"
@@ -87,21 +88,7 @@ func (b *bench) call(t *testing.T, h func(manifest.Function, *Deps) httpapi.Lamb
 		raw, _ := json.Marshal(body)
 		ev.Body = string(raw)
 	}
-	resp, err := h(manifest.MustByName(name), b.d)(context.Background(), ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode >= 400 {
-		var e httpapi.ErrorBody
-		_ = json.Unmarshal([]byte(resp.Body), &e)
-		return resp.StatusCode, e.Error.Code
-	}
-	if out != nil {
-		if err := json.Unmarshal([]byte(resp.Body), out); err != nil {
-			t.Fatalf("%s: %v in %s", name, err, resp.Body)
-		}
-	}
-	return resp.StatusCode, ""
+	return httpapitest.Serve(t, h(manifest.MustByName(name), b.d), ev, out)
 }
 
 func (b *bench) approve(t *testing.T, id string, out any) (int, apperr.Code) {

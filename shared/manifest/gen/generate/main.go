@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	root, err := repoRoot()
+	root, err := gen.ModuleRoot()
 	if err == nil {
 		err = run(root)
 	}
@@ -58,22 +58,4 @@ func run(root string) error {
 		fmt.Println("removed", dir)
 	}
 	return nil
-}
-
-// repoRoot walks up from the working directory to go.mod (go generate runs in shared/manifest).
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
 }
