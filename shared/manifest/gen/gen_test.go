@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	m "github.com/liberation/monetization/shared/manifest"
 )
 
 const root = "../../.."
@@ -58,5 +60,26 @@ func TestStaleMains(t *testing.T) {
 	stale, err := StaleMains(dir, map[string][]byte{"functions/kept/main.go": nil})
 	if err != nil || len(stale) != 1 || stale[0] != "functions/gone" {
 		t.Fatalf("stale = %v, %v", stale, err)
+	}
+}
+
+// The zone database (time/tzdata) is linked into exactly the mains of functions whose manifest
+// entry sets ZoneDB, and no other.
+func TestZoneDBOnlyWhereDeclared(t *testing.T) {
+	flagged := 0
+	for _, f := range m.Functions {
+		b, err := Main(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Contains(b, []byte(`_ "time/tzdata"`)); got != f.ZoneDB {
+			t.Errorf("%s: embeds tzdata %v, ZoneDB %v", f.Name, got, f.ZoneDB)
+		}
+		if f.ZoneDB {
+			flagged++
+		}
+	}
+	if flagged == 0 {
+		t.Fatal("no function sets ZoneDB: the check proves nothing")
 	}
 }
