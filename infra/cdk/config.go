@@ -142,6 +142,12 @@ func (c Config) supportEmail() string {
 	if c.SupportEmail != "" {
 		return c.SupportEmail
 	}
+	return c.mailFromAddress()
+}
+
+// mailFromAddress is MailFrom's address without a display name ("Acme <r@x>" → "r@x"): the SES
+// identity the functions send as (their policies name it and its domain).
+func (c Config) mailFromAddress() string {
 	if a, err := mail.ParseAddress(c.MailFrom); err == nil {
 		return a.Address
 	}

@@ -116,6 +116,11 @@ func statements(stack awscdk.Stack, cfg Config, d *data, f m.Function) []awsiam.
 			return *d.table.TableArn(), true
 		case name == "BucketArn":
 			return *d.bucket.BucketArn(), true
+		case name == "MailFromAddress":
+			return cfg.mailFromAddress(), true
+		case name == "MailFromDomain":
+			a := cfg.mailFromAddress()
+			return a[strings.LastIndex(a, "@")+1:], true
 		case strings.HasPrefix(name, "QueueArn:"):
 			q, ok := d.queues[strings.TrimPrefix(name, "QueueArn:")]
 			if !ok {

@@ -20,25 +20,25 @@ func init() {
 		},
 		Functions: []Function{
 			{Name: "list-payments", Summary: "The caller's payments, newest first",
-				Trigger: route("GET", "/payments"), Auth: User, Table: readOnly},
+				Trigger: route("GET", "/payments"), Auth: User, Table: []string{Query}, Cursors: true},
 			{Name: "get-payment", Summary: "One of the caller's payments",
-				Trigger: route("GET", "/payments/{paymentId}"), Auth: User, Table: readOnly},
+				Trigger: route("GET", "/payments/{paymentId}"), Auth: User, Table: []string{GetItem}},
 			{Name: "get-receipt", Summary: "A short-lived link to a payment's receipt PDF",
-				Trigger: route("GET", "/payments/{paymentId}/receipt"), Auth: User, Table: readOnly,
+				Trigger: route("GET", "/payments/{paymentId}/receipt"), Auth: User, Table: []string{GetItem},
 				Bucket: []string{"s3:GetObject"}},
 			{Name: "create-refund", Summary: "Refund a payment in full or in part (admin)",
-				Trigger: route("POST", "/admin/refunds"), Auth: Admin, Table: readWrite, Stripe: true,
+				Trigger: route("POST", "/admin/refunds"), Auth: Admin, Table: []string{GetItem, Query, QueryIndex, PutItem, UpdateItem}, Stripe: true,
 				Sends: []string{ReceiptsQueue}},
 			// Resolves refund reservations older than 15 minutes from Stripe's list of the charge's
 			// refunds (docs/decisions/0030): hourly, so none stays pending much past an hour.
 			{Name: ResolveRefunds, Summary: "Hourly: resolve refund reservations older than 15 minutes from Stripe's records",
 				Trigger: Trigger{Kind: Schedule, Expression: "cron(5 * * * ? *)"}, Auth: Internal,
-				TimeoutSeconds: 120, Table: []string{GetItem, Query, PutItem, UpdateItem}, Stripe: true,
+				TimeoutSeconds: 120, Table: []string{GetItem, Query, QueryIndex, PutItem, UpdateItem}, Stripe: true,
 				Sends: []string{ReceiptsQueue}},
 			{Name: SendReceipts, Summary: "Render receipts (HTML, text, PDF), store the PDF, e-mail the user",
 				Package: "shared/queue", Host: true,
 				Trigger: Trigger{Kind: Queue, Queue: ReceiptsQueue, BatchSize: 10}, Auth: Internal,
-				TimeoutSeconds: 30, Table: readWrite, Bucket: []string{"s3:PutObject", "s3:GetObject"}, Email: true},
+				TimeoutSeconds: 30, Table: []string{GetItem, PutItem, UpdateItem}, Bucket: []string{"s3:PutObject", "s3:GetObject"}, Email: true},
 		},
 	})
 }

@@ -30,14 +30,14 @@ func init() {
 		Functions: []Function{
 			{Name: StripeWebhook, Summary: "Verify and apply Stripe events", Package: "shared/webhook", Host: true,
 				Trigger: Trigger{Kind: FunctionURL, Method: "POST", Path: "/webhooks/stripe"}, Auth: Signed,
-				Table: readWrite, Sends: []string{ReceiptsQueue, FactsQueue}, Stripe: true, WebhookSecret: true,
+				Table: []string{GetItem, Query, QueryIndex, PutItem, UpdateItem}, Sends: []string{ReceiptsQueue, FactsQueue}, Stripe: true, WebhookSecret: true,
 				// A flood of unsigned requests is throttled (429, which Stripe retries) at this many
 				// concurrent executions; the other functions keep the account's rest (decision 0078).
 				ReservedConcurrency: WebhookReservedConcurrency},
 			{Name: ApplyFacts, Summary: "Apply facts from other areas (purchases, refunds, reviews, renewals)",
 				Package: "shared/queue", Host: true,
 				Trigger: Trigger{Kind: Queue, Queue: FactsQueue, BatchSize: 10}, Auth: Internal,
-				TimeoutSeconds: 30, Table: readWrite},
+				TimeoutSeconds: 30, Table: []string{GetItem, PutItem, UpdateItem}},
 		},
 	})
 }

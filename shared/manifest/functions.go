@@ -7,12 +7,6 @@ var Functions []Function
 // Queues lists every SQS queue. Each gets a DLQ named "<name>-dlq".
 var Queues []QueueDef
 
-// Table permission sets most functions use.
-var (
-	readOnly  = []string{GetItem, Query}
-	readWrite = []string{GetItem, Query, PutItem, UpdateItem, ConditionCheckItem}
-)
-
 func route(method, path string) Trigger { return Trigger{Kind: HTTP, Method: method, Path: path} }
 
 // Defaults applied where a Function leaves sizing unset.

@@ -1,5 +1,7 @@
 package manifest
 
+import "slices"
+
 // Helpers used by the deployable descriptions of the system (infra/cdk, template.yaml and their
 // tests). They derive everything from the declarations in functions.go; they add no new facts.
 
@@ -9,9 +11,10 @@ const (
 	HTTPAPILogicalID = "HttpApi"
 )
 
-// SES actions granted to functions with Email set. SES v2 SendEmail authorises as ses:SendEmail;
-// SendRawEmail covers raw (attachment) messages sent through the v1 API.
-var SESActions = []string{"ses:SendEmail", "ses:SendRawEmail"}
+// SES actions granted to functions with Email set: SES v2 SendEmail (simple content, attachments
+// included: shared/mail/sesmail) authorises as ses:SendEmail. ses:SendRawEmail belongs to the v1
+// API, which nothing calls.
+var SESActions = []string{"ses:SendEmail"}
 
 // Actions granted to read an SSM SecureString: the parameter itself and the aws/ssm KMS key.
 const (
@@ -50,10 +53,13 @@ func (f Function) InGroups(groups []string) bool {
 // group check itself happens in the handler).
 func (f Function) NeedsJWT() bool { return f.Auth == User || f.Auth == Admin }
 
-// SecretParamEnv lists the environment variables naming the SSM SecureStrings the function reads.
-// Every function builds the store and so signs pagination cursors: all read the cursor secret.
+// SecretParamEnv lists the environment variables naming the SSM SecureStrings the function reads:
+// the cursor secret only where cursors are signed (Cursors).
 func (f Function) SecretParamEnv() []string {
-	out := []string{EnvCursorSecretName}
+	var out []string
+	if f.Cursors {
+		out = append(out, EnvCursorSecretName)
+	}
 	if f.Stripe {
 		out = append(out, EnvStripeKeyParam)
 	}
@@ -88,5 +94,17 @@ func (f Function) ScheduleInput() string {
 // BucketObjects is the object pattern f's Bucket actions apply to: "<prefix>*", or "*".
 func (f Function) BucketObjects() string { return f.BucketPrefix + "*" }
 
-// TableIAMActions are the IAM actions for f.Table (the manifest lists only real IAM actions).
-func (f Function) TableIAMActions() []string { return append([]string(nil), f.Table...) }
+// TableIAMActions are the IAM actions for f.Table: QueryIndex is dynamodb:Query (on other
+// resources), listed once.
+func (f Function) TableIAMActions() []string {
+	var out []string
+	for _, a := range f.Table {
+		if a == QueryIndex {
+			a = Query
+		}
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}

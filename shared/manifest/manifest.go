@@ -60,6 +60,10 @@ const (
 	Query              = "dynamodb:Query"
 	BatchGetItem       = "dynamodb:BatchGetItem"
 	ConditionCheckItem = "dynamodb:ConditionCheckItem"
+	// QueryIndex is the manifest's name for dynamodb:Query on the table's indexes
+	// (<table>/index/*), where Query grants it on the table's own keys: IAM has one action for both
+	// and tells them apart by resource, so a function reading only GSI1 gets no Query on the table.
+	QueryIndex = "dynamodb:Query(index)"
 )
 
 // Function is one Lambda.
@@ -79,7 +83,9 @@ type Function struct {
 	// TimeoutSeconds and MemoryMB size the Lambda.
 	TimeoutSeconds int
 	MemoryMB       int
-	// Table lists the exact DynamoDB actions on the single table (and its indexes).
+	// Table lists the exact DynamoDB actions on the single table (Query: its own keys; QueryIndex:
+	// its indexes). Each is one the function's code takes on a path the end-to-end suite runs
+	// (the grant-vs-use check, docs/decisions/0076), or is on UnexercisedGrants with its reason.
 	Table []string
 	// Sends lists queue names the function sends messages to.
 	Sends []string
@@ -90,6 +96,9 @@ type Function struct {
 	BucketPrefix string
 	// Email: the function sends e-mail (SES v2 SendEmail in AWS, SMTP locally).
 	Email bool
+	// Cursors: the function encodes or decodes pagination cursors (a list route, or a job paging with
+	// store cursors) and so reads the cursor-signing secret. Only these functions get its parameter.
+	Cursors bool
 	// Stripe: the function calls the Stripe API and so reads the Stripe secret key.
 	Stripe bool
 	// WebhookSecret: the function reads the Stripe webhook signing secret.

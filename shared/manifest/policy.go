@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -24,6 +25,11 @@ const (
 	PlaceholderAccount   = "${Account}"
 	PlaceholderTableArn  = "${TableArn}"
 	PlaceholderBucketArn = "${BucketArn}"
+	// The sender's SES identities: MAIL_FROM's address and its domain. SES authorises a send
+	// against the identity the From address is verified under — the address when it is verified
+	// itself, else its domain — so both are granted, and no other identity of the account.
+	PlaceholderMailFromAddress = "${MailFromAddress}"
+	PlaceholderMailFromDomain  = "${MailFromDomain}"
 )
 
 // QueueArnPlaceholder is the placeholder of the queue's ARN ("${QueueArn:receipts}").
@@ -45,20 +51,24 @@ func Policy(f Function) []Statement {
 	}
 	var out []Statement
 	// Item actions are authorised on the table only (DynamoDB never checks them against an index);
-	// Query also on the indexes.
-	var items, query []string
-	for _, a := range f.TableIAMActions() {
-		if a == Query {
-			query = append(query, a)
-		} else {
+	// Query on the table (Query) and on its indexes (QueryIndex), each only where listed.
+	var items, queryOn []string
+	for _, a := range f.Table {
+		switch a {
+		case Query:
+			queryOn = append(queryOn, PlaceholderTableArn)
+		case QueryIndex:
+			queryOn = append(queryOn, PlaceholderTableArn+"/index/*")
+		default:
 			items = append(items, a)
 		}
 	}
 	if len(items) > 0 {
 		out = append(out, allow(items, PlaceholderTableArn))
 	}
-	if len(query) > 0 {
-		out = append(out, allow(query, PlaceholderTableArn, PlaceholderTableArn+"/index/*"))
+	if len(queryOn) > 0 {
+		sort.Strings(queryOn) // the table before its indexes, whatever the entry's order
+		out = append(out, allow([]string{Query}, queryOn...))
 	}
 	if qs := f.SendQueues(); len(qs) > 0 {
 		res := make([]string, len(qs))
@@ -72,7 +82,8 @@ func Policy(f Function) []Statement {
 		out = append(out, allow(f.Bucket, PlaceholderBucketArn+"/"+f.BucketObjects()))
 	}
 	if f.Email {
-		out = append(out, allow(SESActions, "arn:"+PlaceholderPartition+":ses:"+PlaceholderRegion+":"+PlaceholderAccount+":identity/*"))
+		identity := "arn:" + PlaceholderPartition + ":ses:" + PlaceholderRegion + ":" + PlaceholderAccount + ":identity/"
+		out = append(out, allow(SESActions, identity+PlaceholderMailFromAddress, identity+PlaceholderMailFromDomain))
 	}
 	var params []string
 	for _, env := range f.SecretParamEnv() {

@@ -7,15 +7,17 @@ import (
 )
 
 func TestPolicyRendersTheManifestFields(t *testing.T) {
-	f := Function{Name: "f", Table: []string{GetItem, PutItem, Query}, Sends: []string{Queues[0].Name},
-		Bucket: []string{"s3:GetObject"}, BucketPrefix: "receipts/", Email: true, Stripe: true}
+	f := Function{Name: "f", Table: []string{GetItem, QueryIndex, PutItem, Query}, Sends: []string{Queues[0].Name},
+		Bucket: []string{"s3:GetObject"}, BucketPrefix: "receipts/", Email: true, Stripe: true, Cursors: true}
 	got := Policy(f)
 	want := []Statement{
 		{Effect: "Allow", Actions: []string{GetItem, PutItem}, Resources: []string{"${TableArn}"}},
 		{Effect: "Allow", Actions: []string{Query}, Resources: []string{"${TableArn}", "${TableArn}/index/*"}},
 		{Effect: "Allow", Actions: []string{SendMessage}, Resources: []string{"${QueueArn:" + Queues[0].Name + "}"}},
 		{Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: []string{"${BucketArn}/receipts/*"}},
-		{Effect: "Allow", Actions: SESActions, Resources: []string{"arn:${Partition}:ses:${Region}:${Account}:identity/*"}},
+		{Effect: "Allow", Actions: []string{"ses:SendEmail"}, Resources: []string{
+			"arn:${Partition}:ses:${Region}:${Account}:identity/${MailFromAddress}",
+			"arn:${Partition}:ses:${Region}:${Account}:identity/${MailFromDomain}"}},
 	}
 	var params []string
 	for _, env := range f.SecretParamEnv() {
@@ -31,12 +33,23 @@ func TestPolicyRendersTheManifestFields(t *testing.T) {
 	if !strings.Contains(strings.Join(params, " "), "Param:"+EnvStripeKeyParam) {
 		t.Errorf("a Stripe function's policy does not read the Stripe key: %v", params)
 	}
+	// Query on the table only, on the indexes only; no secret, no SSM or KMS statement.
+	for _, c := range []struct {
+		table []string
+		want  []string
+	}{{[]string{Query}, []string{"${TableArn}"}}, {[]string{QueryIndex}, []string{"${TableArn}/index/*"}}} {
+		got := Policy(Function{Name: "q", Table: c.table})
+		if len(got) != 1 || !reflect.DeepEqual(got[0].Actions, []string{Query}) || !reflect.DeepEqual(got[0].Resources, c.want) {
+			t.Errorf("Policy(Table %v) = %+v, want Query on %v alone", c.table, got, c.want)
+		}
+	}
 }
 
 func TestPolicyOfEveryFunctionResolves(t *testing.T) {
 	value := func(name string) (string, bool) {
 		switch {
-		case name == "Partition", name == "Region", name == "Account", name == "TableArn", name == "BucketArn":
+		case name == "Partition", name == "Region", name == "Account", name == "TableArn", name == "BucketArn",
+			name == "MailFromAddress", name == "MailFromDomain":
 			return "x", true
 		case strings.HasPrefix(name, "QueueArn:"):
 			_, ok := QueueByName(strings.TrimPrefix(name, "QueueArn:"))

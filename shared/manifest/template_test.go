@@ -120,7 +120,7 @@ func checkEnv(t *testing.T, f m.Function, env map[string]any) {
 	eq(t, "FUNCTION_NAME", env[m.EnvFunctionName], f.Name)
 	eq(t, "MAIL_TRANSPORT", env[m.EnvMailTransport], "ses")
 	want := map[string]bool{m.EnvTable: true, m.EnvBucket: true, m.EnvMailFrom: true, m.EnvPricePro: true, m.EnvAllowedOrigins: true,
-		m.EnvPriceEnterprise: true, m.EnvCursorSecretName: true, m.EnvPastDueGraceDays: true,
+		m.EnvPriceEnterprise: true, m.EnvCursorSecretName: f.Cursors, m.EnvPastDueGraceDays: true,
 		m.EnvStripeKeyParam: f.Stripe, m.EnvWebhookParam: f.WebhookSecret, m.EnvLicenseKeyParam: f.SigningKey,
 		m.EnvSupportEmail: true}
 	for _, q := range m.Queues {
@@ -201,7 +201,9 @@ func wantSAMActions(f m.Function) []string {
 	if f.Email {
 		want = append(want, m.SESActions...)
 	}
-	want = append(want, m.SSMGetParameter, m.KMSDecrypt)
+	if len(f.SecretParamEnv()) > 0 {
+		want = append(want, m.SSMGetParameter, m.KMSDecrypt)
+	}
 	sort.Strings(want)
 	return want
 }

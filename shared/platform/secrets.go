@@ -31,6 +31,11 @@ type Secrets struct {
 	ssm    *ssmClient
 	mu     sync.Mutex
 	cache  map[string]string
+	// Check, when set, authorises every read before it is answered: the local stack's IAM check
+	// (infra/local/iamcheck) answers for SSM's GetParameter on the parameter named by paramEnv, so
+	// a function not granted that parameter fails locally as it would in AWS, although locally
+	// the value comes from the environment. nil in AWS, where SSM itself authorises.
+	Check func(ctx context.Context, paramEnv string) error
 }
 
 // NewSecrets returns a Secrets reading env first, then SSM through awsCfg.
@@ -41,6 +46,11 @@ func NewSecrets(getenv func(string) string, awsCfg aws.Config) *Secrets {
 
 // Get returns the secret held in envName, else the SSM parameter named by paramEnv.
 func (s *Secrets) Get(ctx context.Context, envName, paramEnv string) (string, error) {
+	if s.Check != nil {
+		if err := s.Check(ctx, paramEnv); err != nil {
+			return "", apperr.Wrap(err, apperr.Unavailable, "read secret parameter")
+		}
+	}
 	if v := s.getenv(envName); v != "" {
 		return v, nil
 	}

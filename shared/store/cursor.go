@@ -33,7 +33,11 @@ type CursorCodec struct {
 // NewCursorCodec returns a codec with a fixed HMAC secret.
 func NewCursorCodec(secret []byte) *CursorCodec { return &CursorCodec{secret: secret} }
 
-// NewLazyCursorCodec returns a codec that resolves its secret on first use and caches it.
+// NewLazyCursorCodec returns a codec that asks resolve for its secret at every use. resolve is
+// platform.Secrets.Get, which caches what it reads from SSM for the container's life; asking it each
+// time (rather than caching here) lets the local stack check, per invocation, that the function
+// reading the secret is granted its parameter (the process-wide store is shared by every function
+// there; docs/decisions/0076).
 func NewLazyCursorCodec(resolve func(context.Context) ([]byte, error)) *CursorCodec {
 	return &CursorCodec{resolve: resolve}
 }
@@ -54,7 +58,6 @@ func (c *CursorCodec) key(ctx context.Context) ([]byte, error) {
 	if len(s) < 16 {
 		return nil, apperr.New(apperr.Internal, "cursor secret is shorter than 16 bytes")
 	}
-	c.secret = s
 	return s, nil
 }
 

@@ -537,3 +537,67 @@ func RateLimitKey(function, userID string, window time.Duration, start time.Time
 	return Key{"RATE#" + function + sep + userID,
 		"W" + strconv.FormatInt(int64(window/time.Second), 10) + sep + strconv.FormatInt(start.Unix(), 10)}
 }
+
+// ----- Journal (shared/books/journal; docs/data-model.md "Journal") ------------------------------
+// Three item families: the entry (written at most once per entry id), one posting per line on its
+// account's month partition, and daily balance items sharded by entry id. Times inside these sort
+// keys are JournalTime: fixed-width nanoseconds, because SortTime's second precision would let two
+// postings of one second sort by entry id instead of by time.
+
+// JournalEntryKey is one journal entry with its lines; attribute_not_exists on it posts an entry
+// at most once.
+func JournalEntryKey(entryID string) Key { return Key{"JRNL#" + entryID, "ENTRY"} }
+
+// JournalDayGSI1 places an entry on GSI1 in its effective day's partition, in time order (entry id
+// breaks ties): the statements' and exports' read of a date range.
+func JournalDayGSI1(at time.Time, entryID string) (string, string) {
+	return JournalDayPK(at), JournalTime(at) + sep + entryID
+}
+
+// JournalDayPK is the GSI1 partition of the entries effective on the UTC day of day.
+func JournalDayPK(day time.Time) string { return "JRNLDAY#" + JournalDay(day) }
+
+// JournalPostingKey is line number line of an entry on its account's partition of the month of at:
+// an account's postings in time order, entry id then line number breaking ties.
+func JournalPostingKey(account string, at time.Time, entryID string, line int) Key {
+	return Key{JournalPostingPK(account, at), JournalTime(at) + sep + entryID + sep + fmt.Sprintf("%02d", line)}
+}
+
+// JournalPostingPK is the partition of account's postings in the UTC month of month.
+func JournalPostingPK(account string, month time.Time) string {
+	return "JPOST#" + account + sep + month.UTC().Format("2006-01")
+}
+
+// JournalShards is the number of partitions the daily balance items are spread over. Every money
+// event of every area posts to a few accounts (stripe_in_flight above all); one balance item per
+// account and day would be an item that concurrent transactions of all areas touch at once
+// (TransactionConflict). An entry's shard comes from its id, so 16 shards make two concurrent
+// entries meet on an item 1/16 as often, while a trial balance stays 16 Queries.
+const JournalShards = 16
+
+// JournalBalanceKey is one shard's totals of account in currency on the UTC day of day.
+func JournalBalanceKey(shard int, day time.Time, currency, account string) Key {
+	return Key{JournalBalancePK(shard), JournalDay(day) + sep + currency + sep + account}
+}
+
+// JournalBalancePK is the partition of shard n's daily balance items (sort key day#currency#account).
+func JournalBalancePK(n int) string { return fmt.Sprintf("JBAL#%02d", n) }
+
+// JournalShard is the balance shard of an entry (FNV-1a of its id).
+func JournalShard(entryID string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(entryID); i++ {
+		h ^= uint32(entryID[i])
+		h *= 16777619
+	}
+	return int(h % JournalShards)
+}
+
+// JournalTime renders t as fixed-width UTC nanoseconds ("2006-01-02T15:04:05.000000000Z"), so string
+// order is time order to the nanosecond (RFC 3339 nano drops trailing zeros and is not fixed width).
+func JournalTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+
+// JournalDay renders the UTC day of t ("2006-01-02").
+func JournalDay(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+// ----- end of Journal -----

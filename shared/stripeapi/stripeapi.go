@@ -72,14 +72,16 @@ func newClient(key func(context.Context) (string, error), base string, fnTimeout
 // API returns the stripe-go client, reading the key on first use. Every call made with it must set
 // its params' context (Bind), so the request's deadline bounds it.
 func (c *Client) API(ctx context.Context) (*client.API, error) {
+	// The key is asked for at every use (platform.Secrets caches it), not only the first: the local
+	// stack shares one client among all functions, and its IAM check must see each one's read.
+	key, err := c.key(ctx)
+	if err != nil {
+		return nil, apperr.Wrap(err, apperr.Unavailable, "payment provider is not configured")
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.api != nil {
 		return c.api, nil
-	}
-	key, err := c.key(ctx)
-	if err != nil {
-		return nil, apperr.Wrap(err, apperr.Unavailable, "payment provider is not configured")
 	}
 	cfg := &stripe.BackendConfig{
 		HTTPClient:        &http.Client{Timeout: c.perTry},

@@ -12,11 +12,12 @@ import (
 	"github.com/liberation/monetization/shared/manifest"
 )
 
-// EnvGrantCheck turns on the grant-vs-use comparison after a whole-suite run ("1"). Off by
-// default until the manifest is trimmed to the uses (docs/decisions/0076, "What remains").
+// EnvGrantCheck turns on the grant-vs-use comparison after a whole-suite run ("1"). `make test`
+// sets it; a plain `go test` of the package leaves it off (docs/decisions/0076).
 const EnvGrantCheck = "LIBERATION_IAM_GRANT_CHECK"
 
-// grantCheck records every function's allowed AWS calls of the run to <state>/iam-uses-e2e.jsonl
+// grantCheck records every function's allowed AWS calls of the run to <state>/iam-uses-e2e-<pid>.jsonl
+// (one file per run: two runs at once must not mix their uses)
 // and, after the run — when every test ran, parallel ones and cleanups included, hence in TestMain
 // rather than in a test ordered last — compares them with the manifest's grants: a grant no call
 // used and not on manifest.UnexercisedGrants fails the run. A call outside a grant cannot be
@@ -27,9 +28,14 @@ type grantCheck struct {
 }
 
 func (g grantCheck) Run() int {
-	path := filepath.Join(g.state, "iam-uses-e2e.jsonl")
+	path := filepath.Join(g.state, fmt.Sprintf("iam-uses-e2e-%d.jsonl", os.Getpid()))
 	_ = os.MkdirAll(g.state, 0o755)
-	_ = os.Remove(path) // this run's uses only
+	keep := false // a failed comparison keeps the file to read
+	defer func() {
+		if !keep {
+			_ = os.Remove(path)
+		}
+	}()
 	os.Setenv(iamcheck.EnvUseLog, path)
 	code := g.inner.Run()
 	if code != 0 || os.Getenv(EnvGrantCheck) != "1" {
@@ -41,6 +47,7 @@ func (g grantCheck) Run() int {
 	}
 	uses, err := iamcheck.ReadUses(path)
 	if err != nil {
+		keep = true
 		fmt.Fprintln(os.Stderr, "iam grants:", err)
 		return 1
 	}
@@ -52,6 +59,8 @@ func (g grantCheck) Run() int {
 		fmt.Fprintln(os.Stderr, "iam grants: used, not granted:", k)
 	}
 	if len(unused)+len(ungranted) > 0 {
+		keep = true
+		fmt.Fprintln(os.Stderr, "iam grants: this run's uses are in", path)
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "iam grants: every grant used (%d uses recorded in %s)\n", len(uses), path)

@@ -135,6 +135,12 @@ func (c *Checker) value(name string) (string, bool) {
 		return c.tableARN(c.Getenv(m.EnvTable)), true
 	case name == "BucketArn":
 		return "arn:" + Partition + ":s3:::" + c.Getenv(m.EnvBucket), true
+	case name == "MailFromAddress", name == "MailFromDomain":
+		addr := identity(c.Getenv(m.EnvMailFrom))
+		if name == "MailFromDomain" {
+			addr = addr[strings.LastIndex(addr, "@")+1:]
+		}
+		return addr, addr != ""
 	case strings.HasPrefix(name, "QueueArn:"):
 		q, ok := m.QueueByName(strings.TrimPrefix(name, "QueueArn:"))
 		if !ok || c.Getenv(q.EnvVar()) == "" {
@@ -300,4 +306,16 @@ func sortedKeys[V any](mp map[string]V) []string {
 		}
 	}
 	return out
+}
+
+// SecretCheck is platform.Secrets.Check for the local stack: a secret read inside a function's
+// invocation is authorised as SSM would authorise it — ssm:GetParameter on the parameter named by
+// paramEnv — and recorded, although locally the value comes from the environment.
+func (c *Checker) SecretCheck(ctx context.Context, paramEnv string) error {
+	fn, ok := FunctionFrom(ctx)
+	if !ok {
+		return nil // not a function's read: test set-up, tooling
+	}
+	name, _ := c.value("Param:" + paramEnv)
+	return c.Check(fn, "SSM", "GetParameter", &ssm.GetParameterInput{Name: &name})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
@@ -24,6 +25,7 @@ import (
 )
 
 var env = map[string]string{
+	m.EnvMailFrom:       "Liberation <receipts@mail.example>",
 	m.EnvTable:          "t-table",
 	m.EnvBucket:         "t-bucket",
 	m.EnvStripeKeyParam: "/monetization/dev/stripe-secret-key",
@@ -32,7 +34,10 @@ var env = map[string]string{
 
 // functions of the tests, by name (not the manifest's).
 var fns = map[string]m.Function{
-	"reader":   {Name: "reader", Table: []string{m.GetItem, m.Query}},
+	"reader":   {Name: "reader", Table: []string{m.GetItem, m.Query, m.QueryIndex}},
+	"indexer":  {Name: "indexer", Table: []string{m.QueryIndex}},
+	"mailer":   {Name: "mailer", Email: true},
+	"lister":   {Name: "lister", Cursors: true},
 	"writer":   {Name: "writer", Table: []string{m.GetItem, m.PutItem, m.UpdateItem}, Sends: []string{m.Queues[0].Name}},
 	"receipts": {Name: "receipts", Bucket: []string{"s3:GetObject", "s3:PutObject"}, BucketPrefix: "receipts/"},
 	"stripe":   {Name: "stripe", Stripe: true},
@@ -56,6 +61,12 @@ func TestCheck(t *testing.T) {
 		{"granted GetItem", "reader", "DynamoDB", "GetItem", &dynamodb.GetItemInput{TableName: table("t-table")}, true},
 		{"PutItem not granted", "reader", "DynamoDB", "PutItem", &dynamodb.PutItemInput{TableName: table("t-table")}, false},
 		{"Query on an index: index/*", "reader", "DynamoDB", "Query", &dynamodb.QueryInput{TableName: table("t-table"), IndexName: aws.String("GSI1")}, true},
+		{"QueryIndex: no Query on the table's own keys", "indexer", "DynamoDB", "Query", &dynamodb.QueryInput{TableName: table("t-table")}, false},
+		{"QueryIndex: Query on an index", "indexer", "DynamoDB", "Query", &dynamodb.QueryInput{TableName: table("t-table"), IndexName: aws.String("GSI2")}, true},
+		{"send as MAIL_FROM", "mailer", "SESv2", "SendEmail", &sesv2.SendEmailInput{FromEmailAddress: aws.String("Liberation <receipts@mail.example>")}, true},
+		{"send as another identity", "mailer", "SESv2", "SendEmail", &sesv2.SendEmailInput{FromEmailAddress: aws.String("ceo@other.example")}, false},
+		{"the cursor secret where cursors are signed", "lister", "SSM", "GetParameter", &ssm.GetParameterInput{Name: aws.String("/local/" + m.EnvCursorSecretName)}, true},
+		{"no cursor secret elsewhere", "reader", "SSM", "GetParameter", &ssm.GetParameterInput{Name: aws.String("/local/" + m.EnvCursorSecretName)}, false},
 		{"another table", "reader", "DynamoDB", "GetItem", &dynamodb.GetItemInput{TableName: table("other")}, false},
 		{"Scan is never granted", "reader", "DynamoDB", "Scan", &dynamodb.ScanInput{TableName: table("t-table")}, false},
 		{"BatchGetItem not granted", "reader", "DynamoDB", "BatchGetItem",
@@ -203,7 +214,7 @@ func TestRecorderConcurrent(t *testing.T) {
 }
 
 func TestUnused(t *testing.T) {
-	f := m.Function{Name: "f", Table: []string{m.GetItem, m.PutItem, m.Query}, Bucket: []string{"s3:GetObject"}, BucketPrefix: "receipts/"}
+	f := m.Function{Name: "f", Table: []string{m.GetItem, m.PutItem, m.Query, m.QueryIndex}, Bucket: []string{"s3:GetObject"}, BucketPrefix: "receipts/"}
 	uses := []Use{
 		{Function: "f", Action: m.GetItem, Grant: "${TableArn}"},
 		{Function: "f", Action: m.Query, Grant: "${TableArn}/index/*"},
@@ -217,5 +228,42 @@ func TestUnused(t *testing.T) {
 	}
 	if want := []string{GrantKey("gone", m.GetItem, "${TableArn}")}; !reflect.DeepEqual(ungranted, want) {
 		t.Errorf("ungranted %v, want %v", ungranted, want)
+	}
+}
+
+func TestUnusedAllowsAGrantOfEveryFunction(t *testing.T) {
+	f := m.Function{Name: "f", Email: true}
+	identity := "arn:${Partition}:ses:${Region}:${Account}:identity/"
+	uses := []Use{{Function: "f", Action: "ses:SendEmail", Grant: identity + "${MailFromAddress}"}}
+	unused, _ := Unused([]m.Function{f}, uses, nil)
+	if want := []string{GrantKey("f", "ses:SendEmail", identity+"${MailFromDomain}")}; !reflect.DeepEqual(unused, want) {
+		t.Fatalf("unused %v, want %v", unused, want)
+	}
+	allow := map[string]string{"* ses:SendEmail " + identity + "${MailFromDomain}": "either identity"}
+	if unused, _ := Unused([]m.Function{f}, uses, allow); len(unused) != 0 {
+		t.Errorf("unused %v despite the allow-list's \"*\" entry", unused)
+	}
+}
+
+func TestSecretCheck(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "uses.jsonl")
+	c := checker(RecorderAt(path))
+	in := func(fn string) context.Context {
+		return lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{
+			InvokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:" + fn})
+	}
+	if err := c.SecretCheck(in("lister"), m.EnvCursorSecretName); err != nil {
+		t.Fatalf("a cursor-signing function reading the cursor secret: %v", err)
+	}
+	var api smithy.APIError
+	if err := c.SecretCheck(in("reader"), m.EnvCursorSecretName); !errors.As(err, &api) || api.ErrorCode() != "AccessDeniedException" {
+		t.Fatalf("a function without Cursors reading the cursor secret: %v, want AccessDeniedException", err)
+	}
+	if err := c.SecretCheck(context.Background(), m.EnvCursorSecretName); err != nil {
+		t.Fatalf("a read outside any invocation (set-up) is not checked: %v", err)
+	}
+	uses, err := ReadUses(path)
+	if err != nil || len(uses) != 1 || uses[0].Function != "lister" || uses[0].Action != m.SSMGetParameter {
+		t.Errorf("recorded %+v (%v), want lister's one ssm:GetParameter", uses, err)
 	}
 }

@@ -12,15 +12,14 @@ import (
 func GrantKey(fn, action, template string) string { return fn + " " + action + " " + template }
 
 // GrantKeys lists every grant of f the local suite can observe: each action on each resource
-// template of its policy, except the SSM parameters and their KMS key. Locally every secret comes
-// from the environment (CURSOR_SECRET, STRIPE_SECRET_KEY, …) and platform.Secrets reads SSM with a
-// hand-signed request, not an SDK client, so no SSM use is ever recorded; which functions read the
-// cursor secret is decided from the code instead (docs/decisions/0076).
+// template of its policy, except kms:Decrypt, which SSM calls on the function's behalf (its
+// condition, kms:ViaService, allows nothing else). Secret reads are observed through
+// platform.Secrets.Check (SecretCheck), mail through the SES bridge the local stack sends through.
 func GrantKeys(f m.Function) []string {
 	var out []string
 	for _, s := range m.Policy(f) {
 		for _, a := range s.Actions {
-			if a == m.KMSDecrypt || a == m.SSMGetParameter {
+			if a == m.KMSDecrypt {
 				continue
 			}
 			for _, r := range s.Resources {
@@ -40,19 +39,26 @@ func Unused(fns []m.Function, uses []Use, allow map[string]string) (unused, ungr
 	for _, u := range uses {
 		used[GrantKey(u.Function, u.Action, u.Grant)] = true
 	}
+	allowed := func(k string) bool {
+		if _, ok := allow[k]; ok {
+			return true
+		}
+		// "* <action> <resource>": a grant every function holding it keeps for the same reason.
+		_, after, _ := strings.Cut(k, " ")
+		_, ok := allow["* "+after]
+		return ok
+	}
 	granted := map[string]bool{}
 	for _, f := range fns {
 		for _, k := range GrantKeys(f) {
 			granted[k] = true
-			if !used[k] {
-				if _, ok := allow[k]; !ok {
-					unused = append(unused, k)
-				}
+			if !used[k] && !allowed(k) {
+				unused = append(unused, k)
 			}
 		}
 	}
 	for k := range used {
-		if !granted[k] && !strings.Contains(k, m.SSMGetParameter) {
+		if !granted[k] {
 			ungranted = append(ungranted, k)
 		}
 	}

@@ -50,7 +50,7 @@ func Main(m interface{ Run() int }) {
 	if os.Getenv(StackEnv) != "" {
 		os.Exit(m.Run())
 	}
-	ports := services.Ports{Moto: freePort(), StripeMock: freePort(), SMTP: freePort(), MailpitUI: freePort()}
+	ports := services.Ports{Moto: freePort(), StripeMock: freePort(), SMTP: freePort(), MailpitUI: freePort(), SES: freePort()}
 	root := ProjectRoot()
 	stack, err := services.Start(context.Background(), root, filepath.Join(os.TempDir(), "liberation-localtest-logs"), ports)
 	if err != nil {
@@ -167,8 +167,12 @@ func New(t testing.TB) *Env {
 	}
 	// Every function's AWS call made inside its invocation is checked against its role's policy
 	// (manifest.Policy) and fails with AccessDenied outside it, as in AWS (docs/decisions/0076).
-	iamcheck.Install(&rt.AWS, &iamcheck.Checker{Region: rt.Config.Region, Getenv: e.Getenv,
-		Recorder: iamcheck.RecorderAt(os.Getenv(iamcheck.EnvUseLog))})
+	// Secret reads too (ssm:GetParameter on the secret's parameter), although they come from
+	// the environment here.
+	checker := &iamcheck.Checker{Region: rt.Config.Region, Getenv: e.Getenv,
+		Recorder: iamcheck.RecorderAt(os.Getenv(iamcheck.EnvUseLog))}
+	iamcheck.Install(&rt.AWS, checker)
+	rt.Secrets.Check = checker.SecretCheck
 	e.Runtime = rt
 	return e
 }

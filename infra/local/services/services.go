@@ -1,6 +1,8 @@
 // Package services starts and stops the local stand-ins for AWS and Stripe as child processes:
-// moto server (DynamoDB, SQS, S3, SES, Scheduler; through infra/local/motoserver, which serves
-// DynamoDB requests one at a time), stripe-mock and mailpit. Binaries come from .tools/ (installed
+// moto server (DynamoDB, SQS, S3, Scheduler; through infra/local/motoserver, which serves
+// DynamoDB requests one at a time), stripe-mock and mailpit — and, in process, the SES bridge
+// (infra/local/sesbridge), which answers SES v2 SendEmail and relays the message to mailpit, so
+// functions send mail through the same SES code and IAM check as in AWS. Binaries come from .tools/ (installed
 // by `make tools`); ports come from the environment with fixed defaults.
 package services
 
@@ -20,20 +22,26 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/infra/local/motoserver"
+	"github.com/liberation/monetization/infra/local/sesbridge"
 )
 
 // Ports of the local services.
 type Ports struct {
-	Moto, StripeMock, SMTP, MailpitUI int
+	Moto, StripeMock, SMTP, MailpitUI, SES int
 }
 
 // DevPorts are `make dev`'s defaults; TestPorts are `make test`'s, so both can run at once.
 var (
-	DevPorts  = Ports{Moto: 5055, StripeMock: 12111, SMTP: 1025, MailpitUI: 8025}
-	TestPorts = Ports{Moto: 5155, StripeMock: 12211, SMTP: 1125, MailpitUI: 8125}
+	DevPorts  = Ports{Moto: 5055, StripeMock: 12111, SMTP: 1025, MailpitUI: 8025, SES: 8035}
+	TestPorts = Ports{Moto: 5155, StripeMock: 12211, SMTP: 1125, MailpitUI: 8125, SES: 8135}
 )
 
-// FromEnv overrides defaults with MOTO_PORT, STRIPE_MOCK_PORT, SMTP_PORT, MAILPIT_PORT.
+// SenderIdentities are the SES identities the local bridge treats as verified: the local sender
+// domain (MAIL_FROM of make dev and of the tests is receipts@liberation.local). A From outside it
+// is refused with SES's MessageRejected, as an unverified sender is in AWS.
+var SenderIdentities = []string{"liberation.local"}
+
+// FromEnv overrides defaults with MOTO_PORT, STRIPE_MOCK_PORT, SMTP_PORT, MAILPIT_PORT, SES_PORT.
 func (p Ports) FromEnv(getenv func(string) string) Ports {
 	set := func(dst *int, name string) {
 		if v, err := strconv.Atoi(getenv(name)); err == nil && v > 0 {
@@ -44,6 +52,7 @@ func (p Ports) FromEnv(getenv func(string) string) Ports {
 	set(&p.StripeMock, "STRIPE_MOCK_PORT")
 	set(&p.SMTP, "SMTP_PORT")
 	set(&p.MailpitUI, "MAILPIT_PORT")
+	set(&p.SES, "SES_PORT")
 	return p
 }
 
@@ -52,26 +61,29 @@ func (p Ports) MotoURL() string       { return "http://127.0.0.1:" + strconv.Ito
 func (p Ports) StripeMockURL() string { return "http://127.0.0.1:" + strconv.Itoa(p.StripeMock) }
 func (p Ports) SMTPAddr() string      { return "127.0.0.1:" + strconv.Itoa(p.SMTP) }
 func (p Ports) MailpitURL() string    { return "http://127.0.0.1:" + strconv.Itoa(p.MailpitUI) }
+func (p Ports) SESURL() string        { return "http://127.0.0.1:" + strconv.Itoa(p.SES) }
 
 // Env is what functions and tests need to reach the services.
 func (p Ports) Env() map[string]string {
 	return map[string]string{
-		"AWS_ENDPOINT_URL":      p.MotoURL(),
-		"AWS_REGION":            "us-east-1",
-		"AWS_ACCESS_KEY_ID":     "testing",
-		"AWS_SECRET_ACCESS_KEY": "testing",
-		"STRIPE_API_BASE":       p.StripeMockURL(),
-		"MAIL_TRANSPORT":        "smtp",
-		"SMTP_ADDR":             p.SMTPAddr(),
-		"MAILPIT_URL":           p.MailpitURL(),
-		"LIBERATION_LOCAL":      "1", // local-only defaults (e.g. a localhost APP_URL)
+		"AWS_ENDPOINT_URL":       p.MotoURL(),
+		"AWS_REGION":             "us-east-1",
+		"AWS_ACCESS_KEY_ID":      "testing",
+		"AWS_SECRET_ACCESS_KEY":  "testing",
+		"STRIPE_API_BASE":        p.StripeMockURL(),
+		"MAIL_TRANSPORT":         "ses", // through the SES bridge to mailpit
+		"AWS_ENDPOINT_URL_SESV2": p.SESURL(),
+		"SMTP_ADDR":              p.SMTPAddr(),
+		"MAILPIT_URL":            p.MailpitURL(),
+		"LIBERATION_LOCAL":       "1", // local-only defaults (e.g. a localhost APP_URL)
 	}
 }
 
 // Stack is a set of running services.
 type Stack struct {
-	Ports Ports
-	procs []*proc
+	Ports  Ports
+	procs  []*proc
+	bridge *http.Server
 }
 
 // proc is a started service; done closes when it has exited.
@@ -142,11 +154,23 @@ func Start(ctx context.Context, root, logDir string, p Ports) (*Stack, error) {
 			return nil, fmt.Errorf("%w (log: %s)", err, filepath.Join(logDir, sp.name+".log"))
 		}
 	}
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p.SES))
+	if err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("ses bridge: port %d: %w (another `make dev`/`make test`?); set SES_PORT", p.SES, err)
+	}
+	s.bridge = &http.Server{Handler: sesbridge.New(sesbridge.Config{SMTPAddr: p.SMTPAddr(), Identities: SenderIdentities}),
+		ReadHeaderTimeout: 10 * time.Second}
+	go s.bridge.Serve(l)
 	return s, nil
 }
 
 // Stop ends every service (process groups, so moto's workers go too).
 func (s *Stack) Stop() {
+	if s.bridge != nil {
+		_ = s.bridge.Close()
+		s.bridge = nil
+	}
 	for _, p := range s.procs {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 	}

@@ -21,9 +21,9 @@ import (
 )
 
 func TestPortsFromEnv(t *testing.T) {
-	env := map[string]string{"MOTO_PORT": "6001", "STRIPE_MOCK_PORT": "6002", "SMTP_PORT": "6003", "MAILPIT_PORT": "6004"}
+	env := map[string]string{"MOTO_PORT": "6001", "STRIPE_MOCK_PORT": "6002", "SMTP_PORT": "6003", "MAILPIT_PORT": "6004", "SES_PORT": "6005"}
 	got := DevPorts.FromEnv(func(k string) string { return env[k] })
-	if want := (Ports{Moto: 6001, StripeMock: 6002, SMTP: 6003, MailpitUI: 6004}); got != want {
+	if want := (Ports{Moto: 6001, StripeMock: 6002, SMTP: 6003, MailpitUI: 6004, SES: 6005}); got != want {
 		t.Fatalf("all set: %+v, want %+v", got, want)
 	}
 
@@ -40,7 +40,7 @@ func TestPortsFromEnv(t *testing.T) {
 		}
 		return ""
 	})
-	if want := (Ports{Moto: 5055, StripeMock: 12111, SMTP: 2525, MailpitUI: 8025}); one != want || DevPorts.SMTP != 1025 {
+	if want := (Ports{Moto: 5055, StripeMock: 12111, SMTP: 2525, MailpitUI: 8025, SES: 8035}); one != want || DevPorts.SMTP != 1025 {
 		t.Fatalf("one set: %+v (DevPorts %+v), want %+v", one, DevPorts, want)
 	}
 	if DevPorts == TestPorts {
@@ -49,11 +49,11 @@ func TestPortsFromEnv(t *testing.T) {
 }
 
 func TestPortsURLsAndEnv(t *testing.T) {
-	p := Ports{Moto: 1, StripeMock: 2, SMTP: 3, MailpitUI: 4}
+	p := Ports{Moto: 1, StripeMock: 2, SMTP: 3, MailpitUI: 4, SES: 5}
 	want := map[string]string{
 		"AWS_ENDPOINT_URL": "http://127.0.0.1:1", "AWS_REGION": "us-east-1",
 		"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-		"STRIPE_API_BASE": "http://127.0.0.1:2", "MAIL_TRANSPORT": "smtp",
+		"STRIPE_API_BASE": "http://127.0.0.1:2", "MAIL_TRANSPORT": "ses", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:5",
 		"SMTP_ADDR": "127.0.0.1:3", "MAILPIT_URL": "http://127.0.0.1:4", "LIBERATION_LOCAL": "1",
 	}
 	if got := p.Env(); !reflect.DeepEqual(got, want) {
@@ -250,9 +250,9 @@ func projectRoot(t *testing.T) string {
 
 func freePorts(t *testing.T) Ports {
 	t.Helper()
-	// Hold all four listeners at once so the kernel hands out four different ports.
+	// Hold all five listeners at once so the kernel hands out five different ports.
 	var ls []net.Listener
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 5; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -260,7 +260,7 @@ func freePorts(t *testing.T) Ports {
 		ls = append(ls, l)
 	}
 	port := func(i int) int { return ls[i].Addr().(*net.TCPAddr).Port }
-	p := Ports{Moto: port(0), StripeMock: port(1), SMTP: port(2), MailpitUI: port(3)}
+	p := Ports{Moto: port(0), StripeMock: port(1), SMTP: port(2), MailpitUI: port(3), SES: port(4)}
 	for _, l := range ls {
 		l.Close()
 	}

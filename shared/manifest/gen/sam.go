@@ -87,9 +87,6 @@ func writeFunction(b *strings.Builder, f m.Function) error {
 	w(8, "Variables:")
 	w(10, "FUNCTION_NAME: %s", f.Name)
 	for _, env := range f.SecretParamEnv() {
-		if env == m.EnvCursorSecretName {
-			continue // in Globals
-		}
 		w(10, "%s:", env)
 		w(12, "Ref: %s", paramOf[env])
 	}
@@ -105,9 +102,28 @@ func writeFunction(b *strings.Builder, f m.Function) error {
 		w(10, "%s:", env)
 		w(12, "Ref: %s", param)
 	}
+	// Its own log group with a retention (CDK's is the same; Lambda's default group keeps logs
+	// forever).
+	w(6, "LoggingConfig:")
+	w(8, "LogGroup:")
+	w(10, "Ref: %sLogs", f.LogicalID())
 	if err := writePolicies(w, m.Policy(f)); err != nil {
 		return err
 	}
+	if err := writeEvents(w, f); err != nil {
+		return err
+	}
+	w(0, "")
+	w(2, "%sLogs:", f.LogicalID())
+	w(4, "Type: AWS::Logs::LogGroup")
+	b.WriteString(metadataYAML(m.SkipLogGroupKMS))
+	w(4, "Properties:")
+	w(6, "RetentionInDays: 30")
+	return nil
+}
+
+// writeEvents writes the function's trigger as its SAM event (or function URL).
+func writeEvents(w func(int, string, ...any), f m.Function) error {
 	switch f.Trigger.Kind {
 	case m.HTTP:
 		authorizer := "NONE"
@@ -222,6 +238,10 @@ func samValue(tpl string) (string, error) {
 			return "${" + m.TableLogicalName + ".Arn}", true
 		case name == "BucketArn":
 			return "${" + m.BucketLogicalID + ".Arn}", true
+		case name == "MailFromAddress":
+			return "${MailFrom}", true // the parameter is a bare address (its AllowedPattern)
+		case name == "MailFromDomain":
+			return "${MailFromDomain}", true // a variable of this Fn::Sub, below
 		case strings.HasPrefix(name, "QueueArn:"):
 			q, ok := m.QueueByName(strings.TrimPrefix(name, "QueueArn:"))
 			return "${" + q.LogicalID() + ".Arn}", ok
@@ -233,6 +253,11 @@ func samValue(tpl string) (string, error) {
 	})
 	if err != nil {
 		return "", err
+	}
+	if strings.Contains(tpl, m.PlaceholderMailFromDomain) {
+		// CloudFormation has no function for "the part after @" inside Fn::Sub's string: the
+		// domain is a variable computed with Fn::Split.
+		return "Fn::Sub: [" + strconv.Quote(sub) + `, {MailFromDomain: {"Fn::Select": [1, {"Fn::Split": ["@", {Ref: MailFrom}]}]}}]`, nil
 	}
 	return "Fn::Sub: " + strconv.Quote(sub), nil
 }

@@ -42,7 +42,6 @@ func devDefaults(p services.Ports) map[string]string {
 		m.EnvPriceEnterprise: "price_enterprise_monthly",
 		m.EnvCursorSecret:    "local-dev-cursor-secret",
 		m.EnvMailFrom:        "receipts@liberation.local",
-		m.EnvMailTransport:   "smtp",
 		"PORT":               defaultPort,
 	}
 	for k, v := range p.Env() { // AWS_ENDPOINT_URL=moto, STRIPE_API_BASE=stripe-mock, SMTP_ADDR, …
@@ -121,8 +120,10 @@ func (c *cli) runDev(ctx context.Context, args []string) error {
 	}
 	// Each function's calls are checked against its role's policy (docs/decisions/0076); the
 	// allowed ones are appended to <state>/iam-uses.jsonl.
-	iamcheck.Install(&base.AWS, &iamcheck.Checker{Region: base.Config.Region, Getenv: getenv,
-		Recorder: iamcheck.RecorderAt(filepath.Join(state, "iam-uses.jsonl"))})
+	checker := &iamcheck.Checker{Region: base.Config.Region, Getenv: getenv,
+		Recorder: iamcheck.RecorderAt(filepath.Join(state, "iam-uses.jsonl"))}
+	iamcheck.Install(&base.AWS, checker)
+	base.Secrets.Check = checker.SecretCheck // secret reads: ssm:GetParameter on their parameter
 	handlers, err := gateway.Handlers(m.Functions, base)
 	if err != nil {
 		return err
