@@ -211,3 +211,19 @@ func alarmWebhookFlood(stack awscdk.Stack, topic awssns.Topic, f m.Function, fn 
 	alarm(stack, topic, f.LogicalID()+"ThrottlesAlarm", f.Name+" was throttled at its reserved concurrency: callers "+
 		"got 429 (Stripe retries); see docs/runbooks/webhook-flood.md.", fn.MetricThrottles(five), 0)
 }
+
+// alarmReconciliation fires when the daily reconciliation with Stripe (the reconcile job,
+// metric.ReconciliationDifferences, emitted by every run with the day's count) found an item
+// missing in our books or at Stripe, or an amount difference (docs/runbooks/reconciliation-difference.md).
+func alarmReconciliation(stack awscdk.Stack, topic awssns.Topic) {
+	alarm(stack, topic, "ReconciliationDifferencesAlarm", "The daily reconciliation with Stripe found differences "+
+		"(missing in our books, missing at Stripe, amount differences); see docs/runbooks/reconciliation-difference.md.",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(metric.Namespace), MetricName: jsii.String(metric.ReconciliationDifferences),
+			DimensionsMap: &map[string]*string{"Function": jsii.String(reconcileJob)},
+			Period:        awscdk.Duration_Hours(jsii.Number(1)), Statistic: jsii.String("Maximum"),
+		}), 0)
+}
+
+// reconcileJob is the manifest name of the job that emits the reconciliation metric.
+const reconcileJob = "reconcile"

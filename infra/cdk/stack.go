@@ -36,6 +36,7 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 	alarmDuplicateLiveSubscriptions(stack, ops)
 	alarmMarketplace(stack, ops)
 	alarmPayments(stack, ops)
+	alarmReconciliation(stack, ops)
 	alarmRefusals(stack, ops)
 	addEventRules(stack, d, ops)
 	auth := newAuth(stack, cfg)

@@ -506,6 +506,8 @@ func TestResponsesMatchDocument(t *testing.T) {
 	enterpriseCalls(c)
 	// Token rewards (contract_rewards_test.go).
 	rewardsContract(t, c)
+	// The books (contract_books_test.go).
+	booksContract(t, c)
 
 	// Every operation answered at least one validated 2xx.
 	var missing []string
@@ -542,6 +544,9 @@ func TestIdempotencyKeyDocumentedWhereHonoured(t *testing.T) {
 		probes[name] = p
 	}
 	for name, p := range rewardsProbes(user, admin) {
+		probes[name] = p
+	}
+	for name, p := range booksProbes(user, admin) {
 		probes[name] = p
 	}
 	for _, fn := range manifest.Of(manifest.HTTP) {

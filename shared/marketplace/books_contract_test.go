@@ -12,6 +12,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/books/journal"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
@@ -26,6 +27,9 @@ type booksHarness struct {
 	seedInstructor func(Instructor)
 	ledgerSum      func(instructorID string) ledger.Buckets
 	listing        func(courseID string) map[string]int64
+	// entry reads a journal entry by id (false: none); prePost posts one on its own (a backfill).
+	entry   func(id string) (journal.Entry, bool)
+	prePost func(e journal.Entry)
 }
 
 // testBooksContract checks the semantics the marketplace's rules rely on. It runs on memBooks here
@@ -80,6 +84,13 @@ func testBooksContract(t *testing.T, h booksHarness) {
 		if h.listing(c.ID)[catalog.CtrEnrollments] != 1 {
 			t.Fatalf("listing %v", h.listing(c.ID))
 		}
+		// The sale's entry, in the sale's transaction: the 70/30 split to the cent (docs/books.md).
+		je, ok := h.entry(journal.EntryID(JournalSale, p.PaymentIntentID))
+		want := []journal.Line{{Account: journal.InstructorPayablePending, Credit: 699, Party: instr},
+			{Account: journal.StripeInFlight, Debit: 999}, {Account: journal.RevenueMarketplaceCommission, Credit: 300}}
+		if !ok || !slices.Equal(je.Lines, want) || je.Source != p.PaymentIntentID || !je.Date.Equal(now) {
+			t.Fatalf("sale entry %+v (%v), want lines %+v", je, ok, want)
+		}
 	})
 
 	t.Run("StaleVersionWritesNothing", func(t *testing.T) {
@@ -104,6 +115,57 @@ func testBooksContract(t *testing.T, h booksHarness) {
 		}
 		if e, _ := b.Enrollment(ctx, buyer, c.ID); e.Active() || e.GSI1PK != "" {
 			t.Fatalf("a fully refunded buyer's enrolment: %+v", e)
+		}
+		// One refund entry, keyed by the sale version it wrote; the stale write posted nothing.
+		e, ok := h.entry(entryID(JournalRefund, s.ID, "v2"))
+		want := []journal.Line{{Account: journal.InstructorPayablePending, Debit: 699, Party: instr},
+			{Account: journal.StripeInFlight, Credit: 999}, {Account: journal.RefundsMarketplace, Debit: 300}}
+		if !ok || !slices.Equal(e.Lines, want) {
+			t.Fatalf("refund entry %+v (%v), want lines %+v", e, ok, want)
+		}
+		if _, ok := h.entry(entryID(JournalRefund, s.ID, "v3")); ok {
+			t.Fatal("the stale write posted an entry")
+		}
+	})
+
+	t.Run("EntryPostedBeforeIsTheChangesOwn", func(t *testing.T) {
+		// A backfill posted the entry of an event the area writes now: the change is written once,
+		// without a second posting. Other content under the same id is refused, and nothing moves.
+		payee := "ins3-" + run
+		change := func(n int64) *Change {
+			return &Change{Book: booking{At: now, Ref: "dp_pre_" + run},
+				Move: ledger.Movement{Kind: ledger.KindDisputeWon, Payees: map[string]ledger.Buckets{payee: {Held: -n, Available: n}}}}
+		}
+		e, err := journalEntry(change(40))
+		if err != nil || e == nil {
+			t.Fatalf("entry: %+v %v", e, err)
+		}
+		h.prePost(*e)
+		if err := b.Commit(ctx, change(40)); err != nil {
+			t.Fatalf("the change of an entry posted before: %v", err)
+		}
+		if bal, _ := b.Balance(ctx, payee); bal.Buckets != (ledger.Buckets{Held: -40, Available: 40}) {
+			t.Fatalf("balance %+v", bal.Buckets)
+		}
+		if got, ok := h.entry(e.ID); !ok || !journal.Same(got, *e) {
+			t.Fatalf("entry now %+v", got)
+		}
+		if err := b.Commit(ctx, change(41)); !apperr.Is(err, apperr.Conflict) {
+			t.Fatalf("other content under a posted id: %v", err)
+		}
+		if bal, _ := b.Balance(ctx, payee); bal.Buckets != (ledger.Buckets{Held: -40, Available: 40}) || h.ledgerSum(payee) != bal.Buckets {
+			t.Fatalf("after the refused change: balance %+v ledger %+v", bal.Buckets, h.ledgerSum(payee))
+		}
+	})
+
+	t.Run("LargestChangeFitsOneTransaction", func(t *testing.T) {
+		c := largestChange(now, run)
+		if err := b.Commit(ctx, c); err != nil {
+			t.Fatalf("the largest change: %v", err)
+		}
+		e, ok := h.entry(entryID(JournalRefund, c.Sale.ID, "v1"))
+		if !ok || len(e.Lines) != journal.MaxLines {
+			t.Fatalf("its entry: %d lines (%v)", len(e.Lines), ok)
 		}
 	})
 
@@ -154,7 +216,7 @@ func testBooksContract(t *testing.T, h booksHarness) {
 	t.Run("PayableFollowsAvailableMoney", func(t *testing.T) {
 		other := "ins2-" + run
 		m := ledger.Movement{Kind: ledger.KindDisputeWon, Payees: map[string]ledger.Buckets{other: {Held: -50, Available: 50}}}
-		if err := b.Commit(ctx, &Change{Book: booking{At: now}, Move: m}); err != nil {
+		if err := b.Commit(ctx, &Change{Book: booking{At: now, Ref: "dp_" + run}, Move: m}); err != nil {
 			t.Fatal(err)
 		}
 		if ids, _ := b.PayableInstructors(ctx); !slices.Contains(ids, other) {
@@ -307,6 +369,11 @@ func TestMemBooksContract(t *testing.T) {
 			return sum
 		},
 		listing: func(id string) map[string]int64 { return m.listing[id] },
+		entry: func(id string) (journal.Entry, bool) {
+			e, ok := m.posted[id]
+			return e, ok
+		},
+		prePost: func(e journal.Entry) { m.posted[e.ID] = e },
 	})
 }
 
@@ -359,6 +426,18 @@ func TestDynamoBooksContract(t *testing.T) {
 				t.Fatal(err)
 			}
 			return store.Numbers(res.Item)
+		},
+		entry: func(id string) (journal.Entry, bool) {
+			e, err := journal.Repo{S: s}.Get(ctx, id)
+			if err != nil && !isNotFound(err) {
+				t.Fatal(err)
+			}
+			return e, err == nil
+		},
+		prePost: func(e journal.Entry) {
+			if err := (journal.Repo{S: s}).Post(ctx, e); err != nil {
+				t.Fatal(err)
+			}
 		},
 	})
 }

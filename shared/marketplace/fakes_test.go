@@ -17,6 +17,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/books/journal"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
@@ -55,6 +56,10 @@ type memBooks struct {
 	lessons  map[string][]Lesson
 	// failCommit, when set, fails the commit it returns true for (an injected fault).
 	failCommit func(c *Change) bool
+	// posted are the journal entries the changes carried, by id, in posting order (journalOrder):
+	// written with the change or not at all, as dynamoBooks appends them to its transaction.
+	posted       map[string]journal.Entry
+	journalOrder []string
 }
 
 var _ Books = (*memBooks)(nil)
@@ -66,7 +71,7 @@ func newMemBooks() *memBooks {
 		payable: map[string]bool{}, entries: map[string][]LedgerEntry{}, payouts: map[string]Payout{},
 		instructors: map[string]Instructor{}, parked: map[string]map[string]ParkedEvent{}, cleared: map[string]bool{},
 		checkouts: map[string]OpenCheckout{}, counters: map[string]int64{},
-		listings: map[string]catalog.Listing{}, lessons: map[string][]Lesson{}}
+		listings: map[string]catalog.Listing{}, lessons: map[string][]Lesson{}, posted: map[string]journal.Entry{}}
 }
 
 func clone[T any](v T) T { return storetest.RoundTrip(v) }
@@ -327,6 +332,10 @@ func (b *memBooks) Commit(_ context.Context, c *Change) error {
 	if b.failCommit != nil && b.failCommit(c) {
 		return apperr.New(apperr.Unavailable, "injected: transaction failed")
 	}
+	entry, err := journalEntry(c) // before the sale's version moves, as dynamoBooks does
+	if err != nil {
+		return err
+	}
 	for _, p := range c.NewPointers {
 		if _, ok := b.pointers[p.PK]; ok {
 			return conflict("guard " + p.PK)
@@ -374,8 +383,23 @@ func (b *memBooks) Commit(_ context.Context, c *Change) error {
 			}
 		}
 	}
+	// The entry's own condition, last as in the transaction: an entry posted before with the same
+	// content is the change's own posting (written without it), with other content a bug.
+	post := entry != nil
+	if post {
+		if was, ok := b.posted[entry.ID]; ok {
+			if !journal.Same(was, *entry) {
+				return errEntryDiffers(entry.ID)
+			}
+			post = false
+		}
+	}
 	// Apply.
 	b.commits++
+	if post {
+		b.posted[entry.ID] = clone(*entry)
+		b.journalOrder = append(b.journalOrder, entry.ID)
+	}
 	for _, p := range c.NewPointers {
 		b.pointers[p.PK] = p
 	}
@@ -766,3 +790,29 @@ func (w *world) checkLedger() {
 }
 
 func dump(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// entries returns the journal entries posted, in posting order.
+func (b *memBooks) entriesPosted() []journal.Entry {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]journal.Entry, 0, len(b.journalOrder))
+	for _, id := range b.journalOrder {
+		out = append(out, clone(b.posted[id]))
+	}
+	return out
+}
+
+// journalNet is every account's debits minus credits over the posted entries, per party ("" for
+// lines without one).
+func (b *memBooks) journalNet() map[journal.AccountID]map[string]int64 {
+	out := map[journal.AccountID]map[string]int64{}
+	for _, e := range b.entriesPosted() {
+		for _, l := range e.Lines {
+			if out[l.Account] == nil {
+				out[l.Account] = map[string]int64{}
+			}
+			out[l.Account][l.Party] += l.Debit - l.Credit
+		}
+	}
+	return out
+}

@@ -68,6 +68,8 @@ type history struct {
 	log      []string
 	n        int
 	reviewed bool
+	// delivered are the events applied, in order (the journal invariant applies them all again).
+	delivered []*event
 }
 
 func newHistory(t *testing.T, seed int64) *history {
@@ -128,6 +130,7 @@ func (h *history) run(stats map[string]int) {
 	h.settle(stats)
 	h.checkBooks()
 	h.checkConverged(stats)
+	h.checkReapplied(stats)
 }
 
 func (h *history) step(stats map[string]int) {
@@ -231,6 +234,7 @@ func (h *history) deliverOne(stats map[string]int, twice bool) {
 		}
 		return
 	}
+	h.delivered = append(h.delivered, ev)
 	if !twice {
 		h.pending = slices.Delete(h.pending, i, i+1)
 	}
@@ -333,6 +337,7 @@ func (h *history) anyTransferring() bool {
 func (h *history) checkBooks() {
 	h.t.Helper()
 	h.checkLedger()
+	h.checkJournal()
 	var pending, held, releasedFree int64
 	for _, s := range h.books.sales {
 		for _, sh := range s.Shares {
@@ -426,4 +431,5 @@ func (h *history) checkConverged(stats map[string]int) {
 			h.fail("payout %s is %s, Stripe transfer %+v", po.ID, po.Status, tr)
 		}
 	}
+	h.checkJournalAgreesWithStripe(transferred)
 }

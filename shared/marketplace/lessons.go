@@ -3,6 +3,7 @@ package marketplace
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -143,10 +144,12 @@ func HandleCreateLesson(fn manifest.Function, d *Deps) httpapi.Lambda {
 		l.PK, l.SK, l.Type = k.PK, k.SK, "lesson"
 		// The course counts its lessons; the condition caps them.
 		if err := d.Courses.AddLesson(ctx, l); err != nil {
-			if store.IsConditionFailed(err) {
+			// Only the course's count (item 0) failing means the cap; anything else (the lesson's
+			// own put, a conflict) is not the caller's to fix and says what it is.
+			if store.IsConditionFailed(err) && slices.Contains(store.FailedItems(err), 0) {
 				return httpapi.Response{}, apperr.New(apperr.Unprocessable, "a course has at most %d lessons", MaxLessons)
 			}
-			return httpapi.Response{}, err
+			return httpapi.Response{}, apperr.Wrap(err, apperr.Unavailable, "add lesson")
 		}
 		url, err := d.Blobs.PresignPut(ctx, blob.Object{Key: l.ObjectKey, ContentType: l.ContentType}, l.SizeBytes, UploadURLTTL)
 		if err != nil {

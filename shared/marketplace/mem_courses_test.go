@@ -69,8 +69,8 @@ func (b *memBooks) AddLesson(_ context.Context, l Lesson) error {
 		return conflict("lesson cap")
 	}
 	for _, x := range b.lessons[l.CourseID] {
-		if x.ID == l.ID {
-			return conflict("lesson exists")
+		if x.ID == l.ID { // the lesson's own put (item 1) fails, not the course's count
+			return apperr.Wrap(&store.TxError{Failed: []int{1}}, apperr.Conflict, "condition failed: lesson exists")
 		}
 	}
 	c.LessonCount++

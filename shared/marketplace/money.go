@@ -22,7 +22,11 @@ type booking struct {
 	CourseID  string
 	PayoutID  string
 	Ref       string // refund ids, dispute id, transfer id
-	Memo      string // for the ledger entry's reader: the course title
+	// Source names the Stripe objects a refund change books (the refund ids that started or stopped
+	// counting): the journal entry's source, for reconciliation. Other changes take theirs from the
+	// change itself (journalEntry).
+	Source string
+	Memo   string // for the ledger entry's reader: the course title
 	// AvailableAtLeast, when positive, conditions the balance update on available ≥ it (a payout
 	// never takes money that is not there).
 	AvailableAtLeast int64

@@ -10,6 +10,8 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/books/journal"
+	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
@@ -315,17 +317,93 @@ func (b *dynamoBooks) SaveAccount(ctx context.Context, instructorID, accountID, 
 // ----- the change -----
 
 func (b *dynamoBooks) Commit(ctx context.Context, c *Change) error {
-	items, err := b.Items(c)
+	items, entry, at, err := b.items(c)
 	if err != nil {
 		return err
 	}
-	return b.s.Transact(ctx, items)
+	err = b.s.Transact(ctx, items)
+	if err == nil || entry == nil || !journal.AlreadyPosted(err, at) || len(store.FailedItems(err)) > 1 {
+		// A failed guard of the change's own (a replayed sale, a stale version) is answered as it
+		// always was: the caller reads again and finds nothing left to do.
+		return err
+	}
+	// Only the journal entry's condition failed: the entry was posted before (a backfill of this
+	// very event). The same entry is the change's own posting, so the change is written without
+	// it; other content under its id is a posting rule's bug and is refused.
+	if err := b.samePosted(ctx, *entry); err != nil {
+		return err
+	}
+	logging.From(ctx).Warn("journal entry posted before the change: writing the change without it", "entryId", entry.ID)
+	return b.s.Transact(ctx, items[:at])
+}
+
+// samePosted checks that the entry stored under e's id is e: nil if it is, apperr.Conflict if it
+// says something else, apperr.NotFound if there is none.
+func (b *dynamoBooks) samePosted(ctx context.Context, e journal.Entry) error {
+	stored, err := journal.Repo{S: b.s}.Get(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	if !journal.Same(stored, e) {
+		return errEntryDiffers(e.ID)
+	}
+	return nil
 }
 
 // Items are the transaction items of a change: what Commit writes, and what a course purchase adds
 // to payments' own transaction (the payment and the sale are one write, docs/decisions/0062). The
-// Checkout Session's guard, when there is one, is the first item.
+// Checkout Session's guard, when there is one, is the first item; the change's journal entry
+// (journalEntry) comes last.
 func (b *dynamoBooks) Items(c *Change) ([]types.TransactWriteItem, error) {
+	items, _, _, err := b.items(c)
+	return items, err
+}
+
+// JoinItems are Items for a transaction another area writes (payments' record of the purchase):
+// that area cannot tell the entry's condition from its own, so an entry already posted with the
+// same content is left out here, before the transaction (posted with other content: Conflict).
+func (b *dynamoBooks) JoinItems(ctx context.Context, c *Change) ([]types.TransactWriteItem, error) {
+	items, entry, at, err := b.items(c)
+	if err != nil || entry == nil {
+		return items, err
+	}
+	switch err := b.samePosted(ctx, *entry); {
+	case err == nil:
+		return items[:at], nil
+	case apperr.Is(err, apperr.NotFound):
+		return items, nil
+	default:
+		return nil, err
+	}
+}
+
+// items returns the change's transaction items, its journal entry (nil: it moves no money) and the
+// index of the entry's first item.
+func (b *dynamoBooks) items(c *Change) ([]types.TransactWriteItem, *journal.Entry, int, error) {
+	entry, err := journalEntry(c) // before the sale's version moves: a refund entry is keyed by it
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	items, err := b.changeItems(c)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	at := len(items)
+	if entry != nil {
+		posting, err := journal.Items(*entry)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		items = append(items, posting...)
+	}
+	if len(items) > journal.MaxTransactItems {
+		return nil, nil, 0, apperr.New(apperr.Internal, "a marketplace change of %d items exceeds a transaction's %d", len(items), journal.MaxTransactItems)
+	}
+	return items, entry, at, nil
+}
+
+// changeItems are the change's own items (everything but its journal entry).
+func (b *dynamoBooks) changeItems(c *Change) ([]types.TransactWriteItem, error) {
 	var items []types.TransactWriteItem
 	for _, p := range c.NewPointers {
 		p.Type = "sale-pointer"

@@ -83,6 +83,7 @@ func convergeRefunds(ctx context.Context, d *Deps, sale Sale, listed []StripeRef
 		if !m.MovesMoney() && !idsChanged && !chargeChanged {
 			return nil
 		}
+		source := changedRefunds(s.RefundIDs, counted)
 		for id, cents := range s.RefundIDs {
 			if _, still := counted[id]; !still {
 				if s.ReversedRefundIDs == nil {
@@ -97,7 +98,7 @@ func convergeRefunds(ctx context.Context, d *Deps, sale Sale, listed []StripeRef
 		}
 		now := d.Clock.Now().UTC()
 		c := &Change{Book: booking{At: now, Actor: audit.ActorStripe, RequestID: eventID, SaleID: s.ID, CourseID: s.CourseID,
-			Memo: s.CourseTitle, Ref: strings.Join(slices.Sorted(maps.Keys(counted)), ",")}, Move: m,
+			Memo: s.CourseTitle, Ref: strings.Join(slices.Sorted(maps.Keys(counted)), ","), Source: source}, Move: m,
 			Audit: &audit.Entry{Actor: audit.ActorStripe, Action: "marketplace.refunds_seen", Target: "sale:" + s.ID,
 				RequestID: eventID, Details: map[string]string{"refunds": strings.Join(slices.Sorted(maps.Keys(counted)), ",")}}}
 		if stood != s.Stands() {
@@ -335,4 +336,22 @@ func sameAmounts(a, b map[string]int64) bool {
 		}
 	}
 	return true
+}
+
+// changedRefunds names the refunds that started or stopped counting (or changed amount) between
+// the sale's record and Stripe's list, sorted and comma-separated: the journal entry's source.
+func changedRefunds(was, now map[string]int64) string {
+	var ids []string
+	for id, cents := range now {
+		if w, ok := was[id]; !ok || w != cents {
+			ids = append(ids, id)
+		}
+	}
+	for id := range was {
+		if _, ok := now[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return strings.Join(ids, ",")
 }

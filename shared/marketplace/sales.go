@@ -144,12 +144,12 @@ func SaleItemsForPayment(ctx context.Context, d *Deps, pay payments.Payment, eve
 		return nil, err
 	}
 	items, ok := d.Books.(interface {
-		Items(*Change) ([]types.TransactWriteItem, error)
+		JoinItems(context.Context, *Change) ([]types.TransactWriteItem, error)
 	})
 	if !ok {
 		return nil, apperr.New(apperr.Internal, "the books cannot join payments' transaction")
 	}
-	return items.Items(ch)
+	return items.JoinItems(ctx, ch)
 }
 
 // RecordSale books a purchase in a transaction of its own guarded by the Checkout Session id

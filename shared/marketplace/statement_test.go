@@ -3,6 +3,7 @@ package marketplace
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -118,7 +119,8 @@ func TestStatementWindowAndLedger(t *testing.T) {
 	}
 	for i, at := range []time.Time{from.Add(-time.Hour), from.Add(time.Hour), to.Add(-time.Hour), to.Add(time.Hour)} {
 		m := ledger.Movement{Kind: ledger.KindDisputeWon, Payees: map[string]ledger.Buckets{instr: {Held: -int64(i + 1), Available: int64(i + 1)}}}
-		if err := d.Books.Commit(ctx, &Change{Book: booking{At: at}, Move: m}); err != nil {
+		// Each a dispute of its own: the journal entry of a dispute change is keyed by the dispute.
+		if err := d.Books.Commit(ctx, &Change{Book: booking{At: at, Ref: "dp_" + strconv.Itoa(i) + "_" + instr}, Move: m}); err != nil {
 			t.Fatal(err)
 		}
 	}

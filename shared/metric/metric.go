@@ -34,6 +34,10 @@ const (
 	// WebhookEventsRefused: a signed event from a connected account refused by the webhook — of a
 	// type no area handles for Connect, or for an account no area knows (docs/decisions/0077).
 	WebhookEventsRefused = "WebhookEventsRefused"
+	// ReconciliationDifferences: the daily reconciliation with Stripe found differences (items
+	// missing in our books or at Stripe, amount differences); emitted by every run, 0 included
+	// (docs/runbooks/reconciliation-difference.md).
+	ReconciliationDifferences = "ReconciliationDifferences"
 	// RateLimited: a request refused with 429 by a function's per-user limit (docs/decisions/0077).
 	RateLimited = "RateLimited"
 )

@@ -52,7 +52,10 @@ type converged struct {
 //   - with the complete list, a reservation older than Window that Stripe has no refund for was
 //     never made: it is released; a younger one may still be in flight and stays;
 //   - with the complete list, legacy "sync_…" placeholders are superseded by the real refunds.
-func converge(st ledgerState, in convergeInput) converged {
+//
+// Every refund whose counting changes carries its journal entry in the change (refundEntry): an
+// error is a posting rule's bug, and the change is refused rather than booked without it.
+func converge(st ledgerState, in convergeInput) (converged, error) {
 	p := st.P
 	p.PendingRefunds = copyMap(p.PendingRefunds)
 	out := converged{Booked: map[string]string{}}
@@ -69,6 +72,16 @@ func converge(st ledgerState, in convergeInput) converged {
 		ops[id] = o
 	}
 	touchedOps := map[string]bool{}
+	var entryErr error
+	post := func(before *Refund, after Refund) {
+		e, err := refundEntry(st.P, before, after, in.Now)
+		if err != nil && entryErr == nil {
+			entryErr = err
+		}
+		if e != nil {
+			c.Entries = append(c.Entries, *e)
+		}
+	}
 
 	// Stripe's list, restricted to this payment: by charge, or by PaymentIntent before the charge is
 	// known. (stripe-mock answers a fixed refund of another charge whatever is asked.) The route's
@@ -109,7 +122,9 @@ func converge(st ledgerState, in convergeInput) converged {
 		if k, ok := known[r.ID]; ok {
 			if k.Status != r.Status && r.Status != "" && !RefundFinal(k.Status) {
 				delta += countedCents(r.Status, k.AmountCents) - countedCents(k.Status, k.AmountCents)
+				before := k
 				k.Status = r.Status
+				post(&before, k)
 				c.Refunds = append(c.Refunds, k)
 				known[r.ID] = k
 			}
@@ -128,6 +143,7 @@ func converge(st ledgerState, in convergeInput) converged {
 			ref.Source = RefundSourceAdmin
 		}
 		delta += countedCents(ref.Status, ref.AmountCents)
+		post(nil, ref)
 		c.NewRefunds = append(c.NewRefunds, ref)
 		known[r.ID] = ref
 	}
@@ -137,7 +153,9 @@ func converge(st ledgerState, in convergeInput) converged {
 			for _, k := range sortedRefunds(known) {
 				if k.Source == RefundSourceSync && !RefundFinal(k.Status) {
 					delta -= countedCents(k.Status, k.AmountCents)
+					before := k
 					k.Status = RefundSuperseded
+					post(&before, k)
 					c.Refunds = append(c.Refunds, k)
 					known[k.ID] = k
 				}
@@ -163,9 +181,12 @@ func converge(st ledgerState, in convergeInput) converged {
 	for _, id := range sortedKeys(touchedOps) {
 		c.Ops = append(c.Ops, ops[id])
 	}
+	if entryErr != nil {
+		return converged{}, entryErr
+	}
 	if delta == 0 && !changed && len(c.NewRefunds) == 0 && len(c.Refunds) == 0 && len(c.Ops) == 0 {
 		out.Counted = countedIDs(known)
-		return out
+		return out, nil
 	}
 	before := p.RefundedCents
 	p.RefundedCents += delta
@@ -185,7 +206,7 @@ func converge(st ledgerState, in convergeInput) converged {
 			"refundedCentsBefore": itoa(before), "refundedCents": itoa(p.RefundedCents), "deltaCents": itoa(delta)}}
 	out.Change = c
 	out.Counted = countedIDs(known)
-	return out
+	return out, nil
 }
 
 // countedCents is what a refund of amount in status adds to refundedCents.

@@ -80,7 +80,10 @@ func (b *DisputeBook) Apply(ctx context.Context, dp *stripe.Dispute, ev stripe.E
 		case !apperr.Is(err, apperr.NotFound):
 			return err
 		}
-		c := disputeChange(p, cur, facts, ev, b.Clock.Now(), src.EventID)
+		c, err := disputeChange(p, cur, facts, ev, b.Clock.Now(), src.EventID)
+		if err != nil {
+			return err
+		}
 		if c == nil {
 			return nil // nothing new, or a stale event
 		}
@@ -96,8 +99,9 @@ type disputeFacts struct {
 }
 
 // disputeChange returns the change an event makes to a payment and its dispute (cur nil: not seen
-// yet), or nil when it changes nothing. Pure, so the order-independence is unit-tested.
-func disputeChange(p Payment, cur *Dispute, f disputeFacts, ev stripe.EventType, now time.Time, eventID string) *Change {
+// yet), or nil when it changes nothing. Pure, so the order-independence is unit-tested. The change
+// carries the journal entries of the funds Stripe withdrew or reinstated (disputeEntries).
+func disputeChange(p Payment, cur *Dispute, f disputeFacts, ev stripe.EventType, now time.Time, eventID string) (*Change, error) {
 	counters := map[string]int64{}
 	var d Dispute
 	action := ""
@@ -141,7 +145,7 @@ func disputeChange(p Payment, cur *Dispute, f disputeFacts, ev stripe.EventType,
 		d.FundsReinstated, flagged = true, true
 	}
 	if !moved && !flagged {
-		return nil
+		return nil, nil
 	}
 	if action == "" {
 		action = "dispute." + strings.TrimPrefix(string(ev), "charge.dispute.")
@@ -160,5 +164,11 @@ func disputeChange(p Payment, cur *Dispute, f disputeFacts, ev stripe.EventType,
 	} else {
 		c.Dispute = &d
 	}
-	return c
+	d.Chargeback = d.Chargeback || disputeWithdrawn(d.Status)
+	entries, err := disputeEntries(p, cur, d, now)
+	if err != nil {
+		return nil, err
+	}
+	c.Entries = entries
+	return c, nil
 }

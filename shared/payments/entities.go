@@ -44,6 +44,10 @@ type Payment struct {
 	Currency    string `dynamodbav:"currency"`
 	Description string `dynamodbav:"description"`
 
+	// CreditAppliedCents is the customer-balance credit (token redemptions) the invoice used on top
+	// of AmountCents: the invoice was worth AmountCents + CreditAppliedCents (journal revenue).
+	CreditAppliedCents int64 `dynamodbav:"creditAppliedCents,omitempty"`
+
 	RefundedCents      int64            `dynamodbav:"refundedCents"`
 	PendingRefundCents int64            `dynamodbav:"pendingRefundCents"`
 	PendingRefunds     map[string]int64 `dynamodbav:"pendingRefunds,omitempty"` // operation id → reserved cents
@@ -191,6 +195,15 @@ type Dispute struct {
 	// FundsWithdrawn / FundsReinstated: Stripe took the disputed amount from our balance / gave it back.
 	FundsWithdrawn  bool `dynamodbav:"fundsWithdrawn,omitempty"`
 	FundsReinstated bool `dynamodbav:"fundsReinstated,omitempty"`
+	// Chargeback: the dispute has been a chargeback (a status other than warning_*), so Stripe
+	// withdrew its amount — sticky, so that a stale inquiry event delivered late cannot make the
+	// journal post the withdrawal twice (books_journal.go).
+	Chargeback bool `dynamodbav:"chargeback,omitempty"`
+}
+
+// Withheld reports whether Stripe holds the dispute's amount back: withdrawn and not reinstated.
+func (d Dispute) Withheld() bool {
+	return (d.Chargeback || disputeWithdrawn(d.Status)) && d.Status != "won"
 }
 
 // SetKeys fills the dispute's key.

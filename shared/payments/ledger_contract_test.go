@@ -13,6 +13,7 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/billing/records"
+	"github.com/liberation/monetization/shared/books/journal"
 	"github.com/liberation/monetization/shared/ids"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -33,6 +34,8 @@ type ledgerBackend struct {
 	counter  func(at time.Time, name string) int64 // a counter of the day of at
 	audited  func(at time.Time, action string) int // audit records with action (of the day of at)
 	setEmail func(userID, email string)            // the user's profile address
+	journal  journalReader                         // a posted journal entry
+	post     func(e journal.Entry) error           // posts an entry alone (a backfill)
 }
 
 // ledgerBackends are where the contract runs: the fake the unit tests use, and Repo over the table
@@ -57,7 +60,18 @@ func fakeBackend(l *fakeLedger) ledgerBackend {
 			}
 			return n
 		},
-		setEmail: func(userID, email string) { l.mu.Lock(); l.emails[userID] = email; l.mu.Unlock() }}
+		setEmail: func(userID, email string) { l.mu.Lock(); l.emails[userID] = email; l.mu.Unlock() },
+		journal:  fakeJournalReader(l),
+		post: func(e journal.Entry) error {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if err := e.Validate(); err != nil {
+				return err
+			}
+			l.journal[e.ID] = e
+			l.posted = append(l.posted, e.ID)
+			return nil
+		}}
 }
 
 func repoBackend(t testing.TB, s *store.Store) ledgerBackend {
@@ -68,7 +82,9 @@ func repoBackend(t testing.TB, s *store.Store) ledgerBackend {
 			if _, err := (records.Records{S: s}).LinkStripeCustomer(context.Background(), userID, email, "cus_"+userID); err != nil {
 				t.Fatal(err)
 			}
-		}}
+		},
+		journal: repoJournalReader(Repo{S: s}),
+		post:    func(e journal.Entry) error { return journal.Repo{S: s}.Post(context.Background(), e) }}
 }
 
 // dayCounter reads one counter of the day's metrics item (0 before anything was counted).
@@ -120,6 +136,7 @@ var ledgerCases = []struct {
 	{"PaymentFailures", contractPaymentFailures},
 	{"Receipts", contractReceipts},
 	{"ResolveStripeUser", contractResolveStripeUser},
+	{"JournalPostedWithTheChange", contractJournalPostedWithTheChange},
 }
 
 func TestLedgerContract(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/blob"
+	"github.com/liberation/monetization/shared/books/journal"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -101,6 +102,9 @@ type Change struct {
 	Counters   map[string]int64 // day counters (zero deltas are skipped)
 	At         time.Time
 	Audit      audit.Entry // written when Action is set
+	// Entries are the change's journal entries (books_journal.go), written in the same transaction;
+	// an entry posted before with the same content is the change's own and is left out.
+	Entries []journal.Entry
 }
 
 // RefundGateway is the Stripe side of refunds.

@@ -67,7 +67,19 @@ func (r *Recorder) InvoicePaid(ctx context.Context, userID string, inv *stripe.I
 		p.PaymentIntentID = inv.PaymentIntent.ID
 	}
 	p.PeriodStart, p.PeriodEnd = invoicePeriod(inv)
+	p.CreditAppliedCents = creditApplied(inv)
 	return r.record(ctx, p, inv.ID, src, nil)
+}
+
+// creditApplied is the customer-balance credit an invoice used: Stripe applies a credit (a negative
+// starting balance) before charging, and what remains of it is the (negative) ending balance. A
+// positive balance (a debt) collected by the invoice is not a credit.
+func creditApplied(inv *stripe.Invoice) int64 {
+	if inv.StartingBalance >= 0 {
+		return 0
+	}
+	used := min(inv.EndingBalance, 0) - inv.StartingBalance
+	return max(used, 0)
 }
 
 func invoicePeriod(inv *stripe.Invoice) (*time.Time, *time.Time) {

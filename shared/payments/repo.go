@@ -13,6 +13,7 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/billing/records"
+	"github.com/liberation/monetization/shared/books/journal"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -283,7 +284,7 @@ func (r Repo) Apply(ctx context.Context, c Change) error {
 		}
 		items = append(items, au)
 	}
-	return r.S.Transact(ctx, items)
+	return journal.Repo{S: r.S}.TransactPosting(ctx, "a payments change", items, c.Entries)
 }
 
 // RecordUnmatchedRefund implements RefundLedger: guard item, counter and audit in one transaction.
@@ -313,7 +314,9 @@ func (r Repo) UnmatchedRefund(ctx context.Context, chargeID string) (UnmatchedRe
 	return u, err
 }
 
-// CreatePayment implements RecordRepo.
+// CreatePayment implements RecordRepo. A subscription payment's journal entry (invoiceEntry) is
+// written in the same transaction; a purchase posts nothing here (the marketplace's extra items
+// carry the sale's entry).
 func (r Repo) CreatePayment(ctx context.Context, p Payment, sourceID string, au audit.Entry, extra []types.TransactWriteItem) (PaymentLookup, bool, error) {
 	srcKey := store.PaymentSourceKey(sourceID)
 	guard, err := store.PutNewItem(NewPaymentLookup(srcKey, &p))
@@ -341,7 +344,15 @@ func (r Repo) CreatePayment(ctx context.Context, p Payment, sourceID string, au 
 	if err != nil {
 		return PaymentLookup{}, false, err
 	}
-	err = r.S.Transact(ctx, append(append(items, a), extra...))
+	entry, err := invoiceEntry(p, sourceID)
+	if err != nil {
+		return PaymentLookup{}, false, err
+	}
+	var entries []journal.Entry
+	if entry != nil {
+		entries = append(entries, *entry)
+	}
+	err = journal.Repo{S: r.S}.TransactPosting(ctx, "a payments change", append(append(items, a), extra...), entries)
 	switch {
 	case err == nil:
 		return NewPaymentLookup(srcKey, &p), true, nil

@@ -117,10 +117,10 @@ func (f *Refunder) apply(ctx context.Context, found Payment, listed []StripeRefu
 		if chargeID == "" {
 			chargeID = st.P.ChargeID
 		}
-		res = converge(st, convergeInput{Listed: listed, Complete: complete, ChargeID: chargeID, Now: f.Clock.Now(),
+		res, err = converge(st, convergeInput{Listed: listed, Complete: complete, ChargeID: chargeID, Now: f.Clock.Now(),
 			Window: f.window(), Actor: actor, Action: action, Request: requestID})
-		if res.Change == nil {
-			return nil
+		if err != nil || res.Change == nil {
+			return err
 		}
 		return f.Ledger.Apply(ctx, *res.Change)
 	})

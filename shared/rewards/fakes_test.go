@@ -12,6 +12,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/books/journal"
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
 	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
 	"github.com/liberation/monetization/shared/store"
@@ -36,6 +37,10 @@ type memRepo struct {
 	classes  map[string]classItem
 	codes    map[string]string
 	members  map[string]map[string]memberItem
+	// journal is the entries the writes posted, by id, and posted their ids in posting order: what
+	// journal.Items would have written in the same transaction (transactPosting's rule).
+	journal map[string]journal.Entry
+	posted  []string
 }
 
 var _ Repo = (*memRepo)(nil)
@@ -44,7 +49,8 @@ func newMemRepo() *memRepo {
 	return &memRepo{accounts: map[string]Account{}, entries: map[string][]Entry{}, guards: map[string]earnItem{},
 		caps: map[string]int64{}, scores: map[string]scoreItem{}, hist: map[string]map[string]int64{},
 		metrics: map[string]map[string]int64{}, reds: map[string]Redemption{}, follows: map[string]map[string]time.Time{},
-		classes: map[string]classItem{}, codes: map[string]string{}, members: map[string]map[string]memberItem{}}
+		classes: map[string]classItem{}, codes: map[string]string{}, members: map[string]map[string]memberItem{},
+		journal: map[string]journal.Entry{}}
 }
 
 func conditionFailed() error {
@@ -87,9 +93,73 @@ func (m *memRepo) redOK(w RedemptionWrite) bool {
 	return exists && cur.Version == w.Read
 }
 
+// checkEntries is dynamoRepo.transactPosting's rule, checked once the change's own conditions
+// held: every entry valid (journal.Items refuses an invalid one before anything is written), one
+// already posted with the same content left out, with other content a Conflict.
+func (m *memRepo) checkEntries(entries []journal.Entry) ([]journal.Entry, error) {
+	var out []journal.Entry
+	for _, e := range entries {
+		if err := e.Validate(); err != nil {
+			return nil, err
+		}
+		if prev, ok := m.journal[e.ID]; ok {
+			if !journal.Same(prev, e) {
+				return nil, apperr.New(apperr.Conflict, "journal entry %q was posted before with other content", e.ID)
+			}
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (m *memRepo) post(entries []journal.Entry) {
+	for _, e := range entries {
+		m.journal[e.ID] = e
+		m.posted = append(m.posted, e.ID)
+	}
+}
+
+// entriesPosted lists the journal entries in posting order.
+func (m *memRepo) entriesPosted() []journal.Entry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]journal.Entry, 0, len(m.posted))
+	for _, id := range m.posted {
+		out = append(out, m.journal[id])
+	}
+	return out
+}
+
+// journalEntry reads one posted entry.
+func (m *memRepo) journalEntry(id string) (journal.Entry, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.journal[id]
+	return e, ok
+}
+
+// postBefore posts e on its own (a backfill that ran before the change).
+func (m *memRepo) postBefore(e journal.Entry) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.post([]journal.Entry{e})
+}
+
 func (m *memRepo) Commit(_ context.Context, mv Movement) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var all []journal.Entry
+	for _, w := range mv.Writes {
+		if w.Redemption != nil {
+			all = append(all, w.Redemption.Entries...)
+		}
+	}
+	for _, e := range all {
+		if err := e.Validate(); err != nil {
+			return err
+		}
+	}
 	var failed []int
 	for i, w := range mv.Writes {
 		ok := true
@@ -113,6 +183,11 @@ func (m *memRepo) Commit(_ context.Context, mv Movement) error {
 	if cur := m.accounts[mv.To.UserID]; cur.Version != mv.From.Version {
 		return conditionFailed()
 	}
+	entries, err := m.checkEntries(all)
+	if err != nil {
+		return err
+	}
+	m.post(entries)
 	m.accounts[mv.To.UserID] = mv.To
 	if mv.Entry.Seq != 0 {
 		m.entries[mv.To.UserID] = append(m.entries[mv.To.UserID], mv.Entry)
@@ -302,9 +377,19 @@ func (m *memRepo) RedemptionOwner(_ context.Context, id string) (string, error) 
 func (m *memRepo) SaveRedemption(_ context.Context, w RedemptionWrite, au *audit.Entry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for _, e := range w.Entries {
+		if err := e.Validate(); err != nil {
+			return err
+		}
+	}
 	if !m.redOK(w) {
 		return conditionFailed()
 	}
+	entries, err := m.checkEntries(w.Entries)
+	if err != nil {
+		return err
+	}
+	m.post(entries)
 	m.reds[w.Redemption.ID] = w.Redemption
 	if au != nil {
 		m.audits = append(m.audits, *au)

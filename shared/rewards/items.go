@@ -192,6 +192,8 @@ type redemptionItem struct {
 	CouponCode         string                   `dynamodbav:"couponCode,omitempty"`
 	StripeCustomerID   string                   `dynamodbav:"stripeCustomerId,omitempty"`
 	BalanceTransaction string                   `dynamodbav:"balanceTransaction,omitempty"`
+	CreditCents        int64                    `dynamodbav:"creditCents,omitempty"`
+	CreditCurrency     string                   `dynamodbav:"creditCurrency,omitempty"`
 	FulfilmentError    string                   `dynamodbav:"fulfilmentError,omitempty"`
 	FulfilmentAttempts int64                    `dynamodbav:"fulfilmentAttempts"`
 	NotifiedStatus     Status                   `dynamodbav:"notifiedStatus,omitempty"`
@@ -214,7 +216,8 @@ func (r Redemption) item() redemptionItem {
 		ID: r.ID, UserID: r.UserID, Email: r.Email, RewardID: r.RewardID, RewardName: r.RewardName, Cost: r.Cost,
 		Fulfilment: r.Fulfilment, Status: r.Status, Shipping: r.Shipping, DecidedBy: r.DecidedBy, Reason: r.Reason,
 		Note: r.Note, CouponCode: r.CouponCode, StripeCustomerID: r.StripeCustomerID,
-		BalanceTransaction: r.BalanceTransaction, FulfilmentError: r.FulfilmentError,
+		BalanceTransaction: r.BalanceTransaction, CreditCents: r.CreditCents, CreditCurrency: r.CreditCurrency,
+		FulfilmentError:    r.FulfilmentError,
 		FulfilmentAttempts: r.FulfilmentAttempts, NotifiedStatus: r.NotifiedStatus, Claim: r.Claim, ClaimID: r.ClaimID,
 		ClaimUntil: r.ClaimUntil, ApprovedAt: r.ApprovedAt, CreatedAt: r.CreatedAt,
 		UpdatedAt: r.UpdatedAt, FulfilledAt: r.FulfilledAt, Version: r.Version, WriteID: r.WriteID}
@@ -224,7 +227,8 @@ func (it redemptionItem) redemption() Redemption {
 	return Redemption{ID: it.ID, UserID: it.UserID, Email: it.Email, RewardID: it.RewardID, RewardName: it.RewardName,
 		Cost: it.Cost, Fulfilment: it.Fulfilment, Status: it.Status, Shipping: it.Shipping, DecidedBy: it.DecidedBy,
 		Reason: it.Reason, Note: it.Note, CouponCode: it.CouponCode, StripeCustomerID: it.StripeCustomerID,
-		BalanceTransaction: it.BalanceTransaction, FulfilmentError: it.FulfilmentError,
+		BalanceTransaction: it.BalanceTransaction, CreditCents: it.CreditCents, CreditCurrency: it.CreditCurrency,
+		FulfilmentError:    it.FulfilmentError,
 		FulfilmentAttempts: it.FulfilmentAttempts, NotifiedStatus: it.NotifiedStatus, Claim: it.Claim, ClaimID: it.ClaimID,
 		ClaimUntil: it.ClaimUntil, ApprovedAt: it.ApprovedAt, CreatedAt: it.CreatedAt,
 		UpdatedAt: it.UpdatedAt, FulfilledAt: it.FulfilledAt, Version: it.Version, WriteID: it.WriteID}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/books/journal"
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
 	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
 	"github.com/liberation/monetization/shared/store"
@@ -57,10 +58,16 @@ type CapWrite struct {
 	Read, Earned      int64
 }
 
-// RedemptionWrite writes a redemption over the version read (0: a new one, which must not exist).
+// RedemptionWrite writes a redemption over the version read (0: a new one, which must not exist),
+// with the journal entries the change posts (redemptionEntries, built from the redemption read and
+// the one written): the repository writes them in the same transaction. An entry already posted
+// with the same content is the change's own posting and the change is written without it; other
+// content under its id refuses the change (apperr.Conflict). A failed condition of the write
+// itself posts nothing.
 type RedemptionWrite struct {
 	Redemption Redemption
 	Read       int64
+	Entries    []journal.Entry
 }
 
 // WriteFailed says which of a movement's writes failed their condition (indexes into Writes).

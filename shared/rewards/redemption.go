@@ -108,6 +108,11 @@ type Redemption struct {
 	CouponCode         string
 	StripeCustomerID   string
 	BalanceTransaction string
+	// CreditCents and CreditCurrency are the customer-balance credit Stripe was asked for when a
+	// credit was fulfilled (the catalogue's amount at that moment): what rwd.credit books, and what a
+	// revocation would take back, whatever the catalogue says later.
+	CreditCents        int64
+	CreditCurrency     string
 	FulfilmentError    string // the last automatic fulfilment failure (approved, not fulfilled)
 	FulfilmentAttempts int64
 	NotifiedStatus     Status // the status the last e-mail announced

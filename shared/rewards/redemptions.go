@@ -116,13 +116,18 @@ func (wf workflow) CreateRedemption(ctx context.Context, userID, email string, q
 	red := Redemption{ID: ids.New("rdm", now), UserID: userID, Email: email, RewardID: rw.ID, RewardName: rw.Name,
 		Cost: rw.Cost, Fulfilment: rw.Fulfilment, Status: Pending, Shipping: q.Shipping, CreatedAt: now, UpdatedAt: now,
 		Version: 1}
-	_, _, err := wf.Post(ctx, userID, func(ctx context.Context, a Account) (Plan, error) {
+	// A new redemption posts nothing (redemptionEntries of the zero redemption): no money moved.
+	w, err := redemptionWrite(Redemption{}, red, 0)
+	if err != nil {
+		return red, err
+	}
+	_, _, err = wf.Post(ctx, userID, func(ctx context.Context, a Account) (Plan, error) {
 		rec := audit.Entry{Actor: userID, Action: "redemption.create", Target: "redemption:" + red.ID,
 			RequestID: requestID, Details: map[string]string{"reward": rw.ID, "cost": itoa(rw.Cost)}}
 		c := HoldChange(rw.Cost)
 		c.SourceID, c.Reason, c.Actor = red.ID, "held for "+rw.Name, userID
 		return Plan{Change: c, Extras: []Extra{
-			{Write: Write{Redemption: &RedemptionWrite{Redemption: red}},
+			{Write: Write{Redemption: &w},
 				Fail: func(context.Context) error { return apperr.New(apperr.Conflict, "redemption id collision; retry") }},
 			{Write: Write{Audit: &rec}},
 		}}, nil
@@ -176,7 +181,11 @@ func (wf workflow) UpdateRedemption(ctx context.Context, red Redemption, change 
 	n := red
 	change(&n)
 	n.Version, n.WriteID = red.Version+1, writeID()
-	err := wf.reds.SaveRedemption(ctx, RedemptionWrite{Redemption: n, Read: red.Version}, nil)
+	w, err := redemptionWrite(red, n, red.Version) // red is what the write replaces, or it fails
+	if err != nil {
+		return red, err
+	}
+	err = wf.reds.SaveRedemption(ctx, w, nil)
 	if store.IsConditionFailed(err) {
 		return red, errRedemptionMoved
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
+	"github.com/liberation/monetization/shared/books/journal"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
 	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
@@ -48,17 +49,22 @@ func (r *dynamoRepo) Commit(ctx context.Context, m Movement) error {
 		return err
 	}
 	base := len(items)
+	var entries []journal.Entry
 	for _, w := range m.Writes {
 		x, err := writeItem(w, m.At)
 		if err != nil {
 			return err
 		}
 		items = append(items, x)
+		if w.Redemption != nil {
+			entries = append(entries, w.Redemption.Entries...)
+		}
 	}
-	err = r.s.Transact(ctx, items)
+	// The writes' journal entries follow every write, so the writes keep their indexes.
+	err = journal.Repo{S: r.s}.TransactPosting(ctx, "a rewards write", items, entries)
 	var failed []int
 	for _, i := range store.FailedItems(err) {
-		if i >= base {
+		if i >= base && i < base+len(m.Writes) {
 			failed = append(failed, i-base)
 		}
 	}
@@ -363,7 +369,7 @@ func (r *dynamoRepo) SaveRedemption(ctx context.Context, w RedemptionWrite, au *
 		}
 		items = append(items, rec)
 	}
-	return r.s.Transact(ctx, items)
+	return journal.Repo{S: r.s}.TransactPosting(ctx, "a rewards write", items, w.Entries)
 }
 
 func (r *dynamoRepo) UserRedemptions(ctx context.Context, userID string, limit int32, cursor string) ([]Redemption, string, error) {

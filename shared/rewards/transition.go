@@ -120,7 +120,12 @@ func (wf workflow) move(ctx context.Context, red Redemption, act Action, actor, 
 		if to == Fulfilled {
 			n.FulfilledAt = now
 		}
-		w := RedemptionWrite{Redemption: n, Read: cur.Version}
+		// Its journal entries come from the redemption read and the one written: a credit posts when
+		// it becomes fulfilled (books_journal.go), in this write's transaction.
+		w, err := redemptionWrite(cur, n, cur.Version)
+		if err != nil {
+			return cur, RedemptionWrite{}, nil, err
+		}
 		if !moves {
 			return n, w, nil, nil
 		}

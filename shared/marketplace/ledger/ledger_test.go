@@ -380,3 +380,27 @@ func check(t *testing.T, s *Sale, b *book) {
 		t.Fatalf("platform %d / sale %+v: parts do not sum", b.platform, *s)
 	}
 }
+
+// Withdrawn follows the money Stripe holds back: from a chargeback's opening until it is won, never
+// for an inquiry; a movement carries its change.
+func TestDisputeWithdrawn(t *testing.T) {
+	s, _ := mustSale(t, 1999, InstructorRule("i"))
+	for _, step := range []struct {
+		status          string
+		move, withdrawn int64
+	}{
+		{"warning_needs_response", 0, 0}, // an inquiry withdraws nothing
+		{"needs_response", 1500, 1500},   // escalated to a chargeback: withdrawn
+		{"under_review", 0, 1500},
+		{DisputeWon, -1500, 0}, // reinstated
+	} {
+		m, _ := s.Dispute("dp_1", step.status, 1500)
+		if m.Withdrawn != step.move || s.Withdrawn() != step.withdrawn || (step.move != 0 && !m.MovesMoney()) {
+			t.Fatalf("%s: movement %+v, withdrawn %d", step.status, m, s.Withdrawn())
+		}
+	}
+	m, _ := s.Dispute("dp_2", DisputeLost, 5000) // lost before we saw it: withdrawn for good, at most the sale
+	if m.Withdrawn != 1999 || s.Withdrawn() != 1999 {
+		t.Fatalf("lost: movement %+v, withdrawn %d", m, s.Withdrawn())
+	}
+}

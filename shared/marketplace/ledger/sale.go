@@ -1,6 +1,9 @@
 package ledger
 
-import "sort"
+import (
+	"sort"
+	"strings"
+)
 
 // Buckets are an instructor's money by state, in cents.
 //
@@ -56,6 +59,10 @@ type Movement struct {
 	DisputeLost int64
 	// Released is what moved from pending to available.
 	Released int64
+	// Withdrawn is the change of the disputed money Stripe holds back from us (Sale.Withdrawn):
+	// positive when a dispute opens (or an inquiry becomes a chargeback), negative when a dispute is
+	// won and Stripe reinstates the funds. The journal's cash line follows it.
+	Withdrawn int64
 }
 
 func (m *Movement) add(payee string, d Buckets) {
@@ -83,7 +90,7 @@ func (m Movement) PayeeIDs() []string {
 
 // MovesMoney reports whether anything changes.
 func (m Movement) MovesMoney() bool {
-	return len(m.Payees) > 0 || m.Platform != 0 || m.Gross != 0 || m.Refunded != 0 || m.DisputeLost != 0
+	return len(m.Payees) > 0 || m.Platform != 0 || m.Gross != 0 || m.Refunded != 0 || m.DisputeLost != 0 || m.Withdrawn != 0
 }
 
 // Sum adds the payees' deltas (for counters of all instructors together).
@@ -104,6 +111,26 @@ const (
 
 func disputeClosed(status string) bool {
 	return status == DisputeWon || status == DisputeLost || status == DisputeWarningClose
+}
+
+// withholds reports whether Stripe holds a dispute's amount back from us in this status: from the
+// chargeback's opening until it is won. An inquiry (warning_*) withdraws nothing; a lost dispute's
+// money stays with the customer.
+func withholds(status string) bool {
+	return status != DisputeWon && !strings.HasPrefix(status, "warning_")
+}
+
+// Withdrawn is the disputed money Stripe holds back from us for this sale: every dispute's amount
+// from its opening until it is won (Stripe withdraws it when a chargeback opens and reinstates it
+// only when we win).
+func (s Sale) Withdrawn() int64 {
+	var t int64
+	for _, d := range s.Disputes {
+		if withholds(d.Status) {
+			t += d.Amount
+		}
+	}
+	return t
 }
 
 // DisputeState is one dispute of a sale: its status, amount and what it holds per payee.
@@ -282,6 +309,8 @@ func (s *Sale) Dispute(id, status string, amount int64) (m Movement, changed boo
 	if seen && (cur.Status == status || disputeClosed(cur.Status)) {
 		return Movement{}, false
 	}
+	withdrawn := s.Withdrawn()
+	defer func() { m.Withdrawn = s.Withdrawn() - withdrawn }()
 	if s.Disputes == nil {
 		s.Disputes = map[string]DisputeState{}
 	}

@@ -144,6 +144,11 @@ func (d *Deps) fulfilAutomatically(ctx context.Context, red rewards.Redemption, 
 	}
 	n, err := d.Transition(ctx, red, rewards.ActFulfil, actor, requestID, func(n *rewards.Redemption) {
 		n.CouponCode, n.StripeCustomerID, n.BalanceTransaction = code, cus, txn
+		if rw.Fulfilment == rewardcatalog.StripeCredit {
+			// The amount Stripe was asked to credit: what the fulfilment posts to the journal
+			// (rwd.credit, in the same transaction) and a revocation would take back.
+			n.CreditCents, n.CreditCurrency = rw.CreditCents, rw.Currency
+		}
 		n.FulfilmentError, n.FulfilmentAttempts = "", n.FulfilmentAttempts+1
 	})
 	if err == nil {

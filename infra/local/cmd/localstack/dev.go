@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -23,6 +24,7 @@ import (
 	"github.com/liberation/monetization/infra/local/resources"
 	"github.com/liberation/monetization/infra/local/scheduler"
 	"github.com/liberation/monetization/infra/local/services"
+	"github.com/liberation/monetization/infra/local/stripestate"
 	m "github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/platform"
 )
@@ -32,11 +34,23 @@ const (
 	defaultPort          = "3000"
 	defaultWebhookSecret = "whsec_local_dev_secret"
 	devPrefix            = "liberation-dev"
+	// defaultStripeStatePort is the Stripe stand-in's (docs/decisions/0082), next to stripe-mock's 12111.
+	defaultStripeStatePort = "12113"
 )
 
-func devDefaults(p services.Ports) map[string]string {
+// The Stripe stand-in's settings: STRIPE_STATE_PORT moves it; dev records its URL in dev.env as
+// STRIPE_STATE_URL, where trigger and seed find it.
+const (
+	envStripeStatePort = "STRIPE_STATE_PORT"
+	envStripeStateURL  = "STRIPE_STATE_URL"
+)
+
+// devDefaults are dev's settings for the services on p, with the functions' Stripe calls going to
+// the stand-in at stripeState (which passes what it does not keep on to stripe-mock).
+func devDefaults(p services.Ports, stripeState string) map[string]string {
 	d := map[string]string{
 		m.EnvStripeKey:       "sk_test_local", // stripe-mock accepts any key
+		m.EnvStripeAPIBase:   stripeState,     // not p.Env()'s stripe-mock: the stand-in remembers
 		m.EnvWebhookSecret:   defaultWebhookSecret,
 		m.EnvPricePro:        "price_pro_monthly",
 		m.EnvPriceEnterprise: "price_enterprise_monthly",
@@ -81,7 +95,10 @@ func (c *cli) runDev(ctx context.Context, args []string) error {
 	}
 	state := c.stateDir(root)
 	ports := services.DevPorts.FromEnv(c.getenv)
-	getenv := layered(c.getenv, fromMap(devDefaults(ports)), c.devLicenseKey(state)) // a variable already set wins
+	statePort := or(c.getenv(envStripeStatePort), defaultStripeStatePort)
+	stateAddr := "127.0.0.1:" + statePort
+	stateURL := "http://" + stateAddr
+	getenv := layered(c.getenv, fromMap(devDefaults(ports, stateURL)), c.devLicenseKey(state)) // a variable already set wins
 	for _, k := range sdkEnv {
 		if v := getenv(k); v != "" && os.Getenv(k) != v {
 			os.Setenv(k, v)
@@ -94,6 +111,12 @@ func (c *cli) runDev(ctx context.Context, args []string) error {
 		return fmt.Errorf("gateway port %s is busy (another `make dev`?); set PORT: %w", port, err)
 	}
 	defer ln.Close()
+	stateLn, err := net.Listen("tcp", stateAddr)
+	if err != nil {
+		return fmt.Errorf("the Stripe stand-in's port %s is busy (another `make dev`?); set %s: %w", statePort, envStripeStatePort, err)
+	}
+	defer stateLn.Close()
+	api := "http://" + addr
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -156,15 +179,31 @@ func (c *cli) runDev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The Stripe stand-in (docs/decisions/0082): the functions' STRIPE_API_BASE. It keeps the
+	// charges, refunds, disputes, transfers… the stack makes or is told about (trigger and seed
+	// post their events to it), answers everything else from stripe-mock, and sends the events
+	// Stripe would to the webhook's function URL, signed with the stack's webhook secret.
+	stand, err := stripestate.New(stripestate.Config{StripeMock: ports.StripeMockURL(),
+		WebhookURL: api + webhookPath(), WebhookSecret: getenv(m.EnvWebhookSecret)})
+	if err != nil {
+		return err
+	}
 
 	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	stateSrv := &http.Server{Handler: standIn(stand), ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
-	wg.Add(3)
+	errc := make(chan error, 3)
+	wg.Add(4)
 	go func() {
 		defer wg.Done()
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := stateSrv.Serve(stateLn); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("the Stripe stand-in: %w", err)
 		}
 	}()
 	go func() {
@@ -176,20 +215,21 @@ func (c *cli) runDev(ctx context.Context, args []string) error {
 	go func() { defer wg.Done(); scheduler.Run(ctx, jobs, c.stderr) }()
 
 	envFile := devEnvFile(state)
-	api := "http://" + addr
 	if err := writeDevEnv(envFile, map[string]string{
 		"PORT": port, "API_URL": api, m.EnvWebhookSecret: getenv(m.EnvWebhookSecret),
 		authlocal.EnvIssuer: auth.Issuer, authlocal.EnvAudience: auth.Audience,
 		"MOTO_URL": ports.MotoURL(), "STRIPE_MOCK_URL": ports.StripeMockURL(), "MAILPIT_URL": ports.MailpitURL(),
-		m.EnvTable: set.Table, m.EnvBucket: set.Bucket,
+		envStripeStateURL: stateURL, m.EnvTable: set.Table, m.EnvBucket: set.Bucket,
 	}); err != nil {
 		cancel()
+		_ = stateSrv.Close()
+		stand.Close()
 		_ = srv.Close()
 		wg.Wait()
 		return err
 	}
 	defer os.Remove(envFile)
-	c.banner(api, displayPath(root, logDir), ports, jobs)
+	c.banner(api, stateURL, displayPath(root, logDir), ports, jobs)
 
 	select {
 	case <-ctx.Done():
@@ -199,10 +239,43 @@ func (c *cli) runDev(ctx context.Context, args []string) error {
 	fmt.Fprintln(c.stderr, "\nstopping…")
 	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancelShutdown()
+	// The stand-in first: its events already queued still reach the webhook, which is still up.
+	_ = stateSrv.Shutdown(shutdownCtx)
+	stand.Close()
 	_ = srv.Shutdown(shutdownCtx)
 	wg.Wait()
 	return err
 }
+
+// standIn serves the Stripe stand-in, plus GET /_stripestate/deliveries: each event it sent to
+// the webhook so far, in order, with the webhook's last answer (the stand-in's own helpers under
+// /_stripestate/ are POSTs) — what a developer reads when a refund made locally seems not to
+// reach the payment.
+func standIn(s *stripestate.Server) http.Handler {
+	type delivery struct {
+		EventID  string `json:"eventId"`
+		Type     string `json:"type"`
+		Object   string `json:"object"`
+		Status   int    `json:"status"`
+		Error    string `json:"error,omitempty"`
+		Attempts int    `json:"attempts"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.URL.Path != deliveriesPath {
+			s.ServeHTTP(w, r)
+			return
+		}
+		out := []delivery{}
+		for _, d := range s.Deliveries() {
+			out = append(out, delivery{EventID: d.EventID, Type: d.Type, Object: d.Object, Status: d.Status, Error: d.Err, Attempts: d.Attempts})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"deliveries": out})
+	})
+}
+
+// deliveriesPath lists the stand-in's webhook deliveries (GET).
+const deliveriesPath = "/_stripestate/deliveries"
 
 // displayPath is path relative to root when it is inside it (".local/logs/"), else absolute.
 func displayPath(root, path string) string {
@@ -212,7 +285,7 @@ func displayPath(root, path string) string {
 	return path + string(filepath.Separator)
 }
 
-func (c *cli) banner(api, logs string, p services.Ports, jobs []scheduler.Job) {
+func (c *cli) banner(api, stripeState, logs string, p services.Ports, jobs []scheduler.Job) {
 	hook := api + webhookPath()
 	var b strings.Builder
 	line := func(f string, a ...any) { fmt.Fprintf(&b, f+"\n", a...) }
@@ -223,7 +296,8 @@ func (c *cli) banner(api, logs string, p services.Ports, jobs []scheduler.Job) {
 	line("  JWKS:                %s/.well-known/jwks.json", api)
 	line("  Mail inbox:          %s", p.MailpitURL())
 	line("  moto (AWS):          %s", p.MotoURL())
-	line("  stripe-mock:         %s", p.StripeMockURL())
+	line("  Stripe (stand-in):   %s   (STRIPE_API_BASE: keeps charges, refunds, balance; events to the webhook)", stripeState)
+	line("  stripe-mock:         %s   (what the stand-in does not keep)", p.StripeMockURL())
 	line("  logs of services:    %s", logs)
 	for _, j := range jobs {
 		line("  schedule:            %s %s, next %s", j.Fn.Name, j.Fn.Trigger.Expression, j.Schedule.Next(time.Now()).Format(time.RFC3339))
@@ -237,6 +311,7 @@ func (c *cli) banner(api, logs string, p services.Ports, jobs []scheduler.Job) {
 	line("  curl -s -H \"Authorization: Bearer $ADMIN\" %s/admin/metrics", api)
 	line("  make trigger EVENT=checkout.session.completed SUB=user-1 TIER=pro")
 	line("  make job NAME=billing-cycle")
+	line("  curl -s -u sk_test_local: %s/v1/balance_transactions   (what the stand-in's Stripe balance moved)", stripeState)
 	line("")
 	fmt.Fprint(c.stderr, b.String())
 }

@@ -40,14 +40,18 @@ func TestDevSmoke(t *testing.T) {
 	if !strings.Contains(devErr.String(), "local stack is up") || !strings.Contains(devErr.String(), api) {
 		t.Fatalf("banner missing or without the API URL:\n%s", devErr.String())
 	}
+	if !strings.Contains(devErr.String(), "Stripe (stand-in):   "+d.stripeState+" ") {
+		t.Errorf("banner without the Stripe stand-in's URL %s:\n%s", d.stripeState, devErr.String())
+	}
 	if s := devOut.String(); s != "" {
 		t.Errorf("dev wrote to stdout: %q", s)
 	}
 	recorded := readDevEnv(envFile)
 	mailpitURL := "http://127.0.0.1:" + strconv.Itoa(ports["MAILPIT_PORT"])
 	for k, want := range map[string]string{"PORT": strconv.Itoa(ports["PORT"]), "API_URL": api, "MAILPIT_URL": mailpitURL,
-		"MOTO_URL":        "http://127.0.0.1:" + strconv.Itoa(ports["MOTO_PORT"]),
-		"STRIPE_MOCK_URL": "http://127.0.0.1:" + strconv.Itoa(ports["STRIPE_MOCK_PORT"])} {
+		"MOTO_URL":         "http://127.0.0.1:" + strconv.Itoa(ports["MOTO_PORT"]),
+		"STRIPE_MOCK_URL":  "http://127.0.0.1:" + strconv.Itoa(ports["STRIPE_MOCK_PORT"]),
+		"STRIPE_STATE_URL": d.stripeState} {
 		if recorded[k] != want {
 			t.Errorf("dev.env %s=%q, want %q", k, recorded[k], want)
 		}
@@ -216,9 +220,10 @@ func TestDevSmoke(t *testing.T) {
 // devRun is a `dev` running in the background.
 type devRun struct {
 	state          string
-	ports          map[string]int // MOTO_PORT, STRIPE_MOCK_PORT, SMTP_PORT, MAILPIT_PORT, PORT
+	ports          map[string]int // MOTO_PORT, STRIPE_MOCK_PORT, SMTP_PORT, MAILPIT_PORT, SES_PORT, STRIPE_STATE_PORT, PORT
 	env            func(string) string
 	api            string
+	stripeState    string // the Stripe stand-in's URL
 	stdout, stderr *syncBuffer
 	stop           func() int // cancels dev (Ctrl-C) and returns its exit code
 }
@@ -245,7 +250,9 @@ func startDev(t *testing.T) *devRun {
 
 func tryStartDev(t *testing.T) (*devRun, <-chan struct{}, error) {
 	d := &devRun{state: t.TempDir(), ports: map[string]int{}, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
-	names := []string{"MOTO_PORT", "STRIPE_MOCK_PORT", "SMTP_PORT", "MAILPIT_PORT", "PORT"}
+	// Every port dev binds is a free one, so a `make dev` running on this machine (or another
+	// test's stack) never collides with the test's.
+	names := []string{"MOTO_PORT", "STRIPE_MOCK_PORT", "SMTP_PORT", "MAILPIT_PORT", "SES_PORT", "STRIPE_STATE_PORT", "PORT"}
 	kv := []string{EnvStateDir, d.state}
 	for i, p := range freePorts(t, len(names)) {
 		d.ports[names[i]] = p
@@ -253,6 +260,7 @@ func tryStartDev(t *testing.T) (*devRun, <-chan struct{}, error) {
 	}
 	d.env = env(kv...)
 	d.api = "http://127.0.0.1:" + strconv.Itoa(d.ports["PORT"])
+	d.stripeState = "http://127.0.0.1:" + strconv.Itoa(d.ports["STRIPE_STATE_PORT"])
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)

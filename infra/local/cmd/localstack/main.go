@@ -1,6 +1,7 @@
 // Command localstack runs the system on a laptop and in CI. Subcommands:
 //
-//	dev      start moto, stripe-mock, mailpit, the gateway, the SQS poller and the scheduler
+//	dev      start moto, stripe-mock behind the Stripe stand-in (infra/local/stripestate), mailpit,
+//	         the gateway, the SQS poller and the scheduler
 //	test     start the services on the test ports and run every test with coverage
 //	token    print a local bearer token
 //	trigger  send a signed Stripe event to the running stack's webhook

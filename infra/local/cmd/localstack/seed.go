@@ -41,7 +41,7 @@ func (c *cli) runSeed(ctx context.Context, args []string) error {
 		return err
 	}
 	s := &seeder{ctx: ctx, base: baseURL(getenv), auth: authlocal.FromEnv(key, getenv),
-		secret: or(getenv(manifest.EnvWebhookSecret), defaultWebhookSecret), out: c.stdout,
+		secret: or(getenv(manifest.EnvWebhookSecret), defaultWebhookSecret), stripeState: getenv(envStripeStateURL), out: c.stdout,
 		http: &http.Client{Timeout: 30 * time.Second}}
 	if _, err := s.do("GET", "/courses?limit=1", "", nil, nil); err != nil {
 		return fmt.Errorf("%w (is `make dev` running?)", err)
@@ -54,8 +54,11 @@ type seeder struct {
 	base   string
 	auth   *authlocal.Authority
 	secret string
-	http   *http.Client
-	out    io.Writer
+	// stripeState is the Stripe stand-in's URL (dev.env's STRIPE_STATE_URL); it learns each
+	// purchase's charge before the webhook does.
+	stripeState string
+	http        *http.Client
+	out         io.Writer
 }
 
 // seedCourse is one demo course.
@@ -304,8 +307,12 @@ func (s *seeder) upload(url, contentType string, body []byte) error {
 	return nil
 }
 
-// webhook signs and posts a Stripe event, as Stripe does.
+// webhook signs and posts a Stripe event, as Stripe does, after telling the Stripe stand-in about
+// it (so the seeded purchases' charges can be refunded later).
 func (s *seeder) webhook(payload []byte) error {
+	if err := tellStripeState(s.ctx, s.http, s.stripeState, payload); err != nil {
+		return err
+	}
 	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, s.base+webhookPath(), bytes.NewReader(payload))
 	if err != nil {
 		return err
