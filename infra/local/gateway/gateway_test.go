@@ -331,6 +331,17 @@ func TestFunctionURLJobsJWKSAndCORS(t *testing.T) {
 		!strings.Contains(string(e.Detail), `"nightly"`) || len(e.Resources) != 1 {
 		t.Errorf("job: %d %s %+v", res.StatusCode, body, e)
 	}
+	// Fields of the detail for a one-off run (make job NAME=reconcile DAY=…); a body that is no
+	// object of strings is refused before the job runs.
+	res, body = f.do(t, "POST", "/_local/jobs/nightly", nil, []byte(`{"day":"2026-12-05"}`))
+	if e := job.Load(); res.StatusCode != 200 || e == nil || !strings.Contains(string(e.Detail), `"day":"2026-12-05"`) ||
+		!strings.Contains(string(e.Detail), `"job":"nightly"`) {
+		t.Errorf("job with a detail field: %d %s %+v", res.StatusCode, body, e)
+	}
+	job.Store(nil)
+	if res, body := f.do(t, "POST", "/_local/jobs/nightly", nil, []byte(`["day"]`)); res.StatusCode != 400 || job.Load() != nil {
+		t.Errorf("job with a bad body: %d %s (ran: %v)", res.StatusCode, body, job.Load() != nil)
+	}
 	if res, body := f.do(t, "POST", "/_local/jobs/unknown", nil, nil); res.StatusCode != 404 || !strings.Contains(body, `the jobs are: nightly`) {
 		t.Errorf("unknown job: %d %s", res.StatusCode, body)
 	}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -64,8 +65,17 @@ func (g *Gateway) serveJob(w http.ResponseWriter, r *http.Request, name string) 
 		writeError(w, apperr.New(apperr.MethodNotAllowed, "use POST to run %s", name), reqID)
 		return
 	}
+	// An optional JSON object of strings goes into the event's detail (`make job NAME=reconcile
+	// DAY=2026-12-05`).
+	var extra map[string]string
+	if body, _ := io.ReadAll(io.LimitReader(r.Body, 4096)); len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, &extra); err != nil {
+			writeError(w, apperr.New(apperr.Invalid, "the body must be a JSON object of strings (fields of the event's detail): %v", err), reqID)
+			return
+		}
+	}
 	start := time.Now()
-	out, err := scheduler.RunJob(r.Context(), f, start)
+	out, err := scheduler.RunJobWith(r.Context(), f, start, extra)
 	if err != nil {
 		writeError(w, apperr.New(apperr.Internal, "%s failed: %v", name, err), reqID)
 		return

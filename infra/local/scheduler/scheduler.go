@@ -27,6 +27,43 @@ func RunJob(ctx context.Context, f *invoke.Function, at time.Time) (json.RawMess
 	return f.Invoke(ctx, Event(f, at))
 }
 
+// RunJobWith is RunJob with extra fields in the event's detail (e.g. {"day": "2026-12-05"} for
+// reconcile — what an operator puts in a one-off invocation's detail in AWS). "job" stays the
+// function's own.
+func RunJobWith(ctx context.Context, f *invoke.Function, at time.Time, extra map[string]string) (json.RawMessage, error) {
+	ev, err := WithDetail(Event(f, at), extra)
+	if err != nil {
+		return nil, err
+	}
+	return f.Invoke(ctx, ev)
+}
+
+// WithDetail adds extra's fields to a scheduled event's detail, keeping its "job".
+func WithDetail(event []byte, extra map[string]string) ([]byte, error) {
+	if len(extra) == 0 {
+		return event, nil
+	}
+	var ev map[string]json.RawMessage
+	if err := json.Unmarshal(event, &ev); err != nil {
+		return nil, err
+	}
+	detail := map[string]any{}
+	if err := json.Unmarshal(ev["detail"], &detail); err != nil {
+		return nil, err
+	}
+	for k, v := range extra {
+		if k != "job" {
+			detail[k] = v
+		}
+	}
+	raw, err := json.Marshal(detail)
+	if err != nil {
+		return nil, err
+	}
+	ev["detail"] = raw
+	return json.Marshal(ev)
+}
+
 // Job is a schedule function with its parsed expression.
 type Job struct {
 	Fn       *invoke.Function

@@ -60,3 +60,27 @@ func TestJobsRejectsBadExpression(t *testing.T) {
 		}
 	}
 }
+
+// TestRunJobWithPutsFieldsInTheDetail: a one-off run carries the operator's fields in its detail
+// (reconcile's "day"), and the detail's "job" stays the function's own.
+func TestRunJobWithPutsFieldsInTheDetail(t *testing.T) {
+	var got events.EventBridgeEvent
+	fn := manifest.Function{Name: "reconcile", Trigger: manifest.Trigger{Kind: manifest.Schedule, Expression: "rate(1 day)"}}
+	f := invoke.New(fn, func(_ context.Context, ev events.EventBridgeEvent) error { got = ev; return nil })
+	at := time.Date(2026, 12, 6, 2, 30, 0, 0, time.UTC)
+	if _, err := RunJobWith(context.Background(), f, at, map[string]string{"day": "2026-12-05", "job": "other"}); err != nil {
+		t.Fatal(err)
+	}
+	var detail map[string]string
+	if err := json.Unmarshal(got.Detail, &detail); err != nil || detail["day"] != "2026-12-05" || detail["job"] != "reconcile" ||
+		len(detail) != 2 || got.Source != "aws.scheduler" || !got.Time.Equal(at) {
+		t.Fatalf("event %+v, detail %v (%v)", got, detail, err)
+	}
+	if _, err := RunJobWith(context.Background(), f, at, nil); err != nil {
+		t.Fatal(err)
+	}
+	detail = nil
+	if err := json.Unmarshal(got.Detail, &detail); err != nil || len(detail) != 1 || detail["job"] != "reconcile" {
+		t.Fatalf("no extra fields: detail %s", got.Detail)
+	}
+}

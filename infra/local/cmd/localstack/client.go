@@ -141,6 +141,7 @@ func tellStripeState(ctx context.Context, client *http.Client, stateURL string, 
 func (c *cli) runJob(ctx context.Context, args []string) error {
 	fs := c.flags("job")
 	name := fs.String("name", "", "schedule function: "+strings.Join(jobNames(), ", ")+" (required)")
+	day := fs.String("day", "", "yyyy-mm-dd put in the event's detail as \"day\" (reconcile: the day to reconcile; default yesterday)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -154,7 +155,12 @@ func (c *cli) runJob(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, baseURL(c.devGetenv(c.stateDir(root)))+"/_local/jobs/"+*name, nil)
+	var detail io.Reader
+	if *day != "" {
+		b, _ := json.Marshal(map[string]string{"day": *day})
+		detail = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, baseURL(c.devGetenv(c.stateDir(root)))+"/_local/jobs/"+*name, detail)
 	res, err := (&http.Client{Timeout: 10 * time.Minute}).Do(req)
 	if err != nil {
 		return fmt.Errorf("%w (is `make dev` running?)", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -47,5 +48,29 @@ func TestJobPrintsWhatTheJobReturned(t *testing.T) {
 				t.Fatalf("exit %d\nstdout %q\nstderr %q\nwant %d %q %q", code, stdout, stderr, tc.code, tc.stdout, tc.stderr)
 			}
 		})
+	}
+}
+
+// TestJobSendsTheDay: -day (make job DAY=…) reaches the gateway as the detail's "day"; without it
+// the request has no body.
+func TestJobSendsTheDay(t *testing.T) {
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, string(b))
+		w.Header().Set("content-type", "application/json")
+		_, _ = w.Write([]byte(`{"function":"reconcile","ms":3}`))
+	}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	getenv := env(EnvStateDir, t.TempDir(), "PORT", port)
+	if code, _, stderr := runCLI(t, getenv, "job", "-name", "reconcile", "-day", "2026-12-05"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, getenv, "job", "-name", "reconcile", "-day", ""); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if len(bodies) != 2 || bodies[0] != `{"day":"2026-12-05"}` || bodies[1] != "" {
+		t.Fatalf("bodies %q, want the day then nothing", bodies)
 	}
 }
