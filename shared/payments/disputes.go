@@ -34,6 +34,26 @@ func disputeClosed(status string) bool {
 	return false
 }
 
+// disputeStage orders a dispute's statuses as Stripe moves them: an inquiry (warning_*) may
+// escalate to a chargeback, a chargeback goes from needs_response to under_review to won or lost,
+// and nothing goes back. An event carrying an earlier stage than the one recorded is stale (events
+// arrive out of order) and moves nothing. Unknown statuses rank with the chargeback's first stage.
+func disputeStage(status string) int {
+	switch stripe.DisputeStatus(status) {
+	case stripe.DisputeStatusWarningNeedsResponse:
+		return 0
+	case stripe.DisputeStatusWarningUnderReview:
+		return 1
+	case stripe.DisputeStatusWarningClosed:
+		return 2
+	case stripe.DisputeStatusUnderReview:
+		return 4
+	case stripe.DisputeStatusWon, stripe.DisputeStatusLost:
+		return 5
+	}
+	return 3 // needs_response
+}
+
 // Apply records what a dispute event says: charge.dispute.created, .updated, .closed,
 // .funds_withdrawn and .funds_reinstated. Events arrive in any order and more than once; each
 // outcome is counted exactly once, because it is counted only by the write that moves the stored
@@ -121,7 +141,8 @@ func disputeChange(p Payment, cur *Dispute, f disputeFacts, ev stripe.EventType,
 		d = *cur
 	}
 	moved := cur == nil
-	if cur != nil && f.Status != "" && f.Status != d.Status && !disputeClosed(d.Status) {
+	if cur != nil && f.Status != "" && f.Status != d.Status && !disputeClosed(d.Status) &&
+		disputeStage(f.Status) > disputeStage(d.Status) {
 		d.Status, moved, action = f.Status, true, "dispute.update"
 	}
 	if moved {
