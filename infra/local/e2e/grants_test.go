@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
 
 	"github.com/liberation/monetization/infra/local/iamcheck"
 	"github.com/liberation/monetization/shared/manifest"
@@ -65,4 +68,32 @@ func (g grantCheck) Run() int {
 	}
 	fmt.Fprintf(os.Stderr, "iam grants: every grant used (%d uses recorded in %s)\n", len(uses), path)
 	return 0
+}
+
+// usesCoverGrants asserts that the run's recorded uses of fn so far include an action starting with
+// action (the grant the calling test exists to exercise: "ssm:" for a secret, "ses:SendEmail") and
+// cover every grant fn has — the suite's grant-vs-use check, for one function, inside its test.
+func usesCoverGrants(t *testing.T, fn, action string) {
+	t.Helper()
+	path := os.Getenv(iamcheck.EnvUseLog) // set by TestMain (grantCheck) for the whole run
+	if path == "" {
+		t.Fatalf("%s is not set: the use log is written by this package's TestMain", iamcheck.EnvUseLog)
+	}
+	all, err := iamcheck.ReadUses(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uses []iamcheck.Use
+	for _, u := range all {
+		if u.Function == fn {
+			uses = append(uses, u)
+		}
+	}
+	if !slices.ContainsFunc(uses, func(u iamcheck.Use) bool { return strings.HasPrefix(u.Action, action) }) {
+		t.Fatalf("no %s by %s among its recorded uses %+v", action, fn, uses)
+	}
+	unused, ungranted := iamcheck.Unused([]manifest.Function{manifest.MustByName(fn)}, uses, manifest.UnexercisedGrants)
+	if len(unused)+len(ungranted) > 0 {
+		t.Fatalf("%s: granted, not used: %q; used, not granted: %q", fn, unused, ungranted)
+	}
 }

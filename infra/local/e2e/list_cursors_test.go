@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/liberation/monetization/infra/local/iamcheck"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace"
 )
@@ -123,33 +121,6 @@ func refusedCursor(t *testing.T, h *Harness, path, token, cursor string) {
 	}
 }
 
-// allGrantsUsed asserts that the run's recorded uses of fn cover all its grants, a parameter read
-// (the cursor secret) among them.
-func allGrantsUsed(t *testing.T, fn string) {
-	t.Helper()
-	path := os.Getenv(iamcheck.EnvUseLog) // set by TestMain for the whole run
-	if path == "" {
-		t.Fatalf("%s is not set: the use log is written by this package's TestMain", iamcheck.EnvUseLog)
-	}
-	all, err := iamcheck.ReadUses(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var uses []iamcheck.Use
-	for _, u := range all {
-		if u.Function == fn {
-			uses = append(uses, u)
-		}
-	}
-	if !slices.ContainsFunc(uses, func(u iamcheck.Use) bool { return strings.HasPrefix(u.Action, "ssm:") }) {
-		t.Fatalf("no parameter (cursor secret) read by %s among its recorded uses %+v", fn, uses)
-	}
-	unused, ungranted := iamcheck.Unused([]manifest.Function{manifest.MustByName(fn)}, uses, manifest.UnexercisedGrants)
-	if len(unused)+len(ungranted) > 0 {
-		t.Fatalf("%s: granted, not used: %q; used, not granted: %q", fn, unused, ungranted)
-	}
-}
-
 // The seats of a license, one per page: two members joined with an invite.
 func TestLicenseSeatsPageWithSignedCursors(t *testing.T) {
 	h := Start(t)
@@ -182,7 +153,7 @@ func TestLicenseSeatsPageWithSignedCursors(t *testing.T) {
 	// and this one's cursor is no cursor on the other license.
 	other := newOrg(t, h, 5, "block", "restrict", time.Now())
 	refusedCursor(t, h, "/licenses/"+other.lic.ID+"/seats?limit=1", other.admin, first)
-	allGrantsUsed(t, "list-license-seats")
+	usesCoverGrants(t, "list-license-seats", "ssm:") // the cursor secret
 }
 
 // A course's reviews, one per page: two enrolled learners each write one.
@@ -221,7 +192,7 @@ func TestCourseReviewsPageWithSignedCursors(t *testing.T) {
 	// Bound to its course: the cursor is no cursor on another course's reviews.
 	other, _ := m.publishedCourse(t, itok, "Other reviews", 999)
 	refusedCursor(t, m.Harness, "/courses/"+other.ID+"/reviews?limit=1", "", first)
-	allGrantsUsed(t, "list-reviews")
+	usesCoverGrants(t, "list-reviews", "ssm:") // the cursor secret
 }
 
 // The agents' queue of open tickets, one per page: two learners each open one.
@@ -258,5 +229,5 @@ func TestSupportQueuePagesWithSignedCursors(t *testing.T) {
 	refusedCursor(t, h, path, agent, tamperCursor(t, first))
 	// Bound to its status: the open queue's cursor is no cursor on the pending queue.
 	refusedCursor(t, h, "/support/queue?status=pending&limit=1", agent, first)
-	allGrantsUsed(t, "list-support-queue")
+	usesCoverGrants(t, "list-support-queue", "ssm:") // the cursor secret
 }

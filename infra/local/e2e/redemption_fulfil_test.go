@@ -4,14 +4,11 @@ package e2e
 
 import (
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/liberation/monetization/infra/local/iamcheck"
 	"github.com/liberation/monetization/infra/local/localtest"
-	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/rewards"
 	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
 )
@@ -176,26 +173,5 @@ func TestAdminFulfilsACouponApprovedWhileStripeFailed(t *testing.T) {
 	// its ses:SendEmail — the grant this test exists to exercise — and, with it, every other grant of
 	// the function (table, index, Stripe key parameter), so the suite's grant-vs-use check finds none
 	// of them unused.
-	path := os.Getenv(iamcheck.EnvUseLog) // set by TestMain (grantCheck) for the whole run
-	if path == "" {
-		t.Fatalf("%s is not set: the use log is written by this package's TestMain", iamcheck.EnvUseLog)
-	}
-	all, err := iamcheck.ReadUses(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const fn = "fulfil-redemption"
-	var uses []iamcheck.Use
-	for _, u := range all {
-		if u.Function == fn {
-			uses = append(uses, u)
-		}
-	}
-	if !slices.ContainsFunc(uses, func(u iamcheck.Use) bool { return u.Action == "ses:SendEmail" }) {
-		t.Fatalf("no ses:SendEmail by %s among its recorded uses %+v", fn, uses)
-	}
-	unused, ungranted := iamcheck.Unused([]manifest.Function{manifest.MustByName(fn)}, uses, manifest.UnexercisedGrants)
-	if len(unused)+len(ungranted) > 0 {
-		t.Fatalf("%s: granted, not used: %q; used, not granted: %q", fn, unused, ungranted)
-	}
+	usesCoverGrants(t, "fulfil-redemption", "ses:SendEmail")
 }

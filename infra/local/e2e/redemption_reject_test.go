@@ -4,14 +4,12 @@ package e2e
 
 import (
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stripe/stripe-go/v76"
 
-	"github.com/liberation/monetization/infra/local/iamcheck"
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/infra/local/stripefake"
 	"github.com/liberation/monetization/shared/manifest"
@@ -219,26 +217,5 @@ func TestAdminRejectsACouponApprovedWhileStripeFailed(t *testing.T) {
 
 	// reject-redemption's recorded uses: the Stripe key read, the table and ses:SendEmail, i.e. every
 	// grant it has (the suite's grant-vs-use check finds none unused).
-	path := os.Getenv(iamcheck.EnvUseLog) // set by TestMain for the whole run
-	if path == "" {
-		t.Fatalf("%s is not set: the use log is written by this package's TestMain", iamcheck.EnvUseLog)
-	}
-	all, err := iamcheck.ReadUses(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const fn = "reject-redemption"
-	var uses []iamcheck.Use
-	for _, u := range all {
-		if u.Function == fn {
-			uses = append(uses, u)
-		}
-	}
-	if !slices.ContainsFunc(uses, func(u iamcheck.Use) bool { return strings.HasPrefix(u.Action, "ssm:") }) {
-		t.Fatalf("no parameter (Stripe key) read by %s among its recorded uses %+v", fn, uses)
-	}
-	unused, ungranted := iamcheck.Unused([]manifest.Function{manifest.MustByName(fn)}, uses, manifest.UnexercisedGrants)
-	if len(unused)+len(ungranted) > 0 {
-		t.Fatalf("%s: granted, not used: %q; used, not granted: %q", fn, unused, ungranted)
-	}
+	usesCoverGrants(t, "reject-redemption", "ssm:")
 }
