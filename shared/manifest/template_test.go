@@ -95,6 +95,15 @@ func TestTemplateMatchesManifest(t *testing.T) {
 			p := r.Properties
 			eq(t, "BuildMethod", r.Metadata["BuildMethod"], "go1.x")
 			eq(t, "CodeUri", p["CodeUri"], f.CodeDir())
+			// Its own log group, with a retention (Lambda's default group keeps logs forever).
+			logs, ok := tpl.Resources[f.LogicalID()+"Logs"]
+			if !ok || logs.Type != "AWS::Logs::LogGroup" {
+				t.Fatalf("no AWS::Logs::LogGroup %sLogs", f.LogicalID())
+			}
+			if days, _ := logs.Properties["RetentionInDays"].(int); days <= 0 {
+				t.Errorf("%sLogs RetentionInDays = %v, want a retention", f.LogicalID(), logs.Properties["RetentionInDays"])
+			}
+			eq(t, "LoggingConfig.LogGroup", fmt.Sprint(p["LoggingConfig"]), fmt.Sprint(map[string]any{"LogGroup": map[string]any{"Ref": f.LogicalID() + "Logs"}}))
 			eq(t, "Runtime", tpl.prop(p, "Runtime"), "provided.al2023")
 			eq(t, "Architectures", tpl.prop(p, "Architectures"), []any{"arm64"})
 			eq(t, "Handler", tpl.prop(p, "Handler"), "bootstrap")
