@@ -105,8 +105,8 @@ token: localstack ## print a local bearer token: make -s token SUB=u1 [EMAIL=a@b
 trigger: localstack ## send a signed Stripe event to make dev's webhook: make trigger EVENT=invoice.paid SUB=u1 [TIER=pro] [AMOUNT=1900] [ARGS=...]
 	@$(LOCAL) trigger -event "$(EVENT)" -user "$(SUB)" $(if $(TIER),-tier "$(TIER)") $(if $(AMOUNT),-amount "$(AMOUNT)") $(ARGS) || true
 
-job: localstack ## run a scheduled job now against make dev and print its report: make job NAME=billing-cycle [DAY=yyyy-mm-dd: reconcile's day]
-	@$(LOCAL) job -name "$(NAME)" -day "$(DAY)" || true
+job: localstack ## run a scheduled job now against make dev and print its report: make job NAME=billing-cycle [DAY=yyyy-mm-dd: reconcile's day] [DRY_RUN=1 RESTART=1: backfill-journal]
+	@$(LOCAL) job -name "$(NAME)" -day "$(DAY)" $(if $(DRY_RUN),-dry-run) $(if $(RESTART),-restart) || true
 
 seed: ## load a demo marketplace (instructors, 50 courses, learners, purchases, reviews) into make dev; idempotent
 	@$(LOCAL) seed

@@ -22,6 +22,7 @@ func init() {
 				Bucket: []string{"s3:PutObject", "s3:GetObject"}, BucketPrefix: BooksPrefix,
 				TimeoutSeconds: 60, MemoryMB: 512},
 			reconcileJob(),
+			backfillJob(),
 		},
 	})
 }
@@ -37,4 +38,18 @@ func reconcileJob() Function {
 		Package: "shared/books/reconcile",
 		Trigger: Trigger{Kind: Schedule, Expression: "cron(30 2 * * ? *)"}, Auth: Internal,
 		TimeoutSeconds: 300, Table: []string{GetItem, QueryIndex, PutItem, UpdateItem}, Cursors: true, Stripe: true}
+}
+
+// backfillJob posts the entries of the history from before the journal (issue 17, docs/books.md
+// "Backfill", shared/books/backfill): a table walk (Scan, TableWalkers) resumable from its
+// checkpoint item, handing each record of money to its area's journal.Backfiller. Daily, so a walk
+// longer than one run's 15 minutes goes on the next day; once done, a run only reads its
+// checkpoint. GetItem/Query: the areas' own reads around a record (a refund's payment, a sale's
+// entries) and the checkpoint; PutItem/UpdateItem: posting entries (journal.Repo.Post) and the
+// checkpoint.
+func backfillJob() Function {
+	return Function{Name: "backfill-journal", Summary: "Post the journal entries of the money history from before the journal (resumable; dry run)",
+		Package: "shared/books/backfill",
+		Trigger: Trigger{Kind: Schedule, Expression: "cron(45 3 * * ? *)"}, Auth: Internal,
+		TimeoutSeconds: 900, MemoryMB: 512, Table: []string{Scan, GetItem, Query, PutItem, UpdateItem}}
 }

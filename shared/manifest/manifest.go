@@ -49,7 +49,8 @@ type Trigger struct {
 	Expression string
 }
 
-// Table actions a function may be granted. Scan is deliberately absent: no request path scans.
+// Table actions a function may be granted. No request path scans: Scan is granted only to the
+// table walkers (TableWalkers), scheduled jobs that read the whole table once (a backfill).
 // TransactWriteItems is not an IAM action: IAM authorises each Put/Update/ConditionCheck inside a
 // transaction as PutItem/UpdateItem/ConditionCheckItem, so those are what a transacting function needs.
 const (
@@ -64,7 +65,16 @@ const (
 	// (<table>/index/*), where Query grants it on the table's own keys: IAM has one action for both
 	// and tells them apart by resource, so a function reading only GSI1 gets no Query on the table.
 	QueryIndex = "dynamodb:Query(index)"
+	// Scan walks the whole table, page by page. Only the functions in TableWalkers may list it
+	// (TestOnlyTableWalkersScan): one-off jobs, internal, resumable from a checkpoint.
+	Scan = "dynamodb:Scan"
 )
+
+// TableWalkers are the functions that may Scan the table, each with the reason (decision 0083).
+var TableWalkers = map[string]string{
+	"backfill-journal": "posts the journal entries of the money history from before the journal: every area's " +
+		"records of money, which no index lists together; runs until it has walked the table once",
+}
 
 // Function is one Lambda.
 type Function struct {

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -23,7 +24,7 @@ func TestManifestInvariants(t *testing.T) {
 			t.Errorf("%s: no summary", f.Name)
 		}
 		for _, a := range f.Table {
-			if a == "dynamodb:Scan" || strings.Contains(a, "*") {
+			if strings.Contains(a, "*") {
 				t.Errorf("%s: forbidden table action %s", f.Name, a)
 			}
 		}
@@ -99,5 +100,29 @@ func TestPascal(t *testing.T) {
 		if got := Pascal(in); got != want {
 			t.Errorf("Pascal(%q) = %q", in, got)
 		}
+	}
+}
+
+// TestOnlyTableWalkersScan: Scan is granted to the table walkers alone (decision 0083), each an
+// internal scheduled job that lists it and says why; no route, webhook or consumer scans.
+func TestOnlyTableWalkersScan(t *testing.T) {
+	walkers := 0
+	for _, f := range Functions {
+		scans := slices.Contains(f.Table, Scan)
+		why, walker := TableWalkers[f.Name]
+		switch {
+		case scans && !walker:
+			t.Errorf("%s: lists %s but is not a table walker", f.Name, Scan)
+		case walker && !scans:
+			t.Errorf("%s: a table walker that does not list %s", f.Name, Scan)
+		case walker && (f.Trigger.Kind != Schedule || f.Auth != Internal || why == ""):
+			t.Errorf("%s: a table walker must be an internal scheduled job with a reason", f.Name)
+		}
+		if walker {
+			walkers++
+		}
+	}
+	if walkers != len(TableWalkers) {
+		t.Errorf("%d table walkers declared, %d found among the functions", len(TableWalkers), walkers)
 	}
 }

@@ -28,11 +28,15 @@ import (
 //   - stripe_in_flight: the customer money the event moves at Stripe — a sale's gross (debit), a
 //     refund's amount (credit; a refund that failed is a debit), the disputed amount Stripe
 //     withdraws when a chargeback opens (credit) and reinstates when it is won (debit);
+//   - a sale bought with a rewards coupon (Sale.DiscountCents, docs/books.md "Token redemption:
+//     coupon"): the discount is a debit to marketing_token_redemptions on the buyer's party — the
+//     tokens paid it, and it grosses the commission up, as the coupon's price was ours to give;
+//     refunds and disputes of the sale never give it back (Stripe does not restore a used coupon);
 //   - the rule's balancing account takes the rest: commission revenue for a sale (= the platform's
-//     share), refunds_marketplace for refunds and disputes_marketplace for disputes (the platform's
-//     share of what went back, plus, while a dispute is open, the instructors' held share Stripe has
-//     withdrawn), transfers_connected for payouts and their reversals. A release has none: it moves
-//     money between two payable buckets.
+//     share, plus the token-funded discount), refunds_marketplace for refunds and
+//     disputes_marketplace for disputes (the platform's share of what went back, plus, while a
+//     dispute is open, the instructors' held share Stripe has withdrawn), transfers_connected for
+//     payouts and their reversals. A release has none: it moves money between two payable buckets.
 //
 // A "clawback" (a refund or a lost dispute after the share was paid out) is no kind of its own: the
 // refund's or the dispute's debit lands on instructor_payable_available, which goes below zero for
@@ -74,8 +78,10 @@ var journalRules = []struct {
 	balancing     journal.AccountID
 	accounts      []journal.AccountID
 }{
-	{JournalSale, "a course sale: the instructors' shares pending, the rest commission", journal.RevenueMarketplaceCommission,
-		[]journal.AccountID{journal.StripeInFlight, journal.InstructorPayablePending, journal.RevenueMarketplaceCommission}},
+	{JournalSale, "a course sale: the instructors' shares pending, the rest commission (grossed up by a token-funded discount)",
+		journal.RevenueMarketplaceCommission,
+		[]journal.AccountID{journal.StripeInFlight, journal.MarketingTokenRedemptions, journal.InstructorPayablePending,
+			journal.RevenueMarketplaceCommission}},
 	{JournalRelease, "instructors' shares released after the refund window", "",
 		[]journal.AccountID{journal.InstructorPayablePending, journal.InstructorPayableAvailable}},
 	{JournalRefund, "a course sale refunded (in part): shares reversed, the platform's share to refunds", journal.RefundsMarketplace,
@@ -181,10 +187,16 @@ func journalEntry(c *Change) (*journal.Entry, error) {
 		paid += d.Paid
 	}
 
-	// The customer money the event moves at Stripe.
+	// The customer money the event moves at Stripe (and, for a sale, what the tokens paid).
+	var discount int64
 	switch kind {
 	case JournalSale:
 		line(journal.StripeInFlight, m.Gross, "")
+		var err error
+		if discount, err = saleDiscount(c); err != nil {
+			return nil, err
+		}
+		line(journal.MarketingTokenRedemptions, discount, c.Sale.BuyerID)
 	case JournalRefund, JournalRefundReversed:
 		line(journal.StripeInFlight, -m.Refunded, "")
 	case JournalDispute, JournalDisputeEscalated, JournalDisputeWon, JournalDisputeLost:
@@ -203,11 +215,13 @@ func journalEntry(c *Change) (*journal.Entry, error) {
 		return nil, nil // the deltas cancel out: nothing happened to the books
 	}
 
-	// The split to the cent: the commission is the platform's share, a transfer is what was paid.
+	// The split to the cent: the commission is the platform's share (plus the token-funded
+	// discount), a transfer is what was paid.
 	switch kind {
 	case JournalSale:
-		if got := credited(e, journal.RevenueMarketplaceCommission); got != m.Platform {
-			return nil, apperr.New(apperr.Internal, "journal: sale commission %d is not the platform's share %d", got, m.Platform)
+		if got := credited(e, journal.RevenueMarketplaceCommission); got != m.Platform+discount {
+			return nil, apperr.New(apperr.Internal, "journal: sale commission %d is not the platform's share %d + the discount %d",
+				got, m.Platform, discount)
 		}
 	case JournalPayout, JournalPayoutFailed, JournalTransferReversed:
 		if got := credited(e, journal.TransfersConnected); got != paid {
@@ -224,6 +238,21 @@ func journalEntry(c *Change) (*journal.Entry, error) {
 		return nil, err
 	}
 	return &e, nil
+}
+
+// saleDiscount is the token-funded discount a sale's entry books, read from the sale itself (so an
+// entry rebuilt from a stored sale books it too). A negative discount, or one without the rewards
+// coupon that funded it, is a bug of the caller (planSale books neither) and refused rather than
+// booked as marketing expense nobody can explain.
+func saleDiscount(c *Change) (int64, error) {
+	if c.Sale == nil || c.Sale.DiscountCents == 0 {
+		return 0, nil
+	}
+	if c.Sale.DiscountCents < 0 || !couponCode(c.Sale.CouponID) {
+		return 0, apperr.New(apperr.Internal, "journal: sale %s has a discount of %d without a rewards coupon (%q)",
+			c.Sale.ID, c.Sale.DiscountCents, c.Sale.CouponID)
+	}
+	return c.Sale.DiscountCents, nil
 }
 
 // credited is an account's credits minus debits in e.

@@ -20,10 +20,13 @@ import (
 //   - every entry is valid and balances;
 //   - per instructor and bucket, the journal's instructor payable (pending, available, held) is the
 //     instructor's balance in the marketplace's own records (and so the sum of their ledger);
-//   - commission revenue − refunds − disputes (marketplace) is the marketplace's net commission:
-//     Σ over sales of the platform's share net of reversals, less what Stripe holds back beyond
-//     what the sale returned (an open dispute's withdrawn amount; a refund stacked on a lost
-//     dispute) — zero once disputes are decided, which the stats count;
+//   - commission revenue − refunds − disputes (marketplace) − the sales' token-funded discounts is
+//     the marketplace's net commission: Σ over sales of the platform's share net of reversals, less
+//     what Stripe holds back beyond what the sale returned (an open dispute's withdrawn amount; a
+//     refund stacked on a lost dispute) — zero once disputes are decided, which the stats count.
+//     A discount grosses the commission up when the sale is booked and nothing takes it back;
+//   - marketing_token_redemptions is Σ of the sales' discounts, per buyer (the line's party), and
+//     a discount that was not the checkout's rewards coupon is in neither;
 //   - transfers_connected is what the payouts transferred net of reversals (the paid bucket);
 //   - with every event delivered, stripe_in_flight is what Stripe holds of the charges (paid − refunds
 //     − disputed funds withheld), and transfers_connected what Stripe transferred;
@@ -58,13 +61,27 @@ func (h *history) checkJournal() {
 			h.fail("instructor %q: journal payable pending/available/held %v, ledger balance %+v", id, got, bal)
 		}
 	}
-	var netCommission, inFlightWant int64
+	var netCommission, inFlightWant, discounts int64
+	perBuyer := map[string]int64{}
 	for _, s := range h.books.sales {
 		netCommission += s.PlatformNet() - (s.Refunded + s.Withdrawn() - s.Returned())
 		inFlightWant += s.Amount - s.Refunded - s.Withdrawn()
+		discounts += s.DiscountCents
+		if s.DiscountCents != 0 {
+			perBuyer[s.BuyerID] += s.DiscountCents
+		}
 	}
-	if got := -n[commission][""] - n[refundsMkt][""] - n[disputesMkt][""]; got != netCommission {
-		h.fail("commission − refunds − disputes = %d, the marketplace's net commission %d", got, netCommission)
+	if got := -n[commission][""] - n[refundsMkt][""] - n[disputesMkt][""] - discounts; got != netCommission {
+		h.fail("commission − refunds − disputes − token discounts (%d) = %d, the marketplace's net commission %d", discounts, got, netCommission)
+	}
+	tokens := map[string]int64{}
+	for party, v := range n[marketing] {
+		if v != 0 {
+			tokens[party] = v
+		}
+	}
+	if !maps.Equal(tokens, perBuyer) {
+		h.fail("marketing_token_redemptions per party %v, the sales' token-funded discounts per buyer %v", tokens, perBuyer)
 	}
 	if n[inFlight][""] != inFlightWant {
 		h.fail("stripe_in_flight %d, the sales' money at Stripe %d", n[inFlight][""], inFlightWant)

@@ -43,7 +43,8 @@ func TestSaleHistoriesConvergeToStripe(t *testing.T) {
 		}
 	}
 	t.Logf("%d histories; steps %v", count, stats)
-	for _, k := range []string{"early-event", "refund-failed", "dispute-lost", "dispute-won", "duplicate", "transfer-reversed", "paid-out"} {
+	for _, k := range []string{"early-event", "refund-failed", "dispute-lost", "dispute-won", "duplicate", "transfer-reversed", "paid-out",
+		"token-discount", "token-discount-refunded", "other-discount"} {
 		if stats[k] == 0 {
 			t.Errorf("no history exercised %s: %v", k, stats)
 		}
@@ -85,6 +86,12 @@ func newHistory(t *testing.T, seed int64) *history {
 	}
 	for i := 0; i < sessions; i++ {
 		p := h.paid(fmt.Sprintf("cs_%d", i), "ana", "crs_1", h.amount)
+		switch h.rng.Intn(6) {
+		case 0, 1: // bought with a rewards coupon: Stripe's discount on top of what was paid
+			p.DiscountCents, p.CouponID = 1+h.rng.Int63n(h.amount), fmt.Sprintf("LIB20-%010d", i)
+		case 2: // a discount that is no rewards coupon of the checkout: not token-funded
+			p.OtherDiscountCents = 1 + h.rng.Int63n(h.amount)
+		}
 		h.sessions = append(h.sessions, p)
 		h.pending = append(h.pending, &event{typ: "checkout", id: "evt_cs_" + p.SessionID, purchase: p, pi: p.PaymentIntentID})
 	}
@@ -390,6 +397,20 @@ func (h *history) checkConverged(stats map[string]int) {
 		if s.Refunded != refunded || s.DisputeLost != min(lost, s.Amount) {
 			h.fail("sale %s: refunded %d lost %d; Stripe: refunded %d lost %d", s.ID, s.Refunded, s.DisputeLost, refunded, lost)
 		}
+		// The sale keeps the token-funded discount its session had, and only that one, whatever
+		// came back after it.
+		if s.DiscountCents != p.DiscountCents || s.CouponID != p.CouponID || s.Amount != p.AmountCents {
+			h.fail("sale %s: discount %d coupon %q amount %d; the session: %d %q %d (other discount %d)", s.ID,
+				s.DiscountCents, s.CouponID, s.Amount, p.DiscountCents, p.CouponID, p.AmountCents, p.OtherDiscountCents)
+		}
+		switch {
+		case s.DiscountCents > 0 && s.Returned() > 0:
+			stats["token-discount-refunded"]++
+		case s.DiscountCents > 0:
+			stats["token-discount"]++
+		case p.OtherDiscountCents > 0:
+			stats["other-discount"]++
+		}
 		if s.DuplicateOf != "" {
 			stats["duplicate"]++
 			if s.Stands() && s.Status != SaleDisputed { // Stripe refuses to refund a charge under dispute
@@ -432,4 +453,5 @@ func (h *history) checkConverged(stats map[string]int) {
 		}
 	}
 	h.checkJournalAgreesWithStripe(transferred)
+	h.checkReconciles(stats)
 }

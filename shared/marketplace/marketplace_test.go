@@ -299,3 +299,104 @@ func TestSaleFacts(t *testing.T) {
 		t.Fatalf("a rewritten review is the same fact: %+v", rv)
 	}
 }
+
+// A Checkout Session's discount is token-funded only when it is the rewards coupon the checkout was
+// created with (metadata.couponId, which CourseCheckout writes with the session's discounts) and,
+// when Stripe sends the breakdown, nothing else; any other discount is reported apart and never
+// token-funded. AmountCents stays what the buyer paid.
+func TestCheckoutDiscountIsTokenFundedOnlyFromItsRewardsCoupon(t *testing.T) {
+	const code = "LIB20-7K3M9Q2X4D"
+	breakdown := func(parts ...*stripe.CheckoutSessionTotalDetailsBreakdownDiscount) *stripe.CheckoutSessionTotalDetailsBreakdown {
+		return &stripe.CheckoutSessionTotalDetailsBreakdown{Discounts: parts}
+	}
+	part := func(amount int64, coupon string) *stripe.CheckoutSessionTotalDetailsBreakdownDiscount {
+		return &stripe.CheckoutSessionTotalDetailsBreakdownDiscount{Amount: amount,
+			Discount: &stripe.Discount{Coupon: &stripe.Coupon{ID: coupon}}}
+	}
+	for _, tc := range []struct {
+		name           string
+		coupon         string // metadata.couponId
+		discount       int64  // total_details.amount_discount
+		breakdown      *stripe.CheckoutSessionTotalDetailsBreakdown
+		funded, other  int64
+		fundedCouponID string
+	}{
+		{name: "NoDiscount", coupon: code},
+		{name: "RewardsCoupon", coupon: code, discount: 1000, funded: 1000, fundedCouponID: code},
+		{name: "RewardsCouponInTheBreakdown", coupon: code, discount: 1000, breakdown: breakdown(part(1000, code)), funded: 1000, fundedCouponID: code},
+		{name: "NoCouponOfOurs", discount: 1000, other: 1000},
+		{name: "NotARewardsCode", coupon: "SUMMER20", discount: 1000, other: 1000},
+		{name: "AnotherCouponApplied", coupon: code, discount: 1000, breakdown: breakdown(part(1000, "LIB20-AAAAAAAAAA")), other: 1000},
+		{name: "OurCouponAndAnother", coupon: code, discount: 1500, breakdown: breakdown(part(1000, code), part(500, "SUMMER5")), other: 1500},
+		{name: "BreakdownShort", coupon: code, discount: 1500, breakdown: breakdown(part(1000, code)), other: 1500},
+		{name: "PromotionCode", coupon: code, discount: 1000, other: 1000, breakdown: breakdown(&stripe.CheckoutSessionTotalDetailsBreakdownDiscount{
+			Amount: 1000, Discount: &stripe.Discount{Coupon: &stripe.Coupon{ID: code}, PromotionCode: &stripe.PromotionCode{ID: "promo_1"}}})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &stripe.CheckoutSession{ID: "cs_1", Mode: stripe.CheckoutSessionModePayment,
+				PaymentStatus: stripe.CheckoutSessionPaymentStatusPaid, AmountTotal: 4000, Currency: "usd",
+				PaymentIntent: &stripe.PaymentIntent{ID: "pi_1"},
+				TotalDetails:  &stripe.CheckoutSessionTotalDetails{AmountDiscount: tc.discount, Breakdown: tc.breakdown},
+				Metadata:      map[string]string{"courseId": "crs_01JDZ8K3M4N5P6Q7R8S9T0VWXY", "userId": "u1"}}
+			if tc.coupon != "" {
+				s.Metadata["couponId"] = tc.coupon
+			}
+			p, ok := PurchaseOf(s, t0)
+			if !ok || p.AmountCents != 4000 || p.DiscountCents != tc.funded || p.CouponID != tc.fundedCouponID || p.OtherDiscountCents != tc.other {
+				t.Fatalf("purchase %+v (%v): want funded %d %q, other %d", p, ok, tc.funded, tc.fundedCouponID, tc.other)
+			}
+		})
+	}
+}
+
+// A discount that is not the checkout's rewards coupon is not booked as token-funded: the sale is
+// booked on what was paid, exactly as an undiscounted one (no marketing line, commission = the
+// platform's share), and its audit record names the discount. A Purchase built by hand with a
+// "funded" discount but no rewards coupon code gets the same answer. (Refusing the event instead
+// would leave a paid buyer without the course and Stripe retrying for three days.)
+func TestDiscountWithoutItsRewardsCouponIsNotTokenFunded(t *testing.T) {
+	w := newWorld(t)
+	c := w.course("crs_01JDZ8K3M4N5P6Q7R8S9T0VWXY", "ins", 5000)
+	base := Purchase{SessionID: "cs_1", PaymentIntentID: "pi_1", BuyerID: "u1", CourseID: c.ID, AmountCents: 4000,
+		Currency: "usd", PaidAt: t0}
+	other, noCode, badCode := base, base, base
+	other.OtherDiscountCents = 1000
+	noCode.DiscountCents = 1000
+	badCode.DiscountCents, badCode.CouponID = 1000, "SUMMER20"
+	for name, p := range map[string]Purchase{"Other": other, "NoCouponCode": noCode, "NotARewardsCode": badCode} {
+		t.Run(name, func(t *testing.T) {
+			ch, err := planSale(context.Background(), w.d, p, c, "evt_1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := ch.Sale; s.DiscountCents != 0 || s.CouponID != "" || s.Amount != 4000 || s.Platform != 1200 {
+				t.Fatalf("sale %+v", s)
+			}
+			if got := ch.Book.Details["otherDiscountCents"]; got != "1000" || ch.Book.Details["discountCents"] != "" {
+				t.Fatalf("audit details %v", ch.Book.Details)
+			}
+			e := mustEntry(t, ch)
+			for _, l := range e.Lines {
+				if l.Account == marketing {
+					t.Fatalf("a discount nobody funded booked as token-funded: %+v", e.Lines)
+				}
+			}
+			if got := credited(*e, commission); got != 1200 {
+				t.Fatalf("commission %d, want the platform's share 1200", got)
+			}
+		})
+	}
+	// The rewards coupon's discount on the same purchase is booked.
+	funded := base
+	funded.DiscountCents, funded.CouponID = 1000, "LIB20-7K3M9Q2X4D"
+	ch, err := planSale(context.Background(), w.d, funded, c, "evt_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := ch.Sale; s.DiscountCents != 1000 || s.CouponID != funded.CouponID || ch.Book.Details["discountCents"] != "1000" {
+		t.Fatalf("sale %+v, details %v", s, ch.Book.Details)
+	}
+	if e := mustEntry(t, ch); credited(*e, commission) != 2200 || -credited(*e, marketing) != 1000 {
+		t.Fatalf("entry %+v", e.Lines)
+	}
+}

@@ -246,8 +246,15 @@ type Sale struct {
 	// DuplicateOf names the sale (or "free" enrolment) that already gave the buyer the course when
 	// this one was booked: a second payment for the same course, refunded automatically.
 	DuplicateOf string `dynamodbav:"duplicateOf,omitempty"`
-	Version     int64  `dynamodbav:"version"`
-	ledger.Sale        // amount, shares, platform, refunds, disputes, released
+	// DiscountCents is the token-funded discount Stripe applied at checkout — the rewards coupon
+	// CouponID the checkout was created with (PurchaseOf) — on top of what the buyer paid (Amount).
+	// The sale's journal entry books it (journalEntry, also when a backfill rebuilds the entry from
+	// the stored sale): Dr marketing_token_redemptions, the commission grossed up by it. Refunds and
+	// disputes never give it back: Stripe does not restore a used coupon.
+	DiscountCents int64  `dynamodbav:"discountCents,omitempty"`
+	CouponID      string `dynamodbav:"couponId,omitempty"`
+	Version       int64  `dynamodbav:"version"`
+	ledger.Sale          // amount (what was paid), shares, platform, refunds, disputes, released
 }
 
 // Stands reports whether the sale still gives its buyer the course (not everything was returned).

@@ -62,13 +62,32 @@ func ApplyChargeRefunds(ctx context.Context, d *Deps, chargeID, paymentIntentID 
 // are Stripe's, and access and the buyer's review follow the sale. It returns the sale as booked.
 func convergeRefunds(ctx context.Context, d *Deps, sale Sale, listed []StripeRefund, chargeID, eventID string) (Sale, error) {
 	counted := map[string]int64{}
-	var total int64
 	for _, r := range listed {
 		if r.Counts() {
 			counted[r.ID] = r.AmountCents
-			total += r.AmountCents
 		}
 	}
+	// A change in both directions (one refund failed while another started counting) is booked in
+	// two steps, the refunds that stopped counting first: each journal entry then moves money one
+	// way and names only the refunds that moved it, as Stripe's balance transactions do (a refund
+	// and its refund_failure are two movements), so reconciliation matches them one by one.
+	first, err := convergeRefundsTo(ctx, d, sale, chargeID, eventID, func(cur map[string]int64) map[string]int64 {
+		kept := map[string]int64{}
+		for id, cents := range cur {
+			if counted[id] == cents {
+				kept[id] = cents
+			}
+		}
+		return kept
+	})
+	if err != nil {
+		return first, err
+	}
+	return convergeRefundsTo(ctx, d, first, chargeID, eventID, func(map[string]int64) map[string]int64 { return counted })
+}
+
+// convergeRefundsTo books one step: the sale's counted refunds become target(the sale's current).
+func convergeRefundsTo(ctx context.Context, d *Deps, sale Sale, chargeID, eventID string, target func(map[string]int64) map[string]int64) (Sale, error) {
 	var booked Sale
 	err := retryConflicts(ctx, "converge course sale refunds", func() error {
 		s, err := d.Books.Sale(ctx, sale.InstructorID, sale.ID)
@@ -76,6 +95,11 @@ func convergeRefunds(ctx context.Context, d *Deps, sale Sale, listed []StripeRef
 			return err
 		}
 		booked = s
+		counted := target(s.RefundIDs)
+		var total int64
+		for _, cents := range counted {
+			total += cents
+		}
 		stood := s.Stands()
 		m := s.Refund(total)
 		idsChanged := !sameAmounts(s.RefundIDs, counted)

@@ -29,9 +29,20 @@ type Purchase struct {
 	PaymentID       string // payments' record of the same money, when known
 	BuyerID         string
 	CourseID        string
-	AmountCents     int64
+	AmountCents     int64 // what the buyer paid (amount_total): the sale is split on it
 	Currency        string
 	PaidAt          time.Time
+
+	// DiscountCents is the discount Stripe applied at checkout (total_details.amount_discount) when
+	// it is token-funded: the rewards coupon CouponID the checkout was created with, and nothing
+	// else. The sale records both, and its journal entry books the discount as a marketing expense
+	// grossing up the commission (docs/books.md, "Token redemption: coupon").
+	DiscountCents int64
+	CouponID      string
+	// OtherDiscountCents is a discount that is not the checkout's rewards coupon (the marketplace
+	// applies no other, so it is a misconfiguration at Stripe): not token-funded, so not booked as
+	// one; the sale is booked on what was paid, and the discount is logged and audited.
+	OtherDiscountCents int64
 }
 
 // PurchaseOf reads a Checkout Session event: ok is false unless it is a paid one-off purchase of one
@@ -57,7 +68,61 @@ func PurchaseOf(s *stripe.CheckoutSession, paidAt time.Time) (Purchase, bool) {
 	if p.BuyerID == "" || p.AmountCents <= 0 {
 		return Purchase{}, false
 	}
+	p.DiscountCents, p.CouponID, p.OtherDiscountCents = checkoutDiscount(s)
 	return p, true
+}
+
+// checkoutDiscount splits a paid session's discount (total_details.amount_discount) into the
+// token-funded part — the rewards coupon the checkout was created with — and any other. It is
+// token-funded only when the session's metadata.couponId (written by CourseCheckout with the
+// session's discounts, from a coupon buyersCoupon checked; metadata is ours, and the event is
+// signed) is a rewards coupon code and, when Stripe sent the breakdown of the discounts (only when
+// expanded), every discount is that coupon, without a promotion code, and they add up to the
+// total. Anything else is all "other": a discount we cannot tie to a token redemption is never
+// booked as one.
+func checkoutDiscount(s *stripe.CheckoutSession) (funded int64, couponID string, other int64) {
+	if s.TotalDetails == nil || s.TotalDetails.AmountDiscount <= 0 {
+		return 0, "", 0
+	}
+	total := s.TotalDetails.AmountDiscount
+	coupon := s.Metadata["couponId"]
+	if !couponCode(coupon) {
+		return 0, "", total
+	}
+	if b := s.TotalDetails.Breakdown; b != nil && len(b.Discounts) > 0 {
+		var sum int64
+		for _, d := range b.Discounts {
+			if d == nil || d.Discount == nil || d.Discount.Coupon == nil || d.Discount.Coupon.ID != coupon || d.Discount.PromotionCode != nil {
+				return 0, "", total
+			}
+			sum += d.Amount
+		}
+		if sum != total {
+			return 0, "", total
+		}
+	}
+	return total, coupon, 0
+}
+
+// withDiscountOf is p with the discount q's session reported (payments' record of the payment
+// carries none).
+func (p Purchase) withDiscountOf(q Purchase) Purchase {
+	p.DiscountCents, p.CouponID, p.OtherDiscountCents = q.DiscountCents, q.CouponID, q.OtherDiscountCents
+	return p
+}
+
+// tokenDiscount is the purchase's token-funded discount and its coupon, and the discount that is
+// not token-funded: a Purchase built by hand (tests, tools) gets the same rule as PurchaseOf — no
+// rewards coupon code, no token-funded discount.
+func (p Purchase) tokenDiscount() (funded int64, couponID string, other int64) {
+	other = max(p.OtherDiscountCents, 0)
+	switch {
+	case p.DiscountCents <= 0:
+		return 0, "", other
+	case !couponCode(p.CouponID):
+		return 0, "", other + p.DiscountCents
+	}
+	return p.DiscountCents, p.CouponID, other
 }
 
 // PurchaseOfPayment is the purchase behind payments' record of a course Checkout Session.
@@ -93,15 +158,27 @@ func planSale(ctx context.Context, d *Deps, p Purchase, c Course, eventID string
 	if err != nil {
 		return nil, apperr.Wrap(err, apperr.Invalid, "cannot split the sale")
 	}
+	discount, coupon, other := p.tokenDiscount()
 	s := Sale{ID: newID(prefixSale, p.PaidAt), InstructorID: c.InstructorID, CourseID: c.ID, CourseTitle: c.Title,
 		BuyerID: p.BuyerID, SessionID: p.SessionID, PaymentIntentID: p.PaymentIntentID, ChargeID: p.ChargeID,
 		PaymentID: p.PaymentID, Currency: Currency, SoldAt: p.PaidAt, ReleaseAt: p.PaidAt.Add(RefundWindow),
-		EventID: eventID, Sale: money}
+		EventID: eventID, DiscountCents: discount, CouponID: coupon, Sale: money}
 	guard.InstructorID, guard.SaleID = s.InstructorID, s.ID
 	book.SaleID = s.ID
 	book.Counters = map[string]int64{mktmetrics.CtrSales: 1}
 	book.Details = map[string]string{"buyerId": p.BuyerID, "sessionId": p.SessionID, "amountCents": itoa(p.AmountCents),
 		"instructorShareCents": itoa(s.InstructorCents()), "platformShareCents": itoa(s.Platform)}
+	if discount > 0 {
+		book.Details["discountCents"], book.Details["couponId"] = itoa(discount), coupon
+	}
+	if other > 0 {
+		// Booked on what was paid, like any price: the books have no account for a discount nobody
+		// funded, and marketing_token_redemptions must stay what token redemptions cost. An error
+		// line (what alarms on) and the audit record say so.
+		book.Details["otherDiscountCents"] = itoa(other)
+		logging.From(ctx).Error("course checkout discounted by something other than its rewards coupon: not booked as token-funded",
+			"sessionId", p.SessionID, "otherDiscountCents", other)
+	}
 	ch := &Change{Book: book, Move: m, NewPointers: []SalePointer{guard}}
 	if p.PaymentIntentID != "" {
 		k := store.SalePaymentIntentKey(p.PaymentIntentID)
@@ -134,7 +211,12 @@ const RejectedCurrency = "unsupported_currency"
 // items: payments.CheckoutPaidWith adds them to the payment's own transaction, so the payment, the
 // enrolment and the sale are one write.
 func SaleItemsForPayment(ctx context.Context, d *Deps, pay payments.Payment, eventID string) ([]types.TransactWriteItem, error) {
-	p := PurchaseOfPayment(pay)
+	return saleItems(ctx, d, PurchaseOfPayment(pay), eventID)
+}
+
+// saleItems is the sale of purchase p as transaction items (SaleItemsForPayment; the webhook adds
+// the session's discount, which payments' record does not carry).
+func saleItems(ctx context.Context, d *Deps, p Purchase, eventID string) ([]types.TransactWriteItem, error) {
 	c, err := d.Books.Course(ctx, p.CourseID)
 	if err != nil {
 		return nil, apperr.Wrap(err, apperr.Unavailable, "the course %s of session %s is unknown", p.CourseID, p.SessionID)

@@ -55,7 +55,8 @@ func registerHooks(r *webhook.Router, d *Deps, rec checkoutRecorder) {
 		return func(ctx context.Context) error {
 			err := rec.CheckoutPaidWith(ctx, p.BuyerID, &s, payments.SourceOf(ev),
 				func(ctx context.Context, pay payments.Payment) ([]types.TransactWriteItem, error) {
-					return SaleItemsForPayment(ctx, d, pay, ev.ID)
+					// payments' record has what was paid; the session has the coupon's discount.
+					return saleItems(ctx, d, PurchaseOfPayment(pay).withDiscountOf(p), ev.ID)
 				})
 			if err != nil {
 				return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/liberation/monetization/infra/local/stripeevents"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/auth"
+	"github.com/liberation/monetization/shared/books/journal"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/facts"
 	"github.com/liberation/monetization/shared/idempotency/idemtest"
@@ -266,4 +268,65 @@ func TestStripeHooks(t *testing.T) {
 			t.Fatalf("an object not understood: %d", code)
 		}
 	})
+}
+
+// A course bought with a rewards coupon, through the webhook as production wires it (payments'
+// record and the sale in one transaction): the sale records the discount and its coupon, and the
+// sale's journal entry in DynamoDB books it — Dr stripe_in_flight what was paid, Dr
+// marketing_token_redemptions the discount (the buyer's), Cr the instructor's share of what was
+// paid, Cr commission the platform's share + the discount. A discount the session does not tie to
+// its rewards coupon books the plain sale.
+func TestCouponPurchaseThroughTheWebhookBooksTheDiscount(t *testing.T) {
+	w := newHookWorld(t)
+	ctx := context.Background()
+	instr := w.course.InstructorID
+	const code = "LIB20-7K3M9Q2X4D"
+	buy := func(buyer, session, pi, evID, coupon string) []byte {
+		o := stripeevents.CoursePurchase(buyer, w.course.ID, 1599) // 1999 at 20 % off
+		o.SessionID, o.PaymentIntentID, o.EventID, o.Created = session, pi, evID, w.clk.Now()
+		if coupon != "" {
+			o.Metadata["couponId"] = coupon
+		}
+		w.stripe.amounts[pi] = 1599
+		o.DiscountCents = 400
+		return stripeevents.MustBuild(stripeevents.CheckoutSessionCompleted, o)
+	}
+
+	if code, outcome := w.deliver(t, buy("ana", "cs_cp1", "pi_cp1", "evt_cp1", code)); code != 200 || outcome != webhook.OutcomeApplied {
+		t.Fatalf("purchase: %d %s", code, outcome)
+	}
+	s := w.sale(t, "pi_cp1")
+	if s.Amount != 1599 || s.DiscountCents != 400 || s.CouponID != code || s.InstructorCents() != 1119 || s.Platform != 480 {
+		t.Fatalf("sale: %+v", s)
+	}
+	if pay, err := (payments.Repo{S: w.s}).PaymentByStripe(ctx, "", "pi_cp1"); err != nil || pay.AmountCents != 1599 {
+		t.Fatalf("payments' record: %+v %v", pay, err)
+	}
+	e, err := journal.Repo{S: w.s}.Get(ctx, journal.EntryID(JournalSale, "pi_cp1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []journal.Line{{Account: journal.InstructorPayablePending, Credit: 1119, Party: instr},
+		{Account: journal.StripeInFlight, Debit: 1599}, {Account: journal.MarketingTokenRedemptions, Debit: 400, Party: "ana"},
+		{Account: journal.RevenueMarketplaceCommission, Credit: 880}}
+	if !slices.Equal(e.Lines, want) {
+		t.Fatalf("sale entry %+v\nwant %+v", e.Lines, want)
+	}
+
+	// The same discount without the checkout's rewards coupon: the sale of what was paid.
+	if code, outcome := w.deliver(t, buy("bob", "cs_cp2", "pi_cp2", "evt_cp2", "")); code != 200 || outcome != webhook.OutcomeApplied {
+		t.Fatalf("purchase: %d %s", code, outcome)
+	}
+	if s := w.sale(t, "pi_cp2"); s.Amount != 1599 || s.DiscountCents != 0 || s.CouponID != "" {
+		t.Fatalf("sale: %+v", s)
+	}
+	e, err = journal.Repo{S: w.s}.Get(ctx, journal.EntryID(JournalSale, "pi_cp2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []journal.Line{{Account: journal.InstructorPayablePending, Credit: 1119, Party: instr},
+		{Account: journal.StripeInFlight, Debit: 1599}, {Account: journal.RevenueMarketplaceCommission, Credit: 480}}
+	if !slices.Equal(e.Lines, want) {
+		t.Fatalf("sale entry %+v\nwant %+v", e.Lines, want)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/books/journal"
 	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/store"
 )
 
 // The journal invariant of payments over seeded random histories of subscription invoices (with
@@ -411,7 +412,7 @@ func TestPaymentHistoriesKeepTheBooks(t *testing.T) {
 	if testing.Short() {
 		n = 30
 	}
-	entries, subsPosted := 0, 0
+	entries, subsPosted, reconciled := 0, 0, 0
 	for _, seed := range historySeeds(t, n) {
 		clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 		l := newFakeLedger()
@@ -438,10 +439,11 @@ func TestPaymentHistoriesKeepTheBooks(t *testing.T) {
 		}
 		h.redeliverAll()
 		h.check()
+		reconciled += h.checkReconciles(l.entries())
 		entries += len(l.entries())
 	}
-	t.Logf("%d histories, %d entries, %d subscription invoices posted", n, entries, subsPosted)
-	if entries == 0 || subsPosted == 0 {
+	t.Logf("%d histories, %d entries, %d subscription invoices posted, %d items reconciled", n, entries, subsPosted, reconciled)
+	if entries == 0 || subsPosted == 0 || reconciled == 0 {
 		t.Fatal("the histories posted nothing: the generator is broken")
 	}
 }
@@ -457,28 +459,33 @@ func TestPaymentHistoriesOnTheTable(t *testing.T) {
 	for _, seed := range historySeeds(t, n) {
 		clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 		s := newTestStore(t, clk)
-		jr := journal.Repo{S: s}
-		read := func() map[journal.AccountID]int64 {
-			tb, err := jr.TrialBalance(context.Background(), clk.Now().Add(48*time.Hour))
-			if err != nil {
-				t.Fatalf("seed %d: trial balance: %v", seed, err)
-			}
-			out := map[journal.AccountID]int64{}
-			for _, c := range tb.Currencies {
-				for _, a := range c.Accounts {
-					if a.Debits != 0 || a.Credits != 0 {
-						out[a.Account.ID] += a.Debits - a.Credits
-					}
-				}
-			}
-			return out
-		}
-		h := newPayHistory(t, seed, Repo{S: s}, read, clk)
+		h := newPayHistory(t, seed, Repo{S: s}, tableJournal(t, seed, s, clk), clk)
 		for i := 0; i < 25; i++ {
 			h.step()
 			h.check()
 		}
 		h.redeliverAll()
 		h.check()
+	}
+}
+
+// tableJournal reads the journal on the table as net debits per account (its trial balance two
+// days ahead of the clock): what a history's check compares with payments' records.
+func tableJournal(t *testing.T, seed int64, s *store.Store, clk *clock.Fake) func() map[journal.AccountID]int64 {
+	jr := journal.Repo{S: s}
+	return func() map[journal.AccountID]int64 {
+		tb, err := jr.TrialBalance(context.Background(), clk.Now().Add(48*time.Hour))
+		if err != nil {
+			t.Fatalf("seed %d: trial balance: %v", seed, err)
+		}
+		out := map[journal.AccountID]int64{}
+		for _, c := range tb.Currencies {
+			for _, a := range c.Accounts {
+				if a.Debits != 0 || a.Credits != 0 {
+					out[a.Account.ID] += a.Debits - a.Credits
+				}
+			}
+		}
+		return out
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/liberation/monetization/shared/billing/tiers"
 	"github.com/liberation/monetization/shared/blob/s3blob"
 	"github.com/liberation/monetization/shared/books"
+	"github.com/liberation/monetization/shared/books/backfill"
 	"github.com/liberation/monetization/shared/books/reconcile"
 	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/mail/sesmail"
@@ -42,6 +43,7 @@ var generated = map[string]Entry{
 	"get-books-statement":        {Build: build(books.NewGetBooksStatement), Constructor: "books.NewGetBooksStatement", Providers: []platform.Provider{}},
 	"create-books-export":        {Build: build(books.NewCreateBooksExport), Constructor: "books.NewCreateBooksExport", Providers: []platform.Provider{s3blob.Provide}},
 	"reconcile":                  {Build: build(reconcile.NewReconcile), Constructor: "reconcile.NewReconcile", Providers: []platform.Provider{}},
+	"backfill-journal":           {Build: build(backfill.NewBackfillJournal), Constructor: "backfill.NewBackfillJournal", Providers: []platform.Provider{}},
 	"create-license":             {Build: build(licensing.NewCreateLicense), Constructor: "licensing.NewCreateLicense", Providers: []platform.Provider{}},
 	"list-licenses":              {Build: build(licensing.NewListLicenses), Constructor: "licensing.NewListLicenses", Providers: []platform.Provider{}},
 	"update-license":             {Build: build(licensing.NewUpdateLicense), Constructor: "licensing.NewUpdateLicense", Providers: []platform.Provider{}},

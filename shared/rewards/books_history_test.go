@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/books/backfill/walk"
+	"github.com/liberation/monetization/shared/books/backfill/walk/walktest"
 	"github.com/liberation/monetization/shared/books/journal"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
@@ -378,8 +380,9 @@ func TestRedemptionHistoriesKeepTheBooks(t *testing.T) {
 
 // TestRedemptionHistoriesOnTheTable runs a few histories on the DynamoDB repository (in process,
 // moto with the integration tag) and reads the journal back from the table: postings, entries,
-// and a trial balance that balances.
+// and a trial balance that balances; then the journal backfill rebuilds that journal exactly.
 func TestRedemptionHistoriesOnTheTable(t *testing.T) {
+	rebuiltAll := 0
 	n := 3
 	if testing.Short() {
 		n = 1
@@ -403,5 +406,27 @@ func TestRedemptionHistoriesOnTheTable(t *testing.T) {
 				h.fail("trial balance %+v", c)
 			}
 		}
+		// The backfill: nothing over the live journal; with the journal wiped, the same entries
+		// exactly (a credit's entry is built from the redemption alone: same id, date and lines).
+		live := walktest.Entries(t, s)
+		if rep := walktest.Run(t, s, clk, walk.Options{}, 5); rep.Posted != 0 || rep.Present != len(live) {
+			h.fail("backfill over the live journal: %+v (%d live entries)", rep.State, len(live))
+		}
+		walktest.Wipe(t, s)
+		rep := walktest.Run(t, s, clk, walk.Options{Restart: true}, 5)
+		rebuilt := walktest.Entries(t, s)
+		if rep.Posted != len(live) || len(rebuilt) != len(live) {
+			h.fail("backfill after a wipe: %+v, %d entries rebuilt of %d", rep.State, len(rebuilt), len(live))
+		}
+		for id, e := range live {
+			if !journal.Same(rebuilt[id], e) {
+				h.fail("entry %s rebuilt as %+v, live %+v", id, rebuilt[id], e)
+			}
+		}
+		rebuiltAll += len(rebuilt)
+		h.check()
+	}
+	if rebuiltAll == 0 {
+		t.Fatal("no credit entry was rebuilt: the histories granted no credit")
 	}
 }

@@ -63,3 +63,10 @@ func BatchGet[T any](ctx context.Context, s *Store, keys []Key) ([]T, error) {
 	}
 	return out, nil
 }
+
+// ScanAPI is the DynamoDB call behind a table walk. Like BatchGetAPI it is not part of DynamoAPI:
+// only the functions the manifest lists as table walkers (manifest.TableWalkers: a backfill, a
+// migration) are granted dynamodb:Scan; no request path scans.
+type ScanAPI interface {
+	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+}

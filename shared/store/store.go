@@ -203,6 +203,9 @@ func mapWriteErr(err error) error {
 // IsConditionFailed reports whether err is a failed condition (single write or transaction).
 func IsConditionFailed(err error) bool { return errors.Is(err, ErrConditionFailed) }
 
+// DecodeItem decodes a raw item (a table walk's, shared/books/backfill) into out.
+func DecodeItem(item map[string]types.AttributeValue, out any) error { return decode(item, out) }
+
 func decode(item map[string]types.AttributeValue, out any) error {
 	if err := attributevalue.UnmarshalMap(item, out); err != nil {
 		return apperr.Wrap(err, apperr.Internal, "decode item")

@@ -93,7 +93,10 @@ type Options struct {
 	Status   string
 	Currency string // default usd
 
-	AmountCents         int64 // invoice/charge/session amount; default the tier's price (1999 for mode payment)
+	AmountCents int64 // invoice/charge/session amount; default the tier's price (1999 for mode payment)
+	// DiscountCents: a checkout session's discount (total_details.amount_discount; the subtotal
+	// before it is AmountCents + DiscountCents), e.g. a rewards coupon applied to a course.
+	DiscountCents       int64
 	AmountRefundedCents int64 // charge.refunded: default the full amount; charge.refund.updated: the refund's amount
 	CancelAtPeriodEnd   bool
 	PeriodStart         time.Time // default Created
@@ -435,7 +438,7 @@ func checkoutSession(o Options) map[string]any {
 	}
 	return map[string]any{
 		"id": o.SessionID, "object": "checkout.session", "after_expiration": nil,
-		"allow_promotion_codes": nil, "amount_subtotal": o.AmountCents, "amount_total": o.AmountCents,
+		"allow_promotion_codes": nil, "amount_subtotal": o.AmountCents + o.DiscountCents, "amount_total": o.AmountCents,
 		"automatic_tax": map[string]any{"enabled": false, "status": nil}, "billing_address_collection": nil,
 		"cancel_url": "https://app.liberation.local/billing/cancel", "client_reference_id": o.UserID,
 		"created": o.Created.Add(-2 * time.Minute).Unix(), "currency": o.Currency, "customer": o.CustomerID,
@@ -448,7 +451,7 @@ func checkoutSession(o Options) map[string]any {
 		"payment_method_types": []string{"card"}, "payment_status": "paid", "setup_intent": nil,
 		"status": "complete", "submit_type": nil, "subscription": sub,
 		"success_url":   "https://app.liberation.local/billing/success?session_id={CHECKOUT_SESSION_ID}",
-		"total_details": map[string]any{"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+		"total_details": map[string]any{"amount_discount": o.DiscountCents, "amount_shipping": 0, "amount_tax": 0},
 		"ui_mode":       "hosted", "url": nil,
 	}
 }

@@ -184,6 +184,7 @@ func (s *Server) deleteCoupon(id string) answer {
 // customerTx is a customer balance transaction (negative: a credit the customer holds).
 type customerTx struct {
 	ID, Customer, Currency, Description string
+	Type, Invoice                       string // adjustment (created by a call), applied_to_invoice
 	Amount, Created, Ending             int64
 	Metadata                            map[string]string
 }
@@ -208,22 +209,51 @@ func (s *Server) customerBalance(r *http.Request, form url.Values, customer stri
 	if currency == "" {
 		return invalid("Missing required param: currency.")
 	}
-	var ending int64
-	for _, t := range s.custTxs {
-		if t.Customer == customer {
-			ending += t.Amount
+	t := s.addCustomerTx(&customerTx{Customer: customer, Currency: currency, Description: form.Get("description"),
+		Type: "adjustment", Amount: amount, Created: s.now(), Metadata: metadata(form)})
+	return ok(customerTxJSON(t))
+}
+
+// addCustomerTx records a customer balance transaction with its ending balance. Callers hold s.mu.
+func (s *Server) addCustomerTx(t *customerTx) *customerTx {
+	for _, o := range s.custTxs {
+		if o.Customer == t.Customer {
+			t.Ending += o.Amount
 		}
 	}
-	t := &customerTx{ID: s.newID("cbtxn"), Customer: customer, Currency: currency, Description: form.Get("description"),
-		Amount: amount, Created: s.now(), Ending: ending + amount, Metadata: metadata(form)}
+	t.ID, t.Ending = s.newID("cbtxn"), t.Ending+t.Amount
+	if t.Metadata == nil {
+		t.Metadata = map[string]string{}
+	}
 	s.custTxs = append(s.custTxs, t)
-	return ok(customerTxJSON(t))
+	return t
+}
+
+// applyInvoiceBalance is what Stripe does to a customer's balance when an invoice that started with
+// a credit (a negative starting balance) is paid: the credit used (up to what is left of it at the
+// invoice's end) goes back to zero with an applied_to_invoice transaction — once per invoice.
+// Callers hold s.mu.
+func (s *Server) applyInvoiceBalance(invoice, customer, currency string, starting, ending, created int64) {
+	used := min(ending, 0) - starting
+	if starting >= 0 || used <= 0 || invoice == "" || customer == "" {
+		return
+	}
+	for _, t := range s.custTxs {
+		if t.Invoice == invoice {
+			return // a redelivery
+		}
+	}
+	if currency == "" {
+		currency = "usd"
+	}
+	s.addCustomerTx(&customerTx{Customer: customer, Currency: currency, Type: "applied_to_invoice", Invoice: invoice,
+		Amount: used, Created: created})
 }
 
 func customerTxJSON(t *customerTx) map[string]any {
 	return map[string]any{"id": t.ID, "object": "customer_balance_transaction", "amount": t.Amount, "created": t.Created,
 		"credit_note": nil, "currency": t.Currency, "customer": t.Customer, "description": nilIfEmpty(t.Description),
-		"ending_balance": t.Ending, "invoice": nil, "livemode": false, "metadata": maps.Clone(t.Metadata), "type": "adjustment"}
+		"ending_balance": t.Ending, "invoice": nilIfEmpty(t.Invoice), "livemode": false, "metadata": maps.Clone(t.Metadata), "type": t.Type}
 }
 
 // CustomerBalance is the sum of a customer's balance transactions (negative: credit they hold).

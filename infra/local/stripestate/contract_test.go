@@ -4,6 +4,7 @@ package stripestate
 // tests (unit_test.go), the stripe-mock localtest starts in the integration tests (mock_test.go).
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -355,5 +356,251 @@ func testCouponsAndCredits(t *testing.T, upstream string) {
 	}
 	if len(dayTxs(t, st.API, day, 10)) != 0 {
 		t.Fatal("coupons and customer credits moved the platform's balance")
+	}
+}
+
+// expand[]=data.source (what the reconciliation asks for) gives every balance transaction its
+// source object — a charge with its PaymentIntent, a transfer with its group, a reversal with its
+// transfer, a refund, a dispute, a payout — so a reversal can be tied to the transfer our books
+// name; without expand the source is the bare id, and a fee of Stripe's own has none.
+func testExpandedSources(t *testing.T, upstream string) {
+	st := newStand(t, upstream)
+	st.Clock.Set(day.Add(10 * time.Hour))
+	ch, err := st.API.Charges.New(&stripe.ChargeParams{Amount: stripe.Int64(4000), Currency: stripe.String("usd")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rf, err := st.API.Refunds.New(&stripe.RefundParams{Charge: stripe.String(ch.ID), Amount: stripe.Int64(1000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp, err := st.OpenDispute(ch.ID, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := st.API.Transfers.New(&stripe.TransferParams{Amount: stripe.Int64(700), Currency: stripe.String("usd"),
+		Destination: stripe.String("acct_x"), TransferGroup: stripe.String("po_x"), Metadata: map[string]string{"payoutId": "po_x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv, err := st.API.TransferReversals.New(&stripe.TransferReversalParams{ID: stripe.String(tr.ID), Amount: stripe.Int64(300)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	po, err := st.API.Payouts.New(&stripe.PayoutParams{Amount: stripe.Int64(100), Currency: stripe.String("usd")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fee, err := st.StripeFee("usd", 25, "Radar screening")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func(expand bool) map[string]*stripe.BalanceTransaction {
+		p := &stripe.BalanceTransactionListParams{}
+		p.Limit = stripe.Int64(100)
+		if expand {
+			p.AddExpand("data.source")
+		}
+		it := st.API.BalanceTransactions.List(p)
+		out := map[string]*stripe.BalanceTransaction{}
+		for it.Next() {
+			bt := it.BalanceTransaction()
+			out[string(bt.Type)+"/"+string(bt.ReportingCategory)] = bt
+		}
+		if err := it.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	got := list(true)
+	src := func(key string) *stripe.BalanceTransactionSource {
+		t.Helper()
+		bt := got[key]
+		if bt == nil {
+			t.Fatalf("no %s balance transaction in %v", key, got)
+		}
+		return bt.Source
+	}
+	if s := src("charge/charge"); s == nil || s.Type != "charge" || s.Charge == nil || s.Charge.ID != ch.ID ||
+		s.Charge.PaymentIntent == nil || s.Charge.PaymentIntent.ID != ch.PaymentIntent.ID {
+		t.Fatalf("expanded charge: %+v", s)
+	}
+	if s := src("refund/refund"); s == nil || s.Refund == nil || s.Refund.ID != rf.ID || s.Refund.Amount != 1000 {
+		t.Fatalf("expanded refund: %+v", s)
+	}
+	if s := src("adjustment/dispute"); s == nil || s.Dispute == nil || s.Dispute.ID != dp || s.Dispute.Amount != 500 {
+		t.Fatalf("expanded dispute: %+v", s)
+	}
+	if s := src("transfer/transfer"); s == nil || s.Transfer == nil || s.Transfer.ID != tr.ID || s.Transfer.TransferGroup != "po_x" ||
+		s.Transfer.Metadata["payoutId"] != "po_x" {
+		t.Fatalf("expanded transfer: %+v", s)
+	}
+	if s := src("transfer_refund/transfer_reversal"); s == nil || s.TransferReversal == nil || s.TransferReversal.ID != rv.ID ||
+		s.TransferReversal.Transfer == nil || s.TransferReversal.Transfer.ID != tr.ID {
+		t.Fatalf("expanded reversal (its transfer is what our books name): %+v", s)
+	}
+	if s := src("payout/payout"); s == nil || s.Payout == nil || s.Payout.ID != po.ID {
+		t.Fatalf("expanded payout: %+v", s)
+	}
+	if b := got["stripe_fee/fee"]; b == nil || b.ID != fee || b.Source != nil || b.Amount != -25 || b.Fee != 0 || b.Net != -25 {
+		t.Fatalf("Stripe's own fee: %+v", b)
+	}
+	// Without expand: bare ids, as before.
+	for key, bt := range list(false) {
+		if bt.Source != nil && (bt.Source.Charge != nil || bt.Source.Transfer != nil || bt.Source.TransferReversal != nil ||
+			bt.Source.Refund != nil || bt.Source.Dispute != nil || bt.Source.Payout != nil || bt.Source.ID == "") {
+			t.Fatalf("%s expanded without expand: %+v", key, bt.Source)
+		}
+	}
+	// One transaction by id, expand[]=source.
+	p := &stripe.BalanceTransactionParams{}
+	p.AddExpand("source")
+	one, err := st.API.BalanceTransactions.Get(got["transfer_refund/transfer_reversal"].ID, p)
+	if err != nil || one.Source == nil || one.Source.TransferReversal == nil || one.Source.TransferReversal.Transfer.ID != tr.ID {
+		t.Fatalf("GET with expand[]=source: %v %+v", err, one)
+	}
+	plain, err := st.API.BalanceTransactions.Get(one.ID, nil)
+	if err != nil || plain.Source == nil || plain.Source.ID != rv.ID || plain.Source.TransferReversal != nil {
+		t.Fatalf("GET without expand: %v %+v", err, plain)
+	}
+}
+
+// A lost answer (LoseAnswers, or POST /_stripestate/lose-answers): the transfer is made — listed
+// by its group, its balance transaction moved, transfer.created sent, its Idempotency-Key replaying
+// the real answer — but the caller gets Stripe's 500 api_error; a refused request does not use the
+// fault up, and the next request after the lost one is answered again.
+func testLostAnswer(t *testing.T, upstream string) {
+	st := newStand(t, upstream)
+	res, err := http.PostForm(st.URL+"/_stripestate/lose-answers", url.Values{"method": {"post"}, "path": {"/v1/transfers"}})
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("lose-answers: %v %v", err, res)
+	}
+	res.Body.Close()
+	if _, err := st.API.Transfers.New(&stripe.TransferParams{Amount: stripe.Int64(700), Currency: stripe.String("usd")}); stripeCode(err) != "parameter_invalid" {
+		t.Fatalf("a refused transfer (no destination): %v", err)
+	}
+	p := &stripe.TransferParams{Amount: stripe.Int64(700), Currency: stripe.String("usd"), Destination: stripe.String("acct_l"),
+		TransferGroup: stripe.String("po_lost")}
+	p.SetIdempotencyKey("payout-po_lost")
+	_, err = st.API.Transfers.New(p)
+	var se *stripe.Error
+	if !errors.As(err, &se) || se.HTTPStatusCode != http.StatusInternalServerError || se.Type != stripe.ErrorTypeAPI {
+		t.Fatalf("the lost answer: %v", err)
+	}
+	it := st.API.Transfers.List(&stripe.TransferListParams{TransferGroup: stripe.String("po_lost")})
+	var made []*stripe.Transfer
+	for it.Next() {
+		made = append(made, it.Transfer())
+	}
+	if it.Err() != nil || len(made) != 1 || made[0].Amount != 700 {
+		t.Fatalf("the transfer behind the lost answer: %v %+v", it.Err(), made)
+	}
+	if lost := st.Lost(); !slices.Equal(lost, []string{"POST /v1/transfers " + made[0].ID}) {
+		t.Fatalf("lost answers %q, want the transfer's", lost)
+	}
+	again, err := st.API.Transfers.New(p)
+	if err != nil || again.ID != made[0].ID {
+		t.Fatalf("the key's replay: %v %+v, want %s", err, again, made[0].ID)
+	}
+	next, err := st.API.Transfers.New(&stripe.TransferParams{Amount: stripe.Int64(100), Currency: stripe.String("usd"),
+		Destination: stripe.String("acct_l")})
+	if err != nil || next.Amount != 100 {
+		t.Fatalf("the next transfer: %v %+v", err, next)
+	}
+	if got := types(st.events(t)); !slices.Equal(got, []string{"transfer.created", "transfer.created"}) {
+		t.Fatalf("events %v: the lost one was made, so it is announced", got)
+	}
+	var amounts []string
+	for _, tx := range dayTxs(t, st.API, day, 10) {
+		amounts = append(amounts, string(tx.Type)+":"+itoa(tx.Amount))
+	}
+	if !slices.Equal(amounts, []string{"transfer:-100", "transfer:-700"}) {
+		t.Fatalf("transactions %v", amounts)
+	}
+	// LoseAnswers with n ≤ 0 forgets a fault not used yet.
+	st.LoseAnswers(http.MethodPost, "/v1/payouts", 1)
+	st.LoseAnswers(http.MethodPost, "/v1/payouts", 0)
+	if _, err := st.API.Payouts.New(&stripe.PayoutParams{Amount: stripe.Int64(100), Currency: stripe.String("usd")}); err != nil {
+		t.Fatalf("a forgotten fault: %v", err)
+	}
+}
+
+// A fee Stripe charges on its own (StripeFee, or POST /_stripestate/fees): a stripe_fee balance
+// transaction with no source and no event; nonsense is refused.
+func testStripeFee(t *testing.T, upstream string) {
+	st := newStand(t, upstream)
+	res, err := http.PostForm(st.URL+"/_stripestate/fees", url.Values{"amount": {"199"}, "currency": {"USD"}, "description": {"Billing"}})
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("fees: %v %v", err, res)
+	}
+	var bt map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&bt)
+	res.Body.Close()
+	txs := dayTxs(t, st.API, day, 10)
+	if len(txs) != 1 || txs[0].ID != bt["id"] || txs[0].Type != "stripe_fee" || txs[0].ReportingCategory != "fee" ||
+		txs[0].Amount != -199 || txs[0].Net != -199 || txs[0].Fee != 0 || txs[0].Currency != "usd" || txs[0].Source != nil ||
+		txs[0].Description != "Billing" || bt["source"] != nil {
+		t.Fatalf("the fee: %+v (%v)", txs, bt)
+	}
+	for _, bad := range []struct {
+		cur    string
+		amount int64
+	}{{"usd", 0}, {"usd", -5}, {"", 10}, {"dollars", 10}} {
+		if _, err := st.StripeFee(bad.cur, bad.amount, ""); err == nil {
+			t.Errorf("fee %d %q accepted", bad.amount, bad.cur)
+		}
+	}
+	if len(st.events(t)) != 0 {
+		t.Fatal("a Stripe fee sent an event")
+	}
+}
+
+// An invoice paid partly from the customer's credit (invoice.paid reported with a negative
+// starting balance) takes the credit used off the customer's balance at Stripe, as Stripe does
+// (applied_to_invoice), once however often it is reported; its charge is what was left to pay.
+func testCreditAppliedToInvoice(t *testing.T, upstream string) {
+	st := newStand(t, upstream)
+	if _, err := st.API.CustomerBalanceTransactions.New(&stripe.CustomerBalanceTransactionParams{Customer: stripe.String("cus_cr"),
+		Amount: stripe.Int64(-500), Currency: stripe.String("usd")}); err != nil {
+		t.Fatal(err)
+	}
+	o := stripeevents.Options{UserID: "u_cr", CustomerID: "cus_cr", InvoiceID: "in_cr", ChargeID: "ch_cr", AmountCents: 999,
+		Created: st.Clock.Now()}
+	var ev map[string]any
+	if err := json.Unmarshal(stripeevents.MustBuild(stripeevents.InvoicePaid, o), &ev); err != nil {
+		t.Fatal(err)
+	}
+	inv := ev["data"].(map[string]any)["object"].(map[string]any)
+	inv["starting_balance"], inv["ending_balance"], inv["amount_paid"], inv["amount_due"] = -500, 0, 499, 499
+	paid, _ := json.Marshal(ev)
+	for range 2 { // a redelivery changes nothing
+		if err := st.Observe(paid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := st.CustomerBalance("cus_cr"); got != 0 {
+		t.Fatalf("customer balance %d after the invoice used the credit, want 0", got)
+	}
+	it := st.API.CustomerBalanceTransactions.List(&stripe.CustomerBalanceTransactionListParams{Customer: stripe.String("cus_cr")})
+	var got []string
+	for it.Next() {
+		x := it.CustomerBalanceTransaction()
+		inv := ""
+		if x.Invoice != nil {
+			inv = x.Invoice.ID
+		}
+		got = append(got, string(x.Type)+":"+itoa(x.Amount)+":"+itoa(x.EndingBalance)+":"+inv)
+	}
+	if it.Err() != nil || !slices.Equal(got, []string{"applied_to_invoice:500:0:in_cr", "adjustment:-500:-500:"}) {
+		t.Fatalf("customer balance transactions %v %v", got, it.Err())
+	}
+	ch, err := st.API.Charges.Get("ch_cr", nil)
+	if err != nil || ch.Amount != 499 {
+		t.Fatalf("the invoice's charge: %v %+v", err, ch)
+	}
+	// An invoice without credit leaves the balance alone.
+	o.InvoiceID, o.ChargeID = "in_cr2", "ch_cr2"
+	if err := st.Observe(stripeevents.MustBuild(stripeevents.InvoicePaid, o)); err != nil || st.CustomerBalance("cus_cr") != 0 {
+		t.Fatalf("an invoice without credit: %v, balance %d", err, st.CustomerBalance("cus_cr"))
 	}
 }

@@ -16,8 +16,12 @@ import (
 //	POST /_stripestate/refunds/{id}     status=failed|canceled|succeeded: a refund changes status
 //	POST /_stripestate/disputes         charge=… or payment_intent=…, amount=, reason=: a dispute opens
 //	POST /_stripestate/disputes/{id}    status=under_review|won|lost
+//	POST /_stripestate/fees             amount=, currency=, description=: a fee Stripe charges on its
+//	                                    own (a stripe_fee balance transaction; no event)
+//	POST /_stripestate/lose-answers     method=, path=, count= (default 1): the next successful
+//	                                    answers to method and path are lost after the request is done
 //
-// The last three send the events Stripe would; /events sends none (the tool already sent it).
+// refunds/ and disputes send the events Stripe would; /events sends none (the tool already sent it).
 const helperPrefix = "/_stripestate/"
 
 func (s *Server) serveHelper(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -58,6 +62,27 @@ func (s *Server) serveHelper(w http.ResponseWriter, r *http.Request, body []byte
 		if evs, err = s.closeDispute(id, form.Get("status")); err == nil {
 			out = s.disputeJSON(s.disputes[id])
 		}
+	case path == "fees":
+		amount, _ := strconv.ParseInt(form.Get("amount"), 10, 64)
+		var id string
+		if id, err = s.stripeFee(form.Get("currency"), amount, form.Get("description")); err == nil {
+			out = s.btByID[id].json()
+		}
+	case path == "lose-answers":
+		n := 1
+		if v := form.Get("count"); v != "" {
+			n, err = strconv.Atoi(v)
+		}
+		method, p := strings.ToUpper(form.Get("method")), form.Get("path")
+		switch {
+		case err != nil || n < 0:
+			err = fmt.Errorf("count must be a whole number ≥ 0")
+		case method == "" || !strings.HasPrefix(p, "/v1/"):
+			err = fmt.Errorf("method and a path under /v1/ are required")
+		default:
+			s.setLose(method, p, n)
+			out = map[string]any{"method": method, "path": p, "count": n}
+		}
 	default:
 		err = fmt.Errorf("unknown helper %s", r.URL.Path)
 	}
@@ -86,8 +111,9 @@ func mustJSON(v any) []byte {
 
 // Observe learns from an event the local tools sent to the webhook (its JSON): the charge of a
 // paid one-off Checkout Session (mode payment; its id is the PaymentIntent's with ch_) or of a paid
-// invoice, a Dashboard refund (charge.refunded beyond the refunds the stand-in made), and a
-// dispute opened or closed. Events it does not use are ignored. It sends no events.
+// invoice (and the customer credit the invoice used, taken off the customer's balance), a
+// Dashboard refund (charge.refunded beyond the refunds the stand-in made), and a dispute opened or
+// closed. Events it does not use are ignored. It sends no events.
 func (s *Server) Observe(payload []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -140,6 +166,7 @@ func (s *Server) observe(payload []byte) error {
 		s.recordCharge(&charge{ID: "ch_" + strings.TrimPrefix(pi, "pi_"), PaymentIntent: pi, Amount: num("amount_total"),
 			Currency: str("currency"), Customer: str("customer"), Created: ev.Created, Metadata: md})
 	case "invoice.paid", "invoice.payment_succeeded":
+		s.applyInvoiceBalance(str("id"), str("customer"), str("currency"), num("starting_balance"), num("ending_balance"), ev.Created)
 		id, pi := str("charge"), str("payment_intent")
 		if id == "" || num("amount_paid") <= 0 || s.charges[id] != nil {
 			return nil

@@ -35,6 +35,12 @@ func TestRefundFailsOnStripeMock(t *testing.T)       { testRefundFails(t, stripe
 func TestDisputesOnStripeMock(t *testing.T)          { testDisputes(t, stripeMock(t)) }
 func TestConnectMoneyOnStripeMock(t *testing.T)      { testConnectMoney(t, stripeMock(t)) }
 func TestCouponsAndCreditsOnStripeMock(t *testing.T) { testCouponsAndCredits(t, stripeMock(t)) }
+func TestExpandedSourcesOnStripeMock(t *testing.T)   { testExpandedSources(t, stripeMock(t)) }
+func TestLostAnswerOnStripeMock(t *testing.T)        { testLostAnswer(t, stripeMock(t)) }
+func TestStripeFeeOnStripeMock(t *testing.T)         { testStripeFee(t, stripeMock(t)) }
+func TestCreditAppliedToInvoiceOnStripeMock(t *testing.T) {
+	testCreditAppliedToInvoice(t, stripeMock(t))
+}
 
 // What the stand-in does not know is stripe-mock's answer (a customer, a Checkout Session, a
 // refund of a charge it never saw), and a Checkout Session created through it is recorded.

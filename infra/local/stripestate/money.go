@@ -41,7 +41,79 @@ func (b *balanceTx) json() map[string]any {
 	return map[string]any{"id": b.ID, "object": "balance_transaction", "amount": b.Amount, "available_on": b.AvailableOn,
 		"created": b.Created, "currency": b.Currency, "description": nilIfEmpty(b.Desc), "exchange_rate": nil,
 		"fee": b.Fee, "fee_details": fees, "net": b.Amount - b.Fee, "reporting_category": b.Category,
-		"source": b.Source, "status": status, "type": b.Type}
+		"source": nilIfEmpty(b.Source), "status": status, "type": b.Type}
+}
+
+// expanded is b's JSON with its source expanded to the object, as Stripe answers expand[]=source
+// (expand[]=data.source on a list): a charge's PaymentIntent and invoice, a transfer's group and
+// metadata, a reversal's transfer come with it. Callers hold s.mu.
+func (b *balanceTx) expanded() map[string]any {
+	out := b.json()
+	if b.Source != "" {
+		out["source"] = b.s.sourceObject(b.Source)
+	}
+	return out
+}
+
+// sourceObject is the object a balance transaction's source names, as the API answers it; an
+// object the stand-in keeps no body of (an application fee) stays an id. Callers hold s.mu.
+func (s *Server) sourceObject(id string) any {
+	switch {
+	case s.charges[id] != nil:
+		return s.chargeJSON(s.charges[id])
+	case s.refunds[id] != nil:
+		return s.refundJSON(s.refunds[id])
+	case s.disputes[id] != nil:
+		return s.disputeJSON(s.disputes[id])
+	case s.transfers[id] != nil:
+		return s.transferJSON(s.transfers[id])
+	case s.payouts[id] != nil:
+		return s.payoutJSON(s.payouts[id])
+	}
+	for _, trID := range s.trOrder {
+		for _, rv := range s.transfers[trID].Reversals {
+			if rv.ID == id {
+				return reversalJSON(rv)
+			}
+		}
+	}
+	return id
+}
+
+// expands reports whether a request asks to expand field: expand[]=field or stripe-go's
+// expand[0]=field.
+func expands(form url.Values, field string) bool {
+	for k, vs := range form {
+		if k != "expand" && !(strings.HasPrefix(k, "expand[") && strings.HasSuffix(k, "]")) {
+			continue
+		}
+		for _, v := range vs {
+			if v == field {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// StripeFee records a fee Stripe charges on its own (a balance transaction of type stripe_fee,
+// reporting category fee, no source: Radar, Billing, Connect account fees…) of amount cents, and
+// returns its id. No event is sent: Stripe sends none for its fees.
+func (s *Server) StripeFee(currency string, amount int64, description string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stripeFee(currency, amount, description)
+}
+
+func (s *Server) stripeFee(currency string, amount int64, description string) (string, error) {
+	currency = strings.ToLower(currency)
+	if amount <= 0 || len(currency) != 3 {
+		return "", fmt.Errorf("a Stripe fee needs a positive amount and a currency (got %d %q)", amount, currency)
+	}
+	if description == "" {
+		description = "Stripe fee"
+	}
+	return s.addBT("stripe_fee", "fee", "", currency, description, -amount, s.now()).ID, nil
 }
 
 // addBT records a balance transaction. Callers hold s.mu.
@@ -450,7 +522,8 @@ func (s *Server) payoutJSON(p *payout) map[string]any {
 }
 
 // listBalanceTransactions is GET /v1/balance_transactions: newest first, filtered by created
-// (gt, gte, lt, lte or an exact second), type, source and currency, paginated.
+// (gt, gte, lt, lte or an exact second), type, source and currency, paginated; expand[]=data.source
+// expands each one's source.
 func (s *Server) listBalanceTransactions(_ *http.Request, form url.Values) answer {
 	var bounds [4]*int64 // gt, gte, lt, lte
 	for i, op := range []string{"gt", "gte", "lt", "lte"} {
@@ -471,6 +544,7 @@ func (s *Server) listBalanceTransactions(_ *http.Request, form url.Values) answe
 		exact = &n
 	}
 	typ, source, currency := form.Get("type"), form.Get("source"), strings.ToLower(form.Get("currency"))
+	expandSource := expands(form, "data.source")
 	var items []map[string]any
 	for i := len(s.bts) - 1; i >= 0; i-- { // newest first: appended in time order
 		b := s.bts[i]
@@ -480,7 +554,11 @@ func (s *Server) listBalanceTransactions(_ *http.Request, form url.Values) answe
 			typ != "" && b.Type != typ || source != "" && b.Source != source || currency != "" && b.Currency != currency {
 			continue
 		}
-		items = append(items, b.json())
+		if expandSource {
+			items = append(items, b.expanded())
+		} else {
+			items = append(items, b.json())
+		}
 	}
 	// Appended in the clock's order; a fake clock moved back can break it, so sort by created
 	// (stable: the later-recorded first among equals).

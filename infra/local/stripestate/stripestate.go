@@ -10,7 +10,10 @@
 //   - transfers and transfer reversals, application fees and payouts,
 //   - the balance transactions all of them move, with Stripe's US card fee (2.9 % + 30 ¢) on
 //     charges, listed by GET /v1/balance_transactions with created[gte|gt|lt|lte], type, source and
-//     limit/starting_after/ending_before pagination, newest first.
+//     limit/starting_after/ending_before pagination, newest first, each one's source expanded on
+//     expand[]=data.source (a reversal then names its transfer, as the reconciliation needs),
+//   - fees Stripe charges on its own (StripeFee), and answers lost after the request was done
+//     (LoseAnswers), for tests of what the books must notice.
 //
 // After answering, it sends the matching signed webhook events (charge.refunded, refund.created,
 // refund.updated, charge.dispute.*, transfer.created, transfer.reversed, payout.*…) to
@@ -110,6 +113,8 @@ type Server struct {
 	btByID      map[string]*balanceTx
 	replies     map[string]reply // Idempotency-Key (with method and path) → first answer
 	checkouts   []url.Values
+	lose        map[string]int // "METHOD /path" → how many of its next answers to lose (LoseAnswers)
+	lost        []string       // the answers lost so far: "METHOD /path id"
 }
 
 type reply struct {
@@ -138,7 +143,8 @@ func New(cfg Config) (*Server, error) {
 		pricing: cfg.Pricing.withDefaults(),
 		charges: map[string]*charge{}, byIntent: map[string]string{}, refunds: map[string]*refund{},
 		disputes: map[string]*dispute{}, transfers: map[string]*transfer{}, payouts: map[string]*payout{},
-		coupons: map[string]map[string]any{}, btByID: map[string]*balanceTx{}, replies: map[string]reply{}}
+		coupons: map[string]map[string]any{}, btByID: map[string]*balanceTx{}, replies: map[string]reply{},
+		lose: map[string]int{}}
 	s.hooks = newDeliverer(cfg)
 	return s, nil
 }
@@ -157,6 +163,52 @@ func (s *Server) Checkouts() []url.Values {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]url.Values(nil), s.checkouts...)
+}
+
+// LoseAnswers makes the stand-in lose its answer to the next n requests of method and path that
+// succeed (e.g. POST /v1/transfers): each is done — the object, its balance transactions and its
+// events exist, and its Idempotency-Key replays the real answer — but the caller gets a 500
+// api_error, as when Stripe's answer is lost on the way back. n ≤ 0 forgets the fault.
+func (s *Server) LoseAnswers(method, path string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setLose(method, path, n)
+}
+
+// setLose is LoseAnswers. Callers hold s.mu.
+func (s *Server) setLose(method, path string, n int) {
+	k := strings.ToUpper(method) + " " + path
+	if n <= 0 {
+		delete(s.lose, k)
+		return
+	}
+	s.lose[k] = n
+}
+
+// Lost lists the answers lost so far, in order, as "METHOD /path id" (the id of the object that
+// was made all the same): a test's proof that the fault it set up happened, and to what.
+func (s *Server) Lost() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.lost...)
+}
+
+// loseAnswer reports (and counts) an answer LoseAnswers asked to lose: only successful ones (a
+// refusal did nothing at Stripe, so there is nothing ambiguous to lose). Callers hold s.mu.
+func (s *Server) loseAnswer(method, path string, a answer) bool {
+	k := method + " " + path
+	if s.lose[k] <= 0 || a.status >= 300 {
+		return false
+	}
+	if s.lose[k]--; s.lose[k] == 0 {
+		delete(s.lose, k)
+	}
+	id := ""
+	if m, isMap := a.body.(map[string]any); isMap {
+		id, _ = m["id"].(string)
+	}
+	s.lost = append(s.lost, k+" "+id)
+	return true
 }
 
 // newID is a fresh id with Stripe's prefix. Callers hold s.mu.
@@ -237,8 +289,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.replies[key] = reply{a.status, b}
 	}
 	s.stamp(a.events)
+	lost := s.loseAnswer(r.Method, r.URL.Path, a)
 	s.mu.Unlock()
-	writeRaw(w, a.status, b, false)
+	if lost {
+		// Done at Stripe (the object, its balance transaction and its events exist; a replay of the
+		// key answers what was done), but the caller never hears it: a 500 that stripe-go does not
+		// retry on a POST, which our code must treat as "it may have happened".
+		writeRaw(w, http.StatusInternalServerError, mustJSON(map[string]any{"error": map[string]any{"type": "api_error",
+			"message": "An unknown error occurred (the stand-in lost this answer after doing the request)."}}), false)
+	} else {
+		writeRaw(w, a.status, b, false)
+	}
 	// Stripe sends events after the API answered; the deliverer sends them one at a time, in order.
 	s.hooks.enqueue(a.events...)
 }
@@ -320,8 +381,10 @@ func (s *Server) route(r *http.Request, form url.Values) handler {
 	case res == "balance_transactions" && get && id == "":
 		return s.listBalanceTransactions
 	case res == "balance_transactions" && get && sub == "":
-		return func(*http.Request, url.Values) answer {
-			if bt := s.btByID[id]; bt != nil {
+		return func(_ *http.Request, form url.Values) answer {
+			if bt := s.btByID[id]; bt != nil && expands(form, "source") {
+				return ok(bt.expanded())
+			} else if bt != nil {
 				return ok(bt.json())
 			}
 			return missing("balance transaction", id)

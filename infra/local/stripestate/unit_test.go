@@ -54,12 +54,16 @@ func (sb *stub) requests() []string {
 	return append([]string(nil), sb.seen...)
 }
 
-func TestChargeRefundDay(t *testing.T)   { testChargeRefundDay(t, newStub(t).URL) }
-func TestCheckoutObserved(t *testing.T)  { testCheckoutObserved(t, newStub(t).URL) }
-func TestRefundFails(t *testing.T)       { testRefundFails(t, newStub(t).URL) }
-func TestDisputes(t *testing.T)          { testDisputes(t, newStub(t).URL) }
-func TestConnectMoney(t *testing.T)      { testConnectMoney(t, newStub(t).URL) }
-func TestCouponsAndCredits(t *testing.T) { testCouponsAndCredits(t, newStub(t).URL) }
+func TestChargeRefundDay(t *testing.T)        { testChargeRefundDay(t, newStub(t).URL) }
+func TestCheckoutObserved(t *testing.T)       { testCheckoutObserved(t, newStub(t).URL) }
+func TestRefundFails(t *testing.T)            { testRefundFails(t, newStub(t).URL) }
+func TestDisputes(t *testing.T)               { testDisputes(t, newStub(t).URL) }
+func TestConnectMoney(t *testing.T)           { testConnectMoney(t, newStub(t).URL) }
+func TestCouponsAndCredits(t *testing.T)      { testCouponsAndCredits(t, newStub(t).URL) }
+func TestExpandedSources(t *testing.T)        { testExpandedSources(t, newStub(t).URL) }
+func TestLostAnswer(t *testing.T)             { testLostAnswer(t, newStub(t).URL) }
+func TestStripeFee(t *testing.T)              { testStripeFee(t, newStub(t).URL) }
+func TestCreditAppliedToInvoice(t *testing.T) { testCreditAppliedToInvoice(t, newStub(t).URL) }
 
 // Stripe's US card fee: 2.9 % rounded half up to the cent, plus 30 ¢.
 func TestChargeFee(t *testing.T) {
@@ -337,6 +341,8 @@ func TestHelpersRefuse(t *testing.T) {
 		"/_stripestate/disputes":         {"charge": {"ch_nope"}},
 		"/_stripestate/disputes/dp_nope": {"status": {"won"}},
 		"/_stripestate/elsewhere":        {},
+		"/_stripestate/fees":             {"amount": {"0"}, "currency": {"usd"}},
+		"/_stripestate/lose-answers":     {"method": {"POST"}, "path": {"transfers"}},
 	} {
 		res, err := http.PostForm(st.URL+path, form)
 		if err != nil {

@@ -13,6 +13,7 @@ package reconcile
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -193,6 +194,11 @@ func Match(day time.Time, txns []Txn, claims []Claim) Result {
 	next := day.AddDate(0, 0, 1)
 	inDay := func(t time.Time) bool { return !t.Before(day) && t.Before(next) }
 
+	// Movements that undid themselves on one side only are matched on their own, before grouping
+	// (reversedPairs): left in, their two signs would each be a difference.
+	var res Result
+	txns, claims = settleReversals(&res, inDay, txns, claims)
+
 	// Nodes: transactions 0..len(txns)-1, claims after them.
 	n := len(txns) + len(claims)
 	parent := make([]int, n)
@@ -251,7 +257,6 @@ func Match(day time.Time, txns []Txn, claims []Claim) Result {
 		groups[r] = append(groups[r], i)
 	}
 
-	var res Result
 	for _, r := range roots {
 		var it Item
 		var today, claimToday bool
@@ -263,7 +268,9 @@ func Match(day time.Time, txns []Txn, claims []Claim) Result {
 				today = today || inDay(t.Created)
 				it.Txns = append(it.Txns, t.ID)
 				it.Types = append(it.Types, t.Type)
-				it.Objects = append(it.Objects, t.Source)
+				if t.Source != "" { // a fee Stripe charged on its own has none: its txn id names it
+					it.Objects = append(it.Objects, t.Source)
+				}
 				it.Objects = append(it.Objects, t.Refs...)
 				it.StripeCents += t.Amount
 				it.FeeCents += t.Fee
@@ -344,6 +351,117 @@ func Match(day time.Time, txns []Txn, claims []Claim) Result {
 	order(res.AmountDifferences)
 	slices.SortFunc(res.post, func(a, b posting) int { return cmp.Compare(a.txn.ID, b.txn.ID) })
 	return res
+}
+
+// settleReversals takes out of the grouping what moved and came back on one side only, and
+// reports it matched (each pair is reported on the day of one of its items):
+//
+//   - at Stripe, with nothing of ours naming the object: a refund and its refund_failure, a
+//     chargeback and its reversal (a refund that failed, a dispute opened and won, before any
+//     event reached us) — Σ 0 at Stripe and in our books; the transactions are posted against
+//     their clearing account, which they leave where it was;
+//   - in our books, with no transaction naming the object: entries for the same objects that net
+//     to zero (a payout booked and then refused by Stripe: mkt.payout and mkt.payout_failed) —
+//     Stripe moved nothing, and nothing is posted.
+func settleReversals(res *Result, inDay func(time.Time) bool, txns []Txn, claims []Claim) ([]Txn, []Claim) {
+	named := map[string]bool{} // ids a claim names
+	for _, c := range claims {
+		for _, id := range c.Sources {
+			named[c.Currency+"|"+id] = true
+		}
+	}
+	moved := map[string]bool{} // ids a Claimed transaction names
+	bySource := map[string][]int{}
+	for i, t := range txns {
+		if RoleOf(t.Type) != Claimed {
+			continue
+		}
+		for _, id := range append([]string{t.Source}, t.Refs...) {
+			moved[t.Currency+"|"+id] = true
+		}
+		if t.Source != "" {
+			bySource[t.Currency+"|"+t.Source] = append(bySource[t.Currency+"|"+t.Source], i)
+		}
+	}
+	drop := map[int]bool{}
+	for _, k := range slices.Sorted(maps.Keys(bySource)) {
+		idx := bySource[k]
+		var sum int64
+		var pos, neg bool
+		for _, i := range idx {
+			sum += txns[i].Amount
+			pos, neg = pos || txns[i].Amount > 0, neg || txns[i].Amount < 0
+		}
+		if named[k] || sum != 0 || !pos || !neg {
+			continue
+		}
+		it := Item{Currency: txns[idx[0]].Currency}
+		today := false
+		for _, i := range idx {
+			t := txns[i]
+			drop[i] = true
+			today = today || inDay(t.Created)
+			it.Txns = append(it.Txns, t.ID)
+			it.Types = append(it.Types, t.Type)
+			it.Objects = append(it.Objects, append([]string{t.Source}, t.Refs...)...)
+			it.FeeCents += t.Fee
+			if inDay(t.Created) {
+				res.post = append(res.post, posting{txn: t, against: clearingOf(t.Type)})
+			}
+		}
+		if today {
+			it.Objects, it.Types = sortedUnique(it.Objects), sortedUnique(it.Types)
+			slices.Sort(it.Txns)
+			it.Posted = string(clearingOf(txns[idx[0]].Type))
+			res.Matched = append(res.Matched, it)
+		}
+	}
+	keptTxns := make([]Txn, 0, len(txns))
+	for i, t := range txns {
+		if !drop[i] {
+			keptTxns = append(keptTxns, t)
+		}
+	}
+
+	byKey := map[string][]int{} // claims by their exact set of objects
+	for j, c := range claims {
+		byKey[c.Currency+"|"+strings.Join(sortedUnique(c.Sources), ",")] = append(byKey[c.Currency+"|"+strings.Join(sortedUnique(c.Sources), ",")], j)
+	}
+	dropClaim := map[int]bool{}
+	for _, k := range slices.Sorted(maps.Keys(byKey)) {
+		idx := byKey[k]
+		c0 := claims[idx[0]]
+		var sum int64
+		var pos, neg, seen bool
+		for _, j := range idx {
+			sum += claims[j].Amount
+			pos, neg = pos || claims[j].Amount > 0, neg || claims[j].Amount < 0
+		}
+		for _, id := range c0.Sources {
+			seen = seen || moved[c0.Currency+"|"+id]
+		}
+		if len(c0.Sources) == 0 || seen || sum != 0 || !pos || !neg {
+			continue
+		}
+		it := Item{Currency: c0.Currency, Objects: sortedUnique(c0.Sources)}
+		today := false
+		for _, j := range idx {
+			dropClaim[j] = true
+			today = today || inDay(claims[j].Date)
+			it.Entries = append(it.Entries, claims[j].EntryID)
+		}
+		if today {
+			slices.Sort(it.Entries)
+			res.Matched = append(res.Matched, it)
+		}
+	}
+	keptClaims := make([]Claim, 0, len(claims))
+	for j, c := range claims {
+		if !dropClaim[j] {
+			keptClaims = append(keptClaims, c)
+		}
+	}
+	return keptTxns, keptClaims
 }
 
 func sortedUnique(s []string) []string {

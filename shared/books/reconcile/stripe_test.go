@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,15 +19,39 @@ import (
 
 // The Stripe port against the local Stripe that remembers (its upstream a stub: every call here is
 // one it answers itself): the day's balance transactions, paged, with the fee, and the ids a
-// charge (its PaymentIntent) and a transfer (our payout id, its group) carry — read on their own,
-// since the stand-in does not expand sources.
+// charge (its PaymentIntent) and a transfer (our payout id, its group) carry — from the expanded
+// sources, as Stripe answers expand[]=data.source, and read on their own from a Stripe that
+// leaves them unexpanded (the stand-in behind a proxy that drops expand).
 func TestStripePortListsTheDay(t *testing.T) {
+	t.Run("expanded", func(t *testing.T) { testStripePortListsTheDay(t, true) })
+	t.Run("read on their own", func(t *testing.T) { testStripePortListsTheDay(t, false) })
+}
+
+func testStripePortListsTheDay(t *testing.T, expand bool) {
 	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":{"type":"invalid_request_error","message":"not stubbed"}}`, http.StatusNotFound)
 	}))
 	t.Cleanup(stub.Close)
 	clk := clock.NewFake(day0.Add(-time.Hour)) // one charge the day before
-	_, base := stripestate.Start(t, stripestate.Config{StripeMock: stub.URL, Clock: clk})
+	st, base := stripestate.Start(t, stripestate.Config{StripeMock: stub.URL, Clock: clk})
+	var reads atomic.Int64 // charges and transfers read one by one
+	if !expand {
+		noExpand := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			for k := range q {
+				if strings.HasPrefix(k, "expand") {
+					q.Del(k)
+				}
+			}
+			r.URL.RawQuery = q.Encode()
+			if r.Method == http.MethodGet && (strings.HasPrefix(r.URL.Path, "/v1/charges/") || strings.HasPrefix(r.URL.Path, "/v1/transfers/")) {
+				reads.Add(1)
+			}
+			st.ServeHTTP(w, r)
+		}))
+		t.Cleanup(noExpand.Close)
+		base = noExpand.URL
+	}
 	c := stripeapi.New("sk_test_reconcile", base, 30*time.Second)
 	api, err := c.API(t.Context())
 	if err != nil {
@@ -85,6 +111,11 @@ func TestStripePortListsTheDay(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(pis, want) || transfers != 1 {
 		t.Fatalf("PaymentIntents %v, want %v; %d transfers", pis, want, transfers)
+	}
+	// Expanded sources need no read of their own; unexpanded ones one each (the day's charges and
+	// the transfer).
+	if n := reads.Load(); expand && n != 0 || !expand && n != int64(len(got)) {
+		t.Fatalf("%d charges and transfers read one by one (expand %v, %d transactions)", n, expand, len(got))
 	}
 
 	// Stripe refusing the list is an error the job fails on (and is retried the next day).

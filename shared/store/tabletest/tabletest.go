@@ -66,7 +66,20 @@ type client struct {
 var (
 	_ store.DynamoAPI   = (*client)(nil)
 	_ store.BatchGetAPI = (*client)(nil)
+	_ store.ScanAPI     = (*client)(nil)
 )
+
+// Scan walks the table (the backfill's and migrations' call), leaving LastEvaluatedKey out on the
+// last page as DynamoDB does.
+func (c *client) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out, err := c.db.Scan(ctx, in, opts...)
+	if err == nil && len(out.LastEvaluatedKey) == 0 {
+		out.LastEvaluatedKey = nil
+	}
+	return out, err
+}
 
 // GetItem leaves Item out when no item has the key.
 func (c *client) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {

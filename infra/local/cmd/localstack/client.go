@@ -142,6 +142,8 @@ func (c *cli) runJob(ctx context.Context, args []string) error {
 	fs := c.flags("job")
 	name := fs.String("name", "", "schedule function: "+strings.Join(jobNames(), ", ")+" (required)")
 	day := fs.String("day", "", "yyyy-mm-dd put in the event's detail as \"day\" (reconcile: the day to reconcile; default yesterday)")
+	dryRun := fs.Bool("dry-run", false, "put \"dryRun\": \"true\" in the event's detail (backfill-journal: count, post nothing)")
+	restart := fs.Bool("restart", false, "put \"restart\": \"true\" in the event's detail (backfill-journal: walk the table again)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -156,8 +158,18 @@ func (c *cli) runJob(ctx context.Context, args []string) error {
 		return err
 	}
 	var detail io.Reader
+	fields := map[string]string{}
 	if *day != "" {
-		b, _ := json.Marshal(map[string]string{"day": *day})
+		fields["day"] = *day
+	}
+	if *dryRun {
+		fields["dryRun"] = "true"
+	}
+	if *restart {
+		fields["restart"] = "true"
+	}
+	if len(fields) > 0 {
+		b, _ := json.Marshal(fields)
 		detail = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, baseURL(c.devGetenv(c.stateDir(root)))+"/_local/jobs/"+*name, detail)

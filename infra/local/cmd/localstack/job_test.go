@@ -51,8 +51,9 @@ func TestJobPrintsWhatTheJobReturned(t *testing.T) {
 	}
 }
 
-// TestJobSendsTheDay: -day (make job DAY=…) reaches the gateway as the detail's "day"; without it
-// the request has no body.
+// TestJobSendsTheDay: -day (make job DAY=…) reaches the gateway as the detail's "day", -dry-run
+// and -restart (DRY_RUN=1, RESTART=1) as "dryRun" and "restart"; without them the request has no
+// body.
 func TestJobSendsTheDay(t *testing.T) {
 	var bodies []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +71,10 @@ func TestJobSendsTheDay(t *testing.T) {
 	if code, _, stderr := runCLI(t, getenv, "job", "-name", "reconcile", "-day", ""); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if len(bodies) != 2 || bodies[0] != `{"day":"2026-12-05"}` || bodies[1] != "" {
-		t.Fatalf("bodies %q, want the day then nothing", bodies)
+	if code, _, stderr := runCLI(t, getenv, "job", "-name", "reconcile", "-dry-run", "-restart"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if len(bodies) != 3 || bodies[0] != `{"day":"2026-12-05"}` || bodies[1] != "" || bodies[2] != `{"dryRun":"true","restart":"true"}` {
+		t.Fatalf("bodies %q, want the day, nothing, then the two flags", bodies)
 	}
 }

@@ -1,0 +1,58 @@
+// Package backfill is the backfill-journal job (issue 17, docs/books.md "Backfill"): the walk is
+// shared/books/backfill/walk; this package is the Lambda around it, and imports every area whose
+// records have entries so that their backfillers are registered.
+package backfill
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/liberation/monetization/shared/apperr"
+	"github.com/liberation/monetization/shared/books/backfill/walk"
+	"github.com/liberation/monetization/shared/job"
+)
+
+// OptionsOf reads a run's options from the event's detail: {"dryRun": true} counts without
+// posting, {"restart": true} walks the table again from the start; absent, a live run goes on.
+func OptionsOf(ev events.EventBridgeEvent) (walk.Options, error) {
+	var det struct {
+		DryRun  flag `json:"dryRun"`
+		Restart flag `json:"restart"`
+	}
+	if len(ev.Detail) > 0 {
+		if err := json.Unmarshal(ev.Detail, &det); err != nil {
+			return walk.Options{}, apperr.New(apperr.Invalid, "the event's detail is not an object with dryRun and restart (true or false): %v", err)
+		}
+	}
+	return walk.Options{DryRun: bool(det.DryRun), Restart: bool(det.Restart)}, nil
+}
+
+// flag is a detail's yes/no: JSON true/false, or "true"/"false" (the local `make job` sends the
+// detail's fields as strings).
+type flag bool
+
+func (f *flag) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case "true", `"true"`:
+		*f = true
+	case "false", `"false"`, "null", `""`:
+		*f = false
+	default:
+		return fmt.Errorf("%s is not true or false", b)
+	}
+	return nil
+}
+
+// handler builds the job's handler from its deps.
+func handler(d walk.Deps, frame func(job.Func[walk.Report]) job.Handler[walk.Report]) job.Handler[walk.Report] {
+	return func(ctx context.Context, ev events.EventBridgeEvent) (walk.Report, error) {
+		o, err := OptionsOf(ev)
+		if err != nil {
+			return walk.Report{}, err
+		}
+		return frame(func(ctx context.Context) (walk.Report, error) { return walk.Run(ctx, d, o) })(ctx, ev)
+	}
+}
