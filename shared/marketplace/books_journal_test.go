@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -281,10 +279,7 @@ func TestJournalEntryIDs(t *testing.T) {
 // event moved at Stripe, and books the sale's commission as the platform's share. JOURNAL_SEED
 // replays a run.
 func TestJournalEntriesMirrorMovements(t *testing.T) {
-	seed := time.Now().UnixNano()
-	if v := os.Getenv("JOURNAL_SEED"); v != "" {
-		seed, _ = strconv.ParseInt(v, 10, 64)
-	}
+	seed := envSeed("JOURNAL_SEED")
 	t.Logf("JOURNAL_SEED=%d", seed)
 	rng := rand.New(rand.NewSource(seed))
 	kinds := map[string]int{}

@@ -3,9 +3,7 @@ package marketplace
 import (
 	"fmt"
 	"math/rand"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,10 +26,7 @@ import (
 //     skipped; every entry balanced;
 //   - a second walk posts nothing.
 func TestBackfillRebuildsTheJournal(t *testing.T) {
-	seed := time.Now().UnixNano()
-	if v := os.Getenv("BACKFILL_SEED"); v != "" {
-		seed, _ = strconv.ParseInt(v, 10, 64)
-	}
+	seed := envSeed("BACKFILL_SEED")
 	count := 12
 	if testing.Short() {
 		count = 4

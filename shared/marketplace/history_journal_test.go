@@ -4,8 +4,6 @@ import (
 	"context"
 	"maps"
 	"math/rand"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -222,10 +220,7 @@ func (b *teeBooks) CountTransferAttempt(ctx context.Context, id, period string) 
 // the trial balance per account, every instructor balance — is what the in-memory books hold, whose
 // invariant the history checks after each step. JOURNAL_TABLE_SEED replays a run.
 func TestJournalHistoriesOnTable(t *testing.T) {
-	seed := time.Now().UnixNano()
-	if v := os.Getenv("JOURNAL_TABLE_SEED"); v != "" {
-		seed, _ = strconv.ParseInt(v, 10, 64)
-	}
+	seed := envSeed("JOURNAL_TABLE_SEED")
 	count := 6
 	t.Logf("JOURNAL_TABLE_SEED=%d histories=%d", seed, count)
 	rng := rand.New(rand.NewSource(seed))

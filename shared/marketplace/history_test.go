@@ -24,10 +24,7 @@ import (
 //
 // HISTORY_SEED and HISTORY_COUNT replay or widen a run; a failure prints the seed and history.
 func TestSaleHistoriesConvergeToStripe(t *testing.T) {
-	seed := time.Now().UnixNano()
-	if v := os.Getenv("HISTORY_SEED"); v != "" {
-		seed, _ = strconv.ParseInt(v, 10, 64)
-	}
+	seed := envSeed("HISTORY_SEED")
 	count := 2000
 	if v := os.Getenv("HISTORY_COUNT"); v != "" {
 		count, _ = strconv.Atoi(v)
@@ -49,6 +46,14 @@ func TestSaleHistoriesConvergeToStripe(t *testing.T) {
 			t.Errorf("no history exercised %s: %v", k, stats)
 		}
 	}
+}
+
+// envSeed is the seed a random test replays from the environment variable name, else the time.
+func envSeed(name string) int64 {
+	if v, err := strconv.ParseInt(os.Getenv(name), 10, 64); err == nil {
+		return v
+	}
+	return time.Now().UnixNano()
 }
 
 type event struct {
