@@ -412,11 +412,8 @@ func TestMemBooksContract(t *testing.T) {
 			return sum
 		},
 		listing: func(id string) map[string]int64 { return m.listing[id] },
-		entry: func(id string) (journal.Entry, bool) {
-			e, ok := m.posted[id]
-			return e, ok
-		},
-		prePost: func(e journal.Entry) { m.posted[e.ID] = e },
+		entry:   func(id string) (journal.Entry, bool) { return m.posted.Get(id) },
+		prePost: func(e journal.Entry) { m.posted.Post(e) },
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/books/journal"
+	"github.com/liberation/monetization/shared/books/journal/journaltest"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
@@ -56,10 +57,9 @@ type memBooks struct {
 	lessons  map[string][]Lesson
 	// failCommit, when set, fails the commit it returns true for (an injected fault).
 	failCommit func(c *Change) bool
-	// posted are the journal entries the changes carried, by id, in posting order (journalOrder):
-	// written with the change or not at all, as dynamoBooks appends them to its transaction.
-	posted       map[string]journal.Entry
-	journalOrder []string
+	// posted are the journal entries the changes carried: what journal.Items would have written
+	// in the same transaction, checked by TransactPosting's rule.
+	posted journaltest.Memory
 }
 
 var _ Books = (*memBooks)(nil)
@@ -71,7 +71,7 @@ func newMemBooks() *memBooks {
 		payable: map[string]bool{}, entries: map[string][]LedgerEntry{}, payouts: map[string]Payout{},
 		instructors: map[string]Instructor{}, parked: map[string]map[string]ParkedEvent{}, cleared: map[string]bool{},
 		checkouts: map[string]OpenCheckout{}, counters: map[string]int64{},
-		listings: map[string]catalog.Listing{}, lessons: map[string][]Lesson{}, posted: map[string]journal.Entry{}}
+		listings: map[string]catalog.Listing{}, lessons: map[string][]Lesson{}}
 }
 
 func clone[T any](v T) T { return storetest.RoundTrip(v) }
@@ -385,21 +385,16 @@ func (b *memBooks) Commit(_ context.Context, c *Change) error {
 	}
 	// The entry's own condition, last as in the transaction: an entry posted before with the same
 	// content is the change's own posting (written without it), with other content a bug.
-	post := entry != nil
-	if post {
-		if was, ok := b.posted[entry.ID]; ok {
-			if !journal.Same(was, *entry) {
-				return errEntryDiffers(entry.ID)
-			}
-			post = false
+	var post []journal.Entry
+	if entry != nil {
+		var err error
+		if post, err = b.posted.Check([]journal.Entry{*entry}); err != nil {
+			return err
 		}
 	}
 	// Apply.
 	b.commits++
-	if post {
-		b.posted[entry.ID] = clone(*entry)
-		b.journalOrder = append(b.journalOrder, entry.ID)
-	}
+	b.posted.Post(post...)
 	for _, p := range c.NewPointers {
 		b.pointers[p.PK] = p
 	}
@@ -795,24 +790,13 @@ func dump(v any) string { b, _ := json.Marshal(v); return string(b) }
 func (b *memBooks) entriesPosted() []journal.Entry {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]journal.Entry, 0, len(b.journalOrder))
-	for _, id := range b.journalOrder {
-		out = append(out, clone(b.posted[id]))
-	}
-	return out
+	return b.posted.Entries()
 }
 
 // journalNet is every account's debits minus credits over the posted entries, per party ("" for
 // lines without one).
 func (b *memBooks) journalNet() map[journal.AccountID]map[string]int64 {
-	out := map[journal.AccountID]map[string]int64{}
-	for _, e := range b.entriesPosted() {
-		for _, l := range e.Lines {
-			if out[l.Account] == nil {
-				out[l.Account] = map[string]int64{}
-			}
-			out[l.Account][l.Party] += l.Debit - l.Credit
-		}
-	}
-	return out
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.posted.Net()
 }

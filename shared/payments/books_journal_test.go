@@ -224,8 +224,7 @@ func fakeJournalReader(l *fakeLedger) journalReader {
 	return func(t *testing.T, id string) (journal.Entry, bool) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		e, ok := l.journal[id]
-		return e, ok
+		return l.journal.Get(id)
 	}
 }
 

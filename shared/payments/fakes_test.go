@@ -13,6 +13,7 @@ import (
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/blob"
 	"github.com/liberation/monetization/shared/books/journal"
+	"github.com/liberation/monetization/shared/books/journal/journaltest"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/stripeapi"
@@ -37,55 +38,23 @@ type fakeLedger struct {
 	emails    map[string]string
 	// beforeApply, when set, runs before a change is checked (a concurrent writer, a fault).
 	beforeApply func(c Change) error
-	// journal is the entries posted with the changes, by id, in posting order (posted): what
-	// journal.Items would have written in the same transaction.
-	journal map[string]journal.Entry
-	posted  []string
+	// journal is the entries posted with the changes: what journal.Items would have written in the
+	// same transaction, checked by TransactPosting's rule.
+	journal journaltest.Memory
 }
 
 func newFakeLedger() *fakeLedger {
 	return &fakeLedger{payments: map[string]Payment{}, lookups: map[string]PaymentLookup{},
 		refunds: map[string]Refund{}, ops: map[string]RefundOp{}, disputes: map[string]Dispute{},
 		unmatched: map[string]UnmatchedRefund{}, failures: map[string]bool{},
-		counters: map[string]map[string]int64{}, emails: map[string]string{}, journal: map[string]journal.Entry{}}
-}
-
-// checkEntries is Repo's rule for a change's entries, checked before anything is written: every
-// entry must be valid; one posted before with the same content is left out, with other content the
-// change is refused. It returns the entries to post.
-func (l *fakeLedger) checkEntries(entries []journal.Entry) ([]journal.Entry, error) {
-	var out []journal.Entry
-	for _, e := range entries {
-		if err := e.Validate(); err != nil {
-			return nil, err
-		}
-		if prev, ok := l.journal[e.ID]; ok {
-			if !journal.Same(prev, e) {
-				return nil, apperr.New(apperr.Conflict, "journal entry %q was posted before with other content", e.ID)
-			}
-			continue
-		}
-		out = append(out, e)
-	}
-	return out, nil
-}
-
-func (l *fakeLedger) post(entries []journal.Entry) {
-	for _, e := range entries {
-		l.journal[e.ID] = e
-		l.posted = append(l.posted, e.ID)
-	}
+		counters: map[string]map[string]int64{}, emails: map[string]string{}}
 }
 
 // entries returns the posted entries in posting order.
 func (l *fakeLedger) entries() []journal.Entry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]journal.Entry, 0, len(l.posted))
-	for _, id := range l.posted {
-		out = append(out, l.journal[id])
-	}
-	return out
+	return l.journal.Entries()
 }
 
 var (
@@ -274,11 +243,11 @@ func (l *fakeLedger) Apply(_ context.Context, c Change) error {
 			return conflict()
 		}
 	}
-	entries, err := l.checkEntries(c.Entries)
+	entries, err := l.journal.Check(c.Entries)
 	if err != nil {
 		return err
 	}
-	l.post(entries)
+	l.journal.Post(entries...)
 	p := clonePayment(c.Payment)
 	p.Version++
 	p.SetKeys()
@@ -364,11 +333,11 @@ func (l *fakeLedger) CreatePayment(_ context.Context, p Payment, sourceID string
 	}
 	var entries []journal.Entry
 	if entry != nil {
-		if entries, err = l.checkEntries([]journal.Entry{*entry}); err != nil {
+		if entries, err = l.journal.Check([]journal.Entry{*entry}); err != nil {
 			return PaymentLookup{}, false, err
 		}
 	}
-	l.post(entries)
+	l.journal.Post(entries...)
 	p.Version = 1
 	p.SetKeys()
 	l.payments[p.UserID+"/"+p.ID] = clonePayment(p)

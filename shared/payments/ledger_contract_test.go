@@ -68,8 +68,7 @@ func fakeBackend(l *fakeLedger) ledgerBackend {
 			if err := e.Validate(); err != nil {
 				return err
 			}
-			l.journal[e.ID] = e
-			l.posted = append(l.posted, e.ID)
+			l.journal.Post(e)
 			return nil
 		}}
 }

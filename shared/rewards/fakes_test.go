@@ -13,6 +13,7 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/books/journal"
+	"github.com/liberation/monetization/shared/books/journal/journaltest"
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
 	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
 	"github.com/liberation/monetization/shared/store"
@@ -37,10 +38,9 @@ type memRepo struct {
 	classes  map[string]classItem
 	codes    map[string]string
 	members  map[string]map[string]memberItem
-	// journal is the entries the writes posted, by id, and posted their ids in posting order: what
-	// journal.Items would have written in the same transaction (transactPosting's rule).
-	journal map[string]journal.Entry
-	posted  []string
+	// journal is the entries the writes posted: what journal.Items would have written in the same
+	// transaction, checked by transactPosting's rule.
+	journal journaltest.Memory
 }
 
 var _ Repo = (*memRepo)(nil)
@@ -49,8 +49,7 @@ func newMemRepo() *memRepo {
 	return &memRepo{accounts: map[string]Account{}, entries: map[string][]Entry{}, guards: map[string]earnItem{},
 		caps: map[string]int64{}, scores: map[string]scoreItem{}, hist: map[string]map[string]int64{},
 		metrics: map[string]map[string]int64{}, reds: map[string]Redemption{}, follows: map[string]map[string]time.Time{},
-		classes: map[string]classItem{}, codes: map[string]string{}, members: map[string]map[string]memberItem{},
-		journal: map[string]journal.Entry{}}
+		classes: map[string]classItem{}, codes: map[string]string{}, members: map[string]map[string]memberItem{}}
 }
 
 func conditionFailed() error {
@@ -93,57 +92,25 @@ func (m *memRepo) redOK(w RedemptionWrite) bool {
 	return exists && cur.Version == w.Read
 }
 
-// checkEntries is dynamoRepo.transactPosting's rule, checked once the change's own conditions
-// held: every entry valid (journal.Items refuses an invalid one before anything is written), one
-// already posted with the same content left out, with other content a Conflict.
-func (m *memRepo) checkEntries(entries []journal.Entry) ([]journal.Entry, error) {
-	var out []journal.Entry
-	for _, e := range entries {
-		if err := e.Validate(); err != nil {
-			return nil, err
-		}
-		if prev, ok := m.journal[e.ID]; ok {
-			if !journal.Same(prev, e) {
-				return nil, apperr.New(apperr.Conflict, "journal entry %q was posted before with other content", e.ID)
-			}
-			continue
-		}
-		out = append(out, e)
-	}
-	return out, nil
-}
-
-func (m *memRepo) post(entries []journal.Entry) {
-	for _, e := range entries {
-		m.journal[e.ID] = e
-		m.posted = append(m.posted, e.ID)
-	}
-}
-
 // entriesPosted lists the journal entries in posting order.
 func (m *memRepo) entriesPosted() []journal.Entry {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]journal.Entry, 0, len(m.posted))
-	for _, id := range m.posted {
-		out = append(out, m.journal[id])
-	}
-	return out
+	return m.journal.Entries()
 }
 
 // journalEntry reads one posted entry.
 func (m *memRepo) journalEntry(id string) (journal.Entry, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.journal[id]
-	return e, ok
+	return m.journal.Get(id)
 }
 
 // postBefore posts e on its own (a backfill that ran before the change).
 func (m *memRepo) postBefore(e journal.Entry) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.post([]journal.Entry{e})
+	m.journal.Post(e)
 }
 
 func (m *memRepo) Commit(_ context.Context, mv Movement) error {
@@ -183,11 +150,11 @@ func (m *memRepo) Commit(_ context.Context, mv Movement) error {
 	if cur := m.accounts[mv.To.UserID]; cur.Version != mv.From.Version {
 		return conditionFailed()
 	}
-	entries, err := m.checkEntries(all)
+	entries, err := m.journal.Check(all)
 	if err != nil {
 		return err
 	}
-	m.post(entries)
+	m.journal.Post(entries...)
 	m.accounts[mv.To.UserID] = mv.To
 	if mv.Entry.Seq != 0 {
 		m.entries[mv.To.UserID] = append(m.entries[mv.To.UserID], mv.Entry)
@@ -385,11 +352,11 @@ func (m *memRepo) SaveRedemption(_ context.Context, w RedemptionWrite, au *audit
 	if !m.redOK(w) {
 		return conditionFailed()
 	}
-	entries, err := m.checkEntries(w.Entries)
+	entries, err := m.journal.Check(w.Entries)
 	if err != nil {
 		return err
 	}
-	m.post(entries)
+	m.journal.Post(entries...)
 	m.reds[w.Redemption.ID] = w.Redemption
 	if au != nil {
 		m.audits = append(m.audits, *au)
