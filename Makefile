@@ -12,6 +12,15 @@ CHECKOV_VENV        := $(TOOLS)/checkov-venv
 STRIPE_MOCK_VERSION := v0.203.0
 MAILPIT_VERSION     := v1.33.1
 STATICCHECK_VERSION := v0.8.2
+# Node.js for the CDK: the runtime of the Go stack's jsii kernel (the CDK tests in `make test`) and of
+# the CDK CLI (`make synth`, deploy). An LTS from npm's node-linux-<arch> packages (Node 20 reached
+# end of life on 2026-10-30 and the CDK CLI warns on every synth), checked against the registry's
+# sha512 (its `dist.integrity`, in hex) before it is unpacked into .tools/node-<version>.
+NODE_VERSION        := 24.22.3
+NODE_SHA512_x64     := 287b286fe16ff587ab013bd8ba331b8b226a9d10af2edadcaff79336a46a88e486a7dec43a244fd723f8efe9271a043fc677375d8f31ce45b9f3b76567336a44
+NODE_SHA512_arm64   := 219c74279dbfd4d0f002c6368b2591f6794f218b98be24d67ad8e3f3e125bd8421dbe5d184b7c27e46c5105ff63b9bc623685c51bc8f34757e9f3df8d856c95f
+NODE_ARCH           := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
+NODE_DIR            := $(TOOLS)/node-$(NODE_VERSION)
 # The local stack's command (dev, test, token, trigger, job), built once per call of make: running
 # the binary rather than `go run` keeps Ctrl-C and failures free of `go run`'s "exit status" lines.
 LOCAL               := $(CURDIR)/.local/bin/localstack
@@ -47,8 +56,8 @@ help: ## list targets
 	@echo "    moto (AWS)        http://127.0.0.1:$(or $(MOTO_PORT),$(DEFAULT_MOTO_PORT))"
 	@echo "    stripe-mock       http://127.0.0.1:$(or $(STRIPE_MOCK_PORT),$(DEFAULT_STRIPE_MOCK_PORT))"
 
-tools: ## install pinned stripe-mock, mailpit, moto and schemathesis (what dev and test need)
-	@$(MAKE) --no-print-directory -j3 -Otarget $(BIN)/stripe-mock $(BIN)/mailpit $(VENV)/.installed
+tools: ## install pinned stripe-mock, mailpit, moto, schemathesis and Node.js (what dev and test need)
+	@$(MAKE) --no-print-directory -j3 -Otarget $(BIN)/stripe-mock $(BIN)/mailpit $(VENV)/.installed $(NODE_DIR)/.installed
 
 lint-tools: $(LINT_VENV)/.installed $(CHECKOV_VENV)/.installed ## install pinned SAM CLI, cfn-lint and checkov (only `make lint` needs them)
 
@@ -60,6 +69,17 @@ $(BIN)/stripe-mock:
 $(BIN)/mailpit:
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+
+# A new NODE_VERSION is a new directory: the link below is remade and the old one can be deleted.
+$(NODE_DIR)/.installed:
+	@mkdir -p $(NODE_DIR) $(BIN)
+	curl -fsSL --retry 3 -o $(NODE_DIR)/node.tgz https://registry.npmjs.org/node-linux-$(NODE_ARCH)/-/node-linux-$(NODE_ARCH)-$(NODE_VERSION).tgz
+	@echo "$(NODE_SHA512_$(NODE_ARCH))  $(NODE_DIR)/node.tgz" | sha512sum --check --quiet || \
+	  (echo "node-linux-$(NODE_ARCH) $(NODE_VERSION): the download does not match the pinned sha512"; rm -f $(NODE_DIR)/node.tgz; exit 1)
+	tar -xzf $(NODE_DIR)/node.tgz -C $(NODE_DIR) --strip-components=1 && rm -f $(NODE_DIR)/node.tgz
+	ln -sf $(NODE_DIR)/bin/node $(BIN)/node
+	@$(BIN)/node --version
+	touch $@
 
 $(BIN)/staticcheck:
 	@mkdir -p $(BIN)
@@ -123,7 +143,7 @@ build: ## build every function as linux/arm64 bootstrap under build/<name>/
 	    -o $(BUILD_DIR)/$$f/bootstrap ./functions/$$f || exit 1; \
 	done; echo "built $(words $(FUNCTIONS)) functions into $(BUILD_DIR)/"
 
-synth: build ## synthesize the CDK stack into infra/cdk/cdk.out
+synth: build $(NODE_DIR)/.installed ## synthesize the CDK stack into infra/cdk/cdk.out
 	cd infra/cdk && npm ci --silent && npx cdk synth --quiet
 
 lint: lint-tools $(BIN)/staticcheck synth ## go vet, staticcheck, gofmt, sam validate --lint, cfn-lint and checkov on both templates
@@ -154,7 +174,7 @@ fmt: ## gofmt everything
 	gofmt -w shared functions $$(find infra -name '*.go' -not -path '*/node_modules/*')
 
 clean-tools: ## remove the installed tools (the next `make tools` reinstalls the pinned versions)
-	rm -rf $(BIN)/stripe-mock $(BIN)/mailpit $(VENV) $(LINT_VENV) $(CHECKOV_VENV)
+	rm -rf $(BIN)/stripe-mock $(BIN)/mailpit $(BIN)/node $(TOOLS)/node-* $(VENV) $(LINT_VENV) $(CHECKOV_VENV)
 
 clean: ## remove build outputs and local state (not the installed tools)
 	rm -rf $(BUILD_DIR) .aws-sam .local infra/cdk/cdk.out coverage.out
