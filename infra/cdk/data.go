@@ -75,6 +75,11 @@ func newData(stack awscdk.Stack, cfg Config) *data {
 			// Catalog search snapshots: the builder rewrites the current one daily.
 			Prefix:     jsii.String(m.CatalogSnapshotPrefix),
 			Expiration: awscdk.Duration_Days(jsii.Number(m.CatalogSnapshotDays)),
+		}, {
+			// Personal-data exports (docs/privacy.md "Retention"): the link works 24 h, the files
+			// are deleted after a week.
+			Prefix:     jsii.String(m.ExportsPrefix),
+			Expiration: awscdk.Duration_Days(jsii.Number(m.ExportsDays)),
 		}},
 	})
 	setLogicalID(d.bucket, m.BucketLogicalID)

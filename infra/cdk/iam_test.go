@@ -139,7 +139,7 @@ func TestFunctionPoliciesMatchManifest(t *testing.T) {
 		t.Run(f.Name, func(t *testing.T) {
 			role := fns[f.LogicalID()].Properties["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
 			stmts := pols[role]
-			var got []string
+			var got, also []string
 			params := map[string]bool{}
 			for _, s := range stmts {
 				if s.Effect != "Allow" {
@@ -181,13 +181,30 @@ func TestFunctionPoliciesMatchManifest(t *testing.T) {
 						t.Error("kms:Decrypt without a kms:ViaService condition")
 					}
 				case strings.HasPrefix(actions[0], "s3:"):
-					if !strings.Contains(res, `"`+m.BucketLogicalID+`"`) || !strings.Contains(res, `"/`+f.BucketPrefix+`*"`) ||
+					// The bucket's objects under the statement's prefix only: BucketPrefix for the
+					// Bucket actions, a BucketAlso grant's prefix for its own actions.
+					prefix := f.BucketPrefix
+					for _, g := range f.BucketAlso {
+						if slices.Equal(actions, g.Actions) && strings.Contains(res, `"/`+g.Prefix+`*"`) {
+							prefix = g.Prefix
+						}
+					}
+					if !strings.Contains(res, `"`+m.BucketLogicalID+`"`) || !strings.Contains(res, `"/`+prefix+`*"`) ||
 						len(list(s.Resource)) != 1 {
-						t.Errorf("s3 resources %s, want the bucket's objects under %q only", res, f.BucketPrefix)
+						t.Errorf("s3 resources %s, want the bucket's objects under %q only", res, prefix)
+					}
+					if prefix != f.BucketPrefix {
+						got = got[:len(got)-len(actions)] // counted on their own prefix, not as repeats
+						also = append(also, actions...)
 					}
 				}
 			}
 			checkEq(t, "actions", uniq(got), wantActions(f))
+			var wantAlso []string
+			for _, g := range f.BucketAlso {
+				wantAlso = append(wantAlso, g.Actions...)
+			}
+			checkEq(t, "further bucket actions", also, wantAlso)
 			if len(got) != len(uniq(got)) {
 				t.Errorf("actions granted more than once: %v", got)
 			}

@@ -107,13 +107,8 @@ func alarmURL5xx(stack awscdk.Stack, topic awssns.Topic, f m.Function, fn awslam
 // subscriptions (metric.DuplicateLiveSubscriptions, emitted by every run): someone may be billed
 // twice. The job also writes a subscription.duplicate_live audit record per user.
 func alarmDuplicateLiveSubscriptions(stack awscdk.Stack, topic awssns.Topic) {
-	alarm(stack, topic, "DuplicateLiveSubscriptionsAlarm", "billing-cycle found users with two live Stripe subscriptions; "+
-		"see docs/runbooks/subscription-state-mismatch.md.",
-		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace: jsii.String(metric.Namespace), MetricName: jsii.String(metric.DuplicateLiveSubscriptions),
-			DimensionsMap: &map[string]*string{"Function": jsii.String(billingCycle)},
-			Period:        awscdk.Duration_Hours(jsii.Number(1)), Statistic: jsii.String("Maximum"),
-		}), 0)
+	jobMetricAlarm(stack, topic, "DuplicateLiveSubscriptionsAlarm", "billing-cycle found users with two live Stripe subscriptions; "+
+		"see docs/runbooks/subscription-state-mismatch.md.", billingCycle, metric.DuplicateLiveSubscriptions)
 }
 
 // billingCycle is the manifest name of the job that emits the billing metrics.
@@ -216,14 +211,31 @@ func alarmWebhookFlood(stack awscdk.Stack, topic awssns.Topic, f m.Function, fn 
 // metric.ReconciliationDifferences, emitted by every run with the day's count) found an item
 // missing in our books or at Stripe, or an amount difference (docs/runbooks/reconciliation-difference.md).
 func alarmReconciliation(stack awscdk.Stack, topic awssns.Topic) {
-	alarm(stack, topic, "ReconciliationDifferencesAlarm", "The daily reconciliation with Stripe found differences "+
+	jobMetricAlarm(stack, topic, "ReconciliationDifferencesAlarm", "The daily reconciliation with Stripe found differences "+
 		"(missing in our books, missing at Stripe, amount differences); see docs/runbooks/reconciliation-difference.md.",
-		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace: jsii.String(metric.Namespace), MetricName: jsii.String(metric.ReconciliationDifferences),
-			DimensionsMap: &map[string]*string{"Function": jsii.String(reconcileJob)},
-			Period:        awscdk.Duration_Hours(jsii.Number(1)), Statistic: jsii.String("Maximum"),
-		}), 0)
+		reconcileJob, metric.ReconciliationDifferences)
 }
 
 // reconcileJob is the manifest name of the job that emits the reconciliation metric.
 const reconcileJob = "reconcile"
+
+// alarmAuditChain fires when the audit-verify job (metric.AuditChainBreaks, emitted by every run
+// with the number of broken chains) found an audit record removed, edited or reordered
+// (docs/runbooks/audit-tampering.md, docs/decisions/0085).
+func alarmAuditChain(stack awscdk.Stack, topic awssns.Topic) {
+	jobMetricAlarm(stack, topic, "AuditChainBreaksAlarm", "The audit trail's verification found a record removed, edited or "+
+		"reordered; see docs/runbooks/audit-tampering.md.", auditVerifyJob, metric.AuditChainBreaks)
+}
+
+// jobMetricAlarm fires when a job's own count (an EMF metric the job emits on every run, 0
+// included, with its function name as dimension) is above 0 in an hour.
+func jobMetricAlarm(stack awscdk.Stack, topic awssns.Topic, id, desc, job, name string) {
+	alarm(stack, topic, id, desc, awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String(metric.Namespace), MetricName: jsii.String(name),
+		DimensionsMap: &map[string]*string{"Function": jsii.String(job)},
+		Period:        awscdk.Duration_Hours(jsii.Number(1)), Statistic: jsii.String("Maximum"),
+	}), 0)
+}
+
+// auditVerifyJob is the manifest name of the job that emits the audit chain metric.
+const auditVerifyJob = "audit-verify"

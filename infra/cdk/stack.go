@@ -37,6 +37,7 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 	alarmMarketplace(stack, ops)
 	alarmPayments(stack, ops)
 	alarmReconciliation(stack, ops)
+	alarmAuditChain(stack, ops)
 	alarmRefusals(stack, ops)
 	addEventRules(stack, d, ops)
 	auth := newAuth(stack, cfg)

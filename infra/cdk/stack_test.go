@@ -353,13 +353,17 @@ func TestTableAndBucket(t *testing.T) {
 			"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
 		})
 		checkEq(t, "bucket versioning", b["VersioningConfiguration"], map[string]any{"Status": "Enabled"})
-		snapshots := false
+		snapshots, exports := false, false
 		for _, r := range b["LifecycleConfiguration"].(map[string]any)["Rules"].([]any) {
 			r := r.(map[string]any)
 			snapshots = snapshots || r["Prefix"] == m.CatalogSnapshotPrefix && r["ExpirationInDays"] == float64(m.CatalogSnapshotDays)
+			exports = exports || r["Prefix"] == m.ExportsPrefix && r["ExpirationInDays"] == float64(m.ExportsDays)
 		}
 		if !snapshots {
 			t.Errorf("%s: no lifecycle rule expiring %s after %d days", env, m.CatalogSnapshotPrefix, m.CatalogSnapshotDays)
+		}
+		if !exports { // personal-data exports' retention (docs/privacy.md)
+			t.Errorf("%s: no lifecycle rule expiring %s after %d days", env, m.ExportsPrefix, m.ExportsDays)
 		}
 		if len(c.ofType("AWS::S3::BucketPolicy")) != 1 {
 			t.Errorf("%s: want one bucket policy (enforceSSL)", env)

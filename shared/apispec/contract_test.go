@@ -508,6 +508,10 @@ func TestResponsesMatchDocument(t *testing.T) {
 	rewardsContract(t, c)
 	// The books (contract_books_test.go).
 	booksContract(t, c)
+	// The audit trail (contract_audit_test.go).
+	auditContract(t, c)
+	// Personal-data exports (contract_privacy_test.go).
+	privacyContract(t, c)
 
 	// Every operation answered at least one validated 2xx.
 	var missing []string
@@ -547,6 +551,9 @@ func TestIdempotencyKeyDocumentedWhereHonoured(t *testing.T) {
 		probes[name] = p
 	}
 	for name, p := range booksProbes(user, admin) {
+		probes[name] = p
+	}
+	for name, p := range privacyProbes(user, admin) {
 		probes[name] = p
 	}
 	for _, fn := range manifest.Of(manifest.HTTP) {

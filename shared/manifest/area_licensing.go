@@ -4,7 +4,8 @@ package manifest
 // white-label branding, usage and its monthly report, the expiry job (seed section 5).
 func init() {
 	declare(Area{
-		Name: "licensing",
+		Name:  "licensing",
+		Hooks: []string{BuildPersonalExport}, // its exporter: docs/privacy.md
 		Functions: []Function{
 			// The two functions taking a time-zone name embed the zone database (ZoneDB).
 			{Name: "create-license", Summary: "Create an enterprise license and its signed key (admin)", ZoneDB: true,
@@ -32,7 +33,7 @@ func init() {
 			{Name: "list-license-seats", Summary: "The seats of a license (org admins)",
 				Trigger: route("GET", "/licenses/{licenseId}/seats"), Auth: User, Table: []string{GetItem, Query}, Cursors: true},
 			{Name: "put-license-branding", Summary: "Set the white-label branding of a license (org admins)",
-				Trigger: route("PUT", "/licenses/{licenseId}/branding"), Auth: User, Table: []string{GetItem, PutItem}},
+				Trigger: route("PUT", "/licenses/{licenseId}/branding"), Auth: User, Table: []string{GetItem, PutItem, UpdateItem}},
 			{Name: "get-license-usage", Summary: "A license's usage in a month (org admins)",
 				Trigger: route("GET", "/licenses/{licenseId}/usage"), Auth: User, Table: []string{GetItem}},
 			{Name: "license-expiry", Summary: "Daily: expiring-soon e-mails, expiration policies, overage seat-days",

@@ -25,7 +25,7 @@ const (
 func init() {
 	declare(Area{
 		Name:  "marketplace",
-		Hooks: []string{StripeWebhook},
+		Hooks: []string{StripeWebhook, BuildPersonalExport},
 		Queues: []QueueDef{
 			// Consumer timeouts 60 s → visibility 360 s.
 			{Name: PayoutsQueue, MaxReceiveCount: 5, VisibilitySeconds: 360},
@@ -34,7 +34,7 @@ func init() {
 		Functions: []Function{
 			// Instructors.
 			{Name: "create-course", Summary: "Create a draft course (instructors)",
-				Trigger: route("POST", "/courses"), Auth: User, Table: []string{PutItem, UpdateItem}},
+				Trigger: route("POST", "/courses"), Auth: User, Table: []string{GetItem, PutItem, UpdateItem}},
 			{Name: "update-course", Summary: "Edit a course's details (owner or admin)",
 				Trigger: route("PATCH", "/courses/{courseId}"), Auth: User, Table: []string{GetItem, PutItem, UpdateItem}, Sends: []string{CatalogQueue}},
 			{Name: "list-instructor-courses", Summary: "The caller's own courses, drafts included (instructors)",

@@ -7,10 +7,14 @@ const ReceiptsQueue = "receipts"
 const ResolveRefunds = "resolve-refunds"
 
 // Payments: payment records, refunds, disputes, history and receipts (seed section 1).
+// ReceiptsPrefix is where receipt and credit-note PDFs live in the bucket
+// (payments.ReceiptObjectKey, payments.CreditNoteObjectKey).
+const ReceiptsPrefix = "receipts/"
+
 func init() {
 	declare(Area{
 		Name:  "payments",
-		Hooks: []string{StripeWebhook, SendReceipts},
+		Hooks: []string{StripeWebhook, SendReceipts, BuildPersonalExport},
 		// The receipts consumer alone renders PDFs: its hooks live apart, so no other function links
 		// the PDF library.
 		HookPackages: map[string]string{SendReceipts: "shared/payments/receiptsender"},

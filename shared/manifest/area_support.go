@@ -8,7 +8,8 @@ const GroupSupport = "support"
 func init() {
 	agents := []string{GroupSupport}
 	declare(Area{
-		Name: "support",
+		Name:  "support",
+		Hooks: []string{BuildPersonalExport}, // its exporter: docs/privacy.md
 		Functions: []Function{
 			{Name: "create-support-ticket", Summary: "Open a support ticket",
 				Trigger: route("POST", "/support/tickets"), Auth: User, Table: []string{GetItem, PutItem, UpdateItem}},

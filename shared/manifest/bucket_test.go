@@ -8,7 +8,7 @@ import (
 )
 
 // S3 statements in template.yaml name exactly the objects the manifest allows: the whole bucket's
-// objects, or only those under the function's BucketPrefix.
+// objects, or only those under the function's BucketPrefix, and those of its BucketAlso grants.
 func TestTemplateBucketStatementsUsePrefix(t *testing.T) {
 	tpl := loadTemplate(t)
 	prefixed := 0
@@ -25,9 +25,12 @@ func TestTemplateBucketStatementsUsePrefix(t *testing.T) {
 				}
 			}
 		}
-		want := "${Bucket.Arn}/" + f.BucketPrefix + "*"
-		if len(got) != 1 || got[0] != want {
-			t.Errorf("%s: S3 resources %v, want [%s]", f.Name, got, want)
+		want := []string{"${Bucket.Arn}/" + f.BucketPrefix + "*"}
+		for _, g := range f.BucketAlso {
+			want = append(want, "${Bucket.Arn}/"+g.Prefix+"*")
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s: S3 resources %v, want %v", f.Name, got, want)
 		}
 		if f.BucketPrefix != "" {
 			prefixed++

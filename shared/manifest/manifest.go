@@ -76,6 +76,12 @@ var TableWalkers = map[string]string{
 		"records of money, which no index lists together; runs until it has walked the table once",
 }
 
+// BucketGrant is S3 actions on the bucket's objects under one prefix.
+type BucketGrant struct {
+	Actions []string
+	Prefix  string
+}
+
 // Function is one Lambda.
 type Function struct {
 	Name    string // kebab-case folder under functions/
@@ -104,6 +110,9 @@ type Function struct {
 	// BucketPrefix limits the Bucket actions to keys under this prefix ("content/"); empty: the
 	// whole bucket's objects.
 	BucketPrefix string
+	// BucketAlso grants further S3 actions under other prefixes, for a function that reads one
+	// prefix and writes another (the personal export reads receipts/ and writes exports/).
+	BucketAlso []BucketGrant
 	// Email: the function sends e-mail (SES v2 SendEmail in AWS, SMTP locally).
 	Email bool
 	// Cursors: the function encodes or decodes pagination cursors (a list route, or a job paging with

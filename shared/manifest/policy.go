@@ -81,6 +81,9 @@ func Policy(f Function) []Statement {
 		// Only the objects under the function's prefix ("content/*"), or the whole bucket's.
 		out = append(out, allow(f.Bucket, PlaceholderBucketArn+"/"+f.BucketObjects()))
 	}
+	for _, g := range f.BucketAlso {
+		out = append(out, allow(g.Actions, PlaceholderBucketArn+"/"+g.Prefix+"*"))
+	}
 	if f.Email {
 		identity := "arn:" + PlaceholderPartition + ":ses:" + PlaceholderRegion + ":" + PlaceholderAccount + ":identity/"
 		out = append(out, allow(SESActions, identity+PlaceholderMailFromAddress, identity+PlaceholderMailFromDomain))

@@ -87,3 +87,18 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyRendersBucketAlso: further grants under other prefixes are statements of their own,
+// each on its prefix's objects only.
+func TestPolicyRendersBucketAlso(t *testing.T) {
+	f := Function{Name: "f", Bucket: []string{"s3:PutObject", "s3:GetObject"}, BucketPrefix: "exports/",
+		BucketAlso: []BucketGrant{{Actions: []string{"s3:GetObject"}, Prefix: "receipts/"}}}
+	got := Policy(f)
+	want := []Statement{
+		{Effect: "Allow", Actions: []string{"s3:PutObject", "s3:GetObject"}, Resources: []string{"${BucketArn}/exports/*"}},
+		{Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: []string{"${BucketArn}/receipts/*"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("policy %+v, want %+v", got, want)
+	}
+}

@@ -204,6 +204,9 @@ func checkTrigger(t *testing.T, f m.Function, p map[string]any) {
 func wantSAMActions(f m.Function) []string {
 	want := append([]string{}, f.TableIAMActions()...)
 	want = append(want, f.Bucket...)
+	for _, g := range f.BucketAlso {
+		want = append(want, g.Actions...)
+	}
 	if len(f.Sends) > 0 {
 		want = append(want, m.SendMessage)
 	}

@@ -40,6 +40,10 @@ const (
 	ReconciliationDifferences = "ReconciliationDifferences"
 	// RateLimited: a request refused with 429 by a function's per-user limit (docs/decisions/0077).
 	RateLimited = "RateLimited"
+	// AuditChainBreaks: the audit-verify job found records of the audit trail removed, edited or
+	// reordered (one per broken chain); emitted by every run, 0 included
+	// (docs/runbooks/audit-tampering.md, docs/decisions/0085).
+	AuditChainBreaks = "AuditChainBreaks"
 )
 
 // Emit logs one data point of name (Count unit) with the function as its dimension.

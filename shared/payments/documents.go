@@ -5,18 +5,19 @@ import (
 
 	"github.com/liberation/monetization/shared/blob"
 	"github.com/liberation/monetization/shared/licensing"
+	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/receipts"
 )
 
 // ReceiptObjectKey is where a payment's receipt PDF lives in the bucket.
 func ReceiptObjectKey(userID, paymentID string) string {
-	return "receipts/" + userID + "/" + paymentID + ".pdf"
+	return manifest.ReceiptsPrefix + userID + "/" + paymentID + ".pdf"
 }
 
 // CreditNoteObjectKey is where the credit note of one refund of a payment lives: its own object,
 // next to the receipt, never the receipt's key.
 func CreditNoteObjectKey(userID, paymentID, refundID string) string {
-	return "receipts/" + userID + "/" + paymentID + "/credit-notes/" + refundID + ".pdf"
+	return manifest.ReceiptsPrefix + userID + "/" + paymentID + "/credit-notes/" + refundID + ".pdf"
 }
 
 // document is a rendered PDF and where it is stored.

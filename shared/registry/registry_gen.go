@@ -3,6 +3,7 @@
 package registry
 
 import (
+	"github.com/liberation/monetization/shared/audit/trail"
 	"github.com/liberation/monetization/shared/billing"
 	"github.com/liberation/monetization/shared/billing/tiers"
 	"github.com/liberation/monetization/shared/blob/s3blob"
@@ -16,6 +17,7 @@ import (
 	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/payments/receiptsender"
 	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/privacy"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/queue/sqsqueue"
 	"github.com/liberation/monetization/shared/rewards"
@@ -28,6 +30,9 @@ import (
 // generated maps every manifest function to its constructor and the providers of the capabilities
 // its manifest entry declares, exactly as its main wires them.
 var generated = map[string]Entry{
+	"list-audit-records":         {Build: build(trail.NewListAuditRecords), Constructor: "trail.NewListAuditRecords", Providers: []platform.Provider{}},
+	"audit-seal":                 {Build: build(trail.NewAuditSeal), Constructor: "trail.NewAuditSeal", Providers: []platform.Provider{s3blob.Provide}},
+	"audit-verify":               {Build: build(trail.NewAuditVerify), Constructor: "trail.NewAuditVerify", Providers: []platform.Provider{s3blob.Provide}},
 	"list-tiers":                 {Build: build(tiers.NewListTiers), Constructor: "tiers.NewListTiers", Providers: []platform.Provider{}},
 	"get-subscription":           {Build: build(billing.NewGetSubscription), Constructor: "billing.NewGetSubscription", Providers: []platform.Provider{}},
 	"check-feature":              {Build: build(billing.NewCheckFeature), Constructor: "billing.NewCheckFeature", Providers: []platform.Provider{}},
@@ -93,6 +98,9 @@ var generated = map[string]Entry{
 	"send-receipts":              {Build: build(queue.NewHost(receiptsender.SendReceiptsHooks)), Constructor: "queue.NewHost(receiptsender.SendReceiptsHooks)", Providers: []platform.Provider{s3blob.Provide, sesmail.Provide}},
 	"stripe-webhook":             {Build: build(webhook.NewHost(billing.StripeWebhookHooks, marketplace.StripeWebhookHooks, payments.StripeWebhookHooks)), Constructor: "webhook.NewHost(billing.StripeWebhookHooks, marketplace.StripeWebhookHooks, payments.StripeWebhookHooks)", Providers: []platform.Provider{sqsqueue.Provide}},
 	"apply-facts":                {Build: build(queue.NewHost(rewards.ApplyFactsHooks)), Constructor: "queue.NewHost(rewards.ApplyFactsHooks)", Providers: []platform.Provider{}},
+	"create-personal-export":     {Build: build(privacy.NewCreatePersonalExport), Constructor: "privacy.NewCreatePersonalExport", Providers: []platform.Provider{sqsqueue.Provide}},
+	"get-personal-export":        {Build: build(privacy.NewGetPersonalExport), Constructor: "privacy.NewGetPersonalExport", Providers: []platform.Provider{s3blob.Provide}},
+	"build-personal-export":      {Build: build(privacy.NewHost(billing.BuildPersonalExportHooks, licensing.BuildPersonalExportHooks, marketplace.BuildPersonalExportHooks, payments.BuildPersonalExportHooks, rewards.BuildPersonalExportHooks, support.BuildPersonalExportHooks)), Constructor: "privacy.NewHost(billing.BuildPersonalExportHooks, licensing.BuildPersonalExportHooks, marketplace.BuildPersonalExportHooks, payments.BuildPersonalExportHooks, rewards.BuildPersonalExportHooks, support.BuildPersonalExportHooks)", Providers: []platform.Provider{sqsqueue.Provide, s3blob.Provide, sesmail.Provide}},
 	"get-token-balance":          {Build: build(rewards.NewGetTokenBalance), Constructor: "rewards.NewGetTokenBalance", Providers: []platform.Provider{}},
 	"list-token-transactions":    {Build: build(rewards.NewListTokenTransactions), Constructor: "rewards.NewListTokenTransactions", Providers: []platform.Provider{}},
 	"list-rewards":               {Build: build(rewardcatalog.NewListRewards), Constructor: "rewardcatalog.NewListRewards", Providers: []platform.Provider{}},

@@ -121,6 +121,21 @@ func AuditByActorGSI1(actor string, at time.Time, id string) (string, string) {
 	return "ACTOR#" + actor, at.UTC().Format(time.RFC3339Nano) + sep + id
 }
 
+// AuditByTargetGSI2 lists the audit records about one target ("payment:pay_…"), oldest first
+// (GET /admin/audit?target=; records written before issue 18 have no GSI2 keys).
+func AuditByTargetGSI2(target string, at time.Time, id string) (string, string) {
+	return "AUDITTARGET#" + target, at.UTC().Format(time.RFC3339Nano) + sep + id
+}
+
+// AuditDayPK is the partition of one day's audit records ("2006-01-02").
+func AuditDayPK(day string) string { return "AUDIT#" + day }
+
+// AuditHeadKey is the head of one audit hash chain (a day's shard): the last record's seq and hash,
+// updated in the same transaction as each record the chain gets (docs/decisions/0085).
+func AuditHeadKey(day string, shard int) Key {
+	return Key{"AUDITHEAD#" + day, fmt.Sprintf("SHARD#%d", shard)}
+}
+
 // Metrics facts, kept as counters so /admin/metrics reads a handful of items instead of scanning.
 //
 // MetricsCurrentKey holds live gauges (MRR cents, paying customers, subscriptions per tier).
@@ -601,3 +616,38 @@ func JournalTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:0
 func JournalDay(t time.Time) string { return t.UTC().Format("2006-01-02") }
 
 // ----- end of Journal -----
+
+// ----- privacy (issue 18): personal-data exports -----
+// docs/data-model.md, section "Privacy", lists the items and access patterns; docs/privacy.md what
+// an export holds. The prefixes below are those of the items listed above, named for the areas'
+// exporters, which list a user's items by them (each area its own).
+
+// ExportKey is one of a user's personal-data exports (status, checkpoint, link's expiry).
+func ExportKey(userID, exportID string) Key { return Key{"USER#" + userID, "EXPORT#" + exportID} }
+
+// RunningExportKey points at the user's export being built (at most one at a time); it is deleted
+// in the transaction that finishes that export.
+func RunningExportKey(userID string) Key { return Key{"USER#" + userID, "EXPORTRUNNING"} }
+
+// UserPK is the partition holding a user's own items (profile, subscription, payments, tokens…).
+func UserPK(userID string) string { return "USER#" + userID }
+
+// InstructorPK is an instructor's partition (profile, balance, sales, ledger, payouts).
+func InstructorPK(instructorID string) string { return "INSTR#" + instructorID }
+
+// TicketPK is a support ticket's partition (the ticket and its messages).
+func TicketPK(ticketID string) string { return "TICKET#" + ticketID }
+
+// SK prefixes of a user's items, for the exporters.
+const (
+	OtherSubscriptionPrefix = "SUBOTHER#"
+	RefundsPrefix           = "REFUND#" // every refund of the user (RefundPrefix: one payment's)
+	DisputePrefix           = "DISPUTE#"
+	TokenEarningPrefix      = "TOKEARN#"
+	TokenCapPrefix          = "TOKCAP#"
+	LeaderboardScorePrefix  = "LBSCORE#"
+	EnrollmentPrefix        = "ENROL#"
+	OpenCheckoutPrefix      = "COURSECHECKOUT#"
+)
+
+// ----- end of privacy -----

@@ -103,6 +103,9 @@ func (s *Store) Put(ctx context.Context, v any, cond string, names map[string]st
 			in.ExpressionAttributeValues = values
 		}
 	}
+	if hasAudit([]types.TransactWriteItem{{Put: &types.Put{Item: item}}}) {
+		return s.putChained(ctx, in) // an audit record joins its hash chain (auditchain.go)
+	}
 	_, err = s.DB.PutItem(ctx, in)
 	return mapWriteErr(err)
 }
@@ -142,6 +145,9 @@ func (s *Store) Transact(ctx context.Context, items []types.TransactWriteItem) e
 		case items[i].ConditionCheck != nil:
 			items[i].ConditionCheck.TableName = &s.Table
 		}
+	}
+	if hasAudit(items) {
+		return finish(s.transactChained(ctx, items)) // audit records join their hash chain (auditchain.go)
 	}
 	_, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	return mapWriteErr(err)

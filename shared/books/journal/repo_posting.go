@@ -11,8 +11,10 @@ import (
 	"github.com/liberation/monetization/shared/store"
 )
 
-// MaxTransactItems is DynamoDB's limit of items in one TransactWriteItems.
-const MaxTransactItems = 100
+// MaxTransactItems is what an area's change may hold: DynamoDB's limit of 100 items in one
+// TransactWriteItems, less the audit chain's head update the store appends to a transaction that
+// carries an audit record (shared/store/auditchain.go, decision 0085).
+const MaxTransactItems = 99
 
 // Same reports whether a and b are the same entry, field for field (what a re-post must be to be
 // accepted as the same posting).

@@ -117,7 +117,8 @@ func TestDevSmoke(t *testing.T) {
 		t.Fatalf("job billing-cycle: a report without the reconciled count: %q", stdout)
 	}
 	code, stdout, stderr = runCLI(t, clientEnv, "job", "-name", "no-such-job")
-	if code != 1 || stdout != "" || !strings.Contains(stderr, `unknown job "no-such-job"; the jobs are: billing-cycle`) {
+	if code != 1 || stdout != "" || !strings.Contains(stderr, `unknown job "no-such-job"; the jobs are: `) ||
+		!strings.Contains(stderr, "billing-cycle") {
 		t.Fatalf("job no-such-job: exit %d, stdout %q, stderr %q; want 1 and the list of jobs", code, stdout, stderr)
 	}
 

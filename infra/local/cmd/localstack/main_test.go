@@ -95,7 +95,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"trigger", "-event", "invoice.payed", "-user", "u1"}, 1,
 			append([]string{`localstack trigger: unknown -event "invoice.payed"; supported:`}, stripeevents.Types...)},
 		{[]string{"job"}, 1, []string{"-name is required; one of:", "billing-cycle"}},
-		{[]string{"job", "-name", "billing_cycle"}, 1, []string{`localstack job: unknown job "billing_cycle"; the jobs are: billing-cycle`}},
+		{[]string{"job", "-name", "billing_cycle"}, 1, []string{`localstack job: unknown job "billing_cycle"; the jobs are: `, "billing-cycle", "reconcile"}},
 	} {
 		code, stdout, stderr := runCLI(t, env(EnvStateDir, state), tc.args...)
 		if code != tc.code {
