@@ -68,19 +68,7 @@ func newData(stack awscdk.Stack, cfg Config) *data {
 			AllowedHeaders: jsii.Strings("content-type"),
 			MaxAge:         jsii.Number(3000),
 		}},
-		LifecycleRules: &[]*awss3.LifecycleRule{{
-			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(30)),
-			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
-		}, {
-			// Catalog search snapshots: the builder rewrites the current one daily.
-			Prefix:     jsii.String(m.CatalogSnapshotPrefix),
-			Expiration: awscdk.Duration_Days(jsii.Number(m.CatalogSnapshotDays)),
-		}, {
-			// Personal-data exports (docs/privacy.md "Retention"): the link works 24 h, the files
-			// are deleted after a week.
-			Prefix:     jsii.String(m.ExportsPrefix),
-			Expiration: awscdk.Duration_Days(jsii.Number(m.ExportsDays)),
-		}},
+		LifecycleRules: lifecycleRules(),
 	})
 	setLogicalID(d.bucket, m.BucketLogicalID)
 	skipChecks(d.bucket, m.SkipBucketAccessLogs)
@@ -108,4 +96,20 @@ func newData(stack awscdk.Stack, cfg Config) *data {
 		d.queues[q.Name], d.dlqs[q.Name] = queue, dlq
 	}
 	return d
+}
+
+// lifecycleRules: incomplete uploads aborted after a day; old versions expire after
+// NoncurrentVersionDays under each of manifest.VersionPrefixes and never under the audit seals (a
+// seal's earlier version is the evidence, decision 0085); catalog snapshots and personal exports
+// (docs/privacy.md "The link and retention": the link works 24 h, the files go after a week) expire.
+func lifecycleRules() *[]*awss3.LifecycleRule {
+	rules := []*awss3.LifecycleRule{{AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1))}}
+	for _, p := range m.VersionPrefixes {
+		rules = append(rules, &awss3.LifecycleRule{Prefix: jsii.String(p),
+			NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(m.NoncurrentVersionDays))})
+	}
+	rules = append(rules,
+		&awss3.LifecycleRule{Prefix: jsii.String(m.CatalogSnapshotPrefix), Expiration: awscdk.Duration_Days(jsii.Number(m.CatalogSnapshotDays))},
+		&awss3.LifecycleRule{Prefix: jsii.String(m.ExportsPrefix), Expiration: awscdk.Duration_Days(jsii.Number(m.ExportsDays))})
+	return &rules
 }

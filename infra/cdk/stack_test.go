@@ -354,10 +354,24 @@ func TestTableAndBucket(t *testing.T) {
 		})
 		checkEq(t, "bucket versioning", b["VersioningConfiguration"], map[string]any{"Status": "Enabled"})
 		snapshots, exports := false, false
+		oldVersions := map[string]bool{}
 		for _, r := range b["LifecycleConfiguration"].(map[string]any)["Rules"].([]any) {
 			r := r.(map[string]any)
+			if nv, ok := r["NoncurrentVersionExpiration"].(map[string]any); ok {
+				// Old versions expire per data prefix, never bucket-wide (the audit seals keep theirs).
+				p, _ := r["Prefix"].(string)
+				if p == "" || p == m.AuditSealPrefix || nv["NoncurrentDays"] != float64(m.NoncurrentVersionDays) {
+					t.Errorf("%s: old-version rule %v", env, r)
+				}
+				oldVersions[p] = true
+			}
 			snapshots = snapshots || r["Prefix"] == m.CatalogSnapshotPrefix && r["ExpirationInDays"] == float64(m.CatalogSnapshotDays)
 			exports = exports || r["Prefix"] == m.ExportsPrefix && r["ExpirationInDays"] == float64(m.ExportsDays)
+		}
+		for _, p := range m.VersionPrefixes {
+			if !oldVersions[p] {
+				t.Errorf("%s: no old-version rule for %s", env, p)
+			}
 		}
 		if !snapshots {
 			t.Errorf("%s: no lifecycle rule expiring %s after %d days", env, m.CatalogSnapshotPrefix, m.CatalogSnapshotDays)

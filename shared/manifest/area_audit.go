@@ -3,6 +3,16 @@ package manifest
 // AuditSealPrefix is where the audit trail's daily seals are stored in the bucket (versioned).
 const AuditSealPrefix = "audit/seals/"
 
+// NoncurrentVersionDays is how long the bucket keeps an object's old versions under the
+// VersionPrefixes; under AuditSealPrefix it keeps them always: a seal overwritten by someone with
+// bucket rights is evidence, and its earlier version is what the verify job and a person compare.
+const NoncurrentVersionDays = 30
+
+// VersionPrefixes are the prefixes whose old versions expire after NoncurrentVersionDays (one
+// lifecycle rule each, in CDK and template.yaml): every prefix a function is granted but the audit
+// seals (TestBucketPrefixesHaveAVersionRule keeps the list complete).
+var VersionPrefixes = []string{ContentPrefix, CatalogPrefix, ReceiptsPrefix, BooksPrefix, ExportsPrefix}
+
 // Audit: the tamper-evident audit trail (issue 18, docs/decisions/0085). Every area writes audit
 // records in its own transactions; the store chains them (shared/store/auditchain.go). These are
 // the functions that read them: the admin listing, the daily seal and the verify job.

@@ -29,7 +29,7 @@ func init() {
 				Trigger: route("GET", "/payments/{paymentId}"), Auth: User, Table: []string{GetItem}},
 			{Name: "get-receipt", Summary: "A short-lived link to a payment's receipt PDF",
 				Trigger: route("GET", "/payments/{paymentId}/receipt"), Auth: User, Table: []string{GetItem},
-				Bucket: []string{"s3:GetObject"}},
+				Bucket: []string{"s3:GetObject"}, BucketPrefix: ReceiptsPrefix},
 			{Name: "create-refund", Summary: "Refund a payment in full or in part (admin)",
 				Trigger: route("POST", "/admin/refunds"), Auth: Admin, Table: []string{GetItem, Query, QueryIndex, PutItem, UpdateItem}, Stripe: true,
 				Sends: []string{ReceiptsQueue}},
@@ -42,7 +42,8 @@ func init() {
 			{Name: SendReceipts, Summary: "Render receipts (HTML, text, PDF), store the PDF, e-mail the user",
 				Package: "shared/queue", Host: true,
 				Trigger: Trigger{Kind: Queue, Queue: ReceiptsQueue, BatchSize: 10}, Auth: Internal,
-				TimeoutSeconds: 30, Table: []string{GetItem, PutItem, UpdateItem}, Bucket: []string{"s3:PutObject", "s3:GetObject"}, Email: true},
+				TimeoutSeconds: 30, Table: []string{GetItem, PutItem, UpdateItem}, Bucket: []string{"s3:PutObject", "s3:GetObject"},
+				BucketPrefix: ReceiptsPrefix, Email: true},
 		},
 	})
 }
