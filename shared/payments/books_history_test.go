@@ -13,6 +13,7 @@ import (
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/books/journal"
+	"github.com/liberation/monetization/shared/books/journal/journaltest"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -387,20 +388,7 @@ func fakeJournal(t *testing.T, l *fakeLedger) func() map[journal.AccountID]int64
 }
 
 func historySeeds(t *testing.T, n int) []int64 {
-	if s := os.Getenv("PAYMENTS_HISTORY_SEED"); s != "" {
-		seed, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return []int64{seed}
-	}
-	base := time.Now().UnixNano()
-	t.Logf("base seed %d (each history logs its own on failure)", base)
-	out := make([]int64, n)
-	for i := range out {
-		out[i] = base + int64(i)
-	}
-	return out
+	return journaltest.Seeds(t, "PAYMENTS_HISTORY_SEED", n)
 }
 
 // TestPaymentHistoriesKeepTheBooks runs the invariant over many histories on the in-memory ledger.

@@ -13,6 +13,7 @@ import (
 	"github.com/liberation/monetization/shared/books/backfill/walk"
 	"github.com/liberation/monetization/shared/books/backfill/walk/walktest"
 	"github.com/liberation/monetization/shared/books/journal"
+	"github.com/liberation/monetization/shared/books/journal/journaltest"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/rewards/rewardcatalog"
 )
@@ -328,22 +329,7 @@ func (h *rwdHistory) replay() {
 	h.check()
 }
 
-func rwdSeeds(t *testing.T, n int) []int64 {
-	if s := os.Getenv("REWARDS_BOOKS_SEED"); s != "" {
-		seed, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return []int64{seed}
-	}
-	base := time.Now().UnixNano()
-	t.Logf("seeds %d … %d (REWARDS_BOOKS_SEED=<seed> replays one)", base, base+int64(n)-1)
-	out := make([]int64, n)
-	for i := range out {
-		out[i] = base + int64(i)
-	}
-	return out
-}
+func rwdSeeds(t *testing.T, n int) []int64 { return journaltest.Seeds(t, "REWARDS_BOOKS_SEED", n) }
 
 // TestRedemptionHistoriesKeepTheBooks runs the invariant over many histories on the fake.
 func TestRedemptionHistoriesKeepTheBooks(t *testing.T) {

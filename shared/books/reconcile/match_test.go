@@ -199,6 +199,16 @@ func TestAPairWeBookedHalfOfIsNotSettled(t *testing.T) {
 	}
 }
 
+// fault is one injected fault of TestRandomHistories: the day's transactions and claims with it,
+// the object id the report must name and the list it must be in.
+type fault struct {
+	name   string
+	txns   []Txn
+	claims []Claim
+	id     string
+	list   string
+}
+
 func hasAccount(e journal.Entry, a journal.AccountID) bool {
 	return slices.ContainsFunc(e.Lines, func(l journal.Line) bool { return l.Account == a })
 }
@@ -322,24 +332,12 @@ func TestRandomHistories(t *testing.T) {
 		}
 
 		// One fault at a time.
-		faults := []struct {
-			name   string
-			txns   []Txn
-			claims []Claim
-			id     string
-			list   string
-		}{}
+		var faults []fault
 		if len(h.entries) > 0 {
 			i := rng.Intn(len(h.entries))
 			if e := h.entries[i]; len(Claims([]journal.Entry{e})) == 1 {
 				dropped := slices.Delete(slices.Clone(h.entries), i, i+1)
-				faults = append(faults, struct {
-					name   string
-					txns   []Txn
-					claims []Claim
-					id     string
-					list   string
-				}{"dropped write of " + e.ID, h.txns, Claims(dropped), strings.Split(e.Source, ",")[0], "missingInBooks"})
+				faults = append(faults, fault{"dropped write of " + e.ID, h.txns, Claims(dropped), strings.Split(e.Source, ",")[0], "missingInBooks"})
 			}
 		}
 		if len(h.refunds) > 0 {
@@ -347,37 +345,19 @@ func TestRandomHistories(t *testing.T) {
 			if dayOf(rf.Created).Equal(day0) {
 				twice := rf
 				twice.ID, twice.Source = "txn_twice", "re_twice"
-				faults = append(faults, struct {
-					name   string
-					txns   []Txn
-					claims []Claim
-					id     string
-					list   string
-				}{"a refund Stripe made twice", append(slices.Clone(h.txns), twice), claims, "re_twice", "missingInBooks"})
+				faults = append(faults, fault{"a refund Stripe made twice", append(slices.Clone(h.txns), twice), claims, "re_twice", "missingInBooks"})
 			}
 		}
 		for _, e := range h.entries {
 			if e.Kind == kRefund && !strings.Contains(e.Source, ",") {
 				dup := e
 				dup.ID += ".again" // the area's bug: the same refund booked under a second id
-				faults = append(faults, struct {
-					name   string
-					txns   []Txn
-					claims []Claim
-					id     string
-					list   string
-				}{"a refund we booked twice", h.txns, Claims(append(slices.Clone(h.entries), dup)), e.Source, "amountDifferences"})
+				faults = append(faults, fault{"a refund we booked twice", h.txns, Claims(append(slices.Clone(h.entries), dup)), e.Source, "amountDifferences"})
 				break
 			}
 		}
 		feeAt := day0.Add(time.Duration(rng.Int63n(int64(24 * time.Hour))))
-		faults = append(faults, struct {
-			name   string
-			txns   []Txn
-			claims []Claim
-			id     string
-			list   string
-		}{"a fee we never saw", append(slices.Clone(h.txns), Txn{ID: "txn_fee", Type: "stripe_fee", Source: "fee_unseen",
+		faults = append(faults, fault{"a fee we never saw", append(slices.Clone(h.txns), Txn{ID: "txn_fee", Type: "stripe_fee", Source: "fee_unseen",
 			Currency: "usd", Amount: -1234, Created: feeAt}), claims, "fee_unseen", "missingInBooks"})
 		for _, f := range faults {
 			// Both days run (the faulty object may be Stripe's of either); every difference must be

@@ -1,9 +1,15 @@
-// Package journaltest is the journal as the areas' in-memory fakes keep it: the entries their
-// changes post, checked by the rule journal.Repo.TransactPosting applies in the real transaction,
-// so a fake and the table agree on what is posted, left out or refused.
+// Package journaltest helps the areas test their books: Memory is the journal as their in-memory
+// fakes keep it (the entries their changes post, checked by the rule journal.Repo.TransactPosting
+// applies in the real transaction, so a fake and the table agree on what is posted, left out or
+// refused), and Seeds the seeds of their random histories.
 package journaltest
 
 import (
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/books/journal"
 )
@@ -76,6 +82,26 @@ func (m *Memory) Net() map[journal.AccountID]map[string]int64 {
 			}
 			out[l.Account][l.Party] += l.Debit - l.Credit
 		}
+	}
+	return out
+}
+
+// Seeds are the seeds of n random histories: consecutive from the clock (logged with the variable
+// that replays one), or the single seed the environment variable env names.
+func Seeds(t testing.TB, env string, n int) []int64 {
+	t.Helper()
+	if s := os.Getenv(env); s != "" {
+		seed, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatalf("%s=%q: %v", env, s, err)
+		}
+		return []int64{seed}
+	}
+	base := time.Now().UnixNano()
+	t.Logf("seeds %d … %d (%s=<seed> replays one)", base, base+int64(n)-1, env)
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = base + int64(i)
 	}
 	return out
 }
