@@ -101,7 +101,8 @@ func newData(stack awscdk.Stack, cfg Config) *data {
 // lifecycleRules: incomplete uploads aborted after a day; old versions expire after
 // NoncurrentVersionDays under each of manifest.VersionPrefixes and never under the audit seals (a
 // seal's earlier version is the evidence, decision 0085); catalog snapshots and personal exports
-// (docs/privacy.md "The link and retention": the link works 24 h, the files go after a week) expire.
+// (docs/privacy.md "Retention": the link works 24 h, the files go after a week) and
+// receipts (ten years, manifest.ReceiptsDays) expire.
 func lifecycleRules() *[]*awss3.LifecycleRule {
 	rules := []*awss3.LifecycleRule{{AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1))}}
 	for _, p := range m.VersionPrefixes {
@@ -110,6 +111,7 @@ func lifecycleRules() *[]*awss3.LifecycleRule {
 	}
 	rules = append(rules,
 		&awss3.LifecycleRule{Prefix: jsii.String(m.CatalogSnapshotPrefix), Expiration: awscdk.Duration_Days(jsii.Number(m.CatalogSnapshotDays))},
-		&awss3.LifecycleRule{Prefix: jsii.String(m.ExportsPrefix), Expiration: awscdk.Duration_Days(jsii.Number(m.ExportsDays))})
+		&awss3.LifecycleRule{Prefix: jsii.String(m.ExportsPrefix), Expiration: awscdk.Duration_Days(jsii.Number(m.ExportsDays))},
+		&awss3.LifecycleRule{Prefix: jsii.String(m.ReceiptsPrefix), Expiration: awscdk.Duration_Days(jsii.Number(m.ReceiptsDays))})
 	return &rules
 }

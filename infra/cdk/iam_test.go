@@ -180,6 +180,24 @@ func TestFunctionPoliciesMatchManifest(t *testing.T) {
 					if s.Condition == nil {
 						t.Error("kms:Decrypt without a kms:ViaService condition")
 					}
+				case actions[0] == m.S3ListBucketVersions || slices.Contains(actions, m.S3DeleteObjectVersion):
+					// BucketVersions: the versions listing on the bucket alone, held to one of the
+					// entry's prefixes by s3:prefix; the deletes on that prefix's objects.
+					cond, _ := json.Marshal(s.Condition)
+					ok := len(list(s.Resource)) == 1 && strings.Contains(res, `"`+m.BucketLogicalID+`"`)
+					hit := false
+					for _, p := range f.BucketVersions {
+						if actions[0] == m.S3ListBucketVersions {
+							hit = hit || strings.Contains(string(cond), `"s3:prefix":"`+p+`*"`)
+						} else {
+							hit = hit || strings.Contains(res, `"/`+p+`*"`)
+						}
+					}
+					if !ok || !hit {
+						t.Errorf("%v on %s (condition %s): want the bucket held to a BucketVersions prefix", actions, res, cond)
+					}
+					got = got[:len(got)-len(actions)]
+					also = append(also, actions...)
 				case strings.HasPrefix(actions[0], "s3:"):
 					// The bucket's objects under the statement's prefix only: BucketPrefix for the
 					// Bucket actions, a BucketAlso grant's prefix for its own actions.
@@ -203,6 +221,9 @@ func TestFunctionPoliciesMatchManifest(t *testing.T) {
 			var wantAlso []string
 			for _, g := range f.BucketAlso {
 				wantAlso = append(wantAlso, g.Actions...)
+			}
+			for range f.BucketVersions {
+				wantAlso = append(wantAlso, m.S3ListBucketVersions, m.S3DeleteObjectVersion)
 			}
 			checkEq(t, "further bucket actions", also, wantAlso)
 			if len(got) != len(uniq(got)) {

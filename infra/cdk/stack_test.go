@@ -353,7 +353,7 @@ func TestTableAndBucket(t *testing.T) {
 			"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
 		})
 		checkEq(t, "bucket versioning", b["VersioningConfiguration"], map[string]any{"Status": "Enabled"})
-		snapshots, exports := false, false
+		snapshots, exports, receipts := false, false, false
 		oldVersions := map[string]bool{}
 		for _, r := range b["LifecycleConfiguration"].(map[string]any)["Rules"].([]any) {
 			r := r.(map[string]any)
@@ -367,6 +367,7 @@ func TestTableAndBucket(t *testing.T) {
 			}
 			snapshots = snapshots || r["Prefix"] == m.CatalogSnapshotPrefix && r["ExpirationInDays"] == float64(m.CatalogSnapshotDays)
 			exports = exports || r["Prefix"] == m.ExportsPrefix && r["ExpirationInDays"] == float64(m.ExportsDays)
+			receipts = receipts || r["Prefix"] == m.ReceiptsPrefix && r["ExpirationInDays"] == float64(m.ReceiptsDays)
 		}
 		for _, p := range m.VersionPrefixes {
 			if !oldVersions[p] {
@@ -378,6 +379,9 @@ func TestTableAndBucket(t *testing.T) {
 		}
 		if !exports { // personal-data exports' retention (docs/privacy.md)
 			t.Errorf("%s: no lifecycle rule expiring %s after %d days", env, m.ExportsPrefix, m.ExportsDays)
+		}
+		if !receipts { // receipts' retention (docs/privacy.md)
+			t.Errorf("%s: no lifecycle rule expiring %s after %d days", env, m.ReceiptsPrefix, m.ReceiptsDays)
 		}
 		if len(c.ofType("AWS::S3::BucketPolicy")) != 1 {
 			t.Errorf("%s: want one bucket policy (enforceSSL)", env)

@@ -105,3 +105,18 @@ type stripeAPI interface {
 	UpdateSchedule(ctx context.Context, id string, p *stripe.SubscriptionScheduleParams, key string) (*stripe.SubscriptionSchedule, error)
 	ReleaseSchedule(ctx context.Context, id string, key string) error
 }
+
+// stripeEraser is billing's port to Stripe for an erasure (privacy_erase.go): cancel a live
+// subscription at once and delete the customer (Stripe keeps its financial records), each with our
+// idempotency key; GetSubscription tells whether a refused cancellation was already done.
+type stripeEraser interface {
+	GetSubscription(ctx context.Context, id string) (*stripe.Subscription, error)
+	CancelSubscriptionNow(ctx context.Context, id string, key string) error
+	DeleteCustomer(ctx context.Context, id string, key string) error
+}
+
+// profiles erase a user's billing profile (repo_erase.go) and read their subscription.
+type profiles interface {
+	subscriptionReader
+	EraseProfile(ctx context.Context, e profileErasure) error
+}

@@ -115,3 +115,29 @@ func (p stripePort) ReleaseSchedule(ctx context.Context, id string, key string) 
 	_, err = sc.SubscriptionSchedules.Release(id, params)
 	return stripeapi.Error(err, "undoing the scheduled downgrade")
 }
+
+// CancelSubscriptionNow ends a subscription at once (DELETE /v1/subscriptions/{id}): no proration,
+// no final invoice — Stripe's defaults.
+func (p stripePort) CancelSubscriptionNow(ctx context.Context, id string, key string) error {
+	sc, err := p.api(ctx)
+	if err != nil {
+		return err
+	}
+	params := &stripe.SubscriptionCancelParams{}
+	stripeapi.Bind(ctx, &params.Params, key)
+	_, err = sc.Subscriptions.Cancel(id, params)
+	return stripeapi.Error(err, "cancelling the subscription")
+}
+
+// DeleteCustomer deletes a customer (DELETE /v1/customers/{id}): Stripe removes the customer's
+// personal data and keeps its charges, invoices and refunds, and cancels any subscription left.
+func (p stripePort) DeleteCustomer(ctx context.Context, id string, key string) error {
+	sc, err := p.api(ctx)
+	if err != nil {
+		return err
+	}
+	params := &stripe.CustomerParams{}
+	stripeapi.Bind(ctx, &params.Params, key)
+	_, err = sc.Customers.Del(id, params)
+	return stripeapi.Error(err, "deleting the customer")
+}

@@ -37,3 +37,21 @@ type Store interface {
 func From(rt *platform.Runtime) (Store, error) {
 	return platform.Capability[Store](rt, platform.CapBlobs)
 }
+
+// Deleter is a store that removes objects (s3blob.Bucket). In a versioned bucket a delete leaves a
+// delete marker and the earlier versions behind: pair it with VersionPurger to remove the object
+// for good.
+type Deleter interface {
+	// Delete removes the object at key (no error when there is none).
+	Delete(ctx context.Context, key string) error
+}
+
+// VersionPurger is a store on a versioned bucket that can remove an object's history: what an
+// erasure needs, since overwriting or deleting an object keeps its earlier versions (s3blob.Bucket;
+// blobtest.Versioned in unit tests).
+type VersionPurger interface {
+	// PurgeOldVersions deletes every non-current version and every delete marker (the current one
+	// included) of exactly key — never of another key that key is a prefix of — and returns how many
+	// it deleted. The current version, if any, stays.
+	PurgeOldVersions(ctx context.Context, key string) (int, error)
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/liberation/monetization/shared/job"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/notify"
+	"github.com/liberation/monetization/shared/privacy"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -67,6 +68,9 @@ func expiryOne(ctx context.Context, d *Deps, l License, now time.Time, rep *Expi
 			return err
 		}
 		for _, to := range l.AdminEmails {
+			if privacy.IsErasedEmail(to) {
+				continue // an erased admin's pseudonym address (privacy_erase.go): no mail goes there
+			}
 			dedupe := "license-expiring#" + l.ID + "#" + strconv.FormatInt(l.ExpiresAt.Unix(), 10) + "#" + strconv.Itoa(days) + "#" + to
 			o, err := d.send(ctx, b, to, dedupe, expiringMail(l, b, days))
 			if err != nil {
@@ -199,6 +203,9 @@ func reportOne(ctx context.Context, d *Deps, l License, m string, now time.Time,
 	}
 	link := d.appLink(fmt.Sprintf("/enterprise/licenses/%s/usage", l.ID), nil)
 	for _, to := range l.AdminEmails {
+		if privacy.IsErasedEmail(to) {
+			continue // an erased admin's pseudonym address: no mail goes there
+		}
 		o, err := d.send(ctx, b, to, "license-usage#"+l.ID+"#"+m+"#"+to, usageMail(l, b, v, link))
 		if err != nil {
 			return err

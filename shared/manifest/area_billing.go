@@ -4,7 +4,7 @@ package manifest
 func init() {
 	declare(Area{
 		Name:  "billing",
-		Hooks: []string{StripeWebhook, BuildPersonalExport},
+		Hooks: []string{StripeWebhook, BuildPersonalExport, ErasePersonalData},
 		Functions: []Function{
 			// The tier catalogue needs no table: its own package keeps the DynamoDB client out of it.
 			{Name: "list-tiers", Summary: "List subscription tiers and their features", Package: "shared/billing/tiers",

@@ -5,7 +5,7 @@ package manifest
 func init() {
 	declare(Area{
 		Name:  "licensing",
-		Hooks: []string{BuildPersonalExport}, // its exporter: docs/privacy.md
+		Hooks: []string{BuildPersonalExport, ErasePersonalData}, // its exporter and eraser: docs/privacy.md
 		Functions: []Function{
 			// The two functions taking a time-zone name embed the zone database (ZoneDB).
 			{Name: "create-license", Summary: "Create an enterprise license and its signed key (admin)", ZoneDB: true,

@@ -25,7 +25,7 @@ const (
 func init() {
 	declare(Area{
 		Name:  "marketplace",
-		Hooks: []string{StripeWebhook, BuildPersonalExport},
+		Hooks: []string{StripeWebhook, BuildPersonalExport, ErasePersonalData},
 		Queues: []QueueDef{
 			// Consumer timeouts 60 s → visibility 360 s.
 			{Name: PayoutsQueue, MaxReceiveCount: 5, VisibilitySeconds: 360},

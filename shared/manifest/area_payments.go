@@ -11,13 +11,20 @@ const ResolveRefunds = "resolve-refunds"
 // (payments.ReceiptObjectKey, payments.CreditNoteObjectKey).
 const ReceiptsPrefix = "receipts/"
 
+// ReceiptsDays is how long the bucket keeps a receipt or credit note (a lifecycle rule on
+// ReceiptsPrefix, docs/privacy.md "Retention"): ten years, the longest period the tax laws of the
+// platform's markets ask invoices to be kept (e.g. Germany's §147 AO, France's Code de commerce
+// L123-22); the payment records in the table keep the amounts beyond that.
+const ReceiptsDays = 3653
+
 func init() {
 	declare(Area{
 		Name:  "payments",
-		Hooks: []string{StripeWebhook, SendReceipts, BuildPersonalExport},
-		// The receipts consumer alone renders PDFs: its hooks live apart, so no other function links
-		// the PDF library.
-		HookPackages: map[string]string{SendReceipts: "shared/payments/receiptsender"},
+		Hooks: []string{StripeWebhook, SendReceipts, BuildPersonalExport, ErasePersonalData},
+		// The receipts consumer and the erasure host (which renders the person's documents again)
+		// alone render PDFs: their hooks live apart, so no other function links the PDF library.
+		HookPackages: map[string]string{SendReceipts: "shared/payments/receiptsender",
+			ErasePersonalData: "shared/payments/receiptsender"},
 		Queues: []QueueDef{
 			// Consumer timeout 30 s → visibility 180 s.
 			{Name: ReceiptsQueue, MaxReceiveCount: 5, VisibilitySeconds: 180},

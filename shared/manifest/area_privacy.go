@@ -13,6 +13,12 @@ const (
 	// ExportsDays is how long the bucket keeps an export's objects (a lifecycle rule on
 	// ExportsPrefix): the link works 24 h, the file is gone a week later whatever happens.
 	ExportsDays = 7
+	// ErasuresQueue carries the erasure runs: one message starts (or resumes) an erasure, and the
+	// consumer puts a message back on it after every run until every area is done.
+	ErasuresQueue = "personal-erasures"
+	// ErasePersonalData is the host consuming ErasuresQueue: it runs the erasers every area
+	// registers (Area.Hooks, <area>.ErasePersonalDataHooks) step by step.
+	ErasePersonalData = "erase-personal-data"
 )
 
 func init() {
@@ -21,6 +27,8 @@ func init() {
 		Queues: []QueueDef{
 			// Consumer timeout 120 s → visibility 720 s.
 			{Name: ExportsQueue, MaxReceiveCount: 5, VisibilitySeconds: 720},
+			// Consumer timeout 120 s → visibility 720 s.
+			{Name: ErasuresQueue, MaxReceiveCount: 5, VisibilitySeconds: 720},
 		},
 		Functions: []Function{
 			// PutItem: the export and the user's running-export pointer in one transaction, and the
@@ -48,6 +56,35 @@ func init() {
 				Bucket: []string{"s3:PutObject", "s3:GetObject"}, BucketPrefix: ExportsPrefix,
 				BucketAlso: []BucketGrant{{Actions: []string{"s3:GetObject"}, Prefix: ReceiptsPrefix}},
 				Email:      true, Sends: []string{ExportsQueue}},
+			// Erasure (decision 0087). The routes: GetItem/PutItem/UpdateItem as the export's
+			// create (the request with its audit record in one transaction, a resume saved over
+			// its version, the Idempotency-Key record). One request per user: a second answers
+			// with it (and resumes it when held or failed).
+			{Name: "delete-me", Summary: "Erase the caller's personal data in every area (background; financial records kept under a pseudonym)",
+				Trigger: route("DELETE", "/me"), Auth: User, Table: []string{GetItem, PutItem, UpdateItem},
+				Sends: []string{ErasuresQueue}, RateLimit: &RateLimit{PerMinute: 5, PerHour: 20}},
+			{Name: "admin-erase-user", Summary: "Erase a user's personal data on a request received outside the app (admin)",
+				Trigger: route("POST", "/admin/users/{userId}/erase"), Auth: Admin, Table: []string{GetItem, PutItem, UpdateItem},
+				Sends: []string{ErasuresQueue}},
+			// QueryIndex: GSI1's privacy-requests partition, newest first; Cursors: the list's.
+			{Name: "list-privacy-requests", Summary: "Every export and erasure request, newest first (admin)",
+				Trigger: route("GET", "/admin/privacy-requests"), Auth: Admin, Table: []string{QueryIndex}, Cursors: true},
+			// The erasure host. Query/QueryIndex/GetItem: the areas' erasers read the person's
+			// items as the exporters do; PutItem/UpdateItem/DeleteItem: each record's change (one
+			// transaction each, with journal and audit records where money or tokens move), the
+			// checkpoint. Stripe: billing cancels the subscription and deletes the customer.
+			// Bucket: payments re-renders receipts and credit notes under receipts/ and removes
+			// their old versions (BucketVersions); the frame deletes the person's exports under
+			// exports/ (DeleteObject, BucketAlso) with their versions.
+			{Name: ErasePersonalData, Summary: "Erase a person's data step by step in every area (resumable), keeping financial records under a pseudonym",
+				Package: "shared/privacy/erasehost", Host: true,
+				Trigger: Trigger{Kind: Queue, Queue: ErasuresQueue, BatchSize: 1}, Auth: Internal,
+				TimeoutSeconds: 120, MemoryMB: 512,
+				Table:  []string{GetItem, Query, QueryIndex, PutItem, UpdateItem, DeleteItem},
+				Bucket: []string{"s3:PutObject", "s3:GetObject"}, BucketPrefix: ReceiptsPrefix,
+				BucketAlso:     []BucketGrant{{Actions: []string{"s3:DeleteObject"}, Prefix: ExportsPrefix}},
+				BucketVersions: []string{ReceiptsPrefix, ExportsPrefix},
+				Stripe:         true, Sends: []string{ErasuresQueue}},
 		},
 	})
 }

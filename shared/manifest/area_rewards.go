@@ -17,7 +17,7 @@ const ApplyFacts = "apply-facts"
 func init() {
 	declare(Area{
 		Name:  "rewards",
-		Hooks: []string{ApplyFacts, BuildPersonalExport},
+		Hooks: []string{ApplyFacts, BuildPersonalExport, ErasePersonalData},
 		Queues: []QueueDef{
 			// Consumer timeout 30 s → visibility 180 s.
 			{Name: LearningEventsQueue, MaxReceiveCount: 5, VisibilitySeconds: 180,

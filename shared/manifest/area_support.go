@@ -9,7 +9,7 @@ func init() {
 	agents := []string{GroupSupport}
 	declare(Area{
 		Name:  "support",
-		Hooks: []string{BuildPersonalExport}, // its exporter: docs/privacy.md
+		Hooks: []string{BuildPersonalExport, ErasePersonalData}, // its exporter and eraser: docs/privacy.md
 		Functions: []Function{
 			{Name: "create-support-ticket", Summary: "Open a support ticket",
 				Trigger: route("POST", "/support/tickets"), Auth: User, Table: []string{GetItem, PutItem, UpdateItem}},

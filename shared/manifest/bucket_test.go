@@ -1,6 +1,8 @@
 package manifest_test
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,6 +30,20 @@ func TestTemplateBucketStatementsUsePrefix(t *testing.T) {
 		want := []string{"${Bucket.Arn}/" + f.BucketPrefix + "*"}
 		for _, g := range f.BucketAlso {
 			want = append(want, "${Bucket.Arn}/"+g.Prefix+"*")
+		}
+		for _, p := range f.BucketVersions {
+			// The versions listing is on the bucket, held to the prefix by its condition (checked
+			// below); the deletes on the prefix's objects.
+			want = append(want, "${Bucket.Arn}", "${Bucket.Arn}/"+p+"*")
+		}
+		for _, s := range stmts {
+			if strs(at(s, "Action"))[0] != m.S3ListBucketVersions {
+				continue
+			}
+			cond := fmt.Sprint(at(s, "Condition", "StringLike", "s3:prefix"))
+			if !slices.ContainsFunc(f.BucketVersions, func(p string) bool { return strings.Contains(cond, p+"*") }) {
+				t.Errorf("%s: %s without an s3:prefix condition on its prefix: %v", f.Name, m.S3ListBucketVersions, at(s, "Condition"))
+			}
 		}
 		if strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("%s: S3 resources %v, want %v", f.Name, got, want)

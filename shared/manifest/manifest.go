@@ -113,6 +113,12 @@ type Function struct {
 	// BucketAlso grants further S3 actions under other prefixes, for a function that reads one
 	// prefix and writes another (the personal export reads receipts/ and writes exports/).
 	BucketAlso []BucketGrant
+	// BucketVersions lists prefixes under which the function removes old versions of objects (the
+	// erasure: an overwrite or a delete leaves the earlier versions in the versioned bucket): it may
+	// list the versions of keys under the prefix (s3:ListBucketVersions on the bucket, conditioned
+	// on s3:prefix) and delete versions there (s3:DeleteObjectVersion). Deleting the current object
+	// is s3:DeleteObject, granted like any object action (Bucket, BucketAlso).
+	BucketVersions []string
 	// Email: the function sends e-mail (SES v2 SendEmail in AWS, SMTP locally).
 	Email bool
 	// Cursors: the function encodes or decodes pagination cursors (a list route, or a job paging with

@@ -18,6 +18,13 @@ type Statement struct {
 	Condition map[string]map[string]string
 }
 
+// The S3 actions of BucketVersions.
+const (
+	S3ListBucketVersions  = "s3:ListBucketVersions"
+	S3DeleteObject        = "s3:DeleteObject"
+	S3DeleteObjectVersion = "s3:DeleteObjectVersion"
+)
+
 // Placeholders in Statement resources and conditions.
 const (
 	PlaceholderPartition = "${Partition}"
@@ -83,6 +90,12 @@ func Policy(f Function) []Statement {
 	}
 	for _, g := range f.BucketAlso {
 		out = append(out, allow(g.Actions, PlaceholderBucketArn+"/"+g.Prefix+"*"))
+	}
+	for _, p := range f.BucketVersions {
+		// Listing is a bucket action: the s3:prefix condition keeps it to the prefix's keys.
+		list := allow([]string{S3ListBucketVersions}, PlaceholderBucketArn)
+		list.Condition = map[string]map[string]string{"StringLike": {"s3:prefix": p + "*"}}
+		out = append(out, list, allow([]string{S3DeleteObjectVersion}, PlaceholderBucketArn+"/"+p+"*"))
 	}
 	if f.Email {
 		identity := "arn:" + PlaceholderPartition + ":ses:" + PlaceholderRegion + ":" + PlaceholderAccount + ":identity/"

@@ -6,17 +6,20 @@ import (
 	m "github.com/liberation/monetization/shared/manifest"
 )
 
-// The bucket deletes personal-data exports after ExportsDays (docs/privacy.md "The link and
-// retention"); the CDK stack's rule is checked in infra/cdk (TestTableAndBucket).
-func TestTemplateExpiresPersonalExports(t *testing.T) {
+// The bucket deletes personal-data exports after ExportsDays and receipts after ReceiptsDays
+// (docs/privacy.md "Retention"); the CDK stack's rules are checked in infra/cdk (TestTableAndBucket).
+func TestTemplateExpiresPersonalExportsAndReceipts(t *testing.T) {
 	tpl := loadTemplate(t)
 	rules, _ := at(tpl.Resources[m.BucketLogicalID].Properties, "LifecycleConfiguration", "Rules").([]any)
-	for _, r := range rules {
-		if at(r, "Prefix") == m.ExportsPrefix && at(r, "ExpirationInDays") == m.ExportsDays {
-			return
+	for prefix, days := range map[string]int{m.ExportsPrefix: m.ExportsDays, m.ReceiptsPrefix: m.ReceiptsDays} {
+		found := false
+		for _, r := range rules {
+			found = found || at(r, "Prefix") == prefix && at(r, "ExpirationInDays") == days
+		}
+		if !found {
+			t.Errorf("no lifecycle rule expires %s after %d days: %v", prefix, days, rules)
 		}
 	}
-	t.Fatalf("no lifecycle rule expires %s after %d days: %v", m.ExportsPrefix, m.ExportsDays, rules)
 }
 
 // TestBucketPrefixesHaveAVersionRule: every prefix a function is granted is either one whose old

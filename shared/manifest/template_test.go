@@ -207,6 +207,9 @@ func wantSAMActions(f m.Function) []string {
 	for _, g := range f.BucketAlso {
 		want = append(want, g.Actions...)
 	}
+	for range f.BucketVersions {
+		want = append(want, m.S3ListBucketVersions, m.S3DeleteObjectVersion)
+	}
 	if len(f.Sends) > 0 {
 		want = append(want, m.SendMessage)
 	}

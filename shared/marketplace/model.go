@@ -36,6 +36,9 @@ type Course struct {
 	UpdatedAt      time.Time  `dynamodbav:"updatedAt"`
 	PublishedAt    *time.Time `dynamodbav:"publishedAt,omitempty"` // first publication
 	Version        int64      `dynamodbav:"version"`
+	// ErasedAs is the pseudonym of the erased instructor (privacy_erase.go): kept so that every
+	// later whole-item write of the course keeps it.
+	ErasedAs string `dynamodbav:"erasedAs,omitempty"`
 }
 
 // SetKeys fills the course's keys.
@@ -105,6 +108,7 @@ type Enrollment struct {
 	EnrolledAt   time.Time  `dynamodbav:"enrolledAt"`
 	RevokedAt    *time.Time `dynamodbav:"revokedAt,omitempty"`
 	Version      int64      `dynamodbav:"version"`
+	ErasedAs     string     `dynamodbav:"erasedAs,omitempty"` // the erased learner's pseudonym (privacy_erase.go)
 }
 
 // SetKeys fills the enrolment's keys (GSI1 only while active).
@@ -155,6 +159,7 @@ type Review struct {
 	CreatedAt  time.Time `dynamodbav:"createdAt"`
 	UpdatedAt  time.Time `dynamodbav:"updatedAt"`
 	Version    int64     `dynamodbav:"version"`
+	ErasedAs   string    `dynamodbav:"erasedAs,omitempty"` // the erased author's pseudonym (privacy_erase.go)
 }
 
 // SetKeys fills the review's keys (GSI1 by update time, newest first, while published).
@@ -254,7 +259,10 @@ type Sale struct {
 	DiscountCents int64  `dynamodbav:"discountCents,omitempty"`
 	CouponID      string `dynamodbav:"couponId,omitempty"`
 	Version       int64  `dynamodbav:"version"`
-	ledger.Sale          // amount (what was paid), shares, platform, refunds, disputes, released
+	// ErasedAs is the pseudonym of the erased instructor (privacy_erase.go), kept by every later
+	// whole-item write of the sale.
+	ErasedAs    string `dynamodbav:"erasedAs,omitempty"`
+	ledger.Sale        // amount (what was paid), shares, platform, refunds, disputes, released
 }
 
 // Stands reports whether the sale still gives its buyer the course (not everything was returned).
@@ -358,6 +366,7 @@ type Payout struct {
 	UpdatedAt        time.Time  `dynamodbav:"updatedAt"`
 	PaidAt           *time.Time `dynamodbav:"paidAt,omitempty"`
 	Version          int64      `dynamodbav:"version"`
+	ErasedAs         string     `dynamodbav:"erasedAs,omitempty"` // the erased instructor's pseudonym (privacy_erase.go)
 }
 
 // SetKeys fills the payout's keys.

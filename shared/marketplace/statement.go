@@ -12,6 +12,7 @@ import (
 	"github.com/liberation/monetization/shared/mail"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
 	"github.com/liberation/monetization/shared/money"
+	"github.com/liberation/monetization/shared/privacy"
 )
 
 // E-mail idempotency, as for receipts: one statement per payout.
@@ -135,7 +136,9 @@ func sendStatement(ctx context.Context, d *Deps, po Payout) error {
 			to = u.Email
 		}
 	}
-	if to == "" || strings.ContainsAny(to, "\r\n") {
+	// An erased instructor's profile keeps the pseudonym's address (privacy_erase.go): no mail goes
+	// there (".invalid"), so it is no address.
+	if to == "" || privacy.IsErasedEmail(to) || strings.ContainsAny(to, "\r\n") {
 		log.Warn("no e-mail address for the payout statement")
 		return nil
 	}

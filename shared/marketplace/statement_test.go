@@ -15,6 +15,7 @@ import (
 	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
 	"github.com/liberation/monetization/shared/platform"
+	"github.com/liberation/monetization/shared/privacy"
 )
 
 // A paid payout's statement is e-mailed once, to the instructor's profile address (else their user
@@ -102,6 +103,15 @@ func TestPayoutStatementSentOnce(t *testing.T) {
 	if err := d.SendStatement(ctx, Payout{ID: PayoutID(bad, period), InstructorID: bad, Period: period, Currency: Currency}); err != nil ||
 		len(rec.Sent()) != 2 {
 		t.Fatalf("a header-injecting address: %v, %d sent", err, len(rec.Sent()))
+	}
+	// An erased instructor's profile keeps the pseudonym's address (privacy_erase.go): no mail.
+	gone := "ins-erased-" + run
+	if _, _, err := d.Books.SaveAccount(ctx, gone, "acct_gone", "anon_01JERASED"+run[:10]+"@"+privacy.PseudonymDomain, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SendStatement(ctx, Payout{ID: PayoutID(gone, period), InstructorID: gone, Period: period, Currency: Currency}); err != nil ||
+		len(rec.Sent()) != 2 {
+		t.Fatalf("an erased address: %v, %d sent", err, len(rec.Sent()))
 	}
 }
 

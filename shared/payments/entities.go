@@ -74,7 +74,10 @@ type Payment struct {
 	PaidAt     time.Time `dynamodbav:"paidAt"`
 	CreatedAt  time.Time `dynamodbav:"createdAt"`
 	EventID    string    `dynamodbav:"eventId,omitempty"` // the Stripe event that recorded it
-	Version    int64     `dynamodbav:"version"`
+	// ErasedAs is the pseudonym naming the payer after an erasure (privacy_erase.go): a field, so
+	// that later whole-item writes of the payment (a refund, a dispute) keep it.
+	ErasedAs string `dynamodbav:"erasedAs,omitempty"`
+	Version  int64  `dynamodbav:"version"`
 }
 
 // SetKeys fills the primary and index keys from the payment's ids.
@@ -168,6 +171,7 @@ type Refund struct {
 	OperationID string    `dynamodbav:"operationId,omitempty"`
 	ChargeID    string    `dynamodbav:"chargeId,omitempty"`
 	CreatedAt   time.Time `dynamodbav:"createdAt"`
+	ErasedAs    string    `dynamodbav:"erasedAs,omitempty"` // the pseudonym, after an erasure
 }
 
 // SetKeys fills the refund's key.
@@ -199,6 +203,8 @@ type Dispute struct {
 	// withdrew its amount — sticky, so that a stale inquiry event delivered late cannot make the
 	// journal post the withdrawal twice (books_journal.go).
 	Chargeback bool `dynamodbav:"chargeback,omitempty"`
+	// ErasedAs is the pseudonym, after an erasure (privacy_erase.go).
+	ErasedAs string `dynamodbav:"erasedAs,omitempty"`
 }
 
 // Withheld reports whether Stripe holds the dispute's amount back: withdrawn and not reinstated.

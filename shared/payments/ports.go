@@ -140,3 +140,22 @@ type StripeRefund struct {
 	RequestedBy     string // metadata.requestedBy
 	Created         time.Time
 }
+
+// ErasureLedger is what an erasure reads and writes of a person's payments (privacy_erase.go,
+// repo_erase.go): each record read consistently, then changed over what was read.
+type ErasureLedger interface {
+	GetPayment(ctx context.Context, userID, paymentID string) (Payment, error)
+	Refund(ctx context.Context, userID, paymentID, refundID string) (Refund, error)
+	Dispute(ctx context.Context, userID, disputeID string) (Dispute, error)
+	ErasePayment(ctx context.Context, p Payment, e Erasure) error
+	EraseRefund(ctx context.Context, r Refund, e Erasure) error
+	EraseDispute(ctx context.Context, d Dispute, e Erasure) error
+}
+
+// ErasureDocuments is the versioned bucket as an erasure sees the documents: rendered again over
+// their key, and their old versions and delete markers removed (blob.Store and its optional
+// VersionPurger; s3blob.Bucket).
+type ErasureDocuments interface {
+	Documents
+	blob.VersionPurger
+}

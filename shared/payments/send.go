@@ -3,12 +3,14 @@ package payments
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/idempotency"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/mail"
+	"github.com/liberation/monetization/shared/privacy"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/receipts"
 )
@@ -89,6 +91,14 @@ func (m *Mailer) sendOnce(ctx context.Context, dedupeID string, build func() (ma
 		return nil
 	}
 	msg, err := build()
+	if errors.Is(err, errErasedRecipient) {
+		// Nothing to send, ever: the claim is completed so that a retry does not try again.
+		if cErr := m.Claims.CompleteIdempotent(context.WithoutCancel(ctx), emailScope, dedupeID, 200, `{"sent":false}`); cErr != nil {
+			return cErr
+		}
+		log.Info("recipient erased; e-mail not sent")
+		return nil
+	}
 	if err == nil {
 		if msg.Headers == nil {
 			msg.Headers = map[string]string{}
@@ -110,16 +120,23 @@ func (m *Mailer) sendOnce(ctx context.Context, dedupeID string, build func() (ma
 	return nil
 }
 
+// errErasedRecipient: the person was erased (privacy_erase.go); their records name the pseudonym's
+// address, which no mail may go to (".invalid" bounces).
+var errErasedRecipient = errors.New("the recipient was erased")
+
 func (m *Mailer) recipient(ctx context.Context, userID, snapshot string) (string, error) {
-	if snapshot != "" {
-		return snapshot, nil
-	}
-	email, err := m.Source.UserEmail(ctx, userID)
-	if err != nil {
-		return "", err
+	email := snapshot
+	if email == "" {
+		var err error
+		if email, err = m.Source.UserEmail(ctx, userID); err != nil {
+			return "", err
+		}
 	}
 	if email == "" {
 		return "", apperr.New(apperr.Unprocessable, "user %s has no e-mail address", userID)
+	}
+	if privacy.IsErasedEmail(email) {
+		return "", errErasedRecipient
 	}
 	return email, nil
 }

@@ -40,6 +40,8 @@ type Export struct {
 	PK        string    `dynamodbav:"PK"`
 	SK        string    `dynamodbav:"SK"`
 	Type      string    `dynamodbav:"type"`
+	GSI1PK    string    `dynamodbav:"GSI1PK,omitempty"` // the admins' list of privacy requests
+	GSI1SK    string    `dynamodbav:"GSI1SK,omitempty"`
 	ID        string    `dynamodbav:"id"`
 	UserID    string    `dynamodbav:"userId"`
 	Email     string    `dynamodbav:"email,omitempty"` // the verified address the link goes to

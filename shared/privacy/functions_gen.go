@@ -20,3 +20,18 @@ func NewCreatePersonalExport(rt *platform.Runtime) (httpapi.Lambda, error) {
 func NewGetPersonalExport(rt *platform.Runtime) (httpapi.Lambda, error) {
 	return platform.Build(newWiring, wireGetPersonalExport)(rt)
 }
+
+// NewDeleteMe builds delete-me (DELETE /me): Erase the caller's personal data in every area (background; financial records kept under a pseudonym).
+func NewDeleteMe(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireDeleteMe)(rt)
+}
+
+// NewAdminEraseUser builds admin-erase-user (POST /admin/users/{userId}/erase): Erase a user's personal data on a request received outside the app (admin).
+func NewAdminEraseUser(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireAdminEraseUser)(rt)
+}
+
+// NewListPrivacyRequests builds list-privacy-requests (GET /admin/privacy-requests): Every export and erasure request, newest first (admin).
+func NewListPrivacyRequests(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListPrivacyRequests)(rt)
+}

@@ -44,8 +44,10 @@ type Exporter func(ctx context.Context, s Subject, cursor string, limit int) (Pa
 
 // Registry holds the areas' exporters, in registration order.
 type Registry struct {
-	areas     []string
-	exporters map[string]Exporter
+	areas      []string
+	exporters  map[string]Exporter
+	eraseAreas []string
+	erasers    map[string]Eraser
 }
 
 // RegisterExporter adds an area's exporter. An area registers once; a second registration is a

@@ -222,6 +222,7 @@ type Repo struct{ S *store.Store }
 func (r Repo) Create(ctx context.Context, e Export) (Export, bool, error) {
 	e.PK, e.SK = store.ExportKey(e.UserID, e.ID).PK, store.ExportKey(e.UserID, e.ID).SK
 	e.Type, e.Version = "personal-export", 1
+	e.GSI1PK, e.GSI1SK = store.PrivacyRequestsGSI1(e.CreatedAt, e.ID)
 	k := store.RunningExportKey(e.UserID)
 	run := running{PK: k.PK, SK: k.SK, Type: "personal-export-running", ExportID: e.ID, At: e.CreatedAt}
 	for attempt := 0; attempt < 3; attempt++ {

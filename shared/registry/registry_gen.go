@@ -18,6 +18,7 @@ import (
 	"github.com/liberation/monetization/shared/payments/receiptsender"
 	"github.com/liberation/monetization/shared/platform"
 	"github.com/liberation/monetization/shared/privacy"
+	"github.com/liberation/monetization/shared/privacy/erasehost"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/queue/sqsqueue"
 	"github.com/liberation/monetization/shared/rewards"
@@ -101,6 +102,10 @@ var generated = map[string]Entry{
 	"create-personal-export":     {Build: build(privacy.NewCreatePersonalExport), Constructor: "privacy.NewCreatePersonalExport", Providers: []platform.Provider{sqsqueue.Provide}},
 	"get-personal-export":        {Build: build(privacy.NewGetPersonalExport), Constructor: "privacy.NewGetPersonalExport", Providers: []platform.Provider{s3blob.Provide}},
 	"build-personal-export":      {Build: build(privacy.NewHost(billing.BuildPersonalExportHooks, licensing.BuildPersonalExportHooks, marketplace.BuildPersonalExportHooks, payments.BuildPersonalExportHooks, rewards.BuildPersonalExportHooks, support.BuildPersonalExportHooks)), Constructor: "privacy.NewHost(billing.BuildPersonalExportHooks, licensing.BuildPersonalExportHooks, marketplace.BuildPersonalExportHooks, payments.BuildPersonalExportHooks, rewards.BuildPersonalExportHooks, support.BuildPersonalExportHooks)", Providers: []platform.Provider{sqsqueue.Provide, s3blob.Provide, sesmail.Provide}},
+	"delete-me":                  {Build: build(privacy.NewDeleteMe), Constructor: "privacy.NewDeleteMe", Providers: []platform.Provider{sqsqueue.Provide}},
+	"admin-erase-user":           {Build: build(privacy.NewAdminEraseUser), Constructor: "privacy.NewAdminEraseUser", Providers: []platform.Provider{sqsqueue.Provide}},
+	"list-privacy-requests":      {Build: build(privacy.NewListPrivacyRequests), Constructor: "privacy.NewListPrivacyRequests", Providers: []platform.Provider{}},
+	"erase-personal-data":        {Build: build(erasehost.NewHost(billing.ErasePersonalDataHooks, licensing.ErasePersonalDataHooks, marketplace.ErasePersonalDataHooks, receiptsender.ErasePersonalDataHooks, rewards.ErasePersonalDataHooks, support.ErasePersonalDataHooks)), Constructor: "erasehost.NewHost(billing.ErasePersonalDataHooks, licensing.ErasePersonalDataHooks, marketplace.ErasePersonalDataHooks, receiptsender.ErasePersonalDataHooks, rewards.ErasePersonalDataHooks, support.ErasePersonalDataHooks)", Providers: []platform.Provider{sqsqueue.Provide, s3blob.Provide}},
 	"get-token-balance":          {Build: build(rewards.NewGetTokenBalance), Constructor: "rewards.NewGetTokenBalance", Providers: []platform.Provider{}},
 	"list-token-transactions":    {Build: build(rewards.NewListTokenTransactions), Constructor: "rewards.NewListTokenTransactions", Providers: []platform.Provider{}},
 	"list-rewards":               {Build: build(rewardcatalog.NewListRewards), Constructor: "rewardcatalog.NewListRewards", Providers: []platform.Provider{}},

@@ -230,7 +230,13 @@ func (er earner) Release(ctx context.Context, userID, rule, sourceID string) (Ou
 		if err != nil {
 			return Plan{}, err
 		}
-		return Plan{Change: c, Extras: []Extra{x}}, nil
+		extras := []Extra{x}
+		if a.ErasedAs != "" {
+			// An erased person's pending tokens are forfeited when their refund window ends,
+			// never released (privacy_erase.go): the erasure forfeited what was available.
+			c, extras = forfeitAtRelease(a, c, extras)
+		}
+		return Plan{Change: c, Extras: extras}, nil
 	})
 	if err == ErrNoop {
 		return out, Entry{}, nil

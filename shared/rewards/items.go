@@ -31,6 +31,7 @@ type accountItem struct {
 	OptOut         bool      `dynamodbav:"optOut"`
 	UpdatedAt      time.Time `dynamodbav:"updatedAt"`
 	WriteID        string    `dynamodbav:"writeId,omitempty"`
+	ErasedAs       string    `dynamodbav:"erasedAs,omitempty"`
 }
 
 func (a Account) item() accountItem {
@@ -38,14 +39,14 @@ func (a Account) item() accountItem {
 	return accountItem{PK: k.PK, SK: k.SK, Type: "token-account", UserID: a.UserID, Balance: a.Balance, Held: a.Held,
 		Available: a.Available, Pending: a.Pending, Owed: a.Owed, LifetimeEarned: a.LifetimeEarned, WeekID: a.WeekID,
 		WeekEarned: a.WeekEarned, WeekReachedAt: a.WeekReachedAt, AllReachedAt: a.AllReachedAt, Seq: a.Seq,
-		Version: a.Version, DisplayName: a.DisplayName, OptOut: a.OptOut, UpdatedAt: a.UpdatedAt, WriteID: a.WriteID}
+		Version: a.Version, DisplayName: a.DisplayName, OptOut: a.OptOut, UpdatedAt: a.UpdatedAt, WriteID: a.WriteID, ErasedAs: a.ErasedAs}
 }
 
 func (it accountItem) account() Account {
 	return Account{UserID: it.UserID, Balance: it.Balance, Held: it.Held, Available: it.Available, Pending: it.Pending, Owed: it.Owed,
 		LifetimeEarned: it.LifetimeEarned, WeekID: it.WeekID, WeekEarned: it.WeekEarned, WeekReachedAt: it.WeekReachedAt,
 		AllReachedAt: it.AllReachedAt, Seq: it.Seq, Version: it.Version, DisplayName: it.DisplayName, OptOut: it.OptOut,
-		UpdatedAt: it.UpdatedAt, WriteID: it.WriteID}
+		UpdatedAt: it.UpdatedAt, WriteID: it.WriteID, ErasedAs: it.ErasedAs}
 }
 
 // entryItem is Entry as stored.
@@ -72,6 +73,7 @@ type entryItem struct {
 	AvailableAfter int64     `dynamodbav:"availableAfter"`
 	OwedAfter      int64     `dynamodbav:"owedAfter,omitempty"`
 	At             time.Time `dynamodbav:"at"`
+	ErasedAs       string    `dynamodbav:"erasedAs,omitempty"`
 }
 
 func (e Entry) item() entryItem {
@@ -79,14 +81,16 @@ func (e Entry) item() entryItem {
 	return entryItem{PK: k.PK, SK: k.SK, Type: "token-entry", ID: e.ID, UserID: e.UserID, Seq: e.Seq, Kind: e.Kind,
 		Rule: e.Rule, Reason: e.Reason, SourceID: e.SourceID, Actor: e.Actor, Delta: e.Delta, HeldDelta: e.HeldDelta,
 		PendingDelta: e.PendingDelta, OwedDelta: e.OwedDelta, Earned: e.Earned, BalanceAfter: e.BalanceAfter,
-		HeldAfter: e.HeldAfter, PendingAfter: e.PendingAfter, AvailableAfter: e.AvailableAfter, OwedAfter: e.OwedAfter, At: e.At}
+		HeldAfter: e.HeldAfter, PendingAfter: e.PendingAfter, AvailableAfter: e.AvailableAfter, OwedAfter: e.OwedAfter, At: e.At,
+		ErasedAs: e.ErasedAs}
 }
 
 func (it entryItem) entry() Entry {
 	return Entry{ID: it.ID, UserID: it.UserID, Seq: it.Seq, Kind: it.Kind, Rule: it.Rule, Reason: it.Reason,
 		SourceID: it.SourceID, Actor: it.Actor, Delta: it.Delta, HeldDelta: it.HeldDelta, PendingDelta: it.PendingDelta,
 		OwedDelta: it.OwedDelta, Earned: it.Earned, BalanceAfter: it.BalanceAfter, HeldAfter: it.HeldAfter,
-		PendingAfter: it.PendingAfter, AvailableAfter: it.AvailableAfter, OwedAfter: it.OwedAfter, At: it.At}
+		PendingAfter: it.PendingAfter, AvailableAfter: it.AvailableAfter, OwedAfter: it.OwedAfter, At: it.At,
+		ErasedAs: it.ErasedAs}
 }
 
 // Earning guard states. An immediate earning is "earned" at once; a pending one moves from
@@ -129,6 +133,9 @@ type earnItem struct {
 	// them back as available, not pending).
 	Released bool  `dynamodbav:"released,omitempty"`
 	Version  int64 `dynamodbav:"version,omitempty"` // 0: written before versions
+	// ErasedAs: the guard of an erased person, kept (an earning is never granted twice) and tied to
+	// their pseudonym (privacy_erase.go).
+	ErasedAs string `dynamodbav:"erasedAs,omitempty"`
 }
 
 // refundSeen is one refund (or lost dispute) of a purchase as its guard keeps it.
@@ -206,6 +213,7 @@ type redemptionItem struct {
 	FulfilledAt        time.Time                `dynamodbav:"fulfilledAt,omitempty"`
 	Version            int64                    `dynamodbav:"version"`
 	WriteID            string                   `dynamodbav:"writeId,omitempty"`
+	ErasedAs           string                   `dynamodbav:"erasedAs,omitempty"`
 }
 
 func (r Redemption) item() redemptionItem {
@@ -220,7 +228,7 @@ func (r Redemption) item() redemptionItem {
 		FulfilmentError:    r.FulfilmentError,
 		FulfilmentAttempts: r.FulfilmentAttempts, NotifiedStatus: r.NotifiedStatus, Claim: r.Claim, ClaimID: r.ClaimID,
 		ClaimUntil: r.ClaimUntil, ApprovedAt: r.ApprovedAt, CreatedAt: r.CreatedAt,
-		UpdatedAt: r.UpdatedAt, FulfilledAt: r.FulfilledAt, Version: r.Version, WriteID: r.WriteID}
+		UpdatedAt: r.UpdatedAt, FulfilledAt: r.FulfilledAt, Version: r.Version, WriteID: r.WriteID, ErasedAs: r.ErasedAs}
 }
 
 func (it redemptionItem) redemption() Redemption {
@@ -231,5 +239,5 @@ func (it redemptionItem) redemption() Redemption {
 		FulfilmentError:    it.FulfilmentError,
 		FulfilmentAttempts: it.FulfilmentAttempts, NotifiedStatus: it.NotifiedStatus, Claim: it.Claim, ClaimID: it.ClaimID,
 		ClaimUntil: it.ClaimUntil, ApprovedAt: it.ApprovedAt, CreatedAt: it.CreatedAt,
-		UpdatedAt: it.UpdatedAt, FulfilledAt: it.FulfilledAt, Version: it.Version, WriteID: it.WriteID}
+		UpdatedAt: it.UpdatedAt, FulfilledAt: it.FulfilledAt, Version: it.Version, WriteID: it.WriteID, ErasedAs: it.ErasedAs}
 }

@@ -48,6 +48,9 @@ type Account struct {
 	UpdatedAt   time.Time
 	// WriteID is random per write: a transaction whose answer was lost recognises its own commit.
 	WriteID string
+	// ErasedAs is the pseudonym of an erased person (privacy_erase.go): the account is kept, tied to
+	// it, and every later movement keeps it.
+	ErasedAs string
 }
 
 // EarnedThisWeek is the weekly score at now: zero once a new week started.
@@ -80,6 +83,9 @@ const (
 	KindUnhold   Kind = "unhold"   // held tokens released (redemption cancelled or rejected)
 	KindRedeem   Kind = "redeem"   // held tokens spent (redemption fulfilled)
 	KindProfile  Kind = "profile"  // no entry: the leaderboard profile changed
+	// KindForfeit: an erased person's tokens forfeited (privacy_erase.go): delta = −available at the
+	// erasure, pendingDelta = −pending when a pending earning's window ends.
+	KindForfeit Kind = "forfeit"
 )
 
 // Change is one movement to apply to an account.
@@ -101,6 +107,8 @@ type Change struct {
 	// Profile changes (KindProfile only).
 	DisplayName *string
 	OptOut      *bool
+	// ErasedAs, when set, ties the account to an erased person's pseudonym (any kind).
+	ErasedAs string
 }
 
 // Entry is one line of a user's ledger: a change and the account after it.
@@ -124,6 +132,8 @@ type Entry struct {
 	AvailableAfter int64
 	OwedAfter      int64
 	At             time.Time
+	// ErasedAs: an entry of an erased account is tied to its pseudonym from the start.
+	ErasedAs string
 }
 
 // ErrInsufficient is the refusal of a movement the available tokens do not cover.
@@ -138,6 +148,9 @@ func (a Account) Apply(c Change, now time.Time) (Account, Entry, error) {
 	n := a
 	n.UpdatedAt = now
 	n.Version++
+	if c.ErasedAs != "" {
+		n.ErasedAs = c.ErasedAs
+	}
 	if n.WeekID != leaderboard.WeekID(now) {
 		n.WeekID, n.WeekEarned, n.WeekReachedAt = leaderboard.WeekID(now), 0, time.Time{}
 	}
@@ -179,7 +192,7 @@ func (a Account) Apply(c Change, now time.Time) (Account, Entry, error) {
 	e := Entry{UserID: a.UserID, Seq: n.Seq, Kind: c.Kind, Rule: c.Rule, Reason: c.Reason, SourceID: c.SourceID,
 		Actor: c.Actor, Delta: c.Delta, HeldDelta: c.HeldDelta, PendingDelta: c.PendingDelta, OwedDelta: c.OwedDelta,
 		Earned: c.Earned, BalanceAfter: n.Balance, HeldAfter: n.Held, PendingAfter: n.Pending, AvailableAfter: n.Available,
-		OwedAfter: n.Owed, At: now}
+		OwedAfter: n.Owed, At: now, ErasedAs: n.ErasedAs}
 	return n, e, nil
 }
 

@@ -191,8 +191,8 @@ const GlobalScope = "global"
 const (
 	CtrIssued           = "issued"           // credited to balances: earnings, releases, grants
 	CtrPendingEarned    = "pendingEarned"    // earned as pending
-	CtrPendingCancelled = "pendingCancelled" // pending cancelled by refunds
-	CtrDeducted         = "deducted"         // taken back: deductions and clawbacks
+	CtrPendingCancelled = "pendingCancelled" // pending cancelled by refunds (or forfeited: erasure)
+	CtrDeducted         = "deducted"         // taken back: deductions, clawbacks and forfeitures (erasure)
 	CtrRedeemed         = "redeemed"         // spent on fulfilled redemptions
 	CtrHeldNew          = "heldNew"          // held for new redemptions
 	GaugeOutstanding    = "outstanding"      // Σ balances: the liability
@@ -235,7 +235,7 @@ func metricDeltas(e Entry) (day, gauges map[string]int64) {
 	if e.PendingDelta > 0 {
 		day[CtrPendingEarned] = e.PendingDelta
 	}
-	if e.Kind == KindCancel {
+	if e.Kind == KindCancel || e.Kind == KindForfeit && e.PendingDelta < 0 {
 		day[CtrPendingCancelled] = -e.PendingDelta
 	}
 	if e.Kind == KindHold {

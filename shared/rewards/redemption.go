@@ -129,4 +129,7 @@ type Redemption struct {
 	FulfilledAt time.Time
 	Version     int64
 	WriteID     string // random per write (see Account.WriteID)
+	// ErasedAs is the pseudonym of an erased requester (privacy_erase.go): the redemption is kept,
+	// without its address and notes.
+	ErasedAs string
 }

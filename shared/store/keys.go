@@ -629,6 +629,19 @@ func ExportKey(userID, exportID string) Key { return Key{"USER#" + userID, "EXPO
 // in the transaction that finishes that export.
 func RunningExportKey(userID string) Key { return Key{"USER#" + userID, "EXPORTRUNNING"} }
 
+// ErasureKey is a user's erasure request: one per user, so a second request (theirs or an
+// admin's) answers with the first, running or done.
+func ErasureKey(userID string) Key { return Key{"USER#" + userID, "ERASURE"} }
+
+// ExportPrefix starts the sort keys of a user's exports (the erasure deletes them).
+const ExportPrefix = "EXPORT#"
+
+// PrivacyRequestsGSI1 is the admins' list of every export and erasure request, newest first. One
+// partition: requests come a few a day, far below a partition's write rate.
+func PrivacyRequestsGSI1(at time.Time, id string) (string, string) {
+	return "PRIVACYREQUESTS", SortTime(at) + sep + id
+}
+
 // UserPK is the partition holding a user's own items (profile, subscription, payments, tokens…).
 func UserPK(userID string) string { return "USER#" + userID }
 

@@ -81,7 +81,19 @@ type Ticket struct {
 	FirstReplyAt *time.Time `dynamodbav:"firstReplyAt,omitempty"`
 	SolvedAt     *time.Time `dynamodbav:"solvedAt,omitempty"`
 	Version      int64      `dynamodbav:"version"`
+	// ExpiresAt is the table's TTL (epoch seconds): set when the ticket is solved, to
+	// ClosedTicketRetention after it (the SLA figures of its day are counters, kept on their own),
+	// and cleared when it is reopened. 0: no TTL.
+	ExpiresAt int64 `dynamodbav:"expiresAt,omitempty"`
+	// ErasedAs is the pseudonym of an erased requester (privacy_erase.go): the ticket is kept for
+	// the SLA figures, without the subject, the bodies and their address.
+	ErasedAs string `dynamodbav:"erasedAs,omitempty"`
 }
+
+// ClosedTicketRetention is how long a solved ticket is kept (docs/privacy.md "Retention"): two
+// years after it was solved, long enough for an enterprise customer's yearly SLA review and its
+// renewal; DynamoDB's TTL then deletes the ticket item (expiresAt).
+const ClosedTicketRetention = 2 * 365 * 24 * time.Hour
 
 // Policy is the ticket's SLA policy (tier × priority).
 func (t Ticket) Policy() sla.Policy { return sla.For(t.Tier, t.Priority) }
@@ -171,6 +183,7 @@ func (t *Ticket) setStatus(status string, now time.Time) ([]outcome, error) {
 	t.UpdatedAt = now
 	if t.Status == StatusSolved {
 		out = t.unsolve()
+		t.ExpiresAt = 0 // reopened: kept while it is worked on
 	}
 	switch status {
 	case StatusOpen:
@@ -183,6 +196,8 @@ func (t *Ticket) setStatus(status string, now time.Time) ([]outcome, error) {
 		t.Status = StatusSolved
 		at := now
 		t.SolvedAt = &at
+		// Where tickets close: the retention period starts (leaving solved, above, clears it).
+		t.ExpiresAt = now.Add(ClosedTicketRetention).Unix()
 		t.Meter = t.Meter.Solve(t.Clock(), now)
 		if o := t.complete(sla.Resolution, now); o != nil {
 			out = append(out, *o)

@@ -17,7 +17,8 @@ import (
 )
 
 // Grant is one resolved statement: actions on resources (ARN patterns with * and ?), allowed only
-// when every condition key of Condition (operator StringEquals only) equals the request's value.
+// when every condition key of Condition holds for the request's value (StringEquals: equal;
+// StringLike: matches with * and ?; any other operator never holds).
 type Grant struct {
 	Actions   []string
 	Resources []string
@@ -105,11 +106,12 @@ func matchAny(patterns []string, v string, fold bool) bool {
 
 func conditionsHold(cond map[string]map[string]string, keys map[string]string) bool {
 	for op, kv := range cond {
-		if op != "StringEquals" {
+		if op != "StringEquals" && op != "StringLike" {
 			return false // an operator this checker does not evaluate never holds
 		}
 		for k, want := range kv {
-			if got, ok := keys[k]; !ok || got != want {
+			got, ok := keys[k]
+			if !ok || (op == "StringEquals" && got != want) || (op == "StringLike" && !Match(want, got)) {
 				return false
 			}
 		}

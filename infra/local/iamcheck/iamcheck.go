@@ -251,7 +251,13 @@ func (c *Checker) Calls(service, op string, params any) []Call {
 	case *s3.PutObjectInput:
 		return one("s3:PutObject", c.objectARN(in.Bucket, in.Key))
 	case *s3.DeleteObjectInput:
-		return one("s3:DeleteObject", c.objectARN(in.Bucket, in.Key))
+		if in.VersionId != nil { // a version is removed for good: its own action
+			return one(m.S3DeleteObjectVersion, c.objectARN(in.Bucket, in.Key))
+		}
+		return one(m.S3DeleteObject, c.objectARN(in.Bucket, in.Key))
+	case *s3.ListObjectVersionsInput:
+		return []Call{{Action: m.S3ListBucketVersions, Resource: "arn:" + Partition + ":s3:::" + aws.ToString(in.Bucket),
+			Keys: map[string]string{"s3:prefix": aws.ToString(in.Prefix)}}}
 	case *s3.ListObjectsV2Input:
 		return one("s3:ListBucket", "arn:"+Partition+":s3:::"+aws.ToString(in.Bucket))
 	// SES v2: the sending identity (the From address).

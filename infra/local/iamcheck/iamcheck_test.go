@@ -145,6 +145,34 @@ func TestConditionedGrant(t *testing.T) {
 	}
 }
 
+// A function removing old versions under one prefix (manifest BucketVersions): listing versions is
+// a bucket action held to the prefix by s3:prefix (StringLike), deleting a version its own action,
+// and the current object is not deletable through it.
+func TestBucketVersionsGrant(t *testing.T) {
+	f := m.Function{Name: "eraser", BucketVersions: []string{"receipts/"}}
+	g := Grants(f, func(name string) (string, bool) { return "arn:aws:s3:::b", name == "BucketArn" })
+	for _, tc := range []struct {
+		action, resource, prefix string
+		want                     bool
+	}{
+		{m.S3ListBucketVersions, "arn:aws:s3:::b", "receipts/u1/pay_1.pdf", true},
+		{m.S3ListBucketVersions, "arn:aws:s3:::b", "exports/u1/", false},
+		{m.S3ListBucketVersions, "arn:aws:s3:::b", "", false},
+		{m.S3DeleteObjectVersion, "arn:aws:s3:::b/receipts/u1/pay_1.pdf", "", true},
+		{m.S3DeleteObjectVersion, "arn:aws:s3:::b/content/c1/lesson.mp4", "", false},
+		{m.S3DeleteObject, "arn:aws:s3:::b/receipts/u1/pay_1.pdf", "", false}, // versions only
+		{"s3:ListBucket", "arn:aws:s3:::b", "receipts/", false},
+	} {
+		keys := map[string]string{}
+		if tc.action == m.S3ListBucketVersions {
+			keys["s3:prefix"] = tc.prefix
+		}
+		if got := Allowed(g, tc.action, tc.resource, keys); got != tc.want {
+			t.Errorf("%s on %s (prefix %q): allowed %v, want %v", tc.action, tc.resource, tc.prefix, got, tc.want)
+		}
+	}
+}
+
 // The middleware on a real client: a call inside a function's invocation that its policy does not
 // allow fails before it is sent, with the error the SDK's callers see from AWS; calls outside an
 // invocation (test set-up) and allowed calls reach the service; allowed calls are recorded.

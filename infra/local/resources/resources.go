@@ -77,6 +77,12 @@ func Create(ctx context.Context, c Clients, prefix, mailFrom string) (Set, error
 			return set, fmt.Errorf("create bucket: %w", err)
 		}
 	}
+	// Versioned as the deployed bucket is (CDK, template.yaml): an overwrite or a delete keeps the
+	// earlier versions, which the erasure must find and remove (manifest BucketVersions).
+	if _, err := c.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(set.Bucket),
+		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}}); err != nil {
+		return set, fmt.Errorf("bucket versioning: %w", err)
+	}
 	if c.SES != nil && mailFrom != "" {
 		// moto's SES refuses unverified senders, as SES in sandbox does.
 		_, _ = c.SES.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(mailFrom)})

@@ -74,7 +74,10 @@ func ParseQuery(p map[string]string, now time.Time) (Query, error) {
 		}
 	}
 	var err error
-	q.To = now.UTC().Truncate(time.Second).Add(time.Second)
+	// Without to: the end of the current UTC day (nothing is later than now), a bound that stays
+	// the same from one page to the next, so the cursor's scope (which binds to) does too; "now"
+	// would move between the pages of one listing and refuse its cursor.
+	q.To = now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 	if s, ok := p["to"]; ok {
 		if q.To, err = parseTime("to", s); err != nil {
 			return q, err

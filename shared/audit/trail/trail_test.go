@@ -166,7 +166,7 @@ func TestCursorBoundToTheQuery(t *testing.T) {
 func TestParseQuery(t *testing.T) {
 	now := time.Date(2026, 12, 7, 12, 30, 15, 500, time.UTC)
 	q, err := trail.ParseQuery(map[string]string{}, now)
-	if err != nil || !q.To.Equal(time.Date(2026, 12, 7, 12, 30, 16, 0, time.UTC)) || q.To.Sub(q.From) != trail.DefaultRange {
+	if err != nil || !q.To.Equal(time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)) || q.To.Sub(q.From) != trail.DefaultRange {
 		t.Fatalf("defaults: %+v, %v", q, err)
 	}
 	q, err = trail.ParseQuery(map[string]string{"from": "2026-12-01", "to": "2026-12-02T10:00:00+01:00", "actor": "a"}, now)

@@ -24,7 +24,11 @@ type Bucket struct {
 	Name    string
 }
 
-var _ blob.Store = (*Bucket)(nil)
+var (
+	_ blob.Store         = (*Bucket)(nil)
+	_ blob.Deleter       = (*Bucket)(nil)
+	_ blob.VersionPurger = (*Bucket)(nil)
+)
 
 // Provide gives the function the bucket (one S3 client per process). Locally (an endpoint override
 // points at moto) S3 needs path-style addressing.
@@ -106,4 +110,52 @@ func (b *Bucket) PresignPut(ctx context.Context, o blob.Object, size int64, ttl 
 		return "", apperr.Wrap(err, apperr.Internal, "presign upload")
 	}
 	return req.URL, nil
+}
+
+// Delete implements blob.Deleter (s3:DeleteObject). In a versioned bucket it adds a delete marker
+// and keeps the earlier versions: PurgeOldVersions removes them.
+func (b *Bucket) Delete(ctx context.Context, key string) error {
+	if _, err := b.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.Name), Key: aws.String(key)}); err != nil {
+		return apperr.Wrap(err, apperr.Unavailable, "delete object")
+	}
+	return nil
+}
+
+// PurgeOldVersions implements blob.VersionPurger: it lists the versions under key
+// (s3:ListBucketVersions with the key as prefix, so the grant's s3:prefix condition holds), keeps
+// those of exactly key, and deletes each non-current version, then each delete marker, by version id
+// (s3:DeleteObjectVersion). Old versions go before the markers: were it interrupted between the
+// two, no older version would have become current again. Run again, it finds nothing left.
+func (b *Bucket) PurgeOldVersions(ctx context.Context, key string) (int, error) {
+	var old, markers []string
+	in := &s3.ListObjectVersionsInput{Bucket: aws.String(b.Name), Prefix: aws.String(key)}
+	for {
+		out, err := b.Client.ListObjectVersions(ctx, in)
+		if err != nil {
+			return 0, apperr.Wrap(err, apperr.Unavailable, "list object versions")
+		}
+		for _, v := range out.Versions {
+			if aws.ToString(v.Key) == key && !aws.ToBool(v.IsLatest) && v.VersionId != nil {
+				old = append(old, *v.VersionId)
+			}
+		}
+		for _, m := range out.DeleteMarkers {
+			if aws.ToString(m.Key) == key && m.VersionId != nil {
+				markers = append(markers, *m.VersionId)
+			}
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			break
+		}
+		in.KeyMarker, in.VersionIdMarker = out.NextKeyMarker, out.NextVersionIdMarker
+	}
+	n := 0
+	for _, id := range append(old, markers...) {
+		if _, err := b.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.Name), Key: aws.String(key),
+			VersionId: aws.String(id)}); err != nil {
+			return n, apperr.Wrap(err, apperr.Unavailable, "delete object version")
+		}
+		n++
+	}
+	return n, nil
 }

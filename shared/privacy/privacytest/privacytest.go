@@ -1,6 +1,7 @@
-// Package privacytest helps the areas test their personal-data exporters (privacy_export_test.go
-// in each area): seed items with the area's keys, read an exporter to its end page by page, and
-// check what the export holds and leaves out.
+// Package privacytest helps the areas test their personal-data exporters and erasers
+// (privacy_export_test.go, privacy_erase_test.go in each area): seed items with the area's keys,
+// read an exporter to its end page by page and check what the export holds and leaves out, run an
+// eraser to its end as the host does, and read the whole table to compare before and after.
 package privacytest
 
 import (
@@ -8,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -116,4 +118,33 @@ func Unzip(t testing.TB, body []byte) map[string][]byte {
 		out[f.Name] = b
 	}
 	return out
+}
+
+// Run runs an eraser from cursor to its end a step at a time, as the erasure host does. It returns
+// the records changed and the holds, and on an error the error with the last cursor a step
+// returned: where the host resumes.
+func Run(ctx context.Context, er privacy.Eraser, s privacy.ErasureSubject, cursor string) (changed int, holds []privacy.Hold, last string, err error) {
+	for steps := 0; steps < 1000; steps++ {
+		st, err := er(ctx, s, cursor)
+		if err != nil {
+			return changed, holds, cursor, err
+		}
+		changed += st.Changed
+		holds = append(holds, st.Holds...)
+		if st.Next == "" {
+			return changed, holds, "", nil
+		}
+		cursor = st.Next
+	}
+	return changed, holds, cursor, errors.New("privacytest: the eraser did not finish in 1000 steps")
+}
+
+// RunToEnd is Run failing the test on an error.
+func RunToEnd(t testing.TB, er privacy.Eraser, s privacy.ErasureSubject, cursor string) (int, []privacy.Hold) {
+	t.Helper()
+	changed, holds, last, err := Run(context.Background(), er, s, cursor)
+	if err != nil {
+		t.Fatalf("erasure step from cursor %q: %v", last, err)
+	}
+	return changed, holds
 }
