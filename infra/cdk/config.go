@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,7 +14,7 @@ import (
 // Config is what varies between environments. main.go fills it from CDK context (-c key=value or
 // cdk.json); tests build it directly.
 type Config struct {
-	Env string // "dev" or "prod"
+	Env string // "dev", "staging" or "prod" (Envs)
 	// AssetDir holds <function-name>/bootstrap for every function (`make build` writes ../../build).
 	AssetDir string
 	// AllowedOrigins are the browser origins the HTTP API and the bucket answer CORS for. Never "*".
@@ -39,8 +40,23 @@ type Config struct {
 	SupportEmail string
 }
 
+// Envs are the environments a stack can be synthesized for (-c env=…); each is its own stack
+// (Monetization-<env>) with its own table, bucket, user pool and SSM parameters (/monetization/<env>).
+var Envs = []string{"dev", "staging", "prod"}
+
 // Prod reports whether this is the production environment (data is retained on delete).
 func (c Config) Prod() bool { return c.Env == "prod" }
+
+// Staging reports the pre-production environment: deployed like prod (public https origins, real
+// Stripe price ids) but in Stripe test mode only, and disposable like dev (docs/decisions/0089).
+func (c Config) Staging() bool { return c.Env == "staging" }
+
+// StripeTestKeysOnly reports an environment whose functions refuse live Stripe keys
+// (STRIPE_TEST_KEYS_ONLY=1, checked by shared/stripeapi when the key is first read).
+func (c Config) StripeTestKeysOnly() bool { return c.Staging() }
+
+// StackName is the CloudFormation stack of the environment.
+func (c Config) StackName() string { return "Monetization-" + c.Env }
 
 // ConfigFromContext reads Config through get (the app node's TryGetContext).
 func ConfigFromContext(get func(key string) string) (Config, error) {
@@ -66,8 +82,8 @@ func ConfigFromContext(get func(key string) string) (Config, error) {
 
 // Validate rejects configurations that would deploy something unsafe or broken.
 func (c Config) Validate() error {
-	if c.Env != "dev" && c.Env != "prod" {
-		return fmt.Errorf("context env must be dev or prod, got %q", c.Env)
+	if !slices.Contains(Envs, c.Env) {
+		return fmt.Errorf("context env must be dev, staging or prod, got %q", c.Env)
 	}
 	if len(c.AllowedOrigins) == 0 {
 		return fmt.Errorf("context allowedOrigins is empty: list the web app's origins")
@@ -83,18 +99,23 @@ func (c Config) Validate() error {
 	if c.AppURL == "" {
 		return fmt.Errorf("context appURL is required: the web app's URL, used in e-mail links and as an allowed redirect origin")
 	}
-	if c.Prod() {
+	// Staging is checked as prod is: it serves a deployed web app and creates real (test-mode)
+	// Checkout Sessions, which need the test-mode price ids.
+	if c.Prod() || c.Staging() {
 		for _, o := range c.AllowedOrigins {
 			if !strings.HasPrefix(o, "https://") {
-				return fmt.Errorf("prod origin %q must be https (pass -c allowedOrigins=...)", o)
+				return fmt.Errorf("%s origin %q must be https (pass -c allowedOrigins=...)", c.Env, o)
 			}
 		}
 		if !strings.HasPrefix(c.AppURL, "https://") || isLocalhost(c.AppURL) {
-			return fmt.Errorf("prod appURL %q must be the web app's public https URL (pass -c appURL=https://...)", c.AppURL)
+			return fmt.Errorf("%s appURL %q must be the web app's public https URL (pass -c appURL=https://...)", c.Env, c.AppURL)
 		}
 		if strings.Contains(c.PricePro+c.PriceEnterprise, "placeholder") {
-			return fmt.Errorf("prod needs real Stripe price ids (-c stripePricePro=... -c stripePriceEnterprise=...)")
+			return fmt.Errorf("%s needs real Stripe price ids (-c stripePricePro=... -c stripePriceEnterprise=...)", c.Env)
 		}
+	}
+	if c.Staging() && strings.TrimSuffix(c.ParamPrefix, "/") == "/monetization/prod" {
+		return fmt.Errorf("staging must not read prod's secrets (paramPrefix %s)", c.ParamPrefix)
 	}
 	if c.PastDueGraceDays != "" {
 		if n, err := strconv.Atoi(c.PastDueGraceDays); err != nil || n < 0 || n > 30 {

@@ -32,7 +32,7 @@ func TestConfigFromContext(t *testing.T) {
 		over map[string]string
 		want string
 	}{
-		"ErrEnv":            {map[string]string{"env": "staging"}, "dev or prod"},
+		"ErrEnv":            {map[string]string{"env": "qa"}, "dev, staging or prod"},
 		"ErrOriginWildcard": {map[string]string{"allowedOrigins": "*"}, "explicit"},
 		"ErrNoOrigins":      {map[string]string{"allowedOrigins": ""}, "allowedOrigins"},
 		"ErrNoPrice":        {map[string]string{"stripePricePro": ""}, "stripePricePro"},

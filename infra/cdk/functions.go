@@ -73,6 +73,9 @@ func environment(cfg Config, d *data, f m.Function) *map[string]*string {
 	if cfg.PastDueGraceDays != "" {
 		env[m.EnvPastDueGraceDays] = jsii.String(cfg.PastDueGraceDays)
 	}
+	if cfg.StripeTestKeysOnly() && f.Stripe {
+		env[m.EnvStripeTestKeysOnly] = jsii.String("1") // staging: a live key is refused (shared/stripeapi)
+	}
 	for _, name := range f.SecretParamEnv() {
 		env[name] = jsii.String(paramName(cfg, name))
 	}

@@ -1,6 +1,6 @@
 // Command cdk synthesizes the monetization stack from the function manifest.
 //
-//	npx cdk synth -c env=dev      # or env=prod; other settings in cdk.json "context"
+//	npx cdk synth -c env=dev      # or env=staging, env=prod; other settings in cdk.json "context"
 package main
 
 import (
@@ -38,10 +38,14 @@ func buildApp(app awscdk.App) (awscdk.Stack, error) {
 	if err == nil {
 		err = checkAssets(cfg.AssetDir)
 	}
+	if err == nil { // backup.go: an optional copy of the daily backups to another region's vault
+		raw, _ := app.Node().TryGetContext(jsii.String(BackupCopyVaultContext)).(string)
+		_, err = copyVaultArn(raw)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return NewMonetizationStack(app, "Monetization-"+cfg.Env, &MonetizationStackProps{
+	return NewMonetizationStack(app, cfg.StackName(), &MonetizationStackProps{
 		StackProps: awscdk.StackProps{
 			Env:         env(),
 			Description: jsii.String("Liberation monetization (" + cfg.Env + "), generated from shared/manifest"),

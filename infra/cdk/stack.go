@@ -29,6 +29,7 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 	awscdk.Tags_Of(stack).Add(jsii.String("env"), jsii.String(cfg.Env), nil)
 
 	d := newData(stack, cfg)
+	addBackups(stack, d.table) // backup.go: daily AWS Backup plan beside PITR
 	ops := newAlarmTopic(stack, cfg)
 	for _, q := range m.Queues {
 		alarmDLQ(stack, ops, q, d.dlqs[q.Name])
@@ -39,6 +40,7 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 	alarmReconciliation(stack, ops)
 	alarmAuditChain(stack, ops)
 	alarmRefusals(stack, ops)
+	addBusinessMonitoring(stack, ops, cfg)
 	addEventRules(stack, d, ops)
 	auth := newAuth(stack, cfg)
 	api := newHTTPAPI(stack, cfg, auth)

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/liberation/monetization/shared/audit"
@@ -100,8 +101,33 @@ func (c *cycle) run(ctx context.Context) (CycleReport, error) {
 	if rep.SnapshotWritten, err = c.records.PutSnapshot(ctx, snapshotOf(m, now)); err != nil {
 		return rep, err
 	}
+	emitGauges(ctx, log, m)
 	// The first run of the day is recorded; a rerun leaves the record as it is.
-	return rep, c.records.RecordJobRun(ctx, cycleJobName, rep.Day, now, rep)
+	if err := c.records.RecordJobRun(ctx, cycleJobName, rep.Day, now, rep); err != nil {
+		return rep, err
+	}
+	// Only a run that finished says so: the alarm fires after 26 hours without one.
+	metric.Count1(ctx, log, metric.BillingCycleSucceeded)
+	return rep, nil
+}
+
+// emitGauges reports the snapshot's business gauges (dashboard, churn alarm). The churn rate is
+// left out when it is undefined (nobody was paying when the window started): no point, not 0.
+func emitGauges(ctx context.Context, log *slog.Logger, m Metrics) {
+	metric.Record(ctx, log, metric.Point{Name: metric.MRRCents, Unit: metric.None, Value: m.MRRCents})
+	metric.Record(ctx, log, metric.Point{Name: metric.PayingCustomers, Unit: metric.Count, Value: m.PayingCustomers})
+	if bp := m.Churn.RateBasisPoints; bp != nil {
+		metric.Record(ctx, log, metric.Point{Name: metric.ChurnRate30dBasisPoints, Unit: metric.None, Value: *bp})
+	}
+	// The marketplace's month to date, from the same read (its day counters: sales, shares,
+	// refunds booked in the marketplace's transactions).
+	for _, g := range []struct {
+		name string
+		v    int64
+	}{{metric.MarketplaceGMVMonthCents, m.Marketplace.GMVCents}, {metric.MarketplaceCommissionMonthCents, m.Marketplace.PlatformRevenueCents},
+		{metric.MarketplaceRefundsMonthCents, m.Marketplace.RefundedCents}} {
+		metric.Record(ctx, log, metric.Point{Name: g.name, Unit: metric.None, Value: g.v})
+	}
 }
 
 // review reconciles one due subscription with Stripe and applies the time rules to the result.

@@ -10,6 +10,8 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/clock"
+	"github.com/liberation/monetization/shared/logging"
+	"github.com/liberation/monetization/shared/metric"
 	"github.com/liberation/monetization/shared/store"
 )
 
@@ -99,6 +101,7 @@ func (l *lifecycle) apply(ctx context.Context, c change) (applied, error) {
 		if err := l.subs.WriteSubscription(ctx, w); err != nil {
 			return err
 		}
+		emitPayingChange(ctx, w.Day)
 		out = applied{prev: cur, stored: next, changed: stateChanged}
 		return nil
 	})
@@ -273,4 +276,15 @@ func loadSubscription(ctx context.Context, r subscriptionReader, userID string) 
 		return Subscription{}, nil
 	}
 	return sub, err
+}
+
+// emitPayingChange reports a subscription that became paying or stopped paying (the day counters
+// just written) as the business metrics SubscriptionStarts / SubscriptionCancellations.
+func emitPayingChange(ctx context.Context, day map[string]int64) {
+	for _, c := range []struct{ ctr, name string }{{store.CtrNewPaying, metric.SubscriptionStarts},
+		{store.CtrChurnedPaying, metric.SubscriptionCancellations}} {
+		if n := day[c.ctr]; n > 0 {
+			metric.Record(ctx, logging.From(ctx), metric.Point{Name: c.name, Unit: metric.Count, Value: n})
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/job"
 	"github.com/liberation/monetization/shared/logging"
+	"github.com/liberation/monetization/shared/metric"
 	"github.com/liberation/monetization/shared/notify"
 	"github.com/liberation/monetization/shared/privacy"
 	"github.com/liberation/monetization/shared/store"
@@ -38,14 +39,22 @@ func RunExpiry(ctx context.Context, d *Deps) (ExpiryReport, error) {
 	var rep ExpiryReport
 	now := d.now()
 	log := logging.From(ctx)
+	var sold, used int64 // seats of the licenses counted in the gauges once this run's expiries applied
 	err := d.Licenses.EachLicense(ctx, func(l License) error {
 		rep.Licenses++
 		if err := expiryOne(ctx, d, l, now, &rep); err != nil {
 			rep.Failures++
 			log.Error("license expiry step failed", "licenseId", l.ID, "code", apperr.CodeOf(err), "err", err.Error())
 		}
+		if l.Counted && !(l.Status == StatusActive && l.Expired(now)) {
+			sold, used = sold+l.Seats, used+l.SeatsUsed
+		}
 		return nil
 	})
+	if err == nil { // a complete walk: the dashboard's seats used vs sold, daily
+		metric.Record(ctx, log, metric.Point{Name: metric.LicenseSeatsSold, Unit: metric.Count, Value: sold})
+		metric.Record(ctx, log, metric.Point{Name: metric.LicenseSeatsUsed, Unit: metric.Count, Value: used})
+	}
 	if err == nil && rep.Failures > 0 {
 		err = apperr.New(apperr.Unavailable, "%d licenses failed; the next run retries them", rep.Failures)
 	}

@@ -153,24 +153,11 @@ func seatCounts(t *testing.T, s *store.Store) map[string][2]int64 {
 
 func eraseAll(t *testing.T, er privacy.Eraser, s privacy.ErasureSubject) int {
 	t.Helper()
-	changed, cursor := 0, ""
-	for steps := 0; ; steps++ {
-		if steps > 100 {
-			t.Fatal("the eraser never ends")
-		}
-		st, err := er(context.Background(), s, cursor)
-		if err != nil {
-			t.Fatalf("step %d: %v", steps, err)
-		}
-		if len(st.Holds) > 0 {
-			t.Fatalf("licensing has no holds: %+v", st.Holds)
-		}
-		changed += st.Changed
-		if st.Next == "" {
-			return changed
-		}
-		cursor = st.Next
+	changed, holds := privacytest.RunToEnd(t, er, s, "")
+	if len(holds) > 0 {
+		t.Fatalf("licensing has no holds: %+v", holds)
 	}
+	return changed
 }
 
 // hers is what the erasure may change: her seat and membership, her directory entries, her

@@ -74,6 +74,8 @@ const (
 var TableWalkers = map[string]string{
 	"backfill-journal": "posts the journal entries of the money history from before the journal: every area's " +
 		"records of money, which no index lists together; runs until it has walked the table once",
+	"migrate": "applies the data migrations (shared/migrate): a migration changes the shape of every item of a type, " +
+		"and items of one type live in every user's partition; walks the table once per migration, from its checkpoint",
 }
 
 // BucketGrant is S3 actions on the bucket's objects under one prefix.

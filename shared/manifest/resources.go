@@ -64,6 +64,9 @@ const (
 	// EnvPastDueGraceDays is how many days past its paid-through date a past_due subscription keeps
 	// its tier (billing; optional, default 3).
 	EnvPastDueGraceDays = "PAST_DUE_GRACE_DAYS"
+	// EnvStripeTestKeysOnly is "1" in environments that must never hold a live Stripe key (CDK
+	// env=staging): the Stripe client refuses any key but sk_test_/rk_test_ (shared/stripeapi).
+	EnvStripeTestKeysOnly = "STRIPE_TEST_KEYS_ONLY"
 )
 
 // DefaultPayoutMinimumCents is the payout minimum when PAYOUT_MINIMUM_CENTS is not set.

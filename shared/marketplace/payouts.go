@@ -15,6 +15,7 @@ import (
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace/ledger"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
+	"github.com/liberation/monetization/shared/metric"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/stripeapi"
 )
@@ -238,7 +239,9 @@ func transfer(ctx context.Context, d *Deps, po Payout) error {
 }
 
 func markPaid(ctx context.Context, d *Deps, po Payout, transferID string) error {
+	marked := false // this call moved it to paid (a retry finding it paid emits nothing)
 	err := retryConflicts(ctx, "mark payout paid", func() error {
+		marked = false
 		cur, err := d.Books.Payout(ctx, po.InstructorID, po.Period)
 		if err != nil || cur == nil {
 			return apperr.Wrap(err, apperr.Internal, "payout %s vanished", po.ID)
@@ -262,19 +265,26 @@ func markPaid(ctx context.Context, d *Deps, po Payout, transferID string) error 
 		if err != nil {
 			return err
 		}
-		po = p
+		po, marked = p, true
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	logging.From(ctx).Info("payout paid", "payoutId", po.ID, "transferId", transferID, "amountCents", po.AmountCents)
+	log := logging.From(ctx)
+	log.Info("payout paid", "payoutId", po.ID, "transferId", transferID, "amountCents", po.AmountCents)
+	if marked {
+		metric.Record(ctx, log, metric.Point{Name: metric.PayoutsPaid, Unit: metric.Count, Value: 1})
+		metric.Record(ctx, log, metric.Point{Name: metric.PayoutsPaidCents, Unit: metric.None, Value: po.AmountCents})
+	}
 	return d.SendStatement(ctx, po)
 }
 
 // failPayout records a definite refusal and restores the balance, in one transaction.
 func failPayout(ctx context.Context, d *Deps, po Payout, code string) error {
-	return retryConflicts(ctx, "record failed payout", func() error {
+	failed := false
+	err := retryConflicts(ctx, "record failed payout", func() error {
+		failed = false
 		cur, err := d.Books.Payout(ctx, po.InstructorID, po.Period)
 		if err != nil || cur == nil {
 			return apperr.Wrap(err, apperr.Internal, "payout %s vanished", po.ID)
@@ -286,10 +296,16 @@ func failPayout(ctx context.Context, d *Deps, po Payout, code string) error {
 		p := *cur
 		read := p.Version
 		p.Status, p.FailureCode, p.UpdatedAt, p.Version = PayoutFailed, code, now, read+1
-		return d.Books.Commit(ctx, &Change{Book: booking{At: now, Actor: audit.ActorJob, RequestID: "payout-" + p.ID,
+		err = d.Books.Commit(ctx, &Change{Book: booking{At: now, Actor: audit.ActorJob, RequestID: "payout-" + p.ID,
 			PayoutID: p.ID, Details: map[string]string{"failureCode": code}},
 			Move: ledger.PayoutReversal(p.InstructorID, p.AmountCents), Payout: &Versioned[Payout]{Item: p, Read: read}})
+		failed = err == nil
+		return err
 	})
+	if err == nil && failed { // recorded by this call: the dashboard's failed payouts
+		metric.Record(ctx, logging.From(ctx), metric.Point{Name: metric.PayoutsFailed, Unit: metric.Count, Value: 1})
+	}
+	return err
 }
 
 // PayoutView is a payout as the API shows it.

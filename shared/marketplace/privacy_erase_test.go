@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -186,9 +185,9 @@ func decodeRow(v string) map[string]any {
 
 func isAudit(key string) bool { return strings.HasPrefix(key, "AUDIT") }
 
-// invariants are the marketplace's sums: every instructor's balance against Σ its ledger entries,
-// every sale's split, every listing's rating counters against its published reviews, and the
-// journal's trial balance.
+// invariants are the marketplace's sums (CheckInvariants: every instructor's balance against Σ its
+// ledger entries, every sale's split, every listing's rating counters against its published
+// reviews) and the journal's trial balance.
 type invariants struct {
 	Balances map[string]ledger.Buckets
 	Splits   map[string][2]int64 // sale → (Σ shares + platform, amount)
@@ -199,55 +198,14 @@ type invariants struct {
 func measure(t *testing.T, w *world, s *store.Store) invariants {
 	t.Helper()
 	ctx := context.Background()
-	inv := invariants{Balances: map[string]ledger.Buckets{}, Splits: map[string][2]int64{}, Ratings: map[string][7]int64{}}
-	entries := map[string]ledger.Buckets{}
-	reviews := map[string][7]int64{}
-	for _, it := range scanRaw(t, s) {
-		row := privacy.Row(it)
-		switch privacy.Str(row, "type") {
-		case "balance":
-			var b Balance
-			mustDecode(t, it, &b)
-			inv.Balances[b.InstructorID] = b.Buckets
-		case "ledger":
-			var e LedgerEntry
-			mustDecode(t, it, &e)
-			entries[e.InstructorID] = entries[e.InstructorID].Plus(e.Buckets)
-		case "sale":
-			var sl Sale
-			mustDecode(t, it, &sl)
-			inv.Splits[sl.ID] = [2]int64{sl.InstructorCents() + sl.Platform, sl.Amount}
-			if sl.InstructorCents()+sl.Platform != sl.Amount {
-				t.Errorf("sale %s: shares %d + platform %d != amount %d", sl.ID, sl.InstructorCents(), sl.Platform, sl.Amount)
-			}
-		case "review":
-			var rv Review
-			mustDecode(t, it, &rv)
-			if rv.Counts() {
-				r := reviews[rv.CourseID]
-				r[0]++
-				r[1] += int64(rv.Rating)
-				r[1+rv.Rating]++
-				reviews[rv.CourseID] = r
-			}
-		case "listing":
-			r := [7]int64{num(row, catalog.CtrRatingCount), num(row, catalog.CtrRatingSum)}
-			for i := 1; i <= 5; i++ {
-				r[1+i] = num(row, catalog.CtrStars(i))
-			}
-			inv.Ratings[privacy.Str(row, "SK")] = r
-		}
+	sums, err := CheckInvariants(scanRaw(t, s))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for id, bal := range inv.Balances {
-		if entries[id] != bal {
-			t.Errorf("instructor %s: balance %+v, ledger entries sum to %+v", id, bal, entries[id])
-		}
+	for _, p := range sums.Problems {
+		t.Error(p)
 	}
-	for c, r := range inv.Ratings {
-		if reviews[c] != r {
-			t.Errorf("course %s: listing counts %v, published reviews %v", c, r, reviews[c])
-		}
-	}
+	inv := invariants{Balances: sums.Balances, Splits: sums.Splits, Ratings: sums.Ratings}
 	tb, err := journal.Repo{S: s}.TrialBalance(ctx, w.clk.Now().Add(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -262,35 +220,6 @@ func measure(t *testing.T, w *world, s *store.Store) invariants {
 	}
 	inv.Trial = tb
 	return inv
-}
-
-func mustDecode(t *testing.T, it map[string]types.AttributeValue, out any) {
-	t.Helper()
-	if err := attributevalue.UnmarshalMap(it, out); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// eraseToEnd runs the eraser step by step to its end; it returns the records changed and the holds.
-func eraseToEnd(t *testing.T, er privacy.Eraser, s privacy.ErasureSubject) (int, []privacy.Hold) {
-	t.Helper()
-	changed, cursor := 0, ""
-	var holds []privacy.Hold
-	for steps := 0; ; steps++ {
-		if steps > 1000 {
-			t.Fatal("the eraser never ends")
-		}
-		st, err := er(context.Background(), s, cursor)
-		if err != nil {
-			t.Fatalf("step %d: %v", steps, err)
-		}
-		changed += st.Changed
-		holds = append(holds, st.Holds...)
-		if st.Next == "" {
-			return changed, holds
-		}
-		cursor = st.Next
-	}
 }
 
 func eraserOn(w *world, s *store.Store) privacy.Eraser {
@@ -333,7 +262,7 @@ func TestEraseMarketplaceKeepsInvariantsAndOthers(t *testing.T) {
 	}
 
 	w.clk.Advance(time.Hour)
-	changed, holds := eraseToEnd(t, eraserOn(w, s), subject)
+	changed, holds := privacytest.RunToEnd(t, eraserOn(w, s), subject, "")
 	if len(holds) != 0 {
 		t.Fatalf("holds %+v", holds)
 	}
@@ -425,7 +354,7 @@ func TestEraseMarketplaceKeepsInvariantsAndOthers(t *testing.T) {
 	}
 
 	// A second run finds everything done.
-	again, holds := eraseToEnd(t, eraserOn(w, s), subject)
+	again, holds := privacytest.RunToEnd(t, eraserOn(w, s), subject, "")
 	if again != 0 || len(holds) != 0 {
 		t.Fatalf("second run changed %d records, holds %v", again, holds)
 	}
@@ -460,7 +389,7 @@ func TestEraseMarketplaceResumesAfterAnInterruption(t *testing.T) {
 		copies[n] = copyTable(t, w, a)
 	}
 	w.clk.Advance(time.Hour)
-	if n, _ := eraseToEnd(t, eraserOn(w, a), subject); n == 0 {
+	if n, _ := privacytest.RunToEnd(t, eraserOn(w, a), subject, ""); n == 0 {
 		t.Fatal("nothing erased")
 	}
 	ta := privacytest.Table(t, a)
@@ -567,7 +496,7 @@ func TestEraseMarketplaceHolds(t *testing.T) {
 	profBefore := privacytest.Table(t, s)[store.InstructorKey(subj).String()]
 
 	er := eraserOn(w, s)
-	_, holds := eraseToEnd(t, er, subject)
+	_, holds := privacytest.RunToEnd(t, er, subject, "")
 	if got := holdReasons(holds); got[privacy.HoldOpenPayout] != 1 || got[privacy.HoldOpenDispute] != 1 || got[privacy.HoldNegativeBalance] != 1 || len(holds) != 3 {
 		t.Fatalf("holds %+v", holds)
 	}
@@ -625,7 +554,7 @@ func TestEraseMarketplaceHolds(t *testing.T) {
 			untagged++
 		}
 	}
-	changed, holds := eraseToEnd(t, er, subject)
+	changed, holds := privacytest.RunToEnd(t, er, subject, "")
 	if len(holds) != 0 || untagged < 5 || changed != untagged {
 		t.Fatalf("after the holds: changed %d of %d, holds %+v", changed, untagged, holds)
 	}
@@ -650,7 +579,7 @@ func TestEraseMarketplaceHolds(t *testing.T) {
 	}
 	// The dispute holds the share back (the balance goes negative: a second hold); its ledger entry
 	// is the one record to tag.
-	changed, holds = eraseToEnd(t, er, subject)
+	changed, holds = privacytest.RunToEnd(t, er, subject, "")
 	if got := holdReasons(holds); changed != 1 || len(holds) != 2 || got[privacy.HoldOpenDispute] != 1 || got[privacy.HoldNegativeBalance] != 1 ||
 		!strings.Contains(fmt.Sprint(holds), "dispute:dp_2") {
 		t.Fatalf("after a later dispute: changed %d, holds %+v", changed, holds)
@@ -664,7 +593,7 @@ func TestEraseMarketplaceLearnerOnly(t *testing.T) {
 	w.sell("cs_1", subj, "crs_b1", 3999)
 	w.review("crs_b1", subj, subjName, 5, subjText)
 	inv := measure(t, w, s)
-	changed, holds := eraseToEnd(t, eraserOn(w, s), subject)
+	changed, holds := privacytest.RunToEnd(t, eraserOn(w, s), subject, "")
 	if changed != 1 || len(holds) != 0 { // the enrolment with its review
 		t.Fatalf("changed %d, holds %+v", changed, holds)
 	}

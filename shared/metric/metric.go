@@ -23,6 +23,9 @@ const (
 	StuckRefundReservations = "StuckRefundReservations"
 	// SLABreaches: support SLA targets breached (shared/support), one data point per breach recorded.
 	SLABreaches = "SLABreaches"
+	// SLAWarnings: support SLA warnings sent (75 % of a target's time used), one data point per
+	// warning e-mailed by support-sla-check.
+	SLAWarnings = "SLAWarnings"
 	// CourseSalesRejected: a course Checkout Session paid in a currency the marketplace does not sell
 	// in (refunded automatically; the Stripe account's currency settings need a look).
 	CourseSalesRejected = "CourseSalesRejected"

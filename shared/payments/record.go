@@ -13,6 +13,7 @@ import (
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/logging"
 	"github.com/liberation/monetization/shared/manifest"
+	"github.com/liberation/monetization/shared/metric"
 	"github.com/liberation/monetization/shared/queue"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -194,7 +195,11 @@ func (r *Recorder) record(ctx context.Context, p Payment, sourceID string, src S
 		return err
 	}
 	if created {
-		logging.From(ctx).Info("payment recorded", "paymentId", l.PaymentID, "source", sourceID, "amountCents", p.AmountCents)
+		log := logging.From(ctx)
+		log.Info("payment recorded", "paymentId", l.PaymentID, "source", sourceID, "amountCents", p.AmountCents)
+		// Counted once, when recorded (a redelivery is not a second attempt): the success-rate alarm.
+		metric.Count1(ctx, log, metric.PaymentAttempts)
+		metric.Count1(ctx, log, metric.PaymentSuccesses)
 	} else {
 		logging.From(ctx).Info("payment already recorded", "paymentId", l.PaymentID, "source", sourceID)
 	}
@@ -227,8 +232,14 @@ func (r *Recorder) InvoicePaymentFailed(ctx context.Context, userID string, inv 
 	attempt := inv.AttemptCount
 	au := audit.Entry{Actor: audit.ActorStripe, Action: "payment.failed", Target: "invoice:" + inv.ID, RequestID: src.EventID,
 		Details: map[string]string{"userId": userID, "attempt": itoa(attempt), "amountCents": itoa(inv.AmountDue)}}
-	if _, err := r.Repo.CountPaymentFailure(ctx, userID, inv.ID, attempt, now, au); err != nil {
+	counted, err := r.Repo.CountPaymentFailure(ctx, userID, inv.ID, attempt, now, au)
+	if err != nil {
 		return err
+	}
+	if counted { // once per (invoice, attempt), like the day counter: the success-rate alarm's denominator
+		log := logging.From(ctx)
+		metric.Count1(ctx, log, metric.PaymentAttempts)
+		metric.Count1(ctx, log, metric.PaymentFailures)
 	}
 	job := DunningJob{
 		UserID: userID, Email: inv.CustomerEmail, InvoiceID: inv.ID, InvoiceNumber: inv.Number, Attempt: attempt,

@@ -25,6 +25,8 @@ type Config struct {
 	// AppOrigins are the web app's origins ("https://app.example.com"): ALLOWED_ORIGINS plus the
 	// origin of APP_URL. Redirect URLs handed to Stripe must be on one of them.
 	AppOrigins []string
+	// StripeTestKeysOnly refuses live Stripe keys (STRIPE_TEST_KEYS_ONLY=1; CDK env=staging).
+	StripeTestKeysOnly bool
 }
 
 // LocalAppURL is the web app's address under the local stack when APP_URL is not set.
@@ -42,6 +44,8 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		StripeAPIBase:   getenv(m.EnvStripeAPIBase),
 		Region:          or(getenv("AWS_REGION"), "us-east-1"),
 		Local:           getenv(m.EnvLocal) == "1",
+		// Staging's guard: a live key in its SSM parameter must fail loudly, never charge anyone.
+		StripeTestKeysOnly: getenv(m.EnvStripeTestKeysOnly) == "1",
 	}
 	if cfg.AppURL == "" && cfg.Local {
 		cfg.AppURL = LocalAppURL

@@ -10,6 +10,8 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/ids"
+	"github.com/liberation/monetization/shared/logging"
+	"github.com/liberation/monetization/shared/metric"
 	"github.com/liberation/monetization/shared/rewards/leaderboard"
 	"github.com/liberation/monetization/shared/store"
 )
@@ -72,6 +74,7 @@ func (p poster) Post(ctx context.Context, userID string, plan func(context.Conte
 		}
 		err = p.l.Commit(ctx, m)
 		if err == nil || p.ownWrite(ctx, err, n) {
+			emitTokens(ctx, e)
 			return n, e, nil
 		}
 		retry := store.IsTransactionConflict(err) || store.IsConditionFailed(err)
@@ -242,4 +245,24 @@ func metricDeltas(e Entry) (day, gauges map[string]int64) {
 		day[CtrHeldNew] = e.HeldDelta
 	}
 	return day, map[string]int64{GaugeOutstanding: e.Delta, GaugeHeld: e.HeldDelta, GaugePending: e.PendingDelta}
+}
+
+// emitTokens reports a committed entry as the business metrics TokensIssued and TokensRedeemed (the
+// same amounts as the issued / redeemed counters, balanceCounts) and TokensClawedBack (what a
+// clawback took back, debt included). Called once per committed movement, never for a planned one
+// that lost its race.
+func emitTokens(ctx context.Context, e Entry) {
+	log := logging.From(ctx)
+	c := balanceCounts(e)
+	for _, x := range []struct {
+		name string
+		v    int64
+	}{{metric.TokensIssued, c[CtrIssued]}, {metric.TokensRedeemed, c[CtrRedeemed]}} {
+		if x.v > 0 {
+			metric.Record(ctx, log, metric.Point{Name: x.name, Unit: metric.Count, Value: x.v})
+		}
+	}
+	if e.Kind == KindClawback && e.Earned < 0 {
+		metric.Record(ctx, log, metric.Point{Name: metric.TokensClawedBack, Unit: metric.Count, Value: -e.Earned})
+	}
 }

@@ -664,3 +664,10 @@ const (
 )
 
 // ----- end of privacy -----
+
+// ----- migrations (issue 19): the table's schema version -----
+// docs/operations.md "Migrations". The runner's checkpoints are JobRunKey("migrate", "live" | "dry-run").
+
+// SchemaVersionKey records the last data migration applied to the table (shared/migrate): its
+// number, name and when; written in the transaction that finishes that migration's walk.
+func SchemaVersionKey() Key { return Key{"SCHEMA", "VERSION"} }

@@ -41,6 +41,7 @@ func tableKeys() map[string]store.Key {
 		"user-by-email": store.UserByEmailKey("a"), "signing-key": store.SigningKeyKey("a"), "metrics-month": store.MetricsMonthKey("a"),
 		"ticket": store.TicketKey("a"), "ticket-message": store.TicketMessageKey("a", at, "b"), "ticket-sla-event": store.TicketSLAEventKey("a", "b", "c"),
 		"sla-due": store.SLADueKey(at, "a"), "support-agent": store.SupportAgentKey("a"), "sla-stats": store.SLAStatsKey(at),
+		"schema-version": store.SchemaVersionKey(),
 	}
 }
 

@@ -7,6 +7,7 @@ package stripeapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -37,9 +38,28 @@ type Client struct {
 func Open(rt *platform.Runtime) *Client {
 	return platform.Shared(rt, "stripe", func() *Client {
 		return newClient(func(ctx context.Context) (string, error) {
-			return rt.Secrets.Get(ctx, manifest.EnvStripeKey, manifest.EnvStripeKeyParam)
+			key, err := rt.Secrets.Get(ctx, manifest.EnvStripeKey, manifest.EnvStripeKeyParam)
+			if err == nil && rt.Config.StripeTestKeysOnly {
+				err = TestKeyOnly(key)
+			}
+			return key, err
 		}, rt.Config.StripeAPIBase, time.Duration(rt.Fn.Timeout())*time.Second)
 	})
+}
+
+// TestKeyOnly refuses a key that is not a Stripe test-mode key (sk_test_…, rk_test_…): an
+// environment that must stay in test mode (staging, STRIPE_TEST_KEYS_ONLY=1) answers 503 and logs
+// the configuration error rather than create anything in live mode. The key is never quoted.
+func TestKeyOnly(key string) error {
+	if IsTestKey(key) {
+		return nil
+	}
+	return errors.New("STRIPE_TEST_KEYS_ONLY is set and the Stripe key is not a test-mode key (sk_test_ or rk_test_)")
+}
+
+// IsTestKey reports a Stripe test-mode secret or restricted key.
+func IsTestKey(key string) bool {
+	return strings.HasPrefix(key, "sk_test_") || strings.HasPrefix(key, "rk_test_")
 }
 
 // New returns a client with a fixed key (tests, tools).

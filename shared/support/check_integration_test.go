@@ -88,6 +88,9 @@ func TestOverlappingChecks(t *testing.T) {
 	if n := strings.Count(logs.String(), `"SLABreaches":1`); n != 1 {
 		t.Fatalf("%d breach metric points", n)
 	}
+	if n := strings.Count(logs.String(), `"SLAWarnings":1`); n != 1 { // the dashboard's SLA panel
+		t.Fatalf("%d warning metric points", n)
+	}
 	msgs := env.Mailpit.Search(t, "to:"+d.AgentsEmail)
 	if len(msgs) != 2 {
 		t.Fatalf("%d e-mails to the agents", len(msgs))

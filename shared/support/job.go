@@ -109,6 +109,8 @@ func (c checker) checkTicket(ctx context.Context, fn string, entry dueEntry, now
 		case notify.Sent:
 			if e.Kind == sla.Warning {
 				rep.Warnings++
+				// Once per warning sent (the e-mail's claim makes it once across overlapping runs).
+				metric.Emit(ctx, logging.From(ctx), fn, metric.SLAWarnings, 1)
 			} else {
 				rep.Escalations++
 			}

@@ -242,6 +242,7 @@ func (h *handler) handle(ctx context.Context, req events.LambdaFunctionURLReques
 	}
 	*log = (*log).With("eventId", ev.ID, "eventType", string(ev.Type))
 	ctx = logging.With(ctx, *log)
+	h.emitLag(ctx, *log, &ev, time.Now()) // a measurement on the wall clock the signature check used
 
 	hooks := h.r.hooks[ev.Type]
 	if ev.Account != "" {
@@ -407,4 +408,27 @@ func verifyReason(err error) string {
 		return "invalid signature"
 	}
 	return "invalid event" // signed, but not an event
+}
+
+// OtherEventType is the EventType dimension of the lag of an event type no area handles (a bounded
+// set of dimension values: one per handled type, plus this one).
+const OtherEventType = "other"
+
+// emitLag reports how long Stripe took to deliver a verified event (now − event.created, in
+// milliseconds), per event type and rolled up (metric.WebhookLag; the alarm watches the rollup's
+// p99). A redelivery after a failure counts with its full lag: that delay is what the alarm is for.
+func (h *handler) emitLag(ctx context.Context, log *slog.Logger, ev *stripe.Event, now time.Time) {
+	if ev.Created <= 0 {
+		return
+	}
+	lag := now.Sub(time.Unix(ev.Created, 0)).Milliseconds()
+	if lag < 0 {
+		lag = 0 // Stripe's clock ahead of ours by a little: no negative delays on the dashboard
+	}
+	typ := string(ev.Type)
+	if len(h.r.hooks[ev.Type]) == 0 && len(h.r.connect[ev.Type]) == 0 {
+		typ = OtherEventType
+	}
+	metric.Record(ctx, log, metric.Point{Name: metric.WebhookLag, Unit: metric.Milliseconds, Value: lag,
+		Dims: []metric.Dim{{Name: metric.DimEventType, Value: typ}}})
 }

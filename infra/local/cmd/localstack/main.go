@@ -67,6 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cmds := map[string]func(context.Context, []string) error{
 		"dev": c.runDev, "test": c.runTest, "token": c.runToken, "trigger": c.runTrigger, "job": c.runJob, "seed": c.runSeed, "emit": c.runEmit,
+		"restore-drill": c.runRestoreDrill,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

@@ -1,0 +1,20 @@
+package manifest
+
+// Migrate: the single table's data migrations (issue 19, docs/operations.md "Migrations",
+// decision 0088). The migrate job applies the pending numbered migrations (shared/migrate/migrations)
+// by walking the table (Scan, TableWalkers) from its checkpoint item. The deploy invokes it after
+// `cdk deploy` (docs/runbooks/migrations.md); the daily schedule is the net for a deploy that did
+// not, and does nothing but read the version and checkpoint when none is pending. GetItem: the
+// version and the checkpoint; PutItem: the checkpoint and, in the transaction that finishes a
+// migration, the version; UpdateItem: a step's change to an item.
+func init() {
+	declare(Area{
+		Name:    "migrate",
+		Package: "shared/migrate/migratejob",
+		Functions: []Function{
+			{Name: "migrate", Summary: "Apply the table's pending data migrations in order (resumable; dry run counts)",
+				Trigger: Trigger{Kind: Schedule, Expression: "cron(15 4 * * ? *)"}, Auth: Internal,
+				TimeoutSeconds: 900, MemoryMB: 512, Table: []string{Scan, GetItem, PutItem, UpdateItem}},
+		},
+	})
+}
