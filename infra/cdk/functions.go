@@ -82,6 +82,10 @@ func environment(cfg Config, d *data, f m.Function) *map[string]*string {
 	for _, q := range f.SendQueues() {
 		env[q.EnvVar()] = d.queues[q.Name].QueueUrl()
 	}
+	for _, q := range f.InspectedQueues() { // GET /admin/queues: every queue's and DLQ's URL
+		env[q.EnvVar()] = d.queues[q.Name].QueueUrl()
+		env[q.DLQEnvVar()] = d.dlqs[q.Name].QueueUrl()
+	}
 	for _, name := range f.Env {
 		env[name] = jsii.String(cfg.setting(name))
 	}
@@ -126,6 +130,12 @@ func statements(stack awscdk.Stack, cfg Config, d *data, f m.Function) []awsiam.
 			return a[strings.LastIndex(a, "@")+1:], true
 		case strings.HasPrefix(name, "QueueArn:"):
 			q, ok := d.queues[strings.TrimPrefix(name, "QueueArn:")]
+			if !ok {
+				return "", false
+			}
+			return *q.QueueArn(), true
+		case strings.HasPrefix(name, "DLQArn:"):
+			q, ok := d.dlqs[strings.TrimPrefix(name, "DLQArn:")]
 			if !ok {
 				return "", false
 			}

@@ -106,6 +106,9 @@ func wantActions(f m.Function) []string {
 	if len(f.Sends) > 0 {
 		want = append(want, "sqs:SendMessage")
 	}
+	if f.InspectQueues {
+		want = append(want, "sqs:GetQueueAttributes") // GET /admin/queues: every queue's and DLQ's depth
+	}
 	if f.Email {
 		want = append(want, "ses:SendEmail")
 	}

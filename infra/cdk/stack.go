@@ -68,8 +68,12 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 			addSchedule(scope, f, fn)
 			alarmFunctionErrors(scope, ops, f, fn)
 		}
+		if f.Name == migrateFunction {
+			addMigrateOnDeploy(scope, d, f, fn) // migrations.go: the deploy runs the pending migrations
+		}
 	}
 
+	migrateLast(stack, scopes) // migrations.go: the migrations run after the rest of the deploy
 	output(stack, "ApiUrl", api.Url(), "HTTP API base URL")
 	output(stack, "UserPoolId", auth.pool.UserPoolId(), "Cognito user pool id")
 	output(stack, "UserPoolClientId", auth.client.UserPoolClientId(), "Cognito app client id (JWT audience)")

@@ -1,6 +1,7 @@
 // Package smoke is a safe end-to-end check of a deployed stack (`make smoke API=<url>`): public
 // reads, the JWT authorizer, an authenticated read, a Stripe test-mode Checkout Session created and
-// expired, the webhook's signature check and a signed test event it acknowledges without effect.
+// expired, the webhook's signature check, a signed test event it acknowledges without effect and,
+// with an admin's token, the queues' dead-letter depth (GET /admin/queues).
 // Nothing it does changes money or a user's state: the Checkout Session is never paid (and is
 // expired at once), the test event's type is one no area handles (so not even its dedupe record is
 // stored), and every other request is a read or a refusal. It runs against `make dev` in CI
@@ -35,7 +36,7 @@ type Config struct {
 	// API is the HTTP API's base URL (stack output ApiUrl; make dev: http://127.0.0.1:3000).
 	API string
 	// Token is a bearer token of a test user without a subscription (the authenticated read and
-	// the checkout).
+	// the checkout); an admin's (group admin) also reads the queues' depth, else that check is skipped.
 	Token string
 	// WebhookURL is the Stripe webhook (stack output StripeWebhookUrl). Empty: API + /webhooks/stripe
 	// when API is a loopback address (the local gateway serves it there), else the webhook checks
@@ -298,10 +299,55 @@ func (r *runner) webhookSigned(ctx context.Context) (Status, string) {
 	return Pass, fmt.Sprintf("200 %s (%s %s)", got, WebhookTestEventType, id)
 }
 
-// queues: no route or admin read reports queue depth (the DLQ alarms watch it in CloudWatch), and
-// smoke uses the API only, never AWS credentials.
-func (r *runner) queues(context.Context) (Status, string) {
-	return Skip, "no route reports queue depth; the <Queue>DeadLetterQueueAlarm alarms watch it (docs/operations.md, Alarms)"
+// QueuesPath is the admin route reporting every queue's and DLQ's depth (shared/ops).
+const QueuesPath = "/admin/queues"
+
+// queues reads GET /admin/queues with TOKEN. Only an admin may: with a user's token (403) the check
+// is skipped with the reason. It fails when any dead-letter queue holds a message (a message that
+// failed every delivery waits for a person: the queue's runbook), naming each such queue; a backlog
+// on a main queue is reported, not failed (a burst drains by itself).
+func (r *runner) queues(ctx context.Context) (Status, string) {
+	if r.cfg.Token == "" {
+		return Skip, "no TOKEN (an admin's token reads " + QueuesPath + ")"
+	}
+	status, body, err := r.do(ctx, http.MethodGet, r.cfg.API+QueuesPath, r.cfg.Token, nil, nil)
+	if err != nil {
+		return Fail, err.Error()
+	}
+	if status == http.StatusForbidden {
+		return Skip, "TOKEN is not an admin's (" + QueuesPath + " answered 403); the <Queue>DeadLetterQueueAlarm alarms watch the DLQs"
+	}
+	if status != http.StatusOK {
+		return Fail, fmt.Sprintf("status %d: %s", status, snippet(body))
+	}
+	var rep struct {
+		Healthy *bool `json:"healthy"`
+		Queues  []struct {
+			Name        string `json:"name"`
+			Visible     int64  `json:"visible"`
+			InFlight    int64  `json:"inFlight"`
+			DeadLetters int64  `json:"deadLetters"`
+			Healthy     bool   `json:"healthy"`
+		} `json:"queues"`
+	}
+	if err := json.Unmarshal(body, &rep); err != nil || rep.Healthy == nil || len(rep.Queues) == 0 {
+		return Fail, "no healthy flag or no queues in the answer: " + snippet(body)
+	}
+	var dead []string
+	var visible, inFlight int64
+	for _, q := range rep.Queues {
+		visible, inFlight = visible+q.Visible, inFlight+q.InFlight
+		if q.DeadLetters > 0 || !q.Healthy {
+			dead = append(dead, fmt.Sprintf("%s-dlq: %d", q.Name, q.DeadLetters))
+		}
+	}
+	if len(dead) > 0 {
+		return Fail, fmt.Sprintf("dead letters in %s: see the queue's runbook (docs/operations.md, Alarms)", strings.Join(dead, ", "))
+	}
+	if !*rep.Healthy {
+		return Fail, "healthy: false although no queue reports dead letters: " + snippet(body)
+	}
+	return Pass, fmt.Sprintf("200, %d queues, no dead letters (%d waiting, %d in flight)", len(rep.Queues), visible, inFlight)
 }
 
 // testEvent is a Stripe event of WebhookTestEventType in test mode, in the API version the webhook

@@ -24,8 +24,12 @@ const secret = "whsec_unit"
 type fakeStack struct {
 	sessionPrefix string
 	tiersStatus   int
-	checkouts     atomic.Int32
-	expired       atomic.Int32
+	// queues is GET /admin/queues's answer to the admin token ("Bearer admin"; others get 403):
+	// its status and body ("" : 200, one healthy queue).
+	queuesStatus int
+	queuesBody   string
+	checkouts    atomic.Int32
+	expired      atomic.Int32
 }
 
 func (f *fakeStack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -41,6 +45,20 @@ func (f *fakeStack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		io.WriteString(w, `{"tier":"free","status":"none"}`)
+	case r.Method == http.MethodGet && r.URL.Path == smoke.QueuesPath:
+		if r.Header.Get("authorization") != "Bearer admin" {
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `{"message":"Forbidden"}`)
+			return
+		}
+		if f.queuesStatus != 0 {
+			w.WriteHeader(f.queuesStatus)
+		}
+		body := f.queuesBody
+		if body == "" {
+			body = `{"healthy":true,"queues":[{"name":"receipts","visible":3,"inFlight":1,"deadLetters":0,"healthy":true}]}`
+		}
+		io.WriteString(w, body)
 	case r.Method == http.MethodGet:
 		io.WriteString(w, `{"items":[]}`)
 	case r.URL.Path == "/subscription/checkout":
@@ -91,8 +109,9 @@ const (
 	signedCheck   = "webhook acknowledges a signed test event"
 )
 
-// Everything given, on a healthy test-mode stack: every check passes but the queue depth, the
-// session is created once and expired once with the key, and the webhook verified the signature.
+// Everything given, on a healthy test-mode stack, with a user's token: every check passes but the
+// queue depth (a user may not read it: skipped), the session is created once and expired once with
+// the key, and the webhook verified the signature.
 func TestAllChecksPass(t *testing.T) {
 	f := &fakeStack{sessionPrefix: "cs_test_", tiersStatus: 200}
 	srv := httptest.NewServer(f)
@@ -168,5 +187,56 @@ func TestFailuresAndSkips(t *testing.T) {
 				t.Errorf("a session was created without a test key")
 			}
 		})
+	}
+}
+
+// queuesResult runs smoke with token against a stack answering GET /admin/queues with status and
+// body, and returns the queue check's result.
+func queuesResult(t *testing.T, token string, status int, body string) smoke.Result {
+	t.Helper()
+	srv := httptest.NewServer(&fakeStack{sessionPrefix: "cs_test_", tiersStatus: 200, queuesStatus: status, queuesBody: body})
+	defer srv.Close()
+	for _, r := range smoke.Run(context.Background(), smoke.Config{API: srv.URL, Token: token}) {
+		if strings.HasPrefix(r.Name, "queues") {
+			return r
+		}
+	}
+	t.Fatal("no queues check ran")
+	return smoke.Result{}
+}
+
+// The queue check passes on empty DLQs with an admin's token (a main queue's backlog is reported,
+// not failed), fails naming each queue whose DLQ holds messages, fails on an error or a body without
+// the report, and skips without a token or with a user's (403).
+func TestQueuesCheck(t *testing.T) {
+	r := queuesResult(t, "admin", 0, "")
+	if r.Status != smoke.Pass || !strings.Contains(r.Detail, "1 queues") || !strings.Contains(r.Detail, "3 waiting, 1 in flight") {
+		t.Errorf("healthy: %s (%s), want PASS with the counts", r.Status, r.Detail)
+	}
+	unhealthy := `{"healthy":false,"queues":[{"name":"receipts","visible":0,"inFlight":0,"deadLetters":0,"healthy":true},` +
+		`{"name":"payouts","visible":0,"inFlight":0,"deadLetters":2,"healthy":false}]}`
+	r = queuesResult(t, "admin", 0, unhealthy)
+	if r.Status != smoke.Fail || !strings.Contains(r.Detail, "payouts-dlq: 2") || strings.Contains(r.Detail, "receipts") {
+		t.Errorf("dead letters in payouts: %s (%s), want FAIL naming payouts-dlq alone", r.Status, r.Detail)
+	}
+	for name, tc := range map[string]struct {
+		status int
+		body   string
+	}{
+		"500":               {500, `{"message":"Internal Server Error"}`},
+		"no healthy flag":   {0, `{"queues":[{"name":"receipts","healthy":true}]}`},
+		"no queues":         {0, `{"healthy":true,"queues":[]}`},
+		"flag says unwell":  {0, `{"healthy":false,"queues":[{"name":"receipts","healthy":true}]}`},
+		"not a JSON object": {0, `<html>`},
+	} {
+		if r := queuesResult(t, "admin", tc.status, tc.body); r.Status != smoke.Fail {
+			t.Errorf("%s: %s (%s), want FAIL", name, r.Status, r.Detail)
+		}
+	}
+	if r := queuesResult(t, "tok", 0, ""); r.Status != smoke.Skip || !strings.Contains(r.Detail, "403") {
+		t.Errorf("a user's token: %s (%s), want SKIP naming the 403", r.Status, r.Detail)
+	}
+	if r := queuesResult(t, "", 0, ""); r.Status != smoke.Skip {
+		t.Errorf("no token: %s (%s), want SKIP", r.Status, r.Detail)
 	}
 }

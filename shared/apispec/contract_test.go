@@ -512,6 +512,8 @@ func TestResponsesMatchDocument(t *testing.T) {
 	auditContract(t, c)
 	// Personal-data exports (contract_privacy_test.go).
 	privacyContract(t, c)
+	// The queues' health (contract_ops_test.go).
+	opsContract(t, c)
 
 	// Every operation answered at least one validated 2xx.
 	var missing []string

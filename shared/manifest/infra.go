@@ -25,6 +25,18 @@ const (
 // SendMessage is the only SQS action a producer gets.
 const SendMessage = "sqs:SendMessage"
 
+// GetQueueAttributes is the only SQS action of a function with InspectQueues: the approximate
+// message counts of each queue and dead-letter queue.
+const GetQueueAttributes = "sqs:GetQueueAttributes"
+
+// InspectedQueues returns the queues whose depth the function reads: every queue when InspectQueues.
+func (f Function) InspectedQueues() []QueueDef {
+	if !f.InspectQueues {
+		return nil
+	}
+	return slices.Clone(Queues)
+}
+
 // LogicalID is the queue's CloudFormation logical id ("ReceiptsQueue").
 func (q QueueDef) LogicalID() string { return Pascal(q.Name) + "Queue" }
 

@@ -107,6 +107,10 @@ type Function struct {
 	Table []string
 	// Sends lists queue names the function sends messages to.
 	Sends []string
+	// InspectQueues: the function reads the depth of every queue and of its dead-letter queue
+	// (sqs:GetQueueAttributes on each; GET /admin/queues). It gets every queue's and DLQ's URL
+	// (QueueDef.EnvVar, QueueDef.DLQEnvVar) and no other SQS action.
+	InspectQueues bool
 	// Bucket lists S3 actions on the content/receipts bucket ("s3:GetObject", "s3:PutObject").
 	Bucket []string
 	// BucketPrefix limits the Bucket actions to keys under this prefix ("content/"); empty: the
@@ -233,6 +237,10 @@ func (q QueueDef) EnvVar() string { return "QUEUE_URL_" + upper(q.Name) }
 
 // DLQName is the dead-letter queue's name.
 func (q QueueDef) DLQName() string { return q.Name + "-dlq" }
+
+// DLQEnvVar names the variable holding the URL of the queue's dead-letter queue, set for functions
+// with InspectQueues.
+func (q QueueDef) DLQEnvVar() string { return "DLQ_URL_" + upper(q.Name) }
 
 func upper(s string) string {
 	b := []byte(s)

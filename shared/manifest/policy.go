@@ -42,6 +42,10 @@ const (
 // QueueArnPlaceholder is the placeholder of the queue's ARN ("${QueueArn:receipts}").
 func QueueArnPlaceholder(queue string) string { return "${QueueArn:" + queue + "}" }
 
+// DLQArnPlaceholder is the placeholder of the ARN of the queue's dead-letter queue
+// ("${DLQArn:receipts}").
+func DLQArnPlaceholder(queue string) string { return "${DLQArn:" + queue + "}" }
+
 // ParamPlaceholder is the placeholder of the name of the SSM parameter named by the environment
 // variable env ("${Param:CURSOR_SECRET_PARAM}"). It resolves to the name with its leading slash
 // ("/monetization/dev/cursor-secret"), so "parameter${Param:…}" is the parameter's ARN.
@@ -84,6 +88,14 @@ func Policy(f Function) []Statement {
 		}
 		out = append(out, allow([]string{SendMessage}, res...))
 	}
+	if qs := f.InspectedQueues(); len(qs) > 0 {
+		// Each queue and its DLQ: the depth GET /admin/queues reports (nothing is received or sent).
+		var res []string
+		for _, q := range qs {
+			res = append(res, QueueArnPlaceholder(q.Name), DLQArnPlaceholder(q.Name))
+		}
+		out = append(out, allow([]string{GetQueueAttributes}, res...))
+	}
 	if len(f.Bucket) > 0 {
 		// Only the objects under the function's prefix ("content/*"), or the whole bucket's.
 		out = append(out, allow(f.Bucket, PlaceholderBucketArn+"/"+f.BucketObjects()))
@@ -116,7 +128,7 @@ func Policy(f Function) []Statement {
 }
 
 // Resolve replaces every placeholder "${…}" in template by value(name), where name is the text
-// between "${" and "}" ("TableArn", "QueueArn:receipts", "Param:CURSOR_SECRET_PARAM"). An unknown
+// between "${" and "}" ("TableArn", "QueueArn:receipts", "DLQArn:receipts", "Param:CURSOR_SECRET_PARAM"). An unknown
 // placeholder (value returns false) is an error: a renderer must know every placeholder.
 func Resolve(template string, value func(name string) (string, bool)) (string, error) {
 	var b strings.Builder

@@ -54,6 +54,9 @@ func TestPolicyOfEveryFunctionResolves(t *testing.T) {
 		case strings.HasPrefix(name, "QueueArn:"):
 			_, ok := QueueByName(strings.TrimPrefix(name, "QueueArn:"))
 			return "q", ok
+		case strings.HasPrefix(name, "DLQArn:"):
+			_, ok := QueueByName(strings.TrimPrefix(name, "DLQArn:"))
+			return "d", ok
 		case strings.HasPrefix(name, "Param:"):
 			return "/p", true
 		}
@@ -100,5 +103,21 @@ func TestPolicyRendersBucketAlso(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("policy %+v, want %+v", got, want)
+	}
+}
+
+// TestPolicyInspectQueues: InspectQueues is sqs:GetQueueAttributes on every queue and every DLQ,
+// one statement, and no other action.
+func TestPolicyInspectQueues(t *testing.T) {
+	got := Policy(Function{Name: "q", InspectQueues: true})
+	var want []string
+	for _, q := range Queues {
+		want = append(want, QueueArnPlaceholder(q.Name), DLQArnPlaceholder(q.Name))
+	}
+	if len(got) != 1 || !reflect.DeepEqual(got[0].Actions, []string{GetQueueAttributes}) || !reflect.DeepEqual(got[0].Resources, want) {
+		t.Errorf("Policy(InspectQueues) = %+v, want GetQueueAttributes on %v", got, want)
+	}
+	if len(Policy(Function{Name: "q"})) != 0 {
+		t.Error("a function without InspectQueues has a policy")
 	}
 }

@@ -134,9 +134,13 @@ func checkEnv(t *testing.T, f m.Function, env map[string]any) {
 		m.EnvSupportEmail: true}
 	for _, q := range m.Queues {
 		want[q.EnvVar()] = false
+		want[q.DLQEnvVar()] = false
 	}
 	for _, q := range f.SendQueues() {
 		want[q.EnvVar()] = true
+	}
+	for _, q := range f.InspectedQueues() { // GET /admin/queues reads each queue's and DLQ's depth
+		want[q.EnvVar()], want[q.DLQEnvVar()] = true, true
 	}
 	for _, name := range f.Env {
 		want[name] = true
@@ -212,6 +216,9 @@ func wantSAMActions(f m.Function) []string {
 	}
 	if len(f.Sends) > 0 {
 		want = append(want, m.SendMessage)
+	}
+	if f.InspectQueues {
+		want = append(want, m.GetQueueAttributes)
 	}
 	if f.Email {
 		want = append(want, m.SESActions...)

@@ -15,6 +15,7 @@ import (
 	"github.com/liberation/monetization/shared/marketplace"
 	"github.com/liberation/monetization/shared/marketplace/catalog"
 	"github.com/liberation/monetization/shared/migrate/migratejob"
+	"github.com/liberation/monetization/shared/ops"
 	"github.com/liberation/monetization/shared/payments"
 	"github.com/liberation/monetization/shared/payments/receiptsender"
 	"github.com/liberation/monetization/shared/platform"
@@ -93,6 +94,7 @@ var generated = map[string]Entry{
 	"index-catalog":              {Build: build(catalog.NewIndexCatalog), Constructor: "catalog.NewIndexCatalog", Providers: []platform.Provider{s3blob.Provide}},
 	"refresh-catalog":            {Build: build(catalog.NewRefreshCatalog), Constructor: "catalog.NewRefreshCatalog", Providers: []platform.Provider{s3blob.Provide}},
 	"migrate":                    {Build: build(migratejob.NewMigrate), Constructor: "migratejob.NewMigrate", Providers: []platform.Provider{}},
+	"list-queues":                {Build: build(ops.NewListQueues), Constructor: "ops.NewListQueues", Providers: []platform.Provider{}},
 	"list-payments":              {Build: build(payments.NewListPayments), Constructor: "payments.NewListPayments", Providers: []platform.Provider{}},
 	"get-payment":                {Build: build(payments.NewGetPayment), Constructor: "payments.NewGetPayment", Providers: []platform.Provider{}},
 	"get-receipt":                {Build: build(payments.NewGetReceipt), Constructor: "payments.NewGetReceipt", Providers: []platform.Provider{s3blob.Provide}},

@@ -59,7 +59,7 @@ func TestMissingCapabilityFailsAtBuild(t *testing.T) {
 // (SSM, STS, SSO, …) costs every cold start its package initialisation for nothing.
 var servicePackages = map[string]func(manifest.Function) bool{
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb": func(f manifest.Function) bool { return len(f.Table) > 0 },
-	"github.com/aws/aws-sdk-go-v2/service/sqs":      func(f manifest.Function) bool { return len(f.Sends) > 0 },
+	"github.com/aws/aws-sdk-go-v2/service/sqs":      func(f manifest.Function) bool { return len(f.Sends) > 0 || f.InspectQueues },
 	"github.com/aws/aws-sdk-go-v2/service/s3":       func(f manifest.Function) bool { return len(f.Bucket) > 0 },
 	"github.com/aws/aws-sdk-go-v2/service/sesv2":    func(f manifest.Function) bool { return f.Email },
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/infra/smoke"
 	"github.com/liberation/monetization/shared/apperr"
@@ -19,12 +22,13 @@ import (
 // TestSmokeAgainstLocalStack is how CI runs `make smoke` against the local stack (`make test` runs
 // this package): the smoke checks, in process, against the gateway every function is served by,
 // with a fresh user's token, the stack's webhook secret and its test-mode Stripe key (stripe-mock
-// behind it). Every check must pass but the queue depth (no route reports it: skipped, with the
-// reason). Then the same run with a wrong webhook secret must fail that check — smoke can fail.
+// behind it). The user is an admin, so the queue depth (GET /admin/queues) is checked too: every
+// check must pass on the fresh stack. Then the same run with a wrong webhook secret must fail that
+// check, and a message in a DLQ must fail the queue check — smoke can fail.
 func TestSmokeAgainstLocalStack(t *testing.T) {
 	h := Start(t)
 	cfg := smoke.Config{
-		API: h.URL, Token: h.Token(t, "smoke-user", "smoke@example.com"),
+		API: h.URL, Token: h.Token(t, "smoke-user", "smoke@example.com", "admin"),
 		WebhookSecret: localtest.WebhookSecret, StripeKey: localtest.StripeKey,
 		StripeAPIBase: h.Env.Getenv(manifest.EnvStripeAPIBase), AppURL: "https://app.example.com",
 	}
@@ -36,12 +40,8 @@ func TestSmokeAgainstLocalStack(t *testing.T) {
 		t.Fatalf("%d checks ran, want the 11 of smoke.Run", len(results))
 	}
 	for _, r := range results {
-		want := smoke.Pass
-		if r.Name == "queues: dead-letter depth" {
-			want = smoke.Skip
-		}
-		if r.Status != want {
-			t.Errorf("%s: %s (%s), want %s", r.Name, r.Status, r.Detail, want)
+		if r.Status != smoke.Pass {
+			t.Errorf("%s: %s (%s), want PASS", r.Name, r.Status, r.Detail)
 		}
 	}
 	if smoke.Failed(results) {
@@ -62,6 +62,17 @@ func TestSmokeAgainstLocalStack(t *testing.T) {
 	var rec map[string]any
 	if err := h.Env.Store().Get(context.Background(), store.IdempotencyKey(webhook.DedupeScope, eventID), &rec); !apperr.Is(err, apperr.NotFound) {
 		t.Errorf("test event %s left a dedupe record (err %v): %v", eventID, err, rec)
+	}
+
+	// A message dead-lettered from the receipts queue: the queue check fails and names it.
+	if _, err := h.SQS.SendMessage(context.Background(), &sqs.SendMessageInput{
+		QueueUrl: aws.String(h.Env.Resources.DLQURLs[manifest.ReceiptsQueue]), MessageBody: aws.String(`{"type":"dead"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range smoke.Run(context.Background(), cfg) {
+		if r.Name == "queues: dead-letter depth" && (r.Status != smoke.Fail || !strings.Contains(r.Detail, manifest.ReceiptsQueue+"-dlq: 1")) {
+			t.Errorf("a dead letter in %s-dlq: %s (%s), want FAIL naming it", manifest.ReceiptsQueue, r.Status, r.Detail)
+		}
 	}
 
 	cfg.WebhookSecret = "whsec_not_this_stacks"

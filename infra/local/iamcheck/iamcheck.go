@@ -147,6 +147,12 @@ func (c *Checker) value(name string) (string, bool) {
 			return "", false
 		}
 		return c.queueARN(c.Getenv(q.EnvVar())), true
+	case strings.HasPrefix(name, "DLQArn:"):
+		q, ok := m.QueueByName(strings.TrimPrefix(name, "DLQArn:"))
+		if !ok || c.Getenv(q.DLQEnvVar()) == "" {
+			return "", false
+		}
+		return c.queueARN(c.Getenv(q.DLQEnvVar())), true
 	case strings.HasPrefix(name, "Param:"):
 		env := strings.TrimPrefix(name, "Param:")
 		p := c.Getenv(env)
@@ -243,6 +249,8 @@ func (c *Checker) Calls(service, op string, params any) []Call {
 		return one(m.SendMessage, c.queueARN(aws.ToString(in.QueueUrl)))
 	case *sqs.SendMessageBatchInput:
 		return one(m.SendMessage, c.queueARN(aws.ToString(in.QueueUrl))) // authorised as SendMessage
+	case *sqs.GetQueueAttributesInput:
+		return one(m.GetQueueAttributes, c.queueARN(aws.ToString(in.QueueUrl)))
 	// S3: the object (HeadObject needs s3:GetObject).
 	case *s3.GetObjectInput:
 		return one("s3:GetObject", c.objectARN(in.Bucket, in.Key))

@@ -295,3 +295,49 @@ func TestSecretCheck(t *testing.T) {
 		t.Errorf("recorded %+v (%v), want lister's one ssm:GetParameter", uses, err)
 	}
 }
+
+// TestInspectQueuesGrant: InspectQueues (GET /admin/queues) authorises sqs:GetQueueAttributes on
+// every queue and every DLQ, named by its URL, and nothing else; a producer's SendMessage grant does
+// not let it read attributes.
+func TestInspectQueuesGrant(t *testing.T) {
+	qenv := map[string]string{}
+	for k, v := range env {
+		qenv[k] = v
+	}
+	for _, q := range m.Queues {
+		qenv[q.EnvVar()] = "http://127.0.0.1:5000/123456789012/t-" + q.Name
+		qenv[q.DLQEnvVar()] = "http://127.0.0.1:5000/123456789012/t-" + q.DLQName()
+	}
+	inspector := m.Function{Name: "inspector", InspectQueues: true}
+	c := &Checker{Region: "us-east-1", Getenv: func(k string) string { return qenv[k] },
+		Lookup: func(n string) (m.Function, bool) {
+			if n == inspector.Name {
+				return inspector, true
+			}
+			f, ok := fns[n]
+			return f, ok
+		}}
+	attrs := func(u string) *sqs.GetQueueAttributesInput {
+		return &sqs.GetQueueAttributesInput{QueueUrl: aws.String(u)}
+	}
+	for _, q := range m.Queues {
+		for _, u := range []string{qenv[q.EnvVar()], qenv[q.DLQEnvVar()]} {
+			if err := c.Check("inspector", "SQS", "GetQueueAttributes", attrs(u)); err != nil {
+				t.Errorf("GetQueueAttributes on %s denied: %v", u, err)
+			}
+		}
+	}
+	q0 := m.Queues[0]
+	for _, tc := range []struct {
+		name, fn, op string
+		params       any
+	}{
+		{"a queue not in the manifest", "inspector", "GetQueueAttributes", attrs("http://127.0.0.1:5000/123456789012/other")},
+		{"no SendMessage with InspectQueues", "inspector", "SendMessage", &sqs.SendMessageInput{QueueUrl: aws.String(qenv[q0.EnvVar()])}},
+		{"a producer reads no attributes", "writer", "GetQueueAttributes", attrs(qenv[q0.EnvVar()])},
+	} {
+		if err := c.Check(tc.fn, "SQS", tc.op, tc.params); err == nil {
+			t.Errorf("%s: allowed, want denied", tc.name)
+		}
+	}
+}

@@ -36,6 +36,7 @@ func (s Set) Env() map[string]string {
 	env := map[string]string{manifest.EnvTable: s.Table, manifest.EnvBucket: s.Bucket}
 	for _, q := range manifest.Queues {
 		env[q.EnvVar()] = s.QueueURLs[q.Name]
+		env[q.DLQEnvVar()] = s.DLQURLs[q.Name] // read by functions with InspectQueues (GET /admin/queues)
 	}
 	return env
 }

@@ -94,6 +94,12 @@ func writeFunction(b *strings.Builder, f m.Function) error {
 		w(10, "%s:", q.EnvVar())
 		w(12, "Ref: %s", q.LogicalID())
 	}
+	for _, q := range f.InspectedQueues() { // GET /admin/queues: every queue's and DLQ's URL
+		w(10, "%s:", q.EnvVar())
+		w(12, "Ref: %s", q.LogicalID())
+		w(10, "%s:", q.DLQEnvVar())
+		w(12, "Ref: %s", q.DLQLogicalID())
+	}
 	for _, env := range f.Env {
 		param, ok := envParamOf[env]
 		if !ok {
@@ -225,6 +231,12 @@ func samValue(tpl string) (string, error) {
 			return "", fmt.Errorf("policy names an unknown queue: %s", tpl)
 		}
 		return "Fn::GetAtt: [" + q.LogicalID() + ", Arn]", nil
+	case strings.HasPrefix(tpl, "${DLQArn:") && strings.HasSuffix(tpl, "}") && strings.Count(tpl, "${") == 1:
+		q, ok := m.QueueByName(strings.TrimSuffix(strings.TrimPrefix(tpl, "${DLQArn:"), "}"))
+		if !ok {
+			return "", fmt.Errorf("policy names an unknown queue: %s", tpl)
+		}
+		return "Fn::GetAtt: [" + q.DLQLogicalID() + ", Arn]", nil
 	}
 	sub, err := m.Resolve(tpl, func(name string) (string, bool) {
 		switch {
@@ -245,6 +257,9 @@ func samValue(tpl string) (string, error) {
 		case strings.HasPrefix(name, "QueueArn:"):
 			q, ok := m.QueueByName(strings.TrimPrefix(name, "QueueArn:"))
 			return "${" + q.LogicalID() + ".Arn}", ok
+		case strings.HasPrefix(name, "DLQArn:"):
+			q, ok := m.QueueByName(strings.TrimPrefix(name, "DLQArn:"))
+			return "${" + q.DLQLogicalID() + ".Arn}", ok
 		case strings.HasPrefix(name, "Param:"):
 			p, ok := paramOf[strings.TrimPrefix(name, "Param:")]
 			return "${" + p + "}", ok // the template parameter holds the name with its leading slash

@@ -160,7 +160,14 @@ func writeDevEnv(path string, vars map[string]string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	return os.WriteFile(path, []byte(b.String()), 0o600)
+	// Written aside and renamed into place: a reader (make seed, token, job — or a test waiting for
+	// the stack) sees no file or the whole file, never one created but not yet written, which
+	// would send it to the default port.
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // readDevEnv reads a dev.env file; a missing or unreadable file is empty.

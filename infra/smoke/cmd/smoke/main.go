@@ -22,7 +22,8 @@ import (
 const usage = `usage: make smoke API=<url> [TOKEN=…] [WEBHOOK_URL=…] [WEBHOOK_SECRET=…] [STRIPE_KEY=sk_test_…] [APP_URL=…]
 
   API             the HTTP API's base URL (stack output ApiUrl; make dev: http://127.0.0.1:3000)
-  TOKEN           a test user's bearer token (no subscription): authenticated read and checkout
+  TOKEN           a test user's bearer token (no subscription): authenticated read and checkout;
+                  an admin's (group admin) also checks the queues' dead-letter depth (GET /admin/queues)
   WEBHOOK_URL     the Stripe webhook (stack output StripeWebhookUrl; default API/webhooks/stripe on localhost)
   WEBHOOK_SECRET  the endpoint's whsec_ secret: sends a signed test event the webhook ignores
   STRIPE_KEY      the stack's Stripe test-mode key: a Checkout Session is created and expired (never live)
