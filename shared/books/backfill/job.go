@@ -6,7 +6,6 @@ package backfill
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -19,8 +18,8 @@ import (
 // posting, {"restart": true} walks the table again from the start; absent, a live run goes on.
 func OptionsOf(ev events.EventBridgeEvent) (walk.Options, error) {
 	var det struct {
-		DryRun  flag `json:"dryRun"`
-		Restart flag `json:"restart"`
+		DryRun  job.Flag `json:"dryRun"`
+		Restart job.Flag `json:"restart"`
 	}
 	if len(ev.Detail) > 0 {
 		if err := json.Unmarshal(ev.Detail, &det); err != nil {
@@ -28,22 +27,6 @@ func OptionsOf(ev events.EventBridgeEvent) (walk.Options, error) {
 		}
 	}
 	return walk.Options{DryRun: bool(det.DryRun), Restart: bool(det.Restart)}, nil
-}
-
-// flag is a detail's yes/no: JSON true/false, or "true"/"false" (the local `make job` sends the
-// detail's fields as strings).
-type flag bool
-
-func (f *flag) UnmarshalJSON(b []byte) error {
-	switch string(b) {
-	case "true", `"true"`:
-		*f = true
-	case "false", `"false"`, "null", `""`:
-		*f = false
-	default:
-		return fmt.Errorf("%s is not true or false", b)
-	}
-	return nil
 }
 
 // handler builds the job's handler from its deps.

@@ -5,7 +5,6 @@ package migratejob
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -18,7 +17,7 @@ import (
 // pending migrations would change and writes nothing but its own checkpoint; absent, a live run.
 func OptionsOf(ev events.EventBridgeEvent) (migrate.Options, error) {
 	var det struct {
-		DryRun flag `json:"dryRun"`
+		DryRun job.Flag `json:"dryRun"`
 	}
 	if len(ev.Detail) > 0 {
 		if err := json.Unmarshal(ev.Detail, &det); err != nil {
@@ -26,22 +25,6 @@ func OptionsOf(ev events.EventBridgeEvent) (migrate.Options, error) {
 		}
 	}
 	return migrate.Options{DryRun: bool(det.DryRun)}, nil
-}
-
-// flag is a detail's yes/no: JSON true/false, or "true"/"false" (the local `make migrate` sends
-// the detail's fields as strings).
-type flag bool
-
-func (f *flag) UnmarshalJSON(b []byte) error {
-	switch string(b) {
-	case "true", `"true"`:
-		*f = true
-	case "false", `"false"`, "null", `""`:
-		*f = false
-	default:
-		return fmt.Errorf("%s is not true or false", b)
-	}
-	return nil
 }
 
 // handler builds the job's handler from its deps.
