@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/clock"
@@ -98,38 +97,12 @@ func licWorld(t *testing.T) (*store.Store, *clock.Fake) {
 	return s, clk
 }
 
-type tableScanner interface {
-	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-}
-
-func scanItems(t *testing.T, s *store.Store) []map[string]types.AttributeValue {
-	t.Helper()
-	sc, ok := s.DB.(tableScanner)
-	if !ok {
-		t.Fatalf("the table client %T cannot scan", s.DB)
-	}
-	consistent := true
-	in := &dynamodb.ScanInput{TableName: &s.Table, ConsistentRead: &consistent}
-	var out []map[string]types.AttributeValue
-	for {
-		res, err := sc.Scan(context.Background(), in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, res.Items...)
-		if len(res.LastEvaluatedKey) == 0 {
-			return out
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
-	}
-}
-
 // seatCounts checks every license's seat count against its seat items and returns them.
 func seatCounts(t *testing.T, s *store.Store) map[string][2]int64 {
 	t.Helper()
 	out := map[string][2]int64{}
 	seats := map[string]int64{}
-	for _, it := range scanItems(t, s) {
+	for _, it := range privacytest.Items(t, s) {
 		row := privacy.Row(it)
 		switch privacy.Str(row, "type") {
 		case "license":
@@ -265,7 +238,7 @@ func TestEraseLicensingKeepsSeatCountsAndOthers(t *testing.T) {
 // are random).
 func TestEraseLicensingResumesAfterAnInterruption(t *testing.T) {
 	ref, clk := licWorld(t)
-	snapshot := scanItems(t, ref)
+	snapshot := privacytest.Items(t, ref)
 	clk.Advance(time.Hour)
 	eraseAll(t, PersonalDataEraser(privacy.Reader{S: ref}, clk), licSubject)
 	want := privacytest.Table(t, ref)

@@ -62,13 +62,13 @@ func PersonalDataEraser(rd privacy.Reader, courses Courses, clk clock.Clock) pri
 		}, e.course),
 		privacy.EachRow(func(s privacy.ErasureSubject) privacy.Source {
 			return rd.Partition("sale", store.InstructorPK(s.UserID), store.SalePrefix)
-		}, e.sale),
+		}, e.versionedUnless(SaleDisputed)),
 		privacy.EachRow(func(s privacy.ErasureSubject) privacy.Source {
 			return rd.Partition("ledger-entry", store.InstructorPK(s.UserID), store.LedgerPrefix)
 		}, e.ledgerEntry),
 		privacy.EachRow(func(s privacy.ErasureSubject) privacy.Source {
 			return rd.Partition("payout", store.InstructorPK(s.UserID), store.PayoutPrefix)
-		}, e.payout),
+		}, e.versionedUnless(PayoutTransferring)),
 		privacy.EachRow(func(s privacy.ErasureSubject) privacy.Source {
 			return rd.One("instructor-balance", store.InstructorBalanceKey(s.UserID))
 		}, e.balance),
@@ -210,30 +210,22 @@ func (e eraser) course(ctx context.Context, s privacy.ErasureSubject, row map[st
 	return privacy.RowResult{}, apperr.New(apperr.Conflict, "course %s keeps changing; the erasure will retry", k.PK)
 }
 
-// sale tags a sale, unless a dispute of it is open (held: the profile step says so).
-func (e eraser) sale(ctx context.Context, s privacy.ErasureSubject, row map[string]any) (privacy.RowResult, error) {
-	c, err := e.retried(ctx, row, func(row map[string]any) (bool, error) {
-		if privacy.Str(row, "status") == SaleDisputed {
-			return false, nil
-		}
-		return true, e.repo.tag(ctx, keyOf(row), s.Pseudonym, num(row, "version"))
-	})
-	return privacy.RowResult{Changed: c}, err
+// versionedUnless tags a versioned row (a sale, a payout) over its version, unless its status is
+// held: a sale under dispute, a payout in flight (the profile step reports the hold).
+func (e eraser) versionedUnless(held string) func(context.Context, privacy.ErasureSubject, map[string]any) (privacy.RowResult, error) {
+	return func(ctx context.Context, s privacy.ErasureSubject, row map[string]any) (privacy.RowResult, error) {
+		c, err := e.retried(ctx, row, func(row map[string]any) (bool, error) {
+			if privacy.Str(row, "status") == held {
+				return false, nil
+			}
+			return true, e.repo.tag(ctx, keyOf(row), s.Pseudonym, num(row, "version"))
+		})
+		return privacy.RowResult{Changed: c}, err
+	}
 }
 
 func (e eraser) ledgerEntry(ctx context.Context, s privacy.ErasureSubject, row map[string]any) (privacy.RowResult, error) {
 	c, err := e.tagRow(ctx, s, row)
-	return privacy.RowResult{Changed: c}, err
-}
-
-// payout tags a payout, unless it is in flight (transferring: held).
-func (e eraser) payout(ctx context.Context, s privacy.ErasureSubject, row map[string]any) (privacy.RowResult, error) {
-	c, err := e.retried(ctx, row, func(row map[string]any) (bool, error) {
-		if privacy.Str(row, "status") == PayoutTransferring {
-			return false, nil
-		}
-		return true, e.repo.tag(ctx, keyOf(row), s.Pseudonym, num(row, "version"))
-	})
 	return privacy.RowResult{Changed: c}, err
 }
 

@@ -10,14 +10,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/auth"
@@ -147,33 +148,6 @@ func marketWorld(t *testing.T) (*world, *store.Store) {
 
 // ----- reading the table -----
 
-type scanner interface {
-	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-}
-
-func scanRaw(t *testing.T, s *store.Store) []map[string]types.AttributeValue {
-	t.Helper()
-	sc, ok := s.DB.(scanner)
-	if !ok {
-		t.Fatalf("the table client %T cannot scan", s.DB)
-	}
-	in := &dynamodb.ScanInput{TableName: &s.Table, ConsistentRead: boolp(true)}
-	var out []map[string]types.AttributeValue
-	for {
-		res, err := sc.Scan(context.Background(), in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, res.Items...)
-		if len(res.LastEvaluatedKey) == 0 {
-			return out
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
-	}
-}
-
-func boolp(b bool) *bool { return &b }
-
 // decodeRow reads an item of table() back, numbers as json.Number (as privacy.Row gives them).
 func decodeRow(v string) map[string]any {
 	dec := json.NewDecoder(strings.NewReader(v))
@@ -198,7 +172,7 @@ type invariants struct {
 func measure(t *testing.T, w *world, s *store.Store) invariants {
 	t.Helper()
 	ctx := context.Background()
-	sums, err := CheckInvariants(scanRaw(t, s))
+	sums, err := CheckInvariants(slices.Collect(maps.Values(privacytest.Items(t, s))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +343,7 @@ func TestEraseMarketplaceKeepsInvariantsAndOthers(t *testing.T) {
 func copyTable(t *testing.T, w *world, from *store.Store) *store.Store {
 	t.Helper()
 	to := newTestStore(t, w.clk)
-	for _, it := range scanRaw(t, from) {
+	for _, it := range privacytest.Items(t, from) {
 		if _, err := to.DB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: &to.Table, Item: it}); err != nil {
 			t.Fatal(err)
 		}

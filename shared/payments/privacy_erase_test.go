@@ -161,40 +161,11 @@ func (w *payEraseWorld) eraser() privacy.Eraser {
 	return PersonalDataEraser(privacy.Reader{S: w.s}, w.repo, w.docs, receiptpdf.Render, w.clock)
 }
 
-type scanner interface {
-	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-}
-
-// rawItems reads the whole table (tests only: a Scan), by "PK|SK".
-func rawItems(t *testing.T, s *store.Store) map[string]map[string]types.AttributeValue {
-	t.Helper()
-	db, ok := s.DB.(scanner)
-	if !ok {
-		t.Fatalf("the table client %T cannot scan", s.DB)
-	}
-	out := map[string]map[string]types.AttributeValue{}
-	in := &dynamodb.ScanInput{TableName: &s.Table}
-	for {
-		res, err := db.Scan(context.Background(), in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range res.Items {
-			row := privacy.Row(it)
-			out[privacy.Str(row, "PK")+"|"+privacy.Str(row, "SK")] = it
-		}
-		if len(res.LastEvaluatedKey) == 0 {
-			return out
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
-	}
-}
-
 // rows is the table as plain rows, by "PK|SK".
 func rows(t *testing.T, s *store.Store) map[string]map[string]any {
 	t.Helper()
 	out := map[string]map[string]any{}
-	for k, it := range rawItems(t, s) {
+	for k, it := range privacytest.Items(t, s) {
 		out[k] = privacy.Row(it)
 	}
 	return out
@@ -450,7 +421,7 @@ func mergeKeys(a, b map[string]any) map[string]bool {
 func copyTable(t *testing.T, s *store.Store) *store.Store {
 	t.Helper()
 	c := newTestStore(t, s.Clock)
-	for _, it := range rawItems(t, s) {
+	for _, it := range privacytest.Items(t, s) {
 		if _, err := c.DB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: &c.Table, Item: it}); err != nil {
 			t.Fatal(err)
 		}

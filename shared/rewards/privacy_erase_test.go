@@ -204,43 +204,11 @@ func (w *eraseWorld) approvedCredit(user string) Redemption {
 
 // ----- reading the table -----
 
-type scanner interface {
-	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-}
-
-// items is the whole table by "PK|SK".
-func items(t *testing.T, s *store.Store) map[string]map[string]types.AttributeValue {
-	t.Helper()
-	out := map[string]map[string]types.AttributeValue{}
-	in := &dynamodb.ScanInput{TableName: &s.Table}
-	for {
-		res, err := s.DB.(scanner).Scan(context.Background(), in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range res.Items {
-			out[str(it["PK"])+"|"+str(it["SK"])] = it
-		}
-		if len(res.LastEvaluatedKey) == 0 {
-			return out
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
-	}
-}
-
-func str(v types.AttributeValue) string {
-	s, _ := v.(*types.AttributeValueMemberS)
-	if s == nil {
-		return ""
-	}
-	return s.Value
-}
-
 // restore makes the table exactly snap again.
 func restore(t *testing.T, s *store.Store, snap map[string]map[string]types.AttributeValue) {
 	t.Helper()
 	ctx := context.Background()
-	for k, it := range items(t, s) {
+	for k, it := range privacytest.Items(t, s) {
 		if _, ok := snap[k]; ok {
 			continue
 		}
@@ -355,7 +323,7 @@ func TestEraseRewardsKeepsEveryInvariant(t *testing.T) {
 	w := newEraseWorld(t)
 	ctx := context.Background()
 	before := w.invariants()
-	snap := items(t, w.s)
+	snap := privacytest.Items(t, w.s)
 	subjBefore, _ := w.d.Account(ctx, subj)
 	if subjBefore.Held != 2*2000+500 || subjBefore.Available <= 0 {
 		t.Fatalf("the world is not what the test expects: %+v", subjBefore)
@@ -369,7 +337,7 @@ func TestEraseRewardsKeepsEveryInvariant(t *testing.T) {
 		t.Fatalf("changed %d, holds %+v", changed, holds)
 	}
 	after := w.invariants()
-	erased := items(t, w.s)
+	erased := privacytest.Items(t, w.s)
 
 	// The subject's tokens: open redemptions declined (their holds released), everything forfeited.
 	a, _ := w.d.Account(ctx, subj)
@@ -456,7 +424,7 @@ func TestEraseRewardsKeepsEveryInvariant(t *testing.T) {
 	if err != nil || changed != 0 || len(holds) != 0 {
 		t.Fatalf("second run: changed %d, holds %v, err %v", changed, holds, err)
 	}
-	if again := items(t, w.s); !reflect.DeepEqual(again, erased) {
+	if again := privacytest.Items(t, w.s); !reflect.DeepEqual(again, erased) {
 		t.Error("the second run changed the table")
 	}
 }
@@ -512,7 +480,7 @@ func comparable(t *testing.T, s *store.Store) (map[string]map[string]any, []stri
 	t.Helper()
 	out := map[string]map[string]any{}
 	var auditSays []string
-	for k, it := range items(t, s) {
+	for k, it := range privacytest.Items(t, s) {
 		var m map[string]any
 		if err := attributevalue.UnmarshalMap(it, &m); err != nil {
 			t.Fatal(err)
@@ -538,7 +506,7 @@ func comparable(t *testing.T, s *store.Store) (map[string]map[string]any, []stri
 func TestEraseRewardsResumesAfterAFailure(t *testing.T) {
 	w := newEraseWorld(t)
 	ctx := context.Background()
-	snap := items(t, w.s)
+	snap := privacytest.Items(t, w.s)
 	if _, _, _, err := privacytest.Run(ctx, w.eraser(w.s), erasedSubject, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -585,7 +553,7 @@ func TestEraseRewardsHoldsAnApprovedCreditAtStripe(t *testing.T) {
 	ctx := context.Background()
 	held := w.approvedCredit(subj)
 	heldKey := store.RedemptionKey(subj, held.ID)
-	rawBefore := items(t, w.s)[heldKey.PK+"|"+heldKey.SK]
+	rawBefore := privacytest.Items(t, w.s)[heldKey.PK+"|"+heldKey.SK]
 
 	_, holds, _, err := privacytest.Run(ctx, w.eraser(w.s), erasedSubject, "")
 	if err != nil {
@@ -594,7 +562,7 @@ func TestEraseRewardsHoldsAnApprovedCreditAtStripe(t *testing.T) {
 	if len(holds) != 1 || holds[0].Reason != HoldRedemptionAtStripe || holds[0].Ref != "redemption:"+held.ID {
 		t.Fatalf("holds %+v", holds)
 	}
-	if raw := items(t, w.s)[heldKey.PK+"|"+heldKey.SK]; !reflect.DeepEqual(raw, rawBefore) {
+	if raw := privacytest.Items(t, w.s)[heldKey.PK+"|"+heldKey.SK]; !reflect.DeepEqual(raw, rawBefore) {
 		t.Errorf("the held redemption changed:\n%v\n%v", rawBefore, raw)
 	}
 	a, _ := w.d.Account(ctx, subj)

@@ -114,37 +114,11 @@ func (w *supportWorld) patch(ticketID string, p patchRequest) {
 	w.clk.Advance(10 * time.Minute)
 }
 
-type scanner interface {
-	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-}
-
-// tableItems is the whole table by "PK|SK".
-func tableItems(t *testing.T, s *store.Store) map[string]map[string]types.AttributeValue {
-	t.Helper()
-	out := map[string]map[string]types.AttributeValue{}
-	in := &dynamodb.ScanInput{TableName: &s.Table}
-	for {
-		res, err := s.DB.(scanner).Scan(context.Background(), in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range res.Items {
-			pk, _ := it["PK"].(*types.AttributeValueMemberS)
-			sk, _ := it["SK"].(*types.AttributeValueMemberS)
-			out[pk.Value+"|"+sk.Value] = it
-		}
-		if len(res.LastEvaluatedKey) == 0 {
-			return out
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
-	}
-}
-
 // restoreTable makes the table exactly snap again.
 func restoreTable(t *testing.T, s *store.Store, snap map[string]map[string]types.AttributeValue) {
 	t.Helper()
 	ctx := context.Background()
-	for k, it := range tableItems(t, s) {
+	for k, it := range privacytest.Items(t, s) {
 		if _, ok := snap[k]; !ok {
 			if err := s.Transact(ctx, []types.TransactWriteItem{{Delete: &types.Delete{Key: map[string]types.AttributeValue{"PK": it["PK"], "SK": it["SK"]}}}}); err != nil {
 				t.Fatal(err)
@@ -207,7 +181,7 @@ func TestEraseSupportKeepsEveryInvariant(t *testing.T) {
 	w := newSupportWorld(t)
 	ctx := context.Background()
 	before := w.invariants()
-	snap := tableItems(t, w.s)
+	snap := privacytest.Items(t, w.s)
 	ticketsBefore := map[string]Ticket{}
 	for _, id := range w.all {
 		tk, err := w.repo.Ticket(ctx, id)
@@ -229,7 +203,7 @@ func TestEraseSupportKeepsEveryInvariant(t *testing.T) {
 	if after := w.invariants(); !reflect.DeepEqual(after, before) {
 		t.Errorf("invariants moved:\n%+v\n%+v", before, after)
 	}
-	erased := tableItems(t, w.s)
+	erased := privacytest.Items(t, w.s)
 	for k, it := range snap {
 		if !w.subjectKey(k) && !reflect.DeepEqual(erased[k], it) {
 			t.Errorf("%s changed:\n%v\n%v", k, it, erased[k])
@@ -272,7 +246,7 @@ func TestEraseSupportKeepsEveryInvariant(t *testing.T) {
 	if err != nil || changed != 0 {
 		t.Fatalf("second run: changed %d, err %v", changed, err)
 	}
-	if !reflect.DeepEqual(tableItems(t, w.s), erased) {
+	if !reflect.DeepEqual(privacytest.Items(t, w.s), erased) {
 		t.Error("the second run changed the table")
 	}
 }
@@ -316,11 +290,11 @@ func TestSolvedTicketsExpireTwoYearsLater(t *testing.T) {
 func TestEraseSupportResumesAfterAFailure(t *testing.T) {
 	w := newSupportWorld(t)
 	ctx := context.Background()
-	snap := tableItems(t, w.s)
+	snap := privacytest.Items(t, w.s)
 	if _, _, _, err := privacytest.Run(ctx, w.eraser(w.s), eSubject, ""); err != nil {
 		t.Fatal(err)
 	}
-	want := tableItems(t, w.s)
+	want := privacytest.Items(t, w.s)
 	// The erasure's 7 writes: 4 message bodies (each ticket's opening message and a reply), the 2
 	// tickets, the agent profile.
 	for n := int64(1); n <= 7; n++ {
@@ -334,7 +308,7 @@ func TestEraseSupportResumesAfterAFailure(t *testing.T) {
 		if _, _, _, err := privacytest.Run(ctx, w.eraser(w.s), eSubject, last); err != nil {
 			t.Fatalf("resume after write %d: %v", n, err)
 		}
-		if got := tableItems(t, w.s); !reflect.DeepEqual(got, want) {
+		if got := privacytest.Items(t, w.s); !reflect.DeepEqual(got, want) {
 			for k := range want {
 				if !reflect.DeepEqual(got[k], want[k]) {
 					t.Errorf("fail at write %d: %s is\n%v\nwant\n%v", n, k, got[k], want[k])
