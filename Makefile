@@ -21,6 +21,13 @@ NODE_SHA512_x64     := 287b286fe16ff587ab013bd8ba331b8b226a9d10af2edadcaff79336a
 NODE_SHA512_arm64   := 219c74279dbfd4d0f002c6368b2591f6794f218b98be24d67ad8e3f3e125bd8421dbe5d184b7c27e46c5105ff63b9bc623685c51bc8f34757e9f3df8d856c95f
 NODE_ARCH           := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 NODE_DIR            := $(TOOLS)/node-$(NODE_VERSION)
+# Debian's Chromium for the console's browser tests (infra/local/browser; CHROMIUM moves it there too).
+CHROMIUM            ?= /usr/bin/chromium
+# The operator console (web/console, docs/decisions/0093): rebuilt when a source, the lock file or the
+# build's configuration is newer than dist/index.html, which every build rewrites.
+CONSOLE             := web/console
+CONSOLE_INPUTS      := $(shell find $(CONSOLE)/src $(CONSOLE)/public -type f 2>/dev/null) \
+                       $(wildcard $(CONSOLE)/index.html $(CONSOLE)/package.json $(CONSOLE)/package-lock.json $(CONSOLE)/vite.config.ts $(CONSOLE)/tsconfig*.json)
 # The local stack's command (dev, test, token, trigger, job), built once per call of make: running
 # the binary rather than `go run` keeps Ctrl-C and failures free of `go run`'s "exit status" lines.
 LOCAL               := $(CURDIR)/.local/bin/localstack
@@ -44,20 +51,22 @@ CHECKOV             := $(CHECKOV_VENV)/bin/checkov --framework cloudformation --
 
 export PATH := $(BIN):$(VENV)/bin:$(PATH)
 
-.PHONY: help tools lint-tools clean-tools localstack dev test fuzz token trigger job migrate seed emit restore-drill smoke build lint synth clean fmt bench generate
+.PHONY: help tools lint-tools clean-tools localstack console dev test fuzz token trigger job migrate seed emit restore-drill smoke build lint synth clean fmt bench generate
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo
 	@echo "  make dev serves (PORT, MAILPIT_PORT, SMTP_PORT, MOTO_PORT, STRIPE_MOCK_PORT move them):"
 	@echo "    API               $(API_URL)"
+	@echo "    console           $(API_URL)/console/   (local sign-in; make console builds it)"
 	@echo "    Stripe webhook    $(API_URL)/webhooks/stripe"
 	@echo "    mail inbox        http://127.0.0.1:$(or $(MAILPIT_PORT),$(DEFAULT_MAILPIT_PORT))   (SMTP 127.0.0.1:$(or $(SMTP_PORT),$(DEFAULT_SMTP_PORT)))"
 	@echo "    moto (AWS)        http://127.0.0.1:$(or $(MOTO_PORT),$(DEFAULT_MOTO_PORT))"
 	@echo "    stripe-mock       http://127.0.0.1:$(or $(STRIPE_MOCK_PORT),$(DEFAULT_STRIPE_MOCK_PORT))"
 
-tools: ## install pinned stripe-mock, mailpit, moto, schemathesis and Node.js (what dev and test need)
+tools: ## install pinned stripe-mock, mailpit, moto, schemathesis, Node.js and chromium (what dev and test need)
 	@$(MAKE) --no-print-directory -j3 -Otarget $(BIN)/stripe-mock $(BIN)/mailpit $(VENV)/.installed $(NODE_DIR)/.installed
+	@test -x $(CHROMIUM) || $(MAKE) --no-print-directory $(CHROMIUM)
 
 lint-tools: $(LINT_VENV)/.installed $(CHECKOV_VENV)/.installed ## install pinned SAM CLI, cfn-lint and checkov (only `make lint` needs them)
 
@@ -81,6 +90,16 @@ $(NODE_DIR)/.installed:
 	@$(BIN)/node --version
 	touch $@
 
+# Chromium from the distribution (apt), not pinned: the browser tests drive whatever Debian ships. Run
+# alone, not under -Otarget above, so that sudo's password prompt is seen.
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "Chromium is missing at $(CHROMIUM) and there is no apt-get: install Chromium and set CHROMIUM=<its path>"; exit 1; }
+	@if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null; then sudo=sudo; else \
+	  echo "Chromium is missing at $(CHROMIUM); installing it needs root and there is no sudo: run 'apt-get install chromium' as root"; exit 1; fi; \
+	  echo "installing Chromium with apt-get…"; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+	@test -x $(CHROMIUM) || { echo "apt-get installed chromium but $(CHROMIUM) is not there: set CHROMIUM=<its path>"; exit 1; }
+
 $(BIN)/staticcheck:
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -103,10 +122,17 @@ $(CHECKOV_VENV)/.installed: infra/local/requirements-checkov.txt
 localstack:
 	@$(GO) build -o $(LOCAL) ./infra/local/cmd/localstack
 
-dev: tools localstack ## run the whole system locally (moto, stripe-mock, mailpit, the gateway; URLs below); Ctrl-C stops it
+console: $(CONSOLE)/dist/index.html ## build the operator console (web/console → web/console/dist)
+
+# npm ci: exactly the lock file's packages, Node.js from .tools (on PATH above). The build type-checks
+# first and writes dist/ only when that passes; a failed build leaves no newer index.html behind.
+$(CONSOLE)/dist/index.html: $(NODE_DIR)/.installed $(CONSOLE_INPUTS)
+	cd $(CONSOLE) && npm ci --silent --no-audit --no-fund && npm run build
+
+dev: tools localstack console ## run the whole system locally (moto, stripe-mock, mailpit, the gateway; URLs below); Ctrl-C stops it
 	@$(LOCAL) dev
 
-test: tools localstack ## every test (unit, integration, end to end, contract fuzzing, CDK), with total coverage
+test: tools localstack console ## every test (unit, console, integration, end to end, browser, contract fuzzing, CDK), with total coverage
 	@$(LOCAL) test
 
 # make test fuzzes with 25 examples per operation and phase; make fuzz alone goes deeper by default.
@@ -131,7 +157,7 @@ job: localstack ## run a scheduled job now against make dev and print its report
 migrate: localstack ## apply the table's pending data migrations on make dev and print the report: make migrate [DRY_RUN=1: count per migration, change nothing]
 	@$(LOCAL) job -name migrate $(if $(DRY_RUN),-dry-run)
 
-seed: ## load a demo marketplace (instructors, 50 courses, learners, purchases, reviews) into make dev; idempotent
+seed: ## load a demo marketplace (instructors, 50 courses, learners, purchases, reviews), the console's data and 90 days of metrics history into make dev; idempotent
 	@$(LOCAL) seed
 
 emit: ## put a learning event or a fact on make dev's queue: make emit EVENT=lesson.completed SUB=u1 COURSE=c1 [LESSON=l1] [ID=evt-1] [ARGS=...]
@@ -156,7 +182,7 @@ build: ## build every function as linux/arm64 bootstrap under build/<name>/
 	    -o $(BUILD_DIR)/$$f/bootstrap ./functions/$$f || exit 1; \
 	done; echo "built $(words $(FUNCTIONS)) functions into $(BUILD_DIR)/"
 
-synth: build $(NODE_DIR)/.installed ## synthesize the CDK stack into infra/cdk/cdk.out
+synth: build $(NODE_DIR)/.installed console ## synthesize the CDK stack into infra/cdk/cdk.out
 	cd infra/cdk && npm ci --silent && npx cdk synth --quiet
 
 lint: lint-tools $(BIN)/staticcheck synth ## go vet, staticcheck, gofmt, sam validate --lint, cfn-lint and checkov on both templates
@@ -190,4 +216,4 @@ clean-tools: ## remove the installed tools (the next `make tools` reinstalls the
 	rm -rf $(BIN)/stripe-mock $(BIN)/mailpit $(BIN)/node $(TOOLS)/node-* $(VENV) $(LINT_VENV) $(CHECKOV_VENV)
 
 clean: ## remove build outputs and local state (not the installed tools)
-	rm -rf $(BUILD_DIR) .aws-sam .local infra/cdk/cdk.out coverage.out
+	rm -rf $(BUILD_DIR) .aws-sam .local infra/cdk/cdk.out coverage.out $(CONSOLE)/dist

@@ -21,6 +21,9 @@ type auth struct {
 	pool   awscognito.UserPool
 	client awscognito.UserPoolClient
 	jwt    awsapigatewayv2authorizers.HttpJwtAuthorizer
+	// The operator console's hosted UI domain and app client (console.go).
+	domain  awscognito.UserPoolDomain
+	console awscognito.UserPoolClient
 }
 
 func newAuth(stack awscdk.Stack, cfg Config) *auth {
@@ -54,20 +57,39 @@ func newAuth(stack awscdk.Stack, cfg Config) *auth {
 		})
 	}
 	client := pool.AddClient(jsii.String("WebClient"), &awscognito.UserPoolClientOptions{
-		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+		AuthFlows: &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+		// The web app signs in by SRP, never through the hosted UI: without this CDK would allow the
+		// implicit and code grants back to https://example.com, reachable once the pool has a domain
+		// (the console's, console.go).
+		DisableOAuth:               jsii.Bool(true),
 		GenerateSecret:             jsii.Bool(false),
 		PreventUserExistenceErrors: jsii.Bool(true),
 	})
-	jwt := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("CognitoJwt"), pool.UserPoolProviderUrl(),
-		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: &[]*string{client.UserPoolClientId()}})
-	return &auth{pool: pool, client: client, jwt: jwt}
+	// The hosted UI the operator console signs in through (console.go adds its app client).
+	domain := pool.AddDomain(jsii.String("HostedUiDomain"), &awscognito.UserPoolDomainOptions{
+		CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: cfg.consoleAuthDomain(stack)},
+	})
+	return &auth{pool: pool, client: client, domain: domain}
 }
 
-func newHTTPAPI(stack awscdk.Stack, cfg Config, a *auth) awsapigatewayv2.HttpApi {
-	origins := make([]*string, len(cfg.AllowedOrigins))
+// addJWT makes the HTTP API's authorizer once every app client exists: an ID token's aud is the
+// client it was issued to, so the audience lists the web app's and the console's clients.
+func (a *auth) addJWT() {
+	audience := []*string{a.client.UserPoolClientId()}
+	if a.console != nil {
+		audience = append(audience, a.console.UserPoolClientId())
+	}
+	a.jwt = awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("CognitoJwt"), a.pool.UserPoolProviderUrl(),
+		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: &audience})
+}
+
+// consoleOrigin (https://<distribution>, console.go) joins the configured origins in CORS.
+func newHTTPAPI(stack awscdk.Stack, cfg Config, a *auth, consoleOrigin *string) awsapigatewayv2.HttpApi {
+	origins := make([]*string, len(cfg.AllowedOrigins), len(cfg.AllowedOrigins)+1)
 	for i, o := range cfg.AllowedOrigins {
 		origins[i] = jsii.String(o)
 	}
+	origins = append(origins, consoleOrigin)
 	api := awsapigatewayv2.NewHttpApi(stack, jsii.String(m.HTTPAPILogicalID), &awsapigatewayv2.HttpApiProps{
 		ApiName: jsii.String("monetization-" + cfg.Env),
 		// Tokens travel in the Authorization header, not cookies: no credentials, explicit origins.

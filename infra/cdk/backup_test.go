@@ -93,7 +93,7 @@ func TestBackupCopyVaultArnRejected(t *testing.T) {
 		if _, err := copyVaultArn(bad); err == nil {
 			t.Errorf("copyVaultArn(%q) accepted", bad)
 		}
-		ctx := map[string]any{"env": "dev", "allowedOrigins": "https://app.example.com", "assetDir": placeholderAssets(t),
+		ctx := map[string]any{"env": "dev", "allowedOrigins": "https://app.example.com", "assetDir": placeholderAssets(t), "consoleDir": consoleFixture,
 			"mailFrom": "receipts@example.com", "stripePricePro": "price_1", "stripePriceEnterprise": "price_2",
 			"appURL": "https://app.example.com", BackupCopyVaultContext: bad}
 		app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})

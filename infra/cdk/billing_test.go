@@ -54,7 +54,7 @@ func TestPastDueGraceDaysReachesTheFunctions(t *testing.T) {
 // default, it stops with a message naming the setting and adds no stack.
 func TestProdSynthWithoutAppURLFails(t *testing.T) {
 	assets := placeholderAssets(t)
-	base := map[string]any{"env": "prod", "assetDir": assets, "allowedOrigins": "https://app.example.com",
+	base := map[string]any{"env": "prod", "assetDir": assets, "consoleDir": consoleFixture, "allowedOrigins": "https://app.example.com",
 		"mailFrom": "receipts@example.com", "stripePricePro": "price_1", "stripePriceEnterprise": "price_2"}
 	for name, tc := range map[string]struct {
 		appURL any // nil: absent

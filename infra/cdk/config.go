@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
 	m "github.com/liberation/monetization/shared/manifest"
 )
 
@@ -38,6 +41,11 @@ type Config struct {
 	// SupportEmail is the support team's address (SLA warnings on unassigned tickets, escalations,
 	// customer replies); default: the address of MailFrom.
 	SupportEmail string
+	// ConsoleDir is the operator console's build output (`make console`); default DefaultConsoleDir.
+	ConsoleDir string
+	// ConsoleAuthDomain is the hosted UI's Cognito domain prefix (<prefix>.auth.<region>.amazoncognito.com);
+	// default monetization-<env>-<account id> (console.go).
+	ConsoleAuthDomain string
 }
 
 // Envs are the environments a stack can be synthesized for (-c env=…); each is its own stack
@@ -72,6 +80,8 @@ func ConfigFromContext(get func(key string) string) (Config, error) {
 		AlarmEmail:         get("alarmEmail"),
 		PastDueGraceDays:   get("pastDueGraceDays"),
 		SupportEmail:       get("supportEmail"),
+		ConsoleDir:         or(get("consoleDir"), DefaultConsoleDir),
+		ConsoleAuthDomain:  get("consoleAuthDomain"),
 		PayoutMinimumCents: or(get("payoutMinimumCents"), strconv.Itoa(m.DefaultPayoutMinimumCents)),
 	}
 	if c.ParamPrefix == "" {
@@ -133,7 +143,24 @@ func (c Config) Validate() error {
 	if !strings.HasPrefix(c.ParamPrefix, "/") {
 		return fmt.Errorf("paramPrefix %q must start with /", c.ParamPrefix)
 	}
+	if c.ConsoleAuthDomain != "" {
+		if err := validConsoleAuthDomain(c.ConsoleAuthDomain); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// consoleDir is ConsoleDir or its default.
+func (c Config) consoleDir() string { return or(c.ConsoleDir, DefaultConsoleDir) }
+
+// consoleAuthDomain is the hosted UI's domain prefix: the configured one, else one derived from the
+// environment and the account, lowercase and unique in the region (a prefix is global to a region).
+func (c Config) consoleAuthDomain(stack awscdk.Stack) *string {
+	if c.ConsoleAuthDomain != "" {
+		return jsii.String(c.ConsoleAuthDomain)
+	}
+	return jsii.String("monetization-" + c.Env + "-" + *stack.Account())
 }
 
 func (c Config) payoutMinimum() string {

@@ -14,7 +14,7 @@ import (
 // stagingContext is what `npx cdk deploy -c env=staging …` passes (docs/operations.md): cdk.json's
 // defaults overridden by the staging web app's https origin and Stripe test-mode price ids.
 func stagingContext(assets string) map[string]any {
-	return map[string]any{"env": "staging", "assetDir": assets, "allowedOrigins": "https://staging.example.com",
+	return map[string]any{"env": "staging", "assetDir": assets, "consoleDir": consoleFixture, "allowedOrigins": "https://staging.example.com",
 		"appURL": "https://staging.example.com", "mailFrom": "receipts@example.com",
 		"stripePricePro": "price_1TestPro", "stripePriceEnterprise": "price_1TestEnt"}
 }

@@ -74,14 +74,22 @@ func TestWebhookFloodAlarms(t *testing.T) {
 	}
 }
 
-// Every log group (each function's and the HTTP API's access log) has a retention: a month in dev,
-// three in prod; every function logs to its own group.
+// Every log group (each function's, the HTTP API's access log and the console deployment's) has a
+// retention: a month in dev, three in prod; every function logs to its own group.
 func TestLogGroupsHaveRetention(t *testing.T) {
 	for env, days := range map[string]float64{"dev": 30, "prod": 90} {
 		c, _ := synth(t, env)
 		groups := c.ofType("AWS::Logs::LogGroup")
-		if len(groups) != len(m.Functions)+1 {
-			t.Errorf("%s: %d log groups, want one per function (%d) and the access log", env, len(groups), len(m.Functions))
+		if len(groups) != len(m.Functions)+2 {
+			t.Errorf("%s: %d log groups, want one per function (%d), the access log and the console deployment's", env, len(groups), len(m.Functions))
+		}
+		for id, fn := range c.ofType("AWS::Lambda::Function") { // console.go: CDK's BucketDeployment handler
+			if strings.HasPrefix(id, "CustomCDKBucketDeployment") {
+				ref, _ := at(fn.Properties, "LoggingConfig", "LogGroup", "Ref").(string)
+				if _, ok := groups[ref]; !ok || !strings.HasPrefix(ref, "ConsoleDeploymentLogs") {
+					t.Errorf("%s: the console deployment logs to %q", env, ref)
+				}
+			}
 		}
 		for id, g := range groups {
 			checkEq(t, env+" "+id+" RetentionInDays", g.Properties["RetentionInDays"], days)

@@ -38,6 +38,9 @@ func buildApp(app awscdk.App) (awscdk.Stack, error) {
 	if err == nil {
 		err = checkAssets(cfg.AssetDir)
 	}
+	if err == nil { // console.go: the operator console's build (make console)
+		err = checkConsole(cfg.consoleDir())
+	}
 	if err == nil { // backup.go: an optional copy of the daily backups to another region's vault
 		raw, _ := app.Node().TryGetContext(jsii.String(BackupCopyVaultContext)).(string)
 		_, err = copyVaultArn(raw)

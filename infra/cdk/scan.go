@@ -12,7 +12,7 @@ import (
 // construct's CloudFormation resource (Metadata.checkov.skip), next to the resource they concern:
 // `make lint` runs checkov over the synthesized templates and fails on any finding not explained
 // this way (shared/manifest/scan.go, decision 0078).
-func skipChecks(c constructs.Construct, skips ...m.ScanSkip) {
+func skipChecks(c constructs.IConstruct, skips ...m.ScanSkip) {
 	list := make([]any, len(skips))
 	for i, s := range skips {
 		list[i] = map[string]any{"id": s.ID, "comment": s.Comment}

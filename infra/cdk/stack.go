@@ -43,7 +43,12 @@ func NewMonetizationStack(scope constructs.Construct, id string, props *Monetiza
 	addBusinessMonitoring(stack, ops, cfg)
 	addEventRules(stack, d, ops)
 	auth := newAuth(stack, cfg)
-	api := newHTTPAPI(stack, cfg, auth)
+	// console.go: the operator console (bucket, CloudFront, its Cognito client) before the authorizer,
+	// whose audience names that client, and the API, whose CORS names the distribution.
+	site := newConsole(stack, cfg, auth)
+	auth.addJWT()
+	api := newHTTPAPI(stack, cfg, auth, site.origin)
+	site.deploy(stack, cfg, auth, api)
 	alarmAPI(stack, ops, api)
 
 	scopes := map[string]awscdk.Stack{}

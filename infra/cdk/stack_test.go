@@ -45,7 +45,12 @@ var (
 	synthOnce sync.Once
 	synthed   map[string]cfn // by env
 	synthAsrt map[string]assertions.Template
+	synthOut  map[string]string // the cloud assembly directory (staged assets) by env
 )
+
+// consoleFixture stands in for web/console/dist (`make console`): an index.html, an asset and a
+// local config.json that must not reach AWS (TestConsoleDeployment).
+const consoleFixture = "testdata/console"
 
 func testConfig(t testing.TB, env string) Config {
 	t.Helper()
@@ -53,6 +58,7 @@ func testConfig(t testing.TB, env string) Config {
 		Env: env, AssetDir: placeholderAssets(t), AllowedOrigins: []string{"https://app.example.com"},
 		MailFrom: "receipts@example.com", AppURL: "https://app.example.com",
 		PricePro: "price_pro", PriceEnterprise: "price_ent", ParamPrefix: "/monetization/" + env,
+		ConsoleDir: consoleFixture, // a stand-in for `make console`'s web/console/dist
 	}
 	if env == "prod" {
 		c.PastDueGraceDays = "5" // dev leaves it unset: billing's default
@@ -82,7 +88,7 @@ func placeholderAssets(t testing.TB) string {
 func synth(t *testing.T, env string) (cfn, assertions.Template) {
 	t.Helper()
 	synthOnce.Do(func() {
-		synthed, synthAsrt = map[string]cfn{}, map[string]assertions.Template{}
+		synthed, synthAsrt, synthOut = map[string]cfn{}, map[string]assertions.Template{}, map[string]string{}
 		for _, e := range []string{"dev", "prod"} {
 			cfg := testConfig(t, e)
 			defer os.RemoveAll(cfg.AssetDir) // synthesis has copied the assets by then
@@ -98,7 +104,7 @@ func synth(t *testing.T, env string) (cfn, assertions.Template) {
 			if err := json.Unmarshal(raw, &c); err != nil {
 				t.Fatal(err)
 			}
-			synthed[e], synthAsrt[e] = c, tpl
+			synthed[e], synthAsrt[e], synthOut[e] = c, tpl, *app.Outdir()
 		}
 	})
 	c, ok := synthed[env]
@@ -122,9 +128,10 @@ func must(t *testing.T, name string, assert func()) {
 func TestFunctions(t *testing.T) {
 	c, _ := synth(t, "dev")
 	fns := c.ofType("AWS::Lambda::Function")
-	// +1: the provider of the deploy's migrate trigger (migrations.go; TestMigrateOnDeploy checks it).
-	if len(fns) != len(m.Functions)+1 {
-		t.Errorf("%d Lambda functions, manifest has %d and the trigger provider 1 (a helper construct added one?)", len(fns), len(m.Functions))
+	// +2: the provider of the deploy's migrate trigger (migrations.go; TestMigrateOnDeploy checks it)
+	// and CDK's BucketDeployment handler that uploads the console (console.go; TestConsoleDeployment).
+	if len(fns) != len(m.Functions)+2 {
+		t.Errorf("%d Lambda functions, manifest has %d, the trigger provider and the console deployment 2 (a helper construct added one?)", len(fns), len(m.Functions))
 	}
 	for _, f := range m.Functions {
 		r, ok := fns[f.LogicalID()]
@@ -201,7 +208,11 @@ func TestRoutes(t *testing.T) {
 	}
 	api := c.Resources[m.HTTPAPILogicalID].Properties
 	cors := api["CorsConfiguration"].(map[string]any)
-	checkEq(t, "CORS origins", cors["AllowOrigins"], []any{"https://app.example.com"})
+	// The configured origins, then the console's distribution (console.go; TestConsoleCORSAndAudience).
+	origins, _ := cors["AllowOrigins"].([]any)
+	if len(origins) != 2 || origins[0] != "https://app.example.com" || !strings.Contains(jsonString(origins[1]), "ConsoleDistribution") {
+		t.Errorf("CORS origins = %v, want https://app.example.com and the console's distribution", origins)
+	}
 	if cors["AllowCredentials"] == true {
 		t.Error("CORS allows credentials")
 	}
@@ -388,8 +399,14 @@ func TestTableAndBucket(t *testing.T) {
 		if !receipts { // receipts' retention (docs/privacy.md)
 			t.Errorf("%s: no lifecycle rule expiring %s after %d days", env, m.ReceiptsPrefix, m.ReceiptsDays)
 		}
-		if len(c.ofType("AWS::S3::BucketPolicy")) != 1 {
-			t.Errorf("%s: want one bucket policy (enforceSSL)", env)
+		policies := 0 // the console bucket has its own (TestConsoleBucketPrivateWithOAC)
+		for _, p := range c.ofType("AWS::S3::BucketPolicy") {
+			if jsonEq(p.Properties["Bucket"], map[string]any{"Ref": m.BucketLogicalID}) {
+				policies++
+			}
+		}
+		if policies != 1 {
+			t.Errorf("%s: want one bucket policy (enforceSSL) on %s, got %d", env, m.BucketLogicalID, policies)
 		}
 	}
 }
@@ -445,6 +462,11 @@ func checkEq(t *testing.T, what string, got, want any) {
 		w, _ := json.Marshal(want)
 		t.Errorf("%s = %s, want %s", what, g, w)
 	}
+}
+
+func jsonString(v any) string {
+	x, _ := json.Marshal(v)
+	return string(x)
 }
 
 func jsonEq(a, b any) bool {

@@ -491,6 +491,8 @@ func TestResponsesMatchDocument(t *testing.T) {
 	// Metrics (admin).
 	c.call(req{fn: "get-metrics", as: admin}, 200)
 	c.call(req{fn: "get-metrics", as: alice}, 403)
+	// The operator console's metrics history and a user's payments (contract_console_test.go).
+	consoleContract(t, c, alice, bob)
 
 	// The marketplace's routes (marketplace_contract_test.go).
 	marketplaceContract(t, c)

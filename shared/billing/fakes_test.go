@@ -16,6 +16,7 @@ import (
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
 	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
 	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/support/slametrics"
 )
 
 // memRepo is an in-memory implementation of every repository interface of ports.go with the
@@ -33,11 +34,14 @@ type memRepo struct {
 	// marketplace is what the marketplace's metrics read answers (its period is the one asked).
 	marketplace  mktmetrics.Metrics
 	tokensIssued int64
-	audits       []audit.Entry
-	others       map[string]OtherSubscription // user#sub
-	snapshots    map[string]Snapshot
-	jobRuns      map[string]any
-	writes       int
+	// tokensRedeemed and tokensOutstanding complete the token programme's read.
+	tokensRedeemed, tokensOutstanding int64
+	sla                               slametrics.Counts // what support's SLA read answers, whatever the days
+	audits                            []audit.Entry
+	others                            map[string]OtherSubscription // user#sub
+	snapshots                         map[string]Snapshot
+	jobRuns                           map[string]any
+	writes                            int
 	// beforeWrite, when set, runs before each subscription write (inside the lock is not held), so a
 	// test can change the item underneath and make the write lose its race.
 	beforeWrite func(userID string)
@@ -302,7 +306,7 @@ func (m *memRepo) addDay(day time.Time, counters map[string]int64) {
 
 func (m *memRepo) Tokens(_ context.Context, now time.Time, days int) (tokenmetrics.Metrics, error) {
 	return tokenmetrics.Metrics{From: now.AddDate(0, 0, 1-days).Format("2006-01-02"), To: now.Format("2006-01-02"),
-		Issued: m.tokensIssued}, nil
+		Issued: m.tokensIssued, Redeemed: m.tokensRedeemed, Outstanding: m.tokensOutstanding}, nil
 }
 
 func (m *memRepo) Marketplace(_ context.Context, period string) (mktmetrics.Metrics, error) {
@@ -311,6 +315,12 @@ func (m *memRepo) Marketplace(_ context.Context, period string) (mktmetrics.Metr
 	out := m.marketplace
 	out.Period = period
 	return out, nil
+}
+
+func (m *memRepo) SLA(context.Context, time.Time, time.Time) (slametrics.Counts, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sla, nil
 }
 
 func (m *memRepo) MonthCounters(_ context.Context, month string) (map[string]int64, error) {

@@ -52,6 +52,11 @@ func NewGetMetrics(rt *platform.Runtime) (httpapi.Lambda, error) {
 	return platform.Build(newWiring, wireGetMetrics)(rt)
 }
 
+// NewGetMetricsHistory builds get-metrics-history (GET /admin/metrics/history): Daily metrics snapshots over a range of days (admin).
+func NewGetMetricsHistory(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireGetMetricsHistory)(rt)
+}
+
 // NewBillingCycle builds billing-cycle: Daily: reconcile with Stripe, end lapsed access, check duplicate subscriptions, snapshot metrics.
 func NewBillingCycle(rt *platform.Runtime) (job.Handler[CycleReport], error) {
 	return platform.Build(newWiring, wireBillingCycle)(rt)

@@ -50,8 +50,20 @@ type Metrics struct {
 	Marketplace mktmetrics.Metrics `json:"marketplace"`
 	// Tokens is the token rewards programme over the window: tokens issued and redeemed, and the
 	// outstanding balance (the liability) now (its own route, GET /admin/tokens/metrics, takes days).
-	Tokens         tokenmetrics.Metrics `json:"tokens"`
-	LatestSnapshot *string              `json:"latestSnapshot"` // date of the newest daily snapshot
+	Tokens tokenmetrics.Metrics `json:"tokens"`
+	// Support is the support desk's SLA over the window (both targets, every tier and priority).
+	Support        SupportStats `json:"support"`
+	LatestSnapshot *string      `json:"latestSnapshot"` // date of the newest daily snapshot
+}
+
+// SupportStats is the share of support SLA targets met over the window: first-reply and
+// resolution targets of every tier and priority together, each counted on the day it was met or
+// breached — the sum of GET /admin/support/sla's rows over the same days, read by support's own
+// reader (slametrics.ReadTotals). SLAMetPercent has one decimal and is null when nothing was decided.
+type SupportStats struct {
+	SLAMet        int64    `json:"slaMet" dynamodbav:"slaMet"`
+	SLABreached   int64    `json:"slaBreached" dynamodbav:"slaBreached"`
+	SLAMetPercent *float64 `json:"slaMetPercent" dynamodbav:"slaMetPercent,omitempty"`
 }
 
 // EnterpriseStats are the enterprise licenses (licensing keeps the gauges in the transactions that
@@ -209,6 +221,11 @@ func readMetrics(ctx context.Context, r metricsReader, due dueLister, rules Rule
 	m.Enterprise = EnterpriseStats{LicensesActive: g[store.GaugeEntLicensesActive], SeatsSold: g[store.GaugeEntSeatsSold],
 		SeatsUsed: g[store.GaugeEntSeatsUsed], TrueUp: TrueUpStats{Month: lastMonth,
 			OverageSeatDays: mc[store.CtrEntOverageSeatDays], Lines: mc[store.CtrEntTrueUpLines]}}
+	sla, err := r.SLA(ctx, from, to)
+	if err != nil {
+		return m, err
+	}
+	m.Support = SupportStats{SLAMet: sla.Met, SLABreached: sla.Breached, SLAMetPercent: sla.MetPercent}
 	latest, err := r.LatestSnapshot(ctx)
 	if err != nil {
 		return m, err
@@ -275,7 +292,11 @@ func HandleGetMetrics(fn manifest.Function, r metricsReader, due dueLister, rule
 	})
 }
 
-// Snapshot is the billing-cycle job's record of a day's metrics (written once per day).
+// Snapshot is the billing-cycle job's record of a day's metrics (written once per day, the first
+// write wins), taken from the Metrics the job reads. The fields added for the console (issue 20:
+// payments revenue and refunds, marketplace, tokens, enterprise, support) are pointers: an item
+// written before them reads them as nil, which GET /admin/metrics/history answers as null — never a
+// zero that did not happen (docs/data-model.md).
 type Snapshot struct {
 	PK                     string           `dynamodbav:"PK"`
 	SK                     string           `dynamodbav:"SK"`
@@ -296,16 +317,79 @@ type Snapshot struct {
 	DisputesOpened30dCents int64            `dynamodbav:"disputesOpened30dCents"`
 	DisputesLost30dCents   int64            `dynamodbav:"disputesLost30dCents"`
 	DisputesWon30dCents    int64            `dynamodbav:"disputesWon30dCents"`
-	CreatedAt              time.Time        `dynamodbav:"createdAt"`
+	// Added for the console (issue 20); nil on items written before.
+	PaymentsRevenue30dCents  *int64               `dynamodbav:"paymentsRevenue30dCents,omitempty"`
+	PaymentsRefunded30dCents *int64               `dynamodbav:"paymentsRefunded30dCents,omitempty"`
+	Marketplace              *SnapshotMarketplace `dynamodbav:"marketplace,omitempty"` // month to date
+	Tokens                   *SnapshotTokens      `dynamodbav:"tokens,omitempty"`      // window; outstanding now
+	Enterprise               *SnapshotEnterprise  `dynamodbav:"enterprise,omitempty"`  // now
+	Support                  *SupportStats        `dynamodbav:"support,omitempty"`     // SLA over the window
+	// Source says who wrote a snapshot the billing-cycle job did not: SnapshotSourceSeed for the
+	// demo history `make seed` writes (infra/local/seed); empty (absent) for the job's own days.
+	Source    string    `dynamodbav:"source,omitempty"`
+	CreatedAt time.Time `dynamodbav:"createdAt"`
+}
+
+// SnapshotSourceSeed is Snapshot.Source of a demo day written by `make seed`.
+const SnapshotSourceSeed = "seed"
+
+// SnapshotMarketplace is the course marketplace's month to date (the snapshot day's calendar
+// month, Metrics.Marketplace): sales, GMV, the platform's commission, the instructors' share, the
+// payouts made and the course-sale refunds.
+type SnapshotMarketplace struct {
+	Period                  string `json:"period" dynamodbav:"period"` // YYYY-MM
+	Sales                   int64  `json:"sales" dynamodbav:"sales"`
+	GMVCents                int64  `json:"gmvCents" dynamodbav:"gmvCents"`
+	PlatformRevenueCents    int64  `json:"platformRevenueCents" dynamodbav:"platformRevenueCents"`
+	InstructorEarningsCents int64  `json:"instructorEarningsCents" dynamodbav:"instructorEarningsCents"`
+	PaidOutCents            int64  `json:"paidOutCents" dynamodbav:"paidOutCents"`
+	Payouts                 int64  `json:"payouts" dynamodbav:"payouts"`
+	RefundedCents           int64  `json:"refundedCents" dynamodbav:"refundedCents"`
+}
+
+// SnapshotTokens are the token rewards issued and redeemed over the metrics window and the
+// outstanding balance (all users) at the snapshot.
+type SnapshotTokens struct {
+	Issued      int64 `json:"issued" dynamodbav:"issued"`
+	Redeemed    int64 `json:"redeemed" dynamodbav:"redeemed"`
+	Outstanding int64 `json:"outstanding" dynamodbav:"outstanding"`
+}
+
+// SnapshotEnterprise are the enterprise licensing gauges at the snapshot.
+type SnapshotEnterprise struct {
+	LicensesActive int64 `json:"licensesActive" dynamodbav:"licensesActive"`
+	SeatsSold      int64 `json:"seatsSold" dynamodbav:"seatsSold"`
+	SeatsUsed      int64 `json:"seatsUsed" dynamodbav:"seatsUsed"`
+}
+
+// SnapshotForDay is an empty snapshot of a UTC day with its key, type, currency and creation time
+// set: the seed's demo history and the tests fill in the numbers and write it with WriteSnapshot.
+func SnapshotForDay(day time.Time) Snapshot {
+	k := store.SnapshotKey(day)
+	return Snapshot{PK: k.PK, SK: k.SK, Type: "snapshot", Day: k.SK, Currency: Currency,
+		ActiveSubscriptions: map[string]int64{}, CreatedAt: day.UTC()}
 }
 
 func snapshotOf(m Metrics, now time.Time) Snapshot {
-	k := store.SnapshotKey(now)
-	return Snapshot{PK: k.PK, SK: k.SK, Type: "snapshot", Day: k.SK, Currency: m.Currency,
-		MRRCents: m.MRRCents, PayingCustomers: m.PayingCustomers, ActiveSubscriptions: m.ActiveSubscriptions,
-		ChurnedPaying30d: m.Churn.ChurnedPaying, JoinedAndLeft30d: m.Churn.JoinedAndLeft, NewPaying30d: m.Churn.NewPaying,
-		PayingAtStart30d: m.Churn.PayingAtStart, ChurnRateBasisPoints: m.Churn.RateBasisPoints,
-		PaymentsSucceeded30d: m.Payments.Succeeded, PaymentsFailed30d: m.Payments.Failed,
-		SuccessRateBasisPoints: m.Payments.SuccessRateBasisPoints, DisputesOpened30dCents: m.Disputes.OpenedCents,
-		DisputesLost30dCents: m.Disputes.LostCents, DisputesWon30dCents: m.Disputes.WonCents, CreatedAt: now.UTC()}
+	s := SnapshotForDay(now)
+	s.Currency = m.Currency
+	s.MRRCents, s.PayingCustomers, s.ActiveSubscriptions = m.MRRCents, m.PayingCustomers, m.ActiveSubscriptions
+	s.ChurnedPaying30d, s.JoinedAndLeft30d, s.NewPaying30d = m.Churn.ChurnedPaying, m.Churn.JoinedAndLeft, m.Churn.NewPaying
+	s.PayingAtStart30d, s.ChurnRateBasisPoints = m.Churn.PayingAtStart, m.Churn.RateBasisPoints
+	s.PaymentsSucceeded30d, s.PaymentsFailed30d = m.Payments.Succeeded, m.Payments.Failed
+	s.SuccessRateBasisPoints = m.Payments.SuccessRateBasisPoints
+	s.DisputesOpened30dCents, s.DisputesLost30dCents, s.DisputesWon30dCents = m.Disputes.OpenedCents, m.Disputes.LostCents, m.Disputes.WonCents
+	revenue, refunded := m.Payments.RevenueCents, m.Payments.RefundedCents
+	s.PaymentsRevenue30dCents, s.PaymentsRefunded30dCents = &revenue, &refunded
+	mk := m.Marketplace
+	s.Marketplace = &SnapshotMarketplace{Period: mk.Period, Sales: mk.Sales, GMVCents: mk.GMVCents,
+		PlatformRevenueCents: mk.PlatformRevenueCents, InstructorEarningsCents: mk.InstructorEarningsCents,
+		PaidOutCents: mk.PaidOutCents, Payouts: mk.Payouts, RefundedCents: mk.RefundedCents}
+	s.Tokens = &SnapshotTokens{Issued: m.Tokens.Issued, Redeemed: m.Tokens.Redeemed, Outstanding: m.Tokens.Outstanding}
+	s.Enterprise = &SnapshotEnterprise{LicensesActive: m.Enterprise.LicensesActive, SeatsSold: m.Enterprise.SeatsSold,
+		SeatsUsed: m.Enterprise.SeatsUsed}
+	sup := m.Support
+	s.Support = &sup
+	s.CreatedAt = now.UTC()
+	return s
 }

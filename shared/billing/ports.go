@@ -9,6 +9,8 @@ import (
 	"github.com/liberation/monetization/shared/audit"
 	"github.com/liberation/monetization/shared/marketplace/mktmetrics"
 	"github.com/liberation/monetization/shared/rewards/tokenmetrics"
+	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/support/slametrics"
 )
 
 // The small interfaces billing's code is written against. Production implements them over
@@ -83,6 +85,14 @@ type metricsReader interface {
 	Marketplace(ctx context.Context, period string) (mktmetrics.Metrics, error)
 	// Tokens reads the token programme's metrics of the last days UTC days up to now.
 	Tokens(ctx context.Context, now time.Time, days int) (tokenmetrics.Metrics, error)
+	// SLA reads support's SLA outcomes of the UTC days from..to, all together (slametrics.ReadTotals).
+	SLA(ctx context.Context, from, to time.Time) (slametrics.Counts, error)
+}
+
+// snapshotHistory reads the daily snapshots of the UTC days from..to ("YYYY-MM-DD", inclusive),
+// oldest first, one page at a time (the cursor is bound to the range).
+type snapshotHistory interface {
+	Snapshots(ctx context.Context, from, to string, limit int32, cursor string) (store.Page[Snapshot], error)
 }
 
 // jobRecords are the billing-cycle job's own writes: the day's snapshot and the run record, each

@@ -277,27 +277,7 @@ func (r dynamoRepo) MonthCounters(ctx context.Context, month string) (map[string
 // DaySums adds up the day counters of the days from…to (inclusive): one Query on the METRICS
 // partition, at most a few dozen small items.
 func (r dynamoRepo) DaySums(ctx context.Context, from, to time.Time) (map[string]int64, error) {
-	dayKey := func(t time.Time) string { return store.MetricsDayKey(t).SK }
-	p := dynamodb.NewQueryPaginator(r.DB, &dynamodb.QueryInput{
-		TableName:              &r.Table,
-		KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :from AND :to"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": store.S(store.MetricsCurrentKey().PK), ":from": store.S(dayKey(from)), ":to": store.S(dayKey(to)),
-		},
-	})
-	sum := map[string]int64{}
-	for p.HasMorePages() {
-		res, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, apperr.Wrap(err, apperr.Unavailable, "query failed")
-		}
-		for _, it := range res.Items {
-			for k, v := range store.Numbers(it) {
-				sum[k] += v
-			}
-		}
-	}
-	return sum, nil
+	return store.SumNumbersBetween(ctx, r.Store, store.MetricsCurrentKey().PK, store.MetricsDayKey(from).SK, store.MetricsDayKey(to).SK)
 }
 
 func (r dynamoRepo) LatestSnapshot(ctx context.Context) (string, error) {

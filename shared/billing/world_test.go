@@ -197,6 +197,7 @@ type callOpts struct {
 	admin   bool
 	path    map[string]string
 	headers map[string]string
+	query   map[string]string // query string parameters
 }
 
 // call invokes an HTTP handler as API Gateway would for userID and decodes the JSON answer.
@@ -210,7 +211,7 @@ func call(t *testing.T, h httpapi.Lambda, userID, body string, o callOpts) (int,
 	for k, v := range o.headers {
 		headers[k] = v
 	}
-	ev := events.APIGatewayV2HTTPRequest{Body: body, PathParameters: o.path, Headers: headers,
+	ev := events.APIGatewayV2HTTPRequest{Body: body, PathParameters: o.path, Headers: headers, QueryStringParameters: o.query,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: nextReqID(),
 			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}}}

@@ -26,6 +26,9 @@ func init() {
 				Trigger: route("POST", "/subscription/resume"), Auth: User, Table: []string{GetItem, PutItem, UpdateItem}, Stripe: true},
 			{Name: "get-metrics", Summary: "MRR, paying customers, churn and payment success (admin)",
 				Trigger: route("GET", "/admin/metrics"), Auth: Admin, Table: []string{GetItem, Query, QueryIndex}},
+			// The console's charts (issue 20): one Query of the SNAPSHOT partition between two days.
+			{Name: "get-metrics-history", Summary: "Daily metrics snapshots over a range of days (admin)",
+				Trigger: route("GET", "/admin/metrics/history"), Auth: Admin, Table: []string{Query}, Cursors: true},
 			{Name: "billing-cycle", Summary: "Daily: reconcile with Stripe, end lapsed access, check duplicate subscriptions, snapshot metrics",
 				Trigger: Trigger{Kind: Schedule, Expression: "cron(15 0 * * ? *)"}, Auth: Internal,
 				TimeoutSeconds: 300, MemoryMB: 512, Table: []string{GetItem, Query, QueryIndex, PutItem, UpdateItem}, Stripe: true},

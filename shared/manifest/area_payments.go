@@ -32,6 +32,9 @@ func init() {
 		Functions: []Function{
 			{Name: "list-payments", Summary: "The caller's payments, newest first",
 				Trigger: route("GET", "/payments"), Auth: User, Table: []string{Query}, Cursors: true},
+			// The console's "find a user's payments" (issue 20): the same Query and cursor as GET /payments.
+			{Name: "list-user-payments", Summary: "A user's payments, newest first (admin)",
+				Trigger: route("GET", "/admin/users/{userId}/payments"), Auth: Admin, Table: []string{Query}, Cursors: true},
 			{Name: "get-payment", Summary: "One of the caller's payments",
 				Trigger: route("GET", "/payments/{paymentId}"), Auth: User, Table: []string{GetItem}},
 			{Name: "get-receipt", Summary: "A short-lived link to a payment's receipt PDF",

@@ -17,6 +17,11 @@ func NewListPayments(rt *platform.Runtime) (httpapi.Lambda, error) {
 	return platform.Build(newWiring, wireListPayments)(rt)
 }
 
+// NewListUserPayments builds list-user-payments (GET /admin/users/{userId}/payments): A user's payments, newest first (admin).
+func NewListUserPayments(rt *platform.Runtime) (httpapi.Lambda, error) {
+	return platform.Build(newWiring, wireListUserPayments)(rt)
+}
+
 // NewGetPayment builds get-payment (GET /payments/{paymentId}): One of the caller's payments.
 func NewGetPayment(rt *platform.Runtime) (httpapi.Lambda, error) {
 	return platform.Build(newWiring, wireGetPayment)(rt)

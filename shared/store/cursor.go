@@ -182,3 +182,27 @@ func QueryAll[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput) ([]
 	}
 	return out, nil
 }
+
+// SumNumbersBetween adds up the numeric attributes (Numbers) of the items of partition pk whose
+// sort keys lie between fromSK and toSK inclusive: one Query to the end, for bounded ranges of
+// small counter items (a window's day counters).
+func SumNumbersBetween(ctx context.Context, s *Store, pk, fromSK, toSK string) (map[string]int64, error) {
+	sum := map[string]int64{}
+	p := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{
+		TableName:                 &s.Table,
+		KeyConditionExpression:    aws.String("PK = :pk AND SK BETWEEN :from AND :to"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": S(pk), ":from": S(fromSK), ":to": S(toSK)},
+	})
+	for p.HasMorePages() {
+		res, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, apperr.Wrap(err, apperr.Unavailable, "query failed")
+		}
+		for _, it := range res.Items {
+			for k, v := range Numbers(it) {
+				sum[k] += v
+			}
+		}
+	}
+	return sum, nil
+}

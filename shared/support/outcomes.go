@@ -1,10 +1,10 @@
 package support
 
 import (
-	"strings"
 	"time"
 
 	"github.com/liberation/monetization/shared/support/sla"
+	"github.com/liberation/monetization/shared/support/slametrics"
 )
 
 // A target's outcome (met or breached) is counted once in the SLA statistics, on the day it is
@@ -75,7 +75,7 @@ func (t *Ticket) unsolve() []outcome {
 
 // statName is the statistics counter of an outcome: "<tier>_<priority>_<target>_<met|breached>".
 func statName(tier, priority, target, result string) string {
-	return strings.Join([]string{tier, priority, target, result}, "_")
+	return slametrics.Name(tier, priority, target, result)
 }
 
 // breaches counts the breaches decided (for the day counter and the metric).

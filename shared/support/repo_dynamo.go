@@ -17,6 +17,7 @@ import (
 	"github.com/liberation/monetization/shared/licensing"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/store"
+	"github.com/liberation/monetization/shared/support/slametrics"
 )
 
 // dynamoRepo implements support's storage ports over the single table. It is the only file of the
@@ -242,27 +243,10 @@ func (r *dynamoRepo) DropDue(ctx context.Context, e dueEntry) error {
 	return r.Transact(ctx, []types.TransactWriteItem{{Delete: &types.Delete{Key: store.Key{PK: store.SLADuePK, SK: e.Key}.Item()}}})
 }
 
+// SLAStats implements slaStats with the statistics' one reader (slametrics.Read, which billing's
+// metrics use too).
 func (r *dynamoRepo) SLAStats(ctx context.Context, from, to time.Time) (map[string]int64, error) {
-	// At most 365 small day items: a bounded Query of raw items (the counters are dynamic names).
-	total := map[string]int64{}
-	p := dynamodb.NewQueryPaginator(r.DB, &dynamodb.QueryInput{
-		TableName:              &r.Table,
-		KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :from AND :to"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(store.SLAStatsPK),
-			":from": store.S(store.SLAStatsKey(from).SK), ":to": store.S(store.SLAStatsKey(to).SK)},
-	})
-	for p.HasMorePages() {
-		res, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, apperr.Wrap(err, apperr.Unavailable, "query failed")
-		}
-		for _, it := range res.Items {
-			for k, v := range store.Numbers(it) {
-				total[k] += v
-			}
-		}
-	}
-	return total, nil
+	return slametrics.Read(ctx, r.Store, from, to)
 }
 
 // licensingFacts is support's port to licensing over the table: the only place the package hands

@@ -2,30 +2,18 @@ package support
 
 import (
 	"context"
-	"math"
 	"strconv"
 	"time"
 
 	"github.com/liberation/monetization/shared/clock"
 	"github.com/liberation/monetization/shared/httpapi"
 	"github.com/liberation/monetization/shared/support/sla"
+	"github.com/liberation/monetization/shared/support/slametrics"
 )
 
-// Counts are met and breached outcomes and the share met.
-type Counts struct {
-	Met        int64    `json:"met"`
-	Breached   int64    `json:"breached"`
-	MetPercent *float64 `json:"metPercent"` // null when nothing completed or breached
-}
-
-func (c *Counts) add(o Counts) { c.Met += o.Met; c.Breached += o.Breached }
-
-func (c *Counts) finish() {
-	if total := c.Met + c.Breached; total > 0 {
-		p := math.Round(float64(c.Met)*1000/float64(total)) / 10
-		c.MetPercent = &p
-	}
-}
+// Counts are met and breached outcomes and the share met (slametrics', which billing's metrics
+// read too).
+type Counts = slametrics.Counts
 
 // SLARow is one tier × priority of the report.
 type SLARow struct {
@@ -47,21 +35,21 @@ type SLAReport struct {
 // buildReport sums the daily statistics items into rows for every tier with targets × priority.
 func buildReport(days int, from, to time.Time, total map[string]int64) SLAReport {
 	rep := SLAReport{Days: days, From: from.Format("2006-01-02"), To: to.Format("2006-01-02"), Rows: []SLARow{}}
-	for _, tier := range []string{sla.TierEnterprise, sla.TierPro} {
+	for _, tier := range slametrics.Tiers {
 		for i := len(sla.Priorities) - 1; i >= 0; i-- {
 			p := sla.Priorities[i]
 			row := SLARow{Tier: tier, Priority: p}
 			for _, target := range sla.Targets {
-				c := Counts{Met: total[statName(tier, p, target, OutcomeMet)], Breached: total[statName(tier, p, target, OutcomeBreached)]}
-				row.Counts.add(c)
-				c.finish()
+				c := slametrics.Of(total, tier, p, target)
+				row.Counts.Add(c)
+				c.Finish()
 				if target == sla.FirstReply {
 					row.FirstReply = c
 				} else {
 					row.Resolution = c
 				}
 			}
-			row.Counts.finish()
+			row.Counts.Finish()
 			rep.Rows = append(rep.Rows, row)
 		}
 	}

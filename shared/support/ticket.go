@@ -9,6 +9,7 @@ import (
 	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/store"
 	"github.com/liberation/monetization/shared/support/sla"
+	"github.com/liberation/monetization/shared/support/slametrics"
 )
 
 // Ticket statuses.
@@ -27,8 +28,8 @@ const (
 
 // Outcomes of a target, counted once in the SLA statistics.
 const (
-	OutcomeMet      = "met"
-	OutcomeBreached = "breached"
+	OutcomeMet      = slametrics.Met
+	OutcomeBreached = slametrics.Breached
 )
 
 // Limits.

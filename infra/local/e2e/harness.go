@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,9 @@ type Options struct {
 	Setup []func(testing.TB, *localtest.Env)
 	// FakeClock gives every function one settable clock (Harness.Clock), starting at the real now.
 	FakeClock bool
+	// Console serves the operator console from <repo>/web/console/dist with local sign-in
+	// (WithConsole).
+	Console bool
 }
 
 // Option sets Options.
@@ -68,6 +72,11 @@ func WithFunctions(fns ...manifest.Function) Option {
 
 // WithFakeClock serves every function on one settable clock, h.Clock (tokens stay on real time).
 func WithFakeClock() Option { return func(o *Options) { o.FakeClock = true } }
+
+// WithConsole serves the operator console at h.URL+"/console/" from <repo>/web/console/dist
+// (`make console` builds it; without it every file answers 503) and the local sign-in, POST
+// /_local/console/token, as make dev does (docs/decisions/0093).
+func WithConsole() Option { return func(o *Options) { o.Console = true } }
 
 // WithHandler adds fn (appended to the served functions unless already there) with handler h.
 func WithHandler(fn manifest.Function, h any) Option {
@@ -132,7 +141,11 @@ func Start(t testing.TB, opts ...Option) *Harness {
 	}
 	auth := authlocal.New(key, authlocal.DefaultIssuer, authlocal.DefaultAudience)
 	logw := &testLog{t: t}
-	gw, err := gateway.New(gateway.Config{Functions: o.Functions, Handlers: handlers, Authority: auth, Jobs: true, Log: logw})
+	gcfg := gateway.Config{Functions: o.Functions, Handlers: handlers, Authority: auth, Jobs: true, Log: logw}
+	if o.Console {
+		gcfg.Console = &gateway.ConsoleConfig{Dir: filepath.Join(localtest.ProjectRoot(), "web", "console", "dist"), LocalSignIn: true}
+	}
+	gw, err := gateway.New(gcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,9 @@ type Config struct {
 	// CORSOrigins answers preflights and adds CORS headers for these origins, as the deployed
 	// API's CorsPreflight does. Empty: no CORS.
 	CORSOrigins []string
+	// Console serves the operator console at /console/ (and, with LocalSignIn, POST
+	// /_local/console/token); nil: not served (console.go).
+	Console *ConsoleConfig
 	// Log receives one line per request; nil means stderr.
 	Log io.Writer
 }
@@ -96,6 +99,9 @@ func New(cfg Config) (*Gateway, error) {
 		f := invoke.New(fn, h)
 		switch fn.Trigger.Kind {
 		case manifest.HTTP:
+			if cfg.Console != nil && isConsolePath(fn.Trigger.Path) {
+				return nil, fmt.Errorf("gateway: route %s would be shadowed by the console served at %s/", fn.RouteKey(), consoleRoot)
+			}
 			if seen[fn.RouteKey()] {
 				return nil, fmt.Errorf("gateway: duplicate route %s", fn.RouteKey())
 			}
@@ -114,7 +120,8 @@ func New(cfg Config) (*Gateway, error) {
 // Missing lists served functions that have no handler yet.
 func (g *Gateway) Missing() []string { return g.missing }
 
-// ServeHTTP dispatches: the header limit, JWKS, local jobs, function URLs, then API routes.
+// ServeHTTP dispatches: the header limit, JWKS, local jobs, the console, function URLs, then API
+// routes.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -138,6 +145,12 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case g.cfg.Jobs && (path == jobsRoot || strings.HasPrefix(path, jobsRoot+"/")):
 		g.serveJob(w, r, strings.TrimPrefix(strings.TrimPrefix(path, jobsRoot), "/"))
+		return
+	case g.cfg.Console != nil && isConsolePath(path):
+		g.serveConsole(w, r, path)
+		return
+	case g.cfg.Console != nil && g.cfg.Console.LocalSignIn && path == consoleTokenPath:
+		g.serveConsoleToken(w, r)
 		return
 	}
 	if f, rest, ok := g.functionURL(path); ok {

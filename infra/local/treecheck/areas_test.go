@@ -24,6 +24,7 @@ var allowedAcrossAreas = map[string]string{
 	"billing -> shared/licensing":              "a seat holder's subscription view: licensing's entitlement (SeatGrant) and activity signal",
 	"billing -> shared/marketplace/mktmetrics": "GET /admin/metrics reads the marketplace's counters (a small reader package)",
 	"billing -> shared/rewards/tokenmetrics":   "GET /admin/metrics reads the token counters (a small reader package)",
+	"billing -> shared/support/slametrics":     "GET /admin/metrics and the daily snapshot read support's SLA counters (a small reader package, decision 0097)",
 	"payments -> shared/licensing":             "receipts in the organisation's branding (LicenseBranding)",
 	"marketplace -> shared/payments":           "a course purchase is one transaction with its payment (CheckoutPaidWith, decision 0062)",
 	"marketplace -> shared/licensing":          "a seat holder's enrolment counts in their license's usage (wired into Deps.RecordEnrolment)",

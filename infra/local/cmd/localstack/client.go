@@ -15,6 +15,7 @@ import (
 
 	"github.com/liberation/monetization/infra/local/authlocal"
 	"github.com/liberation/monetization/infra/local/gateway"
+	"github.com/liberation/monetization/infra/local/seed"
 	"github.com/liberation/monetization/infra/local/stripeevents"
 	"github.com/liberation/monetization/shared/manifest"
 )
@@ -98,7 +99,7 @@ func (c *cli) runTrigger(ctx context.Context, args []string) error {
 	}
 	// The stand-in learns the event first, so the charge it pays exists there before the webhook's
 	// work (or a refund made right after) asks Stripe about it.
-	if err := tellStripeState(ctx, &http.Client{Timeout: 30 * time.Second}, getenv(envStripeStateURL), payload); err != nil {
+	if err := seed.TellStripeState(ctx, &http.Client{Timeout: 30 * time.Second}, getenv(envStripeStateURL), payload); err != nil {
 		return err
 	}
 	secret := or(getenv(manifest.EnvWebhookSecret), defaultWebhookSecret)
@@ -107,34 +108,6 @@ func (c *cli) runTrigger(ctx context.Context, args []string) error {
 	req.Header.Set("Stripe-Signature", stripeevents.SignatureHeader(payload, secret, time.Now()))
 	req.Header.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
 	return c.send(req)
-}
-
-// tellStripeState tells `make dev`'s Stripe stand-in (docs/decisions/0082) about an event the
-// tools are about to send to the webhook in Stripe's name (POST /_stripestate/events): the charge
-// of a paid checkout or invoice, a Dashboard refund, a dispute then exist there, so a later
-// POST /admin/refunds refunds that charge's real amount instead of a stripe-mock fixture. No
-// stand-in recorded (stateURL empty: dev.env without STRIPE_STATE_URL): nothing to tell. A stand-in
-// that cannot be reached or refuses the event is an error: the webhook would accept a payment
-// whose charge Stripe's side then does not know.
-func tellStripeState(ctx context.Context, client *http.Client, stateURL string, payload []byte) error {
-	if stateURL == "" {
-		return nil
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(stateURL, "/")+"/_stripestate/events", bytes.NewReader(payload))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("telling the Stripe stand-in about the event: %w (is `make dev` running?)", err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("the Stripe stand-in at %s refused the event: %s", stateURL, answerMessage(res.Status, body))
-	}
-	return nil
 }
 
 // runJob runs a schedule function now on the running stack and prints the report it returned.
@@ -180,7 +153,7 @@ func (c *cli) runJob(ctx context.Context, args []string) error {
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", *name, answerMessage(res.Status, body))
+		return fmt.Errorf("%s: %s", *name, seed.AnswerMessage(res.Status, body))
 	}
 	var jr gateway.JobResult
 	if err := json.Unmarshal(body, &jr); err != nil {
@@ -206,25 +179,6 @@ func jobNames() []string {
 		names = append(names, f.Name)
 	}
 	return names
-}
-
-// answerMessage is the message of an error answer: the error shape's, API Gateway's, or the raw body.
-func answerMessage(status string, body []byte) string {
-	var shaped struct {
-		Error struct {
-			Message string `json:"message"`
-		} `json:"error"`
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(body, &shaped) == nil {
-		if shaped.Error.Message != "" {
-			return shaped.Error.Message + " (" + status + ")"
-		}
-		if shaped.Message != "" {
-			return shaped.Message + " (" + status + ")"
-		}
-	}
-	return status + " " + strings.TrimSpace(string(body))
 }
 
 func baseURL(getenv func(string) string) string {

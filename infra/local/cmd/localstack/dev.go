@@ -156,8 +156,11 @@ func (c *cli) runDev(ctx context.Context, args []string) error {
 		return err
 	}
 	auth := authlocal.FromEnv(key, getenv)
+	// The operator console from web/console/dist (`make console`), with the local sign-in
+	// (docs/decisions/0093).
+	console := &gateway.ConsoleConfig{Dir: filepath.Join(root, "web", "console", "dist"), LocalSignIn: true}
 	gw, err := gateway.New(gateway.Config{Functions: m.Functions, Handlers: handlers, Authority: auth, Jobs: true,
-		CORSOrigins: strings.Split(or(getenv("LOCAL_CORS_ORIGINS"), base.Config.AppURL), ","), Log: c.stderr})
+		CORSOrigins: strings.Split(or(getenv("LOCAL_CORS_ORIGINS"), base.Config.AppURL), ","), Console: console, Log: c.stderr})
 	if err != nil {
 		return err
 	}
@@ -229,7 +232,7 @@ func (c *cli) runDev(ctx context.Context, args []string) error {
 		return err
 	}
 	defer os.Remove(envFile)
-	c.banner(api, stateURL, displayPath(root, logDir), ports, jobs)
+	c.banner(api, stateURL, displayPath(root, logDir), console.Dir, ports, jobs)
 
 	select {
 	case <-ctx.Done():
@@ -285,13 +288,18 @@ func displayPath(root, path string) string {
 	return path + string(filepath.Separator)
 }
 
-func (c *cli) banner(api, stripeState, logs string, p services.Ports, jobs []scheduler.Job) {
+func (c *cli) banner(api, stripeState, logs, consoleDir string, p services.Ports, jobs []scheduler.Job) {
 	hook := api + webhookPath()
 	var b strings.Builder
 	line := func(f string, a ...any) { fmt.Fprintf(&b, f+"\n", a...) }
 	line("")
 	line("Liberation Monetization — local stack is up (Ctrl-C stops everything)")
 	line("  API (HTTP API v2):   %s", api)
+	console := "(local sign-in)"
+	if _, err := os.Stat(filepath.Join(consoleDir, "index.html")); err != nil {
+		console = "(local sign-in; not built: run `make console`)"
+	}
+	line("  console:             %s/console/   %s", api, console)
 	line("  Stripe webhook:      %s   (function URL)", hook)
 	line("  JWKS:                %s/.well-known/jwks.json", api)
 	line("  Mail inbox:          %s", p.MailpitURL())

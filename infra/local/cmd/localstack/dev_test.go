@@ -43,6 +43,22 @@ func TestDevSmoke(t *testing.T) {
 	if !strings.Contains(devErr.String(), "Stripe (stand-in):   "+d.stripeState+" ") {
 		t.Errorf("banner without the Stripe stand-in's URL %s:\n%s", d.stripeState, devErr.String())
 	}
+	// The operator console (docs/decisions/0093): its URL in the banner, its generated settings
+	// and the local sign-in served on the gateway's port, whether or not it is built.
+	if !strings.Contains(devErr.String(), "console:             "+api+"/console/   (local sign-in") {
+		t.Errorf("banner without the console's URL %s/console/:\n%s", api, devErr.String())
+	}
+	if status, body := httpDo(t, http.MethodGet, api+"/console/config.json", ""); status != http.StatusOK || string(body) != `{"env":"dev","api":"","auth":{"mode":"local"}}` {
+		t.Errorf("GET /console/config.json = %d %s", status, body)
+	}
+	if res, err := http.Post(api+"/_local/console/token", "application/json", strings.NewReader(`{"sub":"admin-1","groups":["admin"]}`)); err != nil {
+		t.Errorf("local sign-in: %v", err)
+	} else {
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("local sign-in = %d", res.StatusCode)
+		}
+	}
 	if s := devOut.String(); s != "" {
 		t.Errorf("dev wrote to stdout: %q", s)
 	}

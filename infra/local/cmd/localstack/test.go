@@ -38,6 +38,17 @@ func (c *cli) runTest(ctx context.Context, args []string) error {
 	}
 	unitTotal, unitErr := coverageTotal(ctx, root, unitCover)
 	fmt.Fprintf(c.stdout, "unit tests (no services) took %s\n", time.Since(t0).Round(time.Second))
+	// The console's own unit tests (formats, refund amounts, token reading: Node's test runner, no
+	// browser); `make test` has built the console first, so its node_modules are there.
+	if _, err := os.Stat(filepath.Join(root, "web", "console", "package.json")); err == nil && ctx.Err() == nil {
+		t0 = time.Now()
+		npmCmd := exec.CommandContext(ctx, "npm", "test", "--silent")
+		npmCmd.Dir, npmCmd.Stdout, npmCmd.Stderr = filepath.Join(root, "web", "console"), c.stdout, c.stderr
+		if err := npmCmd.Run(); err != nil {
+			failed = append(failed, "npm test in web/console (console unit tests)")
+		}
+		fmt.Fprintf(c.stdout, "console unit tests took %s\n", time.Since(t0).Round(time.Second))
+	}
 
 	ports := services.TestPorts.FromEnv(c.getenv)
 	start := time.Now()
