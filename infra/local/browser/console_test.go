@@ -390,3 +390,26 @@ func (b *tab) checkMenuCollapses() {
 	b.click(button("header", "Menu"))
 	b.poll("the nav to collapse again", fmt.Sprintf(`[...document.querySelectorAll('nav#primary-nav a')].filter(%s).length === 0`, jsVisible))
 }
+
+// An admin outside the support group opens Support: the queue routes are the support group's
+// (403 to anyone else), so the page says so, shows the SLA report, and asks the queue for nothing.
+func TestConsoleAdminOutsideSupportAsksNoQueue(t *testing.T) {
+	b, s := consoleTab(t, desktopW, desktopH)
+	b.signIn(s, s.seed.AdminID, "admin")
+	b.open(s, "support", "Support")
+	b.waitText("main p.note", "The queue (claim, reply, status) is the support group's")
+	for _, r := range b.Requests() {
+		if u, err := url.Parse(r); err == nil && strings.HasPrefix(u.Path, "/support/") {
+			t.Errorf("an admin outside the support group asked %s", r)
+		}
+	}
+	var alerts int
+	b.eval(`document.querySelectorAll('main .api-error').length`, &alerts)
+	if alerts != 0 {
+		t.Errorf("%d API errors on the page: %s", alerts, b.text("main .api-error"))
+	}
+	if len(b.Sent(http.MethodGet, "/admin/support/sla")) == 0 {
+		t.Errorf("the SLA report was not read: %v", b.Requests())
+	}
+	b.axe("Support as an admin outside the support group")
+}

@@ -5,7 +5,7 @@ Started by infra/local/services instead of the `moto_server` script, with the vi
     .tools/venv/bin/python3 infra/local/motoserver/serve.py -H 127.0.0.1 -p 5055
 
 It builds moto's WSGI application exactly as `moto_server` does (moto/server.py) and changes two
-things, both pinned to the moto version in infra/local/requirements.txt (docs/decisions/0020):
+things (and adds a third), pinned to the moto version in infra/local/requirements.txt (docs/decisions/0020):
 
 1. SerializeDynamoDB: one lock around every DynamoDB request (X-Amz-Target "DynamoDB_…" or
    "DynamoDBStreams_…"). moto's DynamoDB backend is not thread-safe (a TransactWriteItems deep-copies
@@ -18,6 +18,10 @@ things, both pinned to the moto version in infra/local/requirements.txt (docs/de
    with the table. The patched version snapshots only the items the transaction touches and
    restores exactly those on rollback. test_serve.py fails if moto's original changes.
 
+3. SerializeDynamoDB also answers a TransactWriteItems retry by its ClientRequestToken, as DynamoDB
+   does for 10 minutes (moto ignores the token): a retry of a transaction that committed gets that
+   success again instead of failing its own conditions.
+
 LIBERATION_MOTO_TX_PATCH=off leaves moto's own transact_write_items in place (to measure the
 difference; see docs/performance.md). Requests are serialized either way.
 """
@@ -26,10 +30,13 @@ import argparse
 import copy
 import hashlib
 import inspect
+import io
+import json
 import os
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 import moto
@@ -77,18 +84,52 @@ def source_sha256(fn: Any) -> str:
     return hashlib.sha256(inspect.getsource(fn).encode()).hexdigest()
 
 
-class SerializeDynamoDB:
-    """WSGI middleware: DynamoDB requests run one at a time, everything else passes through."""
+# How long DynamoDB remembers a TransactWriteItems ClientRequestToken (its documented 10 minutes).
+CLIENT_TOKEN_TTL = 600.0
+TRANSACT_WRITE_TARGET = "DynamoDB_20120810.TransactWriteItems"
 
-    def __init__(self, app: Any):
+
+class SerializeDynamoDB:
+    """WSGI middleware: DynamoDB requests run one at a time, everything else passes through.
+
+    It also gives TransactWriteItems the idempotency DynamoDB gives it and moto 5.2.5 does not: the
+    AWS SDKs fill in a ClientRequestToken and resend it on a retry, and a retry of a transaction
+    whose first attempt committed (the answer lost to a reset connection under load) must answer
+    that success again, not run the transaction a second time and fail its own conditions. A token
+    seen with another request body is refused with IdempotentParameterMismatchException, as in AWS.
+    """
+
+    def __init__(self, app: Any, clock: Any = time.monotonic):
         self.app = app
         self.lock = threading.Lock()
+        self.clock = clock
+        # token -> (expires, sha256 of the request body, status, headers, body) of a success
+        self.tokens: dict[str, tuple[float, str, str, list[tuple[str, str]], bytes]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith(DYNAMODB_TARGETS):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.startswith(DYNAMODB_TARGETS):
             return self.app(environ, start_response)
+        token, digest = None, ""
+        if target == TRANSACT_WRITE_TARGET:
+            token, digest = self._token(environ)
         with self.lock:
-            result = self.app(environ, start_response)
+            now = self.clock()
+            if token is not None:
+                self.tokens = {t: v for t, v in self.tokens.items() if v[0] > now}
+                seen = self.tokens.get(token)
+                if seen is not None:
+                    if seen[1] != digest:
+                        return self._mismatch(start_response)
+                    start_response(seen[2], list(seen[3]))
+                    return [seen[4]]
+            answer: list[Any] = []
+
+            def recording_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                answer[:] = [status, list(headers)]
+                return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+            result = self.app(environ, recording_start_response)
             try:
                 # The body is produced under the lock too: a lazy iterable would otherwise read the
                 # tables after another request has started writing them.
@@ -97,6 +138,31 @@ class SerializeDynamoDB:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
+            if token is not None and answer and answer[0].startswith("200"):
+                self.tokens[token] = (now + CLIENT_TOKEN_TTL, digest, answer[0], answer[1], body)
+        return [body]
+
+    @staticmethod
+    def _token(environ: dict[str, Any]) -> tuple[str | None, str]:
+        """The request's ClientRequestToken and body digest; the body is put back for moto."""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        raw = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(raw)
+        try:
+            token = json.loads(raw or b"{}").get("ClientRequestToken")
+        except (ValueError, AttributeError):
+            token = None
+        return (token if isinstance(token, str) and token else None), hashlib.sha256(raw).hexdigest()
+
+    @staticmethod
+    def _mismatch(start_response: Any) -> list[bytes]:
+        body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+                           "message": "the ClientRequestToken was used with another request"}).encode()
+        start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.0"),
+                                           ("Content-Length", str(len(body)))])
         return [body]
 
 

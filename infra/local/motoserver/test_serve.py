@@ -5,6 +5,8 @@ They fail when moto is not the pinned version, when the moto code the transactio
 relies on changes, and when the patched transactions behave differently from moto's own."""
 
 import copy
+import io
+import json
 import os
 import random
 import re
@@ -129,6 +131,63 @@ def key(pk: str, sk: str | None = None) -> dict[str, Any]:
     if sk is not None:
         k["SK"] = {"S": sk}
     return k
+
+
+class ClientRequestTokenTest(unittest.TestCase):
+    """SerializeDynamoDB answers a TransactWriteItems retry by its ClientRequestToken, as DynamoDB."""
+
+    def setUp(self) -> None:
+        self.calls = 0
+        self.status = "200 OK"
+        self.now = 1000.0
+
+        def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            self.calls += 1
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            start_response(self.status, [("Content-Type", "application/x-amz-json-1.0")])
+            return [b"answer %d to " % self.calls + body]
+
+        self.mw = serve.SerializeDynamoDB(app, clock=lambda: self.now)
+
+    def call(self, body: dict[str, Any], target: str = serve.TRANSACT_WRITE_TARGET) -> tuple[str, bytes]:
+        raw = json.dumps(body).encode()
+        got: list[str] = []
+        out = self.mw({"HTTP_X_AMZ_TARGET": target, "CONTENT_LENGTH": str(len(raw)), "wsgi.input": io.BytesIO(raw)},
+                      lambda status, headers: got.append(status))
+        return got[0], b"".join(out)
+
+    def test_a_retry_with_the_token_gets_the_first_answer(self) -> None:
+        req = {"ClientRequestToken": "tok-1", "TransactItems": [{"Put": {"TableName": "t"}}]}
+        first = self.call(req)
+        self.assertEqual(first[0], "200 OK")
+        self.assertIn(b'"tok-1"', first[1])  # moto read the whole body after the middleware did
+        self.assertEqual(self.call(req), first)
+        self.assertEqual(self.calls, 1)
+
+    def test_another_body_with_the_token_is_refused(self) -> None:
+        self.call({"ClientRequestToken": "tok-2", "TransactItems": [1]})
+        status, body = self.call({"ClientRequestToken": "tok-2", "TransactItems": [2]})
+        self.assertEqual(status, "400 Bad Request")
+        self.assertIn(b"IdempotentParameterMismatchException", body)
+        self.assertEqual(self.calls, 1)
+
+    def test_what_is_not_remembered_runs_again(self) -> None:
+        # no token; a failed first attempt; another operation; a token older than 10 minutes
+        self.call({"TransactItems": [1]})
+        self.call({"TransactItems": [1]})
+        self.assertEqual(self.calls, 2)
+        self.status = "400 Bad Request"
+        self.call({"ClientRequestToken": "tok-3"})
+        self.status = "200 OK"
+        self.call({"ClientRequestToken": "tok-3"})
+        self.assertEqual(self.calls, 4)
+        self.call({"ClientRequestToken": "tok-4"}, target="DynamoDB_20120810.PutItem")
+        self.call({"ClientRequestToken": "tok-4"}, target="DynamoDB_20120810.PutItem")
+        self.assertEqual(self.calls, 6)
+        self.call({"ClientRequestToken": "tok-5"})
+        self.now += serve.CLIENT_TOKEN_TTL + 1
+        self.call({"ClientRequestToken": "tok-5"})
+        self.assertEqual(self.calls, 8)
 
 
 class TransactionsTest(unittest.TestCase):

@@ -1,5 +1,5 @@
-// #/support (support agents; admins see the page too, but the queue routes answer 403 to anyone
-// outside the support group — shown as the API words it): the queue by status (GET /support/queue,
+// #/support (support agents; an admin outside the support group sees the SLA report only, since
+// the queue routes answer 403 to anyone outside the group): the queue by status (GET /support/queue,
 // cursor-paged) with live SLA clocks; #/support/<ticketId> opens a ticket (GET /support/tickets/{id})
 // with its messages, and the agent claims it (PATCH assignee = me), replies
 // (POST …/replies) and changes its status (PATCH status), each confirmed first. Admins also get the
@@ -267,9 +267,12 @@ export function SupportPage({ route }: PageProps) {
   const initial = route.params.get('status');
   const [status, setStatus] = useState<TicketStatus>(STATUSES.some((s) => s.value === initial) ? (initial as TicketStatus) : 'open');
   const [breaching, setBreaching] = useState(route.params.get('breaching') === 'true');
+  // The queue routes are the support group's (403 to anyone else, admins included): an admin
+  // outside it sees the SLA report and a note, and the page asks the queue for nothing.
+  const agent = hasGroup(session, 'support');
   const fetcher = useMemo(
-    () => paged<Ticket>('/support/queue', 'tickets', { status, breaching: breaching ? 'true' : undefined }),
-    [status, breaching],
+    () => (agent ? paged<Ticket>('/support/queue', 'tickets', { status, breaching: breaching ? 'true' : undefined }) : null),
+    [agent, status, breaching],
   );
   const queue = usePaged(fetcher);
 
@@ -293,28 +296,30 @@ export function SupportPage({ route }: PageProps) {
   return (
     <>
       <h1>Support</h1>
-      {hasGroup(session, 'support') ? null : (
-        <p class="note">Working the queue (claim, reply, status) needs the support group; the API answers anyone else with 403.</p>
+      {agent ? null : (
+        <p class="note">The queue (claim, reply, status) is the support group's: sign in with the support group to work tickets.</p>
       )}
-      {open ? <TicketView key={open} id={open} me={me} onChanged={queue.reload} /> : null}
+      {agent && open ? <TicketView key={open} id={open} me={me} onChanged={queue.reload} /> : null}
 
-      <section aria-labelledby="queue-title">
-        <h2 id="queue-title">Queue</h2>
-        <form class="card" aria-label="Filter the queue" onSubmit={(e) => e.preventDefault()}>
-          <FormRow>
-            <SelectField label="Queue status" name="queueStatus" value={status} onChange={(v) => setStatus(v as TicketStatus)} options={STATUSES} />
-            <Choices legend="Targets" type="checkbox" name="breaching" options={[{ value: 'true', label: 'Only tickets past or breaching a target' }]}
-              selected={breaching ? ['true'] : []} onChange={(s) => setBreaching(s.includes('true'))} />
-          </FormRow>
-          <div class="actions start">
-            <button type="button" onClick={queue.reload}>
-              Refresh
-            </button>
-          </div>
-        </form>
-        <PagedTable caption={`Tickets: ${status}${breaching ? ', breaching' : ''} (oldest first)`} columns={columns} paged={queue}
-          rowKey={(t) => t.id} empty="No tickets here." />
-      </section>
+      {agent ? (
+        <section aria-labelledby="queue-title">
+          <h2 id="queue-title">Queue</h2>
+          <form class="card" aria-label="Filter the queue" onSubmit={(e) => e.preventDefault()}>
+            <FormRow>
+              <SelectField label="Queue status" name="queueStatus" value={status} onChange={(v) => setStatus(v as TicketStatus)} options={STATUSES} />
+              <Choices legend="Targets" type="checkbox" name="breaching" options={[{ value: 'true', label: 'Only tickets past or breaching a target' }]}
+                selected={breaching ? ['true'] : []} onChange={(s) => setBreaching(s.includes('true'))} />
+            </FormRow>
+            <div class="actions start">
+              <button type="button" onClick={queue.reload}>
+                Refresh
+              </button>
+            </div>
+          </form>
+          <PagedTable caption={`Tickets: ${status}${breaching ? ', breaching' : ''} (oldest first)`} columns={columns} paged={queue}
+            rowKey={(t) => t.id} empty="No tickets here." />
+        </section>
+      ) : null}
 
       {hasGroup(session, 'admin') ? <SlaReport /> : null}
     </>
