@@ -111,49 +111,44 @@ func (e licEraser) license(ctx context.Context, s privacy.ErasureSubject, row ma
 
 // branding removes the license branding's support address when it is the person's.
 func (e licEraser) branding(ctx context.Context, s privacy.ErasureSubject, id string) (bool, error) {
-	for attempt := 0; attempt < maxSeatAttempts; attempt++ {
+	changed := false
+	err := store.Retry(ctx, "erase the branding of "+id, maxSeatAttempts, retryable, func() error {
 		rec, ok, err := e.repo.Branding(ctx, id)
 		if err != nil || !ok || rec.Branding.SupportEmail == "" {
-			return false, err
+			return err
 		}
 		addrs, err := e.known(ctx, s)
 		if err != nil || !slices.Contains(addrs, strings.ToLower(rec.Branding.SupportEmail)) {
-			return false, err
+			return err
 		}
 		err = e.repo.EraseSupportEmail(ctx, id, rec.Branding.SupportEmail, audit.Entry{Actor: privacy.ActorErasure,
 			Action: ActionEraseBrand, Target: s.PseudonymTarget(), RequestID: s.RequestID,
 			Details: map[string]string{"licenseId": id}}, e.now())
-		if err == nil {
-			return true, nil
-		}
-		if !retryable(err) {
-			return false, err
-		}
-		if err := backoff(ctx, attempt); err != nil {
-			return false, err
-		}
-	}
-	return false, apperr.New(apperr.Conflict, "the branding of %s keeps changing; the erasure will retry", id)
+		changed = err == nil
+		return err
+	})
+	return changed, err
 }
 
 // admins replaces the person's admin addresses on one license and their org-admin record of it
 // (one WriteLicense: the terms update over the license's version, the record, the audit record).
 func (e licEraser) admins(ctx context.Context, s privacy.ErasureSubject, id string) (bool, error) {
-	for attempt := 0; attempt < maxSeatAttempts; attempt++ {
+	changed := false
+	err := store.Retry(ctx, "erase the admin addresses of "+id, maxSeatAttempts, retryable, func() error {
 		addrs, err := e.known(ctx, s)
 		if err != nil {
-			return false, err
+			return err
 		}
 		prev, err := e.repo.License(ctx, id)
 		if apperr.Is(err, apperr.NotFound) {
-			return false, nil
+			return nil
 		}
 		if err != nil {
-			return false, err
+			return err
 		}
 		admin, isAdmin, err := e.repo.OrgAdmin(ctx, id, s.UserID)
 		if err != nil {
-			return false, err
+			return err
 		}
 		if isAdmin && !privacy.IsErasedEmail(admin.Email) {
 			addrs = append(addrs, strings.ToLower(admin.Email))
@@ -171,20 +166,13 @@ func (e licEraser) admins(ctx context.Context, s privacy.ErasureSubject, id stri
 			w.Admin = &a
 		}
 		if w.Next == nil && w.Admin == nil {
-			return false, nil
+			return nil
 		}
 		err = e.repo.WriteLicense(ctx, w)
-		if err == nil {
-			return true, nil
-		}
-		if !retryable(err) {
-			return false, err
-		}
-		if err := backoff(ctx, attempt); err != nil {
-			return false, err
-		}
-	}
-	return false, apperr.New(apperr.Conflict, "license %s keeps changing; the erasure will retry", id)
+		changed = err == nil
+		return err
+	})
+	return changed, err
 }
 
 // replaceAddresses returns list with every address of mine replaced by pseudonym (once), and
@@ -237,18 +225,19 @@ func (e licEraser) address(ctx context.Context, s privacy.ErasureSubject, row ma
 // seat frees the person's seat through the seat-removal transaction (removeSeat's shape), its
 // audit record naming the pseudonym.
 func (e licEraser) seat(ctx context.Context, s privacy.ErasureSubject, row map[string]any) (privacy.RowResult, error) {
-	for attempt := 0; attempt < maxSeatAttempts; attempt++ {
+	var res privacy.RowResult
+	err := store.Retry(ctx, "free the seat", maxSeatAttempts, retryable, func() error {
 		m, ok, err := e.repo.Membership(ctx, s.UserID)
 		if err != nil || !ok {
-			return privacy.RowResult{}, err
+			return err
 		}
 		l, err := e.repo.License(ctx, m.LicenseID)
 		if err != nil {
-			return privacy.RowResult{}, err
+			return err
 		}
 		seat, err := e.repo.Seat(ctx, l.ID, s.UserID)
 		if err != nil {
-			return privacy.RowResult{}, err
+			return err
 		}
 		f := seatFree{License: l, Seat: seat, Usage: map[string]int64{"removals": 1}, At: e.now(),
 			Audit: audit.Entry{Actor: privacy.ActorErasure, Action: ActionEraseSeat, Target: s.PseudonymTarget(),
@@ -257,15 +246,8 @@ func (e licEraser) seat(ctx context.Context, s privacy.ErasureSubject, row map[s
 			f.Gauges = map[string]int64{gaugeUsed: -1}
 		}
 		err = e.repo.FreeSeat(ctx, f)
-		if err == nil {
-			return privacy.RowResult{Changed: true}, nil
-		}
-		if !retryable(err) {
-			return privacy.RowResult{}, err
-		}
-		if err := backoff(ctx, attempt); err != nil {
-			return privacy.RowResult{}, err
-		}
-	}
-	return privacy.RowResult{}, apperr.New(apperr.Conflict, "the seat keeps changing; the erasure will retry")
+		res.Changed = err == nil
+		return err
+	})
+	return res, err
 }

@@ -115,24 +115,27 @@ func num(row map[string]any, name string) int64 {
 // failed condition) until the change lands or finds the record erased or gone.
 func (e eraser) retried(ctx context.Context, row map[string]any, change func(row map[string]any) (bool, error)) (bool, error) {
 	k := keyOf(row)
-	for attempt := 0; attempt < eraseAttempts; attempt++ {
+	changed, fresh := false, false
+	err := store.Retry(ctx, "erase "+k.SK, eraseAttempts, store.WriteRace, func() error {
+		if fresh { // a retry: the row as it is now
+			cur, ok, err := e.rd.Get(ctx, k)
+			if err != nil {
+				return err
+			}
+			row = nil
+			if ok {
+				row = cur
+			}
+		}
+		fresh = true
 		if row == nil || privacy.Str(row, "erasedAs") != "" {
-			return false, nil
+			return nil
 		}
-		changed, err := change(row)
-		if err == nil || !store.WriteRace(err) {
-			return changed, err
-		}
-		cur, ok, err := e.rd.Get(ctx, k)
-		if err != nil {
-			return false, err
-		}
-		row = nil
-		if ok {
-			row = cur
-		}
-	}
-	return false, apperr.New(apperr.Conflict, "%s keeps changing; the erasure will retry", k.SK)
+		c, err := change(row)
+		changed = c && err == nil
+		return err
+	})
+	return changed, err
 }
 
 // tagRow marks a kept record (versioned when it has a version).
@@ -184,30 +187,24 @@ func (e eraser) checkout(ctx context.Context, s privacy.ErasureSubject, row map[
 // its version, the listing's fields, the audit record — one transaction).
 func (e eraser) course(ctx context.Context, s privacy.ErasureSubject, row map[string]any) (privacy.RowResult, error) {
 	k := store.CourseKey(privacy.Str(row, "id"))
-	for attempt := 0; attempt < eraseAttempts; attempt++ {
+	var res privacy.RowResult
+	err := store.Retry(ctx, "erase the instructor's name on "+k.PK, eraseAttempts, store.WriteRace, func() error {
 		var c Course
 		err := e.rd.S.GetConsistent(ctx, k, &c)
 		if apperr.Is(err, apperr.NotFound) {
-			return privacy.RowResult{}, nil
+			return nil
 		}
-		if err != nil {
-			return privacy.RowResult{}, err
-		}
-		if c.ErasedAs != "" || c.InstructorID != s.UserID {
-			return privacy.RowResult{}, nil
+		if err != nil || c.ErasedAs != "" || c.InstructorID != s.UserID {
+			return err
 		}
 		read := c.Version
 		c.InstructorName, c.ErasedAs, c.UpdatedAt, c.Version = s.Pseudonym, s.Pseudonym, e.clk.Now().UTC(), read+1
 		err = e.courses.SaveCourse(ctx, c, read, 0, audit.Entry{Actor: privacy.ActorErasure, Action: ActionEraseCourseName,
 			Target: s.PseudonymTarget(), RequestID: s.RequestID, Details: map[string]string{"courseId": c.ID}})
-		if err == nil {
-			return privacy.RowResult{Changed: true}, nil
-		}
-		if !store.WriteRace(err) {
-			return privacy.RowResult{}, err
-		}
-	}
-	return privacy.RowResult{}, apperr.New(apperr.Conflict, "course %s keeps changing; the erasure will retry", k.PK)
+		res.Changed = err == nil
+		return err
+	})
+	return res, err
 }
 
 // versionedUnless tags a versioned row (a sale, a payout) over its version, unless its status is

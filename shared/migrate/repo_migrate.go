@@ -77,12 +77,7 @@ type checkpointItem struct {
 	Checkpoint Checkpoint `dynamodbav:"checkpoint"`
 }
 
-func checkpointKey(dryRun bool) store.Key {
-	if dryRun {
-		return store.JobRunKey(JobName, "dry-run")
-	}
-	return store.JobRunKey(JobName, "live")
-}
+func checkpointKey(dryRun bool) store.Key { return store.JobCheckpointKey(JobName, dryRun) }
 
 // Version reads the table's schema version (the zero Version before the first migration).
 func (r Repo) Version(ctx context.Context) (Version, error) {

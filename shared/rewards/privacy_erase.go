@@ -131,37 +131,31 @@ func (e erasure) redemption(ctx context.Context, s privacy.ErasureSubject, row m
 		return privacy.RowResult{}, nil
 	}
 	id := privacy.Str(row, "id")
-	for attempt := 1; ; attempt++ {
+	moved := func(err error) bool { return errors.Is(err, errErasedRedemptionMoved) || store.IsConditionFailed(err) }
+	var res privacy.RowResult
+	err := store.Retry(ctx, "erase redemption "+id, postAttempts, moved, func() error {
 		cur, err := e.reds.Redemption(ctx, s.UserID, id)
 		if apperr.Is(err, apperr.NotFound) {
-			return privacy.RowResult{}, nil
+			return nil
 		}
-		if err != nil {
-			return privacy.RowResult{}, err
-		}
-		if cur.ErasedAs != "" {
-			return privacy.RowResult{}, nil
+		if err != nil || cur.ErasedAs != "" {
+			return err
 		}
 		now := e.p.clk.Now()
 		switch {
 		case atStripe(cur, now):
-			return privacy.RowResult{Holds: []privacy.Hold{{Reason: HoldRedemptionAtStripe, Ref: "redemption:" + cur.ID,
-				What: "an approved coupon or credit, which may be live at Stripe, and the tokens it holds: erased once an admin fulfils or rejects it"}}}, nil
+			res.Holds = []privacy.Hold{{Reason: HoldRedemptionAtStripe, Ref: "redemption:" + cur.ID,
+				What: "an approved coupon or credit, which may be live at Stripe, and the tokens it holds: erased once an admin fulfils or rejects it"}}
+			return nil
 		case cur.Status == Pending || cur.Status == Approved:
 			err = e.decline(ctx, s, cur, now)
 		default:
 			err = e.scrubRedemption(ctx, s, cur)
 		}
-		if err == nil {
-			return privacy.RowResult{Changed: true}, nil
-		}
-		if !errors.Is(err, errErasedRedemptionMoved) && !store.IsConditionFailed(err) || attempt == postAttempts {
-			return privacy.RowResult{}, err
-		}
-		if err := pause(ctx, attempt); err != nil {
-			return privacy.RowResult{}, err
-		}
-	}
+		res.Changed = err == nil
+		return err
+	})
+	return res, err
 }
 
 // atStripe reports a redemption only the redeem routes may move: an approved coupon or credit

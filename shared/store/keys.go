@@ -157,6 +157,15 @@ func SnapshotKey(day time.Time) Key {
 // JobRunKey records that a scheduled job ran for a period (idempotent jobs).
 func JobRunKey(job, period string) Key { return Key{"JOBRUN#" + job, period} }
 
+// JobCheckpointKey is a resumable job's checkpoint of one mode: a dry run keeps its own, so counting
+// never moves a live run's position (migrate, backfill-journal).
+func JobCheckpointKey(job string, dryRun bool) Key {
+	if dryRun {
+		return JobRunKey(job, "dry-run")
+	}
+	return JobRunKey(job, "live")
+}
+
 // ----- rewards (issue 7): tokens, leaderboards, friends, classes, redemptions -----
 // docs/data-model.md, section "Rewards", lists what each item holds and every access pattern.
 

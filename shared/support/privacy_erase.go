@@ -77,26 +77,26 @@ func (e erasure) ticket(ctx context.Context, s privacy.ErasureSubject, row map[s
 	}
 	id := privacy.Str(row, "id")
 	var res privacy.RowResult
-	for attempt := 0; attempt < maxAttempts; attempt++ {
+	err := store.Retry(ctx, "erase ticket "+id, maxAttempts, store.LostRace, func() error {
 		prev, err := e.repo.Ticket(ctx, id)
 		if apperr.Is(err, apperr.NotFound) {
-			return res, nil // expired meanwhile
+			return nil // expired meanwhile
 		}
 		if err != nil {
-			return res, err
+			return err
 		}
 		if prev.RequesterID != s.UserID || prev.ErasedAs != "" {
-			return res, nil
+			return nil
 		}
 		msgs, err := e.rd.All(ctx, store.TicketPK(id), store.TicketMessagePrefix)
 		if err != nil {
-			return res, err
+			return err
 		}
 		for _, m := range msgs {
 			if body := privacy.Str(m, "body"); body != privacy.ErasedText {
 				ok, err := e.repo.EraseMessage(ctx, store.Key{PK: privacy.Str(m, "PK"), SK: privacy.Str(m, "SK")}, body, privacy.ErasedText)
 				if err != nil {
-					return res, err
+					return err
 				}
 				res.Changed = res.Changed || ok
 			}
@@ -105,19 +105,13 @@ func (e erasure) ticket(ctx context.Context, s privacy.ErasureSubject, row map[s
 		next.Events, next.Outcomes, next.Counted = copyMap(prev.Events), copyMap(prev.Outcomes), copyMap(prev.Counted)
 		next.Subject, next.RequesterEmail, next.ErasedAs = privacy.ErasedText, s.PseudonymEmail(), s.Pseudonym
 		next.Version = prev.Version + 1 // NextDueAt as it was: the schedule does not move
-		err = e.repo.WriteTicket(ctx, ticketWrite{Prev: prev, Next: next, At: e.clk.Now().UTC()})
-		if err == nil {
-			res.Changed = true
-			return res, nil
+		if err := e.repo.WriteTicket(ctx, ticketWrite{Prev: prev, Next: next, At: e.clk.Now().UTC()}); err != nil {
+			return err
 		}
-		if !store.LostRace(err) {
-			return res, err
-		}
-		if err := store.Backoff(ctx, attempt); err != nil {
-			return res, err
-		}
-	}
-	return res, apperr.New(apperr.Conflict, "ticket %s is changing concurrently; the erasure step is retried", id)
+		res.Changed = true
+		return nil
+	})
+	return res, err
 }
 
 // agent deletes the person's agent profile (their address, for SLA warnings).

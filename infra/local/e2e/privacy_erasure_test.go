@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/liberation/monetization/infra/local/stripeevents"
@@ -21,6 +20,7 @@ import (
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/marketplace"
 	"github.com/liberation/monetization/shared/privacy"
+	"github.com/liberation/monetization/shared/privacy/privacytest"
 	"github.com/liberation/monetization/shared/rewards"
 )
 
@@ -235,27 +235,13 @@ func TestPersonalDataErasureThroughTheGateway(t *testing.T) {
 // fine here: the test's table, read by the test, not by a function.
 func itemsNaming(t *testing.T, h *Harness, s string) map[string]string {
 	t.Helper()
-	rt := h.Env.Runtime
-	db := dynamodb.NewFromConfig(rt.AWS, func(o *dynamodb.Options) { o.BaseEndpoint = rt.Endpoint("DYNAMODB") })
 	out := map[string]string{}
-	in := &dynamodb.ScanInput{TableName: aws.String(h.Env.Store().Table)}
-	for {
-		res, err := db.Scan(context.Background(), in)
-		if err != nil {
-			t.Fatal(err)
+	for k, it := range privacytest.Items(t, h.Env.Store()) {
+		if js := mustJSON(t, privacy.Row(it)); strings.Contains(js, s) {
+			out[k] = js
 		}
-		for _, it := range res.Items {
-			row := privacy.Row(it)
-			js := mustJSON(t, row)
-			if strings.Contains(js, s) {
-				out[row["PK"].(string)+"|"+row["SK"].(string)] = js
-			}
-		}
-		if len(res.LastEvaluatedKey) == 0 {
-			return out
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
 	}
+	return out
 }
 
 func mustJSON(t *testing.T, v any) string {

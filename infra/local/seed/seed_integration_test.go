@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/liberation/monetization/infra/local/e2e"
 	"github.com/liberation/monetization/infra/local/localtest"
 	"github.com/liberation/monetization/infra/local/seed"
@@ -24,6 +21,7 @@ import (
 	"github.com/liberation/monetization/shared/billing"
 	"github.com/liberation/monetization/shared/manifest"
 	"github.com/liberation/monetization/shared/privacy"
+	"github.com/liberation/monetization/shared/privacy/privacytest"
 )
 
 func TestMain(m *testing.M) { localtest.Main(m) }
@@ -281,23 +279,10 @@ func drainAll(t *testing.T, h *e2e.Harness) {
 // tableItems are the table's items by PK|SK. A scan is fine here: the test's own table.
 func tableItems(t *testing.T, h *e2e.Harness) map[string]string {
 	t.Helper()
-	rt := h.Env.Runtime
-	db := dynamodb.NewFromConfig(rt.AWS, func(o *dynamodb.Options) { o.BaseEndpoint = rt.Endpoint("DYNAMODB") })
 	out := map[string]string{}
-	in := &dynamodb.ScanInput{TableName: aws.String(h.Env.Store().Table), ConsistentRead: aws.Bool(true)}
-	for {
-		res, err := db.Scan(context.Background(), in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range res.Items {
-			row := privacy.Row(it)
-			b, _ := json.Marshal(row)
-			out[row["PK"].(string)+"|"+row["SK"].(string)] = string(b)
-		}
-		if len(res.LastEvaluatedKey) == 0 {
-			return out
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+	for k, it := range privacytest.Items(t, h.Env.Store()) {
+		b, _ := json.Marshal(privacy.Row(it))
+		out[k] = string(b)
 	}
+	return out
 }

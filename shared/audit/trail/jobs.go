@@ -41,10 +41,8 @@ type detail struct {
 // Days reads the days a run covers: the detail's, else yesterday by the clock (UTC).
 func Days(ev events.EventBridgeEvent, now time.Time, maxDays int) ([]string, error) {
 	var d detail
-	if len(ev.Detail) > 0 && string(ev.Detail) != "null" {
-		if err := json.Unmarshal(ev.Detail, &d); err != nil {
-			return nil, apperr.New(apperr.Invalid, "the event's detail is not an object: %v", err)
-		}
+	if err := job.Detail(ev, &d, "an object"); err != nil {
+		return nil, err
 	}
 	today := now.UTC().Truncate(24 * time.Hour)
 	from, to := today.AddDate(0, 0, -1), today.AddDate(0, 0, -1)

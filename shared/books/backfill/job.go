@@ -5,11 +5,9 @@ package backfill
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/books/backfill/walk"
 	"github.com/liberation/monetization/shared/job"
 )
@@ -21,10 +19,8 @@ func OptionsOf(ev events.EventBridgeEvent) (walk.Options, error) {
 		DryRun  job.Flag `json:"dryRun"`
 		Restart job.Flag `json:"restart"`
 	}
-	if len(ev.Detail) > 0 {
-		if err := json.Unmarshal(ev.Detail, &det); err != nil {
-			return walk.Options{}, apperr.New(apperr.Invalid, "the event's detail is not an object with dryRun and restart (true or false): %v", err)
-		}
+	if err := job.Detail(ev, &det, "an object with dryRun and restart (true or false)"); err != nil {
+		return walk.Options{}, err
 	}
 	return walk.Options{DryRun: bool(det.DryRun), Restart: bool(det.Restart)}, nil
 }

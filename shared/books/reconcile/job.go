@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -195,10 +194,8 @@ type jobDetail struct {
 // DayOf is the day a run reconciles: the detail's day, else yesterday (UTC) by the clock.
 func DayOf(ev events.EventBridgeEvent, now time.Time) (time.Time, error) {
 	var det jobDetail
-	if len(ev.Detail) > 0 {
-		if err := json.Unmarshal(ev.Detail, &det); err != nil {
-			return time.Time{}, apperr.New(apperr.Invalid, "the event's detail is not an object: %v", err)
-		}
+	if err := job.Detail(ev, &det, "an object"); err != nil {
+		return time.Time{}, err
 	}
 	if det.Day == "" {
 		return dayOf(now).AddDate(0, 0, -1), nil

@@ -4,11 +4,9 @@ package migratejob
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/liberation/monetization/shared/apperr"
 	"github.com/liberation/monetization/shared/job"
 	"github.com/liberation/monetization/shared/migrate"
 )
@@ -19,10 +17,8 @@ func OptionsOf(ev events.EventBridgeEvent) (migrate.Options, error) {
 	var det struct {
 		DryRun job.Flag `json:"dryRun"`
 	}
-	if len(ev.Detail) > 0 {
-		if err := json.Unmarshal(ev.Detail, &det); err != nil {
-			return migrate.Options{}, apperr.New(apperr.Invalid, "the event's detail is not an object with dryRun (true or false): %v", err)
-		}
+	if err := job.Detail(ev, &det, "an object with dryRun (true or false)"); err != nil {
+		return migrate.Options{}, err
 	}
 	return migrate.Options{DryRun: bool(det.DryRun)}, nil
 }

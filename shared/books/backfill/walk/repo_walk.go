@@ -117,12 +117,7 @@ type stateItem struct {
 	State State     `dynamodbav:"state"`
 }
 
-func stateKey(dryRun bool) store.Key {
-	if dryRun {
-		return store.JobRunKey(JobName, "dry-run")
-	}
-	return store.JobRunKey(JobName, "live")
-}
+func stateKey(dryRun bool) store.Key { return store.JobCheckpointKey(JobName, dryRun) }
 
 // Load reads a mode's checkpoint (the zero State when the job never ran in that mode).
 func (r Repo) Load(ctx context.Context, dryRun bool) (State, error) {
